@@ -1,0 +1,56 @@
+// `npm test`: every check and every test. Lint, format, types and the proto contract
+// first (fast, no servers), then the test files under node:test, with the container
+// engine and the fixture images made ready here (idempotently) for testcontainers.
+//
+// Arguments narrow the test files: `npm test -- tests/integration/mongo.test.ts`.
+import { randomUUID } from 'node:crypto';
+import { capture, run } from './exec.ts';
+import { repoRoot } from './paths.ts';
+import { ensureContainerEngine, ensureTestImages } from './toolchain.ts';
+
+const step = (name: string): void => {
+  process.stderr.write(`\n== ${name}\n`);
+};
+
+async function main(): Promise<void> {
+  const files = process.argv.slice(2).filter((a) => a !== '--');
+  const opts = { cwd: repoRoot };
+
+  step('lint and format (biome ci)');
+  await run('biome', ['ci', '--reporter=summary', '.'], opts);
+  step('types (tsc --noEmit)');
+  await run('tsc', ['-p', 'tsconfig.json', '--noEmit'], opts);
+  step('proto lint (buf lint)');
+  await run('buf', ['lint'], opts);
+
+  step('test infrastructure (container engine, images)');
+  const engine = await ensureContainerEngine();
+  const images = await ensureTestImages(engine);
+  const runId = randomUUID();
+  const env = {
+    ...process.env,
+    DOCKER_HOST: engine.dockerHost,
+    TESTCONTAINERS_RYUK_DISABLED: 'true',
+    YX_NATS_IMAGE: images.nats,
+    YX_MONGO_IMAGE: images.mongo,
+    YX_TEST_RUN_ID: runId,
+  };
+  process.stderr.write(`engine ${engine.cli} at ${engine.dockerHost}; images ${images.nats}, ${images.mongo}\n`);
+
+  step('tests (node --test)');
+  const patterns = files.length > 0 ? files : ['services/*/src/**/*.test.ts', 'tests/**/*.test.ts'];
+  try {
+    // Tests wait on containers and processes far more than on the CPU.
+    await run('node', ['--test', '--test-concurrency=3', '--test-reporter=spec', ...patterns], { ...opts, env });
+  } finally {
+    // Without Ryuk, remove whatever this run's fixtures left behind (a crashed test).
+    const left = await capture(engine.cli, ['ps', '-aq', '--filter', `label=yixing.test-run=${runId}`], { env });
+    const ids = left.stdout.split('\n').filter(Boolean);
+    if (ids.length > 0) await capture(engine.cli, ['rm', '-f', ...ids], { env });
+  }
+}
+
+main().catch((err: Error) => {
+  process.stderr.write(`\nnpm test: ${err.message}\n`);
+  process.exit(1);
+});

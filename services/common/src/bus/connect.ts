@@ -1,0 +1,106 @@
+// NATS connections and the JetStream streams of the bus contract.
+import {
+  DiscardPolicy,
+  JetStreamApiCodes,
+  JetStreamApiError,
+  jetstreamManager,
+  RetentionPolicy,
+  StorageType,
+  type StreamConfig,
+} from '@nats-io/jetstream';
+import { connect, type NatsConnection } from '@nats-io/transport-node';
+import { UnavailableError } from '../errors.ts';
+
+export interface BusOptions {
+  servers: string | string[];
+  /** Connection name, shown by the server (`nats server report connections`). */
+  name: string;
+  /** Give up on the first connect after this long; reconnects after that are forever. */
+  timeoutMs?: number;
+}
+
+export async function connectBus(opts: BusOptions): Promise<NatsConnection> {
+  try {
+    return await connect({
+      servers: opts.servers,
+      name: opts.name,
+      timeout: opts.timeoutMs ?? 10_000,
+      maxReconnectAttempts: -1,
+      reconnectTimeWait: 500,
+      waitOnFirstConnect: false,
+    });
+  } catch (err) {
+    throw new UnavailableError(`cannot reach NATS at ${String(opts.servers)}: ${(err as Error).message}`, { cause: err });
+  }
+}
+
+/** Limits of the contract's streams; the subjects come from the catalog's prefixes. */
+export interface StreamLimits {
+  replicas: number;
+  /** How long step, plan and backup events are kept. */
+  eventsMaxAgeMs: number;
+  eventsMaxBytes: number;
+  /** Logs are bounded: by age, by size, and per subject (one host-run). */
+  logsMaxAgeMs: number;
+  logsMaxBytes: number;
+  logsMaxMsgsPerSubject: number;
+  /** Window in which a re-published message id is dropped. */
+  duplicateWindowMs: number;
+}
+
+export const defaultStreamLimits: StreamLimits = {
+  replicas: 1,
+  eventsMaxAgeMs: 30 * 24 * 3600_000,
+  eventsMaxBytes: 8 * 1024 ** 3,
+  logsMaxAgeMs: 14 * 24 * 3600_000,
+  logsMaxBytes: 16 * 1024 ** 3,
+  logsMaxMsgsPerSubject: 200_000,
+  duplicateWindowMs: 10 * 60_000,
+};
+
+const ns = (ms: number): number => ms * 1_000_000;
+
+export type NamedStreamConfig = Partial<StreamConfig> & { name: string };
+
+export function streamConfigs(limits: StreamLimits = defaultStreamLimits): NamedStreamConfig[] {
+  return [
+    {
+      name: 'YX_EVENTS',
+      subjects: ['yx.v1.evt.>'],
+      retention: RetentionPolicy.Limits,
+      storage: StorageType.File,
+      num_replicas: limits.replicas,
+      max_age: ns(limits.eventsMaxAgeMs),
+      max_bytes: limits.eventsMaxBytes,
+      duplicate_window: ns(limits.duplicateWindowMs),
+      discard: DiscardPolicy.Old,
+    },
+    {
+      name: 'YX_LOGS',
+      subjects: ['yx.v1.log.>'],
+      retention: RetentionPolicy.Limits,
+      storage: StorageType.File,
+      num_replicas: limits.replicas,
+      max_age: ns(limits.logsMaxAgeMs),
+      max_bytes: limits.logsMaxBytes,
+      max_msgs_per_subject: limits.logsMaxMsgsPerSubject,
+      duplicate_window: ns(limits.duplicateWindowMs),
+      discard: DiscardPolicy.Old,
+    },
+  ];
+}
+
+/** Creates the contract's streams, or updates them to the given limits. Idempotent. */
+export async function ensureStreams(nc: NatsConnection, limits: StreamLimits = defaultStreamLimits): Promise<void> {
+  const jsm = await jetstreamManager(nc);
+  for (const cfg of streamConfigs(limits)) {
+    try {
+      await jsm.streams.info(cfg.name);
+    } catch (err) {
+      if (!(err instanceof JetStreamApiError && err.code === JetStreamApiCodes.StreamNotFound)) throw err;
+      await jsm.streams.add(cfg);
+      continue;
+    }
+    await jsm.streams.update(cfg.name, cfg);
+  }
+}

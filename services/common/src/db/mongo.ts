@@ -1,0 +1,71 @@
+// MongoDB (or FerretDB) through mongoose. One connection object per service, created by
+// main.ts and injected: no use of mongoose's global default connection.
+import mongoose, { type Connection, type Model, type UpdateQuery } from 'mongoose';
+import { StaleWriteError, UnavailableError } from '../errors.ts';
+
+export interface DbOptions {
+  uri: string;
+  /** Application name reported to the server, for its logs. */
+  appName: string;
+  serverSelectionTimeoutMs?: number;
+}
+
+export async function connectDb(opts: DbOptions): Promise<Connection> {
+  const conn = mongoose.createConnection(opts.uri, {
+    appName: opts.appName,
+    serverSelectionTimeoutMS: opts.serverSelectionTimeoutMs ?? 10_000,
+    // Indexes are created explicitly by each service at start (see ensureIndexes).
+    autoIndex: false,
+    autoCreate: true,
+  });
+  try {
+    await conn.asPromise();
+  } catch (err) {
+    await conn.close().catch(() => undefined);
+    throw new UnavailableError(`cannot reach the database at ${redact(opts.uri)}: ${(err as Error).message}`, { cause: err });
+  }
+  return conn;
+}
+
+/** Creates the declared indexes of every model of the connection. */
+export async function ensureIndexes(conn: Connection): Promise<void> {
+  for (const model of Object.values(conn.models)) await model.createIndexes();
+}
+
+/** A document under optimistic concurrency: its state and a version bumped on every write. */
+export interface Versioned {
+  version: number;
+}
+
+/**
+ * Applies `update` only if the document still has the expected version (and, if given,
+ * state), bumping the version. A replayed or concurrent writer gets StaleWriteError and
+ * changes nothing. This is how state moves without multi-document transactions.
+ */
+export async function conditionalUpdate<T extends Versioned>(
+  model: Model<T>,
+  filter: { _id: unknown; version: number; state?: string },
+  update: UpdateQuery<T>,
+): Promise<T> {
+  const { $inc, ...rest } = update as UpdateQuery<T> & { $inc?: Record<string, number> };
+  const doc = await model
+    .findOneAndUpdate(filter as Record<string, unknown>, { ...rest, $inc: { ...$inc, version: 1 } } as UpdateQuery<T>, {
+      returnDocument: 'after',
+    })
+    .lean<T>()
+    .exec();
+  if (!doc) {
+    const current = await model.findById(filter._id).lean<T & { state?: string }>().exec();
+    const found = current ? `state ${current.state ?? '-'} version ${current.version}` : 'no document';
+    throw new StaleWriteError(
+      `${model.modelName} ${String(filter._id)}: expected ${filter.state ? `state ${filter.state} ` : ''}version ${filter.version}, found ${found}`,
+      { details: { id: String(filter._id), expected: filter, found: current ? { state: current.state, version: current.version } : null } },
+    );
+  }
+  return doc;
+}
+
+/** The URI without credentials, for messages and logs. */
+export function redact(uri: string): string {
+  return uri.replace(/\/\/[^@/]*@/, '//***@');
+}
