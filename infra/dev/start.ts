@@ -1,0 +1,164 @@
+// `npm start`: the whole system on the embedded default, in the foreground: nats-server
+// with JetStream and FerretDB (SQLite) on loopback with data under .data/, then every
+// service that exists, then a demo fleet. Ctrl-C stops everything.
+import { type ChildProcess, spawn } from 'node:child_process';
+import { createWriteStream, existsSync } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
+import net from 'node:net';
+import path from 'node:path';
+import { dataDir, repoRoot } from './paths.ts';
+import { ensureFerretDb, ensureNatsServer } from './toolchain.ts';
+
+const env = (name: string, fallback: number): number => {
+  const raw = process.env[name];
+  if (raw === undefined) return fallback;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 1 || n > 65535) throw new Error(`${name}=${raw} is not a port number`);
+  return n;
+};
+
+const ports = {
+  nats: env('YX_NATS_PORT', 4222),
+  natsMonitor: env('YX_NATS_MONITOR_PORT', 8222),
+  mongo: env('YX_MONGO_PORT', 27017),
+};
+
+interface Managed {
+  name: string;
+  child: ChildProcess;
+  log: string;
+}
+
+const running: Managed[] = [];
+
+async function assertFree(port: number, what: string): Promise<void> {
+  await new Promise<void>((resolve, reject) => {
+    const srv = net.createServer();
+    srv.once('error', () => reject(new Error(`port 127.0.0.1:${port} (${what}) is in use; stop what uses it or set its YX_*_PORT`)));
+    srv.listen(port, '127.0.0.1', () => srv.close(() => resolve()));
+  });
+}
+
+async function waitForPort(port: number, name: string, child: ChildProcess, log: string): Promise<void> {
+  for (let i = 0; i < 300; i++) {
+    if (child.exitCode !== null) throw new Error(`${name} exited with ${child.exitCode}; see ${log}`);
+    const ok = await new Promise<boolean>((resolve) => {
+      const s = net.connect(port, '127.0.0.1', () => {
+        s.destroy();
+        resolve(true);
+      });
+      s.on('error', () => resolve(false));
+    });
+    if (ok) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`${name} did not listen on 127.0.0.1:${port} within 30 s; see ${log}`);
+}
+
+async function launch(name: string, cmd: string, args: string[], extraEnv: Record<string, string> = {}): Promise<Managed> {
+  const logDir = path.join(dataDir, 'logs');
+  await mkdir(logDir, { recursive: true });
+  const log = path.join(logDir, `${name}.log`);
+  const out = createWriteStream(log, { flags: 'a' });
+  const child = spawn(cmd, args, { cwd: repoRoot, env: { ...process.env, ...extraEnv }, stdio: ['ignore', 'pipe', 'pipe'] });
+  child.stdout?.pipe(out);
+  child.stderr?.pipe(out);
+  const m = { name, child, log };
+  running.push(m);
+  child.on('exit', (code, signal) => {
+    if (!stopping) process.stderr.write(`start: ${name} exited (${signal ?? code}); see ${log}\n`);
+  });
+  return m;
+}
+
+let stopping = false;
+async function stopAll(): Promise<void> {
+  stopping = true;
+  for (const m of [...running].reverse()) {
+    if (m.child.exitCode === null) m.child.kill('SIGTERM');
+  }
+  await Promise.all(running.map((m) => (m.child.exitCode === null ? new Promise((r) => m.child.once('exit', r)) : undefined)));
+}
+
+/** Services that exist so far, in start order; each is the package's main.ts. */
+function services(): { name: string; main: string; env: Record<string, string> }[] {
+  const common = {
+    YX_NATS_URL: `nats://127.0.0.1:${ports.nats}`,
+    YX_MONGO_URI: `mongodb://127.0.0.1:${ports.mongo}/yixing`,
+  };
+  const list = [
+    { name: 'scheduler', main: 'services/scheduler/src/main.ts', env: { ...common, YX_API_PORT: String(env('YX_API_PORT', 8080)) } },
+    {
+      name: 'host-agent-demo-fleet',
+      main: 'services/host-agent/src/main.ts',
+      env: { ...common, YX_AGENT_MODE: 'fleet', YX_FLEET_SIZE: process.env.YX_FLEET_SIZE ?? '60', YX_FLEET_CLUSTERS: '6' },
+    },
+  ];
+  return list.filter((s) => existsSync(path.join(repoRoot, s.main)));
+}
+
+async function main(): Promise<void> {
+  await assertFree(ports.nats, 'NATS');
+  await assertFree(ports.natsMonitor, 'NATS monitoring');
+  await assertFree(ports.mongo, 'FerretDB');
+  const [natsBin, ferretBin] = await Promise.all([ensureNatsServer(), ensureFerretDb()]);
+
+  const nats = await launch('nats-server', natsBin, [
+    '-a',
+    '127.0.0.1',
+    '-p',
+    String(ports.nats),
+    '-m',
+    String(ports.natsMonitor),
+    '-js',
+    '-sd',
+    path.join(dataDir, 'nats'),
+    '-n',
+    'yixing-dev',
+  ]);
+  const mongo = await launch('ferretdb', ferretBin, [
+    `--listen-addr=127.0.0.1:${ports.mongo}`,
+    `--data-dir=${path.join(dataDir, 'ferretdb')}`,
+  ]);
+  await waitForPort(ports.nats, 'nats-server', nats.child, nats.log);
+  await waitForPort(ports.mongo, 'ferretdb', mongo.child, mongo.log);
+
+  const started: string[] = [];
+  for (const s of services()) {
+    await launch(s.name, process.execPath, [s.main], s.env);
+    started.push(s.name);
+  }
+
+  const apiPort = env('YX_API_PORT', 8080);
+  const lines = [
+    '',
+    'Yixing is running (embedded default). Ctrl-C stops everything.',
+    `  NATS         nats://127.0.0.1:${ports.nats}   monitoring http://127.0.0.1:${ports.natsMonitor}/`,
+    `  FerretDB     mongodb://127.0.0.1:${ports.mongo}/yixing`,
+    ...(started.includes('scheduler')
+      ? [
+          `  API          http://127.0.0.1:${apiPort}/v1   OpenAPI http://127.0.0.1:${apiPort}/docs/json`,
+          `  metrics      http://127.0.0.1:${apiPort}/metrics`,
+          `  CLI          YX_API=http://127.0.0.1:${apiPort} node services/cli/src/main.ts hosts list`,
+        ]
+      : []),
+    `  services     ${started.length > 0 ? started.join(', ') : '(none yet)'}`,
+    `  logs         ${path.join(dataDir, 'logs')}/`,
+    `  data         ${dataDir}/ (delete it to start from scratch)`,
+    '',
+  ];
+  process.stdout.write(lines.join('\n'));
+
+  for (const sig of ['SIGINT', 'SIGTERM'] as const) {
+    process.once(sig, () => {
+      process.stdout.write('\nstopping...\n');
+      void stopAll().then(() => process.exit(0));
+    });
+  }
+}
+
+main().catch(async (err: Error) => {
+  process.stderr.write(`npm start: ${err.message}\n`);
+  await stopAll();
+  process.exit(1);
+});
