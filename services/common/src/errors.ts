@@ -55,7 +55,7 @@ export class StaleWriteError extends YxError {
 
 /** A dependency (bus, database) is unreachable or timed out; trying again may work. */
 export class UnavailableError extends YxError {
-  readonly code = 'DEPENDENCY_UNAVAILABLE';
+  readonly code: string = 'DEPENDENCY_UNAVAILABLE';
   readonly retryable = true;
 }
 

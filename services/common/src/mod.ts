@@ -1,7 +1,8 @@
 // Public surface of @yixing/common: what two or more services need, nothing else.
-
+export * from './bus/bus.ts';
 export * from './bus/codec.ts';
 export * from './bus/connect.ts';
+export * from './config/env.ts';
 export * from './db/mongo.ts';
 export * from './errors.ts';
 export * from './gen/yixing/v1/agent_pb.js';
@@ -10,3 +11,5 @@ export * from './gen/yixing/v1/backup_pb.js';
 export * from './gen/yixing/v1/common_pb.js';
 export * from './gen/yixing/v1/events_pb.js';
 export * from './gen/yixing/v1/plan_pb.js';
+export * from './log.ts';
+export * from './metrics.ts';

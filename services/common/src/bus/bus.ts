@@ -1,0 +1,177 @@
+// The typed bus: services publish, request and subscribe only through the catalog, so
+// every message is validated on the way out and decoded and validated on the way in.
+// A message that fails to decode is counted (yx_bus_invalid_messages_total) and dropped.
+import { type JetStreamClient, type JsMsg, jetstream, type PubAck } from '@nats-io/jetstream';
+import { type MsgHdrs, type NatsConnection, NoRespondersError, type Subscription, TimeoutError } from '@nats-io/transport-node';
+import { isYxError, UnavailableError } from '../errors.ts';
+import type { Logger } from '../log.ts';
+import { Counter, type Registry } from '../metrics.ts';
+import {
+  catalog,
+  decode,
+  decodeReply,
+  encode,
+  encodeReply,
+  type InitOf,
+  type MessageOf,
+  type ReplyInitOf,
+  type ReplyOf,
+  type Route,
+  type RouteName,
+  subjectPattern,
+} from './codec.ts';
+
+export interface BusDeps {
+  nc: NatsConnection;
+  log: Logger;
+  registry: Registry;
+}
+
+export interface Delivery<N extends RouteName> {
+  subject: string;
+  headers: MsgHdrs | undefined;
+  /** Replies to a request; only for routes with a reply type. */
+  respond(init: ReplyInitOf<N>): void;
+}
+
+/** No agent (or service) listens on the subject: the peer is unreachable. */
+export class NoResponderError extends UnavailableError {
+  override readonly code = 'BUS_NO_RESPONDER';
+}
+
+/** The peer did not answer in time. */
+export class RequestTimeoutError extends UnavailableError {
+  override readonly code = 'BUS_REQUEST_TIMEOUT';
+}
+
+const routeMatchers = (Object.keys(catalog) as RouteName[]).map((name) => {
+  const route: Route = catalog[name];
+  const re = new RegExp(`^${route.subject.replace(/\./g, '\\.').replace(/\{[a-z0-9_]+\}/g, '[^.]+')}$`);
+  return { name, re };
+});
+
+/** The route whose subject pattern matches a concrete subject, if any. */
+export function routeOfSubject(subject: string): RouteName | undefined {
+  return routeMatchers.find((m) => m.re.test(subject))?.name;
+}
+
+export class Bus {
+  readonly nc: NatsConnection;
+  readonly js: JetStreamClient;
+  readonly #log: Logger;
+  readonly #invalid: Counter<'route' | 'code'>;
+
+  constructor(deps: BusDeps) {
+    this.nc = deps.nc;
+    this.js = jetstream(deps.nc);
+    this.#log = deps.log;
+    this.#invalid = new Counter({
+      name: 'yx_bus_invalid_messages_total',
+      help: 'Bus messages dropped because they failed to decode or validate',
+      labelNames: ['route', 'code'],
+      registers: [deps.registry],
+    });
+  }
+
+  /** Records a message that failed to decode, and logs it (rate limited by the logger). */
+  countInvalid(route: string, err: unknown, subject: string): void {
+    const code = isYxError(err) ? err.code : 'UNKNOWN';
+    this.#invalid.inc({ route, code });
+    this.#log.warn({ subject, code, err: (err as Error).message }, 'dropped an invalid bus message');
+  }
+
+  /** Core NATS publish, fire and forget. */
+  publish<N extends RouteName>(name: N, init: InitOf<N>, headers?: MsgHdrs): MessageOf<N> {
+    const { subject, data, message } = encode(name, init);
+    this.nc.publish(subject, data, headers ? { headers } : undefined);
+    return message;
+  }
+
+  /** JetStream publish with a message id, so a re-sent message is dropped by the stream. */
+  async publishDurable<N extends RouteName>(name: N, init: InitOf<N>, msgId: string, timeoutMs = 5_000): Promise<PubAck> {
+    const { subject, data } = encode(name, init);
+    return this.js.publish(subject, data, { msgID: msgId, timeout: timeoutMs });
+  }
+
+  /** Request/reply; the reply is decoded and validated. */
+  async request<N extends RouteName>(name: N, init: InitOf<N>, timeoutMs = 5_000): Promise<ReplyOf<N>> {
+    const { subject, data } = encode(name, init);
+    let reply: { data: Uint8Array };
+    try {
+      reply = await this.nc.request(subject, data, { timeout: timeoutMs });
+    } catch (err) {
+      const cause = (err as Error).cause ?? err;
+      if (err instanceof NoRespondersError || cause instanceof NoRespondersError) {
+        throw new NoResponderError(`no responder on ${subject}`, { cause: err });
+      }
+      if (err instanceof TimeoutError || cause instanceof TimeoutError) {
+        throw new RequestTimeoutError(`no reply on ${subject} within ${timeoutMs} ms`, { cause: err });
+      }
+      throw err;
+    }
+    return decodeReply(name, reply.data);
+  }
+
+  /**
+   * Subscribes to a route (tokens not given are wildcards). Invalid messages are counted
+   * and dropped; a handler error is logged and never ends the subscription.
+   */
+  subscribe<N extends RouteName>(
+    name: N,
+    tokens: Parameters<typeof subjectPattern<N>>[1],
+    handler: (msg: MessageOf<N>, delivery: Delivery<N>) => void | Promise<void>,
+    opts: { queue?: string } = {},
+  ): Subscription {
+    const subject = subjectPattern(name, tokens);
+    return this.nc.subscribe(subject, {
+      ...(opts.queue ? { queue: opts.queue } : {}),
+      callback: (err, msg) => {
+        if (err) {
+          this.#log.error({ err: err.message, subject }, 'subscription error');
+          return;
+        }
+        let decoded: MessageOf<N>;
+        try {
+          decoded = decode(name, msg.data, msg.subject);
+        } catch (e) {
+          this.countInvalid(name, e, msg.subject);
+          return;
+        }
+        const delivery: Delivery<N> = {
+          subject: msg.subject,
+          headers: msg.headers,
+          respond: (init) => {
+            msg.respond(encodeReply(name, init));
+          },
+        };
+        try {
+          const r = handler(decoded, delivery);
+          if (r instanceof Promise)
+            r.catch((e: Error) => this.#log.error({ err: e.message, stack: e.stack, subject: msg.subject }, 'handler failed'));
+        } catch (e) {
+          this.#log.error({ err: (e as Error).message, stack: (e as Error).stack, subject: msg.subject }, 'handler failed');
+        }
+      },
+    });
+  }
+
+  /**
+   * Decodes a JetStream message by its subject's route. Returns undefined (after counting
+   * it and terminating its delivery) for a message that cannot be decoded.
+   */
+  decodeStored(msg: JsMsg): { [N in RouteName]: { name: N; message: MessageOf<N> } }[RouteName] | undefined {
+    const name = routeOfSubject(msg.subject);
+    if (!name) {
+      this.countInvalid('unknown', new Error(`no route for subject ${msg.subject}`), msg.subject);
+      msg.term();
+      return undefined;
+    }
+    try {
+      return { name, message: decode(name, msg.data, msg.subject) } as never;
+    } catch (e) {
+      this.countInvalid(name, e, msg.subject);
+      msg.term();
+      return undefined;
+    }
+  }
+}
