@@ -1,4 +1,5 @@
 // Public surface of @yixing/common: what two or more services need, nothing else.
+export type { MessageInitShape, MessageShape } from '@bufbuild/protobuf';
 export * from './bus/bus.ts';
 export * from './bus/codec.ts';
 export * from './bus/connect.ts';

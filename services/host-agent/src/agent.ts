@@ -1,0 +1,485 @@
+// One host's agent: registers, heartbeats, takes commands addressed to its host only,
+// runs steps through its driver, streams progress and logs, and persists the step in
+// flight so that after a crash or a reboot it resumes or reports exactly where it stopped.
+
+import type { Subscription } from '@nats-io/transport-node';
+import {
+  type AgentCommand,
+  type Bus,
+  FailureKind,
+  type HostFacts,
+  type HostLabels,
+  type Logger,
+  LogStream,
+  StepPhase,
+} from '@yixing/common';
+import type { Driver, StepContext, StepFailure, StepOutcome } from './drivers/driver.ts';
+import type { Journal } from './journal.ts';
+import { runProbe } from './probe.ts';
+import type { AgentState, AgentStateStore, FinishedStep, InFlightStep } from './state/agent-state.store.ts';
+import { stepEnum, stepName } from './steps.ts';
+
+/** The machine the agent runs on: its boot identity and how to reboot it. */
+export interface HostEnv {
+  bootId(): string;
+  /** Reboots the host. The agent's process is expected to end; it resumes on start. */
+  reboot(): Promise<void>;
+}
+
+export interface AgentIdentity {
+  hostId: string;
+  agentVersion: string;
+  facts: { hostname: string; osId: string; osVersion: string; arch: string; kernel: string };
+  labels: { pool: string; cluster: string; zone: string; rack: string; role: string; extra?: Record<string, string> };
+}
+
+export interface AgentDeps {
+  bus: Bus;
+  identity: AgentIdentity;
+  driver: Driver;
+  store: AgentStateStore;
+  host: HostEnv;
+  journal: Journal;
+  log: Logger;
+  clock?: () => number;
+  heartbeatIntervalMs: number;
+  /** Backoff between registration attempts while the scheduler does not answer. */
+  registerRetryMs?: number;
+}
+
+const FAILURE_TOKEN = { [StepPhase.SUCCEEDED]: 'succeeded', [StepPhase.FAILED]: 'failed' } as const;
+
+export class HostAgent {
+  readonly hostId: string;
+  readonly #deps: AgentDeps;
+  readonly #now: () => number;
+  #state: AgentState = { hostId: '', recent: [] };
+  #sub: Subscription | undefined;
+  #heartbeat: NodeJS.Timeout | undefined;
+  #seq = 0;
+  #logSeq = 0;
+  #running: { commandId: string; abort: AbortController; done: Promise<void> } | undefined;
+  #lock: Promise<unknown> = Promise.resolve();
+  #stopped = false;
+  #registered = false;
+
+  constructor(deps: AgentDeps) {
+    this.#deps = deps;
+    this.hostId = deps.identity.hostId;
+    this.#now = deps.clock ?? Date.now;
+  }
+
+  get registered(): boolean {
+    return this.#registered;
+  }
+
+  async start(): Promise<void> {
+    this.#stopped = false;
+    this.#state = await this.#deps.store.load();
+    this.#sub = this.#deps.bus.subscribe('agentCommand', { hostId: this.hostId }, (cmd, delivery) =>
+      this.#serialize(() => this.#onCommand(cmd, (ack) => delivery.respond(ack))),
+    );
+    this.#heartbeat = setInterval(() => this.#sendHeartbeat(), this.#deps.heartbeatIntervalMs);
+    this.#heartbeat.unref();
+    this.#sendHeartbeat();
+    void this.#registerUntilAccepted();
+    await this.#serialize(() => this.#recover());
+  }
+
+  /** Stops taking commands and heartbeating. A running step is aborted without a report. */
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    clearInterval(this.#heartbeat);
+    this.#sub?.unsubscribe();
+    const running = this.#running;
+    if (running) {
+      running.abort.abort(new Error('agent stopping'));
+      await running.done.catch(() => undefined);
+    }
+  }
+
+  #serialize<T>(fn: () => Promise<T>): Promise<T> {
+    const next = this.#lock.then(fn, fn);
+    this.#lock = next.catch(() => undefined);
+    return next;
+  }
+
+  async #registerUntilAccepted(): Promise<void> {
+    const retry = this.#deps.registerRetryMs ?? 2_000;
+    while (!this.#stopped) {
+      try {
+        const ack = await this.#deps.bus.request(
+          'agentRegistration',
+          {
+            hostId: this.hostId,
+            agentVersion: this.#deps.identity.agentVersion,
+            facts: { ...this.#deps.identity.facts, bootId: this.#deps.host.bootId(), ...this.#migratedFacts() },
+            labels: this.#deps.identity.labels,
+            driver: this.#deps.driver.name,
+            atMs: this.#now(),
+          },
+          10_000,
+        );
+        if (ack.accepted) {
+          this.#registered = true;
+          return;
+        }
+        this.#deps.log.warn({ hostId: this.hostId, reason: ack.reason }, 'registration refused');
+      } catch (err) {
+        this.#deps.log.debug({ hostId: this.hostId, err: (err as Error).message }, 'registration not answered, retrying');
+      }
+      await new Promise((r) => setTimeout(r, retry * (0.5 + Math.random())).unref());
+    }
+  }
+
+  #migratedFacts(): Partial<HostFacts> {
+    return this.#state.facts ? { osId: this.#state.facts.osId, osVersion: this.#state.facts.osVersion } : {};
+  }
+
+  #sendHeartbeat(): void {
+    if (this.#stopped || this.#deps.bus.nc.isClosed()) return;
+    const cur = this.#state.current;
+    const last = this.#state.recent.at(-1);
+    const activity = cur
+      ? { runId: cur.runId, step: stepEnum(cur.step), commandId: cur.commandId, phase: StepPhase.RUNNING }
+      : last
+        ? {
+            runId: last.runId,
+            step: stepEnum(last.step),
+            commandId: last.commandId,
+            phase: last.ok ? StepPhase.SUCCEEDED : StepPhase.FAILED,
+          }
+        : { phase: StepPhase.IDLE };
+    try {
+      this.#deps.bus.publish('heartbeat', {
+        hostId: this.hostId,
+        seq: ++this.#seq,
+        atMs: this.#now(),
+        bootId: this.#deps.host.bootId(),
+        activity,
+      });
+    } catch (err) {
+      this.#deps.log.debug({ err: (err as Error).message }, 'heartbeat not sent');
+    }
+  }
+
+  async #onCommand(
+    cmd: AgentCommand,
+    respond: (ack: { commandId: string; accepted: boolean; duplicate: boolean; reason: string }) => void,
+  ): Promise<void> {
+    const ack = (accepted: boolean, duplicate: boolean, reason = ''): void =>
+      respond({ commandId: cmd.commandId, accepted, duplicate, reason });
+    const current = this.#state.current;
+
+    if (cmd.action.case === 'cancelStep') {
+      if (current && this.#running?.commandId === current.commandId) {
+        this.#running.abort.abort(new CancelReason(cmd.action.value.reason || 'cancelled by the scheduler'));
+        ack(true, false);
+      } else {
+        ack(true, false, 'nothing running');
+      }
+      return;
+    }
+    if (cmd.action.case !== 'runStep') {
+      ack(false, false, 'unknown action');
+      return;
+    }
+
+    // Dedupe by command id: the scheduler may resend a command it is unsure about.
+    if (current?.commandId === cmd.commandId) {
+      ack(true, true, 'already running');
+      await this.#journal(current, 'duplicate');
+      return;
+    }
+    const finished = this.#state.recent.find((f) => f.commandId === cmd.commandId);
+    if (finished) {
+      ack(true, true, 'already finished');
+      // The sender may have missed the outcome: publish it again (same event id).
+      void this.#publishOutcome(finished);
+      return;
+    }
+    if (current) {
+      ack(false, false, `busy with ${current.step} (command ${current.commandId})`);
+      return;
+    }
+
+    const run = cmd.action.value;
+    const inFlight: InFlightStep = {
+      commandId: cmd.commandId,
+      runId: cmd.runId,
+      step: stepName(run.step),
+      attempt: run.attempt,
+      profile: run.profile,
+      dryRun: run.dryRun,
+      backupId: run.backupId,
+      timeoutSeconds: run.timeoutSeconds,
+      probe: run.probe ? { kind: run.probe.kind, target: run.probe.target, timeoutMs: run.probe.timeoutMs } : undefined,
+      startedAt: this.#now(),
+      bootId: this.#deps.host.bootId(),
+      resumes: 0,
+    };
+    // Persist before acknowledging: an acked command survives an agent crash.
+    this.#state.current = inFlight;
+    await this.#deps.store.save(this.#state);
+    ack(true, false);
+    await this.#journal(inFlight, 'run');
+    await this.#publishPhase(inFlight, 'started');
+    this.#launch(inFlight, false);
+  }
+
+  /** After a start: re-publish unreported outcomes, then resume the step in flight. */
+  async #recover(): Promise<void> {
+    for (const f of this.#state.recent.filter((r) => !r.published)) void this.#publishOutcome(f);
+    const current = this.#state.current;
+    if (!current) return;
+    if (current.step === 'reboot') {
+      // The reboot step succeeded if and only if the host booted again.
+      const rebooted = current.bootId !== this.#deps.host.bootId();
+      await this.#journal(current, 'resume');
+      await this.#finish(
+        current,
+        rebooted
+          ? { ok: true, report: { previousBootId: current.bootId, bootId: this.#deps.host.bootId() } }
+          : {
+              ok: false,
+              code: 'REBOOT_NOT_OBSERVED',
+              message: 'the agent restarted but the host did not reboot',
+              retryable: true,
+              kind: FailureKind.EXECUTION,
+            },
+      );
+      return;
+    }
+    current.resumes += 1;
+    await this.#deps.store.save(this.#state);
+    await this.#journal(current, 'resume');
+    this.#emitLog(current, `agent restarted: resuming ${current.step} (resume ${current.resumes})`, LogStream.AGENT);
+    this.#launch(current, true);
+  }
+
+  #launch(step: InFlightStep, resumed: boolean): void {
+    const abort = new AbortController();
+    const done = this.#execute(step, resumed, abort)
+      .then((outcome) => (outcome ? this.#serialize(() => this.#finish(step, outcome)) : undefined))
+      .catch((err: Error) => this.#deps.log.error({ hostId: this.hostId, err: err.message, stack: err.stack }, 'step execution failed'))
+      .finally(() => {
+        if (this.#running?.commandId === step.commandId) this.#running = undefined;
+      });
+    this.#running = { commandId: step.commandId, abort, done };
+  }
+
+  /** Runs the step; undefined means "no outcome to report" (the agent is stopping). */
+  async #execute(step: InFlightStep, resumed: boolean, abort: AbortController): Promise<StepOutcome | undefined> {
+    let timer: NodeJS.Timeout | undefined;
+    if (step.timeoutSeconds > 0) {
+      const remaining = step.startedAt + step.timeoutSeconds * 1000 - this.#now();
+      timer = setTimeout(() => abort.abort(new TimeoutReason(step.timeoutSeconds)), Math.max(0, remaining));
+    }
+    try {
+      if (step.step === 'reboot') {
+        if (step.dryRun) return { ok: true, report: { dryRun: true } };
+        this.#emitLog(step, 'rebooting the host', LogStream.AGENT);
+        await this.#deps.host.reboot();
+        return undefined; // the outcome is decided when the agent starts again
+      }
+      if (step.step === 'cluster-check' && step.probe) {
+        const probe = await runProbe(step.probe, abort.signal);
+        this.#emitLog(step, `cluster probe: ${probe.detail}`, LogStream.AGENT);
+        if (!probe.ok) {
+          return { ok: false, code: 'CLUSTER_PROBE_FAILED', message: probe.detail, retryable: true, kind: FailureKind.EXECUTION };
+        }
+      }
+      return await this.#deps.driver.run(this.#context(step, resumed, abort.signal));
+    } catch (err) {
+      const reason = abort.signal.reason as unknown;
+      if (this.#stopped && !(reason instanceof TimeoutReason) && !(reason instanceof CancelReason)) return undefined;
+      if (reason instanceof TimeoutReason) {
+        return { ok: false, code: 'STEP_TIMEOUT', message: reason.message, retryable: true, kind: FailureKind.TIMEOUT };
+      }
+      if (reason instanceof CancelReason) {
+        return { ok: false, code: 'STEP_CANCELLED', message: reason.message, retryable: false, kind: FailureKind.EXECUTION };
+      }
+      const e = err as Error & { code?: string; retryable?: boolean };
+      return {
+        ok: false,
+        code: typeof e.code === 'string' ? e.code : 'STEP_ERROR',
+        message: e.message,
+        retryable: e.retryable ?? false,
+        kind: FailureKind.EXECUTION,
+      };
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  #context(step: InFlightStep, resumed: boolean, signal: AbortSignal): StepContext {
+    return {
+      hostId: this.hostId,
+      runId: step.runId,
+      step: step.step,
+      attempt: step.attempt,
+      profile: step.profile,
+      dryRun: step.dryRun,
+      backupId: step.backupId,
+      probe: undefined,
+      signal,
+      resumed,
+      lastCheckpoint: step.checkpoint,
+      log: (line, source = 'stdout') =>
+        this.#emitLog(step, line, source === 'stderr' ? LogStream.STDERR : source === 'agent' ? LogStream.AGENT : LogStream.STDOUT),
+      progress: (percent, message) => this.#publishProgress(step, percent, message ?? ''),
+      checkpoint: (data) =>
+        this.#serialize(async () => {
+          if (this.#state.current?.commandId !== step.commandId) return;
+          this.#state.current.checkpoint = data;
+          await this.#deps.store.save(this.#state);
+        }),
+    };
+  }
+
+  async #finish(step: InFlightStep, outcome: StepOutcome): Promise<void> {
+    if (this.#state.current?.commandId !== step.commandId) return;
+    const failure: Omit<StepFailure, 'ok' | 'report'> | undefined = outcome.ok
+      ? undefined
+      : { code: outcome.code, message: outcome.message, retryable: outcome.retryable, kind: outcome.kind };
+    const finished: FinishedStep = {
+      commandId: step.commandId,
+      runId: step.runId,
+      step: step.step,
+      attempt: step.attempt,
+      ok: outcome.ok,
+      failure,
+      reportJson: outcome.report === undefined ? '' : JSON.stringify(outcome.report),
+      finishedAt: this.#now(),
+      published: false,
+    };
+    // Record the outcome before publishing it; an unpublished one is re-sent at start.
+    this.#state.current = undefined;
+    this.#state.recent.push(finished);
+    await this.#deps.store.save(this.#state);
+    await this.#journal(step, 'finish', outcome.ok);
+    this.#emitLog(step, outcome.ok ? `${step.step} succeeded` : `${step.step} failed: ${outcome.message}`, LogStream.AGENT);
+    this.#sendHeartbeat();
+    void this.#publishOutcome(finished);
+  }
+
+  async #publishOutcome(f: FinishedStep): Promise<void> {
+    const phase = f.ok ? StepPhase.SUCCEEDED : StepPhase.FAILED;
+    for (let attempt = 0; !this.#stopped; attempt++) {
+      try {
+        await this.#deps.bus.publishDurable(
+          'stepEvent',
+          {
+            eventId: `${f.commandId}.${FAILURE_TOKEN[phase]}`,
+            hostId: this.hostId,
+            runId: f.runId,
+            commandId: f.commandId,
+            step: stepEnum(f.step),
+            attempt: f.attempt,
+            phase,
+            kindToken: FAILURE_TOKEN[phase],
+            percent: 100,
+            message: f.ok ? '' : (f.failure?.message ?? '').slice(0, 4096),
+            error: f.failure
+              ? { code: f.failure.code, message: f.failure.message.slice(0, 4096), retryable: f.failure.retryable, kind: f.failure.kind }
+              : undefined,
+            atMs: f.finishedAt,
+            reportJson: f.reportJson,
+          },
+          `${f.commandId}.${FAILURE_TOKEN[phase]}`,
+        );
+        await this.#serialize(async () => {
+          f.published = true;
+          await this.#deps.store.save(this.#state);
+        });
+        return;
+      } catch (err) {
+        this.#deps.log.warn({ hostId: this.hostId, err: (err as Error).message, attempt }, 'outcome not published yet, retrying');
+        await new Promise((r) => setTimeout(r, Math.min(5_000, 200 * 2 ** attempt)).unref());
+      }
+    }
+  }
+
+  async #publishPhase(step: InFlightStep, token: 'started'): Promise<void> {
+    const eventId = `${step.commandId}.${token}`;
+    try {
+      await this.#deps.bus.publishDurable(
+        'stepEvent',
+        {
+          eventId,
+          hostId: this.hostId,
+          runId: step.runId,
+          commandId: step.commandId,
+          step: stepEnum(step.step),
+          attempt: step.attempt,
+          phase: StepPhase.RUNNING,
+          kindToken: token,
+          atMs: step.startedAt,
+        },
+        eventId,
+      );
+    } catch (err) {
+      // Informational: the outcome event is what the scheduler must not miss.
+      this.#deps.log.warn({ hostId: this.hostId, err: (err as Error).message }, 'started event not published');
+    }
+  }
+
+  #publishProgress(step: InFlightStep, percent: number, message: string): void {
+    try {
+      this.#deps.bus.publish('stepEvent', {
+        eventId: `${step.commandId}.progress.${percent}`,
+        hostId: this.hostId,
+        runId: step.runId,
+        commandId: step.commandId,
+        step: stepEnum(step.step),
+        attempt: step.attempt,
+        phase: StepPhase.RUNNING,
+        kindToken: 'progress',
+        percent: Math.max(0, Math.min(100, Math.round(percent))),
+        message: message.slice(0, 4096),
+        atMs: this.#now(),
+      });
+    } catch (err) {
+      this.#deps.log.debug({ err: (err as Error).message }, 'progress not sent');
+    }
+  }
+
+  #emitLog(step: InFlightStep, text: string, source: LogStream): void {
+    try {
+      this.#deps.bus.publish('logLine', {
+        hostId: this.hostId,
+        runId: step.runId,
+        step: stepEnum(step.step),
+        seq: ++this.#logSeq,
+        atMs: this.#now(),
+        source,
+        text: text.slice(0, 16384),
+      });
+    } catch (err) {
+      this.#deps.log.debug({ err: (err as Error).message }, 'log line not sent');
+    }
+  }
+
+  #journal(step: InFlightStep, event: 'run' | 'resume' | 'finish' | 'duplicate', ok?: boolean): Promise<void> {
+    return this.#deps.journal.append({
+      at: this.#now(),
+      hostId: this.hostId,
+      runId: step.runId,
+      commandId: step.commandId,
+      step: step.step,
+      attempt: step.attempt,
+      event,
+      ...(ok === undefined ? {} : { ok }),
+    });
+  }
+}
+
+class TimeoutReason extends Error {
+  constructor(seconds: number) {
+    super(`step timed out after ${seconds} s`);
+  }
+}
+
+class CancelReason extends Error {}
+
+export type { HostFacts, HostLabels };

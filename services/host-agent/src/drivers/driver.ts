@@ -1,0 +1,47 @@
+// A driver does the work of each step on one host. The agent owns the protocol (events,
+// logs, persistence, dedupe, timeouts); a driver only runs a step and reports through ctx.
+import type { ClusterProbe, FailureKind } from '@yixing/common';
+import type { StepName } from '../steps.ts';
+
+export interface StepContext {
+  hostId: string;
+  runId: string;
+  step: StepName;
+  attempt: number;
+  profile: string;
+  dryRun: boolean;
+  backupId: string;
+  probe: ClusterProbe | undefined;
+  /** Aborted on cancel or when the step's timeout passes. */
+  signal: AbortSignal;
+  /** True when this step was interrupted (agent crash) and is being resumed. */
+  resumed: boolean;
+  /** What the step saved with checkpoint() before the interruption. */
+  lastCheckpoint: unknown;
+  log(line: string, source?: 'stdout' | 'stderr' | 'agent'): void;
+  progress(percent: number, message?: string): void;
+  /** Persists resumable progress; survives an agent crash. */
+  checkpoint(data: unknown): Promise<void>;
+}
+
+export interface StepSuccess {
+  ok: true;
+  /** Typed step output (e.g. the assessment report), sent to the scheduler as JSON. */
+  report?: unknown;
+}
+
+export interface StepFailure {
+  ok: false;
+  code: string;
+  message: string;
+  retryable: boolean;
+  kind: FailureKind;
+  report?: unknown;
+}
+
+export type StepOutcome = StepSuccess | StepFailure;
+
+export interface Driver {
+  readonly name: 'simulate' | 'apt' | 'dnf';
+  run(ctx: StepContext): Promise<StepOutcome>;
+}

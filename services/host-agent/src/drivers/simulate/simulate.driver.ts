@@ -1,0 +1,120 @@
+// The rehearsal driver: speaks the real protocol with configurable per-step durations and
+// injected failures (by step, by rate, by host), so a whole fleet can be rehearsed on one
+// machine. Every decision is a pure function of (seed, host, step, attempt), so a step
+// resumed after a crash makes the same choice it made before.
+import { createHash } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { FailureKind } from '@yixing/common';
+import type { StepName } from '../../steps.ts';
+import type { Driver, StepContext, StepOutcome } from '../driver.ts';
+
+export interface DurationRange {
+  minMs: number;
+  maxMs: number;
+}
+
+export interface FailureRule {
+  /** Only this step (any step when absent). */
+  step?: StepName | undefined;
+  /** Probability in [0, 1] that a matching step fails; 1 when absent. */
+  rate?: number | undefined;
+  /** Only these hosts (any host when absent). */
+  hosts?: string[] | undefined;
+  /** `fail` reports an execution failure; `hang` never finishes (until timeout or cancel). */
+  mode?: 'fail' | 'hang' | undefined;
+  /** Fail only the first N attempts (all attempts when absent or 0). */
+  attempts?: number | undefined;
+  retryable?: boolean | undefined;
+}
+
+export interface SimulateOptions {
+  seed: string;
+  durations: Partial<Record<StepName, DurationRange>>;
+  failures: FailureRule[];
+  /** How often a running step reports progress and saves a checkpoint. */
+  tickMs: number;
+}
+
+export const defaultSimulateOptions: SimulateOptions = {
+  seed: 'yixing',
+  durations: {
+    'cluster-check': { minMs: 50, maxMs: 150 },
+    precheck: { minMs: 200, maxMs: 600 },
+    backup: { minMs: 300, maxMs: 900 },
+    upgrade: { minMs: 1000, maxMs: 3000 },
+    reboot: { minMs: 300, maxMs: 800 },
+    postcheck: { minMs: 200, maxMs: 500 },
+    rollback: { minMs: 500, maxMs: 1500 },
+  },
+  failures: [],
+  tickMs: 250,
+};
+
+/** Uniform [0, 1) from a hash of the parts: deterministic per host, step and attempt. */
+export function unitHash(...parts: (string | number)[]): number {
+  const h = createHash('sha256').update(parts.join('\u0000')).digest();
+  return h.readUInt32BE(0) / 2 ** 32;
+}
+
+export function stepDurationMs(opts: SimulateOptions, hostId: string, step: StepName, attempt: number): number {
+  const d = opts.durations[step] ?? { minMs: 0, maxMs: 0 };
+  return Math.round(d.minMs + (d.maxMs - d.minMs) * unitHash(opts.seed, 'duration', hostId, step, attempt));
+}
+
+export function injectedFailure(opts: SimulateOptions, hostId: string, step: StepName, attempt: number): FailureRule | undefined {
+  return opts.failures.find(
+    (f, i) =>
+      (f.step === undefined || f.step === step) &&
+      (f.hosts === undefined || f.hosts.includes(hostId)) &&
+      (!f.attempts || attempt <= f.attempts) &&
+      unitHash(opts.seed, 'failure', i, hostId, step, attempt) < (f.rate ?? 1),
+  );
+}
+
+interface Checkpoint {
+  elapsedMs: number;
+}
+
+export class SimulateDriver implements Driver {
+  readonly name = 'simulate' as const;
+  readonly #opts: SimulateOptions;
+
+  constructor(opts: SimulateOptions) {
+    this.#opts = opts;
+  }
+
+  async run(ctx: StepContext): Promise<StepOutcome> {
+    const total = stepDurationMs(this.#opts, ctx.hostId, ctx.step, ctx.attempt);
+    const failure = injectedFailure(this.#opts, ctx.hostId, ctx.step, ctx.attempt);
+    // A failing step fails half way through, after doing (simulated) work.
+    const stopAt = failure?.mode === 'hang' ? Number.POSITIVE_INFINITY : failure ? Math.floor(total / 2) : total;
+    let elapsed = ctx.resumed ? ((ctx.lastCheckpoint as Checkpoint | undefined)?.elapsedMs ?? 0) : 0;
+    ctx.log(
+      ctx.resumed
+        ? `simulate: resuming ${ctx.step} at ${elapsed} of ${total} ms`
+        : `simulate: ${ctx.step} for profile ${ctx.profile}, ${total} ms${ctx.dryRun ? ' (dry run)' : ''}`,
+      'agent',
+    );
+    while (elapsed < stopAt) {
+      const slice = Math.min(this.#opts.tickMs, stopAt - elapsed);
+      await sleep(slice, undefined, { signal: ctx.signal });
+      elapsed += slice;
+      if (elapsed < stopAt) {
+        await ctx.checkpoint({ elapsedMs: elapsed } satisfies Checkpoint);
+        ctx.progress(Math.min(99, Math.floor((elapsed / total) * 100)));
+      }
+    }
+    if (failure) {
+      ctx.log(`simulate: injected failure in ${ctx.step}`, 'stderr');
+      return {
+        ok: false,
+        code: 'SIMULATED_FAILURE',
+        message: `injected failure in ${ctx.step} (attempt ${ctx.attempt})`,
+        retryable: failure.retryable ?? false,
+        kind: FailureKind.EXECUTION,
+      };
+    }
+    ctx.log(`simulate: ${ctx.step} done`, 'agent');
+    return { ok: true, report: { simulated: true, durationMs: total } };
+  }
+}

@@ -1,0 +1,126 @@
+// A simulated fleet: thousands of hosts in one process, each a full HostAgent with its own
+// identity on the bus, its own state file and the simulate driver. A simulated reboot
+// power-cycles one agent: it stops, stays silent for the reboot's duration, and starts
+// again with a new boot id, exactly as a real host's agent would.
+import { randomUUID } from 'node:crypto';
+import path from 'node:path';
+import type { Bus, Logger } from '@yixing/common';
+import { type AgentIdentity, HostAgent, type HostEnv } from './agent.ts';
+import { SimulateDriver, type SimulateOptions, stepDurationMs } from './drivers/simulate/simulate.driver.ts';
+import type { Journal } from './journal.ts';
+import { FileAgentStateStore } from './state/agent-state.store.ts';
+
+export interface FleetSpec {
+  size: number;
+  clusters: number;
+  zones: number;
+  racksPerZone: number;
+  pool: string;
+  prefix: string;
+  osId: string;
+  osVersion: string;
+  /** Index of the first host, so several processes can split one fleet. */
+  offset: number;
+}
+
+export function fleetIdentities(spec: FleetSpec, agentVersion: string): AgentIdentity[] {
+  const width = String(Math.max(spec.size + spec.offset, 1)).length;
+  return Array.from({ length: spec.size }, (_, k) => {
+    const i = spec.offset + k;
+    const cluster = i % spec.clusters;
+    const zone = cluster % spec.zones;
+    const rack = Math.floor(i / spec.clusters) % spec.racksPerZone;
+    const hostId = `${spec.prefix}-${String(i).padStart(width, '0')}`;
+    return {
+      hostId,
+      agentVersion,
+      facts: { hostname: hostId, osId: spec.osId, osVersion: spec.osVersion, arch: 'x86_64', kernel: 'simulated' },
+      labels: {
+        pool: spec.pool,
+        cluster: `c${String(cluster).padStart(2, '0')}`,
+        zone: `z${zone}`,
+        rack: `z${zone}-r${rack}`,
+        role: i % 3 === 0 ? 'db' : 'app',
+      },
+    };
+  });
+}
+
+export interface FleetDeps {
+  bus: Bus;
+  log: Logger;
+  journal: Journal;
+  stateDir: string;
+  simulate: SimulateOptions;
+  heartbeatIntervalMs: number;
+  identities: AgentIdentity[];
+}
+
+export class SimulatedFleet {
+  readonly agents = new Map<string, HostAgent>();
+  readonly #deps: FleetDeps;
+  readonly #bootIds = new Map<string, string>();
+  readonly #driver: SimulateDriver;
+  #stopped = false;
+
+  constructor(deps: FleetDeps) {
+    this.#deps = deps;
+    this.#driver = new SimulateDriver(deps.simulate);
+  }
+
+  #hostEnv(identity: AgentIdentity): HostEnv {
+    return {
+      bootId: () => this.#bootIds.get(identity.hostId) as string,
+      reboot: async () => {
+        // Power-cycle after the current call stack: the agent's step returns first.
+        setImmediate(() => void this.#powerCycle(identity));
+      },
+    };
+  }
+
+  async #powerCycle(identity: AgentIdentity): Promise<void> {
+    const agent = this.agents.get(identity.hostId);
+    if (!agent || this.#stopped) return;
+    await agent.stop();
+    const downMs = stepDurationMs(this.#deps.simulate, identity.hostId, 'reboot', 1);
+    await new Promise((r) => setTimeout(r, downMs));
+    if (this.#stopped) return;
+    this.#bootIds.set(identity.hostId, randomUUID());
+    await this.#startAgent(identity);
+  }
+
+  async #startAgent(identity: AgentIdentity): Promise<void> {
+    const agent = new HostAgent({
+      bus: this.#deps.bus,
+      identity,
+      driver: this.#driver,
+      store: new FileAgentStateStore(this.#deps.stateDir, identity.hostId, { durable: false }),
+      host: this.#hostEnv(identity),
+      journal: this.#deps.journal,
+      log: this.#deps.log,
+      heartbeatIntervalMs: this.#deps.heartbeatIntervalMs,
+    });
+    this.agents.set(identity.hostId, agent);
+    await agent.start();
+  }
+
+  async start(onProgress?: (started: number, total: number) => void): Promise<void> {
+    const ids = this.#deps.identities;
+    // A process start is a boot of every simulated host it carries.
+    for (const id of ids) this.#bootIds.set(id.hostId, randomUUID());
+    const batch = 200;
+    for (let i = 0; i < ids.length; i += batch) {
+      await Promise.all(ids.slice(i, i + batch).map((id) => this.#startAgent(id)));
+      onProgress?.(Math.min(i + batch, ids.length), ids.length);
+    }
+  }
+
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    await Promise.all([...this.agents.values()].map((a) => a.stop()));
+  }
+
+  static stateDirFor(base: string, prefix: string): string {
+    return path.join(base, prefix);
+  }
+}

@@ -1,0 +1,92 @@
+#!/usr/bin/env node
+// yx-agent: reads and validates configuration from the environment, connects to NATS and
+// runs the simulated fleet (YX_AGENT_MODE=fleet). Fails fast with a clear message.
+import { readFile } from 'node:fs/promises';
+import { createServer } from 'node:http';
+import path from 'node:path';
+import { Bus, connectBus, createLogger, createRegistry, int, isYxError, oneOf, readEnv, str } from '@yixing/common';
+import { buildFleetApp } from './app.ts';
+import { parseSimulateConfig } from './drivers/simulate/simulate-config.ts';
+import { FileJournal, noJournal } from './journal.ts';
+
+async function main(): Promise<void> {
+  const cfg = readEnv({
+    YX_NATS_URL: { doc: 'NATS server URL(s), comma separated', parse: str(), default: 'nats://127.0.0.1:4222' },
+    YX_AGENT_MODE: { doc: 'fleet: many simulated hosts in one process', parse: oneOf(['fleet'] as const), default: 'fleet' },
+    YX_STATE_DIR: { doc: "directory for the agents' local state", parse: str(), default: path.resolve('.data/agents') },
+    YX_JOURNAL_FILE: { doc: 'append-only journal of executed steps (JSON lines); empty for none', parse: str(), default: '' },
+    YX_HEARTBEAT_MS: { doc: 'heartbeat interval in ms', parse: int({ min: 100, max: 600_000 }), default: 5_000 },
+    YX_FLEET_SIZE: { doc: 'number of simulated hosts', parse: int({ min: 1, max: 100_000 }), default: 60 },
+    YX_FLEET_OFFSET: { doc: 'index of the first simulated host', parse: int({ min: 0 }), default: 0 },
+    YX_FLEET_CLUSTERS: { doc: 'clusters the hosts are spread over', parse: int({ min: 1 }), default: 6 },
+    YX_FLEET_ZONES: { doc: 'zones the clusters are spread over', parse: int({ min: 1 }), default: 3 },
+    YX_FLEET_RACKS: { doc: 'racks per zone', parse: int({ min: 1 }), default: 4 },
+    YX_FLEET_POOL: { doc: 'pool label of the hosts', parse: str({ pattern: /^[A-Za-z0-9_.-]{1,64}$/ }), default: 'demo' },
+    YX_FLEET_PREFIX: { doc: 'host id prefix', parse: str({ pattern: /^[A-Za-z0-9][A-Za-z0-9_-]{0,40}$/ }), default: 'sim' },
+    YX_FLEET_OS: {
+      doc: 'os-release ID:VERSION_ID of the hosts',
+      parse: str({ pattern: /^[a-z0-9._-]+:[A-Za-z0-9._-]+$/ }),
+      default: 'centos:7',
+    },
+    YX_SIM_CONFIG: { doc: 'rehearsal configuration as JSON, or @file', parse: str(), default: '' },
+    YX_METRICS_PORT: { doc: 'port for /metrics on 127.0.0.1 (0: none)', parse: int({ min: 0, max: 65535 }), default: 0 },
+  });
+  const simText = cfg.YX_SIM_CONFIG.startsWith('@') ? await readFile(cfg.YX_SIM_CONFIG.slice(1), 'utf8') : cfg.YX_SIM_CONFIG;
+  const simulate = parseSimulateConfig(simText);
+  const [osId, osVersion] = cfg.YX_FLEET_OS.split(':') as [string, string];
+
+  const log = createLogger('host-agent');
+  const registry = createRegistry('host-agent');
+  const nc = await connectBus({ servers: cfg.YX_NATS_URL.split(','), name: `yx-agent-fleet-${cfg.YX_FLEET_PREFIX}` });
+  const bus = new Bus({ nc, log, registry });
+  const fleet = buildFleetApp({
+    bus,
+    log,
+    registry,
+    journal: cfg.YX_JOURNAL_FILE ? new FileJournal(cfg.YX_JOURNAL_FILE) : noJournal,
+    stateDir: cfg.YX_STATE_DIR,
+    spec: {
+      size: cfg.YX_FLEET_SIZE,
+      offset: cfg.YX_FLEET_OFFSET,
+      clusters: cfg.YX_FLEET_CLUSTERS,
+      zones: cfg.YX_FLEET_ZONES,
+      racksPerZone: cfg.YX_FLEET_RACKS,
+      pool: cfg.YX_FLEET_POOL,
+      prefix: cfg.YX_FLEET_PREFIX,
+      osId,
+      osVersion,
+    },
+    simulate,
+    heartbeatIntervalMs: cfg.YX_HEARTBEAT_MS,
+  });
+
+  if (cfg.YX_METRICS_PORT > 0) {
+    const server = createServer(async (req, res) => {
+      if (req.url !== '/metrics') {
+        res.writeHead(404).end();
+        return;
+      }
+      res.writeHead(200, { 'content-type': registry.contentType }).end(await registry.metrics());
+    });
+    server.listen(cfg.YX_METRICS_PORT, '127.0.0.1');
+    server.unref();
+  }
+
+  await fleet.start((n, total) => log.info({ started: n, total }, 'simulated hosts started'));
+  log.info({ hosts: fleet.agents.size }, 'fleet running');
+  // Machine-readable readiness line for scripts and tests.
+  process.stdout.write(`yx-agent fleet ready ${fleet.agents.size}\n`);
+
+  const shutdown = async (): Promise<void> => {
+    await fleet.stop();
+    await nc.drain();
+    process.exit(0);
+  };
+  process.once('SIGTERM', () => void shutdown());
+  process.once('SIGINT', () => void shutdown());
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`yx-agent: ${isYxError(err) || err instanceof Error ? err.message : String(err)}\n`);
+  process.exit(1);
+});

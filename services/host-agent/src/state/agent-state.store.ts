@@ -1,0 +1,99 @@
+// The agent's local state: the step in flight and the outcomes of recent commands. Written
+// atomically (temp file + rename) before anything is acknowledged or published, so that
+// after a crash or a reboot the agent resumes or reports exactly where it stopped.
+import { mkdir, open, readFile, rename } from 'node:fs/promises';
+import path from 'node:path';
+import type { StepFailure } from '../drivers/driver.ts';
+import type { StepName } from '../steps.ts';
+
+export interface InFlightStep {
+  commandId: string;
+  runId: string;
+  step: StepName;
+  attempt: number;
+  profile: string;
+  dryRun: boolean;
+  backupId: string;
+  timeoutSeconds: number;
+  probe?: { kind: string; target: string; timeoutMs: number } | undefined;
+  startedAt: number;
+  /** Boot id when the step started: a reboot step succeeded once it differs. */
+  bootId: string;
+  checkpoint?: unknown;
+  /** Times this step was resumed after an interruption. */
+  resumes: number;
+}
+
+export interface FinishedStep {
+  commandId: string;
+  runId: string;
+  step: StepName;
+  attempt: number;
+  ok: boolean;
+  failure?: Omit<StepFailure, 'ok' | 'report'> | undefined;
+  reportJson: string;
+  finishedAt: number;
+  /** The terminal event reached the stream; until then it is re-published at start. */
+  published: boolean;
+}
+
+export interface AgentState {
+  hostId: string;
+  current?: InFlightStep | undefined;
+  recent: FinishedStep[];
+  /** Facts a simulated host changes when it migrates (os version). */
+  facts?: { osId: string; osVersion: string } | undefined;
+}
+
+/** How many finished commands are remembered for dedupe and re-publication. */
+export const RECENT_LIMIT = 64;
+
+export interface AgentStateStore {
+  load(): Promise<AgentState>;
+  save(state: AgentState): Promise<void>;
+}
+
+export class FileAgentStateStore implements AgentStateStore {
+  readonly #file: string;
+  readonly #hostId: string;
+  readonly #durable: boolean;
+
+  /**
+   * @param durable fsync before rename: on a real host the state must survive a power
+   *   cut or a reboot; simulated hosts only need to survive a process crash.
+   */
+  constructor(dir: string, hostId: string, opts: { durable: boolean }) {
+    this.#file = path.join(dir, `${hostId}.json`);
+    this.#hostId = hostId;
+    this.#durable = opts.durable;
+  }
+
+  async load(): Promise<AgentState> {
+    let raw: string;
+    try {
+      raw = await readFile(this.#file, 'utf8');
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { hostId: this.#hostId, recent: [] };
+      throw err;
+    }
+    const state = JSON.parse(raw) as AgentState;
+    if (state.hostId !== this.#hostId) {
+      throw new Error(`${this.#file} belongs to host ${state.hostId}, not ${this.#hostId}`);
+    }
+    return state;
+  }
+
+  async save(state: AgentState): Promise<void> {
+    const trimmed: AgentState = { ...state, recent: state.recent.slice(-RECENT_LIMIT) };
+    await mkdir(path.dirname(this.#file), { recursive: true });
+    const tmp = `${this.#file}.tmp`;
+    const fh = await open(tmp, 'w');
+    try {
+      await fh.writeFile(JSON.stringify(trimmed));
+      if (this.#durable) await fh.datasync();
+    } finally {
+      await fh.close();
+    }
+    await rename(tmp, this.#file);
+  }
+}
