@@ -12,12 +12,13 @@ import {
   type Logger,
   LogStream,
   StepPhase,
+  stepEnum,
+  stepName,
 } from '@yixing/common';
 import type { Driver, StepContext, StepFailure, StepOutcome } from './drivers/driver.ts';
 import type { Journal } from './journal.ts';
 import { runProbe } from './probe.ts';
 import type { AgentState, AgentStateStore, FinishedStep, InFlightStep } from './state/agent-state.store.ts';
-import { stepEnum, stepName } from './steps.ts';
 
 /** The machine the agent runs on: its boot identity and how to reboot it. */
 export interface HostEnv {

@@ -1,7 +1,6 @@
 // A driver does the work of each step on one host. The agent owns the protocol (events,
 // logs, persistence, dedupe, timeouts); a driver only runs a step and reports through ctx.
-import type { ClusterProbe, FailureKind } from '@yixing/common';
-import type { StepName } from '../steps.ts';
+import type { ClusterProbe, FailureKind, StepName } from '@yixing/common';
 
 export interface StepContext {
   hostId: string;

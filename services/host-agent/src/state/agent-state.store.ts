@@ -3,8 +3,8 @@
 // after a crash or a reboot the agent resumes or reports exactly where it stopped.
 import { mkdir, open, readFile, rename } from 'node:fs/promises';
 import path from 'node:path';
+import type { StepName } from '@yixing/common';
 import type { StepFailure } from '../drivers/driver.ts';
-import type { StepName } from '../steps.ts';
 
 export interface InFlightStep {
   commandId: string;

@@ -1,7 +1,7 @@
 // Parses the rehearsal configuration (JSON, from YX_SIM_CONFIG or a file) with errors that
 // name the bad field: {"seed": "...", "durations": {"upgrade": [1000, 3000]},
 // "failures": [{"step": "upgrade", "rate": 0.05}], "tickMs": 250}.
-import { isStepName, type StepName } from '../../steps.ts';
+import { isStepName, type StepName } from '@yixing/common';
 import { type DurationRange, defaultSimulateOptions, type FailureRule, type SimulateOptions } from './simulate.driver.ts';
 
 export class SimulateConfigError extends Error {

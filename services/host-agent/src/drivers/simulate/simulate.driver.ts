@@ -4,8 +4,8 @@
 // resumed after a crash makes the same choice it made before.
 import { createHash } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
+import type { StepName } from '@yixing/common';
 import { FailureKind } from '@yixing/common';
-import type { StepName } from '../../steps.ts';
 import type { Driver, StepContext, StepOutcome } from '../driver.ts';
 
 export interface DurationRange {

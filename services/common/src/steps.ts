@@ -1,5 +1,5 @@
 // Step names as they appear in profiles, the CLI, logs and the API; the bus uses the Step enum.
-import { Step } from '@yixing/common';
+import { Step } from './gen/yixing/v1/common_pb.js';
 
 export const STEP_NAMES = ['cluster-check', 'precheck', 'backup', 'upgrade', 'reboot', 'postcheck', 'rollback'] as const;
 export type StepName = (typeof STEP_NAMES)[number];

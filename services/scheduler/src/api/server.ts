@@ -1,0 +1,52 @@
+// The HTTP API, built from injected parts (tests drive it through inject()). JSON Schema
+// validation rejects unknown fields (removeAdditional is off) and errors name the field.
+import swagger from '@fastify/swagger';
+import type { Bus, Registry } from '@yixing/common';
+import Fastify, { type FastifyInstance } from 'fastify';
+import type { AuditLog } from '../audit/audit-log.ts';
+import type { Models } from '../db/models.ts';
+import type { Inventory } from '../inventory/inventory.ts';
+import type { PlanService } from '../plans/plan.service.ts';
+import { planSpecSchema } from '../plans/plan-spec.ts';
+import type { Engine } from '../reconcile/engine.ts';
+import { installErrorHandler } from './errors.ts';
+import { hostRoutes } from './host.routes.ts';
+import { planRoutes } from './plan.routes.ts';
+
+export interface ApiDeps {
+  models: Models;
+  engine: Engine;
+  plans: PlanService;
+  inventory: Inventory;
+  audit: AuditLog;
+  bus: Bus;
+  registry: Registry;
+  heartbeatGraceMs: number;
+  /** Largest accepted request body. */
+  bodyLimit?: number;
+  logger?: boolean;
+}
+
+export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
+  const app = Fastify({
+    logger: deps.logger ?? false,
+    bodyLimit: deps.bodyLimit ?? 256 * 1024,
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: false, useDefaults: false, allErrors: false } },
+  });
+  installErrorHandler(app);
+  await app.register(swagger, {
+    openapi: {
+      info: { title: 'Yixing scheduler API', version: '1.0.0', description: 'Plans, hosts, steps and logs of in-place OS migrations.' },
+    },
+  });
+  app.addSchema(planSpecSchema);
+  app.get('/docs/json', { schema: { hide: true } }, async () => app.swagger());
+  app.get('/healthz', { schema: { hide: true } }, async () => ({ ok: true }));
+  app.get('/metrics', { schema: { hide: true } }, async (_req, reply) => {
+    reply.header('content-type', deps.registry.contentType);
+    return deps.registry.metrics();
+  });
+  planRoutes(app, deps);
+  hostRoutes(app, deps);
+  return app;
+}

@@ -1,0 +1,110 @@
+// What the API shows of plans and host-runs: the stored documents plus live progress.
+import type { HostRunDoc, PlanDoc } from '../db/models.ts';
+import { type PlanCounters, PlanRuntime } from '../reconcile/plan-runtime.ts';
+
+export interface PlanView {
+  id: string;
+  name: string;
+  state: PlanDoc['state'];
+  stateReason: string;
+  createdAt: string;
+  createdBy: string;
+  finishedAt: string | null;
+  profile: string;
+  hostCount: number;
+  openPhase: number;
+  gate: PlanDoc['gate'];
+  phases: { index: number; name: string; size: number; budget: number; started: number; final: number; failed: number; inFlight: number }[];
+  budget: { limit: number; used: number; remaining: number };
+  counters: PlanCounters;
+  /** Hosts in a final state, in percent. */
+  percentDone: number;
+  spec: PlanDoc['spec'];
+  version: number;
+}
+
+export function planView(rt: PlanRuntime): PlanView {
+  const p = rt.plan;
+  const c = rt.counters;
+  const done = c.succeeded + c.failed + c.excluded;
+  return {
+    id: p._id,
+    name: p.name,
+    state: p.state,
+    stateReason: p.stateReason,
+    createdAt: new Date(p.createdAt).toISOString(),
+    createdBy: p.createdBy,
+    finishedAt: p.finishedAt ? new Date(p.finishedAt).toISOString() : null,
+    profile: p.spec.profile,
+    hostCount: p.hostCount,
+    openPhase: p.openPhase,
+    gate: p.gate,
+    phases: p.phases.map((ph, i) => {
+      const live = rt.phases[i];
+      return {
+        index: ph.index,
+        name: ph.name,
+        size: ph.size,
+        budget: ph.budget,
+        started: live?.started ?? 0,
+        final: live?.final ?? 0,
+        failed: live?.failed ?? 0,
+        inFlight: [...rt.active].filter((id) => rt.runs.get(id)?.phase === i).length,
+      };
+    }),
+    budget: { limit: p.budget, used: c.failures, remaining: Math.max(0, p.budget - c.failures) },
+    counters: structuredClone(c),
+    percentDone: c.total === 0 ? 100 : Math.floor((done / c.total) * 1000) / 10,
+    spec: p.spec,
+    version: p.version,
+  };
+}
+
+/** For a plan that is no longer live: the same view, computed from stored runs. */
+export function storedPlanView(plan: PlanDoc, runs: HostRunDoc[]): PlanView {
+  return planView(new PlanRuntime(plan, runs));
+}
+
+export interface RunView {
+  hostId: string;
+  planId: string;
+  runId: string;
+  phase: number;
+  order: number;
+  cluster: string;
+  zone: string;
+  rack: string;
+  state: HostRunDoc['state'];
+  step: HostRunDoc['step'];
+  stepState: HostRunDoc['stepState'];
+  attempt: number;
+  percent: number | null;
+  failure: HostRunDoc['failure'];
+  rollback: HostRunDoc['rollback'];
+  deferrals: number;
+  history: HostRunDoc['history'];
+  slots: HostRunDoc['slots'];
+}
+
+export function runView(run: HostRunDoc, percent?: number): RunView {
+  return {
+    hostId: run.hostId,
+    planId: run.planId,
+    runId: run.runId,
+    phase: run.phase,
+    order: run.order,
+    cluster: run.cluster,
+    zone: run.zone,
+    rack: run.rack,
+    state: run.state,
+    step: run.step,
+    stepState: run.stepState,
+    attempt: run.attempt,
+    percent: percent ?? null,
+    failure: run.failure,
+    rollback: run.rollback,
+    deferrals: run.deferrals,
+    history: run.history,
+    slots: run.slots,
+  };
+}

@@ -1,0 +1,256 @@
+// The scheduler's collections. Every state change is a conditional write on `version`
+// (see conditionalUpdate in @yixing/common), so a replayed or duplicated event never
+// moves a host twice and no multi-document transaction is needed.
+
+import type { StepName } from '@yixing/common';
+import { type Connection, type Model, Schema } from 'mongoose';
+import type { PlanSpec } from '../plans/plan-spec.ts';
+
+export interface HostDoc {
+  _id: string;
+  facts: { hostname: string; osId: string; osVersion: string; arch: string; kernel: string; bootId: string };
+  labels: { pool: string; cluster: string; zone: string; rack: string; role: string; extra: Record<string, string> };
+  driver: string;
+  agentVersion: string;
+  registeredAt: Date;
+  lastSeenAt: Date | null;
+  /** The plan that owns this host until it ends: a host is in at most one live plan. */
+  activePlanId: string | null;
+  version: number;
+}
+
+export type PlanState = 'running' | 'paused' | 'waiting-approval' | 'budget-exhausted' | 'aborting' | 'completed' | 'aborted';
+export const FINAL_PLAN_STATES: readonly PlanState[] = ['completed', 'aborted'];
+
+export interface PhaseDoc {
+  index: number;
+  name: string;
+  size: number;
+  /** Failures at which this phase halts the plan. */
+  budget: number;
+}
+
+export interface DomainLimitDoc {
+  domain: 'cluster' | 'zone' | 'rack';
+  name: string;
+  /** Hosts of the domain in the inventory when the plan was created. */
+  members: number;
+  limit: number;
+}
+
+export interface GateDoc {
+  /** The phase waiting to start. */
+  phase: number;
+  mode: 'manual' | 'auto';
+  since: Date;
+  /** For automatic promotion: when the soak ends. */
+  soakUntil: Date | null;
+  reason: string;
+}
+
+export interface PlanDoc {
+  _id: string;
+  name: string;
+  spec: PlanSpec;
+  state: PlanState;
+  stateReason: string;
+  abortMode: 'finish' | 'rollback' | null;
+  phases: PhaseDoc[];
+  /** The highest phase whose hosts may start. */
+  openPhase: number;
+  gate: GateDoc | null;
+  budget: number;
+  domainLimits: DomainLimitDoc[];
+  hostCount: number;
+  createdAt: Date;
+  updatedAt: Date;
+  finishedAt: Date | null;
+  createdBy: string;
+  version: number;
+}
+
+export type RunState = 'pending' | 'active' | 'held' | 'succeeded' | 'failed' | 'excluded';
+export const FINAL_RUN_STATES: readonly RunState[] = ['succeeded', 'failed', 'excluded'];
+export type FailureKindName = 'execution' | 'timeout' | 'unreachable';
+
+export interface StepRecord {
+  step: StepName;
+  attempt: number;
+  commandId: string;
+  dispatchedAt: Date;
+  startedAt: Date | null;
+  finishedAt: Date | null;
+  outcome: 'succeeded' | 'failed' | 'deferred';
+  kind: FailureKindName | null;
+  code: string;
+  message: string;
+  report: string;
+}
+
+export interface SlotRecord {
+  takenSeq: number;
+  takenAt: Date;
+  releasedSeq: number | null;
+  releasedAt: Date | null;
+}
+
+export interface HostRunDoc {
+  /** `${planId}/${hostId}`. */
+  _id: string;
+  planId: string;
+  hostId: string;
+  /** Id of the current migration attempt on the bus; a new one on retry. */
+  runId: string;
+  previousRunIds: string[];
+  order: number;
+  phase: number;
+  cluster: string;
+  zone: string;
+  rack: string;
+  state: RunState;
+  step: StepName | null;
+  attempt: number;
+  commandId: string;
+  stepState: 'dispatching' | 'running' | null;
+  dispatchedAt: Date | null;
+  stepStartedAt: Date | null;
+  deadlineAt: Date | null;
+  notBefore: Date | null;
+  failure: { step: StepName; kind: FailureKindName; code: string; message: string; seq: number; at: Date } | null;
+  rollback: 'none' | 'running' | 'succeeded' | 'failed';
+  history: StepRecord[];
+  slots: SlotRecord[];
+  deferrals: number;
+  version: number;
+}
+
+export interface AuditDoc {
+  at: Date;
+  actor: string;
+  action: string;
+  planId: string | null;
+  hostId: string | null;
+  details: Record<string, unknown>;
+}
+
+const hostSchema = new Schema<HostDoc>(
+  {
+    _id: String,
+    facts: { hostname: String, osId: String, osVersion: String, arch: String, kernel: String, bootId: String },
+    labels: { pool: String, cluster: String, zone: String, rack: String, role: String, extra: { type: Object, default: {} } },
+    driver: String,
+    agentVersion: String,
+    registeredAt: Date,
+    lastSeenAt: { type: Date, default: null },
+    activePlanId: { type: String, default: null },
+    version: { type: Number, default: 0 },
+  },
+  { collection: 'hosts', versionKey: false, minimize: false },
+);
+hostSchema.index({ 'labels.pool': 1 });
+hostSchema.index({ 'labels.cluster': 1 });
+hostSchema.index({ activePlanId: 1 });
+
+const planSchema = new Schema<PlanDoc>(
+  {
+    _id: String,
+    name: String,
+    spec: { type: Object, required: true },
+    state: { type: String, required: true },
+    stateReason: { type: String, default: '' },
+    abortMode: { type: String, default: null },
+    phases: [{ _id: false, index: Number, name: String, size: Number, budget: Number }],
+    openPhase: Number,
+    gate: { type: Object, default: null },
+    budget: Number,
+    domainLimits: [{ _id: false, domain: String, name: String, members: Number, limit: Number }],
+    hostCount: Number,
+    createdAt: Date,
+    updatedAt: Date,
+    finishedAt: { type: Date, default: null },
+    createdBy: String,
+    version: { type: Number, default: 0 },
+  },
+  { collection: 'plans', versionKey: false, minimize: false },
+);
+planSchema.index({ state: 1 });
+
+const stepRecordSchema = new Schema<StepRecord>(
+  {
+    step: String,
+    attempt: Number,
+    commandId: String,
+    dispatchedAt: Date,
+    startedAt: Date,
+    finishedAt: Date,
+    outcome: String,
+    kind: { type: String, default: null },
+    code: String,
+    message: String,
+    report: String,
+  },
+  { _id: false },
+);
+
+const hostRunSchema = new Schema<HostRunDoc>(
+  {
+    _id: String,
+    planId: { type: String, required: true },
+    hostId: { type: String, required: true },
+    runId: { type: String, required: true },
+    previousRunIds: { type: [String], default: [] },
+    order: Number,
+    phase: Number,
+    cluster: String,
+    zone: String,
+    rack: String,
+    state: { type: String, required: true },
+    step: { type: String, default: null },
+    attempt: { type: Number, default: 0 },
+    commandId: { type: String, default: '' },
+    stepState: { type: String, default: null },
+    dispatchedAt: { type: Date, default: null },
+    stepStartedAt: { type: Date, default: null },
+    deadlineAt: { type: Date, default: null },
+    notBefore: { type: Date, default: null },
+    failure: { type: Object, default: null },
+    rollback: { type: String, default: 'none' },
+    history: { type: [stepRecordSchema], default: [] },
+    slots: { type: [{ _id: false, takenSeq: Number, takenAt: Date, releasedSeq: Number, releasedAt: Date }], default: [] },
+    deferrals: { type: Number, default: 0 },
+    version: { type: Number, default: 0 },
+  },
+  { collection: 'host_runs', versionKey: false, minimize: false },
+);
+hostRunSchema.index({ planId: 1, hostId: 1 }, { unique: true });
+hostRunSchema.index({ runId: 1 }, { unique: true });
+hostRunSchema.index({ hostId: 1 });
+
+const auditSchema = new Schema<AuditDoc>(
+  {
+    at: { type: Date, required: true },
+    actor: String,
+    action: { type: String, required: true },
+    planId: { type: String, default: null },
+    hostId: { type: String, default: null },
+    details: { type: Object, default: {} },
+  },
+  { collection: 'audit', versionKey: false, minimize: false },
+);
+auditSchema.index({ planId: 1, at: 1 });
+
+export interface Models {
+  Host: Model<HostDoc>;
+  Plan: Model<PlanDoc>;
+  HostRun: Model<HostRunDoc>;
+  Audit: Model<AuditDoc>;
+}
+
+export function registerModels(conn: Connection): Models {
+  return {
+    Host: conn.model<HostDoc>('Host', hostSchema),
+    Plan: conn.model<PlanDoc>('Plan', planSchema),
+    HostRun: conn.model<HostRunDoc>('HostRun', hostRunSchema),
+    Audit: conn.model<AuditDoc>('Audit', auditSchema),
+  };
+}

@@ -1,0 +1,90 @@
+// Consumes step outcomes from YX_EVENTS with one durable pull consumer (not one per host:
+// 300k agents cost the broker subjects, not consumers). A message is acked only after
+// the engine stored its effect, so a scheduler killed at any moment loses no event; a
+// redelivered event finds its command already moved on and changes nothing.
+import { AckPolicy, type ConsumerMessages, DeliverPolicy, type JsMsg, jetstreamManager } from '@nats-io/jetstream';
+import type { Subscription } from '@nats-io/transport-node';
+import type { Bus, Logger, StepEvent } from '@yixing/common';
+import type { SchedulerMetrics } from '../metrics.ts';
+import type { Engine } from '../reconcile/engine.ts';
+
+export const CONSUMER_NAME = 'yx-scheduler-steps';
+
+export interface StepEventConsumerDeps {
+  bus: Bus;
+  engine: Engine;
+  log: Logger;
+  metrics: SchedulerMetrics;
+  /** Events applied concurrently (each run's events still apply in order). */
+  concurrency?: number;
+}
+
+export class StepEventConsumer {
+  readonly #deps: StepEventConsumerDeps;
+  #messages: ConsumerMessages | undefined;
+  #progress: Subscription | undefined;
+  #loop: Promise<void> | undefined;
+
+  constructor(deps: StepEventConsumerDeps) {
+    this.#deps = deps;
+  }
+
+  async start(): Promise<void> {
+    const { bus } = this.#deps;
+    const jsm = await jetstreamManager(bus.nc);
+    const config = {
+      durable_name: CONSUMER_NAME,
+      ack_policy: AckPolicy.Explicit,
+      deliver_policy: DeliverPolicy.All,
+      ack_wait: 30_000_000_000,
+      max_ack_pending: 20_000,
+      // Progress is not needed to move a host: it comes over core NATS below.
+      filter_subjects: ['yx.v1.evt.host.*.started', 'yx.v1.evt.host.*.succeeded', 'yx.v1.evt.host.*.failed'],
+    };
+    try {
+      await jsm.consumers.info('YX_EVENTS', CONSUMER_NAME);
+      await jsm.consumers.update('YX_EVENTS', CONSUMER_NAME, config);
+    } catch {
+      await jsm.consumers.add('YX_EVENTS', config);
+    }
+    const consumer = await bus.js.consumers.get('YX_EVENTS', CONSUMER_NAME);
+    this.#messages = await consumer.consume({ max_messages: 1000 });
+    this.#loop = this.#run(this.#messages);
+    this.#progress = bus.subscribe('stepEvent', { kindToken: 'progress' }, (evt) => this.#deps.engine.onProgress(evt));
+  }
+
+  async #run(messages: ConsumerMessages): Promise<void> {
+    const limit = this.#deps.concurrency ?? 64;
+    const inFlight = new Set<Promise<void>>();
+    for await (const msg of messages) {
+      const decoded = this.#deps.bus.decodeStored(msg);
+      if (!decoded) continue;
+      if (decoded.name !== 'stepEvent') {
+        msg.term();
+        continue;
+      }
+      const p = this.#apply(msg, decoded.message).finally(() => inFlight.delete(p));
+      inFlight.add(p);
+      if (inFlight.size >= limit) await Promise.race(inFlight);
+    }
+    await Promise.allSettled(inFlight);
+  }
+
+  async #apply(msg: JsMsg, evt: StepEvent): Promise<void> {
+    try {
+      await this.#deps.engine.applyStepEvent(evt);
+      msg.ack();
+      this.#deps.metrics.eventsApplied.inc();
+    } catch (err) {
+      // Not stored: let the stream deliver it again shortly.
+      this.#deps.log.warn({ err: (err as Error).message, event: evt.eventId }, 'step event not applied, will be redelivered');
+      msg.nak(1_000);
+    }
+  }
+
+  async stop(): Promise<void> {
+    this.#progress?.unsubscribe();
+    await this.#messages?.close();
+    await this.#loop;
+  }
+}

@@ -1,0 +1,81 @@
+#!/usr/bin/env node
+// yx-scheduler: reads and validates configuration, connects to NATS and MongoDB, builds
+// the scheduler and serves its API. Fails fast with a clear message.
+import { connectBus, connectDb, createLogger, createRegistry, int, isYxError, readEnv, str } from '@yixing/common';
+import { buildScheduler } from './app.ts';
+import { defaultEngineConfig } from './reconcile/engine.ts';
+
+async function main(): Promise<void> {
+  const d = defaultEngineConfig;
+  const cfg = readEnv({
+    YX_NATS_URL: { doc: 'NATS server URL(s), comma separated', parse: str(), default: 'nats://127.0.0.1:4222' },
+    YX_MONGO_URI: { doc: 'MongoDB URI', parse: str({ pattern: /^mongodb(\+srv)?:\/\// }), default: 'mongodb://127.0.0.1:27017/yixing' },
+    YX_API_HOST: { doc: 'address the API listens on', parse: str(), default: '127.0.0.1' },
+    YX_API_PORT: { doc: 'port the API listens on', parse: int({ min: 0, max: 65535 }), default: 8080 },
+    YX_STREAM_REPLICAS: { doc: 'replicas of the JetStream streams', parse: int({ min: 1, max: 5 }), default: 1 },
+    YX_TICK_MS: { doc: 'reconciliation interval', parse: int({ min: 10, max: 60_000 }), default: d.tickMs },
+    YX_HEARTBEAT_GRACE_MS: { doc: 'silence after which a host is unreachable', parse: int({ min: 100 }), default: d.heartbeatGraceMs },
+    YX_UNREACHABLE_AFTER_MS: {
+      doc: 'unacknowledged command time after which a host is unreachable',
+      parse: int({ min: 100 }),
+      default: d.unreachableAfterMs,
+    },
+    YX_REDISPATCH_MS: { doc: 'interval between re-sends of an unacknowledged command', parse: int({ min: 50 }), default: d.redispatchMs },
+    YX_DEADLINE_GRACE_MS: {
+      doc: 'added to step timeouts before the scheduler gives up',
+      parse: int({ min: 0 }),
+      default: d.deadlineGraceMs,
+    },
+    YX_CLUSTER_DEFER_MS: {
+      doc: 'wait before a host whose cluster was not ready is tried again',
+      parse: int({ min: 0 }),
+      default: d.clusterCheckDeferMs,
+    },
+    YX_COMMAND_TIMEOUT_MS: {
+      doc: 'how long to wait for an agent to acknowledge a command',
+      parse: int({ min: 50 }),
+      default: d.commandTimeoutMs,
+    },
+  });
+  const log = createLogger('scheduler');
+  const registry = createRegistry('scheduler');
+  const nc = await connectBus({ servers: cfg.YX_NATS_URL.split(','), name: 'yx-scheduler' });
+  const conn = await connectDb({ uri: cfg.YX_MONGO_URI, appName: 'yx-scheduler' });
+  const scheduler = await buildScheduler({
+    conn,
+    nc,
+    log,
+    registry,
+    clock: Date.now,
+    config: {
+      streamReplicas: cfg.YX_STREAM_REPLICAS,
+      engine: {
+        tickMs: cfg.YX_TICK_MS,
+        heartbeatGraceMs: cfg.YX_HEARTBEAT_GRACE_MS,
+        unreachableAfterMs: cfg.YX_UNREACHABLE_AFTER_MS,
+        redispatchMs: cfg.YX_REDISPATCH_MS,
+        deadlineGraceMs: cfg.YX_DEADLINE_GRACE_MS,
+        clusterCheckDeferMs: cfg.YX_CLUSTER_DEFER_MS,
+        commandTimeoutMs: cfg.YX_COMMAND_TIMEOUT_MS,
+      },
+    },
+  });
+  await scheduler.start();
+  const address = await scheduler.api.listen({ host: cfg.YX_API_HOST, port: cfg.YX_API_PORT });
+  log.info({ address }, 'scheduler ready');
+  process.stdout.write(`yx-scheduler ready ${address}\n`);
+
+  const shutdown = async (): Promise<void> => {
+    await scheduler.stop();
+    await nc.drain();
+    await conn.close();
+    process.exit(0);
+  };
+  process.once('SIGTERM', () => void shutdown());
+  process.once('SIGINT', () => void shutdown());
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`yx-scheduler: ${isYxError(err) || err instanceof Error ? err.message : String(err)}\n`);
+  process.exit(1);
+});

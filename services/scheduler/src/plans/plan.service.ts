@@ -1,0 +1,249 @@
+// Creating plans: the checks that need the inventory and the clock (a selector that
+// matches nothing, limits and budgets that resolve to zero, windows in the past), the
+// host lock that keeps a host in at most one live plan, and the plan's host-runs.
+import { randomBytes } from 'node:crypto';
+import type { Logger } from '@yixing/common';
+import type { AuditLog } from '../audit/audit-log.ts';
+import type { DomainLimitDoc, HostDoc, HostRunDoc, Models, PhaseDoc, PlanDoc } from '../db/models.ts';
+import type { Inventory } from '../inventory/inventory.ts';
+import { type Engine, newRunId } from '../reconcile/engine.ts';
+import { orderHosts, planPhases, resolveAmount } from './plan-math.ts';
+import { type LabelSelector, type PlanInput, type PlanSpec, withDefaults } from './plan-spec.ts';
+import { timeLeftInWindow } from './windows.ts';
+
+/** A plan that is well-formed JSON but cannot work; names the field and the reason. */
+export class PlanValidationError extends Error {
+  readonly code = 'PLAN_INVALID';
+  readonly retryable = false;
+  readonly field: string;
+  readonly reason: string;
+
+  constructor(field: string, reason: string) {
+    super(`${field}: ${reason}`);
+    this.field = field;
+    this.reason = reason;
+  }
+}
+
+export class HostsBusyError extends Error {
+  readonly code = 'HOSTS_IN_ANOTHER_PLAN';
+  readonly retryable = false;
+  readonly hosts: { hostId: string; planId: string }[];
+
+  constructor(hosts: { hostId: string; planId: string }[]) {
+    const shown = hosts
+      .slice(0, 5)
+      .map((h) => `${h.hostId} (plan ${h.planId})`)
+      .join(', ');
+    super(`${hosts.length} selected hosts are in another live plan: ${shown}${hosts.length > 5 ? ', …' : ''}`);
+    this.hosts = hosts;
+  }
+}
+
+export interface PlanServiceDeps {
+  models: Models;
+  engine: Engine;
+  inventory: Inventory;
+  audit: AuditLog;
+  log: Logger;
+  clock: () => number;
+}
+
+export function selectorQuery(selector: LabelSelector): Record<string, unknown> {
+  const q: Record<string, unknown> = {};
+  for (const key of ['pool', 'cluster', 'zone', 'rack', 'role'] as const) {
+    const v = selector[key];
+    if (v !== undefined) q[`labels.${key}`] = Array.isArray(v) ? { $in: v } : v;
+  }
+  if (selector.hosts) q._id = { $in: selector.hosts };
+  return q;
+}
+
+function checkWindows(spec: PlanSpec, now: number): void {
+  spec.windows.forEach((w, i) => {
+    if ('start' in w) {
+      const start = Date.parse(w.start);
+      const end = Date.parse(w.end);
+      if (!(end > start)) throw new PlanValidationError(`windows[${i}].end`, `${w.end} is not after start ${w.start}`);
+      if (end <= now) throw new PlanValidationError(`windows[${i}].end`, `${w.end} is in the past`);
+      if (end - start <= spec.windowCutoffMinutes * 60_000) {
+        throw new PlanValidationError('windowCutoffMinutes', `${spec.windowCutoffMinutes} min cut-off leaves no time in windows[${i}]`);
+      }
+    } else {
+      if (w.from === w.to) throw new PlanValidationError(`windows[${i}].to`, 'equals from: the window would be empty');
+      try {
+        new Intl.DateTimeFormat('en-US', { timeZone: w.timezone ?? 'UTC' });
+      } catch {
+        throw new PlanValidationError(`windows[${i}].timezone`, `${JSON.stringify(w.timezone)} is not an IANA time zone`);
+      }
+      timeLeftInWindow(w, now);
+    }
+  });
+  if (spec.promotion.mode === 'auto' && (spec.promotion as { soakSeconds?: number }).soakSeconds === undefined) {
+    throw new PlanValidationError('promotion.soakSeconds', 'is required with mode auto');
+  }
+  const probe = spec.clusterCheck.probe;
+  if (probe?.kind === 'tcp' && !/^\[?[^\]\s]+\]?:\d{1,5}$/.test(probe.target)) {
+    throw new PlanValidationError('clusterCheck.probe.target', `${JSON.stringify(probe.target)} is not host:port`);
+  }
+  if (probe?.kind === 'http' && !/^https?:\/\/\S+$/.test(probe.target)) {
+    throw new PlanValidationError('clusterCheck.probe.target', `${JSON.stringify(probe.target)} is not an http(s) URL`);
+  }
+}
+
+export class PlanService {
+  readonly #deps: PlanServiceDeps;
+
+  constructor(deps: PlanServiceDeps) {
+    this.#deps = deps;
+  }
+
+  async create(input: PlanInput, actor: string): Promise<PlanDoc> {
+    const { models, inventory, clock } = this.#deps;
+    const now = clock();
+    const spec = withDefaults(input);
+    checkWindows(spec, now);
+
+    const hosts = await models.Host.find(selectorQuery(spec.selector), { labels: 1 }).lean<Pick<HostDoc, '_id' | 'labels'>[]>();
+    if (hosts.length === 0) throw new PlanValidationError('selector', 'matches no registered host');
+    const total = hosts.length;
+
+    const phases = planPhases(total, spec.canary, spec.waves);
+    if ((phases[0]?.size ?? 0) === 0) throw new PlanValidationError('canary', `resolves to 0 of ${total} hosts`);
+    phases.forEach((p, i) => {
+      if (i > 0 && p.size === 0) {
+        throw new PlanValidationError(
+          `waves[${i - 1}]`,
+          `no hosts left for ${p.name}: the canary and the waves before it take all ${total}`,
+        );
+      }
+    });
+    const budget = resolveAmount(spec.errorBudget.plan, total);
+    if (budget < 1) {
+      throw new PlanValidationError('errorBudget.plan', `resolves to 0 failures of ${total} hosts: the plan could never start a host`);
+    }
+    const phaseDocs: PhaseDoc[] = phases.map((p) => {
+      const b = spec.errorBudget.wave ? resolveAmount(spec.errorBudget.wave, p.size) : budget;
+      if (b < 1)
+        throw new PlanValidationError('errorBudget.wave', `resolves to 0 failures for ${p.name} (${p.size} hosts): it could never start`);
+      return { ...p, budget: b };
+    });
+
+    const domainLimits: DomainLimitDoc[] = [];
+    for (const [domain, amount] of [
+      ['cluster', spec.limits.perCluster],
+      ['zone', spec.limits.perZone],
+      ['rack', spec.limits.perRack],
+    ] as const) {
+      if (!amount) continue;
+      const names = new Set(hosts.map((h) => h.labels[domain]));
+      for (const name of [...names].sort()) {
+        const members = Math.max(inventory.members(domain, name).size, hosts.filter((h) => h.labels[domain] === name).length);
+        const limit = resolveAmount(amount, members);
+        const field = `limits.per${domain[0]?.toUpperCase()}${domain.slice(1)}`;
+        if (limit < 1) throw new PlanValidationError(field, `resolves to 0 hosts in ${domain} ${name || '(none)'} of ${members} hosts`);
+        domainLimits.push({ domain, name, members, limit });
+      }
+    }
+
+    const planId = `p-${new Date(now).toISOString().slice(0, 10).replace(/-/g, '')}-${randomBytes(4).toString('hex')}`;
+    const ordered = orderHosts(
+      planId,
+      hosts.map((h) => ({ hostId: h._id, cluster: h.labels.cluster, zone: h.labels.zone, rack: h.labels.rack })),
+    );
+    const ids = ordered.map((h) => h.hostId);
+    await this.#lockHosts(planId, ids);
+
+    try {
+      const plan: PlanDoc = {
+        _id: planId,
+        name: spec.name,
+        spec,
+        state: spec.startPaused ? 'paused' : 'running',
+        stateReason: spec.startPaused ? 'created paused' : 'created',
+        abortMode: null,
+        phases: phaseDocs,
+        openPhase: 0,
+        gate: null,
+        budget,
+        domainLimits,
+        hostCount: total,
+        createdAt: new Date(now),
+        updatedAt: new Date(now),
+        finishedAt: null,
+        createdBy: actor,
+        version: 0,
+      };
+      let phaseIndex = 0;
+      let left = phaseDocs[0]?.size ?? 0;
+      const runs: HostRunDoc[] = ordered.map((h, order) => {
+        while (left === 0) left = phaseDocs[++phaseIndex]?.size ?? Number.POSITIVE_INFINITY;
+        left--;
+        return {
+          _id: `${planId}/${h.hostId}`,
+          planId,
+          hostId: h.hostId,
+          runId: newRunId(),
+          previousRunIds: [],
+          order,
+          phase: phaseIndex,
+          cluster: h.cluster,
+          zone: h.zone,
+          rack: h.rack,
+          state: 'pending',
+          step: null,
+          attempt: 0,
+          commandId: '',
+          stepState: null,
+          dispatchedAt: null,
+          stepStartedAt: null,
+          deadlineAt: null,
+          notBefore: null,
+          failure: null,
+          rollback: 'none',
+          history: [],
+          slots: [],
+          deferrals: 0,
+          version: 0,
+        };
+      });
+      // Runs first: a plan document without its runs would look live but have nothing to do.
+      for (let i = 0; i < runs.length; i += 1000) await models.HostRun.insertMany(runs.slice(i, i + 1000), { ordered: false });
+      await models.Plan.create(plan);
+      this.#deps.engine.addPlan(plan, runs);
+      await this.#deps.audit.record(actor, 'plan.create', { planId, details: { name: spec.name, hosts: total, profile: spec.profile } });
+      return plan;
+    } catch (err) {
+      await models.HostRun.deleteMany({ planId });
+      await models.Host.updateMany({ activePlanId: planId }, { $set: { activePlanId: null } });
+      throw err;
+    }
+  }
+
+  /** Marks every host as owned by the plan, or none of them. */
+  async #lockHosts(planId: string, ids: string[]): Promise<void> {
+    const { Host } = this.#deps.models;
+    await Host.updateMany({ _id: { $in: ids }, activePlanId: null }, { $set: { activePlanId: planId } });
+    const busy = await Host.find({ _id: { $in: ids }, activePlanId: { $ne: planId } }, { activePlanId: 1 }).lean<
+      Pick<HostDoc, '_id' | 'activePlanId'>[]
+    >();
+    if (busy.length > 0) {
+      await Host.updateMany({ activePlanId: planId }, { $set: { activePlanId: null } });
+      throw new HostsBusyError(busy.map((b) => ({ hostId: b._id, planId: b.activePlanId ?? '?' })));
+    }
+  }
+
+  /** Releases host locks held by plans that do not exist (a crash during create). */
+  async releaseOrphanLocks(): Promise<number> {
+    const { Host, Plan, HostRun } = this.#deps.models;
+    const lockers: string[] = await Host.distinct('activePlanId', { activePlanId: { $ne: null } });
+    let released = 0;
+    for (const planId of lockers) {
+      if (await Plan.exists({ _id: planId })) continue;
+      await HostRun.deleteMany({ planId });
+      const r = await Host.updateMany({ activePlanId: planId }, { $set: { activePlanId: null } });
+      released += r.modifiedCount;
+    }
+    return released;
+  }
+}

@@ -1,0 +1,130 @@
+// The in-memory mirror of one live plan: its document, its host-runs, and counters kept
+// up to date by accounting every run replacement (old out, new in). The database stays
+// the source of truth; a scheduler that restarts rebuilds this from it.
+import type { HostRunDoc, PlanDoc } from '../db/models.ts';
+
+export interface PhaseCounters {
+  size: number;
+  budget: number;
+  /** Runs started at least once, or final, or excluded. */
+  started: number;
+  final: number;
+  failed: number;
+  inFlightNotFailed: number;
+}
+
+export interface PlanCounters {
+  total: number;
+  pending: number;
+  active: number;
+  held: number;
+  succeeded: number;
+  failed: number;
+  excluded: number;
+  /** Runs occupying a slot: active or held. */
+  inFlight: number;
+  inFlightNotFailed: number;
+  /** Runs that count against the error budget (failed, or failed and rolling back / held). */
+  failures: number;
+  failuresByKind: { execution: number; timeout: number; unreachable: number };
+  rolledBack: number;
+  rollbackFailed: number;
+}
+
+export function emptyCounters(total: number): PlanCounters {
+  return {
+    total,
+    pending: 0,
+    active: 0,
+    held: 0,
+    succeeded: 0,
+    failed: 0,
+    excluded: 0,
+    inFlight: 0,
+    inFlightNotFailed: 0,
+    failures: 0,
+    failuresByKind: { execution: 0, timeout: 0, unreachable: 0 },
+    rolledBack: 0,
+    rollbackFailed: 0,
+  };
+}
+
+export const isOccupying = (r: HostRunDoc): boolean => r.state === 'active' || r.state === 'held';
+export const countsAsFailure = (r: HostRunDoc): boolean => r.failure !== null && r.state !== 'pending';
+export const isFinal = (r: HostRunDoc): boolean => r.state === 'succeeded' || r.state === 'failed' || r.state === 'excluded';
+
+export class PlanRuntime {
+  plan: PlanDoc;
+  readonly runs = new Map<string, HostRunDoc>();
+  /** Run ids in take order: by phase, then by the plan's host order. */
+  readonly order: string[];
+  readonly active = new Set<string>();
+  counters: PlanCounters;
+  phases: PhaseCounters[];
+  /** Last sequence number used for a take, a release or a failure of this plan. */
+  seq = 0;
+  /** Index in `order` before which no run is pending. */
+  pendingCursor = 0;
+  /** In-memory step progress (0..100) of active runs, for the API and the console. */
+  readonly progress = new Map<string, number>();
+
+  constructor(plan: PlanDoc, runs: HostRunDoc[]) {
+    this.plan = plan;
+    this.counters = emptyCounters(runs.length);
+    this.phases = plan.phases.map((p) => ({ size: p.size, budget: p.budget, started: 0, final: 0, failed: 0, inFlightNotFailed: 0 }));
+    const sorted = [...runs].sort((a, b) => a.phase - b.phase || a.order - b.order);
+    this.order = sorted.map((r) => r._id);
+    for (const r of sorted) this.runs.set(r._id, r);
+    for (const r of sorted) {
+      this.account(r, 1);
+      for (const s of r.slots) this.seq = Math.max(this.seq, s.takenSeq, s.releasedSeq ?? 0);
+      if (r.failure) this.seq = Math.max(this.seq, r.failure.seq);
+    }
+  }
+
+  nextSeq(): number {
+    this.seq += 1;
+    return this.seq;
+  }
+
+  /** Replaces a run in the mirror, keeping every counter exact. */
+  replace(run: HostRunDoc): void {
+    const old = this.runs.get(run._id);
+    if (old) this.account(old, -1);
+    this.runs.set(run._id, run);
+    this.account(run, 1);
+    if (run.state === 'pending') {
+      const idx = this.order.indexOf(run._id);
+      if (idx >= 0 && idx < this.pendingCursor) this.pendingCursor = idx;
+    }
+    if (!isOccupying(run)) this.progress.delete(run._id);
+  }
+
+  account(r: HostRunDoc, sign: 1 | -1): void {
+    const c = this.counters;
+    const ph = this.phases[r.phase];
+    c[r.state] += sign;
+    const occupying = isOccupying(r);
+    const failed = countsAsFailure(r);
+    if (occupying) {
+      c.inFlight += sign;
+      if (sign > 0) this.active.add(r._id);
+      else this.active.delete(r._id);
+      if (!failed) {
+        c.inFlightNotFailed += sign;
+        if (ph) ph.inFlightNotFailed += sign;
+      }
+    }
+    if (failed && r.failure) {
+      c.failures += sign;
+      c.failuresByKind[r.failure.kind] += sign;
+      if (ph) ph.failed += sign;
+    }
+    if (r.rollback === 'succeeded') c.rolledBack += sign;
+    if (r.rollback === 'failed') c.rollbackFailed += sign;
+    if (ph) {
+      if (r.state !== 'pending' || r.slots.length > 0) ph.started += sign;
+      if (isFinal(r)) ph.final += sign;
+    }
+  }
+}
