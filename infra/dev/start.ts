@@ -139,7 +139,7 @@ async function main(): Promise<void> {
       ? [
           `  API          http://127.0.0.1:${apiPort}/v1   OpenAPI http://127.0.0.1:${apiPort}/docs/json`,
           `  metrics      http://127.0.0.1:${apiPort}/metrics`,
-          `  CLI          YX_API=http://127.0.0.1:${apiPort} node services/cli/src/main.ts hosts list`,
+          `  CLI          PATH=$PWD/node_modules/.bin:$PATH YX_API=http://127.0.0.1:${apiPort} yx hosts list`,
         ]
       : []),
     `  services     ${started.length > 0 ? started.join(', ') : '(none yet)'}`,

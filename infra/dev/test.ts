@@ -2,7 +2,8 @@
 // first (fast, no servers), then the test files under node:test, with the container
 // engine and the fixture images made ready here (idempotently) for testcontainers.
 //
-// Arguments narrow the test files: `npm test -- tests/integration/mongo.test.ts`.
+// Arguments narrow the test files and skip the static checks, for quick iterations:
+// `npm test -- tests/integration/mongo.test.ts`. CI runs it without arguments.
 import { randomUUID } from 'node:crypto';
 import { capture, run } from './exec.ts';
 import { repoRoot } from './paths.ts';
@@ -16,12 +17,14 @@ async function main(): Promise<void> {
   const files = process.argv.slice(2).filter((a) => a !== '--');
   const opts = { cwd: repoRoot };
 
-  step('lint and format (biome ci)');
-  await run('biome', ['ci', '--reporter=summary', '.'], opts);
-  step('types (tsc --noEmit)');
-  await run('tsc', ['-p', 'tsconfig.json', '--noEmit'], opts);
-  step('proto lint (buf lint)');
-  await run('buf', ['lint'], opts);
+  if (files.length === 0) {
+    step('lint and format (biome ci)');
+    await run('biome', ['ci', '--reporter=summary', '.'], opts);
+    step('types (tsc --noEmit)');
+    await run('tsc', ['-p', 'tsconfig.json', '--noEmit'], opts);
+    step('proto lint (buf lint)');
+    await run('buf', ['lint'], opts);
+  }
 
   step('test infrastructure (container engine, images)');
   const engine = await ensureContainerEngine();

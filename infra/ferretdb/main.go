@@ -11,6 +11,8 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/http"
+	_ "net/http/pprof" // served only with --debug-addr, for goroutine dumps of a stuck store
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -24,7 +26,16 @@ func main() {
 	listen := flag.String("listen-addr", "127.0.0.1:27017", "TCP address to listen on (loopback by default)")
 	dataDir := flag.String("data-dir", "", "directory for SQLite databases (required)")
 	logLevel := flag.String("log-level", "warn", "log level: debug, info, warn, error")
+	debugAddr := flag.String("debug-addr", "", "address for Go's pprof handlers (off when empty)")
 	flag.Parse()
+
+	if *debugAddr != "" {
+		go func() {
+			if err := http.ListenAndServe(*debugAddr, nil); err != nil {
+				fmt.Fprintf(os.Stderr, "yx-ferretdb: debug listener: %v\n", err)
+			}
+		}()
+	}
 
 	if err := run(*listen, *dataDir, *logLevel); err != nil {
 		fmt.Fprintf(os.Stderr, "yx-ferretdb: %v\n", err)

@@ -2,7 +2,7 @@
 // rejects a duplicate, and a conditional (state + version) write that refuses a stale writer.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { conditionalUpdate, connectDb, ensureIndexes, StaleWriteError } from '@yixing/common';
+import { BULK_CHUNK, bulkWriteChunked, conditionalUpdate, connectDb, ensureIndexes, StaleWriteError } from '@yixing/common';
 import { type Connection, Schema } from 'mongoose';
 import { type MongoFixture, startMongo } from '../fixtures/mongo.ts';
 
@@ -74,4 +74,19 @@ test('a conditional update refuses a stale writer and changes nothing', async ()
   const current = await Host.findById('h-4').lean();
   assert.equal(current?.state, 'running');
   assert.equal(current?.version, 1);
+});
+
+test('a bulk write of 300 upserts completes in chunks (one FerretDB v1 command of >100 updates deadlocks)', async () => {
+  const Host = conn.model<HostDoc>('Host');
+  const ops = Array.from({ length: 300 }, (_, i) => ({
+    updateOne: {
+      filter: { _id: `bulk-${i}` },
+      update: { $set: { hostname: `bulk-${i}`, state: 'idle' }, $setOnInsert: { version: 0 } },
+      upsert: true,
+    },
+  }));
+  assert.ok(ops.length > 2 * BULK_CHUNK);
+  await bulkWriteChunked(Host, ops);
+  await bulkWriteChunked(Host, ops);
+  assert.equal(await Host.countDocuments({ hostname: /^bulk-/ }), 300);
 });

@@ -7,6 +7,7 @@ import type { Connection } from 'mongoose';
 import { buildApi } from './api/server.ts';
 import { AuditLog } from './audit/audit-log.ts';
 import { type Models, registerModels } from './db/models.ts';
+import { RunStore } from './db/run-store.ts';
 import { StepEventConsumer } from './events/step-event.consumer.ts';
 import { Inventory } from './inventory/inventory.ts';
 import { createSchedulerMetrics } from './metrics.ts';
@@ -31,6 +32,7 @@ export interface SchedulerDeps {
 
 export interface Scheduler {
   api: FastifyInstance;
+  runs: RunStore;
   engine: Engine;
   inventory: Inventory;
   plans: PlanService;
@@ -64,9 +66,10 @@ export async function buildScheduler(deps: SchedulerDeps): Promise<Scheduler> {
       state: rt.plan.state,
     })),
   );
-  const engine = new Engine({ models, bus, inventory, audit, metrics, log, clock, config: config.engine });
+  const runs = new RunStore(models);
+  const engine = new Engine({ models, runs, bus, inventory, audit, metrics, log, clock, config: config.engine });
   engineRef = engine;
-  const plans = new PlanService({ models, engine, inventory, audit, log, clock });
+  const plans = new PlanService({ models, runs, engine, inventory, audit, log, clock });
   const released = await plans.releaseOrphanLocks();
   if (released > 0) log.warn({ released }, 'released host locks of plans that were never created');
   // Load live plans before consuming events: an event must find its run.
@@ -74,6 +77,7 @@ export async function buildScheduler(deps: SchedulerDeps): Promise<Scheduler> {
   const consumer = new StepEventConsumer({ bus, engine, log, metrics });
   const api = await buildApi({
     models,
+    runs,
     engine,
     plans,
     inventory,
@@ -85,6 +89,7 @@ export async function buildScheduler(deps: SchedulerDeps): Promise<Scheduler> {
   });
   return {
     api,
+    runs,
     engine,
     inventory,
     plans,

@@ -10,6 +10,11 @@ async function main(): Promise<void> {
   const cfg = readEnv({
     YX_NATS_URL: { doc: 'NATS server URL(s), comma separated', parse: str(), default: 'nats://127.0.0.1:4222' },
     YX_MONGO_URI: { doc: 'MongoDB URI', parse: str({ pattern: /^mongodb(\+srv)?:\/\// }), default: 'mongodb://127.0.0.1:27017/yixing' },
+    YX_MONGO_POOL: {
+      doc: 'most database requests in flight (FerretDB v1 deadlocks near 50)',
+      parse: int({ min: 1, max: 500 }),
+      default: 10,
+    },
     YX_API_HOST: { doc: 'address the API listens on', parse: str(), default: '127.0.0.1' },
     YX_API_PORT: { doc: 'port the API listens on', parse: int({ min: 0, max: 65535 }), default: 8080 },
     YX_STREAM_REPLICAS: { doc: 'replicas of the JetStream streams', parse: int({ min: 1, max: 5 }), default: 1 },
@@ -40,7 +45,7 @@ async function main(): Promise<void> {
   const log = createLogger('scheduler');
   const registry = createRegistry('scheduler');
   const nc = await connectBus({ servers: cfg.YX_NATS_URL.split(','), name: 'yx-scheduler' });
-  const conn = await connectDb({ uri: cfg.YX_MONGO_URI, appName: 'yx-scheduler' });
+  const conn = await connectDb({ uri: cfg.YX_MONGO_URI, appName: 'yx-scheduler', maxPoolSize: cfg.YX_MONGO_POOL });
   const scheduler = await buildScheduler({
     conn,
     nc,

@@ -1,6 +1,6 @@
 // MongoDB (or FerretDB) through mongoose. One connection object per service, created by
 // main.ts and injected: no use of mongoose's global default connection.
-import mongoose, { type Connection, type Model, type UpdateQuery } from 'mongoose';
+import mongoose, { type AnyBulkWriteOperation, type Connection, type Model, type UpdateQuery } from 'mongoose';
 import { StaleWriteError, UnavailableError } from '../errors.ts';
 
 export interface DbOptions {
@@ -8,12 +8,20 @@ export interface DbOptions {
   /** Application name reported to the server, for its logs. */
   appName: string;
   serverSelectionTimeoutMs?: number;
+  /**
+   * Most requests in flight at once. FerretDB v1 (SQLite) deadlocks when about 50
+   * findAndModify/update requests run at once: each holds one of its 100 SQLite
+   * connections for the read and waits for a second one for the write. 10 keeps it well
+   * below that; a MongoDB replica set takes more (YX_MONGO_POOL).
+   */
+  maxPoolSize?: number;
 }
 
 export async function connectDb(opts: DbOptions): Promise<Connection> {
   const conn = mongoose.createConnection(opts.uri, {
     appName: opts.appName,
     serverSelectionTimeoutMS: opts.serverSelectionTimeoutMs ?? 10_000,
+    maxPoolSize: opts.maxPoolSize ?? 10,
     // Indexes are created explicitly by each service at start (see ensureIndexes).
     autoIndex: false,
     autoCreate: true,
@@ -63,6 +71,20 @@ export async function conditionalUpdate<T extends Versioned>(
     );
   }
   return doc;
+}
+
+/**
+ * Statements per bulk write. FerretDB v1 (SQLite) keeps every update statement's read
+ * open until the whole command ends, on a pool of 100 SQLite connections: one bulk write
+ * of more than about 100 updates deadlocks the store. Chunks of 50 stay clear of it.
+ */
+export const BULK_CHUNK = 50;
+
+/** bulkWrite in sequential chunks of BULK_CHUNK statements. */
+export async function bulkWriteChunked<T extends object>(model: Model<T>, ops: AnyBulkWriteOperation<T>[]): Promise<void> {
+  for (let i = 0; i < ops.length; i += BULK_CHUNK) {
+    await model.bulkWrite(ops.slice(i, i + BULK_CHUNK) as Parameters<Model<T>['bulkWrite']>[0], { ordered: false });
+  }
 }
 
 /** The URI without credentials, for messages and logs. */

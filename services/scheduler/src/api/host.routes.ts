@@ -2,7 +2,7 @@
 
 import { STEP_NAMES, type StepName } from '@yixing/common';
 import type { FastifyInstance } from 'fastify';
-import type { HostDoc, HostRunDoc } from '../db/models.ts';
+import type { HostDoc } from '../db/models.ts';
 import { readRunLog } from '../logs/log-reader.ts';
 import { selectorQuery } from '../plans/plan.service.ts';
 import { NotFoundError } from './errors.ts';
@@ -27,7 +27,9 @@ export function hostRoutes(app: FastifyInstance, deps: ApiDeps): void {
     driver: h.driver,
     agentVersion: h.agentVersion,
     registeredAt: h.registeredAt,
-    lastSeenAt: inventory.lastSeen(h._id) ? new Date(inventory.lastSeen(h._id) as number).toISOString() : h.lastSeenAt,
+    lastSeenAt: ((at) => (at === undefined ? h.lastSeenAt : new Date(at).toISOString()))(
+      inventory.lastSeen(h._id) ?? inventory.storedLastSeen(h._id),
+    ),
     alive: inventory.isAlive(h._id, deps.heartbeatGraceMs),
     activePlanId: h.activePlanId,
   });
@@ -73,7 +75,7 @@ export function hostRoutes(app: FastifyInstance, deps: ApiDeps): void {
   app.get<{ Params: { hostId: string } }>('/v1/hosts/:hostId', { schema: { tags: ['hosts'], params: hostIdParams } }, async (req) => {
     const host = await models.Host.findById(req.params.hostId).lean<HostDoc>();
     if (!host) throw new NotFoundError(`no host ${req.params.hostId}`);
-    const stored = await models.HostRun.find({ hostId: host._id }).lean<HostRunDoc[]>();
+    const stored = await deps.runs.loadHost(host._id);
     const runs = stored.map((r) => {
       const rt = engine.runtime(r.planId);
       const live = rt?.runs.get(r._id);
@@ -103,9 +105,11 @@ export function hostRoutes(app: FastifyInstance, deps: ApiDeps): void {
     async (req) => {
       let runId = req.query.runId;
       if (!runId) {
-        const latest = await models.HostRun.find({ hostId: req.params.hostId }).sort({ _id: -1 }).lean<HostRunDoc[]>();
-        const withSteps = latest.filter((r) => r.history.length > 0 || r.step);
-        runId = (withSteps[0] ?? latest[0])?.runId;
+        const runs = await deps.runs.loadHost(req.params.hostId);
+        const started = runs
+          .filter((r) => r.slots.length > 0)
+          .sort((a, b) => (b.slots.at(-1)?.takenSeq ?? 0) - (a.slots.at(-1)?.takenSeq ?? 0));
+        runId = (started.find((r) => r.state === 'active') ?? started[0] ?? runs[0])?.runId;
         if (!runId) throw new NotFoundError(`host ${req.params.hostId} has no runs`);
       }
       const lines = await readRunLog(deps.bus, req.params.hostId, runId, {

@@ -35,8 +35,7 @@ export async function loadPlanView(deps: ApiDeps, planId: string): Promise<PlanV
   if (rt) return planView(rt);
   const plan = await deps.models.Plan.findById(planId).lean<PlanDoc>();
   if (!plan) throw new NotFoundError(`no plan ${planId}`);
-  const runs = await deps.models.HostRun.find({ planId }).lean<HostRunDoc[]>();
-  return storedPlanView(plan, runs);
+  return storedPlanView(plan, await deps.runs.loadPlan(planId));
 }
 
 export function planRoutes(app: FastifyInstance, deps: ApiDeps): void {
@@ -106,7 +105,7 @@ export function planRoutes(app: FastifyInstance, deps: ApiDeps): void {
       if (rt) runs = rt.order.map((id) => rt.runs.get(id) as HostRunDoc);
       else {
         if (!(await models.Plan.exists({ _id: req.params.planId }))) throw new NotFoundError(`no plan ${req.params.planId}`);
-        runs = await models.HostRun.find({ planId: req.params.planId }).sort({ phase: 1, order: 1 }).lean<HostRunDoc[]>();
+        runs = (await deps.runs.loadPlan(req.params.planId)).sort((a, b) => a.phase - b.phase || a.order - b.order);
       }
       const filtered = req.query.state ? runs.filter((r) => r.state === req.query.state) : runs;
       return {

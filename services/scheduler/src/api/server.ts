@@ -5,6 +5,7 @@ import type { Bus, Registry } from '@yixing/common';
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { AuditLog } from '../audit/audit-log.ts';
 import type { Models } from '../db/models.ts';
+import type { RunStore } from '../db/run-store.ts';
 import type { Inventory } from '../inventory/inventory.ts';
 import type { PlanService } from '../plans/plan.service.ts';
 import { planSpecSchema } from '../plans/plan-spec.ts';
@@ -15,6 +16,7 @@ import { planRoutes } from './plan.routes.ts';
 
 export interface ApiDeps {
   models: Models;
+  runs: RunStore;
   engine: Engine;
   plans: PlanService;
   inventory: Inventory;

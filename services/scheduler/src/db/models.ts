@@ -1,6 +1,7 @@
-// The scheduler's collections. Every state change is a conditional write on `version`
-// (see conditionalUpdate in @yixing/common), so a replayed or duplicated event never
-// moves a host twice and no multi-document transaction is needed.
+// The scheduler's collections. Every state change is conditional on a version, so a
+// replayed or duplicated event never moves a host twice and no multi-document
+// transaction is needed. Host-runs, the hot path, are stored insert-only (run-store.ts):
+// on FerretDB v1 every update or delete scans its whole collection, an insert does not.
 
 import type { StepName } from '@yixing/common';
 import { type Connection, type Model, Schema } from 'mongoose';
@@ -94,8 +95,9 @@ export interface SlotRecord {
   releasedAt: Date | null;
 }
 
+/** A run as the engine and the API see it: its latest state and its step history. */
 export interface HostRunDoc {
-  /** `${planId}/${hostId}`. */
+  /** The run key, `${planId}/${hostId}`. */
   _id: string;
   planId: string;
   hostId: string;
@@ -175,8 +177,64 @@ const planSchema = new Schema<PlanDoc>(
 );
 planSchema.index({ state: 1 });
 
-const stepRecordSchema = new Schema<StepRecord>(
+/** One version of a run's state: `_id` is `${key}#${version}`; history lives in run_steps. */
+export type RunStateDoc = Omit<HostRunDoc, '_id' | 'history'> & { _id: string; key: string };
+
+/** A finished step of a run: `_id` is the command id, so a step is recorded once. */
+export type RunStepDoc = StepRecord & { _id: string; key: string; planId: string; hostId: string; runId: string };
+
+const runStateFields = {
+  key: { type: String, required: true },
+  planId: { type: String, required: true },
+  hostId: { type: String, required: true },
+  runId: { type: String, required: true },
+  previousRunIds: { type: [String], default: [] },
+  order: Number,
+  phase: Number,
+  cluster: String,
+  zone: String,
+  rack: String,
+  state: { type: String, required: true },
+  step: { type: String, default: null },
+  attempt: { type: Number, default: 0 },
+  commandId: { type: String, default: '' },
+  stepState: { type: String, default: null },
+  dispatchedAt: { type: Date, default: null },
+  stepStartedAt: { type: Date, default: null },
+  deadlineAt: { type: Date, default: null },
+  notBefore: { type: Date, default: null },
+  failure: { type: Object, default: null },
+  rollback: { type: String, default: 'none' },
+  slots: { type: [{ _id: false, takenSeq: Number, takenAt: Date, releasedSeq: Number, releasedAt: Date }], default: [] },
+  deferrals: { type: Number, default: 0 },
+  version: { type: Number, required: true },
+};
+
+// The field map is shared by two schemas; mongoose's inference cannot follow the spread.
+const runStateSchema = new Schema<RunStateDoc>({ _id: String, ...runStateFields } as never, {
+  collection: 'run_states',
+  versionKey: false,
+  minimize: false,
+});
+runStateSchema.index({ planId: 1 });
+runStateSchema.index({ hostId: 1 });
+
+/** Final runs of finished plans, compacted out of run_states (`_id` is the run key). */
+const runArchiveSchema = new Schema<RunStateDoc>({ _id: String, ...runStateFields } as never, {
+  collection: 'host_runs',
+  versionKey: false,
+  minimize: false,
+});
+runArchiveSchema.index({ planId: 1 });
+runArchiveSchema.index({ hostId: 1 });
+
+const runStepSchema = new Schema<RunStepDoc>(
   {
+    _id: String,
+    key: { type: String, required: true },
+    planId: { type: String, required: true },
+    hostId: { type: String, required: true },
+    runId: String,
     step: String,
     attempt: Number,
     commandId: String,
@@ -189,42 +247,21 @@ const stepRecordSchema = new Schema<StepRecord>(
     message: String,
     report: String,
   },
-  { _id: false },
+  { collection: 'run_steps', versionKey: false, minimize: false },
 );
+runStepSchema.index({ planId: 1 });
+runStepSchema.index({ hostId: 1 });
 
-const hostRunSchema = new Schema<HostRunDoc>(
-  {
-    _id: String,
-    planId: { type: String, required: true },
-    hostId: { type: String, required: true },
-    runId: { type: String, required: true },
-    previousRunIds: { type: [String], default: [] },
-    order: Number,
-    phase: Number,
-    cluster: String,
-    zone: String,
-    rack: String,
-    state: { type: String, required: true },
-    step: { type: String, default: null },
-    attempt: { type: Number, default: 0 },
-    commandId: { type: String, default: '' },
-    stepState: { type: String, default: null },
-    dispatchedAt: { type: Date, default: null },
-    stepStartedAt: { type: Date, default: null },
-    deadlineAt: { type: Date, default: null },
-    notBefore: { type: Date, default: null },
-    failure: { type: Object, default: null },
-    rollback: { type: String, default: 'none' },
-    history: { type: [stepRecordSchema], default: [] },
-    slots: { type: [{ _id: false, takenSeq: Number, takenAt: Date, releasedSeq: Number, releasedAt: Date }], default: [] },
-    deferrals: { type: Number, default: 0 },
-    version: { type: Number, default: 0 },
-  },
-  { collection: 'host_runs', versionKey: false, minimize: false },
+/** Last heartbeat times, in a few chunk documents rewritten periodically (see Inventory). */
+export interface LivenessDoc {
+  _id: string;
+  seen: Record<string, number>;
+}
+
+const livenessSchema = new Schema<LivenessDoc>(
+  { _id: String, seen: { type: Object, default: {} } },
+  { collection: 'host_liveness', versionKey: false, minimize: false },
 );
-hostRunSchema.index({ planId: 1, hostId: 1 }, { unique: true });
-hostRunSchema.index({ runId: 1 }, { unique: true });
-hostRunSchema.index({ hostId: 1 });
 
 const auditSchema = new Schema<AuditDoc>(
   {
@@ -242,7 +279,10 @@ auditSchema.index({ planId: 1, at: 1 });
 export interface Models {
   Host: Model<HostDoc>;
   Plan: Model<PlanDoc>;
-  HostRun: Model<HostRunDoc>;
+  RunState: Model<RunStateDoc>;
+  RunArchive: Model<RunStateDoc>;
+  RunStep: Model<RunStepDoc>;
+  Liveness: Model<LivenessDoc>;
   Audit: Model<AuditDoc>;
 }
 
@@ -250,7 +290,10 @@ export function registerModels(conn: Connection): Models {
   return {
     Host: conn.model<HostDoc>('Host', hostSchema),
     Plan: conn.model<PlanDoc>('Plan', planSchema),
-    HostRun: conn.model<HostRunDoc>('HostRun', hostRunSchema),
+    RunState: conn.model<RunStateDoc>('RunState', runStateSchema),
+    RunArchive: conn.model<RunStateDoc>('RunArchive', runArchiveSchema),
+    RunStep: conn.model<RunStepDoc>('RunStep', runStepSchema),
+    Liveness: conn.model<LivenessDoc>('Liveness', livenessSchema),
     Audit: conn.model<AuditDoc>('Audit', auditSchema),
   };
 }

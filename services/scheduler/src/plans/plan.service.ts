@@ -5,6 +5,7 @@ import { randomBytes } from 'node:crypto';
 import type { Logger } from '@yixing/common';
 import type { AuditLog } from '../audit/audit-log.ts';
 import type { DomainLimitDoc, HostDoc, HostRunDoc, Models, PhaseDoc, PlanDoc } from '../db/models.ts';
+import type { RunStore } from '../db/run-store.ts';
 import type { Inventory } from '../inventory/inventory.ts';
 import { type Engine, newRunId } from '../reconcile/engine.ts';
 import { orderHosts, planPhases, resolveAmount } from './plan-math.ts';
@@ -42,6 +43,7 @@ export class HostsBusyError extends Error {
 
 export interface PlanServiceDeps {
   models: Models;
+  runs: RunStore;
   engine: Engine;
   inventory: Inventory;
   audit: AuditLog;
@@ -208,13 +210,13 @@ export class PlanService {
         };
       });
       // Runs first: a plan document without its runs would look live but have nothing to do.
-      for (let i = 0; i < runs.length; i += 1000) await models.HostRun.insertMany(runs.slice(i, i + 1000), { ordered: false });
+      await this.#deps.runs.insertNew(runs);
       await models.Plan.create(plan);
       this.#deps.engine.addPlan(plan, runs);
       await this.#deps.audit.record(actor, 'plan.create', { planId, details: { name: spec.name, hosts: total, profile: spec.profile } });
       return plan;
     } catch (err) {
-      await models.HostRun.deleteMany({ planId });
+      await this.#deps.runs.deletePlan(planId);
       await models.Host.updateMany({ activePlanId: planId }, { $set: { activePlanId: null } });
       throw err;
     }
@@ -235,12 +237,12 @@ export class PlanService {
 
   /** Releases host locks held by plans that do not exist (a crash during create). */
   async releaseOrphanLocks(): Promise<number> {
-    const { Host, Plan, HostRun } = this.#deps.models;
+    const { Host, Plan } = this.#deps.models;
     const lockers: string[] = await Host.distinct('activePlanId', { activePlanId: { $ne: null } });
     let released = 0;
     for (const planId of lockers) {
       if (await Plan.exists({ _id: planId })) continue;
-      await HostRun.deleteMany({ planId });
+      await this.#deps.runs.deletePlan(planId);
       const r = await Host.updateMany({ activePlanId: planId }, { $set: { activePlanId: null } });
       released += r.modifiedCount;
     }

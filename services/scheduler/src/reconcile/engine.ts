@@ -18,6 +18,7 @@ import {
 } from '@yixing/common';
 import type { AuditLog } from '../audit/audit-log.ts';
 import type { FailureKindName, HostRunDoc, Models, PlanDoc, PlanState, StepRecord } from '../db/models.ts';
+import type { RunStore } from '../db/run-store.ts';
 import { MIGRATION_STEPS, nextAfter } from '../host-runs/transitions.ts';
 import type { Inventory } from '../inventory/inventory.ts';
 import type { SchedulerMetrics } from '../metrics.ts';
@@ -57,6 +58,7 @@ export interface EngineEvents {
 
 export interface EngineDeps {
   models: Models;
+  runs: RunStore;
   bus: Bus;
   inventory: Inventory;
   audit: AuditLog;
@@ -121,10 +123,10 @@ export class Engine {
   /** Rebuilds the mirror of every live plan from the database. */
   async load(): Promise<void> {
     const plans = await this.#deps.models.Plan.find({ state: { $nin: [...FINAL_PLAN] } }).lean<PlanDoc[]>();
-    for (const plan of plans) {
-      const runs = await this.#deps.models.HostRun.find({ planId: plan._id }).lean<HostRunDoc[]>();
-      this.addPlan(plan, runs);
-    }
+    for (const plan of plans) this.addPlan(plan, await this.#deps.runs.loadPlan(plan._id));
+    // A plan that ended just before a crash may still hold versions: compact it now.
+    const ended = await this.#deps.models.RunState.distinct('planId', { planId: { $nin: plans.map((p) => p._id) } });
+    for (const planId of ended as string[]) await this.#deps.runs.compact(planId, await this.#deps.runs.loadPlan(planId));
   }
 
   addPlan(plan: PlanDoc, runs: HostRunDoc[]): void {
@@ -174,25 +176,23 @@ export class Engine {
     this.events.emit('run', rt.plan._id, run);
   }
 
-  async #reloadRun(rt: PlanRuntime, docId: string): Promise<HostRunDoc | undefined> {
-    const fresh = await this.#deps.models.HostRun.findById(docId).lean<HostRunDoc>();
+  async #reloadRun(rt: PlanRuntime, key: string): Promise<HostRunDoc | undefined> {
+    const fresh = await this.#deps.runs.loadRun(key);
     if (fresh) this.#replace(rt, fresh);
-    return fresh ?? undefined;
+    return fresh;
   }
 
-  /** Writes `after` if the stored run still has `before`'s version; false if someone moved first. */
+  /** Stores `after` as the next version of `before`; false if someone moved first. */
   async #commit(rt: PlanRuntime, before: HostRunDoc, after: HostRunDoc): Promise<boolean> {
-    const { _id, planId, hostId, order, phase, cluster, zone, rack, version, ...mutable } = after;
     try {
-      const stored = await conditionalUpdate(this.#deps.models.HostRun, { _id, version: before.version }, { $set: mutable });
-      this.#replace(rt, stored);
+      this.#replace(rt, await this.#deps.runs.commit(before, after));
       return true;
     } catch (err) {
       if (!(err instanceof StaleWriteError)) {
-        await this.#reloadRun(rt, _id).catch(() => undefined);
+        await this.#reloadRun(rt, before._id).catch(() => undefined);
         throw err;
       }
-      await this.#reloadRun(rt, _id);
+      await this.#reloadRun(rt, before._id);
       return false;
     }
   }
@@ -651,6 +651,8 @@ export class Engine {
       await this.#deps.models.Host.updateMany({ activePlanId: rt.plan._id }, { $set: { activePlanId: null } });
       this.plans.delete(rt.plan._id);
       for (const r of rt.runs.values()) this.#byRunId.delete(r.runId);
+      await Promise.allSettled([...this.#locks.values()]);
+      await this.#deps.runs.compact(rt.plan._id, [...rt.runs.values()]);
     }
   }
 

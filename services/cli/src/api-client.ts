@@ -1,0 +1,93 @@
+// A small client of the scheduler API: JSON requests, the API's error shape turned into
+// ApiError with its one-line message, and server-sent events as an async iterator.
+
+export class ApiError extends Error {
+  readonly code: string;
+  readonly status: number;
+
+  constructor(status: number, code: string, message: string) {
+    super(message);
+    this.status = status;
+    this.code = code;
+  }
+}
+
+export interface ApiClientOptions {
+  baseUrl: string;
+  actor: string;
+  fetch?: typeof fetch;
+}
+
+export class ApiClient {
+  readonly #opts: ApiClientOptions;
+
+  constructor(opts: ApiClientOptions) {
+    this.#opts = opts;
+  }
+
+  async request<T>(method: string, path: string, body?: unknown): Promise<T> {
+    const f = this.#opts.fetch ?? fetch;
+    let res: Response;
+    try {
+      res = await f(new URL(path, this.#opts.baseUrl), {
+        method,
+        headers: { 'x-yx-actor': this.#opts.actor, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+      });
+    } catch (err) {
+      throw new ApiError(
+        0,
+        'UNREACHABLE',
+        `cannot reach the scheduler at ${this.#opts.baseUrl}: ${((err as Error).cause as Error | undefined)?.message ?? (err as Error).message}`,
+      );
+    }
+    const text = await res.text();
+    let json: unknown;
+    try {
+      json = text ? JSON.parse(text) : {};
+    } catch {
+      throw new ApiError(res.status, 'BAD_RESPONSE', `the scheduler answered ${res.status} with a body that is not JSON`);
+    }
+    if (!res.ok) {
+      const e = (json as { error?: { code?: string; message?: string } }).error;
+      throw new ApiError(res.status, e?.code ?? 'HTTP_ERROR', e?.message ?? `HTTP ${res.status}`);
+    }
+    return json as T;
+  }
+
+  get<T>(path: string): Promise<T> {
+    return this.request<T>('GET', path);
+  }
+
+  post<T>(path: string, body: unknown = {}): Promise<T> {
+    return this.request<T>('POST', path, body);
+  }
+
+  /** Server-sent events of a path, until the server ends the stream or `signal` aborts. */
+  async *events(path: string, signal?: AbortSignal): AsyncGenerator<{ event: string; data: unknown }> {
+    const f = this.#opts.fetch ?? fetch;
+    const res = await f(new URL(path, this.#opts.baseUrl), { headers: { accept: 'text/event-stream' }, ...(signal ? { signal } : {}) });
+    if (!res.ok || !res.body) {
+      const body = (await res.json().catch(() => ({}))) as { error?: { code?: string; message?: string } };
+      throw new ApiError(res.status, body.error?.code ?? 'HTTP_ERROR', body.error?.message ?? `HTTP ${res.status}`);
+    }
+    const decoder = new TextDecoder();
+    let buffer = '';
+    for await (const chunk of res.body) {
+      buffer += decoder.decode(chunk as Uint8Array, { stream: true });
+      let end = buffer.indexOf('\n\n');
+      while (end >= 0) {
+        const block = buffer.slice(0, end);
+        buffer = buffer.slice(end + 2);
+        end = buffer.indexOf('\n\n');
+        let event = 'message';
+        const data: string[] = [];
+        for (const line of block.split('\n')) {
+          if (line.startsWith('event: ')) event = line.slice(7);
+          else if (line.startsWith('data: ')) data.push(line.slice(6));
+        }
+        if (data.length > 0) yield { event, data: JSON.parse(data.join('\n')) };
+      }
+    }
+  }
+}

@@ -1,0 +1,335 @@
+// The `yx` commands. run() parses arguments, calls the API and prints; it returns the exit
+// code, so tests drive it in process. Errors end with one line on stderr and exit ≠ 0.
+import { readFile } from 'node:fs/promises';
+import { parseArgs } from 'node:util';
+import { parse as parseYaml } from 'yaml';
+import { ApiClient, ApiError } from './api-client.ts';
+import { type PlanProgress, ProgressRenderer } from './progress.ts';
+
+export interface Io {
+  stdout: NodeJS.WriteStream;
+  stderr: NodeJS.WriteStream;
+  env: Record<string, string | undefined>;
+}
+
+export const USAGE = `yx — Yixing from the terminal
+
+  yx plan create -f PLAN.(json|yaml) [--wait]   create and start a plan (--wait: follow it to the end)
+  yx plan list [--state STATE]                  plans, newest first
+  yx plan show PLAN [--watch]                   a plan's progress (--watch: live bars until it ends)
+  yx plan hosts PLAN [--state STATE]            a plan's hosts and where each one is
+  yx plan pause|resume|approve|retry-failed PLAN
+  yx plan abort PLAN [--rollback]               stop starting hosts; in-flight hosts finish (or roll back)
+  yx plan exclude PLAN HOST                     never start this host in the plan
+  yx hosts list [--pool P] [--cluster C] [--zone Z] [--rack R] [--role R]
+  yx host show HOST                             a host, its runs and their steps
+  yx host logs HOST [--run RUN] [--step STEP]   a run's log lines
+
+Options: --api URL (or YX_API; default http://127.0.0.1:8080), --actor NAME (or YX_ACTOR), --json
+Exit codes: 0 done; 1 the API refused or failed; 2 bad usage; 3 the plan ended with failures or was aborted.
+`;
+
+class UsageError extends Error {}
+
+const TERMINAL = new Set(['completed', 'aborted']);
+
+export async function run(argv: string[], io: Io): Promise<number> {
+  let parsed: ReturnType<typeof parseCli>;
+  try {
+    parsed = parseCli(argv);
+  } catch (err) {
+    io.stderr.write(`yx: ${(err as Error).message}\n`);
+    return 2;
+  }
+  const { positionals: pos, values } = parsed;
+  if (values.help || pos.length === 0) {
+    io.stdout.write(USAGE);
+    return values.help ? 0 : 2;
+  }
+  const api = new ApiClient({
+    baseUrl: values.api ?? io.env.YX_API ?? 'http://127.0.0.1:8080',
+    actor: values.actor ?? io.env.YX_ACTOR ?? io.env.USER ?? 'cli',
+  });
+  const out = (text: string): void => {
+    io.stdout.write(text.endsWith('\n') ? text : `${text}\n`);
+  };
+  const json = (v: unknown): void => out(JSON.stringify(v, null, 2));
+  try {
+    return await dispatch(pos, values, api, io, out, json);
+  } catch (err) {
+    if (err instanceof UsageError) {
+      io.stderr.write(`yx: ${err.message}\n(see yx --help)\n`);
+      return 2;
+    }
+    if (err instanceof ApiError) {
+      io.stderr.write(`yx: ${err.message}${err.status ? ` (HTTP ${err.status} ${err.code})` : ''}\n`);
+      return 1;
+    }
+    io.stderr.write(`yx: ${(err as Error).message}\n`);
+    return 1;
+  }
+}
+
+function parseCli(argv: string[]) {
+  return parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      api: { type: 'string' },
+      actor: { type: 'string' },
+      json: { type: 'boolean', default: false },
+      help: { type: 'boolean', short: 'h', default: false },
+      file: { type: 'string', short: 'f' },
+      wait: { type: 'boolean', default: false },
+      watch: { type: 'boolean', default: false },
+      state: { type: 'string' },
+      rollback: { type: 'boolean', default: false },
+      pool: { type: 'string' },
+      cluster: { type: 'string' },
+      zone: { type: 'string' },
+      rack: { type: 'string' },
+      role: { type: 'string' },
+      run: { type: 'string' },
+      step: { type: 'string' },
+    },
+  });
+}
+
+type Values = ReturnType<typeof parseCli>['values'];
+
+const need = (v: string | undefined, what: string): string => {
+  if (!v) throw new UsageError(`missing ${what}`);
+  return v;
+};
+
+const seg = (v: string): string => encodeURIComponent(v);
+
+async function readPlanFile(file: string): Promise<unknown> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (err) {
+    throw new UsageError(`cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+  }
+  try {
+    return /\.ya?ml$/i.test(file) ? parseYaml(text) : JSON.parse(text);
+  } catch (err) {
+    throw new UsageError(`${file} is not valid ${/\.ya?ml$/i.test(file) ? 'YAML' : 'JSON'}: ${(err as Error).message.split('\n')[0]}`);
+  }
+}
+
+function table(rows: string[][]): string {
+  const widths = rows[0]?.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length))) ?? [];
+  return rows
+    .map((r) =>
+      r
+        .map((c, i) => c.padEnd(widths[i] ?? 0))
+        .join('  ')
+        .trimEnd(),
+    )
+    .join('\n');
+}
+
+async function follow(api: ApiClient, planId: string, io: Io, asJson: boolean): Promise<PlanProgress> {
+  const renderer = new ProgressRenderer(io.stdout);
+  let last: PlanProgress | undefined;
+  for await (const e of api.events(`/v1/plans/${seg(planId)}/events`)) {
+    if (e.event !== 'plan') continue;
+    last = e.data as PlanProgress;
+    if (!asJson) renderer.render(last);
+    if (TERMINAL.has(last.state)) break;
+  }
+  if (!last) throw new Error(`the event stream of plan ${planId} ended before any progress`);
+  return last;
+}
+
+const endCode = (p: PlanProgress): number => (p.state === 'completed' && p.counters.failed === 0 ? 0 : 3);
+
+async function dispatch(
+  pos: string[],
+  v: Values,
+  api: ApiClient,
+  io: Io,
+  out: (t: string) => void,
+  json: (x: unknown) => void,
+): Promise<number> {
+  const [noun, verb, a, b] = pos;
+  const key = `${noun} ${verb ?? ''}`.trim();
+  switch (key) {
+    case 'plan create': {
+      const body = await readPlanFile(need(v.file, '-f PLAN_FILE'));
+      const plan = await api.post<PlanProgress>('/v1/plans', body);
+      if (!v.wait) {
+        if (v.json) json(plan);
+        else out(`created plan ${plan.id} (${plan.counters.total} hosts, ${plan.state})`);
+        return 0;
+      }
+      if (!v.json) out(`created plan ${plan.id}; following it (Ctrl-C stops watching, not the plan)`);
+      const end = await follow(api, plan.id, io, v.json);
+      if (v.json) json(end);
+      return endCode(end);
+    }
+    case 'plan list': {
+      const { plans } = await api.get<{ plans: PlanProgress[] }>(`/v1/plans${v.state ? `?state=${seg(v.state)}` : ''}`);
+      if (v.json) json(plans);
+      else
+        out(
+          table([
+            ['PLAN', 'STATE', 'DONE', 'OK', 'FAILED', 'IN FLIGHT', 'BUDGET'],
+            ...plans.map((p) => [
+              p.id,
+              p.state,
+              `${p.percentDone}%`,
+              String(p.counters.succeeded),
+              String(p.counters.failed),
+              String(p.counters.inFlight),
+              `${p.counters.failures}/${p.budget.limit}`,
+            ]),
+          ]),
+        );
+      return 0;
+    }
+    case 'plan show': {
+      const id = need(verb && a, 'PLAN');
+      if (v.watch) {
+        const end = await follow(api, id, io, v.json);
+        if (v.json) json(end);
+        return endCode(end);
+      }
+      const plan = await api.get<PlanProgress>(`/v1/plans/${seg(id)}`);
+      if (v.json) json(plan);
+      else new ProgressRenderer(io.stdout, { tty: false }).render(plan);
+      return 0;
+    }
+    case 'plan hosts': {
+      const id = need(a, 'PLAN');
+      const res = await api.get<{
+        hosts: {
+          hostId: string;
+          state: string;
+          step: string | null;
+          phase: number;
+          cluster: string;
+          failure: { step: string; code: string } | null;
+          rollback: string;
+        }[];
+      }>(`/v1/plans/${seg(id)}/hosts${v.state ? `?state=${seg(v.state)}` : ''}`);
+      if (v.json) json(res.hosts);
+      else
+        out(
+          table([
+            ['HOST', 'PHASE', 'CLUSTER', 'STATE', 'STEP', 'FAILURE', 'ROLLBACK'],
+            ...res.hosts.map((h) => [
+              h.hostId,
+              String(h.phase),
+              h.cluster,
+              h.state,
+              h.step ?? '-',
+              h.failure ? `${h.failure.step}: ${h.failure.code}` : '-',
+              h.rollback,
+            ]),
+          ]),
+        );
+      return 0;
+    }
+    case 'plan pause':
+    case 'plan resume':
+    case 'plan approve':
+    case 'plan retry-failed':
+    case 'plan abort': {
+      const id = need(a, 'PLAN');
+      const res = await api.post<{ result: unknown; plan: PlanProgress }>(
+        `/v1/plans/${seg(id)}/${verb}`,
+        verb === 'abort' ? { inFlight: v.rollback ? 'rollback' : 'finish' } : {},
+      );
+      if (v.json) json(res);
+      else out(`${id}: ${typeof res.result === 'string' ? res.result : JSON.stringify(res.result)}; plan is ${res.plan.state}`);
+      return 0;
+    }
+    case 'plan exclude': {
+      const res = await api.post<{ hostId: string; state: string }>(
+        `/v1/plans/${seg(need(a, 'PLAN'))}/hosts/${seg(need(b, 'HOST'))}/exclude`,
+      );
+      if (v.json) json(res);
+      else out(`${res.hostId}: ${res.state}`);
+      return 0;
+    }
+    case 'hosts list': {
+      const q = new URLSearchParams();
+      for (const k of ['pool', 'cluster', 'zone', 'rack', 'role'] as const) if (v[k]) q.set(k, v[k] as string);
+      const res = await api.get<{
+        total: number;
+        hosts: {
+          hostId: string;
+          labels: Record<string, string>;
+          facts: Record<string, string>;
+          alive: boolean;
+          activePlanId: string | null;
+        }[];
+      }>(`/v1/hosts${q.size ? `?${q}` : ''}`);
+      if (v.json) json(res);
+      else
+        out(
+          `${table([
+            ['HOST', 'OS', 'POOL', 'CLUSTER', 'ZONE', 'RACK', 'ALIVE', 'PLAN'],
+            ...res.hosts.map((h) => [
+              h.hostId,
+              `${h.facts.osId} ${h.facts.osVersion}`,
+              h.labels.pool ?? '',
+              h.labels.cluster ?? '',
+              h.labels.zone ?? '',
+              h.labels.rack ?? '',
+              h.alive ? 'yes' : 'NO',
+              h.activePlanId ?? '-',
+            ]),
+          ])}\n${res.hosts.length} of ${res.total} hosts`,
+        );
+      return 0;
+    }
+    case 'host show': {
+      const res = await api.get<{
+        host: { hostId: string; facts: Record<string, string>; labels: Record<string, string>; alive: boolean };
+        runs: {
+          planId: string;
+          runId: string;
+          state: string;
+          history: { step: string; attempt: number; outcome: string; finishedAt: string; code: string; message: string }[];
+        }[];
+      }>(`/v1/hosts/${seg(need(a, 'HOST'))}`);
+      if (v.json) json(res);
+      else {
+        const h = res.host;
+        out(`${h.hostId}  ${h.facts.osId} ${h.facts.osVersion}  cluster ${h.labels.cluster}  ${h.alive ? 'alive' : 'NOT ALIVE'}`);
+        for (const r of res.runs) {
+          out(`\n  plan ${r.planId}  run ${r.runId}  ${r.state}`);
+          out(
+            table([
+              ['    STEP', 'ATTEMPT', 'OUTCOME', 'FINISHED', 'ERROR'],
+              ...r.history.map((s) => [
+                `    ${s.step}`,
+                String(s.attempt),
+                s.outcome,
+                s.finishedAt ?? '',
+                s.code ? `${s.code}: ${s.message}` : '',
+              ]),
+            ]),
+          );
+        }
+      }
+      return 0;
+    }
+    case 'host logs': {
+      const q = new URLSearchParams();
+      if (v.run) q.set('runId', v.run);
+      if (v.step) q.set('step', v.step);
+      const res = await api.get<{ runId: string; lines: { at: string; step: string; source: string; text: string }[] }>(
+        `/v1/hosts/${seg(need(a, 'HOST'))}/logs${q.size ? `?${q}` : ''}`,
+      );
+      if (v.json) json(res);
+      else for (const l of res.lines) out(`${l.at} ${l.step ?? '-'} ${l.source === 'stderr' ? 'ERR' : '   '} ${l.text}`);
+      return 0;
+    }
+    default:
+      throw new UsageError(`unknown command "${pos.join(' ')}"`);
+  }
+}

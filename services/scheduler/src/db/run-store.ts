@@ -1,0 +1,158 @@
+// Host-runs, stored insert-only. A state change inserts the next version of the run's
+// state (`${key}#${version}`): the unique _id makes that insert a compare-and-swap, so a
+// stale or replayed writer fails with StaleWriteError and changes nothing. Finished steps
+// are inserted once each (`_id` = command id). Why not updates: on FerretDB v1 (SQLite)
+// every update scans its collection (60 ms at 2,000 runs, growing with the plan), while an
+// insert costs about 1 ms. MongoDB runs the same code. When a plan ends, its final states
+// are compacted into host_runs and the versions are dropped.
+import { StaleWriteError } from '@yixing/common';
+import type { HostRunDoc, Models, RunStateDoc, RunStepDoc, StepRecord } from './models.ts';
+
+const isDuplicateKey = (err: unknown): boolean => (err as { code?: number }).code === 11000;
+
+function stateDoc(run: HostRunDoc, version: number): RunStateDoc {
+  const { _id, history, ...rest } = run;
+  return { ...rest, _id: `${_id}#${version}`, key: _id, version };
+}
+
+function fromState(doc: RunStateDoc, history: StepRecord[]): HostRunDoc {
+  const { _id, key, ...rest } = doc as RunStateDoc & { __v?: number };
+  return { ...rest, _id: key, history };
+}
+
+function stepDoc(run: HostRunDoc, rec: StepRecord): RunStepDoc {
+  return { ...rec, _id: rec.commandId, key: run._id, planId: run.planId, hostId: run.hostId, runId: run.runId };
+}
+
+function toRecord(doc: RunStepDoc): StepRecord {
+  return {
+    step: doc.step,
+    attempt: doc.attempt,
+    commandId: doc.commandId,
+    dispatchedAt: doc.dispatchedAt,
+    startedAt: doc.startedAt ?? null,
+    finishedAt: doc.finishedAt ?? null,
+    outcome: doc.outcome,
+    kind: doc.kind ?? null,
+    code: doc.code ?? '',
+    message: doc.message ?? '',
+    report: doc.report ?? '',
+  };
+}
+
+export class RunStore {
+  readonly #m: Models;
+
+  constructor(models: Models) {
+    this.#m = models;
+  }
+
+  async insertNew(runs: HostRunDoc[]): Promise<void> {
+    for (let i = 0; i < runs.length; i += 1000) {
+      await this.#m.RunState.insertMany(
+        runs.slice(i, i + 1000).map((r) => stateDoc(r, r.version)),
+        { ordered: false },
+      );
+    }
+  }
+
+  /**
+   * Stores `after` as the version following `before`. New history records are inserted
+   * first (a repeat is harmless); the state insert is the commit point.
+   */
+  async commit(before: HostRunDoc, after: HostRunDoc): Promise<HostRunDoc> {
+    const added = after.history.slice(before.history.length);
+    for (const rec of added) {
+      try {
+        await this.#m.RunStep.create(stepDoc(after, rec));
+      } catch (err) {
+        if (!isDuplicateKey(err)) throw err;
+      }
+    }
+    const version = before.version + 1;
+    try {
+      await this.#m.RunState.create(stateDoc(after, version));
+    } catch (err) {
+      if (isDuplicateKey(err)) {
+        throw new StaleWriteError(`run ${before._id}: version ${version} was written by someone else`, {
+          details: { key: before._id, version },
+        });
+      }
+      throw err;
+    }
+    return { ...after, version };
+  }
+
+  async #reduce(states: RunStateDoc[], steps: RunStepDoc[]): Promise<HostRunDoc[]> {
+    const latest = new Map<string, RunStateDoc>();
+    for (const s of states) {
+      const cur = latest.get(s.key);
+      if (!cur || s.version > cur.version) latest.set(s.key, s);
+    }
+    const history = new Map<string, RunStepDoc[]>();
+    for (const st of steps) {
+      const list = history.get(st.key) ?? [];
+      list.push(st);
+      history.set(st.key, list);
+    }
+    return [...latest.values()].map((s) => {
+      const recs = (history.get(s.key) ?? [])
+        .filter((h) => h.runId === s.runId || s.previousRunIds.includes(h.runId))
+        .sort((a, b) => new Date(a.dispatchedAt).getTime() - new Date(b.dispatchedAt).getTime() || a._id.localeCompare(b._id))
+        .map(toRecord);
+      return fromState(s, recs);
+    });
+  }
+
+  /** Every run of a plan, at its latest version, with its history. */
+  async loadPlan(planId: string): Promise<HostRunDoc[]> {
+    const [states, archived, steps] = await Promise.all([
+      this.#m.RunState.find({ planId }).lean<RunStateDoc[]>(),
+      this.#m.RunArchive.find({ planId }).lean<RunStateDoc[]>(),
+      this.#m.RunStep.find({ planId }).lean<RunStepDoc[]>(),
+    ]);
+    return this.#reduce([...archived.map((a) => ({ ...a, key: a._id })), ...states], steps);
+  }
+
+  async loadRun(key: string): Promise<HostRunDoc | undefined> {
+    const planId = key.slice(0, key.indexOf('/'));
+    const hostId = key.slice(key.indexOf('/') + 1);
+    const [states, archived, steps] = await Promise.all([
+      this.#m.RunState.find({ planId, hostId }).lean<RunStateDoc[]>(),
+      this.#m.RunArchive.find({ _id: key }).lean<RunStateDoc[]>(),
+      this.#m.RunStep.find({ key }).lean<RunStepDoc[]>(),
+    ]);
+    return (await this.#reduce([...archived.map((a) => ({ ...a, key: a._id })), ...states], steps))[0];
+  }
+
+  async loadHost(hostId: string): Promise<HostRunDoc[]> {
+    const [states, archived, steps] = await Promise.all([
+      this.#m.RunState.find({ hostId }).lean<RunStateDoc[]>(),
+      this.#m.RunArchive.find({ hostId }).lean<RunStateDoc[]>(),
+      this.#m.RunStep.find({ hostId }).lean<RunStepDoc[]>(),
+    ]);
+    return this.#reduce([...archived.map((a) => ({ ...a, key: a._id })), ...states], steps);
+  }
+
+  /** After a plan ended: keep one final state per run and drop the versions. */
+  async compact(planId: string, finals: HostRunDoc[]): Promise<void> {
+    for (let i = 0; i < finals.length; i += 1000) {
+      const docs = finals.slice(i, i + 1000).map((r) => ({ ...stateDoc(r, r.version), _id: r._id }));
+      try {
+        await this.#m.RunArchive.insertMany(docs, { ordered: false });
+      } catch (err) {
+        // A compaction interrupted earlier already archived some: those inserts repeat.
+        if (!isDuplicateKey(err) && !(err as { writeErrors?: unknown[] }).writeErrors) throw err;
+      }
+    }
+    await this.#m.RunState.deleteMany({ planId });
+  }
+
+  async deletePlan(planId: string): Promise<void> {
+    await Promise.all([
+      this.#m.RunState.deleteMany({ planId }),
+      this.#m.RunArchive.deleteMany({ planId }),
+      this.#m.RunStep.deleteMany({ planId }),
+    ]);
+  }
+}

@@ -1,0 +1,295 @@
+// The API at its edge, in process (fastify inject): bad plans get a 4xx naming the field
+// and the reason and change nothing; malformed bus messages are counted and dropped while
+// the scheduler keeps working. Also the yx CLI against the same API.
+import assert from 'node:assert/strict';
+import { mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { Writable } from 'node:stream';
+import { after, before, test } from 'node:test';
+import { jetstream } from '@nats-io/jetstream';
+import type { NatsConnection } from '@nats-io/transport-node';
+import { Bus, connectBus, connectDb, createRegistry, encode, silentLogger } from '@yixing/common';
+import type { Connection } from 'mongoose';
+import { run as yx } from '../../services/cli/src/app.ts';
+import { buildFleetApp } from '../../services/host-agent/src/app.ts';
+import { defaultSimulateOptions } from '../../services/host-agent/src/drivers/simulate/simulate.driver.ts';
+import type { SimulatedFleet } from '../../services/host-agent/src/fleet.ts';
+import { noJournal } from '../../services/host-agent/src/journal.ts';
+import { buildScheduler, defaultEngineConfig, type Scheduler } from '../../services/scheduler/src/mod.ts';
+import { type MongoFixture, startMongo } from '../fixtures/mongo.ts';
+import { type NatsFixture, startNats } from '../fixtures/nats.ts';
+import { waitUntil } from '../fixtures/wait.ts';
+
+let nats: NatsFixture;
+let mongo: MongoFixture;
+let nc: NatsConnection;
+let conn: Connection;
+let scheduler: Scheduler;
+let fleet: SimulatedFleet;
+let apiUrl: string;
+
+const valid = {
+  name: 'api test',
+  selector: { pool: 'api' },
+  profile: 'debian-11-to-12',
+  canary: { count: 1 },
+  waves: [{ percent: 50 }],
+  limits: { maxInFlight: 4, perCluster: { count: 1 } },
+  errorBudget: { plan: { count: 2 } },
+};
+
+before(async () => {
+  [nats, mongo] = await Promise.all([startNats(), startMongo()]);
+  nc = await connectBus({ servers: nats.url, name: 'api-test' });
+  conn = await connectDb({ uri: mongo.uri('plan_api'), appName: 'api-test' });
+  const log = silentLogger();
+  scheduler = await buildScheduler({
+    conn,
+    nc,
+    log,
+    registry: createRegistry('scheduler', { processMetrics: false }),
+    clock: Date.now,
+    config: { streamReplicas: 1, engine: { ...defaultEngineConfig, tickMs: 50 } },
+  });
+  await scheduler.start();
+  apiUrl = await scheduler.api.listen({ host: '127.0.0.1', port: 0 });
+  const registry = createRegistry('host-agent', { processMetrics: false });
+  fleet = buildFleetApp({
+    bus: new Bus({ nc, log, registry }),
+    log,
+    registry,
+    journal: noJournal,
+    stateDir: await mkdtemp(path.join(tmpdir(), 'yx-api-')),
+    spec: { size: 8, offset: 0, clusters: 4, zones: 2, racksPerZone: 2, pool: 'api', prefix: 'api', osId: 'debian', osVersion: '11' },
+    simulate: {
+      ...defaultSimulateOptions,
+      durations: Object.fromEntries(Object.keys(defaultSimulateOptions.durations).map((s) => [s, { minMs: 5, maxMs: 20 }])),
+      tickMs: 10,
+    },
+    heartbeatIntervalMs: 500,
+  });
+  await fleet.start();
+  await waitUntil(
+    async () => {
+      const n = await scheduler.models.Host.countDocuments();
+      return { done: n === 8, value: n, state: String(n) };
+    },
+    { what: '8 hosts registered' },
+  );
+});
+
+after(async () => {
+  await fleet?.stop();
+  await scheduler?.stop();
+  await nc?.drain();
+  await conn?.close();
+  await Promise.all([nats?.stop(), mongo?.stop()]);
+});
+
+async function snapshot(): Promise<string> {
+  const { Plan, RunState, Host, Audit } = scheduler.models;
+  const [plans, runs, locked, audit] = await Promise.all([
+    Plan.countDocuments(),
+    RunState.countDocuments(),
+    Host.countDocuments({ activePlanId: { $ne: null } }),
+    Audit.countDocuments(),
+  ]);
+  return JSON.stringify({ plans, runs, locked, audit, live: scheduler.engine.plans.size });
+}
+
+async function expectRejected(
+  payload: string | object,
+  status: number,
+  field: string | undefined,
+  reason: RegExp,
+  headers: Record<string, string> = {},
+): Promise<void> {
+  const before = await snapshot();
+  const res = await scheduler.api.inject({
+    method: 'POST',
+    url: '/v1/plans',
+    headers: { 'content-type': 'application/json', ...headers },
+    payload: typeof payload === 'string' ? payload : JSON.stringify(payload),
+  });
+  assert.equal(res.statusCode, status, res.body);
+  const body = res.json() as { error: { code: string; message: string; field?: string } };
+  if (field) assert.equal(body.error.field, field, body.error.message);
+  assert.match(body.error.message, reason);
+  assert.equal(await snapshot(), before, 'a rejected plan changed something');
+}
+
+test('unknown fields are refused, at the top and nested', async () => {
+  await expectRejected({ ...valid, colour: 'blue' }, 400, 'body.colour', /is not a known field/);
+  await expectRejected(
+    { ...valid, limits: { maxInFlight: 2, perClustre: { count: 1 } } },
+    400,
+    'body.limits.perClustre',
+    /is not a known field/,
+  );
+  await expectRejected({ ...valid, canary: { count: 1, percent: 5 } }, 400, 'body.canary', /at most 1 entry/);
+});
+
+test('an empty selector, or one that matches nothing, is refused', async () => {
+  await expectRejected({ ...valid, selector: {} }, 400, 'body.selector', /must not be empty/);
+  await expectRejected({ ...valid, selector: { pool: 'nowhere' } }, 400, 'body.selector', /matches no registered host/);
+  await expectRejected({ ...valid, selector: { pool: 'api', colour: 'x' } }, 400, 'body.selector.colour', /is not a known field/);
+});
+
+test('impossible limits and budgets are refused', async () => {
+  await expectRejected({ ...valid, limits: { maxInFlight: 0 } }, 400, 'body.limits.maxInFlight', />= 1/);
+  await expectRejected(
+    { ...valid, limits: { maxInFlight: 4, perCluster: { percent: 10 } } },
+    400,
+    'body.limits.perCluster',
+    /resolves to 0 hosts in cluster c0\d of 2 hosts/,
+  );
+  await expectRejected(
+    { ...valid, errorBudget: { plan: { percent: 5 } } },
+    400,
+    'body.errorBudget.plan',
+    /resolves to 0 failures of 8 hosts/,
+  );
+  await expectRejected(
+    { ...valid, canary: { count: 2 }, waves: [{ count: 6 }, { count: 3 }] },
+    400,
+    'body.waves[1]',
+    /no hosts left for wave 2/,
+  );
+  await expectRejected({ ...valid, promotion: { mode: 'auto' } }, 400, 'body.promotion.soakSeconds', /is required with mode auto/);
+});
+
+test('windows in the past or inside out are refused', async () => {
+  const hour = 3600_000;
+  const iso = (ms: number): string => new Date(ms).toISOString();
+  await expectRejected(
+    { ...valid, windows: [{ start: iso(Date.now() - 3 * hour), end: iso(Date.now() - hour) }] },
+    400,
+    'body.windows[0].end',
+    /is in the past/,
+  );
+  await expectRejected(
+    { ...valid, windows: [{ start: iso(Date.now() + 2 * hour), end: iso(Date.now() + hour) }] },
+    400,
+    'body.windows[0].end',
+    /is not after start/,
+  );
+  await expectRejected({ ...valid, windows: [{ days: ['mon'], from: '25:00', to: '03:00' }] }, 400, undefined, /windows\[0\]/);
+  await expectRejected(
+    { ...valid, windows: [{ days: ['mon'], from: '01:00', to: '03:00', timezone: 'Mars/Olympus' }] },
+    400,
+    'body.windows[0].timezone',
+    /not an IANA time zone/,
+  );
+});
+
+test('an oversized body, broken JSON and the wrong media type are refused', async () => {
+  await expectRejected({ ...valid, name: 'x'.repeat(300 * 1024) }, 413, undefined, /larger than the 262144 bytes allowed/);
+  await expectRejected('{"name": "x", ', 400, undefined, /not valid JSON/);
+  await expectRejected('name=x', 415, undefined, /application\/json/, { 'content-type': 'application/x-www-form-urlencoded' });
+});
+
+test('a valid plan is created, runs and completes; the API serves OpenAPI', async () => {
+  const res = await scheduler.api.inject({ method: 'POST', url: '/v1/plans', payload: valid, headers: { 'x-yx-actor': 'alice' } });
+  assert.equal(res.statusCode, 201, res.body);
+  const plan = res.json() as { id: string; phases: { size: number }[] };
+  assert.deepEqual(
+    plan.phases.map((p) => p.size),
+    [1, 7],
+    'canary 1, then half of 8, and the 3 left over join the last wave',
+  );
+  // The same hosts cannot be in two live plans.
+  const clash = await scheduler.api.inject({ method: 'POST', url: '/v1/plans', payload: valid });
+  assert.equal(clash.statusCode, 409);
+  assert.match(clash.json().error.message, /8 selected hosts are in another live plan/);
+
+  await waitUntil(
+    async () => {
+      const p = (await scheduler.api.inject({ method: 'GET', url: `/v1/plans/${plan.id}` })).json() as {
+        state: string;
+        percentDone: number;
+      };
+      if (p.state === 'waiting-approval') await scheduler.api.inject({ method: 'POST', url: `/v1/plans/${plan.id}/approve`, payload: {} });
+      return { done: p.state === 'completed', value: p, state: `${p.state} ${p.percentDone}` };
+    },
+    { what: 'the plan to complete' },
+  );
+  const audit = (await scheduler.api.inject({ method: 'GET', url: `/v1/audit?planId=${plan.id}` })).json() as {
+    entries: { actor: string; action: string }[];
+  };
+  assert.deepEqual(audit.entries.map((e) => e.action).sort(), ['plan.approve', 'plan.create']);
+  assert.equal(audit.entries.find((e) => e.action === 'plan.create')?.actor, 'alice');
+
+  const openapi = (await scheduler.api.inject({ method: 'GET', url: '/docs/json' })).json() as {
+    openapi: string;
+    paths: Record<string, unknown>;
+  };
+  assert.match(openapi.openapi, /^3\./);
+  assert.ok(openapi.paths['/v1/plans'] && openapi.paths['/v1/plans/{planId}/abort']);
+});
+
+test('malformed bus messages are counted and dropped without a crash', async () => {
+  const garbage = new Uint8Array([0xff, 0xff, 0xff, 0x01]);
+  nc.publish('yx.v1.hb.api-00', garbage);
+  nc.publish('yx.v1.reg.api-00', garbage);
+  // A valid registration on another host's subject: an agent cannot speak for another host.
+  nc.publish('yx.v1.reg.api-01', encode('agentRegistration', { hostId: 'api-00', driver: 'simulate', facts: { hostname: 'x' } }).data);
+  const js = jetstream(nc);
+  await js.publish('yx.v1.evt.host.api-00.succeeded', garbage);
+  await js.publish('yx.v1.evt.host.api-00.failed', new TextEncoder().encode('{"json": "is not protobuf"}'));
+
+  const count = async (): Promise<number> => {
+    const text = (await scheduler.api.inject({ method: 'GET', url: '/metrics' })).body;
+    return [...text.matchAll(/^yx_bus_invalid_messages_total\{[^}]*\} (\d+)/gm)].reduce((n, m) => n + Number(m[1]), 0);
+  };
+  await waitUntil(
+    async () => {
+      const n = await count();
+      return { done: n >= 5, value: n, state: String(n) };
+    },
+    { what: 'five invalid messages counted' },
+  );
+  const metrics = (await scheduler.api.inject({ method: 'GET', url: '/metrics' })).body;
+  assert.match(metrics, /yx_bus_invalid_messages_total\{route="heartbeat",code="MESSAGE_UNDECODABLE"/);
+  assert.match(metrics, /yx_bus_invalid_messages_total\{route="agentRegistration",code="MESSAGE_INVALID"/);
+  assert.match(metrics, /yx_bus_invalid_messages_total\{route="stepEvent",code="MESSAGE_UNDECODABLE"/);
+  // Still serving and still consuming.
+  const hosts = (await scheduler.api.inject({ method: 'GET', url: '/v1/hosts?pool=api' })).json() as { total: number };
+  assert.equal(hosts.total, 8);
+});
+
+class Capture extends Writable {
+  text = '';
+  override _write(chunk: Buffer, _enc: string, done: () => void): void {
+    this.text += chunk.toString();
+    done();
+  }
+}
+
+test('the yx CLI lists, shows and fails with one line and a non-zero exit', async () => {
+  const io = () => ({
+    stdout: new Capture() as unknown as NodeJS.WriteStream,
+    stderr: new Capture() as unknown as NodeJS.WriteStream,
+    env: { YX_API: apiUrl },
+  });
+  const list = io();
+  assert.equal(await yx(['plan', 'list', '--json'], list), 0);
+  const plans = JSON.parse((list.stdout as unknown as Capture).text) as { id: string; state: string }[];
+  assert.equal(plans.length, 1);
+
+  const show = io();
+  assert.equal(await yx(['plan', 'show', plans[0]?.id as string], show), 0);
+  assert.match((show.stdout as unknown as Capture).text, /completed .*\[#{30}\] +100%/);
+
+  const hosts = io();
+  assert.equal(await yx(['hosts', 'list', '--pool', 'api'], hosts), 0);
+  assert.match((hosts.stdout as unknown as Capture).text, /8 of 8 hosts/);
+
+  const missing = io();
+  assert.equal(await yx(['plan', 'show', 'p-nope'], missing), 1);
+  assert.equal((missing.stderr as unknown as Capture).text, 'yx: no plan p-nope (HTTP 404 NOT_FOUND)\n');
+
+  const usage = io();
+  assert.equal(await yx(['plan', 'frobnicate', 'x'], usage), 2);
+  assert.match((usage.stderr as unknown as Capture).text, /unknown command "plan frobnicate x"/);
+});

@@ -1,0 +1,108 @@
+// The insert-only run store: the next version of a run is written once; a stale or
+// replayed writer is refused and changes nothing; a plan's runs read back at their latest
+// version with their history, before and after compaction.
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import { connectDb, ensureIndexes, StaleWriteError } from '@yixing/common';
+import type { Connection } from 'mongoose';
+import { type HostRunDoc, type Models, registerModels } from '../../services/scheduler/src/db/models.ts';
+import { RunStore } from '../../services/scheduler/src/db/run-store.ts';
+import { type MongoFixture, startMongo } from '../fixtures/mongo.ts';
+
+let mongo: MongoFixture;
+let conn: Connection;
+let models: Models;
+let store: RunStore;
+
+before(async () => {
+  mongo = await startMongo();
+  conn = await connectDb({ uri: mongo.uri('run_store'), appName: 'test' });
+  models = registerModels(conn);
+  await ensureIndexes(conn);
+  store = new RunStore(models);
+});
+
+after(async () => {
+  await conn?.close();
+  await mongo?.stop();
+});
+
+const run = (hostId: string): HostRunDoc => ({
+  _id: `p1/${hostId}`,
+  planId: 'p1',
+  hostId,
+  runId: `r-${hostId}`,
+  previousRunIds: [],
+  order: 0,
+  phase: 0,
+  cluster: 'c1',
+  zone: 'z1',
+  rack: 'r1',
+  state: 'pending',
+  step: null,
+  attempt: 0,
+  commandId: '',
+  stepState: null,
+  dispatchedAt: null,
+  stepStartedAt: null,
+  deadlineAt: null,
+  notBefore: null,
+  failure: null,
+  rollback: 'none',
+  history: [],
+  slots: [],
+  deferrals: 0,
+  version: 0,
+});
+
+test('versions are written once; a stale writer is refused and changes nothing', async () => {
+  const v0 = run('h1');
+  await store.insertNew([v0, run('h2')]);
+  const taken: HostRunDoc = { ...v0, state: 'active', step: 'precheck', commandId: 'r-h1.0.precheck.1', stepState: 'dispatching' };
+  const v1 = await store.commit(v0, taken);
+  assert.equal(v1.version, 1);
+
+  const now = new Date();
+  const record = {
+    step: 'precheck' as const,
+    attempt: 1,
+    commandId: 'r-h1.0.precheck.1',
+    dispatchedAt: now,
+    startedAt: now,
+    finishedAt: now,
+    outcome: 'succeeded' as const,
+    kind: null,
+    code: '',
+    message: '',
+    report: '{}',
+  };
+  const v2 = await store.commit(v1, { ...v1, state: 'succeeded', step: null, stepState: null, history: [record] });
+  assert.equal(v2.version, 2);
+
+  // A replay of the first transition (the writer still holds version 0) is refused.
+  await assert.rejects(store.commit(v0, { ...v0, state: 'failed' }), StaleWriteError);
+  // So is a second writer that read version 1 and records the same step again.
+  await assert.rejects(store.commit(v1, { ...v1, state: 'failed', history: [record] }), StaleWriteError);
+
+  const runs = await store.loadPlan('p1');
+  const h1 = runs.find((r) => r.hostId === 'h1');
+  assert.equal(h1?.state, 'succeeded');
+  assert.equal(h1?.version, 2);
+  assert.deepEqual(
+    h1?.history.map((h) => h.commandId),
+    ['r-h1.0.precheck.1'],
+  );
+  assert.equal(await models.RunStep.countDocuments({ key: 'p1/h1' }), 1, 'the step was recorded once');
+  assert.equal(runs.find((r) => r.hostId === 'h2')?.version, 0);
+
+  await store.compact('p1', runs);
+  await store.compact('p1', runs);
+  assert.equal(await models.RunState.countDocuments({ planId: 'p1' }), 0);
+  const archived = await store.loadPlan('p1');
+  assert.deepEqual(archived.map((r) => `${r.hostId}:${r.state}:${r.version}:${r.history.length}`).sort(), [
+    'h1:succeeded:2:1',
+    'h2:pending:0:0',
+  ]);
+  assert.equal((await store.loadRun('p1/h1'))?.state, 'succeeded');
+  assert.equal((await store.loadHost('h1')).length, 1);
+});
