@@ -37,6 +37,8 @@ const valid = {
   waves: [{ percent: 50 }],
   limits: { maxInFlight: 4, perCluster: { count: 1 } },
   errorBudget: { plan: { count: 2 } },
+  // Clusters of 2 hosts: 40 % keeps 1 healthy peer while the other migrates.
+  clusterCheck: { minHealthyPercent: 40 },
 };
 
 before(async () => {
@@ -157,6 +159,12 @@ test('impossible limits and budgets are refused', async () => {
     /no hosts left for wave 2/,
   );
   await expectRejected({ ...valid, promotion: { mode: 'auto' } }, 400, 'body.promotion.soakSeconds', /is required with mode auto/);
+  await expectRejected(
+    { ...valid, clusterCheck: { minHealthyPercent: 50 } },
+    400,
+    'body.clusterCheck.minHealthyPercent',
+    /cluster c0\d has 2 hosts: taking one leaves 1 healthy, below the 2 that 50 % requires/,
+  );
 });
 
 test('windows in the past or inside out are refused', async () => {

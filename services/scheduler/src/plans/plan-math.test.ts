@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { budgetRoom, orderHosts, planPhases, resolveAmount } from './plan-math.ts';
+import { budgetRoom, orderHosts, planPhases, requiredHealthy, resolveAmount } from './plan-math.ts';
 
 test('amounts: counts cap at the total, percentages round down', () => {
   assert.equal(resolveAmount({ count: 5 }, 3), 3);
@@ -32,6 +32,21 @@ test('phases: canary, then waves; a short last wave takes the remainder', () => 
     planPhases(5, { count: 2 }, [{ count: 6 }, { count: 1 }]).map((p) => p.size),
     [2, 3, 0],
   );
+  assert.deepEqual(
+    planPhases(2, { count: 2 }, []).map((p) => p.size),
+    [2],
+    'a canary that takes every host is the whole plan',
+  );
+});
+
+test('cluster quorum: more than the percentage of members stays healthy', () => {
+  assert.equal(requiredHealthy(5, 50), 3);
+  assert.equal(requiredHealthy(4, 50), 3);
+  assert.equal(requiredHealthy(25, 50), 13);
+  assert.equal(requiredHealthy(2, 50), 2, 'a 2-node cluster cannot lose a node and keep a majority');
+  assert.equal(requiredHealthy(2, 40), 1);
+  assert.equal(requiredHealthy(1, 50), 0, 'a single host has no peers');
+  assert.equal(requiredHealthy(10, 0), 0);
 });
 
 test('budget room: failures plus unfailed hosts in flight never pass the budget', () => {

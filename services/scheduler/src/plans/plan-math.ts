@@ -34,9 +34,20 @@ export function planPhases(total: number, canary: Amount, waves: Amount[]): Phas
     phases.push({ index: i + 1, name: `wave ${i + 1}`, size });
     left -= size;
   });
-  if (waves.length === 0) phases.push({ index: 1, name: 'wave 1', size: left });
+  // Without waves, what the canary leaves is one wave (none if the canary takes all).
+  if (waves.length === 0 && left > 0) phases.push({ index: 1, name: 'wave 1', size: left });
   else (phases.at(-1) as Phase).size += left;
   return phases;
+}
+
+/**
+ * Healthy peers a cluster of `members` hosts must keep while one of its hosts is taken:
+ * more than `minHealthyPercent` of its members (a majority at 50). A cluster of one host
+ * has no peers to protect.
+ */
+export function requiredHealthy(members: number, minHealthyPercent: number): number {
+  if (members <= 1 || minHealthyPercent <= 0) return 0;
+  return Math.floor((minHealthyPercent / 100) * members + 1e-9) + 1;
 }
 
 /**

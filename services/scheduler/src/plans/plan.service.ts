@@ -8,7 +8,7 @@ import type { DomainLimitDoc, HostDoc, HostRunDoc, Models, PhaseDoc, PlanDoc } f
 import type { RunStore } from '../db/run-store.ts';
 import type { Inventory } from '../inventory/inventory.ts';
 import { type Engine, newRunId } from '../reconcile/engine.ts';
-import { orderHosts, planPhases, resolveAmount } from './plan-math.ts';
+import { orderHosts, planPhases, requiredHealthy, resolveAmount } from './plan-math.ts';
 import { type LabelSelector, type PlanInput, type PlanSpec, withDefaults } from './plan-spec.ts';
 import { timeLeftInWindow } from './windows.ts';
 
@@ -145,6 +145,20 @@ export class PlanService {
         const field = `limits.per${domain[0]?.toUpperCase()}${domain.slice(1)}`;
         if (limit < 1) throw new PlanValidationError(field, `resolves to 0 hosts in ${domain} ${name || '(none)'} of ${members} hosts`);
         domainLimits.push({ domain, name, members, limit });
+      }
+    }
+
+    // A cluster whose quorum rule can never let one host go would leave the plan stuck.
+    const minHealthy = spec.clusterCheck.minHealthyPercent;
+    for (const cluster of new Set(hosts.map((h) => h.labels.cluster))) {
+      if (cluster === '') continue;
+      const members = Math.max(inventory.members('cluster', cluster).size, hosts.filter((h) => h.labels.cluster === cluster).length);
+      const required = requiredHealthy(members, minHealthy);
+      if (required > members - 1) {
+        throw new PlanValidationError(
+          'clusterCheck.minHealthyPercent',
+          `cluster ${cluster} has ${members} hosts: taking one leaves ${members - 1} healthy, below the ${required} that ${minHealthy} % requires; no host of it could ever start`,
+        );
       }
     }
 

@@ -22,7 +22,7 @@ import type { RunStore } from '../db/run-store.ts';
 import { MIGRATION_STEPS, nextAfter } from '../host-runs/transitions.ts';
 import type { Inventory } from '../inventory/inventory.ts';
 import type { SchedulerMetrics } from '../metrics.ts';
-import { budgetRoom } from '../plans/plan-math.ts';
+import { budgetRoom, requiredHealthy } from '../plans/plan-math.ts';
 import { mayStartAt } from '../plans/windows.ts';
 import { isFinal, isOccupying, PlanRuntime } from './plan-runtime.ts';
 
@@ -234,9 +234,8 @@ export class Engine {
   /** Healthy peers that must remain in the host's cluster for it to be taken. */
   #clusterAllows(rt: PlanRuntime, hostId: string, cluster: string, healthy: Map<string, number>): boolean {
     const members = this.#deps.inventory.members('cluster', cluster);
-    if (cluster === '' || members.size <= 1) return true;
-    const pct = rt.plan.spec.clusterCheck.minHealthyPercent;
-    if (pct <= 0) return true;
+    const required = cluster === '' ? 0 : requiredHealthy(members.size, rt.plan.spec.clusterCheck.minHealthyPercent);
+    if (required === 0) return true;
     let count = healthy.get(cluster);
     if (count === undefined) {
       count = 0;
@@ -244,7 +243,6 @@ export class Engine {
       healthy.set(cluster, count);
     }
     const self = !this.#occupied.has(hostId) && this.#deps.inventory.isAlive(hostId, this.#cfg.heartbeatGraceMs) ? 1 : 0;
-    const required = Math.floor((pct / 100) * members.size) + 1;
     return count - self >= required;
   }
 
