@@ -2,12 +2,11 @@
 
 import { STEP_NAMES, type StepName } from '@yixing/common';
 import type { FastifyInstance } from 'fastify';
-import type { HostDoc } from '../db/models.ts';
+import type { InventoryHost } from '../inventory/inventory.ts';
 import { readRunLog } from '../logs/log-reader.ts';
-import { selectorQuery } from '../plans/plan.service.ts';
 import { NotFoundError } from './errors.ts';
 import type { ApiDeps } from './server.ts';
-import { runView } from './views.ts';
+import { type RunView, runView } from './views.ts';
 
 const hostIdParams = {
   type: 'object',
@@ -19,20 +18,29 @@ const hostIdParams = {
 const label = { type: 'string', minLength: 1, maxLength: 128 } as const;
 
 export function hostRoutes(app: FastifyInstance, deps: ApiDeps): void {
-  const { models, inventory, engine } = deps;
-  const hostView = (h: HostDoc) => ({
-    hostId: h._id,
-    facts: h.facts,
-    labels: h.labels,
-    driver: h.driver,
-    agentVersion: h.agentVersion,
-    registeredAt: h.registeredAt,
-    lastSeenAt: ((at) => (at === undefined ? h.lastSeenAt : new Date(at).toISOString()))(
-      inventory.lastSeen(h._id) ?? inventory.storedLastSeen(h._id),
-    ),
-    alive: inventory.isAlive(h._id, deps.heartbeatGraceMs),
-    activePlanId: h.activePlanId,
-  });
+  const { inventory, engine } = deps;
+  const hostView = (h: InventoryHost) => {
+    const seen = inventory.lastSeen(h._id);
+    return {
+      hostId: h._id,
+      facts: h.facts,
+      labels: h.labels,
+      driver: h.driver,
+      agentVersion: h.agentVersion,
+      registeredAt: h.registeredAt,
+      lastSeenAt: seen === undefined ? null : new Date(seen).toISOString(),
+      alive: inventory.isAlive(h._id, deps.heartbeatGraceMs),
+      activePlanId: engine.livePlanOf(h._id),
+    };
+  };
+
+  /** Live runs from the engine, finished ones from the archive. */
+  const runsOf = async (hostId: string): Promise<RunView[]> => {
+    const live = engine.liveRunsOf(hostId);
+    const liveIds = new Set(live.map((l) => l.run._id));
+    const archived = (await deps.runs.loadArchivedOfHost(hostId)).filter((r) => !liveIds.has(r._id));
+    return [...live.map((l) => runView(l.run, l.percent)), ...archived.map((r) => runView(r))];
+  };
 
   app.get<{
     Querystring: { pool?: string; cluster?: string; zone?: string; rack?: string; role?: string; limit?: string; offset?: string };
@@ -59,29 +67,16 @@ export function hostRoutes(app: FastifyInstance, deps: ApiDeps): void {
     },
     async (req) => {
       const { limit, offset, ...labels } = req.query;
-      const q = selectorQuery(labels);
-      const [total, hosts] = await Promise.all([
-        models.Host.countDocuments(q),
-        models.Host.find(q)
-          .sort({ _id: 1 })
-          .skip(Number(offset ?? 0))
-          .limit(Math.min(Number(limit ?? 500), 10_000))
-          .lean<HostDoc[]>(),
-      ]);
-      return { total, hosts: hosts.map(hostView) };
+      const hosts = inventory.select(labels);
+      const from = Number(offset ?? 0);
+      return { total: hosts.length, hosts: hosts.slice(from, from + Math.min(Number(limit ?? 500), 10_000)).map(hostView) };
     },
   );
 
   app.get<{ Params: { hostId: string } }>('/v1/hosts/:hostId', { schema: { tags: ['hosts'], params: hostIdParams } }, async (req) => {
-    const host = await models.Host.findById(req.params.hostId).lean<HostDoc>();
+    const host = inventory.host(req.params.hostId);
     if (!host) throw new NotFoundError(`no host ${req.params.hostId}`);
-    const stored = await deps.runs.loadHost(host._id);
-    const runs = stored.map((r) => {
-      const rt = engine.runtime(r.planId);
-      const live = rt?.runs.get(r._id);
-      return runView(live ?? r, rt?.progress.get(r._id));
-    });
-    return { host: hostView(host), runs };
+    return { host: hostView(host), runs: await runsOf(host._id) };
   });
 
   app.get<{ Params: { hostId: string }; Querystring: { runId?: string; step?: StepName; limit?: string } }>(

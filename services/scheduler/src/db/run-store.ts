@@ -125,6 +125,17 @@ export class RunStore {
     return (await this.#reduce([...archived.map((a) => ({ ...a, key: a._id })), ...states], steps))[0];
   }
 
+  /** Runs of finished plans (compacted) for a host, with their history. */
+  async loadArchivedOfHost(hostId: string): Promise<HostRunDoc[]> {
+    const archived = await this.#m.RunArchive.find({ hostId }).lean<RunStateDoc[]>();
+    if (archived.length === 0) return [];
+    const steps = await this.#m.RunStep.find({ hostId }).lean<RunStepDoc[]>();
+    return this.#reduce(
+      archived.map((a) => ({ ...a, key: a._id })),
+      steps,
+    );
+  }
+
   async loadHost(hostId: string): Promise<HostRunDoc[]> {
     const [states, archived, steps] = await Promise.all([
       this.#m.RunState.find({ hostId }).lean<RunStateDoc[]>(),

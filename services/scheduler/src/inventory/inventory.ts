@@ -1,42 +1,90 @@
-// The host inventory: registrations upserted in batches, liveness from heartbeats kept in
-// memory (300k hosts heartbeating every few seconds must not cost a database write each)
-// and persisted as `lastSeenAt` in periodic bulk writes. Also answers the questions the
-// engine asks before it takes a host: who is in this cluster, and who is alive.
-
+// The host inventory, held in memory and written through to the database: registrations
+// are stored in batches (new hosts inserted, changed ones updated, unchanged ones not
+// written at all), liveness from heartbeats stays in memory and is persisted as a few
+// chunk documents. Reads (the API, plan limits, cluster health) never touch the database:
+// on FerretDB v1 every query but a lookup by _id scans its collection.
 import type { Subscription } from '@nats-io/transport-node';
 import { type AgentRegistration, type Bus, bulkWriteChunked, type Logger } from '@yixing/common';
 import type { AnyBulkWriteOperation } from 'mongoose';
 import type { HostDoc, LivenessDoc, Models } from '../db/models.ts';
 
 const LIVENESS_CHUNKS = 64;
+const DOMAINS = ['cluster', 'zone', 'rack'] as const;
 
-export interface HostLabelsView {
-  pool: string;
-  cluster: string;
-  zone: string;
-  rack: string;
-  role: string;
-}
+export type HostLabelsView = Pick<HostDoc['labels'], 'pool' | 'cluster' | 'zone' | 'rack' | 'role'>;
+/** A host as the inventory keeps it; the plan that owns it is the engine's to say. */
+export type InventoryHost = Omit<HostDoc, 'activePlanId' | 'version' | 'lastSeenAt'>;
 
 export interface InventoryDeps {
   models: Models;
   bus: Bus;
   log: Logger;
   clock: () => number;
-  /** How long registrations are gathered into one bulk write. */
+  /** How long registrations are gathered into one batch. */
   registrationBatchMs?: number;
   lastSeenFlushMs?: number;
 }
 
 type Pending = { msg: AgentRegistration; respond: (accepted: boolean, reason: string) => void };
 
+/** What is stored of a host; the boot id is runtime state and is not compared. */
+function fingerprint(h: Pick<InventoryHost, 'facts' | 'labels' | 'driver' | 'agentVersion'>): string {
+  const f = h.facts;
+  const l = h.labels;
+  const extra = Object.entries(l.extra ?? {}).sort(([a], [b]) => a.localeCompare(b));
+  return JSON.stringify([
+    f.hostname,
+    f.osId,
+    f.osVersion,
+    f.arch,
+    f.kernel,
+    l.pool,
+    l.cluster,
+    l.zone,
+    l.rack,
+    l.role,
+    extra,
+    h.driver,
+    h.agentVersion,
+  ]);
+}
+
+function fromRegistration(m: AgentRegistration, registeredAt: Date): InventoryHost {
+  return {
+    _id: m.hostId,
+    facts: {
+      hostname: m.facts?.hostname ?? '',
+      osId: m.facts?.osId ?? '',
+      osVersion: m.facts?.osVersion ?? '',
+      arch: m.facts?.arch ?? '',
+      kernel: m.facts?.kernel ?? '',
+      bootId: m.facts?.bootId ?? '',
+    },
+    labels: {
+      pool: m.labels?.pool ?? '',
+      cluster: m.labels?.cluster ?? '',
+      zone: m.labels?.zone ?? '',
+      rack: m.labels?.rack ?? '',
+      role: m.labels?.role ?? '',
+      extra: { ...(m.labels?.extra ?? {}) },
+    },
+    driver: m.driver,
+    agentVersion: m.agentVersion,
+    registeredAt,
+  };
+}
+
+function chunkOf(hostId: string): string {
+  let h = 0;
+  for (let i = 0; i < hostId.length; i++) h = (h * 31 + hostId.charCodeAt(i)) >>> 0;
+  return `chunk-${h % LIVENESS_CHUNKS}`;
+}
+
 export class Inventory {
-  readonly labels = new Map<string, HostLabelsView>();
+  readonly #hosts = new Map<string, InventoryHost>();
   readonly #domains = new Map<string, Set<string>>();
   readonly #lastSeen = new Map<string, number>();
   readonly #storedSeen = new Map<string, number>();
-  /** Fingerprint of what is stored per host, to skip writing unchanged registrations. */
-  readonly #stored = new Map<string, string>();
   readonly #dirtySeen = new Set<string>();
   readonly #deps: InventoryDeps;
   readonly #startedAt: number;
@@ -51,19 +99,10 @@ export class Inventory {
   }
 
   async load(): Promise<void> {
-    const cursor = this.#deps.models.Host.find({}).lean<HostDoc[]>().cursor();
-    for await (const h of cursor) {
-      this.#index(h._id, h.labels);
-      this.#stored.set(
-        h._id,
-        Inventory.#fingerprint({
-          hostId: h._id,
-          facts: h.facts,
-          labels: { ...h.labels, extra: h.labels.extra ?? {} },
-          driver: h.driver,
-          agentVersion: h.agentVersion,
-        } as unknown as AgentRegistration),
-      );
+    for await (const h of this.#deps.models.Host.find({}).lean<HostDoc[]>().cursor()) {
+      const { activePlanId, version, lastSeenAt, ...host } = h;
+      this.#put({ ...host, labels: { ...host.labels, extra: host.labels.extra ?? {} } });
+      if (lastSeenAt) this.#storedSeen.set(h._id, new Date(lastSeenAt).getTime());
     }
     for (const chunk of await this.#deps.models.Liveness.find({}).lean<LivenessDoc[]>()) {
       for (const [id, at] of Object.entries(chunk.seen)) this.#storedSeen.set(id, at);
@@ -99,121 +138,69 @@ export class Inventory {
     await this.flushLastSeen();
   }
 
-  #index(hostId: string, labels: HostLabelsView): void {
-    const old = this.labels.get(hostId);
-    if (old) for (const d of ['cluster', 'zone', 'rack'] as const) this.#domains.get(`${d}:${old[d]}`)?.delete(hostId);
-    const view = { pool: labels.pool, cluster: labels.cluster, zone: labels.zone, rack: labels.rack, role: labels.role };
-    this.labels.set(hostId, view);
-    for (const d of ['cluster', 'zone', 'rack'] as const) {
-      const key = `${d}:${view[d]}`;
+  #put(host: InventoryHost): void {
+    const old = this.#hosts.get(host._id);
+    if (old) for (const d of DOMAINS) this.#domains.get(`${d}:${old.labels[d]}`)?.delete(host._id);
+    this.#hosts.set(host._id, host);
+    for (const d of DOMAINS) {
+      const key = `${d}:${host.labels[d]}`;
       const set = this.#domains.get(key) ?? new Set();
-      set.add(hostId);
+      set.add(host._id);
       this.#domains.set(key, set);
     }
   }
 
-  /** What is stored of a registration; the boot id is runtime state and stays in memory. */
-  static #fingerprint(m: AgentRegistration): string {
-    const l = m.labels;
-    const extra = Object.entries(l?.extra ?? {}).sort(([a], [b]) => a.localeCompare(b));
-    const f = m.facts;
-    return JSON.stringify([
-      f?.hostname,
-      f?.osId,
-      f?.osVersion,
-      f?.arch,
-      f?.kernel,
-      l?.pool,
-      l?.cluster,
-      l?.zone,
-      l?.rack,
-      l?.role,
-      extra,
-      m.driver,
-      m.agentVersion,
-    ]);
-  }
-
-  static #hostFields(m: AgentRegistration): Omit<HostDoc, '_id' | 'registeredAt' | 'lastSeenAt' | 'activePlanId' | 'version'> {
-    return {
-      facts: {
-        hostname: m.facts?.hostname ?? '',
-        osId: m.facts?.osId ?? '',
-        osVersion: m.facts?.osVersion ?? '',
-        arch: m.facts?.arch ?? '',
-        kernel: m.facts?.kernel ?? '',
-        bootId: m.facts?.bootId ?? '',
-      },
-      labels: {
-        pool: m.labels?.pool ?? '',
-        cluster: m.labels?.cluster ?? '',
-        zone: m.labels?.zone ?? '',
-        rack: m.labels?.rack ?? '',
-        role: m.labels?.role ?? '',
-        extra: { ...(m.labels?.extra ?? {}) },
-      },
-      driver: m.driver,
-      agentVersion: m.agentVersion,
-    };
-  }
-
   /**
-   * Stores a batch of registrations: new hosts are inserted (cheap), changed ones updated
-   * (an update scans the collection on FerretDB v1, so only real changes are written), and
-   * a host that registers again unchanged (every agent start, every reboot) costs nothing.
+   * Stores a batch of registrations: new hosts are inserted (cheap), changed ones updated,
+   * and a host that registers again unchanged (every agent start, every reboot) costs no
+   * write at all.
    */
   async #flushRegistrations(): Promise<void> {
     this.#flushTimer = undefined;
     const batch = this.#pending;
     this.#pending = [];
     if (batch.length === 0) return;
-    const byHost = new Map(batch.map((p) => [p.msg.hostId, p.msg]));
     const now = new Date(this.#deps.clock());
-    const fresh = [...byHost.values()].filter((m) => !this.#stored.has(m.hostId));
-    const changed = [...byHost.values()].filter(
-      (m) => this.#stored.has(m.hostId) && this.#stored.get(m.hostId) !== Inventory.#fingerprint(m),
-    );
+    const incoming = [...new Map(batch.map((p) => [p.msg.hostId, p.msg])).values()].map((m) => {
+      const known = this.#hosts.get(m.hostId);
+      return fromRegistration(m, known?.registeredAt ?? now);
+    });
+    const fresh = incoming.filter((h) => !this.#hosts.has(h._id));
+    const changed = incoming.filter((h) => {
+      const known = this.#hosts.get(h._id);
+      return known !== undefined && fingerprint(known) !== fingerprint(h);
+    });
     try {
       for (let i = 0; i < fresh.length; i += 500) {
-        const docs = fresh
-          .slice(i, i + 500)
-          .map((m) => ({ _id: m.hostId, ...Inventory.#hostFields(m), registeredAt: now, lastSeenAt: now, activePlanId: null, version: 0 }));
+        const slice = fresh.slice(i, i + 500);
         try {
-          await this.#deps.models.Host.insertMany(docs, { ordered: false });
+          await this.#deps.models.Host.insertMany(
+            slice.map((h) => ({ ...h, lastSeenAt: now, activePlanId: null, version: 0 })),
+            { ordered: false },
+          );
         } catch (err) {
           // Stored by an earlier batch whose answer was lost: update those instead.
           if ((err as { code?: number }).code !== 11000 && !(err as { writeErrors?: unknown[] }).writeErrors) throw err;
-          changed.push(...fresh.slice(i, i + 500));
+          changed.push(...slice);
         }
       }
-      const ops: AnyBulkWriteOperation<HostDoc>[] = changed.map((m) => ({
-        updateOne: { filter: { _id: m.hostId }, update: { $set: Inventory.#hostFields(m) } },
+      const ops: AnyBulkWriteOperation<HostDoc>[] = changed.map((h) => ({
+        updateOne: {
+          filter: { _id: h._id },
+          update: { $set: { facts: h.facts, labels: h.labels, driver: h.driver, agentVersion: h.agentVersion } },
+        },
       }));
       await bulkWriteChunked(this.#deps.models.Host, ops);
-      for (const m of byHost.values()) {
-        this.#stored.set(m.hostId, Inventory.#fingerprint(m));
-        this.#index(m.hostId, {
-          pool: m.labels?.pool ?? '',
-          cluster: m.labels?.cluster ?? '',
-          zone: m.labels?.zone ?? '',
-          rack: m.labels?.rack ?? '',
-          role: m.labels?.role ?? '',
-        });
-        this.#lastSeen.set(m.hostId, this.#deps.clock());
-        this.#dirtySeen.add(m.hostId);
+      for (const h of incoming) {
+        this.#put(h);
+        this.#lastSeen.set(h._id, this.#deps.clock());
+        this.#dirtySeen.add(h._id);
       }
       for (const p of batch) p.respond(true, '');
     } catch (err) {
-      this.#deps.log.error({ err: (err as Error).message, hosts: byHost.size }, 'registration batch not stored');
+      this.#deps.log.error({ err: (err as Error).message, hosts: incoming.length }, 'registration batch not stored');
       for (const p of batch) p.respond(false, 'inventory unavailable, retry');
     }
-  }
-
-  /** Chunk of the liveness documents a host belongs to. */
-  static #chunkOf(hostId: string): string {
-    let h = 0;
-    for (let i = 0; i < hostId.length; i++) h = (h * 31 + hostId.charCodeAt(i)) >>> 0;
-    return `chunk-${h % LIVENESS_CHUNKS}`;
   }
 
   /**
@@ -222,11 +209,11 @@ export class Inventory {
    */
   async flushLastSeen(): Promise<void> {
     if (this.#dirtySeen.size === 0) return;
-    const chunks = new Set([...this.#dirtySeen].map((id) => Inventory.#chunkOf(id)));
+    const chunks = new Set([...this.#dirtySeen].map(chunkOf));
     this.#dirtySeen.clear();
     const byChunk = new Map<string, Record<string, number>>();
     for (const [id, at] of this.#lastSeen) {
-      const c = Inventory.#chunkOf(id);
+      const c = chunkOf(id);
       if (!chunks.has(c)) continue;
       const seen = byChunk.get(c) ?? {};
       seen[id] = at;
@@ -235,18 +222,30 @@ export class Inventory {
     try {
       for (const [c, seen] of byChunk) await this.#deps.models.Liveness.replaceOne({ _id: c }, { seen }, { upsert: true });
     } catch (err) {
-      for (const id of this.#lastSeen.keys()) if (chunks.has(Inventory.#chunkOf(id))) this.#dirtySeen.add(id);
+      for (const id of this.#lastSeen.keys()) if (chunks.has(chunkOf(id))) this.#dirtySeen.add(id);
       this.#deps.log.warn({ err: (err as Error).message }, 'last-seen times not persisted, will retry');
     }
   }
 
-  /** The last heartbeat time stored before a restart, for the API until a new one arrives. */
-  storedLastSeen(hostId: string): number | undefined {
-    return this.#storedSeen.get(hostId);
+  get size(): number {
+    return this.#hosts.size;
   }
 
+  host(hostId: string): InventoryHost | undefined {
+    return this.#hosts.get(hostId);
+  }
+
+  /** Hosts whose labels match every given label, in id order. */
+  select(labels: Partial<HostLabelsView>): InventoryHost[] {
+    const wanted = Object.entries(labels).filter(([, v]) => v !== undefined) as [keyof HostLabelsView, string][];
+    return [...this.#hosts.values()]
+      .filter((h) => wanted.every(([k, v]) => h.labels[k] === v))
+      .sort((a, b) => (a._id < b._id ? -1 : a._id > b._id ? 1 : 0));
+  }
+
+  /** The last heartbeat: this process's, else the one stored before a restart. */
   lastSeen(hostId: string): number | undefined {
-    return this.#lastSeen.get(hostId);
+    return this.#lastSeen.get(hostId) ?? this.#storedSeen.get(hostId);
   }
 
   /**

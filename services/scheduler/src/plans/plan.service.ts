@@ -6,7 +6,7 @@ import type { Logger } from '@yixing/common';
 import type { AuditLog } from '../audit/audit-log.ts';
 import type { DomainLimitDoc, HostDoc, HostRunDoc, Models, PhaseDoc, PlanDoc } from '../db/models.ts';
 import type { RunStore } from '../db/run-store.ts';
-import type { Inventory } from '../inventory/inventory.ts';
+import type { Inventory, InventoryHost } from '../inventory/inventory.ts';
 import { type Engine, newRunId } from '../reconcile/engine.ts';
 import { orderHosts, planPhases, requiredHealthy, resolveAmount } from './plan-math.ts';
 import { type LabelSelector, type PlanInput, type PlanSpec, withDefaults } from './plan-spec.ts';
@@ -51,14 +51,13 @@ export interface PlanServiceDeps {
   clock: () => number;
 }
 
-export function selectorQuery(selector: LabelSelector): Record<string, unknown> {
-  const q: Record<string, unknown> = {};
-  for (const key of ['pool', 'cluster', 'zone', 'rack', 'role'] as const) {
-    const v = selector[key];
-    if (v !== undefined) q[`labels.${key}`] = Array.isArray(v) ? { $in: v } : v;
-  }
-  if (selector.hosts) q._id = { $in: selector.hosts };
-  return q;
+/** A matcher for a selector: every entry must match; a list matches any of its values. */
+export function compileSelector(selector: LabelSelector): (host: Pick<InventoryHost, '_id' | 'labels'>) => boolean {
+  const entries = (['pool', 'cluster', 'zone', 'rack', 'role'] as const)
+    .filter((k) => selector[k] !== undefined)
+    .map((k) => [k, new Set([selector[k]].flat() as string[])] as const);
+  const ids = selector.hosts ? new Set(selector.hosts) : undefined;
+  return (host) => entries.every(([k, values]) => values.has(host.labels[k])) && (ids === undefined || ids.has(host._id));
 }
 
 function checkWindows(spec: PlanSpec, now: number): void {
@@ -106,7 +105,7 @@ export class PlanService {
     const spec = withDefaults(input);
     checkWindows(spec, now);
 
-    const hosts = await models.Host.find(selectorQuery(spec.selector), { labels: 1 }).lean<Pick<HostDoc, '_id' | 'labels'>[]>();
+    const hosts = inventory.select({}).filter(compileSelector(spec.selector));
     if (hosts.length === 0) throw new PlanValidationError('selector', 'matches no registered host');
     const total = hosts.length;
 

@@ -730,6 +730,25 @@ export class Engine {
     return this.plans.get(planId);
   }
 
+  /** The host's runs in live plans, with their live progress. */
+  liveRunsOf(hostId: string): { run: HostRunDoc; percent: number | undefined }[] {
+    const out: { run: HostRunDoc; percent: number | undefined }[] = [];
+    for (const rt of this.plans.values()) {
+      const run = rt.runs.get(`${rt.plan._id}/${hostId}`);
+      if (run) out.push({ run, percent: rt.progress.get(run._id) });
+    }
+    return out;
+  }
+
+  /** The live plan that owns the host (a non-final run of it), if any. */
+  livePlanOf(hostId: string): string | null {
+    for (const rt of this.plans.values()) {
+      const run = rt.runs.get(`${rt.plan._id}/${hostId}`);
+      if (run && run.state !== 'excluded') return rt.plan._id;
+    }
+    return null;
+  }
+
   #live(planId: string): PlanRuntime {
     const rt = this.plans.get(planId);
     if (!rt) throw new PlanConflictError(`plan ${planId} is not live (finished, or unknown)`);
