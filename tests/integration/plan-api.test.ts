@@ -94,7 +94,7 @@ async function snapshot(): Promise<string> {
   const [plans, runs, locked, audit] = await Promise.all([
     Plan.countDocuments(),
     RunState.countDocuments(),
-    Host.countDocuments({ activePlanId: { $ne: null } }),
+    Host.countDocuments(),
     Audit.countDocuments(),
   ]);
   return JSON.stringify({ plans, runs, locked, audit, live: scheduler.engine.plans.size });

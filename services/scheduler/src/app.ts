@@ -70,8 +70,8 @@ export async function buildScheduler(deps: SchedulerDeps): Promise<Scheduler> {
   const engine = new Engine({ models, runs, bus, inventory, audit, metrics, log, clock, config: config.engine });
   engineRef = engine;
   const plans = new PlanService({ models, runs, engine, inventory, audit, log, clock });
-  const released = await plans.releaseOrphanLocks();
-  if (released > 0) log.warn({ released }, 'released host locks of plans that were never created');
+  const orphans = await plans.deleteOrphanRuns();
+  if (orphans > 0) log.warn({ orphans }, 'deleted the runs of plans that were never created');
   // Load live plans before consuming events: an event must find its run.
   await engine.load();
   const consumer = new StepEventConsumer({ bus, engine, log, metrics });

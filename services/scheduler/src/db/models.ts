@@ -15,8 +15,6 @@ export interface HostDoc {
   agentVersion: string;
   registeredAt: Date;
   lastSeenAt: Date | null;
-  /** The plan that owns this host until it ends: a host is in at most one live plan. */
-  activePlanId: string | null;
   version: number;
 }
 
@@ -144,14 +142,12 @@ const hostSchema = new Schema<HostDoc>(
     agentVersion: String,
     registeredAt: Date,
     lastSeenAt: { type: Date, default: null },
-    activePlanId: { type: String, default: null },
     version: { type: Number, default: 0 },
   },
   { collection: 'hosts', versionKey: false, minimize: false },
 );
 hostSchema.index({ 'labels.pool': 1 });
 hostSchema.index({ 'labels.cluster': 1 });
-hostSchema.index({ activePlanId: 1 });
 
 const planSchema = new Schema<PlanDoc>(
   {

@@ -13,7 +13,7 @@ const DOMAINS = ['cluster', 'zone', 'rack'] as const;
 
 export type HostLabelsView = Pick<HostDoc['labels'], 'pool' | 'cluster' | 'zone' | 'rack' | 'role'>;
 /** A host as the inventory keeps it; the plan that owns it is the engine's to say. */
-export type InventoryHost = Omit<HostDoc, 'activePlanId' | 'version' | 'lastSeenAt'>;
+export type InventoryHost = Omit<HostDoc, 'version' | 'lastSeenAt'>;
 
 export interface InventoryDeps {
   models: Models;
@@ -100,7 +100,7 @@ export class Inventory {
 
   async load(): Promise<void> {
     for await (const h of this.#deps.models.Host.find({}).lean<HostDoc[]>().cursor()) {
-      const { activePlanId, version, lastSeenAt, ...host } = h;
+      const { version, lastSeenAt, ...host } = h;
       this.#put({ ...host, labels: { ...host.labels, extra: host.labels.extra ?? {} } });
       if (lastSeenAt) this.#storedSeen.set(h._id, new Date(lastSeenAt).getTime());
     }
@@ -175,7 +175,7 @@ export class Inventory {
         const slice = fresh.slice(i, i + 500);
         try {
           await this.#deps.models.Host.insertMany(
-            slice.map((h) => ({ ...h, lastSeenAt: now, activePlanId: null, version: 0 })),
+            slice.map((h) => ({ ...h, lastSeenAt: now, version: 0 })),
             { ordered: false },
           );
         } catch (err) {

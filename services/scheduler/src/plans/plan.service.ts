@@ -4,7 +4,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Logger } from '@yixing/common';
 import type { AuditLog } from '../audit/audit-log.ts';
-import type { DomainLimitDoc, HostDoc, HostRunDoc, Models, PhaseDoc, PlanDoc } from '../db/models.ts';
+import type { DomainLimitDoc, HostRunDoc, Models, PhaseDoc, PlanDoc } from '../db/models.ts';
 import type { RunStore } from '../db/run-store.ts';
 import type { Inventory, InventoryHost } from '../inventory/inventory.ts';
 import { type Engine, newRunId } from '../reconcile/engine.ts';
@@ -99,7 +99,19 @@ export class PlanService {
     this.#deps = deps;
   }
 
-  async create(input: PlanInput, actor: string): Promise<PlanDoc> {
+  #creating: Promise<unknown> = Promise.resolve();
+
+  /** Creates a plan; creations run one at a time (see #checkHostsFree). */
+  create(input: PlanInput, actor: string): Promise<PlanDoc> {
+    const next = this.#creating.then(
+      () => this.#create(input, actor),
+      () => this.#create(input, actor),
+    );
+    this.#creating = next.catch(() => undefined);
+    return next;
+  }
+
+  async #create(input: PlanInput, actor: string): Promise<PlanDoc> {
     const { models, inventory, clock } = this.#deps;
     const now = clock();
     const spec = withDefaults(input);
@@ -166,8 +178,7 @@ export class PlanService {
       planId,
       hosts.map((h) => ({ hostId: h._id, cluster: h.labels.cluster, zone: h.labels.zone, rack: h.labels.rack })),
     );
-    const ids = ordered.map((h) => h.hostId);
-    await this.#lockHosts(planId, ids);
+    this.#checkHostsFree(ordered.map((h) => h.hostId));
 
     try {
       const plan: PlanDoc = {
@@ -230,35 +241,29 @@ export class PlanService {
       return plan;
     } catch (err) {
       await this.#deps.runs.deletePlan(planId);
-      await models.Host.updateMany({ activePlanId: planId }, { $set: { activePlanId: null } });
       throw err;
     }
   }
 
-  /** Marks every host as owned by the plan, or none of them. */
-  async #lockHosts(planId: string, ids: string[]): Promise<void> {
-    const { Host } = this.#deps.models;
-    await Host.updateMany({ _id: { $in: ids }, activePlanId: null }, { $set: { activePlanId: planId } });
-    const busy = await Host.find({ _id: { $in: ids }, activePlanId: { $ne: planId } }, { activePlanId: 1 }).lean<
-      Pick<HostDoc, '_id' | 'activePlanId'>[]
-    >();
-    if (busy.length > 0) {
-      await Host.updateMany({ activePlanId: planId }, { $set: { activePlanId: null } });
-      throw new HostsBusyError(busy.map((b) => ({ hostId: b._id, planId: b.activePlanId ?? '?' })));
-    }
+  /**
+   * A host is in at most one live plan. The live plans and their hosts are the engine's
+   * (rebuilt from the database at start); creations are serialized, so two plans created
+   * at once cannot both take a host. One scheduler writes; a second would need a lease.
+   */
+  #checkHostsFree(ids: string[]): void {
+    const busy = ids.map((hostId) => ({ hostId, planId: this.#deps.engine.livePlanOf(hostId) })).filter((b) => b.planId !== null);
+    if (busy.length > 0) throw new HostsBusyError(busy.map((b) => ({ hostId: b.hostId, planId: b.planId as string })));
   }
 
-  /** Releases host locks held by plans that do not exist (a crash during create). */
-  async releaseOrphanLocks(): Promise<number> {
-    const { Host, Plan } = this.#deps.models;
-    const lockers: string[] = await Host.distinct('activePlanId', { activePlanId: { $ne: null } });
-    let released = 0;
-    for (const planId of lockers) {
-      if (await Plan.exists({ _id: planId })) continue;
+  /** Deletes the runs of plans that were never created (a crash during create). */
+  async deleteOrphanRuns(): Promise<number> {
+    const planIds: string[] = await this.#deps.models.RunState.distinct('planId');
+    let deleted = 0;
+    for (const planId of planIds) {
+      if (await this.#deps.models.Plan.exists({ _id: planId })) continue;
       await this.#deps.runs.deletePlan(planId);
-      const r = await Host.updateMany({ activePlanId: planId }, { $set: { activePlanId: null } });
-      released += r.modifiedCount;
+      deleted++;
     }
-    return released;
+    return deleted;
   }
 }

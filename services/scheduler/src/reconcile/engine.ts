@@ -646,7 +646,6 @@ export class Engine {
     if (!ok) return;
     this.#publishPlanEvent(rt, state, reason);
     if (final) {
-      await this.#deps.models.Host.updateMany({ activePlanId: rt.plan._id }, { $set: { activePlanId: null } });
       this.plans.delete(rt.plan._id);
       for (const r of rt.runs.values()) this.#byRunId.delete(r.runId);
       await Promise.allSettled([...this.#locks.values()]);
@@ -881,7 +880,6 @@ export class Engine {
       if (run.state !== 'pending') throw new PlanConflictError(`host ${hostId} is ${run.state}; only a pending host can be excluded`);
       if (!(await this.#commit(rt, run, { ...run, state: 'excluded' })))
         throw new PlanConflictError(`host ${hostId} changed meanwhile; try again`);
-      await this.#deps.models.Host.updateOne({ _id: hostId, activePlanId: planId }, { $set: { activePlanId: null } });
       await this.#deps.audit.record(actor, 'plan.exclude-host', { planId, hostId });
       return rt.runs.get(docId) as HostRunDoc;
     });
