@@ -6,6 +6,7 @@ import { createWriteStream, existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import net from 'node:net';
 import path from 'node:path';
+import { waitForPort } from './net.ts';
 import { dataDir, repoRoot } from './paths.ts';
 import { ensureFerretDb, ensureNatsServer } from './toolchain.ts';
 
@@ -39,20 +40,12 @@ async function assertFree(port: number, what: string): Promise<void> {
   });
 }
 
-async function waitForPort(port: number, name: string, child: ChildProcess, log: string): Promise<void> {
-  for (let i = 0; i < 300; i++) {
-    if (child.exitCode !== null) throw new Error(`${name} exited with ${child.exitCode}; see ${log}`);
-    const ok = await new Promise<boolean>((resolve) => {
-      const s = net.connect(port, '127.0.0.1', () => {
-        s.destroy();
-        resolve(true);
-      });
-      s.on('error', () => resolve(false));
-    });
-    if (ok) return;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`${name} did not listen on 127.0.0.1:${port} within 30 s; see ${log}`);
+function waitForServer(port: number, m: Managed): Promise<void> {
+  return waitForPort(port, () => (m.child.exitCode !== null ? `${m.name} exited with ${m.child.exitCode}; see ${m.log}` : undefined)).catch(
+    (err: Error) => {
+      throw new Error(`${m.name}: ${err.message}; see ${m.log}`);
+    },
+  );
 }
 
 async function launch(name: string, cmd: string, args: string[], extraEnv: Record<string, string> = {}): Promise<Managed> {
@@ -120,8 +113,8 @@ async function main(): Promise<void> {
     `--listen-addr=127.0.0.1:${ports.mongo}`,
     `--data-dir=${path.join(dataDir, 'ferretdb')}`,
   ]);
-  await waitForPort(ports.nats, 'nats-server', nats.child, nats.log);
-  await waitForPort(ports.mongo, 'ferretdb', mongo.child, mongo.log);
+  await waitForServer(ports.nats, nats);
+  await waitForServer(ports.mongo, mongo);
 
   const started: string[] = [];
   for (const s of services()) {

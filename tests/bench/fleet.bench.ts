@@ -6,11 +6,11 @@
 //   npm run bench -- --hosts 10000
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
+import { freePort, waitForPort } from '../../infra/dev/net.ts';
 import { ensureFerretDb, ensureNatsServer } from '../../infra/dev/toolchain.ts';
 import { type ServiceProcess, spawnService } from '../fixtures/processes.ts';
 
@@ -35,14 +35,6 @@ const CANARY = Number(values.canary);
 const STEPS = ['cluster-check', 'precheck', 'backup', 'upgrade', 'reboot', 'postcheck'];
 const STEP_MS = (values['step-ms'] as string).split(',').map(Number);
 
-const freePort = (): Promise<number> =>
-  new Promise((resolve) => {
-    const s = net.createServer().listen(0, '127.0.0.1', () => {
-      const port = (s.address() as net.AddressInfo).port;
-      s.close(() => resolve(port));
-    });
-  });
-
 const CLK_TCK = 100;
 async function cpuSeconds(pid: number): Promise<number> {
   const stat = (await readFile(`/proc/${pid}/stat`, 'utf8')).split(') ')[1]?.split(' ') ?? [];
@@ -55,20 +47,6 @@ async function peakRssMiB(pid: number): Promise<number> {
 
 function startServer(cmd: string, args: string[]): ChildProcess {
   return spawn(cmd, args, { stdio: 'ignore' });
-}
-
-async function waitPort(port: number): Promise<void> {
-  for (;;) {
-    const ok = await new Promise<boolean>((resolve) => {
-      const s = net.connect(port, '127.0.0.1', () => {
-        s.destroy();
-        resolve(true);
-      });
-      s.on('error', () => resolve(false));
-    });
-    if (ok) return;
-    await sleep(100);
-  }
 }
 
 async function api<T>(base: string, method: string, p: string, body?: unknown): Promise<T> {
@@ -91,7 +69,8 @@ async function main(): Promise<void> {
   ];
   const procs: ServiceProcess[] = [];
   try {
-    await Promise.all([waitPort(natsPort), waitPort(mongoPort)]);
+    const alive = (): undefined => undefined;
+    await Promise.all([waitForPort(natsPort, alive), waitForPort(mongoPort, alive)]);
     const natsUrl = `nats://127.0.0.1:${natsPort}`;
     let apiUrl = '';
     const scheduler = await spawnService({

@@ -8,7 +8,7 @@ import { after, before, test } from 'node:test';
 import type { JournalEntry } from '../../services/host-agent/src/journal.ts';
 import type { PlanView, RunView } from '../../services/scheduler/src/api/views.ts';
 import type { ServiceProcess } from '../fixtures/processes.ts';
-import { api, type FleetOptions, type Stack, startFleet, startScheduler, startStack } from '../fixtures/stack.ts';
+import { api, type FleetOptions, type Stack, startFleet, startScheduler, startStack, waitForHosts } from '../fixtures/stack.ts';
 import { waitUntil } from '../fixtures/wait.ts';
 
 let stack: Stack;
@@ -32,13 +32,7 @@ before(async () => {
     },
   };
   fleet = await startFleet(stack, fleetOpts, 'fleet-0');
-  await waitUntil(
-    async () => {
-      const { total } = await api<{ total: number }>(scheduler.api, 'GET', '/v1/hosts?limit=1');
-      return { done: total === 2, value: total, state: String(total) };
-    },
-    { what: '2 hosts registered' },
-  );
+  await waitForHosts(scheduler.api, 2);
 });
 
 after(async () => {

@@ -11,7 +11,7 @@ import type { JournalEntry } from '../../services/host-agent/src/journal.ts';
 import type { PlanView } from '../../services/scheduler/src/api/views.ts';
 import { loadPlan } from '../fixtures/history.ts';
 import type { ServiceProcess } from '../fixtures/processes.ts';
-import { api, type Stack, startFleet, startScheduler, startStack } from '../fixtures/stack.ts';
+import { api, type Stack, startFleet, startScheduler, startStack, waitForHosts } from '../fixtures/stack.ts';
 import { waitUntil } from '../fixtures/wait.ts';
 
 let stack: Stack;
@@ -44,13 +44,7 @@ before(async () => {
       tickMs: 100,
     },
   });
-  await waitUntil(
-    async () => {
-      const { total } = await api<{ total: number }>(scheduler.api, 'GET', '/v1/hosts?limit=1');
-      return { done: total === 120, value: total, state: String(total) };
-    },
-    { what: '120 hosts registered' },
-  );
+  await waitForHosts(scheduler.api, 120);
 });
 
 after(async () => {

@@ -8,7 +8,7 @@ import { after, before, test } from 'node:test';
 import type { PlanView } from '../../services/scheduler/src/api/views.ts';
 import { allSeqs, loadPlan, maxInFlightBy } from '../fixtures/history.ts';
 import type { ServiceProcess } from '../fixtures/processes.ts';
-import { api, type Stack, startFleet, startScheduler, startStack } from '../fixtures/stack.ts';
+import { api, type Stack, startFleet, startScheduler, startStack, waitForHosts } from '../fixtures/stack.ts';
 import { waitUntil } from '../fixtures/wait.ts';
 
 const durations = {
@@ -44,13 +44,7 @@ before(async () => {
       sim: { seed: 'fragile', durations, failures: [{ step: 'upgrade', rate: 0.4 }], tickMs: 50 },
     }),
   );
-  await waitUntil(
-    async () => {
-      const { total } = await api<{ total: number }>(scheduler.api, 'GET', '/v1/hosts?limit=1');
-      return { done: total === 420, value: total, state: String(total) };
-    },
-    { what: '420 hosts registered' },
-  );
+  await waitForHosts(scheduler.api, 420);
 });
 
 after(async () => {

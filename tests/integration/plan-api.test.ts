@@ -2,31 +2,17 @@
 // and the reason and change nothing; malformed bus messages are counted and dropped while
 // the scheduler keeps working. Also the yx CLI against the same API.
 import assert from 'node:assert/strict';
-import { mkdtemp } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import { Writable } from 'node:stream';
 import { after, before, test } from 'node:test';
 import { jetstream } from '@nats-io/jetstream';
-import type { NatsConnection } from '@nats-io/transport-node';
-import { Bus, connectBus, connectDb, createRegistry, encode, silentLogger } from '@yixing/common';
-import type { Connection } from 'mongoose';
+import { encode } from '@yixing/common';
 import { run as yx } from '../../services/cli/src/app.ts';
-import { buildFleetApp } from '../../services/host-agent/src/app.ts';
-import { defaultSimulateOptions } from '../../services/host-agent/src/drivers/simulate/simulate.driver.ts';
-import type { SimulatedFleet } from '../../services/host-agent/src/fleet.ts';
-import { noJournal } from '../../services/host-agent/src/journal.ts';
-import { buildScheduler, defaultEngineConfig, type Scheduler } from '../../services/scheduler/src/mod.ts';
-import { type MongoFixture, startMongo } from '../fixtures/mongo.ts';
-import { type NatsFixture, startNats } from '../fixtures/nats.ts';
+import type { Scheduler } from '../../services/scheduler/src/mod.ts';
+import { type InProcessStack, startInProcess } from '../fixtures/in-process.ts';
 import { waitUntil } from '../fixtures/wait.ts';
 
-let nats: NatsFixture;
-let mongo: MongoFixture;
-let nc: NatsConnection;
-let conn: Connection;
+let stack: InProcessStack;
 let scheduler: Scheduler;
-let fleet: SimulatedFleet;
 let apiUrl: string;
 
 const valid = {
@@ -42,51 +28,14 @@ const valid = {
 };
 
 before(async () => {
-  [nats, mongo] = await Promise.all([startNats(), startMongo()]);
-  nc = await connectBus({ servers: nats.url, name: 'api-test' });
-  conn = await connectDb({ uri: mongo.uri('plan_api'), appName: 'api-test' });
-  const log = silentLogger();
-  scheduler = await buildScheduler({
-    conn,
-    nc,
-    log,
-    registry: createRegistry('scheduler', { processMetrics: false }),
-    clock: Date.now,
-    config: { streamReplicas: 1, engine: { ...defaultEngineConfig, tickMs: 50 } },
-  });
-  await scheduler.start();
-  apiUrl = await scheduler.api.listen({ host: '127.0.0.1', port: 0 });
-  const registry = createRegistry('host-agent', { processMetrics: false });
-  fleet = buildFleetApp({
-    bus: new Bus({ nc, log, registry }),
-    log,
-    registry,
-    journal: noJournal,
-    stateDir: await mkdtemp(path.join(tmpdir(), 'yx-api-')),
-    spec: { size: 8, offset: 0, clusters: 4, zones: 2, racksPerZone: 2, pool: 'api', prefix: 'api', osId: 'debian', osVersion: '11' },
-    simulate: {
-      ...defaultSimulateOptions,
-      durations: Object.fromEntries(Object.keys(defaultSimulateOptions.durations).map((s) => [s, { minMs: 5, maxMs: 20 }])),
-      tickMs: 10,
-    },
-    heartbeatIntervalMs: 500,
-  });
-  await fleet.start();
-  await waitUntil(
-    async () => {
-      const n = await scheduler.models.Host.countDocuments();
-      return { done: n === 8, value: n, state: String(n) };
-    },
-    { what: '8 hosts registered' },
-  );
+  stack = await startInProcess('plan_api');
+  scheduler = stack.scheduler;
+  apiUrl = stack.apiUrl;
+  await stack.addFleet({ pool: 'api', prefix: 'api', size: 8, clusters: 4 });
 });
 
 after(async () => {
-  await fleet?.stop();
-  await scheduler?.stop();
-  await nc?.drain();
-  await conn?.close();
-  await Promise.all([nats?.stop(), mongo?.stop()]);
+  await stack?.stop();
 });
 
 async function snapshot(): Promise<string> {
@@ -238,6 +187,7 @@ test('a valid plan is created, runs and completes; the API serves OpenAPI', asyn
 
 test('malformed bus messages are counted and dropped without a crash', async () => {
   const garbage = new Uint8Array([0xff, 0xff, 0xff, 0x01]);
+  const { nc } = stack;
   nc.publish('yx.v1.hb.api-00', garbage);
   nc.publish('yx.v1.reg.api-00', garbage);
   // A valid registration on another host's subject: an agent cannot speak for another host.

@@ -7,6 +7,7 @@ import { connectDb, ensureIndexes, StaleWriteError } from '@yixing/common';
 import type { Connection } from 'mongoose';
 import { type HostRunDoc, type Models, registerModels } from '../../services/scheduler/src/db/models.ts';
 import { RunStore } from '../../services/scheduler/src/db/run-store.ts';
+import { pendingRun } from '../../services/scheduler/src/host-runs/new-run.ts';
 import { type MongoFixture, startMongo } from '../fixtures/mongo.ts';
 
 let mongo: MongoFixture;
@@ -28,31 +29,8 @@ after(async () => {
 });
 
 const run = (hostId: string): HostRunDoc => ({
-  _id: `p1/${hostId}`,
-  planId: 'p1',
-  hostId,
+  ...pendingRun({ planId: 'p1', hostId, order: 0, phase: 0, cluster: 'c1', zone: 'z1', rack: 'r1' }),
   runId: `r-${hostId}`,
-  previousRunIds: [],
-  order: 0,
-  phase: 0,
-  cluster: 'c1',
-  zone: 'z1',
-  rack: 'r1',
-  state: 'pending',
-  step: null,
-  attempt: 0,
-  commandId: '',
-  stepState: null,
-  dispatchedAt: null,
-  stepStartedAt: null,
-  deadlineAt: null,
-  notBefore: null,
-  failure: null,
-  rollback: 'none',
-  history: [],
-  slots: [],
-  deferrals: 0,
-  version: 0,
 });
 
 test('versions are written once; a stale writer is refused and changes nothing', async () => {

@@ -6,8 +6,9 @@ import type { Logger } from '@yixing/common';
 import type { AuditLog } from '../audit/audit-log.ts';
 import type { DomainLimitDoc, HostRunDoc, Models, PhaseDoc, PlanDoc } from '../db/models.ts';
 import type { RunStore } from '../db/run-store.ts';
+import { pendingRun } from '../host-runs/new-run.ts';
 import type { Inventory, InventoryHost } from '../inventory/inventory.ts';
-import { type Engine, newRunId } from '../reconcile/engine.ts';
+import type { Engine } from '../reconcile/engine.ts';
 import { orderHosts, planPhases, requiredHealthy, resolveAmount } from './plan-math.ts';
 import { type LabelSelector, type PlanInput, type PlanSpec, withDefaults } from './plan-spec.ts';
 import { timeLeftInWindow } from './windows.ts';
@@ -205,33 +206,7 @@ export class PlanService {
       const runs: HostRunDoc[] = ordered.map((h, order) => {
         while (left === 0) left = phaseDocs[++phaseIndex]?.size ?? Number.POSITIVE_INFINITY;
         left--;
-        return {
-          _id: `${planId}/${h.hostId}`,
-          planId,
-          hostId: h.hostId,
-          runId: newRunId(),
-          previousRunIds: [],
-          order,
-          phase: phaseIndex,
-          cluster: h.cluster,
-          zone: h.zone,
-          rack: h.rack,
-          state: 'pending',
-          step: null,
-          attempt: 0,
-          commandId: '',
-          stepState: null,
-          dispatchedAt: null,
-          stepStartedAt: null,
-          deadlineAt: null,
-          notBefore: null,
-          failure: null,
-          rollback: 'none',
-          history: [],
-          slots: [],
-          deferrals: 0,
-          version: 0,
-        };
+        return pendingRun({ planId, hostId: h.hostId, order, phase: phaseIndex, cluster: h.cluster, zone: h.zone, rack: h.rack });
       });
       // Runs first: a plan document without its runs would look live but have nothing to do.
       await this.#deps.runs.insertNew(runs);

@@ -19,6 +19,7 @@ import {
 import type { AuditLog } from '../audit/audit-log.ts';
 import type { FailureKindName, HostRunDoc, Models, PlanDoc, PlanState, StepRecord } from '../db/models.ts';
 import type { RunStore } from '../db/run-store.ts';
+import { newRunId } from '../host-runs/new-run.ts';
 import { MIGRATION_STEPS, nextAfter } from '../host-runs/transitions.ts';
 import type { Inventory } from '../inventory/inventory.ts';
 import type { SchedulerMetrics } from '../metrics.ts';
@@ -905,10 +906,4 @@ export class Engine {
       return rt.runs.get(docId) as HostRunDoc;
     });
   }
-}
-
-export function newRunId(): string {
-  const alphabet = 'abcdefghijklmnopqrstuvwxyz0123456789';
-  const bytes = crypto.getRandomValues(new Uint8Array(16));
-  return `r${Array.from(bytes, (b) => alphabet[b % alphabet.length]).join('')}`;
 }

@@ -1,0 +1,33 @@
+// A run as a plan creates it: pending, version 0, nothing done yet.
+import { randomBytes } from 'node:crypto';
+import type { HostRunDoc } from '../db/models.ts';
+
+/** A run id: it names the run on the bus (log subjects, command ids); new on every retry. */
+export function newRunId(): string {
+  const alphabet = 'abcdefghijklmnopqrstuvwxyz0123456789';
+  return `r${Array.from(randomBytes(16), (b) => alphabet[b % alphabet.length]).join('')}`;
+}
+
+export function pendingRun(where: Pick<HostRunDoc, 'planId' | 'hostId' | 'order' | 'phase' | 'cluster' | 'zone' | 'rack'>): HostRunDoc {
+  return {
+    _id: `${where.planId}/${where.hostId}`,
+    ...where,
+    runId: newRunId(),
+    previousRunIds: [],
+    state: 'pending',
+    step: null,
+    attempt: 0,
+    commandId: '',
+    stepState: null,
+    dispatchedAt: null,
+    stepStartedAt: null,
+    deadlineAt: null,
+    notBefore: null,
+    failure: null,
+    rollback: 'none',
+    history: [],
+    slots: [],
+    deferrals: 0,
+    version: 0,
+  };
+}
