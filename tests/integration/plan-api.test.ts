@@ -160,6 +160,10 @@ test('a valid plan is created, runs and completes; the API serves OpenAPI', asyn
   assert.equal(clash.statusCode, 409);
   assert.match(clash.json().error.message, /8 selected hosts are in another live plan/);
 
+  // Follow it the way an operator does: `yx plan show --watch` reads the server-sent
+  // events and prints a progress line per change until the plan ends.
+  const watch = cliIo();
+  const watching = yx(['plan', 'show', plan.id, '--watch'], watch);
   await waitUntil(
     async () => {
       const p = (await scheduler.api.inject({ method: 'GET', url: `/v1/plans/${plan.id}` })).json() as {
@@ -171,6 +175,12 @@ test('a valid plan is created, runs and completes; the API serves OpenAPI', asyn
     },
     { what: 'the plan to complete' },
   );
+  assert.equal(await watching, 0);
+  const lines = (watch.stdout as unknown as Capture).text.trim().split('\n');
+  assert.ok(lines.length >= 3, `progress lines: ${lines.join(' | ')}`);
+  assert.match(lines[0] as string, /^running all +\[-+\] +0%/);
+  assert.ok(lines.some((l) => l.startsWith('waiting-approval ')));
+  assert.match(lines.at(-1) as string, /^completed all +\[#{30}\] +100% +8\/8 +ok 8/);
   const audit = (await scheduler.api.inject({ method: 'GET', url: `/v1/audit?planId=${plan.id}` })).json() as {
     entries: { actor: string; action: string }[];
   };
@@ -216,6 +226,14 @@ test('malformed bus messages are counted and dropped without a crash', async () 
   assert.equal(hosts.total, 8);
 });
 
+function cliIo() {
+  return {
+    stdout: new Capture() as unknown as NodeJS.WriteStream,
+    stderr: new Capture() as unknown as NodeJS.WriteStream,
+    env: { YX_API: apiUrl },
+  };
+}
+
 class Capture extends Writable {
   text = '';
   override _write(chunk: Buffer, _enc: string, done: () => void): void {
@@ -250,4 +268,19 @@ test('the yx CLI lists, shows and fails with one line and a non-zero exit', asyn
   const usage = io();
   assert.equal(await yx(['plan', 'frobnicate', 'x'], usage), 2);
   assert.match((usage.stderr as unknown as Capture).text, /unknown command "plan frobnicate x"/);
+});
+
+test('every scheduler metric a Grafana dashboard queries is exported', async () => {
+  const { readdir, readFile } = await import('node:fs/promises');
+  const path = await import('node:path');
+  const { repoRoot } = await import('../../infra/dev/paths.ts');
+  const dir = path.join(repoRoot, 'dashboards');
+  const exported = (await scheduler.api.inject({ method: 'GET', url: '/metrics' })).body;
+  for (const file of (await readdir(dir)).filter((f) => f.endsWith('.json'))) {
+    const text = await readFile(path.join(dir, file), 'utf8');
+    const names = new Set([...text.matchAll(/\b(yx_(?!agent_)[a-z_]+?)(?:_bucket|_count|_sum)?\b/g)].map((m) => m[1] as string));
+    assert.ok(names.size > 0, `${file} queries no Yixing metric`);
+    for (const name of names)
+      assert.match(exported, new RegExp(`^# TYPE ${name} `, 'm'), `${file} queries ${name}, which the scheduler does not export`);
+  }
 });

@@ -158,7 +158,10 @@ export function planRoutes(app: FastifyInstance, deps: ApiDeps): void {
   );
 }
 
-/** Server-sent events: a `plan` snapshot at most every 250 ms, and each `host` change. */
+/**
+ * Server-sent events: a `plan` snapshot at every plan state change and at most every
+ * 250 ms while hosts move, and each `host` change. The stream ends with the plan.
+ */
 function streamPlan(deps: ApiDeps, planId: string, reply: FastifyReply): void {
   reply.hijack();
   const res = reply.raw;
@@ -168,21 +171,32 @@ function streamPlan(deps: ApiDeps, planId: string, reply: FastifyReply): void {
     connection: 'keep-alive',
     'x-accel-buffering': 'no',
   });
+  let ended = false;
   const send = (event: string, data: unknown): void => {
-    res.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
+    if (!ended) res.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
+  };
+  const sendView = (v: PlanView): void => {
+    send('plan', v);
+    if (v.state === 'completed' || v.state === 'aborted') {
+      ended = true;
+      res.end();
+    }
   };
   let timer: NodeJS.Timeout | undefined;
   const snapshot = (): void => {
     timer = undefined;
-    loadPlanView(deps, planId)
-      .then((v) => {
-        send('plan', v);
-        if (v.state === 'completed' || v.state === 'aborted') res.end();
-      })
-      .catch(() => res.end());
+    // A live plan's view is built at once from memory; a finished one is read back.
+    const rt = deps.engine.runtime(planId);
+    if (rt) sendView(planView(rt));
+    else
+      loadPlanView(deps, planId)
+        .then(sendView)
+        .catch(() => res.end());
   };
   const onPlan = (id: string): void => {
-    if (id === planId) timer ??= setTimeout(snapshot, 250);
+    if (id !== planId) return;
+    clearTimeout(timer);
+    snapshot();
   };
   const onRun = (id: string, run: HostRunDoc): void => {
     if (id !== planId) return;
@@ -201,6 +215,7 @@ function streamPlan(deps: ApiDeps, planId: string, reply: FastifyReply): void {
   deps.engine.events.on('run', onRun);
   const keepAlive = setInterval(() => res.write(': keep-alive\n\n'), 15_000);
   res.on('close', () => {
+    ended = true;
     clearInterval(keepAlive);
     clearTimeout(timer);
     deps.engine.events.off('plan', onPlan);
