@@ -1,0 +1,226 @@
+// Migration profiles are data: YAML files validated against this schema. A profile names
+// the source and target systems, the driver and its parameters, what to back up, which
+// services and checks must pass afterwards. The agent runs nothing but what a profile on
+// its own disk says; bus messages only name a profile.
+import { readdir, readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { Ajv, type ErrorObject } from 'ajv';
+import { parse as parseYaml } from 'yaml';
+
+export interface AptRepository {
+  uri: string;
+  suites: string[];
+  components: string[];
+}
+
+export interface DnfRepository {
+  id: string;
+  name: string;
+  baseurl: string;
+  gpgcheck: boolean;
+  gpgkey?: string;
+}
+
+export type CustomCheck =
+  | { id: string; kind: 'file-exists'; path: string }
+  | { id: string; kind: 'package-installed'; name: string }
+  | { id: string; kind: 'command'; argv: string[] };
+
+export interface Profile {
+  name: string;
+  description: string;
+  source: { id: string; versions: string[] };
+  target: { id: string; version: string; name?: string };
+  driver: 'apt' | 'dnf';
+  arch: string[];
+  apt?: {
+    repositories: AptRepository[];
+    sourceRepositories: AptRepository[];
+  };
+  dnf?: {
+    repositories: DnfRepository[];
+    sourceRepositories: DnfRepository[];
+    releaseSwap: { remove: string[]; install: string[] };
+    allowErasing: boolean;
+    afterUpgrade: { grub: boolean; initramfs: boolean; selinuxRelabel: boolean };
+  };
+  backup: { paths: string[]; fullRoot: boolean };
+  /** Free space needed, in MiB, per path of the root (the mount that holds it is measured). */
+  space: Record<string, number>;
+  /** Services that must run after the migration, besides those that ran before. */
+  services: string[];
+  checks: CustomCheck[];
+  /** Kernel modules the target kernel is known not to ship (warnings when loaded). */
+  removedModules: string[];
+}
+
+const str = { type: 'string', minLength: 1, maxLength: 512 } as const;
+const strList = { type: 'array', items: str } as const;
+const aptRepo = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['uri', 'suites', 'components'],
+  properties: { uri: { type: 'string', pattern: '^(https?|file)://' }, suites: { ...strList, minItems: 1 }, components: { ...strList, minItems: 1 } },
+} as const;
+const dnfRepo = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['id', 'name', 'baseurl'],
+  properties: {
+    id: { type: 'string', pattern: '^[A-Za-z0-9_.-]+$' },
+    name: str,
+    baseurl: { type: 'string', pattern: '^(https?|file)://' },
+    gpgcheck: { type: 'boolean', default: true },
+    gpgkey: str,
+  },
+} as const;
+
+export const profileSchema = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['name', 'description', 'source', 'target', 'driver'],
+  properties: {
+    name: { type: 'string', pattern: '^[a-z0-9][a-z0-9._-]{0,63}$' },
+    description: str,
+    source: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['id', 'versions'],
+      properties: { id: str, versions: { ...strList, minItems: 1 } },
+    },
+    target: { type: 'object', additionalProperties: false, required: ['id', 'version'], properties: { id: str, version: str, name: str } },
+    driver: { type: 'string', enum: ['apt', 'dnf'] },
+    arch: { ...strList, default: ['x86_64'] },
+    apt: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['repositories', 'sourceRepositories'],
+      properties: { repositories: { type: 'array', minItems: 1, items: aptRepo }, sourceRepositories: { type: 'array', minItems: 1, items: aptRepo } },
+    },
+    dnf: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['repositories', 'sourceRepositories', 'releaseSwap'],
+      properties: {
+        repositories: { type: 'array', minItems: 1, items: dnfRepo },
+        sourceRepositories: { type: 'array', minItems: 1, items: dnfRepo },
+        releaseSwap: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['remove', 'install'],
+          properties: { remove: strList, install: { ...strList, minItems: 1 } },
+        },
+        allowErasing: { type: 'boolean', default: true },
+        afterUpgrade: {
+          type: 'object',
+          additionalProperties: false,
+          default: {},
+          properties: {
+            grub: { type: 'boolean', default: true },
+            initramfs: { type: 'boolean', default: true },
+            selinuxRelabel: { type: 'boolean', default: true },
+          },
+        },
+      },
+    },
+    backup: {
+      type: 'object',
+      additionalProperties: false,
+      default: {},
+      properties: { paths: { ...strList, default: ['/etc'] }, fullRoot: { type: 'boolean', default: false } },
+    },
+    space: { type: 'object', default: {}, additionalProperties: { type: 'integer', minimum: 0 } },
+    services: { ...strList, default: [] },
+    checks: {
+      type: 'array',
+      default: [],
+      items: {
+        oneOf: [
+          { type: 'object', additionalProperties: false, required: ['id', 'kind', 'path'], properties: { id: str, kind: { const: 'file-exists' }, path: str } },
+          { type: 'object', additionalProperties: false, required: ['id', 'kind', 'name'], properties: { id: str, kind: { const: 'package-installed' }, name: str } },
+          {
+            type: 'object',
+            additionalProperties: false,
+            required: ['id', 'kind', 'argv'],
+            properties: { id: str, kind: { const: 'command' }, argv: { ...strList, minItems: 1 } },
+          },
+        ],
+      },
+    },
+    removedModules: { ...strList, default: [] },
+  },
+} as const;
+
+export class ProfileError extends Error {
+  readonly code = 'PROFILE_INVALID';
+  readonly retryable = false;
+}
+
+const ajv = new Ajv({ allErrors: false, useDefaults: true, strict: true });
+const validateProfile = ajv.compile(profileSchema);
+
+function describe(file: string, e: ErrorObject): string {
+  const where = e.instancePath || '(top)';
+  if (e.keyword === 'additionalProperties') return `${file}: ${where}/${String(e.params.additionalProperty)} is not a known field`;
+  if (e.keyword === 'required') return `${file}: ${where}/${String(e.params.missingProperty)} is required`;
+  return `${file}: ${where} ${e.message ?? e.keyword}`;
+}
+
+/** Parses and validates one profile; the error names the file and the field. */
+export function parseProfile(text: string, file: string): Profile {
+  let raw: unknown;
+  try {
+    raw = parseYaml(text);
+  } catch (err) {
+    throw new ProfileError(`${file}: not valid YAML (${(err as Error).message.split('\n')[0]})`);
+  }
+  if (!validateProfile(raw)) throw new ProfileError(describe(file, (validateProfile.errors ?? [])[0] as ErrorObject));
+  const p = raw as unknown as Profile;
+  if (p.driver === 'apt' && !p.apt) throw new ProfileError(`${file}: driver apt needs an apt section`);
+  if (p.driver === 'dnf' && !p.dnf) throw new ProfileError(`${file}: driver dnf needs a dnf section`);
+  if (path.basename(file, path.extname(file)) !== p.name) throw new ProfileError(`${file}: name ${p.name} does not match the file name`);
+  return p;
+}
+
+/** The profiles shipped with the agent (services/host-agent/profiles). */
+export const BUILTIN_PROFILES_DIR = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..', '..', 'profiles');
+
+export async function loadProfiles(dir = BUILTIN_PROFILES_DIR): Promise<Map<string, Profile>> {
+  const out = new Map<string, Profile>();
+  for (const f of (await readdir(dir)).filter((n) => /\.ya?ml$/.test(n)).sort()) {
+    const p = parseProfile(await readFile(path.join(dir, f), 'utf8'), f);
+    out.set(p.name, p);
+  }
+  return out;
+}
+
+/**
+ * Repository addresses replaced by mirrors (an internal mirror, or a test's loopback
+ * server): {"http://deb.debian.org/debian": "http://127.0.0.1:8080/debian"}.
+ */
+export function withMirrors(profile: Profile, mirrors: Record<string, string>): Profile {
+  const swap = (uri: string): string => {
+    for (const [from, to] of Object.entries(mirrors)) if (uri === from || uri.startsWith(`${from}/`)) return to + uri.slice(from.length);
+    return uri;
+  };
+  return {
+    ...profile,
+    ...(profile.apt
+      ? {
+          apt: {
+            repositories: profile.apt.repositories.map((r) => ({ ...r, uri: swap(r.uri) })),
+            sourceRepositories: profile.apt.sourceRepositories.map((r) => ({ ...r, uri: swap(r.uri) })),
+          },
+        }
+      : {}),
+    ...(profile.dnf
+      ? {
+          dnf: {
+            ...profile.dnf,
+            repositories: profile.dnf.repositories.map((r) => ({ ...r, baseurl: swap(r.baseurl) })),
+            sourceRepositories: profile.dnf.sourceRepositories.map((r) => ({ ...r, baseurl: swap(r.baseurl) })),
+          },
+        }
+      : {}),
+  };
+}
