@@ -92,12 +92,18 @@ export async function ensureDebianMirror(): Promise<string> {
     await run('tar', ['--numeric-owner', '-xpf', tar, '-C', work]);
     await withChrootMounts(work, async () => {
       await chroot(work, ['apt-get', 'update', '-q']);
+      // biome-ignore lint/suspicious/noTemplateCurlyInString: the format syntax of dpkg-query, not a template
       const { stdout } = await capture('chroot', [work, 'dpkg-query', '-W', '-f=${Package}\n'], { env: chrootEnv });
       await chroot(work, ['apt-get', 'install', '-y', '-q', '--reinstall', '--download-only', ...stdout.split('\n').filter(Boolean)]);
       await moveDebs(work, path.join(dir, 'pool', 'bullseye'));
       await writeFile(
         path.join(work, 'etc/apt/sources.list'),
-        [`deb ${DEBIAN_ARCHIVE} bookworm main`, `deb ${DEBIAN_ARCHIVE} bookworm-updates main`, `deb ${DEBIAN_SECURITY} bookworm-security main`, ''].join('\n'),
+        [
+          `deb ${DEBIAN_ARCHIVE} bookworm main`,
+          `deb ${DEBIAN_ARCHIVE} bookworm-updates main`,
+          `deb ${DEBIAN_SECURITY} bookworm-security main`,
+          '',
+        ].join('\n'),
       );
       await chroot(work, ['apt-get', 'update', '-q']);
       await chroot(work, ['apt-get', 'full-upgrade', '-y', '-q', '--no-install-recommends', '--download-only']);
@@ -120,9 +126,13 @@ export async function ensureDebianMirror(): Promise<string> {
         const { stdout: packages } = await capture('apt-ftparchive', ['packages', `pool/${release}`], { cwd: path.join(dir, archive) });
         if (!packages.trim()) throw new Error(`no packages indexed in ${dir}/pool/${release}`);
         await writeFile(path.join(binDir, 'Packages'), packages);
-        const { stdout: rel } = await capture('apt-ftparchive', ['-o', `APT::FTPArchive::Release::Suite=${suite}`, '-o', `APT::FTPArchive::Release::Codename=${suite}`, 'release', '.'], {
-          cwd: path.join(dir, archive, 'dists', suite),
-        });
+        const { stdout: rel } = await capture(
+          'apt-ftparchive',
+          ['-o', `APT::FTPArchive::Release::Suite=${suite}`, '-o', `APT::FTPArchive::Release::Codename=${suite}`, 'release', '.'],
+          {
+            cwd: path.join(dir, archive, 'dists', suite),
+          },
+        );
         await writeFile(path.join(dir, archive, 'dists', suite, 'Release'), rel);
       }
     }

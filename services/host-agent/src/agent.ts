@@ -335,6 +335,15 @@ export class HostAgent {
           this.#state.current.checkpoint = data;
           await this.#deps.store.save(this.#state);
         }),
+      runData: {
+        get: <T>(key: string) => this.#state.runData?.[step.runId]?.[key] as T | undefined,
+        set: (key, value) =>
+          this.#serialize(async () => {
+            this.#state.runData ??= {};
+            this.#state.runData[step.runId] = { ...this.#state.runData[step.runId], [key]: value };
+            await this.#deps.store.save(this.#state);
+          }),
+      },
     };
   }
 

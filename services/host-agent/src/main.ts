@@ -8,8 +8,15 @@ import { Bus, connectBus, createLogger, createRegistry, int, isYxError, oneOf, r
 import { buildFleetApp } from './app.ts';
 import { parseSimulateConfig } from './drivers/simulate/simulate-config.ts';
 import { FileJournal, noJournal } from './journal.ts';
+import { runStandalone } from './standalone/migrate.command.ts';
 
 async function main(): Promise<void> {
+  const command = process.argv[2];
+  if (command !== undefined) {
+    // The standalone one-click commands: no control plane, progress on the terminal.
+    process.exitCode = await runStandalone(process.argv.slice(2), process.stdout, process.stderr);
+    return;
+  }
   const cfg = readEnv({
     YX_NATS_URL: { doc: 'NATS server URL(s), comma separated', parse: str(), default: 'nats://127.0.0.1:4222' },
     YX_AGENT_MODE: { doc: 'fleet: many simulated hosts in one process', parse: oneOf(['fleet'] as const), default: 'fleet' },

@@ -21,6 +21,13 @@ export interface StepContext {
   progress(percent: number, message?: string): void;
   /** Persists resumable progress; survives an agent crash. */
   checkpoint(data: unknown): Promise<void>;
+  /** Data a step leaves for the later steps of the same run (the backup id, ...), persisted. */
+  runData: RunData;
+}
+
+export interface RunData {
+  get<T>(key: string): T | undefined;
+  set(key: string, value: unknown): Promise<void>;
 }
 
 export interface StepSuccess {

@@ -60,7 +60,11 @@ const aptRepo = {
   type: 'object',
   additionalProperties: false,
   required: ['uri', 'suites', 'components'],
-  properties: { uri: { type: 'string', pattern: '^(https?|file)://' }, suites: { ...strList, minItems: 1 }, components: { ...strList, minItems: 1 } },
+  properties: {
+    uri: { type: 'string', pattern: '^(https?|file)://' },
+    suites: { ...strList, minItems: 1 },
+    components: { ...strList, minItems: 1 },
+  },
 } as const;
 const dnfRepo = {
   type: 'object',
@@ -95,7 +99,10 @@ export const profileSchema = {
       type: 'object',
       additionalProperties: false,
       required: ['repositories', 'sourceRepositories'],
-      properties: { repositories: { type: 'array', minItems: 1, items: aptRepo }, sourceRepositories: { type: 'array', minItems: 1, items: aptRepo } },
+      properties: {
+        repositories: { type: 'array', minItems: 1, items: aptRepo },
+        sourceRepositories: { type: 'array', minItems: 1, items: aptRepo },
+      },
     },
     dnf: {
       type: 'object',
@@ -136,8 +143,18 @@ export const profileSchema = {
       default: [],
       items: {
         oneOf: [
-          { type: 'object', additionalProperties: false, required: ['id', 'kind', 'path'], properties: { id: str, kind: { const: 'file-exists' }, path: str } },
-          { type: 'object', additionalProperties: false, required: ['id', 'kind', 'name'], properties: { id: str, kind: { const: 'package-installed' }, name: str } },
+          {
+            type: 'object',
+            additionalProperties: false,
+            required: ['id', 'kind', 'path'],
+            properties: { id: str, kind: { const: 'file-exists' }, path: str },
+          },
+          {
+            type: 'object',
+            additionalProperties: false,
+            required: ['id', 'kind', 'name'],
+            properties: { id: str, kind: { const: 'package-installed' }, name: str },
+          },
           {
             type: 'object',
             additionalProperties: false,

@@ -43,7 +43,12 @@ export interface AgentState {
   recent: FinishedStep[];
   /** Facts a simulated host changes when it migrates (os version). */
   facts?: { osId: string; osVersion: string } | undefined;
+  /** What steps of a run left for later steps (the backup id, ...), by run id. */
+  runData?: Record<string, Record<string, unknown>>;
 }
+
+/** How many runs' data are kept. */
+export const RUN_DATA_LIMIT = 16;
 
 /** How many finished commands are remembered for dedupe and re-publication. */
 export const RECENT_LIMIT = 64;
@@ -84,7 +89,12 @@ export class FileAgentStateStore implements AgentStateStore {
   }
 
   async save(state: AgentState): Promise<void> {
-    const trimmed: AgentState = { ...state, recent: state.recent.slice(-RECENT_LIMIT) };
+    const runs = Object.entries(state.runData ?? {});
+    const trimmed: AgentState = {
+      ...state,
+      recent: state.recent.slice(-RECENT_LIMIT),
+      ...(runs.length > RUN_DATA_LIMIT ? { runData: Object.fromEntries(runs.slice(-RUN_DATA_LIMIT)) } : {}),
+    };
     await mkdir(path.dirname(this.#file), { recursive: true });
     const tmp = `${this.#file}.tmp`;
     const fh = await open(tmp, 'w');

@@ -1,0 +1,76 @@
+// Where verified backups live. The backup service (NATS Object Store, catalogued) will sit
+// behind this same interface; until then the agent keeps them in a local directory.
+import { createHash, randomBytes } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { copyFile, mkdir, readFile, rename, stat, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+
+export interface BackupRecord {
+  id: string;
+  hostId: string;
+  runId: string;
+  profile: string;
+  /** Paths of the root the archive holds. */
+  paths: string[];
+  sizeBytes: number;
+  sha256: string;
+  /** SHA-256 of the package manifest inside the archive. */
+  manifestSha256: string;
+  createdAt: string;
+}
+
+export interface BackupStore {
+  /** Stores the archive at `file` and verifies the stored copy; returns its record. */
+  put(meta: Omit<BackupRecord, 'id' | 'sizeBytes' | 'sha256' | 'createdAt'>, file: string): Promise<BackupRecord>;
+  /** The record and a local path of the archive, verified against its checksum first. */
+  get(id: string): Promise<{ record: BackupRecord; file: string }>;
+}
+
+export class BackupVerificationError extends Error {
+  readonly code = 'BACKUP_UNVERIFIED';
+  readonly retryable = false;
+}
+
+export async function sha256File(file: string): Promise<string> {
+  const h = createHash('sha256');
+  for await (const chunk of createReadStream(file)) h.update(chunk as Buffer);
+  return h.digest('hex');
+}
+
+export class FileBackupStore implements BackupStore {
+  readonly #dir: string;
+
+  constructor(dir: string) {
+    this.#dir = dir;
+  }
+
+  async put(meta: Omit<BackupRecord, 'id' | 'sizeBytes' | 'sha256' | 'createdAt'>, file: string): Promise<BackupRecord> {
+    await mkdir(this.#dir, { recursive: true });
+    const sha256 = await sha256File(file);
+    const id = `b-${new Date().toISOString().slice(0, 10).replace(/-/g, '')}-${randomBytes(6).toString('hex')}`;
+    const target = path.join(this.#dir, `${id}.tar`);
+    await copyFile(file, `${target}.tmp`);
+    await rename(`${target}.tmp`, target);
+    const record: BackupRecord = { ...meta, id, sizeBytes: (await stat(target)).size, sha256, createdAt: new Date().toISOString() };
+    // Verify what was stored, not what was meant to be.
+    const stored = await sha256File(target);
+    if (stored !== sha256) throw new BackupVerificationError(`backup ${id}: stored copy has SHA-256 ${stored}, expected ${sha256}`);
+    await writeFile(path.join(this.#dir, `${id}.json`), JSON.stringify(record, null, 2));
+    return record;
+  }
+
+  async get(id: string): Promise<{ record: BackupRecord; file: string }> {
+    if (!/^b-[0-9]{8}-[0-9a-f]{12}$/.test(id)) throw new BackupVerificationError(`backup id ${JSON.stringify(id)} is malformed`);
+    let record: BackupRecord;
+    try {
+      record = JSON.parse(await readFile(path.join(this.#dir, `${id}.json`), 'utf8')) as BackupRecord;
+    } catch {
+      throw new BackupVerificationError(`backup ${id} is not in ${this.#dir}`);
+    }
+    const file = path.join(this.#dir, `${id}.tar`);
+    const actual = await sha256File(file).catch(() => 'missing');
+    if (actual !== record.sha256)
+      throw new BackupVerificationError(`backup ${id}: archive SHA-256 is ${actual}, the record says ${record.sha256}`);
+    return { record, file };
+  }
+}

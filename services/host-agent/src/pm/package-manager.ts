@@ -1,0 +1,77 @@
+// What the migration needs from a package manager, whichever it is (apt, dnf). The
+// migration driver does the step logic; a PackageManager knows how to read and change
+// one root's packages.
+import type { StepContext } from '../drivers/driver.ts';
+
+export interface InstalledPackage {
+  name: string;
+  arch: string;
+  version: string;
+  /** Held (apt-mark hold) or version-locked (dnf versionlock). */
+  held: boolean;
+}
+
+/** A repository configured in the root. */
+export interface ConfiguredRepo {
+  /** Where it points (URI or baseurl). */
+  uri: string;
+  /** The file that configures it, relative to the root. */
+  file: string;
+  enabled: boolean;
+}
+
+export interface LockState {
+  /** Another process holds the package manager's lock. */
+  locked: boolean;
+  /** A transaction was interrupted and left packages half installed. */
+  interrupted: boolean;
+  detail: string;
+}
+
+export interface UpgradePreview {
+  /** The target repositories answered. */
+  reachable: boolean;
+  error: string;
+  downloadBytes: number;
+  /** Net growth of installed files. */
+  installBytes: number;
+  upgrades: number;
+  installs: number;
+  /** Packages the upgrade would remove. */
+  removals: string[];
+  /** Installed packages no target repository offers. */
+  notInTarget: string[];
+}
+
+export interface PackageManager {
+  readonly name: 'apt' | 'dnf';
+  /** Where downloaded packages go, relative to the root (for the space check). */
+  readonly cacheDir: string;
+  installed(): Promise<InstalledPackage[]>;
+  repositories(): Promise<ConfiguredRepo[]>;
+  lockState(): Promise<LockState>;
+  /** Computes the upgrade against the target repositories without changing the root. */
+  preview(ctx: StepContext): Promise<UpgradePreview>;
+  /** Switches to the target repositories and upgrades; `resume` finishes an interrupted one. */
+  upgrade(ctx: StepContext, resume: boolean): Promise<{ transaction: string }>;
+  /** Back to the source repositories and exactly `manifest`'s packages. */
+  restore(manifest: InstalledPackage[], ctx: StepContext): Promise<void>;
+}
+
+export const packageKey = (p: Pick<InstalledPackage, 'name' | 'arch'>): string => `${p.name}:${p.arch}`;
+
+/** Differences between two package sets, for verification and messages. */
+export function diffPackages(
+  expected: InstalledPackage[],
+  actual: InstalledPackage[],
+): { missing: string[]; extra: string[]; changed: string[] } {
+  const want = new Map(expected.map((p) => [packageKey(p), p.version]));
+  const have = new Map(actual.map((p) => [packageKey(p), p.version]));
+  return {
+    missing: [...want.keys()].filter((k) => !have.has(k)).sort(),
+    extra: [...have.keys()].filter((k) => !want.has(k)).sort(),
+    changed: [...want.entries()]
+      .filter(([k, v]) => have.has(k) && have.get(k) !== v)
+      .map(([k, v]) => `${k} ${have.get(k)} (expected ${v})`),
+  };
+}

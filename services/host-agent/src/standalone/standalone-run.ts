@@ -1,0 +1,252 @@
+// One-click migration of one host without a control plane: `yx-agent migrate`. Runs
+// precheck → backup → upgrade → (reboot) → postcheck, and rollback when the upgrade or
+// the post-check fails, with progress on the terminal. Its state is a file, so a run
+// killed at any point and started again resumes where it stopped (or rolls back).
+import { randomBytes } from 'node:crypto';
+import { appendFile, mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import type { StepName } from '@yixing/common';
+import type { Driver, StepContext, StepOutcome } from '../drivers/driver.ts';
+
+export type StandaloneEnd = 'migrated' | 'assessed' | 'inhibited' | 'failed' | 'rolled-back' | 'rollback-failed';
+
+export interface StepRecordLocal {
+  step: StepName;
+  status: 'running' | 'succeeded' | 'failed';
+  startedAt: string;
+  finishedAt?: string;
+  code?: string;
+  message?: string;
+  report?: unknown;
+  resumes: number;
+}
+
+export interface StandaloneState {
+  runId: string;
+  profile: string;
+  root: string;
+  dryRun: boolean;
+  steps: StepRecordLocal[];
+  runData: Record<string, unknown>;
+  checkpoint?: unknown;
+  end?: StandaloneEnd;
+}
+
+export interface StandaloneOptions {
+  driver: Driver;
+  hostId: string;
+  profile: string;
+  root: string;
+  stateFile: string;
+  logFile: string;
+  /** Whether the host reboots between upgrade and post-check (not for a chroot root). */
+  reboot: (() => Promise<void>) | null;
+  out: { write(text: string): unknown; isTTY?: boolean };
+  verbose: boolean;
+}
+
+export const EXIT: Record<StandaloneEnd, number> = {
+  migrated: 0,
+  assessed: 0,
+  inhibited: 3,
+  failed: 4,
+  'rolled-back': 4,
+  'rollback-failed': 5,
+};
+
+export class StandaloneRun {
+  readonly #o: StandaloneOptions;
+  #state!: StandaloneState;
+  #lastDraw = 0;
+
+  constructor(opts: StandaloneOptions) {
+    this.#o = opts;
+  }
+
+  get state(): StandaloneState {
+    return this.#state;
+  }
+
+  async #save(): Promise<void> {
+    await mkdir(path.dirname(this.#o.stateFile), { recursive: true });
+    await writeFile(`${this.#o.stateFile}.tmp`, JSON.stringify(this.#state, null, 2));
+    await rename(`${this.#o.stateFile}.tmp`, this.#o.stateFile);
+  }
+
+  /** The unfinished run for this root, or a new one. */
+  async #load(dryRun: boolean): Promise<void> {
+    let prev: StandaloneState | undefined;
+    try {
+      prev = JSON.parse(await readFile(this.#o.stateFile, 'utf8')) as StandaloneState;
+    } catch {
+      prev = undefined;
+    }
+    if (prev && !prev.end) {
+      if (prev.profile !== this.#o.profile) {
+        throw new Error(
+          `an unfinished migration with profile ${prev.profile} exists for ${this.#o.root}; finish it (run it again) or roll it back first`,
+        );
+      }
+      this.#state = prev;
+      this.#print(`resuming run ${prev.runId} (stopped during ${prev.steps.at(-1)?.step ?? 'start'})\n`);
+      return;
+    }
+    this.#state = {
+      runId: `s${randomBytes(8).toString('hex')}`,
+      profile: this.#o.profile,
+      root: this.#o.root,
+      dryRun,
+      steps: [],
+      runData: {},
+    };
+    await this.#save();
+  }
+
+  #print(text: string): void {
+    this.#o.out.write(text);
+  }
+
+  #bar(step: StepName, index: number, total: number, percent: number, message: string): void {
+    const now = Date.now();
+    if (this.#o.out.isTTY) {
+      const width = 24;
+      const full = Math.round((percent / 100) * width);
+      this.#print(
+        `\r\x1b[2K[${index}/${total}] ${step.padEnd(9)} [${'#'.repeat(full)}${'-'.repeat(width - full)}] ${String(percent).padStart(3)}% ${message.slice(0, 60)}`,
+      );
+    } else if (now - this.#lastDraw > 2000 && message) {
+      this.#print(`[${index}/${total}] ${step} ${percent}% ${message}\n`);
+      this.#lastDraw = now;
+    }
+  }
+
+  async #step(step: StepName, index: number, total: number): Promise<StepOutcome> {
+    let rec = this.#state.steps.find((s) => s.step === step);
+    if (rec?.status === 'succeeded') return { ok: true, report: rec.report };
+    const resumed = rec?.status === 'running';
+    if (rec) rec.resumes += resumed ? 1 : 0;
+    else {
+      rec = { step, status: 'running', startedAt: new Date().toISOString(), resumes: 0 };
+      this.#state.steps.push(rec);
+    }
+    rec.status = 'running';
+    await this.#save();
+    const ctx: StepContext = {
+      hostId: this.#o.hostId,
+      runId: this.#state.runId,
+      step,
+      attempt: 1,
+      profile: this.#o.profile,
+      dryRun: this.#state.dryRun,
+      backupId: '',
+      probe: undefined,
+      signal: new AbortController().signal,
+      resumed,
+      lastCheckpoint: this.#state.checkpoint,
+      log: (line, source = 'stdout') => {
+        void appendFile(this.#o.logFile, `${new Date().toISOString()} ${step} ${source} ${line}\n`);
+        if (this.#o.verbose) this.#print(`${this.#o.out.isTTY ? '\r\x1b[2K' : ''}  ${line}\n`);
+      },
+      progress: (percent, message) => this.#bar(step, index, total, Math.round(percent), message ?? ''),
+      checkpoint: async (data) => {
+        this.#state.checkpoint = data;
+        await this.#save();
+      },
+      runData: {
+        get: <T>(key: string) => this.#state.runData[key] as T | undefined,
+        set: async (key, value) => {
+          this.#state.runData[key] = value;
+          await this.#save();
+        },
+      },
+    };
+    this.#bar(step, index, total, 0, resumed ? 'resuming' : 'starting');
+    let outcome: StepOutcome;
+    try {
+      outcome = await this.#o.driver.run(ctx);
+    } catch (err) {
+      const e = err as Error & { code?: string };
+      outcome = { ok: false, code: typeof e.code === 'string' ? e.code : 'STEP_ERROR', message: e.message, retryable: false, kind: 1 };
+    }
+    rec.status = outcome.ok ? 'succeeded' : 'failed';
+    rec.finishedAt = new Date().toISOString();
+    rec.report = outcome.report;
+    if (!outcome.ok) {
+      rec.code = outcome.code;
+      rec.message = outcome.message;
+    }
+    this.#state.checkpoint = undefined;
+    await this.#save();
+    this.#bar(step, index, total, 100, outcome.ok ? 'done' : 'FAILED');
+    this.#print(this.#o.out.isTTY ? '\n' : `[${index}/${total}] ${step} ${outcome.ok ? 'done' : `FAILED: ${outcome.message}`}\n`);
+    if (!outcome.ok && this.#o.out.isTTY) this.#print(`  ${outcome.code}: ${outcome.message}\n`);
+    return outcome;
+  }
+
+  async #end(end: StandaloneEnd, text: string): Promise<StandaloneEnd> {
+    this.#state.end = end;
+    await this.#save();
+    this.#print(`${text}\n  state ${this.#o.stateFile}\n  log   ${this.#o.logFile}\n`);
+    return end;
+  }
+
+  /** Runs (or resumes) the migration to its end. */
+  async migrate(opts: { dryRun: boolean; assessOnly: boolean }): Promise<StandaloneEnd> {
+    await this.#load(opts.dryRun || opts.assessOnly);
+    const forward: StepName[] = this.#state.dryRun
+      ? ['precheck']
+      : ['precheck', 'backup', 'upgrade', ...(this.#o.reboot ? (['reboot'] as const) : []), 'postcheck'];
+    const total = forward.length;
+    // A rollback that was under way when the run stopped is finished first.
+    if (this.#state.steps.some((s) => s.step === 'rollback')) return this.#rollback(total);
+    for (const [i, step] of forward.entries()) {
+      if (step === 'reboot') {
+        const rec = this.#state.steps.find((s) => s.step === 'reboot');
+        if (!rec) {
+          this.#state.steps.push({ step, status: 'running', startedAt: new Date().toISOString(), resumes: 0 });
+          await this.#save();
+          this.#print(`[${i + 1}/${total}] reboot: rebooting; run yx-agent migrate again after boot to finish\n`);
+          await (this.#o.reboot as () => Promise<void>)();
+          return 'migrated';
+        }
+        rec.status = 'succeeded';
+        rec.finishedAt = new Date().toISOString();
+        await this.#save();
+        continue;
+      }
+      const outcome = await this.#step(step, i + 1, total);
+      if (outcome.ok) continue;
+      if (step === 'precheck') {
+        return this.#end(outcome.code === 'PRECHECK_INHIBITED' ? 'inhibited' : 'failed', `not migrated: ${outcome.message}`);
+      }
+      if (step === 'backup') return this.#end('failed', `not migrated, nothing changed: ${outcome.message}`);
+      return this.#rollback(total);
+    }
+    if (this.#state.dryRun) return this.#end('assessed', 'assessment done; nothing was changed');
+    const os = (
+      this.#state.steps.find((s) => s.step === 'postcheck')?.report as { osRelease?: { id: string; versionId: string } } | undefined
+    )?.osRelease;
+    return this.#end('migrated', `migrated${os ? ` to ${os.id} ${os.versionId}` : ''}`);
+  }
+
+  async #rollback(total: number): Promise<StandaloneEnd> {
+    this.#print('rolling back to the state of the backup\n');
+    const outcome = await this.#step('rollback', total + 1, total + 1);
+    return outcome.ok
+      ? this.#end('rolled-back', 'rolled back and verified: release, packages and configuration as before')
+      : this.#end('rollback-failed', `CRITICAL: ${outcome.message}; the host needs a human`);
+  }
+
+  /** Rolls the last run of this root back (after a migration that succeeded, too). */
+  async rollback(): Promise<StandaloneEnd> {
+    let prev: StandaloneState;
+    try {
+      prev = JSON.parse(await readFile(this.#o.stateFile, 'utf8')) as StandaloneState;
+    } catch {
+      throw new Error(`no migration of ${this.#o.root} is recorded in ${this.#o.stateFile}`);
+    }
+    this.#state = { ...prev, end: undefined, steps: prev.steps.filter((s) => s.step !== 'rollback') } as StandaloneState;
+    await this.#save();
+    return this.#rollback(0);
+  }
+}
