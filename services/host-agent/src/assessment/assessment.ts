@@ -145,8 +145,8 @@ export async function assess(root: HostRoot, profile: Profile, pm: PackageManage
 
   // 4. Repositories the profile does not know break transactions.
   const known = [
-    ...(profile.apt?.sourceRepositories ?? []).map((r) => r.uri),
-    ...(profile.dnf?.sourceRepositories ?? []).map((r) => r.baseurl),
+    ...(profile.apt?.sourceRepositories ?? []).flatMap((r) => [r.uri, ...(r.aliases ?? [])]),
+    ...(profile.dnf?.sourceRepositories ?? []).flatMap((r) => [r.baseurl, ...(r.aliases ?? [])]),
   ].map((u) => u.replace(/\/+$/, ''));
   const foreign = (await pm.repositories()).filter((r) => r.enabled && !known.some((k) => r.uri.replace(/\/+$/, '') === k));
   if (foreign.length > 0) {

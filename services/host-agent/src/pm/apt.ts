@@ -188,19 +188,22 @@ export class AptPackageManager implements PackageManager {
           (update.stderr + update.stdout).split('\n').find((l) => /^(E|Err):/.test(l)) ?? `apt-get update exited with ${update.code}`;
         return { reachable: false, error: err, downloadBytes: 0, installBytes: 0, upgrades: 0, installs: 0, removals: [], notInTarget: [] };
       }
-      const sim = await runCommand(['apt-get', ...args, ...APT_CHANGE, '-s', 'full-upgrade'], { env: NONINTERACTIVE, signal: ctx.signal });
+      // --assume-no prints the whole summary (sizes included) and stops before changing anything.
+      const APT_PREVIEW = APT_CHANGE.filter((a) => a !== '-y');
+      const sim = await runCommand(['apt-get', ...args, ...APT_PREVIEW, '--assume-no', 'full-upgrade'], { env: NONINTERACTIVE, signal: ctx.signal });
       const text = sim.stdout + sim.stderr;
+      const aborted = /^Abort\.?$/m.test(text) || /0 upgraded, 0 newly installed, 0 to remove/.test(text);
       const policy = await runCommand(['apt-cache', ...args, 'pkgnames'], { env: NONINTERACTIVE });
       const offered = new Set(policy.stdout.split('\n').filter(Boolean));
       const installed = await this.installed();
       return {
         reachable: true,
-        error: sim.code === 0 ? '' : (text.split('\n').find((l) => /^E:/.test(l)) ?? `simulation exited with ${sim.code}`),
+        error: sim.code === 0 || aborted ? '' : (text.split('\n').find((l) => /^E:/.test(l)) ?? `simulation exited with ${sim.code}`),
         downloadBytes: parseSize(/Need to get ([\d.,]+ [kMG]?B)/.exec(text)?.[1]),
         installBytes: parseSize(/After this operation, ([\d.,]+ [kMG]?B) of additional/.exec(text)?.[1]),
         upgrades: Number(/(\d+) upgraded/.exec(text)?.[1] ?? 0),
         installs: Number(/(\d+) newly installed/.exec(text)?.[1] ?? 0),
-        removals: [...text.matchAll(/^Remv (\S+)/gm)].map((m) => m[1] as string),
+        removals: (/^The following packages will be REMOVED:\n((?:\s+.+\n)+)/m.exec(text)?.[1] ?? '').split(/\s+/).filter(Boolean).map((p) => p.replace(/\*$/, '')),
         notInTarget: installed.filter((p) => !offered.has(p.name)).map((p) => p.name),
       };
     });
@@ -292,8 +295,10 @@ export class AptPackageManager implements PackageManager {
           );
           const current = new Map(now.map((n) => [packageKey(n), n.version]));
           const wanted = manifest.filter((p) => current.get(packageKey(p)) !== p.version).map((p) => `${p.name}:${p.arch}=${p.version}`);
-          const purge = diff.extra.map((k) => `${k}_`);
-          await this.#aptGet(ctx, ['--allow-remove-essential', '--allow-change-held-packages', 'install', ...wanted, ...purge]);
+          // `name-` removes within the same transaction (--purge: with its configuration);
+          // the suffix goes on the bare name, apt would read `name:arch-` as arch "arch-".
+          const purge = diff.extra.map((k) => `${k.slice(0, k.lastIndexOf(':'))}-`);
+          await this.#aptGet(ctx, ['--purge', '--allow-remove-essential', '--allow-change-held-packages', 'install', ...wanted, ...purge]);
         }
         // Last resort for packages apt keeps because something still depends on them.
         const extra = diffPackages(manifest, await this.installed()).extra;

@@ -11,6 +11,8 @@ export interface AptRepository {
   uri: string;
   suites: string[];
   components: string[];
+  /** Addresses this repository is also known by (the original of a mirror). */
+  aliases?: string[];
 }
 
 export interface DnfRepository {
@@ -19,6 +21,8 @@ export interface DnfRepository {
   baseurl: string;
   gpgcheck: boolean;
   gpgkey?: string;
+  /** Addresses this repository is also known by (the original of a mirror). */
+  aliases?: string[];
 }
 
 export type CustomCheck =
@@ -225,8 +229,8 @@ export function withMirrors(profile: Profile, mirrors: Record<string, string>): 
     ...(profile.apt
       ? {
           apt: {
-            repositories: profile.apt.repositories.map((r) => ({ ...r, uri: swap(r.uri) })),
-            sourceRepositories: profile.apt.sourceRepositories.map((r) => ({ ...r, uri: swap(r.uri) })),
+            repositories: profile.apt.repositories.map((r) => ({ ...r, uri: swap(r.uri), aliases: [r.uri] })),
+            sourceRepositories: profile.apt.sourceRepositories.map((r) => ({ ...r, uri: swap(r.uri), aliases: [r.uri] })),
           },
         }
       : {}),
@@ -234,8 +238,8 @@ export function withMirrors(profile: Profile, mirrors: Record<string, string>): 
       ? {
           dnf: {
             ...profile.dnf,
-            repositories: profile.dnf.repositories.map((r) => ({ ...r, baseurl: swap(r.baseurl) })),
-            sourceRepositories: profile.dnf.sourceRepositories.map((r) => ({ ...r, baseurl: swap(r.baseurl) })),
+            repositories: profile.dnf.repositories.map((r) => ({ ...r, baseurl: swap(r.baseurl), aliases: [r.baseurl] })),
+            sourceRepositories: profile.dnf.sourceRepositories.map((r) => ({ ...r, baseurl: swap(r.baseurl), aliases: [r.baseurl] })),
           },
         }
       : {}),
