@@ -6,8 +6,9 @@
 // `npm test -- tests/integration/mongo.test.ts`. CI runs it without arguments.
 import { randomUUID } from 'node:crypto';
 import { capture, run } from './exec.ts';
+import { ensureDebianMirror, ensureDebianRoot, OS_TEST_PACKAGES } from './os-roots.ts';
 import { repoRoot } from './paths.ts';
-import { ensureContainerEngine, ensureTestImages } from './toolchain.ts';
+import { ensureContainerEngine, ensureSystemPackages, ensureTestImages } from './toolchain.ts';
 
 const step = (name: string): void => {
   process.stderr.write(`\n== ${name}\n`);
@@ -29,9 +30,15 @@ async function main(): Promise<void> {
   step('test infrastructure (container engine, images)');
   const engine = await ensureContainerEngine();
   const images = await ensureTestImages(engine);
+  step('OS roots and package mirrors (debootstrap, cached)');
+  await ensureSystemPackages(OS_TEST_PACKAGES);
+  const debianRoot = await ensureDebianRoot();
+  const debianMirror = await ensureDebianMirror();
   const runId = randomUUID();
   const env = {
     ...process.env,
+    YX_DEBIAN_ROOT_TAR: debianRoot,
+    YX_DEBIAN_MIRROR: debianMirror,
     DOCKER_HOST: engine.dockerHost,
     TESTCONTAINERS_RYUK_DISABLED: 'true',
     YX_NATS_IMAGE: images.nats,

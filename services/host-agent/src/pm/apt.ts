@@ -111,7 +111,7 @@ export class AptPackageManager implements PackageManager {
     return r.stdout
       .split('\n')
       .map((l) => l.split('\t'))
-      .filter((f) => f.length === 5 && (f[0] as string).startsWith('ii'))
+      .filter((f) => f.length === 5 && (f[0] as string)[1] === 'i') // installed, whatever is wanted (hold)
       .map(([, want, name, arch, version]) => ({
         name: name as string,
         arch: arch as string,
@@ -190,7 +190,10 @@ export class AptPackageManager implements PackageManager {
       }
       // --assume-no prints the whole summary (sizes included) and stops before changing anything.
       const APT_PREVIEW = APT_CHANGE.filter((a) => a !== '-y');
-      const sim = await runCommand(['apt-get', ...args, ...APT_PREVIEW, '--assume-no', 'full-upgrade'], { env: NONINTERACTIVE, signal: ctx.signal });
+      const sim = await runCommand(['apt-get', ...args, ...APT_PREVIEW, '--assume-no', 'full-upgrade'], {
+        env: NONINTERACTIVE,
+        signal: ctx.signal,
+      });
       const text = sim.stdout + sim.stderr;
       const aborted = /^Abort\.?$/m.test(text) || /0 upgraded, 0 newly installed, 0 to remove/.test(text);
       const policy = await runCommand(['apt-cache', ...args, 'pkgnames'], { env: NONINTERACTIVE });
@@ -203,7 +206,10 @@ export class AptPackageManager implements PackageManager {
         installBytes: parseSize(/After this operation, ([\d.,]+ [kMG]?B) of additional/.exec(text)?.[1]),
         upgrades: Number(/(\d+) upgraded/.exec(text)?.[1] ?? 0),
         installs: Number(/(\d+) newly installed/.exec(text)?.[1] ?? 0),
-        removals: (/^The following packages will be REMOVED:\n((?:\s+.+\n)+)/m.exec(text)?.[1] ?? '').split(/\s+/).filter(Boolean).map((p) => p.replace(/\*$/, '')),
+        removals: (/^The following packages will be REMOVED:\n((?:\s+.+\n)+)/m.exec(text)?.[1] ?? '')
+          .split(/\s+/)
+          .filter(Boolean)
+          .map((p) => p.replace(/\*$/, '')),
         notInTarget: installed.filter((p) => !offered.has(p.name)).map((p) => p.name),
       };
     });

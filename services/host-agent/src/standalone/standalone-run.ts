@@ -8,7 +8,8 @@ import path from 'node:path';
 import type { StepName } from '@yixing/common';
 import type { Driver, StepContext, StepOutcome } from '../drivers/driver.ts';
 
-export type StandaloneEnd = 'migrated' | 'assessed' | 'inhibited' | 'failed' | 'rolled-back' | 'rollback-failed';
+/** How a run ended; `restored` is an operator's rollback that succeeded, `rolled-back` a failed migration undone. */
+export type StandaloneEnd = 'migrated' | 'assessed' | 'restored' | 'inhibited' | 'failed' | 'rolled-back' | 'rollback-failed';
 
 export interface StepRecordLocal {
   step: StepName;
@@ -229,11 +230,11 @@ export class StandaloneRun {
     return this.#end('migrated', `migrated${os ? ` to ${os.id} ${os.versionId}` : ''}`);
   }
 
-  async #rollback(total: number): Promise<StandaloneEnd> {
+  async #rollback(total: number, requested = false): Promise<StandaloneEnd> {
     this.#print('rolling back to the state of the backup\n');
     const outcome = await this.#step('rollback', total + 1, total + 1);
     return outcome.ok
-      ? this.#end('rolled-back', 'rolled back and verified: release, packages and configuration as before')
+      ? this.#end(requested ? 'restored' : 'rolled-back', 'rolled back and verified: release, packages and configuration as before')
       : this.#end('rollback-failed', `CRITICAL: ${outcome.message}; the host needs a human`);
   }
 
@@ -247,6 +248,6 @@ export class StandaloneRun {
     }
     this.#state = { ...prev, end: undefined, steps: prev.steps.filter((s) => s.step !== 'rollback') } as StandaloneState;
     await this.#save();
-    return this.#rollback(0);
+    return this.#rollback(0, true);
   }
 }
