@@ -49,6 +49,7 @@ export interface StandaloneOptions {
 export const EXIT: Record<StandaloneEnd, number> = {
   migrated: 0,
   assessed: 0,
+  restored: 0,
   inhibited: 3,
   failed: 4,
   'rolled-back': 4,
