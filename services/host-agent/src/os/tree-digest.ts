@@ -17,12 +17,13 @@ async function fileHash(file: string): Promise<string> {
 }
 
 /** One line per entry, sorted by path; the lines are what two trees are compared on. */
-export async function treeEntries(dir: string): Promise<TreeEntry[]> {
+export async function treeEntries(dir: string, ignore: (rel: string) => boolean = () => false): Promise<TreeEntry[]> {
   const out: TreeEntry[] = [];
   const walk = async (rel: string): Promise<void> => {
     const names = (await readdir(path.join(dir, rel))).sort();
     for (const name of names) {
       const r = rel ? `${rel}/${name}` : name;
+      if (ignore(r)) continue;
       const full = path.join(dir, r);
       const st = await lstat(full);
       const meta = `${(st.mode & 0o7777).toString(8)} ${st.uid}:${st.gid}`;
@@ -38,9 +39,9 @@ export async function treeEntries(dir: string): Promise<TreeEntry[]> {
   return out;
 }
 
-export async function treeDigest(dir: string): Promise<string> {
+export async function treeDigest(dir: string, ignore?: (rel: string) => boolean): Promise<string> {
   const h = createHash('sha256');
-  for (const e of await treeEntries(dir)) h.update(`${e.line}\n`);
+  for (const e of await treeEntries(dir, ignore)) h.update(`${e.line}\n`);
   return h.digest('hex');
 }
 

@@ -4,7 +4,7 @@
 // has them and schedules an SELinux relabel. The restore goes back to exactly the
 // recorded package set from the source repositories.
 import { existsSync } from 'node:fs';
-import { mkdtemp, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { StepContext } from '../drivers/driver.ts';
@@ -166,10 +166,29 @@ export class DnfPackageManager implements PackageManager {
   }
 
   async preview(ctx: StepContext): Promise<UpgradePreview> {
-    const dir = await mkdtemp(path.join(tmpdir(), 'yx-dnf-'));
+    // dnf puts its cache, logs and state under the installroot whatever path it is given,
+    // so the preview works in a scratch directory inside the root and removes it (and any
+    // directory it had to create) afterwards: the root is left as it was.
+    const created: string[] = [];
+    for (const d of ['var', 'var/tmp']) {
+      if (!this.#root.exists(d)) {
+        await mkdir(this.#root.at(d));
+        created.unshift(this.#root.at(d));
+      }
+    }
+    const scratch = `/var/tmp/yixing-preview-${process.pid}-${Date.now()}`;
+    const reposdir = await mkdtemp(path.join(tmpdir(), 'yx-dnf-'));
     try {
-      await writeFile(path.join(dir, 'target.repo'), repoFile(this.#dnf.repositories, this.#trusted));
-      const base = this.#base(dir, this.#profile.target.version, path.join(dir, 'cache'));
+      // libdnf prefixes the installroot to these paths but hawkey opens its log without
+      // it: the log directory exists on both sides (the host one is removed too).
+      await mkdir(this.#root.at(`${scratch}/log`), { recursive: true });
+      if (!this.#root.isHost) await mkdir(`${scratch}/log`, { recursive: true });
+      await writeFile(path.join(reposdir, 'target.repo'), repoFile(this.#dnf.repositories, this.#trusted));
+      const base = [
+        ...this.#base(reposdir, this.#profile.target.version, `${scratch}/cache`),
+        `--setopt=logdir=${scratch}/log`,
+        `--setopt=persistdir=${scratch}/lib`,
+      ];
       const avail = await runCommand([...base, '-q', '--refresh', 'repoquery', '--available', '--qf', '%{name}'], { signal: ctx.signal });
       if (avail.code !== 0) {
         const err = (avail.stderr + avail.stdout).trim().split('\n').slice(-1)[0] ?? `dnf exited with ${avail.code}`;
@@ -193,14 +212,17 @@ export class DnfPackageManager implements PackageManager {
         notInTarget: installed.filter((p) => !offered.has(p.name)).map((p) => p.name),
       };
     } finally {
-      await rm(dir, { recursive: true, force: true });
+      await rm(this.#root.at(scratch), { recursive: true, force: true });
+      if (!this.#root.isHost) await rm(scratch, { recursive: true, force: true });
+      for (const d of created) await rm(d, { recursive: true, force: true });
+      await rm(reposdir, { recursive: true, force: true });
     }
   }
 
   /** Only Yixing's repository file stays enabled; the others are set aside. */
   async #switchRepos(repos: DnfRepository[], name: string): Promise<string> {
     const dir = this.#root.at('etc/yum.repos.d');
-    await (await import('node:fs/promises')).mkdir(dir, { recursive: true });
+    await mkdir(dir, { recursive: true });
     for (const f of await readdir(dir)) {
       if (f.endsWith('.repo') && !f.startsWith('yixing-')) await rename(path.join(dir, f), path.join(dir, `${f}.yixing-disabled`));
       if (f.startsWith('yixing-') && f.endsWith('.repo')) await rm(path.join(dir, f));

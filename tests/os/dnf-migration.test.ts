@@ -1,0 +1,114 @@
+// The dnf driver on a CentOS 7 root built from synthetic RPM repositories (rpmbuild and
+// createrepo_c here; file:// mirrors, no network): the release package is swapped and the
+// root distro-synced to openEuler 22.03, keeping a local configuration edit; the rollback
+// returns exactly the recorded package set and /etc. Planted problems inhibit.
+import assert from 'node:assert/strict';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { after, before, test } from 'node:test';
+import { runCommand } from '../../services/host-agent/src/os/command.ts';
+import { treeDigest } from '../../services/host-agent/src/os/tree-digest.ts';
+import { osVersion, standaloneState, yxAgent } from '../fixtures/os-root.ts';
+import { buildSyntheticRepos, centos7Root, type SyntheticRepos } from '../fixtures/rpm-repos.ts';
+
+let repos: SyntheticRepos;
+const dirs: string[] = [];
+
+before(async () => {
+  repos = await buildSyntheticRepos();
+});
+
+after(async () => {
+  for (const d of dirs) await rm(d, { recursive: true, force: true });
+  await repos?.remove();
+});
+
+async function root(): Promise<{ root: string; stateDir: string; args: string[] }> {
+  const dir = await mkdtemp(path.join(tmpdir(), 'yx-dnf-'));
+  dirs.push(dir);
+  const r = path.join(dir, 'root');
+  await centos7Root(repos, r);
+  const stateDir = path.join(dir, 'state');
+  return {
+    root: r,
+    stateDir,
+    args: [
+      '--profile',
+      'centos-7-to-openeuler-22.03',
+      '--root',
+      r,
+      '--state-dir',
+      stateDir,
+      ...repos.mirrors.flatMap((m) => ['--mirror', m]),
+      '--trusted-mirrors',
+    ],
+  };
+}
+
+const rpmSet = async (r: string): Promise<string[]> =>
+  (await runCommand(['rpm', '--root', r, '-qa', '--qf', '%{NAME}-%{EPOCHNUM}:%{VERSION}-%{RELEASE}.%{ARCH}\n'])).stdout
+    .split('\n')
+    .filter(Boolean)
+    .sort();
+
+test('CentOS 7 is migrated to openEuler 22.03 by release swap and distro-sync, then rolled back exactly', async () => {
+  const r = await root();
+  const before = await rpmSet(r.root);
+  const etcBefore = await treeDigest(path.join(r.root, 'etc'));
+  assert.deepEqual(before, [
+    'app-base-0:1.0-1.el7.noarch',
+    'centos-release-0:7-9.2009.1.el7.centos.noarch',
+    'legacy-tool-0:1.0-3.el7.noarch',
+    'libfoo-0:1.0-1.el7.noarch',
+  ]);
+
+  const migrated = await yxAgent(['migrate', ...r.args]);
+  assert.equal(migrated.code, 0, migrated.stdout + migrated.stderr);
+  assert.equal(await osVersion(r.root), '22.03');
+  assert.deepEqual(await rpmSet(r.root), [
+    'app-base-0:1.1-1.oe2203.noarch',
+    'legacy-tool-0:1.0-3.el7.noarch',
+    'libfoo-0:2.0-1.oe2203.noarch',
+    'newdep-0:1.0-1.oe2203.noarch',
+    'openEuler-release-0:22.03LTS-52.oe2203.noarch',
+  ]);
+  assert.equal(
+    await readFile(path.join(r.root, 'etc/app/app.conf'), 'utf8'),
+    'workers = 16 # tuned by ops\n',
+    'the local edit survives the upgrade',
+  );
+  const state = await standaloneState(r.stateDir);
+  const precheck = state.steps.find((s) => s.step === 'precheck')?.report as { findings: { id: string; detail: string }[] };
+  assert.match(precheck.findings.find((f) => f.id === 'packages-not-in-target')?.detail ?? '', /legacy-tool/);
+  const upgrade = state.steps.find((s) => s.step === 'upgrade')?.report as { transaction: string };
+  assert.match(upgrade.transaction, /Transaction ID/, 'the dnf transaction is recorded');
+
+  const rolledBack = await yxAgent(['rollback', ...r.args]);
+  assert.equal(rolledBack.code, 0, rolledBack.stdout + rolledBack.stderr);
+  assert.equal(await osVersion(r.root), '7');
+  assert.deepEqual(await rpmSet(r.root), before, 'the exact pre-migration package set');
+  assert.equal(await treeDigest(path.join(r.root, 'etc')), etcBefore, '/etc as backed up');
+});
+
+test('a version-locked package and a foreign repository inhibit a dnf migration, which changes nothing', async () => {
+  const r = await root();
+  await runCommand(['mkdir', '-p', path.join(r.root, 'etc/dnf/plugins')]);
+  await writeFile(path.join(r.root, 'etc/dnf/plugins/versionlock.list'), 'libfoo-0:1.0-1.el7.*\n');
+  await writeFile(path.join(r.root, 'etc/yum.repos.d/vendor.repo'), '[vendor]\nname=vendor\nbaseurl=https://rpm.vendor.invalid/el7/\n');
+  // SQLite's shared-memory index of the rpm database is rewritten by every reader.
+  const ignoreShm = (p: string): boolean => p.endsWith('.sqlite-shm');
+  const digest = await treeDigest(r.root, ignoreShm);
+  const run = await yxAgent(['migrate', ...r.args]);
+  assert.equal(run.code, 3, run.stdout + run.stderr);
+  const state = await standaloneState(r.stateDir);
+  const report = state.steps[0]?.report as { findings: { id: string; inhibitor: boolean }[] };
+  const inhibitors = report.findings.filter((f) => f.inhibitor).map((f) => f.id);
+  assert.deepEqual(inhibitors.sort(), ['foreign-repositories', 'held-packages']);
+  assert.deepEqual(
+    state.steps.map((s) => s.step),
+    ['precheck'],
+    'nothing ran after the inhibited precheck',
+  );
+  assert.equal(await treeDigest(r.root, ignoreShm), digest, 'the root is unchanged');
+});
