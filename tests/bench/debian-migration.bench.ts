@@ -1,0 +1,154 @@
+// Debian 11 → 12 benchmark (not a test): the agent's wall time for the whole migration
+// (`yx-agent migrate`: assessment, backup, upgrade, post-check) against the same
+// package-manager commands run bare on an identical root, and the backup time alone.
+// Packages come from the local mirror on loopback, so the network does not blur it.
+//
+//   npm run bench:debian [-- --rounds 3]
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { ensureDebianMirror, ensureDebianRoot } from '../../infra/dev/os-roots.ts';
+import { repoRoot } from '../../infra/dev/paths.ts';
+import { mustRun, runCommand } from '../../services/host-agent/src/os/command.ts';
+import { HostRoot } from '../../services/host-agent/src/os/host-root.ts';
+import { serveDirectory } from '../fixtures/static-server.ts';
+
+const { values } = parseArgs({ options: { rounds: { type: 'string', default: '3' } } });
+const ROUNDS = Number(values.rounds);
+const APT = [
+  '-y',
+  '-q',
+  '--no-install-recommends',
+  '-o',
+  'Dpkg::Options::=--force-confdef',
+  '-o',
+  'Dpkg::Options::=--force-confold',
+  '-o',
+  'Dpkg::Use-Pty=0',
+];
+const ENV = { DEBIAN_FRONTEND: 'noninteractive', LC_ALL: 'C' };
+
+async function extract(tar: string): Promise<{ dir: string; root: string }> {
+  const dir = await mkdtemp(path.join(tmpdir(), 'yx-bench-deb-'));
+  const root = path.join(dir, 'root');
+  await mustRun(['mkdir', root]);
+  await mustRun(['tar', '--numeric-owner', '-xpf', tar, '-C', root]);
+  return { dir, root };
+}
+
+/** The package-manager commands the migration needs, and nothing else. */
+async function bare(root: string, mirror: string): Promise<number> {
+  const r = new HostRoot(root);
+  await writeFile(
+    r.at('etc/apt/sources.list'),
+    [
+      `deb [trusted=yes] ${mirror}/debian bookworm main`,
+      `deb [trusted=yes] ${mirror}/debian bookworm-updates main`,
+      `deb [trusted=yes] ${mirror}/debian-security bookworm-security main`,
+      '',
+    ].join('\n'),
+  );
+  await writeFile(r.at('usr/sbin/policy-rc.d'), '#!/bin/sh\nexit 101\n', { mode: 0o755 });
+  const t = performance.now();
+  await r.withMounts(async () => {
+    await r.mustExec(['apt-get', 'update', '-q'], { env: ENV });
+    await r.mustExec(['apt-get', ...APT, 'upgrade', '--without-new-pkgs'], { env: ENV });
+    await r.mustExec(['apt-get', ...APT, 'full-upgrade'], { env: ENV });
+  });
+  return (performance.now() - t) / 1000;
+}
+
+async function agent(root: string, dir: string, mirror: string): Promise<{ total: number; backup: number; upgrade: number }> {
+  const state = path.join(dir, 'state');
+  const t = performance.now();
+  const r = await runCommand([
+    process.execPath,
+    path.join(repoRoot, 'services/host-agent/src/main.ts'),
+    'migrate',
+    '--profile',
+    'debian-11-to-12',
+    '--root',
+    root,
+    '--state-dir',
+    state,
+    '--mirror',
+    `http://deb.debian.org=${mirror}`,
+    '--trusted-mirrors',
+  ]);
+  const total = (performance.now() - t) / 1000;
+  if (r.code !== 0) throw new Error(`yx-agent migrate exited with ${r.code}: ${r.stdout}${r.stderr}`);
+  const { readdir } = await import('node:fs/promises');
+  const file = (await readdir(path.join(state, 'runs'))).find((f) => f.endsWith('.json')) as string;
+  const steps = (
+    JSON.parse(await readFile(path.join(state, 'runs', file), 'utf8')) as {
+      steps: { step: string; startedAt: string; finishedAt: string }[];
+    }
+  ).steps;
+  const secs = (name: string): number => {
+    const s = steps.find((x) => x.step === name);
+    return s ? (Date.parse(s.finishedAt) - Date.parse(s.startedAt)) / 1000 : Number.NaN;
+  };
+  return { total, backup: secs('backup'), upgrade: secs('upgrade') };
+}
+
+const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number;
+
+async function main(): Promise<void> {
+  const [tar, mirrorDir] = [await ensureDebianRoot(), await ensureDebianMirror()];
+  const mirror = await serveDirectory(mirrorDir);
+  const rows: { bare: number; total: number; backup: number; upgrade: number }[] = [];
+  try {
+    for (let i = 0; i < ROUNDS; i++) {
+      const a = await extract(tar);
+      const b = await extract(tar);
+      try {
+        // Alternate which goes first, so a warm page cache favours neither.
+        let bareSecs: number;
+        let run: { total: number; backup: number; upgrade: number };
+        if (i % 2 === 0) {
+          bareSecs = await bare(a.root, mirror.url);
+          run = await agent(b.root, b.dir, mirror.url);
+        } else {
+          run = await agent(b.root, b.dir, mirror.url);
+          bareSecs = await bare(a.root, mirror.url);
+        }
+        rows.push({ bare: bareSecs, ...run });
+        process.stderr.write(
+          `round ${i + 1}: bare ${bareSecs.toFixed(1)} s, agent ${run.total.toFixed(1)} s (upgrade ${run.upgrade.toFixed(1)} s, backup ${run.backup.toFixed(2)} s)\n`,
+        );
+      } finally {
+        await rm(a.dir, { recursive: true, force: true });
+        await rm(b.dir, { recursive: true, force: true });
+      }
+    }
+  } finally {
+    await mirror.close();
+  }
+  const m = {
+    bare: median(rows.map((r) => r.bare)),
+    total: median(rows.map((r) => r.total)),
+    upgrade: median(rows.map((r) => r.upgrade)),
+    backup: median(rows.map((r) => r.backup)),
+  };
+  process.stdout.write(
+    `${JSON.stringify(
+      {
+        rounds: ROUNDS,
+        bareSeconds: Number(m.bare.toFixed(2)),
+        agentSeconds: Number(m.total.toFixed(2)),
+        agentOverBare: Number((m.total / m.bare).toFixed(2)),
+        upgradeStepSeconds: Number(m.upgrade.toFixed(2)),
+        upgradeStepOverBare: Number((m.upgrade / m.bare).toFixed(2)),
+        backupSeconds: Number(m.backup.toFixed(2)),
+      },
+      null,
+      2,
+    )}\n`,
+  );
+}
+
+main().catch((err: Error) => {
+  process.stderr.write(`bench: ${err.message}\n`);
+  process.exit(1);
+});
