@@ -23,6 +23,8 @@ import type { AgentState, AgentStateStore, FinishedStep, InFlightStep } from './
 /** The machine the agent runs on: its boot identity and how to reboot it. */
 export interface HostEnv {
   bootId(): string;
+  /** False for a chroot or container root: there is no machine to reboot. */
+  rebootable: boolean;
   /** Reboots the host. The agent's process is expected to end; it resumes on start. */
   reboot(): Promise<void>;
 }
@@ -279,6 +281,7 @@ export class HostAgent {
     try {
       if (step.step === 'reboot') {
         if (step.dryRun) return { ok: true, report: { dryRun: true } };
+        if (!this.#deps.host.rebootable) return { ok: true, report: { note: 'a root without its own machine is not rebooted' } };
         this.#emitLog(step, 'rebooting the host', LogStream.AGENT);
         await this.#deps.host.reboot();
         return undefined; // the outcome is decided when the agent starts again

@@ -71,6 +71,7 @@ export class SimulatedFleet {
   #hostEnv(identity: AgentIdentity): HostEnv {
     return {
       bootId: () => this.#bootIds.get(identity.hostId) as string,
+      rebootable: true,
       reboot: async () => {
         // Power-cycle after the current call stack: the agent's step returns first.
         setImmediate(() => void this.#powerCycle(identity));

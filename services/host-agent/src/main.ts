@@ -1,13 +1,17 @@
 #!/usr/bin/env node
+import { existsSync } from 'node:fs';
 // yx-agent: reads and validates configuration from the environment, connects to NATS and
 // runs the simulated fleet (YX_AGENT_MODE=fleet). Fails fast with a clear message.
 import { readFile } from 'node:fs/promises';
 import { createServer } from 'node:http';
+import { hostname } from 'node:os';
 import path from 'node:path';
-import { Bus, connectBus, createLogger, createRegistry, int, isYxError, oneOf, readEnv, str } from '@yixing/common';
-import { buildFleetApp } from './app.ts';
+import { Bus, bool, connectBus, createLogger, createRegistry, int, isYxError, oneOf, readEnv, str } from '@yixing/common';
+import { AGENT_VERSION, buildFleetApp } from './app.ts';
 import { parseSimulateConfig } from './drivers/simulate/simulate-config.ts';
+import { buildHostAgent } from './host-mode.ts';
 import { FileJournal, noJournal } from './journal.ts';
+import { loadProfiles, withMirrors } from './profiles/profile.ts';
 import { runStandalone } from './standalone/migrate.command.ts';
 
 async function main(): Promise<void> {
@@ -19,7 +23,29 @@ async function main(): Promise<void> {
   }
   const cfg = readEnv({
     YX_NATS_URL: { doc: 'NATS server URL(s), comma separated', parse: str(), default: 'nats://127.0.0.1:4222' },
-    YX_AGENT_MODE: { doc: 'fleet: many simulated hosts in one process', parse: oneOf(['fleet'] as const), default: 'fleet' },
+    YX_AGENT_MODE: {
+      doc: 'fleet: many simulated hosts in one process; host: this host, real driver',
+      parse: oneOf(['fleet', 'host'] as const),
+      default: 'fleet',
+    },
+    YX_HOST_ID: {
+      doc: 'host mode: the host id on the bus',
+      parse: str({ pattern: /^[A-Za-z0-9][A-Za-z0-9_-]{0,127}$/ }),
+      default: hostname().replace(/[^A-Za-z0-9_-]/g, '-'),
+    },
+    YX_ROOT: { doc: 'host mode: the root to migrate (a directory is a chroot)', parse: str(), default: '/' },
+    YX_DRIVER: {
+      doc: 'host mode: apt or dnf',
+      parse: oneOf(['apt', 'dnf'] as const),
+      default: existsSync('/usr/bin/apt-get') ? 'apt' : 'dnf',
+    },
+    YX_LABELS: {
+      doc: 'host mode: pool=..,cluster=..,zone=..,rack=..,role=..',
+      parse: str({ pattern: /^([a-z]+=[A-Za-z0-9_.-]*)(,[a-z]+=[A-Za-z0-9_.-]*)*$|^$/ }),
+      default: '',
+    },
+    YX_MIRRORS: { doc: 'host mode: FROM=TO repository mirrors, comma separated', parse: str(), default: '' },
+    YX_TRUSTED_MIRRORS: { doc: 'host mode: the mirrors are unsigned', parse: bool, default: false },
     YX_STATE_DIR: { doc: "directory for the agents' local state", parse: str(), default: path.resolve('.data/agents') },
     YX_JOURNAL_FILE: { doc: 'append-only journal of executed steps (JSON lines); empty for none', parse: str(), default: '' },
     YX_HEARTBEAT_MS: { doc: 'heartbeat interval in ms', parse: int({ min: 100, max: 600_000 }), default: 5_000 },
@@ -44,6 +70,10 @@ async function main(): Promise<void> {
 
   const log = createLogger('host-agent');
   const registry = createRegistry('host-agent');
+  if (cfg.YX_AGENT_MODE === 'host') {
+    await runHostMode(cfg, log, registry);
+    return;
+  }
   const nc = await connectBus({ servers: cfg.YX_NATS_URL.split(','), name: `yx-agent-fleet-${cfg.YX_FLEET_PREFIX}` });
   const bus = new Bus({ nc, log, registry });
   const fleet = buildFleetApp({
@@ -86,6 +116,63 @@ async function main(): Promise<void> {
 
   const shutdown = async (): Promise<void> => {
     await fleet.stop();
+    await nc.drain();
+    process.exit(0);
+  };
+  process.once('SIGTERM', () => void shutdown());
+  process.once('SIGINT', () => void shutdown());
+}
+
+async function runHostMode(
+  cfg: {
+    YX_NATS_URL: string;
+    YX_HOST_ID: string;
+    YX_ROOT: string;
+    YX_DRIVER: 'apt' | 'dnf';
+    YX_LABELS: string;
+    YX_STATE_DIR: string;
+    YX_MIRRORS: string;
+    YX_TRUSTED_MIRRORS: boolean;
+    YX_HEARTBEAT_MS: number;
+  },
+  log: ReturnType<typeof createLogger>,
+  registry: ReturnType<typeof createRegistry>,
+): Promise<void> {
+  const labels = Object.fromEntries(
+    cfg.YX_LABELS.split(',')
+      .filter(Boolean)
+      .map((kv) => kv.split('=') as [string, string]),
+  );
+  const mirrors = Object.fromEntries(
+    cfg.YX_MIRRORS.split(',')
+      .filter(Boolean)
+      .map((kv) => kv.split('=') as [string, string]),
+  );
+  const profiles = new Map([...(await loadProfiles())].map(([k, p]) => [k, withMirrors(p, mirrors)]));
+  const nc = await connectBus({ servers: cfg.YX_NATS_URL.split(','), name: `yx-agent-${cfg.YX_HOST_ID}` });
+  const agent = await buildHostAgent({
+    bus: new Bus({ nc, log, registry }),
+    log,
+    hostId: cfg.YX_HOST_ID,
+    rootPath: cfg.YX_ROOT,
+    driver: cfg.YX_DRIVER,
+    labels: {
+      pool: labels.pool ?? '',
+      cluster: labels.cluster ?? '',
+      zone: labels.zone ?? '',
+      rack: labels.rack ?? '',
+      role: labels.role ?? '',
+    },
+    stateDir: cfg.YX_STATE_DIR,
+    profiles,
+    trustedMirrors: cfg.YX_TRUSTED_MIRRORS,
+    heartbeatIntervalMs: cfg.YX_HEARTBEAT_MS,
+    agentVersion: AGENT_VERSION,
+  });
+  await agent.start();
+  process.stdout.write(`yx-agent host ready ${cfg.YX_HOST_ID}\n`);
+  const shutdown = async (): Promise<void> => {
+    await agent.stop();
     await nc.drain();
     process.exit(0);
   };

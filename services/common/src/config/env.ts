@@ -51,7 +51,7 @@ export const oneOf =
     return raw as T;
   };
 
-export type EnvResult<S extends Record<string, EnvSpec<unknown>>> = { [K in keyof S]: S[K] extends EnvSpec<infer T> ? T : never };
+export type EnvResult<S extends Record<string, EnvSpec<unknown>>> = { [K in keyof S]: S[K] extends { parse: Parser<infer T> } ? T : never };
 
 /** Parses every variable of the spec; throws one ConfigError listing all problems. */
 export function readEnv<S extends Record<string, EnvSpec<unknown>>>(
