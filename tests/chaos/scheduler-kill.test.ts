@@ -84,6 +84,8 @@ test('SIGKILL the scheduler 5 times mid-run: every host final, no step twice, no
   const done = await waitUntil(
     async () => {
       const p = await api<PlanView>(scheduler.api, 'GET', `/v1/plans/${plan.id}`);
+      // An injected failure may land in the canary, which then waits for an operator.
+      if (p.state === 'waiting-approval') await api(scheduler.api, 'POST', `/v1/plans/${plan.id}/approve`);
       return { done: p.state === 'completed', value: p, state: `${p.state} ${p.percentDone}` };
     },
     { what: 'the plan to complete after the kills' },
