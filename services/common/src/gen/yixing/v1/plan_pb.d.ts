@@ -133,3 +133,49 @@ export declare type PlanCounters = Message<"yixing.v1.PlanCounters"> & {
  */
 export declare const PlanCountersSchema: GenMessage<PlanCounters>;
 
+/**
+ * A host-run reached a final state (migrated, failed for good, excluded). The backup
+ * service starts the retention clock of the run's backups from it.
+ *
+ * @generated from message yixing.v1.RunFinished
+ */
+export declare type RunFinished = Message<"yixing.v1.RunFinished"> & {
+  /**
+   * @generated from field: string event_id = 1;
+   */
+  eventId: string;
+
+  /**
+   * @generated from field: string host_id = 2;
+   */
+  hostId: string;
+
+  /**
+   * @generated from field: string run_id = 3;
+   */
+  runId: string;
+
+  /**
+   * @generated from field: string plan_id = 4;
+   */
+  planId: string;
+
+  /**
+   * "succeeded", "failed" or "excluded".
+   *
+   * @generated from field: string state = 5;
+   */
+  state: string;
+
+  /**
+   * @generated from field: double at_ms = 6;
+   */
+  atMs: number;
+};
+
+/**
+ * Describes the message yixing.v1.RunFinished.
+ * Use `create(RunFinishedSchema)` to create a new message.
+ */
+export declare const RunFinishedSchema: GenMessage<RunFinished>;
+

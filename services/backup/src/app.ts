@@ -1,0 +1,232 @@
+// Builds the backup service from injected parts: bus handlers (slot, commit, restore),
+// the run-final consumer that starts retention clocks, the retention sweep, and the API.
+import { AckPolicy, DeliverPolicy, jetstreamManager } from '@nats-io/jetstream';
+import { Objm } from '@nats-io/obj';
+import type { NatsConnection, Subscription } from '@nats-io/transport-node';
+import { BackupState, Bus, ensureIndexes, ensureStreams, type Logger, type Registry } from '@yixing/common';
+import Fastify, { type FastifyInstance } from 'fastify';
+import type { Connection } from 'mongoose';
+import { type BackupConfig, BackupRefusedError, BackupService, type Keys } from './backup.service.ts';
+import { type BackupDoc, backupModel } from './catalog/backup.model.ts';
+import { ObjectStoreStorage } from './storage/object-store.storage.ts';
+
+export interface BackupAppDeps {
+  conn: Connection;
+  nc: NatsConnection;
+  log: Logger;
+  registry: Registry;
+  clock: () => number;
+  keys: Keys;
+  config: BackupConfig & { sweepIntervalMs: number };
+}
+
+export interface BackupApp {
+  service: BackupService;
+  api: FastifyInstance;
+  start(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+const STATE: Record<BackupDoc['state'], BackupState> = {
+  uploading: BackupState.UPLOADING,
+  verified: BackupState.VERIFIED,
+  failed: BackupState.FAILED,
+  deleted: BackupState.DELETED,
+  expired: BackupState.EXPIRED,
+};
+
+const view = (d: BackupDoc) => ({
+  id: d._id,
+  hostId: d.hostId,
+  runId: d.runId,
+  planId: d.planId,
+  paths: d.paths,
+  state: d.state,
+  reason: d.reason,
+  sizeBytes: d.sizeBytes,
+  storedBytes: d.storedBytes,
+  sha256: d.sha256,
+  encrypted: d.keyId !== null,
+  keyId: d.keyId,
+  createdAt: d.createdAt,
+  verifiedAt: d.verifiedAt,
+  runFinalAt: d.runFinalAt,
+  expiresAt: d.expiresAt,
+});
+
+export async function buildBackupApp(deps: BackupAppDeps): Promise<BackupApp> {
+  const { nc, log, registry, config } = deps;
+  const model = backupModel(deps.conn);
+  await ensureIndexes(deps.conn);
+  await ensureStreams(nc);
+  const os = await new Objm(nc).create(config.bucket, { description: 'Yixing backups' });
+  const storage = new ObjectStoreStorage(os, config.bucket);
+  const bus = new Bus({ nc, log, registry });
+  const service = new BackupService({ model, storage, bus, log, registry, clock: deps.clock, keys: deps.keys, config });
+  const subs: Subscription[] = [];
+  let sweep: NodeJS.Timeout | undefined;
+  let consumerLoop: Promise<void> | undefined;
+  let closeConsumer: (() => Promise<void>) | undefined;
+
+  const api = Fastify({ logger: false, ajv: { customOptions: { removeAdditional: false, coerceTypes: false } } });
+  api.setErrorHandler((err: Error & { statusCode?: number; validation?: unknown }, _req, reply) => {
+    if (err instanceof BackupRefusedError) {
+      const status = /^no backup/.test(err.message) ? 404 : 409;
+      return reply.status(status).send({ error: { code: err.code, message: err.message } });
+    }
+    if (err.validation) return reply.status(400).send({ error: { code: 'VALIDATION_FAILED', message: err.message } });
+    log.error({ err: err.message }, 'request failed');
+    return reply.status(500).send({ error: { code: 'INTERNAL', message: 'internal error; see the backup service log' } });
+  });
+  const idParams = {
+    type: 'object',
+    required: ['id'],
+    additionalProperties: false,
+    properties: { id: { type: 'string', pattern: '^b-[0-9]{8}-[0-9a-f]{12}$' } },
+  } as const;
+  api.get('/healthz', async () => ({ ok: true }));
+  api.get('/metrics', async (_req, reply) => {
+    reply.header('content-type', registry.contentType);
+    return registry.metrics();
+  });
+  api.get<{ Querystring: { hostId?: string; planId?: string; state?: string } }>(
+    '/v1/backups',
+    {
+      schema: {
+        querystring: {
+          type: 'object',
+          additionalProperties: false,
+          properties: {
+            hostId: { type: 'string', pattern: '^[A-Za-z0-9][A-Za-z0-9_-]{0,127}$' },
+            planId: { type: 'string', pattern: '^[A-Za-z0-9_-]{1,128}$' },
+            state: { type: 'string', enum: ['uploading', 'verified', 'failed', 'deleted', 'expired'] },
+          },
+        },
+      },
+    },
+    async (req) => {
+      const filter: Record<string, string> = {};
+      for (const k of ['hostId', 'planId', 'state'] as const) if (req.query[k]) filter[k] = req.query[k] as string;
+      const docs = await model.find(filter).sort({ createdAt: -1 }).limit(1000).lean<BackupDoc[]>();
+      return { backups: docs.map(view) };
+    },
+  );
+  api.get<{ Params: { id: string } }>('/v1/backups/:id', { schema: { params: idParams } }, async (req) =>
+    view(await service.get(req.params.id)),
+  );
+  api.post<{ Params: { id: string } }>('/v1/backups/:id/verify', { schema: { params: idParams } }, async (req) => {
+    const r = await service.verify(req.params.id);
+    return { ok: r.ok, reason: r.reason, backup: view(r.doc) };
+  });
+  api.delete<{ Params: { id: string } }>('/v1/backups/:id', { schema: { params: idParams } }, async (req) =>
+    view(await service.delete(req.params.id)),
+  );
+
+  return {
+    service,
+    api,
+    async start() {
+      subs.push(
+        bus.subscribe(
+          'backupSlotRequest',
+          {},
+          (m, d) => {
+            service
+              .slot({
+                hostId: m.hostId,
+                runId: m.runId,
+                planId: m.planId,
+                paths: m.paths,
+                sizeBytes: m.sizeBytes,
+                sha256: m.sha256,
+                manifestSha256: m.manifestSha256,
+              })
+              .then((doc) =>
+                d.respond({ backupId: doc._id, bucket: config.bucket, objectName: doc.stagingObject, accepted: true, reason: '' }),
+              )
+              .catch((err: Error) =>
+                d.respond({ backupId: 'none', bucket: '', objectName: '', accepted: false, reason: err.message.slice(0, 1000) }),
+              );
+          },
+          { queue: 'yx-backup' },
+        ),
+        bus.subscribe(
+          'backupCommit',
+          {},
+          (m, d) => {
+            service
+              .commit(m.hostId, m.backupId)
+              .then((doc) => d.respond({ backupId: doc._id, state: STATE[doc.state], reason: doc.reason.slice(0, 1000) }))
+              .catch((err: Error) => d.respond({ backupId: m.backupId, state: BackupState.FAILED, reason: err.message.slice(0, 1000) }));
+          },
+          { queue: 'yx-backup' },
+        ),
+        bus.subscribe(
+          'restoreRequest',
+          {},
+          (m, d) => {
+            service
+              .restore(m.hostId, m.backupId)
+              .then((g) =>
+                d.respond({
+                  backupId: m.backupId,
+                  bucket: config.bucket,
+                  objectName: g.object,
+                  sha256: g.sha256,
+                  sizeBytes: g.sizeBytes,
+                  granted: true,
+                  reason: '',
+                }),
+              )
+              .catch((err: Error) => d.respond({ backupId: m.backupId, granted: false, reason: err.message.slice(0, 1000) }));
+          },
+          { queue: 'yx-backup' },
+        ),
+      );
+      // Run ends start the retention clock; one durable consumer, acked after the write.
+      const jsm = await jetstreamManager(nc);
+      const name = 'yx-backup-runs';
+      const cfg = {
+        durable_name: name,
+        ack_policy: AckPolicy.Explicit,
+        deliver_policy: DeliverPolicy.All,
+        filter_subjects: ['yx.v1.evt.run.>'],
+      };
+      try {
+        await jsm.consumers.info('YX_EVENTS', name);
+      } catch {
+        await jsm.consumers.add('YX_EVENTS', cfg);
+      }
+      const messages = await (await bus.js.consumers.get('YX_EVENTS', name)).consume({ max_messages: 100 });
+      closeConsumer = async () => void (await messages.close());
+      consumerLoop = (async () => {
+        for await (const msg of messages) {
+          const decoded = bus.decodeStored(msg);
+          if (!decoded) continue; // counted and terminated by decodeStored
+          if (decoded.name !== 'runFinished') {
+            msg.term();
+            continue;
+          }
+          try {
+            await service.runFinished(decoded.message.runId, decoded.message.atMs || deps.clock());
+            msg.ack();
+          } catch (err) {
+            log.warn({ err: (err as Error).message }, 'run-final event not applied, redelivering');
+            msg.nak(1_000);
+          }
+        }
+      })();
+      sweep = setInterval(() => {
+        service.sweep().catch((err: Error) => log.warn({ err: err.message }, 'sweep failed'));
+      }, config.sweepIntervalMs);
+      sweep.unref();
+    },
+    async stop() {
+      clearInterval(sweep);
+      for (const s of subs) s.unsubscribe();
+      await closeConsumer?.();
+      await consumerLoop;
+      await api.close();
+    },
+  };
+}

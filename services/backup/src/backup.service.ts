@@ -1,0 +1,399 @@
+// The backup service's rules: a slot per upload (within the plan's quota), verification
+// of what was uploaded (checksum and manifest) before a backup counts, optional sealing
+// at rest, restores that are checked before they are handed out, and retention that only
+// ever removes backups whose host-run has ended (plus the configured days).
+import { createHash, randomBytes } from 'node:crypto';
+import { createReadStream, createWriteStream } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { pipeline } from 'node:stream/promises';
+import {
+  type Bus,
+  BackupState as BusBackupState,
+  Counter,
+  conditionalUpdate,
+  Gauge,
+  Histogram,
+  type Logger,
+  type Registry,
+  StaleWriteError,
+} from '@yixing/common';
+import type { Model } from 'mongoose';
+import type { BackupDoc } from './catalog/backup.model.ts';
+import { type SealingKey, seal, unseal } from './crypto/sealed-stream.ts';
+import type { ArchiveStorage } from './storage/archive-storage.ts';
+
+export interface BackupConfig {
+  /** Days a backup is kept after its host-run ended. */
+  retentionDays: number;
+  /** Bytes a plan's live backups may take; 0 for no quota. */
+  planQuotaBytes: number;
+  /** An upload not committed within this time fails. */
+  uploadTimeoutMs: number;
+  restoreCopyTtlMs: number;
+  bucket: string;
+}
+
+export interface Keys {
+  /** The key new backups are sealed with; none: stored as uploaded. */
+  sealing: SealingKey | undefined;
+  /** Every key the service can open (current and retired). */
+  byId: Map<string, SealingKey>;
+}
+
+export interface BackupServiceDeps {
+  model: Model<BackupDoc>;
+  storage: ArchiveStorage;
+  bus: Bus;
+  log: Logger;
+  registry: Registry;
+  clock: () => number;
+  keys: Keys;
+  config: BackupConfig;
+}
+
+export class BackupRefusedError extends Error {
+  readonly code = 'BACKUP_REFUSED';
+  readonly retryable = false;
+}
+
+const sha256Of = async (file: string): Promise<string> => {
+  const h = createHash('sha256');
+  for await (const c of createReadStream(file)) h.update(c as Buffer);
+  return h.digest('hex');
+};
+
+async function* readFileChunks(file: string): AsyncIterable<Uint8Array> {
+  for await (const c of createReadStream(file, { highWaterMark: 256 * 1024 })) yield c as Buffer;
+}
+
+export class BackupService {
+  readonly #d: BackupServiceDeps;
+  readonly #m: {
+    verified: Counter;
+    failed: Counter<'reason'>;
+    uploadSeconds: Histogram;
+    restoreSeconds: Histogram;
+  };
+
+  constructor(deps: BackupServiceDeps) {
+    this.#d = deps;
+    const registers = [deps.registry];
+    const model = deps.model;
+    new Gauge({
+      name: 'yx_backup_bytes_stored',
+      help: 'Bytes held by verified backups',
+      registers,
+      async collect() {
+        const docs = await model.find({ state: 'verified' }, { storedBytes: 1 }).lean<{ storedBytes: number }[]>();
+        this.set(docs.reduce((n, d) => n + d.storedBytes, 0));
+      },
+    });
+    this.#m = {
+      verified: new Counter({ name: 'yx_backup_verified_total', help: 'Backups verified', registers }),
+      failed: new Counter({
+        name: 'yx_backup_failed_total',
+        help: 'Backups that failed verification or restore checks',
+        labelNames: ['reason'],
+        registers,
+      }),
+      uploadSeconds: new Histogram({
+        name: 'yx_backup_upload_seconds',
+        help: 'From slot to verified',
+        buckets: [0.1, 0.5, 1, 5, 15, 60, 300],
+        registers,
+      }),
+      restoreSeconds: new Histogram({
+        name: 'yx_backup_restore_seconds',
+        help: 'Time to check and hand out a restore',
+        buckets: [0.1, 0.5, 1, 5, 15, 60],
+        registers,
+      }),
+    };
+  }
+
+  get #now(): Date {
+    return new Date(this.#d.clock());
+  }
+
+  async slot(req: {
+    hostId: string;
+    runId: string;
+    planId: string;
+    paths: string[];
+    sizeBytes: number;
+    sha256: string;
+    manifestSha256: string;
+  }): Promise<BackupDoc> {
+    const quota = this.#d.config.planQuotaBytes;
+    if (quota > 0 && req.planId) {
+      const live = await this.#d.model
+        .find({ planId: req.planId, state: { $in: ['uploading', 'verified'] } }, { storedBytes: 1, sizeBytes: 1 })
+        .lean<BackupDoc[]>();
+      const used = live.reduce((n, b) => n + Math.max(b.storedBytes, b.sizeBytes), 0);
+      if (used + req.sizeBytes > quota) {
+        throw new BackupRefusedError(`plan ${req.planId} backup quota: ${used} of ${quota} bytes used, ${req.sizeBytes} more asked`);
+      }
+    }
+    const id = `b-${this.#now.toISOString().slice(0, 10).replace(/-/g, '')}-${randomBytes(6).toString('hex')}`;
+    const doc: BackupDoc = {
+      _id: id,
+      hostId: req.hostId,
+      runId: req.runId,
+      planId: req.planId,
+      paths: req.paths,
+      sha256: req.sha256,
+      manifestSha256: req.manifestSha256,
+      sizeBytes: req.sizeBytes,
+      storedBytes: 0,
+      stagingObject: `incoming/${id}`,
+      object: `backups/${id}`,
+      state: 'uploading',
+      reason: '',
+      keyId: null,
+      createdAt: this.#now,
+      verifiedAt: null,
+      runFinalAt: null,
+      expiresAt: null,
+      deletedAt: null,
+      version: 0,
+    };
+    await this.#d.model.create(doc);
+    return doc;
+  }
+
+  async #setState(doc: BackupDoc, state: BackupDoc['state'], changes: Partial<BackupDoc>): Promise<BackupDoc | undefined> {
+    try {
+      return await conditionalUpdate(
+        this.#d.model,
+        { _id: doc._id, version: doc.version, state: doc.state },
+        { $set: { state, ...changes } },
+      );
+    } catch (err) {
+      if (err instanceof StaleWriteError) return undefined;
+      throw err;
+    }
+  }
+
+  #event(doc: BackupDoc, state: BusBackupState, reason = ''): void {
+    const eventId = `${doc._id}.${BusBackupState[state]?.toLowerCase() ?? state}`;
+    this.#d.bus
+      .publishDurable(
+        'backupEvent',
+        { eventId, hostId: doc.hostId, runId: doc.runId, backupId: doc._id, state, reason: reason.slice(0, 1000), atMs: this.#d.clock() },
+        eventId,
+      )
+      .catch((err: Error) => this.#d.log.warn({ err: err.message, backup: doc._id }, 'backup event not published'));
+  }
+
+  async #fail(doc: BackupDoc, reason: string): Promise<BackupDoc> {
+    this.#m.failed.inc({ reason: reason.split(':')[0] ?? 'failed' });
+    const failed = (await this.#setState(doc, 'failed', { reason })) ?? (await this.get(doc._id));
+    this.#event(doc, BusBackupState.FAILED, reason);
+    await this.#d.storage.delete(doc.stagingObject);
+    return failed;
+  }
+
+  async get(id: string): Promise<BackupDoc> {
+    const doc = await this.#d.model.findById(id).lean<BackupDoc>();
+    if (!doc) throw new BackupRefusedError(`no backup ${id}`);
+    return doc;
+  }
+
+  /**
+   * The agent finished uploading: check the archive against what it declared (SHA-256 of
+   * the whole, SHA-256 of its manifest), store it (sealed if a key is set), read the
+   * stored copy back, and only then mark it verified. Idempotent: a repeated commit of a
+   * verified backup answers verified, an interrupted one is done again.
+   */
+  async commit(hostId: string, id: string): Promise<BackupDoc> {
+    let doc = await this.get(id);
+    if (doc.hostId !== hostId) throw new BackupRefusedError(`backup ${id} belongs to host ${doc.hostId}`);
+    if (doc.state !== 'uploading') return doc;
+    const work = await mkdtemp(path.join(tmpdir(), 'yx-backup-'));
+    try {
+      const file = path.join(work, 'archive.tar');
+      try {
+        await pipeline(this.#d.storage.get(doc.stagingObject), createWriteStream(file));
+      } catch (err) {
+        return this.#fail(doc, `upload unreadable: ${(err as Error).message}`);
+      }
+      const actual = await sha256Of(file);
+      if (actual !== doc.sha256)
+        return this.#fail(doc, `checksum: uploaded archive has SHA-256 ${actual}, the agent declared ${doc.sha256}`);
+      if (doc.manifestSha256) {
+        const manifest = await manifestSha256(file);
+        if (manifest !== doc.manifestSha256)
+          return this.#fail(doc, `manifest: yixing/backup.json has SHA-256 ${manifest ?? '(missing)'}, declared ${doc.manifestSha256}`);
+      }
+      const key = this.#d.keys.sealing;
+      const stored = await this.#d.storage.put(doc.object, key ? seal(readFileChunks(file), key) : readFileChunks(file));
+      // Verify what was stored, not what was meant to be.
+      const readBack = await this.#readPlain(doc.object);
+      if (readBack !== doc.sha256) return this.#fail(doc, `stored copy: reads back with SHA-256 ${readBack}`);
+      const verified = await this.#setState(doc, 'verified', { verifiedAt: this.#now, storedBytes: stored.size, keyId: key?.id ?? null });
+      if (!verified) return this.get(id);
+      doc = verified;
+      this.#m.verified.inc();
+      this.#m.uploadSeconds.observe((this.#d.clock() - new Date(doc.createdAt).getTime()) / 1000);
+      this.#event(doc, BusBackupState.VERIFIED);
+      await this.#d.storage.delete(doc.stagingObject);
+      return doc;
+    } finally {
+      await rm(work, { recursive: true, force: true });
+    }
+  }
+
+  /** SHA-256 of a stored object's plaintext (unsealing it when sealed). */
+  async #readPlain(object: string): Promise<string> {
+    const h = createHash('sha256');
+    for await (const c of this.#plainStream(object)) h.update(c);
+    return h.digest('hex');
+  }
+
+  #plainStream(object: string): AsyncIterable<Uint8Array> {
+    const raw = this.#d.storage.get(object);
+    return this.#maybeUnseal(raw);
+  }
+
+  async *#maybeUnseal(raw: AsyncIterable<Uint8Array>): AsyncIterable<Uint8Array> {
+    const it = raw[Symbol.asyncIterator]();
+    const first = await it.next();
+    if (first.done) return;
+    const head = Buffer.from(first.value);
+    async function* rest(): AsyncIterable<Uint8Array> {
+      yield head;
+      for (let r = await it.next(); !r.done; r = await it.next()) yield r.value;
+    }
+    if (head.subarray(0, 4).toString() === 'YXB1') yield* unseal(rest(), (id) => this.#d.keys.byId.get(id));
+    else yield* rest();
+  }
+
+  /** Re-reads a verified backup end to end; a corrupt one is marked failed. */
+  async verify(id: string): Promise<{ ok: boolean; reason: string; doc: BackupDoc }> {
+    const doc = await this.get(id);
+    if (doc.state !== 'verified') return { ok: false, reason: `backup is ${doc.state}`, doc };
+    try {
+      const sha = await this.#readPlain(doc.object);
+      if (sha === doc.sha256) return { ok: true, reason: '', doc };
+      const failed = await this.#fail(doc, `corrupt: stored backup reads as SHA-256 ${sha}, recorded ${doc.sha256}`);
+      return { ok: false, reason: failed.reason, doc: failed };
+    } catch (err) {
+      const failed = await this.#fail(doc, `corrupt: ${(err as Error).message.split('\n')[0]}`);
+      return { ok: false, reason: failed.reason, doc: failed };
+    }
+  }
+
+  /**
+   * A restore: the stored backup is read, unsealed and checked against its recorded
+   * SHA-256 while a plain copy is written for the agent, which checks it again before it
+   * writes anything. A corrupt backup is refused (and marked failed).
+   */
+  async restore(hostId: string, id: string): Promise<{ object: string; sha256: string; sizeBytes: number }> {
+    const started = this.#d.clock();
+    const doc = await this.get(id);
+    if (doc.hostId !== hostId) throw new BackupRefusedError(`backup ${id} belongs to host ${doc.hostId}`);
+    if (doc.state !== 'verified') throw new BackupRefusedError(`backup ${id} is ${doc.state}${doc.reason ? ` (${doc.reason})` : ''}`);
+    const object = `restore/${id}/${this.#d.clock()}-${randomBytes(4).toString('hex')}`;
+    const h = createHash('sha256');
+    let size = 0;
+    const self = this;
+    async function* checked(): AsyncIterable<Uint8Array> {
+      for await (const c of self.#plainStream(doc.object)) {
+        h.update(c);
+        size += c.length;
+        yield c;
+      }
+    }
+    try {
+      await this.#d.storage.put(object, checked());
+    } catch (err) {
+      await this.#d.storage.delete(object);
+      await this.#fail(doc, `corrupt: ${(err as Error).message.split('\n')[0]}`);
+      throw new BackupRefusedError(`backup ${id} is corrupt and cannot be restored: ${(err as Error).message.split('\n')[0]}`);
+    }
+    const sha = h.digest('hex');
+    if (sha !== doc.sha256) {
+      await this.#d.storage.delete(object);
+      await this.#fail(doc, `corrupt: reads as SHA-256 ${sha}, recorded ${doc.sha256}`);
+      throw new BackupRefusedError(`backup ${id} is corrupt and cannot be restored: SHA-256 ${sha}, recorded ${doc.sha256}`);
+    }
+    this.#m.restoreSeconds.observe((this.#d.clock() - started) / 1000);
+    return { object, sha256: sha, sizeBytes: size };
+  }
+
+  /** The run ended: its backups may expire `retentionDays` after. */
+  async runFinished(runId: string, at: number): Promise<void> {
+    const expires = new Date(at + this.#d.config.retentionDays * 86_400_000);
+    await this.#d.model.updateMany(
+      { runId, runFinalAt: null },
+      { $set: { runFinalAt: new Date(at), expiresAt: expires }, $inc: { version: 1 } },
+    );
+  }
+
+  /**
+   * A backup may be deleted unless it is the only verified backup of its host and the
+   * host-run is not final: a rollback may still need it.
+   */
+  async guardDelete(doc: BackupDoc): Promise<string | undefined> {
+    if (doc.state !== 'verified' || doc.runFinalAt) return undefined;
+    const others = await this.#d.model.countDocuments({ hostId: doc.hostId, state: 'verified', _id: { $ne: doc._id } });
+    return others === 0
+      ? `backup ${doc._id} is the only verified backup of host ${doc.hostId} and its run has not ended; a rollback may need it`
+      : undefined;
+  }
+
+  async delete(id: string): Promise<BackupDoc> {
+    const doc = await this.get(id);
+    if (doc.state === 'deleted' || doc.state === 'expired') return doc;
+    const refused = await this.guardDelete(doc);
+    if (refused) throw new BackupRefusedError(refused);
+    await this.#d.storage.delete(doc.object);
+    await this.#d.storage.delete(doc.stagingObject);
+    return (await this.#setState(doc, 'deleted', { deletedAt: this.#now })) ?? this.get(id);
+  }
+
+  /** Expired backups removed, stalled uploads failed, old restore copies dropped. */
+  async sweep(): Promise<{ expired: number; stalled: number }> {
+    const now = this.#d.clock();
+    let expired = 0;
+    for (const doc of await this.#d.model.find({ state: 'verified', expiresAt: { $lte: new Date(now) } }).lean<BackupDoc[]>()) {
+      if (!doc.runFinalAt) continue; // never before its run ended
+      await this.#d.storage.delete(doc.object);
+      if (await this.#setState(doc, 'expired', { deletedAt: new Date(now) })) {
+        expired++;
+        this.#event(doc, BusBackupState.EXPIRED);
+      }
+    }
+    let stalled = 0;
+    for (const doc of await this.#d.model
+      .find({ state: 'uploading', createdAt: { $lte: new Date(now - this.#d.config.uploadTimeoutMs) } })
+      .lean<BackupDoc[]>()) {
+      await this.#fail(doc, `upload not committed within ${this.#d.config.uploadTimeoutMs} ms`);
+      stalled++;
+    }
+    for (const o of await this.#d.storage.list('restore/')) {
+      const at = Number(o.name.split('/')[2]?.split('-')[0]);
+      if (now - at > this.#d.config.restoreCopyTtlMs) await this.#d.storage.delete(o.name);
+    }
+    return { expired, stalled };
+  }
+}
+
+/** SHA-256 of yixing/backup.json inside a tar archive, or undefined when absent. */
+async function manifestSha256(file: string): Promise<string | undefined> {
+  const { spawn } = await import('node:child_process');
+  return new Promise((resolve) => {
+    const tar = spawn('tar', ['-xOf', file, 'yixing/backup.json'], { stdio: ['ignore', 'pipe', 'ignore'] });
+    const h = createHash('sha256');
+    let bytes = 0;
+    tar.stdout.on('data', (d: Buffer) => {
+      bytes += d.length;
+      h.update(d);
+    });
+    tar.on('close', (code) => resolve(code === 0 && bytes > 0 ? h.digest('hex') : undefined));
+  });
+}
+
+export { sha256Of };

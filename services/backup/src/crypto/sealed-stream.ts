@@ -1,0 +1,131 @@
+// Encryption at rest: AES-256-GCM over 1 MiB frames, each with its own nonce (a random
+// prefix and the frame number) and the frame number and a last-frame flag as associated
+// data, so reordered, dropped, truncated or altered frames all fail authentication.
+//
+// Layout: "YXB1" | keyIdLength (1) | keyId | noncePrefix (8) | frames...
+// frame: length of ciphertext (4, big endian) | ciphertext | tag (16)
+import { createCipheriv, createDecipheriv, createHash, randomBytes } from 'node:crypto';
+
+const MAGIC = Buffer.from('YXB1');
+export const FRAME = 1024 * 1024;
+
+export interface SealingKey {
+  id: string;
+  key: Buffer;
+}
+
+export class SealedStreamError extends Error {
+  readonly code = 'BACKUP_DECRYPT_FAILED';
+  readonly retryable = false;
+}
+
+/** A key from 32 raw bytes, 64 hex characters or base64; its id is derived unless given. */
+export function parseKey(material: string | Buffer, id?: string): SealingKey {
+  let key: Buffer;
+  if (Buffer.isBuffer(material) && material.length === 32) key = material;
+  else {
+    const text = material.toString().trim();
+    key = /^[0-9a-fA-F]{64}$/.test(text) ? Buffer.from(text, 'hex') : Buffer.from(text, 'base64');
+  }
+  if (key.length !== 32) throw new Error(`an AES-256 key is 32 bytes; this one is ${key.length}`);
+  return { id: id ?? `k-${createHash('sha256').update(key).digest('hex').slice(0, 16)}`, key };
+}
+
+function nonce(prefix: Buffer, n: number): Buffer {
+  const b = Buffer.alloc(12);
+  prefix.copy(b, 0, 0, 8);
+  b.writeUInt32BE(n, 8);
+  return b;
+}
+
+function aad(n: number, last: boolean): Buffer {
+  const b = Buffer.alloc(5);
+  b.writeUInt32BE(n, 0);
+  b[4] = last ? 1 : 0;
+  return b;
+}
+
+/** Re-chunks a byte stream into frames of exactly FRAME bytes (the last one shorter). */
+async function* frames(source: AsyncIterable<Uint8Array>): AsyncIterable<{ data: Buffer; last: boolean }> {
+  let buf = Buffer.alloc(0);
+  let pending: Buffer | undefined;
+  for await (const chunk of source) {
+    buf = Buffer.concat([buf, chunk]);
+    while (buf.length >= FRAME) {
+      if (pending) yield { data: pending, last: false };
+      pending = buf.subarray(0, FRAME);
+      buf = buf.subarray(FRAME);
+    }
+  }
+  if (buf.length > 0) {
+    if (pending) yield { data: pending, last: false };
+    yield { data: buf, last: true };
+  } else if (pending) yield { data: pending, last: true };
+  else yield { data: Buffer.alloc(0), last: true };
+}
+
+export async function* seal(source: AsyncIterable<Uint8Array>, k: SealingKey): AsyncIterable<Uint8Array> {
+  const prefix = randomBytes(8);
+  const id = Buffer.from(k.id);
+  yield Buffer.concat([MAGIC, Buffer.from([id.length]), id, prefix]);
+  let n = 0;
+  for await (const f of frames(source)) {
+    const c = createCipheriv('aes-256-gcm', k.key, nonce(prefix, n));
+    c.setAAD(aad(n, f.last));
+    const ct = Buffer.concat([c.update(f.data), c.final()]);
+    const len = Buffer.alloc(4);
+    len.writeUInt32BE(ct.length);
+    yield Buffer.concat([len, ct, c.getAuthTag()]);
+    n++;
+  }
+}
+
+/** The key id a sealed stream says it was sealed with (from its first bytes). */
+export function sealedKeyId(head: Buffer): string | undefined {
+  if (head.length < 5 || !head.subarray(0, 4).equals(MAGIC)) return undefined;
+  return head.subarray(5, 5 + (head[4] as number)).toString();
+}
+
+export async function* unseal(source: AsyncIterable<Uint8Array>, keys: (id: string) => SealingKey | undefined): AsyncIterable<Uint8Array> {
+  let buf = Buffer.alloc(0);
+  const it = source[Symbol.asyncIterator]();
+  const need = async (n: number): Promise<boolean> => {
+    while (buf.length < n) {
+      const { value, done } = await it.next();
+      if (done) return false;
+      buf = Buffer.concat([buf, value]);
+    }
+    return true;
+  };
+  if (!(await need(5)) || !buf.subarray(0, 4).equals(MAGIC)) throw new SealedStreamError('not a sealed Yixing backup');
+  const idLen = buf[4] as number;
+  if (!(await need(5 + idLen + 8))) throw new SealedStreamError('sealed header truncated');
+  const id = buf.subarray(5, 5 + idLen).toString();
+  const k = keys(id);
+  if (!k) throw new SealedStreamError(`backup sealed with key ${id}, which this service does not have`);
+  const prefix = Buffer.from(buf.subarray(5 + idLen, 13 + idLen));
+  buf = buf.subarray(13 + idLen);
+  let n = 0;
+  let sawLast = false;
+  while (await need(4)) {
+    if (sawLast) throw new SealedStreamError('data after the last frame');
+    const len = buf.readUInt32BE(0);
+    if (len > FRAME || !(await need(4 + len + 16))) throw new SealedStreamError(`frame ${n} truncated`);
+    const ct = buf.subarray(4, 4 + len);
+    const tag = buf.subarray(4 + len, 20 + len);
+    buf = buf.subarray(20 + len);
+    // Whether this is the last frame is only known once the stream ends after it.
+    const last = !(await need(1));
+    const d = createDecipheriv('aes-256-gcm', k.key, nonce(prefix, n));
+    d.setAAD(aad(n, last));
+    d.setAuthTag(tag);
+    try {
+      yield Buffer.concat([d.update(ct), d.final()]);
+    } catch {
+      throw new SealedStreamError(`frame ${n} fails authentication: the backup was altered or truncated`);
+    }
+    sawLast = last;
+    n++;
+  }
+  if (!sawLast) throw new SealedStreamError('the backup ends without its last frame');
+}

@@ -1,0 +1,78 @@
+#!/usr/bin/env node
+// yx-backup: reads and validates configuration (including the sealing key, if any),
+// connects to NATS and MongoDB and serves the backup protocol and API.
+import { readFile } from 'node:fs/promises';
+import { bool, connectBus, connectDb, createLogger, createRegistry, int, isYxError, readEnv, str } from '@yixing/common';
+import { buildBackupApp } from './app.ts';
+import { parseKey, type SealingKey } from './crypto/sealed-stream.ts';
+
+async function main(): Promise<void> {
+  const cfg = readEnv({
+    YX_NATS_URL: { doc: 'NATS server URL(s), comma separated', parse: str(), default: 'nats://127.0.0.1:4222' },
+    YX_MONGO_URI: { doc: 'MongoDB URI', parse: str({ pattern: /^mongodb(\+srv)?:\/\// }), default: 'mongodb://127.0.0.1:27017/yixing' },
+    YX_MONGO_POOL: { doc: 'most database requests in flight', parse: int({ min: 1, max: 500 }), default: 10 },
+    YX_API_HOST: { doc: 'address the API listens on', parse: str(), default: '127.0.0.1' },
+    YX_API_PORT: { doc: 'port the API listens on', parse: int({ min: 0, max: 65535 }), default: 8081 },
+    YX_BACKUP_BUCKET: { doc: 'Object Store bucket', parse: str({ pattern: /^[A-Za-z0-9_-]{1,64}$/ }), default: 'yx_backups' },
+    YX_BACKUP_RETENTION_DAYS: { doc: 'days kept after the host-run ended', parse: int({ min: 0, max: 3650 }), default: 30 },
+    YX_BACKUP_PLAN_QUOTA_BYTES: { doc: 'bytes a plan may hold; 0 for no quota', parse: int({ min: 0 }), default: 0 },
+    YX_BACKUP_UPLOAD_TIMEOUT_MS: { doc: 'an upload not committed by then fails', parse: int({ min: 1000 }), default: 3_600_000 },
+    YX_BACKUP_SWEEP_MS: { doc: 'interval of the retention sweep', parse: int({ min: 100 }), default: 60_000 },
+    YX_BACKUP_KEY_FILE: { doc: 'AES-256 key file (32 bytes, hex or base64) to seal backups with', parse: str(), default: '' },
+    YX_BACKUP_KEY: { doc: 'AES-256 key (hex or base64), instead of a file', parse: str(), default: '' },
+    YX_BACKUP_KEY_ID: {
+      doc: 'id recorded with sealed backups (derived from the key when empty)',
+      parse: str({ pattern: /^[A-Za-z0-9_.-]{1,64}$/ }),
+      default: '',
+    },
+    YX_BACKUP_ENCRYPT: { doc: 'seal new backups (needs a key)', parse: bool, default: true },
+  });
+  let sealing: SealingKey | undefined;
+  const material = cfg.YX_BACKUP_KEY_FILE ? await readFile(cfg.YX_BACKUP_KEY_FILE) : cfg.YX_BACKUP_KEY || undefined;
+  if (material !== undefined) {
+    try {
+      sealing = parseKey(material, cfg.YX_BACKUP_KEY_ID || undefined);
+    } catch (err) {
+      throw new Error(
+        `${cfg.YX_BACKUP_KEY_FILE ? `YX_BACKUP_KEY_FILE=${cfg.YX_BACKUP_KEY_FILE}` : 'YX_BACKUP_KEY'}: ${(err as Error).message}`,
+      );
+    }
+  }
+  const log = createLogger('backup');
+  const registry = createRegistry('backup');
+  const nc = await connectBus({ servers: cfg.YX_NATS_URL.split(','), name: 'yx-backup' });
+  const conn = await connectDb({ uri: cfg.YX_MONGO_URI, appName: 'yx-backup', maxPoolSize: cfg.YX_MONGO_POOL });
+  const app = await buildBackupApp({
+    conn,
+    nc,
+    log,
+    registry,
+    clock: Date.now,
+    keys: { sealing: cfg.YX_BACKUP_ENCRYPT ? sealing : undefined, byId: new Map(sealing ? [[sealing.id, sealing]] : []) },
+    config: {
+      bucket: cfg.YX_BACKUP_BUCKET,
+      retentionDays: cfg.YX_BACKUP_RETENTION_DAYS,
+      planQuotaBytes: cfg.YX_BACKUP_PLAN_QUOTA_BYTES,
+      uploadTimeoutMs: cfg.YX_BACKUP_UPLOAD_TIMEOUT_MS,
+      restoreCopyTtlMs: 3_600_000,
+      sweepIntervalMs: cfg.YX_BACKUP_SWEEP_MS,
+    },
+  });
+  await app.start();
+  const address = await app.api.listen({ host: cfg.YX_API_HOST, port: cfg.YX_API_PORT });
+  log.info({ address, sealed: Boolean(sealing && cfg.YX_BACKUP_ENCRYPT) }, 'backup service ready');
+  process.stdout.write(`yx-backup ready ${address}\n`);
+  const shutdown = async (): Promise<void> => {
+    await app.stop();
+    await nc.drain();
+    await conn.close();
+    process.exit(0);
+  };
+  process.once('SIGTERM', () => void shutdown());
+  process.once('SIGINT', () => void shutdown());
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`yx-backup: ${isYxError(err) || err instanceof Error ? err.message : String(err)}\n`);
+  process.exit(1);
+});

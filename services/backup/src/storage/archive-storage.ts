@@ -1,0 +1,20 @@
+// Where archives live. The JetStream Object Store is the default; an S3-compatible store
+// or a filesystem can implement the same interface.
+export interface StoredObject {
+  name: string;
+  size: number;
+}
+
+export interface ArchiveStorage {
+  /** Writes the whole object (replacing one of the same name). */
+  put(name: string, data: AsyncIterable<Uint8Array>): Promise<StoredObject>;
+  /** Reads the object; the iterator throws if the storage finds it corrupt. */
+  get(name: string): AsyncIterable<Uint8Array>;
+  delete(name: string): Promise<void>;
+  list(prefix: string): Promise<StoredObject[]>;
+}
+
+export class ObjectMissingError extends Error {
+  readonly code = 'OBJECT_MISSING';
+  readonly retryable = false;
+}

@@ -1,0 +1,137 @@
+// Backups through the backup service: ask for an upload slot, stream the archive into the
+// Object Store, commit, and wait for the service to verify it; restore by asking for a
+// grant and checking the copy it names before handing it out. Every request is retried
+// while the service is away (restarting), and an upload the service refused is redone.
+import { spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { createReadStream, createWriteStream } from 'node:fs';
+import { mkdtemp, rm, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { Objm } from '@nats-io/obj';
+import { BackupState, type Bus, type InitOf, type ReplyOf, type RouteName, UnavailableError } from '@yixing/common';
+import { type BackupRecord, type BackupStore, BackupVerificationError, sha256File } from './backup-store.ts';
+
+export interface BusBackupStoreOptions {
+  bus: Bus;
+  hostId: string;
+  planId?: string;
+  /** How long to keep retrying a request while the service does not answer. */
+  patienceMs?: number;
+  /** How long one commit may take (the service reads the whole archive). */
+  commitTimeoutMs?: number;
+  uploadAttempts?: number;
+  log?: (line: string) => void;
+}
+
+/** SHA-256 of the archive's yixing/backup.json, as the service will compute it. */
+async function manifestSha(file: string): Promise<string> {
+  return new Promise((resolve) => {
+    const tar = spawn('tar', ['-xOf', file, 'yixing/backup.json'], { stdio: ['ignore', 'pipe', 'ignore'] });
+    const h = createHash('sha256');
+    let n = 0;
+    tar.stdout.on('data', (d: Buffer) => {
+      n += d.length;
+      h.update(d);
+    });
+    tar.on('close', (code) => resolve(code === 0 && n > 0 ? h.digest('hex') : ''));
+  });
+}
+
+export class BusBackupStore implements BackupStore {
+  readonly #o: Required<Omit<BusBackupStoreOptions, 'planId' | 'log'>> & Pick<BusBackupStoreOptions, 'planId' | 'log'>;
+
+  constructor(opts: BusBackupStoreOptions) {
+    this.#o = { patienceMs: 600_000, commitTimeoutMs: 300_000, uploadAttempts: 3, ...opts };
+  }
+
+  #log(line: string): void {
+    this.#o.log?.(line);
+  }
+
+  /** A request, retried with backoff while no backup service answers. */
+  async #ask<N extends RouteName>(name: N, init: InitOf<N>, timeoutMs: number): Promise<ReplyOf<N>> {
+    const until = Date.now() + this.#o.patienceMs;
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await this.#o.bus.request(name, init, timeoutMs);
+      } catch (err) {
+        if (!(err instanceof UnavailableError) || Date.now() > until) throw err;
+        this.#log(`backup service did not answer (${(err as Error).message}); retrying`);
+        await new Promise((r) => setTimeout(r, Math.min(5_000, 250 * 2 ** attempt)));
+      }
+    }
+  }
+
+  async put(meta: Omit<BackupRecord, 'id' | 'sizeBytes' | 'sha256' | 'createdAt'>, file: string): Promise<BackupRecord> {
+    const [sha256, manifestSha256, { size }] = await Promise.all([sha256File(file), manifestSha(file), stat(file)]);
+    let lastReason = '';
+    for (let attempt = 1; attempt <= this.#o.uploadAttempts; attempt++) {
+      const slot = await this.#ask(
+        'backupSlotRequest',
+        {
+          hostId: this.#o.hostId,
+          runId: meta.runId,
+          planId: this.#o.planId ?? '',
+          paths: meta.paths,
+          sizeBytes: size,
+          sha256,
+          manifestSha256,
+        },
+        30_000,
+      );
+      if (!slot.accepted) throw new BackupVerificationError(`the backup service refused the upload: ${slot.reason}`);
+      const os = await new Objm(this.#o.bus.nc).open(slot.bucket);
+      await os.put(
+        { name: slot.objectName, options: { max_chunk_size: 256 * 1024 } },
+        Readable.toWeb(createReadStream(file)) as ReadableStream<Uint8Array>,
+      );
+      this.#log(`uploaded ${size} bytes as ${slot.backupId}; waiting for verification`);
+      const status = await this.#ask('backupCommit', { hostId: this.#o.hostId, backupId: slot.backupId }, this.#o.commitTimeoutMs);
+      if (status.state === BackupState.VERIFIED) {
+        return { ...meta, id: slot.backupId, sizeBytes: size, sha256, manifestSha256, createdAt: new Date().toISOString() };
+      }
+      lastReason = status.reason;
+      this.#log(`backup ${slot.backupId} not verified (${status.reason}); uploading again (attempt ${attempt + 1})`);
+    }
+    throw new BackupVerificationError(`the backup could not be verified after ${this.#o.uploadAttempts} uploads: ${lastReason}`);
+  }
+
+  async get(id: string): Promise<{ record: BackupRecord; file: string }> {
+    const grant = await this.#ask('restoreRequest', { hostId: this.#o.hostId, backupId: id }, this.#o.commitTimeoutMs);
+    if (!grant.granted) throw new BackupVerificationError(`restore of ${id} refused: ${grant.reason}`);
+    const dir = await mkdtemp(path.join(tmpdir(), 'yx-restore-'));
+    const file = path.join(dir, `${id}.tar`);
+    try {
+      const os = await new Objm(this.#o.bus.nc).open(grant.bucket);
+      const r = await os.get(grant.objectName);
+      if (!r) throw new BackupVerificationError(`restore copy ${grant.objectName} of ${id} is missing`);
+      await pipeline(Readable.fromWeb(r.data as import('node:stream/web').ReadableStream<Uint8Array>), createWriteStream(file));
+      const err = await r.error;
+      if (err) throw new BackupVerificationError(`restore copy of ${id} is corrupt: ${err.message.split('\n')[0]}`);
+      // Checked here too, before anything on the host is written from it.
+      const sha = await sha256File(file);
+      if (sha !== grant.sha256)
+        throw new BackupVerificationError(`restore copy of ${id} has SHA-256 ${sha}, the service granted ${grant.sha256}`);
+      return {
+        record: {
+          id,
+          hostId: this.#o.hostId,
+          runId: '',
+          profile: '',
+          paths: [],
+          sizeBytes: grant.sizeBytes,
+          sha256: sha,
+          manifestSha256: '',
+          createdAt: '',
+        },
+        file,
+      };
+    } catch (e) {
+      await rm(dir, { recursive: true, force: true });
+      throw e;
+    }
+  }
+}
