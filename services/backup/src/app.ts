@@ -1,6 +1,6 @@
 // Builds the backup service from injected parts: bus handlers (slot, commit, restore),
 // the run-final consumer that starts retention clocks, the retention sweep, and the API.
-import { AckPolicy, DeliverPolicy, jetstreamManager } from '@nats-io/jetstream';
+import { AckPolicy, DeliverPolicy, jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { Objm } from '@nats-io/obj';
 import type { NatsConnection, Subscription } from '@nats-io/transport-node';
 import { BackupState, Bus, ensureIndexes, ensureStreams, type Logger, type Registry } from '@yixing/common';
@@ -59,7 +59,7 @@ export async function buildBackupApp(deps: BackupAppDeps): Promise<BackupApp> {
   const model = backupModel(deps.conn);
   await ensureIndexes(deps.conn);
   await ensureStreams(nc);
-  const os = await new Objm(nc).create(config.bucket, { description: 'Yixing backups' });
+  const os = await new Objm(jetstream(nc, { timeout: 60_000 })).create(config.bucket, { description: 'Yixing backups' });
   const storage = new ObjectStoreStorage(os, config.bucket);
   const bus = new Bus({ nc, log, registry });
   const service = new BackupService({ model, storage, bus, log, registry, clock: deps.clock, keys: deps.keys, config });

@@ -33,6 +33,31 @@ export interface BackupConfig {
   uploadTimeoutMs: number;
   restoreCopyTtlMs: number;
   bucket: string;
+  /** Verifications run at once; more commits wait their turn. */
+  maxConcurrentVerifications: number;
+}
+
+class Semaphore {
+  #free: number;
+  readonly #waiting: (() => void)[] = [];
+
+  constructor(n: number) {
+    this.#free = n;
+  }
+
+  async acquire(): Promise<void> {
+    if (this.#free > 0) {
+      this.#free--;
+      return;
+    }
+    await new Promise<void>((resolve) => this.#waiting.push(resolve));
+  }
+
+  release(): void {
+    const next = this.#waiting.shift();
+    if (next) next();
+    else this.#free++;
+  }
 }
 
 export interface Keys {
@@ -77,8 +102,11 @@ export class BackupService {
     restoreSeconds: Histogram;
   };
 
+  readonly #verifySlots: Semaphore;
+
   constructor(deps: BackupServiceDeps) {
     this.#d = deps;
+    this.#verifySlots = new Semaphore(deps.config.maxConcurrentVerifications);
     const registers = [deps.registry];
     const model = deps.model;
     new Gauge({
@@ -208,6 +236,17 @@ export class BackupService {
    * verified backup answers verified, an interrupted one is done again.
    */
   async commit(hostId: string, id: string): Promise<BackupDoc> {
+    // Verification reads, hashes and rewrites the whole archive: a few at a time, the
+    // others queue (their agents wait on the commit reply, which allows for it).
+    await this.#verifySlots.acquire();
+    try {
+      return await this.#commit(hostId, id);
+    } finally {
+      this.#verifySlots.release();
+    }
+  }
+
+  async #commit(hostId: string, id: string): Promise<BackupDoc> {
     let doc = await this.get(id);
     if (doc.hostId !== hostId) throw new BackupRefusedError(`backup ${id} belongs to host ${doc.hostId}`);
     if (doc.state !== 'uploading') return doc;

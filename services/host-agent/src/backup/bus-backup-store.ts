@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { jetstream } from '@nats-io/jetstream';
 import { Objm } from '@nats-io/obj';
 import { BackupState, type Bus, type InitOf, type ReplyOf, type RouteName, UnavailableError } from '@yixing/common';
 import { type BackupRecord, type BackupStore, BackupVerificationError, sha256File } from './backup-store.ts';
@@ -83,11 +84,18 @@ export class BusBackupStore implements BackupStore {
         30_000,
       );
       if (!slot.accepted) throw new BackupVerificationError(`the backup service refused the upload: ${slot.reason}`);
-      const os = await new Objm(this.#o.bus.nc).open(slot.bucket);
-      await os.put(
-        { name: slot.objectName, options: { max_chunk_size: 256 * 1024 } },
-        Readable.toWeb(createReadStream(file)) as ReadableStream<Uint8Array>,
-      );
+      try {
+        // A generous ack timeout: many hosts back up at once at the start of a wave.
+        const os = await new Objm(jetstream(this.#o.bus.nc, { timeout: 60_000 })).open(slot.bucket);
+        await os.put(
+          { name: slot.objectName, options: { max_chunk_size: 256 * 1024 } },
+          Readable.toWeb(createReadStream(file)) as ReadableStream<Uint8Array>,
+        );
+      } catch (err) {
+        lastReason = `upload failed: ${(err as Error).message}`;
+        this.#log(`${lastReason}; uploading again (attempt ${attempt + 1})`);
+        continue;
+      }
       this.#log(`uploaded ${size} bytes as ${slot.backupId}; waiting for verification`);
       const status = await this.#ask('backupCommit', { hostId: this.#o.hostId, backupId: slot.backupId }, this.#o.commitTimeoutMs);
       if (status.state === BackupState.VERIFIED) {
@@ -105,7 +113,7 @@ export class BusBackupStore implements BackupStore {
     const dir = await mkdtemp(path.join(tmpdir(), 'yx-restore-'));
     const file = path.join(dir, `${id}.tar`);
     try {
-      const os = await new Objm(this.#o.bus.nc).open(grant.bucket);
+      const os = await new Objm(jetstream(this.#o.bus.nc, { timeout: 60_000 })).open(grant.bucket);
       const r = await os.get(grant.objectName);
       if (!r) throw new BackupVerificationError(`restore copy ${grant.objectName} of ${id} is missing`);
       await pipeline(Readable.fromWeb(r.data as import('node:stream/web').ReadableStream<Uint8Array>), createWriteStream(file));

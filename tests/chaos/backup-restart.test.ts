@@ -1,0 +1,87 @@
+// The backup service is SIGKILLed while it verifies an upload and started again: no
+// partial backup is ever marked verified, and the agent, retrying, gets a verified backup
+// that restores byte for byte.
+import assert from 'node:assert/strict';
+import { readFile, rm } from 'node:fs/promises';
+import { after, before, test } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Objm } from '@nats-io/obj';
+import type { NatsConnection } from '@nats-io/transport-node';
+import { Bus, connectBus, createRegistry, silentLogger } from '@yixing/common';
+import type { BackupDoc } from '../../services/backup/src/catalog/backup.model.ts';
+import { BusBackupStore } from '../../services/host-agent/src/backup/bus-backup-store.ts';
+import { makeArchive, randomFile, scratchDir } from '../fixtures/archives.ts';
+import { type ServiceProcess, spawnService } from '../fixtures/processes.ts';
+import { type Stack, startStack } from '../fixtures/stack.ts';
+
+let stack: Stack;
+let nc: NatsConnection;
+let dir: string;
+let service: ServiceProcess;
+
+const startService = (name: string) =>
+  spawnService({
+    name,
+    main: 'services/backup/src/main.ts',
+    env: {
+      YX_NATS_URL: stack.nats.url,
+      YX_MONGO_URI: stack.dbUri,
+      YX_API_PORT: '0',
+      YX_BACKUP_UPLOAD_TIMEOUT_MS: '300000',
+      YX_BACKUP_SWEEP_MS: '500',
+    },
+    ready: /^yx-backup ready /,
+    logDir: stack.dir,
+  });
+
+before(async () => {
+  [stack, dir] = await Promise.all([startStack('backup_restart'), scratchDir('yx-backup-restart-')]);
+  nc = await connectBus({ servers: stack.nats.url, name: 'agent-h1' });
+  service = await startService('backup-0');
+});
+
+after(async () => {
+  await service?.kill();
+  await nc?.close();
+  await stack?.stop();
+  await rm(dir, { recursive: true, force: true });
+});
+
+test('a backup service killed during verification marks nothing verified; the agent retries and succeeds', async () => {
+  const archive = await makeArchive(dir, 'big', await randomFile(dir, 120 * 1024 * 1024));
+  const store = new BusBackupStore({
+    bus: new Bus({ nc, log: silentLogger(), registry: createRegistry('agent', { processMetrics: false }) }),
+    hostId: 'h1',
+    planId: 'p1',
+    commitTimeoutMs: 15_000,
+  });
+  const catalog = stack.db.collection<BackupDoc>('backups');
+  const put = store.put({ hostId: 'h1', runId: 'run-1', profile: 'p', paths: ['/etc'], manifestSha256: '' }, archive);
+
+  // Wait until the archive is fully uploaded and the service is verifying it, then kill it.
+  const size = (await readFile(archive)).length;
+  const os = await new Objm(nc).open('yx_backups');
+  for (;;) {
+    const doc = await catalog.findOne({ hostId: 'h1' });
+    const staged = doc ? await os.info(doc.stagingObject) : null;
+    if (doc?.state === 'uploading' && staged?.size === size) break;
+    await sleep(50);
+  }
+  await sleep(300);
+  assert.equal(await service.kill('SIGKILL'), 'SIGKILL');
+  // Killed mid-verification: nothing of this host is verified.
+  assert.equal(await catalog.countDocuments({ hostId: 'h1', state: 'verified' }), 0);
+
+  service = await startService('backup-1');
+  const record = await put;
+
+  const docs = await catalog.find({ hostId: 'h1' }).toArray();
+  const verified = docs.filter((d) => d.state === 'verified');
+  assert.deepEqual(
+    verified.map((d) => d._id),
+    [record.id],
+    'exactly the backup the agent got is verified',
+  );
+  const { file } = await store.get(record.id);
+  assert.ok((await readFile(file)).equals(await readFile(archive)), 'it restores byte for byte');
+});

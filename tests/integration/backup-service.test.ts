@@ -1,0 +1,212 @@
+// The backup service against real NATS (Object Store) and FerretDB, with agents' side
+// of the protocol (BusBackupStore): many large backups at once, corruption caught at
+// verification and at restore, retention that deletes only what may go, and sealed
+// (encrypted) backups that restore byte for byte.
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { readFile, rm } from 'node:fs/promises';
+import { after, before, test } from 'node:test';
+import { jetstreamManager } from '@nats-io/jetstream';
+import { Objm } from '@nats-io/obj';
+import type { NatsConnection } from '@nats-io/transport-node';
+import { Bus, connectBus, connectDb, createRegistry, silentLogger } from '@yixing/common';
+import type { Connection } from 'mongoose';
+import { type BackupApp, buildBackupApp, parseKey } from '../../services/backup/src/mod.ts';
+import { sha256File } from '../../services/host-agent/src/backup/backup-store.ts';
+import { BusBackupStore } from '../../services/host-agent/src/backup/bus-backup-store.ts';
+import { makeArchive, randomFile, scratchDir } from '../fixtures/archives.ts';
+import { type MongoFixture, startMongo } from '../fixtures/mongo.ts';
+import { type NatsFixture, startNats } from '../fixtures/nats.ts';
+import { waitUntil } from '../fixtures/wait.ts';
+
+let nats: NatsFixture;
+let mongo: MongoFixture;
+let nc: NatsConnection;
+let conn: Connection;
+let plain: BackupApp;
+let sealed: BackupApp;
+let dir: string;
+let payload20: string;
+const log = silentLogger();
+const key = parseKey(randomBytes(32).toString('hex'), 'test-key-1');
+
+const config = {
+  retentionDays: 30,
+  planQuotaBytes: 0,
+  uploadTimeoutMs: 3_600_000,
+  restoreCopyTtlMs: 3_600_000,
+  sweepIntervalMs: 3_600_000,
+  maxConcurrentVerifications: 4,
+};
+
+before(async () => {
+  [nats, mongo, dir] = await Promise.all([startNats(), startMongo(), scratchDir('yx-backups-')]);
+  nc = await connectBus({ servers: nats.url, name: 'backup-test' });
+  conn = await connectDb({ uri: mongo.uri('backups'), appName: 'backup-test' });
+  // Two services on one catalog: one storing as uploaded, one sealing with a key.
+  plain = await buildBackupApp({
+    conn,
+    nc,
+    log,
+    registry: createRegistry('backup', { processMetrics: false }),
+    clock: Date.now,
+    keys: { sealing: undefined, byId: new Map() },
+    config: { ...config, bucket: 'plain' },
+  });
+  await plain.start();
+  payload20 = await randomFile(dir, 20 * 1024 * 1024);
+});
+
+after(async () => {
+  for (const c of agentConnections) await c.close();
+  await plain?.stop();
+  await sealed?.stop();
+  await nc?.drain();
+  await conn?.close();
+  await Promise.all([nats?.stop(), mongo?.stop()]);
+  await rm(dir, { recursive: true, force: true });
+});
+
+const agentConnections: NatsConnection[] = [];
+
+/** An agent's side of the protocol, on its own connection as on its own host. */
+async function agent(hostId: string, planId = 'p-test'): Promise<BusBackupStore> {
+  const c = await connectBus({ servers: nats.url, name: `agent-${hostId}` });
+  agentConnections.push(c);
+  return new BusBackupStore({ bus: new Bus({ nc: c, log, registry: createRegistry('agent', { processMetrics: false }) }), hostId, planId });
+}
+
+test('50 concurrent 20 MB backups are uploaded and verified', async () => {
+  const archives = await Promise.all(Array.from({ length: 50 }, (_, i) => makeArchive(dir, `bulk-${i}`, payload20)));
+  const records = await Promise.all(
+    archives.map(async (file, i) =>
+      (await agent(`host-${i}`)).put(
+        { hostId: `host-${i}`, runId: `run-${i}`, profile: 'debian-11-to-12', paths: ['/etc'], manifestSha256: '' },
+        file,
+      ),
+    ),
+  );
+  assert.equal(new Set(records.map((r) => r.id)).size, 50);
+  for (const [i, r] of records.entries()) {
+    const doc = await plain.service.get(r.id);
+    assert.equal(doc.state, 'verified');
+    assert.equal(doc.sha256, await sha256File(archives[i] as string));
+    assert.ok(doc.sizeBytes > 20 * 1024 * 1024);
+  }
+  const metrics = (await plain.api.inject({ method: 'GET', url: '/metrics' })).body;
+  assert.match(metrics, /^yx_backup_verified_total\{[^}]*\} 50$/m);
+});
+
+/** Replaces the 3rd chunk of a stored object with altered bytes, as a bad disk would. */
+async function corrupt(bucket: string, object: string): Promise<void> {
+  const os = await new Objm(nc).open(bucket);
+  const info = await os.info(object);
+  assert.ok(info, `no object ${object}`);
+  const jsm = await jetstreamManager(nc);
+  const stream = `OBJ_${bucket}`;
+  const subject = `$O.${bucket}.C.${info.nuid}`;
+  const first = await jsm.streams.getMessage(stream, { last_by_subj: subject });
+  assert.ok(first);
+  const seqs: number[] = [];
+  for (let seq = first.seq - info.chunks + 1; seq <= first.seq; seq++) seqs.push(seq);
+  const third = await jsm.streams.getMessage(stream, { seq: seqs[2] as number });
+  assert.ok(third);
+  const data = Buffer.from(third.data);
+  data[100] = (data[100] as number) ^ 0xff;
+  await jsm.streams.deleteMessage(stream, third.seq, true);
+  // Same subject, same length, one byte different, now out of place too.
+  nc.publish(subject, data);
+  await nc.flush();
+}
+
+test('a corrupted chunk is detected at verification and again at restore', async () => {
+  const [a, b] = await Promise.all([makeArchive(dir, 'corrupt-a', payload20), makeArchive(dir, 'corrupt-b', payload20)]);
+  const store = await agent('host-corrupt');
+  const ra = await store.put({ hostId: 'host-corrupt', runId: 'run-ca', profile: 'p', paths: ['/etc'], manifestSha256: '' }, a);
+  const rb = await store.put({ hostId: 'host-corrupt', runId: 'run-cb', profile: 'p', paths: ['/etc'], manifestSha256: '' }, b);
+
+  await corrupt('plain', (await plain.service.get(ra.id)).object);
+  const verify = (await plain.api.inject({ method: 'POST', url: `/v1/backups/${ra.id}/verify` })).json() as {
+    ok: boolean;
+    reason: string;
+    backup: { state: string };
+  };
+  assert.equal(verify.ok, false);
+  assert.match(verify.reason, /^corrupt: /);
+  assert.equal(verify.backup.state, 'failed');
+
+  await corrupt('plain', (await plain.service.get(rb.id)).object);
+  await assert.rejects(store.get(rb.id), /restore of .* refused: backup .* is corrupt and cannot be restored/);
+  assert.equal((await plain.service.get(rb.id)).state, 'failed');
+});
+
+test('retention deletes only eligible backups', async () => {
+  const day = 86_400_000;
+  const file = await makeArchive(dir, 'retention', payload20);
+  const put = async (host: string, run: string) =>
+    (await agent(host)).put({ hostId: host, runId: run, profile: 'p', paths: ['/etc'], manifestSha256: '' }, file);
+  const ended = await put('host-r1', 'run-ended-long-ago');
+  const recent = await put('host-r2', 'run-ended-yesterday');
+  const live = await put('host-r3', 'run-still-live');
+  const bus = new Bus({ nc, log, registry: createRegistry('scheduler', { processMetrics: false }) });
+  for (const [runId, hostId, at] of [
+    ['run-ended-long-ago', 'host-r1', Date.now() - 40 * day],
+    ['run-ended-yesterday', 'host-r2', Date.now() - day],
+  ] as const) {
+    await bus.publishDurable(
+      'runFinished',
+      { eventId: `${runId}.final`, hostId, runId, planId: 'p-test', state: 'succeeded', atMs: at },
+      `${runId}.final`,
+    );
+  }
+  await waitUntil(
+    async () => {
+      const d = await plain.service.get(recent.id);
+      return { done: d.expiresAt !== null, value: d, state: String(d.expiresAt) };
+    },
+    { what: 'run-final events applied' },
+  );
+  // The only verified backup of a live run cannot be deleted, by the API or by age.
+  const refused = await plain.api.inject({ method: 'DELETE', url: `/v1/backups/${live.id}` });
+  assert.equal(refused.statusCode, 409);
+  assert.match(refused.json().error.message, /only verified backup of host host-r3 and its run has not ended/);
+
+  const swept = await plain.service.sweep();
+  assert.equal(swept.expired, 1);
+  assert.equal((await plain.service.get(ended.id)).state, 'expired');
+  assert.equal((await plain.service.get(recent.id)).state, 'verified');
+  assert.equal((await plain.service.get(live.id)).state, 'verified');
+  const os = await new Objm(nc).open('plain');
+  const gone = await os.info((await plain.service.get(ended.id)).object);
+  assert.ok(gone === null || gone.deleted, 'the expired archive is gone from storage');
+  assert.ok(await os.info((await plain.service.get(recent.id)).object));
+  // A backup whose run has ended may be deleted by an operator.
+  assert.equal((await plain.api.inject({ method: 'DELETE', url: `/v1/backups/${recent.id}` })).json().state, 'deleted');
+});
+
+test('an encrypted backup restores byte for byte', async () => {
+  await plain.stop();
+  sealed = await buildBackupApp({
+    conn,
+    nc,
+    log,
+    registry: createRegistry('backup', { processMetrics: false }),
+    clock: Date.now,
+    keys: { sealing: key, byId: new Map([[key.id, key]]) },
+    config: { ...config, bucket: 'sealed' },
+  });
+  await sealed.start();
+  const file = await makeArchive(dir, 'sealed', payload20);
+  const store = await agent('host-sealed');
+  const rec = await store.put({ hostId: 'host-sealed', runId: 'run-s', profile: 'p', paths: ['/etc'], manifestSha256: '' }, file);
+  const doc = await sealed.service.get(rec.id);
+  assert.equal(doc.keyId, 'test-key-1');
+  assert.ok(doc.storedBytes > doc.sizeBytes, 'sealed frames carry their tags');
+  // At rest the archive is not readable: the payload's bytes are nowhere in it.
+  const raw = await (await new Objm(nc).open('sealed')).getBlob(doc.object);
+  assert.ok(raw);
+  const probe = (await readFile(payload20)).subarray(4096, 4096 + 64);
+  assert.equal(Buffer.from(raw).indexOf(probe), -1);
+  const { file: restored } = await store.get(rec.id);
+  assert.ok((await readFile(restored)).equals(await readFile(file)), 'restored byte for byte');
+});
