@@ -2,6 +2,7 @@
 // the control plane: a plan of one host, the apt driver, packages from the loopback
 // mirror. The host ends on Debian 12 and its step log (apt's output) is in the API.
 import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
 import { after, before, test } from 'node:test';
 import type { PlanView, RunView } from '../../services/scheduler/src/api/views.ts';
 import { freshDebianRoot, osVersion, requiredEnv, type TestRoot } from '../fixtures/os-root.ts';
@@ -13,12 +14,20 @@ import { waitUntil } from '../fixtures/wait.ts';
 let stack: Stack;
 let scheduler: { proc: ServiceProcess; api: string };
 let agent: ServiceProcess;
+let backup: ServiceProcess;
 let mirror: StaticServer;
 let root: TestRoot;
 
 before(async () => {
   [stack, mirror, root] = await Promise.all([startStack('host_mode'), serveDirectory(requiredEnv('YX_DEBIAN_MIRROR')), freshDebianRoot()]);
   scheduler = await startScheduler(stack);
+  backup = await spawnService({
+    name: 'backup',
+    main: 'services/backup/src/main.ts',
+    env: { YX_NATS_URL: stack.nats.url, YX_MONGO_URI: stack.dbUri, YX_API_PORT: '0', YX_BACKUP_KEY: randomBytes(32).toString('base64') },
+    ready: /^yx-backup ready /,
+    logDir: stack.dir,
+  });
   agent = await spawnService({
     name: 'agent-deb11',
     main: 'services/host-agent/src/main.ts',
@@ -42,6 +51,7 @@ before(async () => {
 
 after(async () => {
   await agent?.kill();
+  await backup?.kill();
   await scheduler?.proc.kill();
   await Promise.all([stack?.stop(), mirror?.close(), root?.remove()]);
 });
@@ -83,6 +93,24 @@ test('a plan migrates a real Debian 11 root to Debian 12 through the bus', async
     summary: string;
   };
   assert.equal(precheck.inhibitors, 0, precheck.summary);
+  // The backup went through the backup service, sealed, verified before the upgrade, and
+  // its retention clock started when the run ended.
+  const backupId = (JSON.parse(runs[0]?.history.find((h) => h.step === 'backup')?.report ?? '{}') as { backup: { id: string } }).backup.id;
+  const catalog = stack.db.collection<{ _id: string; state: string; keyId: string | null; verifiedAt: Date; runFinalAt: Date | null }>(
+    'backups',
+  );
+  const stored = await waitUntil(
+    async () => {
+      const d = await catalog.findOne({ _id: backupId });
+      return { done: d?.runFinalAt != null, value: d, state: String(d?.runFinalAt) };
+    },
+    { what: 'the run end reaching the backup catalog' },
+  );
+  assert.equal(stored?.state, 'verified');
+  assert.ok(stored?.keyId, 'sealed at rest');
+  const upgradeStarted = runs[0]?.history.find((h) => h.step === 'upgrade')?.dispatchedAt as unknown as string;
+  assert.ok(new Date(stored?.verifiedAt as Date).getTime() <= Date.parse(upgradeStarted), 'verified before the upgrade was sent');
+
   const { lines } = await api<{ lines: { step: string; text: string }[] }>(scheduler.api, 'GET', '/v1/hosts/deb11-01/logs?step=upgrade');
   assert.ok(
     lines.some((l) => /^Unpacking base-files \(12/.test(l.text)),

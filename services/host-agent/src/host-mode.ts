@@ -8,6 +8,7 @@ import path from 'node:path';
 import type { Bus, Logger } from '@yixing/common';
 import { type AgentIdentity, HostAgent, type HostEnv } from './agent.ts';
 import { FileBackupStore } from './backup/backup-store.ts';
+import { BusBackupStore } from './backup/bus-backup-store.ts';
 import { MigrationDriver } from './drivers/migration.driver.ts';
 import { FileJournal } from './journal.ts';
 import { mustRun, runCommand } from './os/command.ts';
@@ -29,6 +30,8 @@ export interface HostModeOptions {
   trustedMirrors: boolean;
   heartbeatIntervalMs: number;
   agentVersion: string;
+  /** `service`: backups go to the backup service (the default); `local`: a directory. */
+  backups: 'service' | 'local';
 }
 
 async function bootId(root: HostRoot): Promise<string> {
@@ -70,7 +73,10 @@ export async function buildHostAgent(o: HostModeOptions): Promise<HostAgent> {
       root,
       hostId: o.hostId,
       profiles: o.profiles,
-      store: new FileBackupStore(path.join(o.stateDir, 'backups')),
+      store:
+        o.backups === 'service'
+          ? new BusBackupStore({ bus: o.bus, hostId: o.hostId, log: (line) => o.log.info({ hostId: o.hostId }, line) })
+          : new FileBackupStore(path.join(o.stateDir, 'backups')),
       packageManager,
     }),
     store: new FileAgentStateStore(path.join(o.stateDir, 'agent'), o.hostId, { durable: true }),

@@ -10,6 +10,8 @@ export interface BackupRecord {
   hostId: string;
   runId: string;
   profile: string;
+  /** The plan of the run, if any (quotas are per plan). */
+  planId?: string;
   /** Paths of the root the archive holds. */
   paths: string[];
   sizeBytes: number;

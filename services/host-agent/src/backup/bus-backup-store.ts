@@ -75,7 +75,7 @@ export class BusBackupStore implements BackupStore {
         {
           hostId: this.#o.hostId,
           runId: meta.runId,
-          planId: this.#o.planId ?? '',
+          planId: meta.planId || this.#o.planId || '',
           paths: meta.paths,
           sizeBytes: size,
           sha256,

@@ -10,6 +10,8 @@ export interface StepContext {
   profile: string;
   dryRun: boolean;
   backupId: string;
+  /** The plan of the run, when a scheduler sent the step. */
+  planId: string;
   probe: ClusterProbe | undefined;
   /** Aborted on cancel or when the step's timeout passes. */
   signal: AbortSignal;

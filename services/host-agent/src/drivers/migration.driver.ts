@@ -96,7 +96,7 @@ export class MigrationDriver implements Driver {
       );
       ctx.progress(60, 'archive written; storing and verifying');
       const record = await this.#d.store.put(
-        { hostId: this.#d.hostId, runId: ctx.runId, profile: profile.name, paths, manifestSha256: '' },
+        { hostId: this.#d.hostId, runId: ctx.runId, planId: ctx.planId, profile: profile.name, paths, manifestSha256: '' },
         file,
       );
       // Read back through the store: only a backup that verifies counts.

@@ -141,6 +141,7 @@ export class StandaloneRun {
       profile: this.#o.profile,
       dryRun: this.#state.dryRun,
       backupId: '',
+      planId: '',
       probe: undefined,
       signal: new AbortController().signal,
       resumed,

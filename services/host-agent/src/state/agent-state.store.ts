@@ -14,6 +14,7 @@ export interface InFlightStep {
   profile: string;
   dryRun: boolean;
   backupId: string;
+  planId?: string;
   timeoutSeconds: number;
   probe?: { kind: string; target: string; timeoutMs: number } | undefined;
   startedAt: number;

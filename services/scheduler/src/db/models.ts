@@ -111,7 +111,8 @@ export interface HostRunDoc {
   step: StepName | null;
   attempt: number;
   commandId: string;
-  stepState: 'dispatching' | 'running' | null;
+  /** `awaiting-backup`: the upgrade waits for the backup service to verify the backup. */
+  stepState: 'dispatching' | 'running' | 'awaiting-backup' | null;
   dispatchedAt: Date | null;
   stepStartedAt: Date | null;
   deadlineAt: Date | null;
@@ -121,6 +122,9 @@ export interface HostRunDoc {
   history: StepRecord[];
   slots: SlotRecord[];
   deferrals: number;
+  /** The backup this run's upgrade and rollback rely on, and whether the service verified it. */
+  backupId: string;
+  backupVerified: boolean;
   version: number;
 }
 
@@ -203,6 +207,8 @@ const runStateFields = {
   rollback: { type: String, default: 'none' },
   slots: { type: [{ _id: false, takenSeq: Number, takenAt: Date, releasedSeq: Number, releasedAt: Date }], default: [] },
   deferrals: { type: Number, default: 0 },
+  backupId: { type: String, default: '' },
+  backupVerified: { type: Boolean, default: false },
   version: { type: Number, required: true },
 };
 

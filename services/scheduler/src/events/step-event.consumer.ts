@@ -4,7 +4,7 @@
 // redelivered event finds its command already moved on and changes nothing.
 import { AckPolicy, type ConsumerMessages, DeliverPolicy, type JsMsg, jetstreamManager } from '@nats-io/jetstream';
 import type { Subscription } from '@nats-io/transport-node';
-import type { Bus, Logger, StepEvent } from '@yixing/common';
+import type { Bus, Logger } from '@yixing/common';
 import type { SchedulerMetrics } from '../metrics.ts';
 import type { Engine } from '../reconcile/engine.ts';
 
@@ -39,7 +39,7 @@ export class StepEventConsumer {
       ack_wait: 30_000_000_000,
       max_ack_pending: 20_000,
       // Progress is not needed to move a host: it comes over core NATS below.
-      filter_subjects: ['yx.v1.evt.host.*.started', 'yx.v1.evt.host.*.succeeded', 'yx.v1.evt.host.*.failed'],
+      filter_subjects: ['yx.v1.evt.host.*.started', 'yx.v1.evt.host.*.succeeded', 'yx.v1.evt.host.*.failed', 'yx.v1.evt.backup.*'],
     };
     try {
       await jsm.consumers.info('YX_EVENTS', CONSUMER_NAME);
@@ -59,25 +59,31 @@ export class StepEventConsumer {
     for await (const msg of messages) {
       const decoded = this.#deps.bus.decodeStored(msg);
       if (!decoded) continue;
-      if (decoded.name !== 'stepEvent') {
+      const apply =
+        decoded.name === 'stepEvent'
+          ? () => this.#deps.engine.applyStepEvent(decoded.message)
+          : decoded.name === 'backupEvent'
+            ? () => this.#deps.engine.applyBackupEvent(decoded.message)
+            : undefined;
+      if (!apply) {
         msg.term();
         continue;
       }
-      const p = this.#apply(msg, decoded.message).finally(() => inFlight.delete(p));
+      const p = this.#apply(msg, apply, msg.subject).finally(() => inFlight.delete(p));
       inFlight.add(p);
       if (inFlight.size >= limit) await Promise.race(inFlight);
     }
     await Promise.allSettled(inFlight);
   }
 
-  async #apply(msg: JsMsg, evt: StepEvent): Promise<void> {
+  async #apply(msg: JsMsg, apply: () => Promise<void>, subject: string): Promise<void> {
     try {
-      await this.#deps.engine.applyStepEvent(evt);
+      await apply();
       msg.ack();
       this.#deps.metrics.eventsApplied.inc();
     } catch (err) {
       // Not stored: let the stream deliver it again shortly.
-      this.#deps.log.warn({ err: (err as Error).message, event: evt.eventId }, 'step event not applied, will be redelivered');
+      this.#deps.log.warn({ err: (err as Error).message, subject }, 'event not applied, will be redelivered');
       msg.nak(1_000);
     }
   }

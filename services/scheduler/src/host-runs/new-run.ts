@@ -28,6 +28,8 @@ export function pendingRun(where: Pick<HostRunDoc, 'planId' | 'hostId' | 'order'
     history: [],
     slots: [],
     deferrals: 0,
+    backupId: '',
+    backupVerified: false,
     version: 0,
   };
 }

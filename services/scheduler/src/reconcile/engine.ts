@@ -6,6 +6,8 @@
 // re-sent after a restart is recognised by the agent and never runs twice.
 import { EventEmitter } from 'node:events';
 import {
+  type BackupEvent,
+  BackupState,
   type Bus,
   conditionalUpdate,
   FailureKind,
@@ -350,7 +352,8 @@ export class Engine {
           attempt: run.attempt,
           timeoutSeconds: spec.steps.timeoutSeconds[step] ?? 0,
           dryRun: spec.dryRun,
-          backupId: '',
+          backupId: run.backupId,
+          planId: run.planId,
           ...(step === 'cluster-check' && spec.clusterCheck.probe
             ? {
                 probe: {
@@ -405,6 +408,7 @@ export class Engine {
         this.#failFromScheduler(rt, run, 'timeout', 'STEP_DEADLINE', `no outcome from the agent before the ${run.step} deadline`);
         continue;
       }
+      if (run.stepState === 'awaiting-backup') continue;
       if (run.stepState === 'dispatching' && !sent?.acked) {
         const since = Math.max(run.dispatchedAt?.getTime() ?? now, this.#startedAt);
         if (run.step !== 'reboot' && now - since > this.#cfg.unreachableAfterMs) {
@@ -487,6 +491,60 @@ export class Engine {
     });
   }
 
+  /**
+   * The backup service verified (or failed) a backup: recorded on its run; an upgrade
+   * waiting for it is dispatched (or the run fails: no upgrade without a verified backup).
+   */
+  applyBackupEvent(evt: BackupEvent): Promise<void> {
+    const ref = this.#byRunId.get(evt.runId);
+    const rt = ref && this.plans.get(ref.planId);
+    if (!ref || !rt) return Promise.resolve();
+    return this.#withLock(ref.docId, async () => {
+      const run = rt.runs.get(ref.docId) as HostRunDoc;
+      if (run.state !== 'active') return;
+      if (evt.state === BackupState.VERIFIED) {
+        if (run.backupVerified && run.backupId === evt.backupId) return;
+        const waiting = run.stepState === 'awaiting-backup' && run.backupId === evt.backupId;
+        const after: HostRunDoc = {
+          ...run,
+          backupId: evt.backupId,
+          backupVerified: true,
+          ...(waiting ? { stepState: 'dispatching' as const, dispatchedAt: new Date(this.#deps.clock()) } : {}),
+        };
+        if ((await this.#commit(rt, run, after)) && waiting) this.#send(rt, rt.runs.get(run._id) as HostRunDoc);
+        return;
+      }
+      if (evt.state === BackupState.FAILED && run.stepState === 'awaiting-backup' && run.backupId === evt.backupId) {
+        // A failure of the backup, not of the upgrade (which never ran): nothing to roll back.
+        await this.#applyOutcome(
+          rt,
+          { ...run, step: 'backup' },
+          {
+            ok: false,
+            kind: 'execution',
+            code: 'BACKUP_NOT_VERIFIED',
+            message: `the backup service did not verify backup ${evt.backupId}: ${evt.reason}`,
+            retryable: false,
+            report: '',
+            startedAt: null,
+          },
+        );
+      }
+    });
+  }
+
+  /** Tells the backup service (and anyone else) that a run ended; retention starts. */
+  #publishRunFinished(run: HostRunDoc): void {
+    const eventId = `${run.runId}.final`;
+    this.#deps.bus
+      .publishDurable(
+        'runFinished',
+        { eventId, hostId: run.hostId, runId: run.runId, planId: run.planId, state: run.state as 'succeeded', atMs: this.#deps.clock() },
+        eventId,
+      )
+      .catch((err: Error) => this.#deps.log.warn({ err: err.message, run: run.runId }, 'run-final event not published'));
+  }
+
   /** In-memory progress of a running step (not persisted). */
   onProgress(evt: StepEvent): void {
     const ref = this.#byRunId.get(evt.runId);
@@ -532,14 +590,20 @@ export class Engine {
     const idle = { step: null, stepState: null, dispatchedAt: null, stepStartedAt: null, deadlineAt: null } as const;
     let after: HostRunDoc;
     switch (next.kind) {
-      case 'dispatch':
+      case 'dispatch': {
+        // Nothing upgrades before the backup service has verified the backup it names.
+        const backupId = step === 'backup' && result.ok ? backupIdOf(result.report) : '';
+        const gate = backupId !== '' && next.step === 'upgrade' && !(run.backupVerified && run.backupId === backupId);
         after = {
           ...run,
           history: [...run.history, record],
           ...this.#stepFields(rt, run, slot, next.step, next.attempt, now),
+          ...(backupId ? { backupId, backupVerified: run.backupVerified && run.backupId === backupId } : {}),
+          ...(gate ? { stepState: 'awaiting-backup' as const } : {}),
           ...(next.failed ? { failure: failure(), rollback: next.step === 'rollback' ? 'running' : run.rollback } : {}),
         };
         break;
+      }
       case 'defer':
         after = {
           ...run,
@@ -576,7 +640,10 @@ export class Engine {
         this.#deps.log.error({ plan: rt.plan._id, host: run.hostId, message: result.message }, 'rollback failed: the host needs a human');
         this.#publishPlanEvent(rt, 'rollback-failed', `host ${run.hostId}: rollback failed: ${result.message}`);
       }
-      if (isFinal(stored)) this.#deps.metrics.runsFinished.inc({ state: stored.state, rollback: stored.rollback });
+      if (isFinal(stored)) {
+        this.#deps.metrics.runsFinished.inc({ state: stored.state, rollback: stored.rollback });
+        this.#publishRunFinished(stored);
+      }
     }
   }
 
@@ -905,5 +972,15 @@ export class Engine {
       await this.#deps.audit.record(actor, `host.${action}`, { planId, hostId });
       return rt.runs.get(docId) as HostRunDoc;
     });
+  }
+}
+
+/** The backup id a backup step reported (the migration driver's report names it). */
+function backupIdOf(report: string): string {
+  try {
+    const id = (JSON.parse(report) as { backup?: { id?: unknown } }).backup?.id;
+    return typeof id === 'string' ? id : '';
+  } catch {
+    return '';
   }
 }

@@ -251,6 +251,13 @@ export declare type RunStep = Message<"yixing.v1.RunStep"> & {
    * @generated from field: yixing.v1.ClusterProbe probe = 7;
    */
   probe?: ClusterProbe | undefined;
+
+  /**
+   * The plan the run belongs to (backup quotas are per plan).
+   *
+   * @generated from field: string plan_id = 8;
+   */
+  planId: string;
 };
 
 /**
