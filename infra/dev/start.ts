@@ -81,6 +81,7 @@ function services(): { name: string; main: string; env: Record<string, string> }
   };
   const list = [
     { name: 'scheduler', main: 'services/scheduler/src/main.ts', env: { ...common, YX_API_PORT: String(env('YX_API_PORT', 8080)) } },
+    { name: 'backup', main: 'services/backup/src/main.ts', env: { ...common, YX_API_PORT: String(env('YX_BACKUP_API_PORT', 8081)) } },
     {
       name: 'host-agent-demo-fleet',
       main: 'services/host-agent/src/main.ts',
@@ -132,6 +133,7 @@ async function main(): Promise<void> {
       ? [
           `  API          http://127.0.0.1:${apiPort}/v1   OpenAPI http://127.0.0.1:${apiPort}/docs/json`,
           `  metrics      http://127.0.0.1:${apiPort}/metrics`,
+          `  backups      http://127.0.0.1:${env('YX_BACKUP_API_PORT', 8081)}/v1/backups`,
           `  CLI          PATH=$PWD/node_modules/.bin:$PATH YX_API=http://127.0.0.1:${apiPort} yx hosts list`,
         ]
       : []),

@@ -60,7 +60,6 @@ before(async () => {
 after(async () => {
   for (const c of agentConnections) await c.close();
   await plain?.stop();
-  await sealed?.stop();
   await nc?.drain();
   await conn?.close();
   await Promise.all([nats?.stop(), mongo?.stop()]);
@@ -209,4 +208,82 @@ test('an encrypted backup restores byte for byte', async () => {
   assert.equal(Buffer.from(raw).indexOf(probe), -1);
   const { file: restored } = await store.get(rec.id);
   assert.ok((await readFile(restored)).equals(await readFile(file)), 'restored byte for byte');
+});
+
+test('a plan over its backup quota is refused an upload slot', async () => {
+  const quota = await buildBackupApp({
+    conn,
+    nc,
+    log,
+    registry: createRegistry('backup', { processMetrics: false }),
+    clock: Date.now,
+    keys: { sealing: undefined, byId: new Map() },
+    config: { ...config, bucket: 'quota', planQuotaBytes: 30 * 1024 * 1024 },
+  });
+  await sealed.stop();
+  await quota.start();
+  try {
+    const file = await makeArchive(dir, 'quota', payload20);
+    const store = await agent('host-q', 'p-quota');
+    await store.put({ hostId: 'host-q', runId: 'run-q1', profile: 'p', paths: ['/etc'], manifestSha256: '' }, file);
+    await assert.rejects(
+      store.put({ hostId: 'host-q', runId: 'run-q2', profile: 'p', paths: ['/etc'], manifestSha256: '' }, file),
+      /refused the upload: plan p-quota backup quota: \d+ of 31457280 bytes used/,
+    );
+  } finally {
+    await quota.stop();
+  }
+});
+
+test('yx backups: list, show, verify, and a guarded delete', async () => {
+  const app = await buildBackupApp({
+    conn,
+    nc,
+    log,
+    registry: createRegistry('backup', { processMetrics: false }),
+    clock: Date.now,
+    keys: { sealing: undefined, byId: new Map() },
+    config: { ...config, bucket: 'cli' },
+  });
+  await app.start();
+  const url = await app.api.listen({ host: '127.0.0.1', port: 0 });
+  try {
+    const file = await makeArchive(dir, 'cli', payload20);
+    const rec = await (await agent('host-cli')).put(
+      { hostId: 'host-cli', runId: 'run-cli', profile: 'p', paths: ['/etc'], manifestSha256: '' },
+      file,
+    );
+    const { run: yx } = await import('../../services/cli/src/app.ts');
+    const { Writable } = await import('node:stream');
+    const io = () => {
+      const cap = (): NodeJS.WriteStream => {
+        const w = new Writable({
+          write(chunk: Buffer, _e, done) {
+            (w as unknown as { text: string }).text += chunk.toString();
+            done();
+          },
+        });
+        (w as unknown as { text: string }).text = '';
+        return w as unknown as NodeJS.WriteStream;
+      };
+      return { stdout: cap(), stderr: cap(), env: { YX_BACKUP_API: url } };
+    };
+    const text = (s: NodeJS.WriteStream): string => (s as unknown as { text: string }).text;
+
+    const list = io();
+    assert.equal(await yx(['backups', 'list', '--host', 'host-cli'], list), 0);
+    assert.match(text(list.stdout), new RegExp(`${rec.id} +host-cli +p-test +verified +20\\.\\d MiB +no`));
+    const verify = io();
+    assert.equal(await yx(['backup', 'verify', rec.id], verify), 0);
+    assert.match(text(verify.stdout), /verified, 20\.\d MiB read back intact/);
+    const del = io();
+    assert.equal(await yx(['backup', 'delete', rec.id], del), 1);
+    assert.match(
+      text(del.stderr),
+      /^yx: backup .* is the only verified backup of host host-cli and its run has not ended; a rollback may need it \(HTTP 409 BACKUP_REFUSED\)\n$/,
+    );
+    assert.equal((await app.service.get(rec.id)).state, 'verified');
+  } finally {
+    await app.stop();
+  }
 });

@@ -24,8 +24,12 @@ export const USAGE = `yx — Yixing from the terminal
   yx hosts list [--pool P] [--cluster C] [--zone Z] [--rack R] [--role R]
   yx host show HOST                             a host, its runs and their steps
   yx host logs HOST [--run RUN] [--step STEP]   a run's log lines
+  yx backups list [--host H] [--plan P] [--state S]
+  yx backup show|verify ID                      a backup; verify re-reads it end to end
+  yx backup delete ID                           refused for the only verified backup of a running migration
 
-Options: --api URL (or YX_API; default http://127.0.0.1:8080), --actor NAME (or YX_ACTOR), --json
+Options: --api URL (or YX_API; default http://127.0.0.1:8080), --backup-api URL (or YX_BACKUP_API;
+default http://127.0.0.1:8081), --actor NAME (or YX_ACTOR), --json
 Exit codes: 0 done; 1 the API refused or failed; 2 bad usage; 3 the plan ended with failures or was aborted.
 `;
 
@@ -54,7 +58,12 @@ export async function run(argv: string[], io: Io): Promise<number> {
     io.stdout.write(text.endsWith('\n') ? text : `${text}\n`);
   };
   const json = (v: unknown): void => out(JSON.stringify(v, null, 2));
+  const backups = new ApiClient({
+    baseUrl: values['backup-api'] ?? io.env.YX_BACKUP_API ?? 'http://127.0.0.1:8081',
+    actor: values.actor ?? io.env.YX_ACTOR ?? io.env.USER ?? 'cli',
+  });
   try {
+    if (pos[0] === 'backups' || pos[0] === 'backup') return await backupCommands(pos, values, backups, out, json);
     return await dispatch(pos, values, api, io, out, json);
   } catch (err) {
     if (err instanceof UsageError) {
@@ -76,6 +85,9 @@ function parseCli(argv: string[]) {
     allowPositionals: true,
     options: {
       api: { type: 'string' },
+      'backup-api': { type: 'string' },
+      host: { type: 'string' },
+      plan: { type: 'string' },
       actor: { type: 'string' },
       json: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
@@ -327,6 +339,85 @@ async function dispatch(
       );
       if (v.json) json(res);
       else for (const l of res.lines) out(`${l.at} ${l.step ?? '-'} ${l.source === 'stderr' ? 'ERR' : '   '} ${l.text}`);
+      return 0;
+    }
+    default:
+      throw new UsageError(`unknown command "${pos.join(' ')}"`);
+  }
+}
+
+interface BackupView {
+  id: string;
+  hostId: string;
+  runId: string;
+  planId: string;
+  state: string;
+  reason: string;
+  sizeBytes: number;
+  storedBytes: number;
+  encrypted: boolean;
+  createdAt: string;
+  expiresAt: string | null;
+}
+
+async function backupCommands(
+  pos: string[],
+  v: Values,
+  api: ApiClient,
+  out: (t: string) => void,
+  json: (x: unknown) => void,
+): Promise<number> {
+  const [noun, verb, id] = pos;
+  const key = `${noun} ${verb ?? ''}`.trim();
+  const mib = (n: number): string => `${(n / 1024 / 1024).toFixed(1)} MiB`;
+  switch (key) {
+    case 'backups list':
+    case 'backup list': {
+      const q = new URLSearchParams();
+      if (v.host) q.set('hostId', v.host);
+      if (v.plan) q.set('planId', v.plan);
+      if (v.state) q.set('state', v.state);
+      const { backups } = await api.get<{ backups: BackupView[] }>(`/v1/backups${q.size ? `?${q}` : ''}`);
+      if (v.json) json(backups);
+      else
+        out(
+          table([
+            ['BACKUP', 'HOST', 'PLAN', 'STATE', 'SIZE', 'SEALED', 'CREATED', 'EXPIRES'],
+            ...backups.map((b) => [
+              b.id,
+              b.hostId,
+              b.planId || '-',
+              b.state,
+              mib(b.sizeBytes),
+              b.encrypted ? 'yes' : 'no',
+              b.createdAt,
+              b.expiresAt ?? 'after the run ends',
+            ]),
+          ]),
+        );
+      return 0;
+    }
+    case 'backup show': {
+      const b = await api.get<BackupView>(`/v1/backups/${seg(need(id, 'BACKUP'))}`);
+      if (v.json) json(b);
+      else
+        out(
+          Object.entries(b)
+            .map(([k, val]) => `${k.padEnd(12)} ${Array.isArray(val) ? val.join(' ') : String(val)}`)
+            .join('\n'),
+        );
+      return 0;
+    }
+    case 'backup verify': {
+      const r = await api.post<{ ok: boolean; reason: string; backup: BackupView }>(`/v1/backups/${seg(need(id, 'BACKUP'))}/verify`);
+      if (v.json) json(r);
+      else out(r.ok ? `${id}: verified, ${mib(r.backup.sizeBytes)} read back intact` : `${id}: NOT OK: ${r.reason}`);
+      return r.ok ? 0 : 3;
+    }
+    case 'backup delete': {
+      const b = await api.request<BackupView>('DELETE', `/v1/backups/${seg(need(id, 'BACKUP'))}`);
+      if (v.json) json(b);
+      else out(`${b.id}: ${b.state}`);
       return 0;
     }
     default:
