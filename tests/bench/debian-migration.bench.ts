@@ -12,22 +12,14 @@ import { ensureDebianMirror, ensureDebianRoot } from '../../infra/dev/os-roots.t
 import { repoRoot } from '../../infra/dev/paths.ts';
 import { mustRun, runCommand } from '../../services/host-agent/src/os/command.ts';
 import { HostRoot } from '../../services/host-agent/src/os/host-root.ts';
+import { APT_CHANGE, NONINTERACTIVE } from '../../services/host-agent/src/pm/apt.ts';
 import { serveDirectory } from '../fixtures/static-server.ts';
 
 const { values } = parseArgs({ options: { rounds: { type: 'string', default: '3' } } });
 const ROUNDS = Number(values.rounds);
-const APT = [
-  '-y',
-  '-q',
-  '--no-install-recommends',
-  '-o',
-  'Dpkg::Options::=--force-confdef',
-  '-o',
-  'Dpkg::Options::=--force-confold',
-  '-o',
-  'Dpkg::Use-Pty=0',
-];
-const ENV = { DEBIAN_FRONTEND: 'noninteractive', LC_ALL: 'C' };
+// The same options the agent's apt uses: what differs is only the agent around them.
+const APT = APT_CHANGE;
+const ENV = NONINTERACTIVE;
 
 async function extract(tar: string): Promise<{ dir: string; root: string }> {
   const dir = await mkdtemp(path.join(tmpdir(), 'yx-bench-deb-'));

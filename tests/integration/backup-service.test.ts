@@ -44,15 +44,7 @@ before(async () => {
   nc = await connectBus({ servers: nats.url, name: 'backup-test' });
   conn = await connectDb({ uri: mongo.uri('backups'), appName: 'backup-test' });
   // Two services on one catalog: one storing as uploaded, one sealing with a key.
-  plain = await buildBackupApp({
-    conn,
-    nc,
-    log,
-    registry: createRegistry('backup', { processMetrics: false }),
-    clock: Date.now,
-    keys: { sealing: undefined, byId: new Map() },
-    config: { ...config, bucket: 'plain' },
-  });
+  plain = await backupService({ bucket: 'plain' });
   await plain.start();
   payload20 = await randomFile(dir, 20 * 1024 * 1024);
 });
@@ -65,6 +57,19 @@ after(async () => {
   await Promise.all([nats?.stop(), mongo?.stop()]);
   await rm(dir, { recursive: true, force: true });
 });
+
+/** A backup service in this process on the shared catalog; sealing when given a key. */
+function backupService(cfg: Partial<typeof config> & { bucket: string }, sealWith?: ReturnType<typeof parseKey>): Promise<BackupApp> {
+  return buildBackupApp({
+    conn,
+    nc,
+    log,
+    registry: createRegistry('backup', { processMetrics: false }),
+    clock: Date.now,
+    keys: { sealing: sealWith, byId: new Map(sealWith ? [[sealWith.id, sealWith]] : []) },
+    config: { ...config, ...cfg },
+  });
+}
 
 const agentConnections: NatsConnection[] = [];
 
@@ -185,15 +190,7 @@ test('retention deletes only eligible backups', async () => {
 
 test('an encrypted backup restores byte for byte', async () => {
   await plain.stop();
-  sealed = await buildBackupApp({
-    conn,
-    nc,
-    log,
-    registry: createRegistry('backup', { processMetrics: false }),
-    clock: Date.now,
-    keys: { sealing: key, byId: new Map([[key.id, key]]) },
-    config: { ...config, bucket: 'sealed' },
-  });
+  sealed = await backupService({ bucket: 'sealed' }, key);
   await sealed.start();
   const file = await makeArchive(dir, 'sealed', payload20);
   const store = await agent('host-sealed');
@@ -211,15 +208,7 @@ test('an encrypted backup restores byte for byte', async () => {
 });
 
 test('a plan over its backup quota is refused an upload slot', async () => {
-  const quota = await buildBackupApp({
-    conn,
-    nc,
-    log,
-    registry: createRegistry('backup', { processMetrics: false }),
-    clock: Date.now,
-    keys: { sealing: undefined, byId: new Map() },
-    config: { ...config, bucket: 'quota', planQuotaBytes: 30 * 1024 * 1024 },
-  });
+  const quota = await backupService({ bucket: 'quota', planQuotaBytes: 30 * 1024 * 1024 });
   await sealed.stop();
   await quota.start();
   try {
@@ -236,15 +225,7 @@ test('a plan over its backup quota is refused an upload slot', async () => {
 });
 
 test('yx backups: list, show, verify, and a guarded delete', async () => {
-  const app = await buildBackupApp({
-    conn,
-    nc,
-    log,
-    registry: createRegistry('backup', { processMetrics: false }),
-    clock: Date.now,
-    keys: { sealing: undefined, byId: new Map() },
-    config: { ...config, bucket: 'cli' },
-  });
+  const app = await backupService({ bucket: 'cli' });
   await app.start();
   const url = await app.api.listen({ host: '127.0.0.1', port: 0 });
   try {

@@ -2,7 +2,7 @@
 // yx-backup: reads and validates configuration (including the sealing key, if any),
 // connects to NATS and MongoDB and serves the backup protocol and API.
 import { readFile } from 'node:fs/promises';
-import { bool, connectBus, connectDb, createLogger, createRegistry, int, isYxError, readEnv, str } from '@yixing/common';
+import { bool, connectBus, connectDb, createLogger, createRegistry, int, readEnv, runMain, stopOnSignals, str } from '@yixing/common';
 import { buildBackupApp } from './app.ts';
 import { parseKey, type SealingKey } from './crypto/sealed-stream.ts';
 
@@ -64,17 +64,11 @@ async function main(): Promise<void> {
   const address = await app.api.listen({ host: cfg.YX_API_HOST, port: cfg.YX_API_PORT });
   log.info({ address, sealed: Boolean(sealing && cfg.YX_BACKUP_ENCRYPT) }, 'backup service ready');
   process.stdout.write(`yx-backup ready ${address}\n`);
-  const shutdown = async (): Promise<void> => {
-    await app.stop();
-    await nc.drain();
-    await conn.close();
-    process.exit(0);
-  };
-  process.once('SIGTERM', () => void shutdown());
-  process.once('SIGINT', () => void shutdown());
+  stopOnSignals(
+    () => app.stop(),
+    () => nc.drain(),
+    () => conn.close(),
+  );
 }
 
-main().catch((err: unknown) => {
-  process.stderr.write(`yx-backup: ${isYxError(err) || err instanceof Error ? err.message : String(err)}\n`);
-  process.exit(1);
-});
+runMain('yx-backup', main);

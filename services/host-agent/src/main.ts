@@ -6,7 +6,7 @@ import { readFile } from 'node:fs/promises';
 import { createServer } from 'node:http';
 import { hostname } from 'node:os';
 import path from 'node:path';
-import { Bus, bool, connectBus, createLogger, createRegistry, int, isYxError, oneOf, readEnv, str } from '@yixing/common';
+import { Bus, bool, connectBus, createLogger, createRegistry, int, oneOf, readEnv, runMain, stopOnSignals, str } from '@yixing/common';
 import { AGENT_VERSION, buildFleetApp } from './app.ts';
 import { parseSimulateConfig } from './drivers/simulate/simulate-config.ts';
 import { buildHostAgent } from './host-mode.ts';
@@ -119,13 +119,10 @@ async function main(): Promise<void> {
   // Machine-readable readiness line for scripts and tests.
   process.stdout.write(`yx-agent fleet ready ${fleet.agents.size}\n`);
 
-  const shutdown = async (): Promise<void> => {
-    await fleet.stop();
-    await nc.drain();
-    process.exit(0);
-  };
-  process.once('SIGTERM', () => void shutdown());
-  process.once('SIGINT', () => void shutdown());
+  stopOnSignals(
+    () => fleet.stop(),
+    () => nc.drain(),
+  );
 }
 
 async function runHostMode(
@@ -178,16 +175,10 @@ async function runHostMode(
   });
   await agent.start();
   process.stdout.write(`yx-agent host ready ${cfg.YX_HOST_ID}\n`);
-  const shutdown = async (): Promise<void> => {
-    await agent.stop();
-    await nc.drain();
-    process.exit(0);
-  };
-  process.once('SIGTERM', () => void shutdown());
-  process.once('SIGINT', () => void shutdown());
+  stopOnSignals(
+    () => agent.stop(),
+    () => nc.drain(),
+  );
 }
 
-main().catch((err: unknown) => {
-  process.stderr.write(`yx-agent: ${isYxError(err) || err instanceof Error ? err.message : String(err)}\n`);
-  process.exit(1);
-});
+runMain('yx-agent', main);

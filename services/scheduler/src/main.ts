@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // yx-scheduler: reads and validates configuration, connects to NATS and MongoDB, builds
 // the scheduler and serves its API. Fails fast with a clear message.
-import { connectBus, connectDb, createLogger, createRegistry, int, isYxError, readEnv, str } from '@yixing/common';
+import { connectBus, connectDb, createLogger, createRegistry, int, readEnv, runMain, stopOnSignals, str } from '@yixing/common';
 import { buildScheduler } from './app.ts';
 import { defaultEngineConfig } from './reconcile/engine.ts';
 
@@ -70,17 +70,11 @@ async function main(): Promise<void> {
   log.info({ address }, 'scheduler ready');
   process.stdout.write(`yx-scheduler ready ${address}\n`);
 
-  const shutdown = async (): Promise<void> => {
-    await scheduler.stop();
-    await nc.drain();
-    await conn.close();
-    process.exit(0);
-  };
-  process.once('SIGTERM', () => void shutdown());
-  process.once('SIGINT', () => void shutdown());
+  stopOnSignals(
+    () => scheduler.stop(),
+    () => nc.drain(),
+    () => conn.close(),
+  );
 }
 
-main().catch((err: unknown) => {
-  process.stderr.write(`yx-scheduler: ${isYxError(err) || err instanceof Error ? err.message : String(err)}\n`);
-  process.exit(1);
-});
+runMain('yx-scheduler', main);

@@ -19,7 +19,7 @@ import {
   type UpgradePreview,
 } from './package-manager.ts';
 
-const NONINTERACTIVE = {
+export const NONINTERACTIVE = {
   DEBIAN_FRONTEND: 'noninteractive',
   APT_LISTCHANGES_FRONTEND: 'none',
   NEEDRESTART_MODE: 'a',
@@ -28,7 +28,7 @@ const NONINTERACTIVE = {
 };
 
 /** Options for every apt-get that changes the root: keep local config, never ask. */
-const APT_CHANGE = [
+export const APT_CHANGE = [
   '-y',
   '-q',
   '--no-install-recommends',
