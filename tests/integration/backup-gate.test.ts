@@ -1,6 +1,7 @@
 // The scheduler lets a host upgrade only once the backup service has verified the backup
 // its backup step reported. The agents here are minimal protocol peers on the real bus
 // (they ack commands and report steps at once), so only the scheduler's rule is at play.
+// When the backup service's event is lost, the scheduler asks it where the backup stands.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -13,6 +14,7 @@ let s: InProcessStack;
 let bus: Bus;
 const commands = new Map<string, { step: string; backupId: string }[]>();
 const timers: NodeJS.Timeout[] = [];
+let statusAsked = 0;
 
 const backupIdOf = (host: string): string => `b-20261125-${Buffer.from(host).toString('hex').slice(0, 12).padEnd(12, '0')}`;
 
@@ -55,10 +57,16 @@ async function peer(hostId: string): Promise<void> {
 }
 
 before(async () => {
-  s = await startInProcess('backup_gate');
+  s = await startInProcess('backup_gate', { backupStatusPollMs: 300 });
   bus = new Bus({ nc: s.nc, log: silentLogger(), registry: createRegistry('peers', { processMetrics: false }) });
   await peer('gate-1');
   await peer('gate-2');
+  await peer('gate-3');
+  // The backup service's answer for gate-3's backup, which never gets an event.
+  bus.subscribe('backupStatusRequest', { hostId: 'gate-3' }, (m, d) => {
+    statusAsked++;
+    d.respond({ backupId: m.backupId, state: m.backupId === backupIdOf('gate-3') ? BackupState.VERIFIED : BackupState.FAILED });
+  });
 });
 
 after(async () => {
@@ -84,6 +92,15 @@ async function planFor(hostId: string): Promise<string> {
 
 const run = async (planId: string): Promise<RunView> =>
   ((await s.scheduler.api.inject({ method: 'GET', url: `/v1/plans/${planId}/hosts` })).json() as { hosts: RunView[] }).hosts[0] as RunView;
+
+const completed = (planId: string): Promise<PlanView> =>
+  waitUntil(
+    async () => {
+      const p = (await s.scheduler.api.inject({ method: 'GET', url: `/v1/plans/${planId}` })).json() as PlanView;
+      return { done: p.state === 'completed', value: p, state: p.state };
+    },
+    { what: 'the plan to complete' },
+  );
 
 test('the upgrade waits for the backup to be verified, then carries its id', async () => {
   const planId = await planFor('gate-1');
@@ -112,13 +129,7 @@ test('the upgrade waits for the backup to be verified, then carries its id', asy
     },
     'gate-1.verified',
   );
-  const done = await waitUntil(
-    async () => {
-      const p = (await s.scheduler.api.inject({ method: 'GET', url: `/v1/plans/${planId}` })).json() as PlanView;
-      return { done: p.state === 'completed', value: p, state: p.state };
-    },
-    { what: 'the plan to complete' },
-  );
+  const done = await completed(planId);
   assert.equal(done.counters.succeeded, 1);
   const upgrade = commands.get('gate-1')?.find((c) => c.step === 'upgrade');
   assert.equal(upgrade?.backupId, backupIdOf('gate-1'), 'the upgrade command names the verified backup');
@@ -156,4 +167,14 @@ test('a backup the service refuses fails the run; the upgrade is never sent', as
   assert.equal(failed.failure?.code, 'BACKUP_NOT_VERIFIED');
   assert.equal(failed.rollback, 'none', 'nothing was changed, nothing to roll back');
   assert.ok(!commands.get('gate-2')?.some((c) => c.step === 'upgrade'));
+});
+
+test('a lost backup event: the scheduler asks the backup service and goes on', async () => {
+  const planId = await planFor('gate-3');
+  const done = await completed(planId);
+  assert.equal(done.counters.succeeded, 1);
+  assert.ok(statusAsked >= 1, 'the backup service was asked');
+  const steps = commands.get('gate-3')?.map((c) => c.step) ?? [];
+  assert.ok(steps.indexOf('upgrade') > steps.indexOf('backup'));
+  assert.equal(commands.get('gate-3')?.find((c) => c.step === 'upgrade')?.backupId, backupIdOf('gate-3'));
 });

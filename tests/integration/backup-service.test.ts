@@ -9,7 +9,7 @@ import { after, before, test } from 'node:test';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { Objm } from '@nats-io/obj';
 import type { NatsConnection } from '@nats-io/transport-node';
-import { Bus, connectBus, connectDb, createRegistry, silentLogger } from '@yixing/common';
+import { BackupState, Bus, connectBus, connectDb, createRegistry, silentLogger } from '@yixing/common';
 import type { Connection } from 'mongoose';
 import { type BackupApp, buildBackupApp, parseKey } from '../../services/backup/src/mod.ts';
 import { sha256File } from '../../services/host-agent/src/backup/backup-store.ts';
@@ -144,6 +144,45 @@ test('a corrupted chunk is detected at verification and again at restore', async
   assert.equal((await plain.service.get(rb.id)).state, 'failed');
 });
 
+test('an archive its manifest does not describe is never verified; a verified one catalogues its packages', async () => {
+  const store = await agent('host-manifest');
+  const lying = await makeArchive(dir, 'manifest-lies', payload20, { digests: { '/etc': 'x', '/var/lib/app': 'y' } });
+  await assert.rejects(
+    store.put({ hostId: 'host-manifest', runId: 'run-m1', profile: 'p', paths: ['/etc'], manifestSha256: '' }, lying),
+    /could not be verified after 3 uploads: manifest: manifest describes paths \/etc, \/var\/lib\/app, the agent declared \/etc/,
+  );
+  const broken = await makeArchive(dir, 'manifest-broken', payload20, { osRelease: undefined });
+  await assert.rejects(
+    store.put({ hostId: 'host-manifest', runId: 'run-m2', profile: 'p', paths: ['/etc'], manifestSha256: '' }, broken),
+    /manifest: yixing\/backup.json: osRelease must have id and versionId/,
+  );
+  const attempts = (await plain.api.inject({ method: 'GET', url: '/v1/backups?hostId=host-manifest' })).json().backups as {
+    state: string;
+  }[];
+  assert.equal(attempts.length, 6);
+  assert.ok(attempts.every((b) => b.state === 'failed'));
+
+  const good = await store.put(
+    { hostId: 'host-manifest', runId: 'run-m3', profile: 'p', paths: ['/etc'], manifestSha256: '' },
+    await makeArchive(dir, 'manifest-good', payload20),
+  );
+  const shown = (await plain.api.inject({ method: 'GET', url: `/v1/backups/${good.id}` })).json();
+  assert.equal(shown.state, 'verified');
+  assert.equal(shown.osRelease, 'debian 11');
+  assert.equal(shown.packageCount, 2);
+  assert.equal(shown.packages[0], 'base-files 11.1+deb11u9 amd64');
+  assert.match(shown.packages[1], /^pkg-manifest-good [0-9a-f]{8} all held$/);
+
+  // Where a backup stands, as the scheduler asks when an event went missing.
+  const asker = new Bus({ nc, log, registry: createRegistry('scheduler', { processMetrics: false }) });
+  const status = (hostId: string, backupId: string) => asker.request('backupStatusRequest', { hostId, backupId }, 5_000);
+  assert.equal((await status('host-manifest', good.id)).state, BackupState.VERIFIED);
+  assert.equal((await status('host-other', good.id)).state, BackupState.FAILED);
+  const unknown = await status('host-manifest', 'b-20260101-000000000000');
+  assert.equal(unknown.state, BackupState.FAILED);
+  assert.match(unknown.reason, /no backup b-20260101-000000000000/);
+});
+
 test('retention deletes only eligible backups', async () => {
   const day = 86_400_000;
   const file = await makeArchive(dir, 'retention', payload20);
@@ -205,6 +244,35 @@ test('an encrypted backup restores byte for byte', async () => {
   assert.equal(Buffer.from(raw).indexOf(probe), -1);
   const { file: restored } = await store.get(rec.id);
   assert.ok((await readFile(restored)).equals(await readFile(file)), 'restored byte for byte');
+
+  // Key rotation: a service that lacks the old key refuses, without calling the backup corrupt...
+  await sealed.stop();
+  const newKey = parseKey(randomBytes(32).toString('hex'), 'test-key-2');
+  const forgetful = await backupService({ bucket: 'sealed' }, newKey);
+  await forgetful.start();
+  await assert.rejects(store.get(rec.id), /sealed with key test-key-1, which this service does not have/);
+  assert.equal((await forgetful.service.get(rec.id)).state, 'verified');
+  await forgetful.stop();
+  // ...and with the old key retired beside the new one, old backups restore and new ones use the new key.
+  sealed = await buildBackupApp({
+    conn,
+    nc,
+    log,
+    registry: createRegistry('backup', { processMetrics: false }),
+    clock: Date.now,
+    keys: {
+      sealing: newKey,
+      byId: new Map([
+        [key.id, key],
+        [newKey.id, newKey],
+      ]),
+    },
+    config: { ...config, bucket: 'sealed' },
+  });
+  await sealed.start();
+  assert.ok((await readFile((await store.get(rec.id)).file)).equals(await readFile(file)), 'restored after the rotation');
+  const next = await store.put({ hostId: 'host-sealed', runId: 'run-s2', profile: 'p', paths: ['/etc'], manifestSha256: '' }, file);
+  assert.equal((await sealed.service.get(next.id)).keyId, 'test-key-2');
 });
 
 test('a plan over its backup quota is refused an upload slot', async () => {
@@ -254,6 +322,14 @@ test('yx backups: list, show, verify, and a guarded delete', async () => {
     const list = io();
     assert.equal(await yx(['backups', 'list', '--host', 'host-cli'], list), 0);
     assert.match(text(list.stdout), new RegExp(`${rec.id} +host-cli +p-test +verified +20\\.\\d MiB +no`));
+    const show = io();
+    assert.equal(await yx(['backup', 'show', rec.id], show), 0);
+    assert.match(text(show.stdout), /^osRelease +debian 11$/m);
+    assert.match(text(show.stdout), /^packageCount +2$/m);
+    assert.match(text(show.stdout), /^paths +\/etc$/m);
+    const showJson = io();
+    assert.equal(await yx(['backup', 'show', rec.id, '--json'], showJson), 0);
+    assert.equal(JSON.parse(text(showJson.stdout)).packages[0], 'base-files 11.1+deb11u9 amd64');
     const verify = io();
     assert.equal(await yx(['backup', 'verify', rec.id], verify), 0);
     assert.match(text(verify.stdout), /verified, 20\.\d MiB read back intact/);

@@ -6,8 +6,9 @@ import type { NatsConnection, Subscription } from '@nats-io/transport-node';
 import { BackupState, Bus, ensureIndexes, ensureStreams, type Logger, type Registry } from '@yixing/common';
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { Connection } from 'mongoose';
-import { type BackupConfig, BackupRefusedError, BackupService, type Keys } from './backup.service.ts';
+import { type BackupConfig, BackupRefusedError, BackupService } from './backup.service.ts';
 import { type BackupDoc, backupModel } from './catalog/backup.model.ts';
+import type { Keys } from './crypto/key-ring.ts';
 import { ObjectStoreStorage } from './storage/object-store.storage.ts';
 
 export interface BackupAppDeps {
@@ -48,6 +49,8 @@ const view = (d: BackupDoc) => ({
   sha256: d.sha256,
   encrypted: d.keyId !== null,
   keyId: d.keyId,
+  osRelease: d.osRelease,
+  packageCount: d.packageCount,
   createdAt: d.createdAt,
   verifiedAt: d.verifiedAt,
   runFinalAt: d.runFinalAt,
@@ -107,13 +110,14 @@ export async function buildBackupApp(deps: BackupAppDeps): Promise<BackupApp> {
     async (req) => {
       const filter: Record<string, string> = {};
       for (const k of ['hostId', 'planId', 'state'] as const) if (req.query[k]) filter[k] = req.query[k] as string;
-      const docs = await model.find(filter).sort({ createdAt: -1 }).limit(1000).lean<BackupDoc[]>();
+      const docs = await model.find(filter, { packages: 0 }).sort({ createdAt: -1 }).limit(1000).lean<BackupDoc[]>();
       return { backups: docs.map(view) };
     },
   );
-  api.get<{ Params: { id: string } }>('/v1/backups/:id', { schema: { params: idParams } }, async (req) =>
-    view(await service.get(req.params.id)),
-  );
+  api.get<{ Params: { id: string } }>('/v1/backups/:id', { schema: { params: idParams } }, async (req) => {
+    const doc = await service.get(req.params.id);
+    return { ...view(doc), packages: doc.packages };
+  });
   api.post<{ Params: { id: string } }>('/v1/backups/:id/verify', { schema: { params: idParams } }, async (req) => {
     const r = await service.verify(req.params.id);
     return { ok: r.ok, reason: r.reason, backup: view(r.doc) };
@@ -158,6 +162,28 @@ export async function buildBackupApp(deps: BackupAppDeps): Promise<BackupApp> {
               .commit(m.hostId, m.backupId)
               .then((doc) => d.respond({ backupId: doc._id, state: STATE[doc.state], reason: doc.reason.slice(0, 1000) }))
               .catch((err: Error) => d.respond({ backupId: m.backupId, state: BackupState.FAILED, reason: err.message.slice(0, 1000) }));
+          },
+          { queue: 'yx-backup' },
+        ),
+        bus.subscribe(
+          'backupStatusRequest',
+          {},
+          (m, d) => {
+            service
+              .get(m.backupId)
+              .then((doc) =>
+                doc.hostId === m.hostId
+                  ? d.respond({ backupId: doc._id, state: STATE[doc.state], reason: doc.reason.slice(0, 1000) })
+                  : d.respond({ backupId: m.backupId, state: BackupState.FAILED, reason: `backup ${m.backupId} belongs to another host` }),
+              )
+              // Unknown to the catalog: no verified backup. Anything else: ask again later.
+              .catch((err: Error) =>
+                d.respond({
+                  backupId: m.backupId,
+                  state: err instanceof BackupRefusedError ? BackupState.FAILED : BackupState.UNSPECIFIED,
+                  reason: err.message.slice(0, 1000),
+                }),
+              );
           },
           { queue: 'yx-backup' },
         ),

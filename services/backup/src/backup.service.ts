@@ -9,6 +9,9 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import {
+  BACKUP_MANIFEST_MEMBER,
+  type BackupManifest,
+  BackupManifestError,
   type Bus,
   BackupState as BusBackupState,
   Counter,
@@ -16,12 +19,18 @@ import {
   Gauge,
   Histogram,
   type Logger,
+  listTarMembers,
+  type ManifestPackage,
+  manifestMismatch,
+  parseBackupManifest,
   type Registry,
+  readTarMember,
   StaleWriteError,
 } from '@yixing/common';
 import type { Model } from 'mongoose';
 import type { BackupDoc } from './catalog/backup.model.ts';
-import { type SealingKey, seal, unseal } from './crypto/sealed-stream.ts';
+import type { Keys } from './crypto/key-ring.ts';
+import { seal, unseal } from './crypto/sealed-stream.ts';
 import type { ArchiveStorage } from './storage/archive-storage.ts';
 
 export interface BackupConfig {
@@ -58,13 +67,6 @@ class Semaphore {
     if (next) next();
     else this.#free++;
   }
-}
-
-export interface Keys {
-  /** The key new backups are sealed with; none: stored as uploaded. */
-  sealing: SealingKey | undefined;
-  /** Every key the service can open (current and retired). */
-  byId: Map<string, SealingKey>;
 }
 
 export interface BackupServiceDeps {
@@ -180,6 +182,9 @@ export class BackupService {
       state: 'uploading',
       reason: '',
       keyId: null,
+      packages: [],
+      packageCount: 0,
+      osRelease: '',
       createdAt: this.#now,
       verifiedAt: null,
       runFinalAt: null,
@@ -223,6 +228,12 @@ export class BackupService {
     return failed;
   }
 
+  /** A sealed backup whose key this service lacks cannot be read; that is not corruption. */
+  #keyMissing(doc: BackupDoc): string | undefined {
+    if (!doc.keyId || this.#d.keys.byId.has(doc.keyId)) return undefined;
+    return `backup ${doc._id} is sealed with key ${doc.keyId}, which this service does not have (YX_BACKUP_RETIRED_KEY_FILES)`;
+  }
+
   async get(id: string): Promise<BackupDoc> {
     const doc = await this.#d.model.findById(id).lean<BackupDoc>();
     if (!doc) throw new BackupRefusedError(`no backup ${id}`);
@@ -261,17 +272,21 @@ export class BackupService {
       const actual = await sha256Of(file);
       if (actual !== doc.sha256)
         return this.#fail(doc, `checksum: uploaded archive has SHA-256 ${actual}, the agent declared ${doc.sha256}`);
-      if (doc.manifestSha256) {
-        const manifest = await manifestSha256(file);
-        if (manifest !== doc.manifestSha256)
-          return this.#fail(doc, `manifest: yixing/backup.json has SHA-256 ${manifest ?? '(missing)'}, declared ${doc.manifestSha256}`);
-      }
+      const described = await this.#checkManifest(doc, file);
+      if (typeof described === 'string') return this.#fail(doc, `manifest: ${described}`);
       const key = this.#d.keys.sealing;
       const stored = await this.#d.storage.put(doc.object, key ? seal(readFileChunks(file), key) : readFileChunks(file));
       // Verify what was stored, not what was meant to be.
       const readBack = await this.#readPlain(doc.object);
       if (readBack !== doc.sha256) return this.#fail(doc, `stored copy: reads back with SHA-256 ${readBack}`);
-      const verified = await this.#setState(doc, 'verified', { verifiedAt: this.#now, storedBytes: stored.size, keyId: key?.id ?? null });
+      const verified = await this.#setState(doc, 'verified', {
+        verifiedAt: this.#now,
+        storedBytes: stored.size,
+        keyId: key?.id ?? null,
+        packages: described.manifest.map(packageLine),
+        packageCount: described.manifest.length,
+        osRelease: `${described.osRelease.id} ${described.osRelease.versionId}`,
+      });
       if (!verified) return this.get(id);
       doc = verified;
       this.#m.verified.inc();
@@ -281,6 +296,26 @@ export class BackupService {
       return doc;
     } finally {
       await rm(work, { recursive: true, force: true });
+    }
+  }
+
+  /**
+   * The archive's manifest must be there, match the SHA-256 the agent declared, parse, and
+   * describe exactly the declared paths, each of which the archive must hold. Returns the
+   * manifest, or what is wrong with it.
+   */
+  async #checkManifest(doc: BackupDoc, file: string): Promise<BackupManifest | string> {
+    const bytes = await readTarMember(file, BACKUP_MANIFEST_MEMBER);
+    if (!bytes?.length) return `the archive has no ${BACKUP_MANIFEST_MEMBER}`;
+    const sha = createHash('sha256').update(bytes).digest('hex');
+    if (doc.manifestSha256 && sha !== doc.manifestSha256)
+      return `${BACKUP_MANIFEST_MEMBER} has SHA-256 ${sha}, the agent declared ${doc.manifestSha256}`;
+    try {
+      const manifest = parseBackupManifest(bytes);
+      return manifestMismatch(manifest, doc.paths, await listTarMembers(file)) ?? manifest;
+    } catch (err) {
+      if (err instanceof BackupManifestError) return err.message;
+      throw err;
     }
   }
 
@@ -313,6 +348,8 @@ export class BackupService {
   async verify(id: string): Promise<{ ok: boolean; reason: string; doc: BackupDoc }> {
     const doc = await this.get(id);
     if (doc.state !== 'verified') return { ok: false, reason: `backup is ${doc.state}`, doc };
+    const noKey = this.#keyMissing(doc);
+    if (noKey) return { ok: false, reason: noKey, doc };
     try {
       const sha = await this.#readPlain(doc.object);
       if (sha === doc.sha256) return { ok: true, reason: '', doc };
@@ -334,6 +371,8 @@ export class BackupService {
     const doc = await this.get(id);
     if (doc.hostId !== hostId) throw new BackupRefusedError(`backup ${id} belongs to host ${doc.hostId}`);
     if (doc.state !== 'verified') throw new BackupRefusedError(`backup ${id} is ${doc.state}${doc.reason ? ` (${doc.reason})` : ''}`);
+    const noKey = this.#keyMissing(doc);
+    if (noKey) throw new BackupRefusedError(noKey);
     const object = `restore/${id}/${this.#d.clock()}-${randomBytes(4).toString('hex')}`;
     const h = createHash('sha256');
     let size = 0;
@@ -420,19 +459,7 @@ export class BackupService {
   }
 }
 
-/** SHA-256 of yixing/backup.json inside a tar archive, or undefined when absent. */
-async function manifestSha256(file: string): Promise<string | undefined> {
-  const { spawn } = await import('node:child_process');
-  return new Promise((resolve) => {
-    const tar = spawn('tar', ['-xOf', file, 'yixing/backup.json'], { stdio: ['ignore', 'pipe', 'ignore'] });
-    const h = createHash('sha256');
-    let bytes = 0;
-    tar.stdout.on('data', (d: Buffer) => {
-      bytes += d.length;
-      h.update(d);
-    });
-    tar.on('close', (code) => resolve(code === 0 && bytes > 0 ? h.digest('hex') : undefined));
-  });
-}
+/** A catalogued package: `name version arch`, with ` held` when it is held. */
+const packageLine = (p: ManifestPackage): string => `${p.name} ${p.version} ${p.arch}${p.held ? ' held' : ''}`;
 
 export { sha256Of };

@@ -1,10 +1,9 @@
 #!/usr/bin/env node
 // yx-backup: reads and validates configuration (including the sealing key, if any),
 // connects to NATS and MongoDB and serves the backup protocol and API.
-import { readFile } from 'node:fs/promises';
 import { bool, connectBus, connectDb, createLogger, createRegistry, int, readEnv, runMain, stopOnSignals, str } from '@yixing/common';
 import { buildBackupApp } from './app.ts';
-import { parseKey, type SealingKey } from './crypto/sealed-stream.ts';
+import { loadKeys } from './crypto/key-ring.ts';
 
 async function main(): Promise<void> {
   const cfg = readEnv({
@@ -27,18 +26,19 @@ async function main(): Promise<void> {
       default: '',
     },
     YX_BACKUP_ENCRYPT: { doc: 'seal new backups (needs a key)', parse: bool, default: true },
+    YX_BACKUP_RETIRED_KEY_FILES: {
+      doc: 'keys that only open older backups after a rotation: path or id=path, comma separated',
+      parse: str(),
+      default: '',
+    },
   });
-  let sealing: SealingKey | undefined;
-  const material = cfg.YX_BACKUP_KEY_FILE ? await readFile(cfg.YX_BACKUP_KEY_FILE) : cfg.YX_BACKUP_KEY || undefined;
-  if (material !== undefined) {
-    try {
-      sealing = parseKey(material, cfg.YX_BACKUP_KEY_ID || undefined);
-    } catch (err) {
-      throw new Error(
-        `${cfg.YX_BACKUP_KEY_FILE ? `YX_BACKUP_KEY_FILE=${cfg.YX_BACKUP_KEY_FILE}` : 'YX_BACKUP_KEY'}: ${(err as Error).message}`,
-      );
-    }
-  }
+  const keys = await loadKeys({
+    keyFile: cfg.YX_BACKUP_KEY_FILE,
+    key: cfg.YX_BACKUP_KEY,
+    keyId: cfg.YX_BACKUP_KEY_ID,
+    encrypt: cfg.YX_BACKUP_ENCRYPT,
+    retiredKeyFiles: cfg.YX_BACKUP_RETIRED_KEY_FILES,
+  });
   const log = createLogger('backup');
   const registry = createRegistry('backup');
   const nc = await connectBus({ servers: cfg.YX_NATS_URL.split(','), name: 'yx-backup' });
@@ -49,7 +49,7 @@ async function main(): Promise<void> {
     log,
     registry,
     clock: Date.now,
-    keys: { sealing: cfg.YX_BACKUP_ENCRYPT ? sealing : undefined, byId: new Map(sealing ? [[sealing.id, sealing]] : []) },
+    keys,
     config: {
       bucket: cfg.YX_BACKUP_BUCKET,
       retentionDays: cfg.YX_BACKUP_RETENTION_DAYS,
@@ -62,7 +62,7 @@ async function main(): Promise<void> {
   });
   await app.start();
   const address = await app.api.listen({ host: cfg.YX_API_HOST, port: cfg.YX_API_PORT });
-  log.info({ address, sealed: Boolean(sealing && cfg.YX_BACKUP_ENCRYPT) }, 'backup service ready');
+  log.info({ address, sealedWith: keys.sealing?.id ?? null, keys: [...keys.byId.keys()] }, 'backup service ready');
   process.stdout.write(`yx-backup ready ${address}\n`);
   stopOnSignals(
     () => app.stop(),

@@ -356,6 +356,9 @@ interface BackupView {
   sizeBytes: number;
   storedBytes: number;
   encrypted: boolean;
+  osRelease: string;
+  packageCount: number;
+  packages?: string[];
   createdAt: string;
   expiresAt: string | null;
 }
@@ -398,12 +401,13 @@ async function backupCommands(
       return 0;
     }
     case 'backup show': {
-      const b = await api.get<BackupView>(`/v1/backups/${seg(need(id, 'BACKUP'))}`);
-      if (v.json) json(b);
+      const { packages, ...b } = await api.get<BackupView>(`/v1/backups/${seg(need(id, 'BACKUP'))}`);
+      if (v.json) json({ ...b, packages });
       else
         out(
           Object.entries(b)
             .map(([k, val]) => `${k.padEnd(12)} ${Array.isArray(val) ? val.join(' ') : String(val)}`)
+            .concat(b.packageCount ? [`(the package manifest: yx backup show ${b.id} --json)`] : [])
             .join('\n'),
         );
       return 0;

@@ -1,5 +1,6 @@
 // Public surface of @yixing/common: what two or more services need, nothing else.
 export type { MessageInitShape, MessageShape } from '@bufbuild/protobuf';
+export * from './backup/backup-manifest.ts';
 export * from './bus/bus.ts';
 export * from './bus/codec.ts';
 export * from './bus/connect.ts';

@@ -7,7 +7,6 @@ import os from 'node:os';
 import path from 'node:path';
 import type { Bus, Logger } from '@yixing/common';
 import { type AgentIdentity, HostAgent, type HostEnv } from './agent.ts';
-import { FileBackupStore } from './backup/backup-store.ts';
 import { BusBackupStore } from './backup/bus-backup-store.ts';
 import { MigrationDriver } from './drivers/migration.driver.ts';
 import { FileJournal } from './journal.ts';
@@ -30,8 +29,6 @@ export interface HostModeOptions {
   trustedMirrors: boolean;
   heartbeatIntervalMs: number;
   agentVersion: string;
-  /** `service`: backups go to the backup service (the default); `local`: a directory. */
-  backups: 'service' | 'local';
 }
 
 async function bootId(root: HostRoot): Promise<string> {
@@ -73,10 +70,9 @@ export async function buildHostAgent(o: HostModeOptions): Promise<HostAgent> {
       root,
       hostId: o.hostId,
       profiles: o.profiles,
-      store:
-        o.backups === 'service'
-          ? new BusBackupStore({ bus: o.bus, hostId: o.hostId, log: (line) => o.log.info({ hostId: o.hostId }, line) })
-          : new FileBackupStore(path.join(o.stateDir, 'backups')),
+      // On the bus the scheduler upgrades only after the backup service verified the
+      // backup, so backups always go through it (a local directory is for standalone runs).
+      store: new BusBackupStore({ bus: o.bus, hostId: o.hostId, log: (line) => o.log.info({ hostId: o.hostId }, line) }),
       packageManager,
     }),
     store: new FileAgentStateStore(path.join(o.stateDir, 'agent'), o.hostId, { durable: true }),

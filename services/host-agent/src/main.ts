@@ -46,11 +46,6 @@ async function main(): Promise<void> {
     },
     YX_MIRRORS: { doc: 'host mode: FROM=TO repository mirrors, comma separated', parse: str(), default: '' },
     YX_TRUSTED_MIRRORS: { doc: 'host mode: the mirrors are unsigned', parse: bool, default: false },
-    YX_BACKUPS: {
-      doc: 'host mode: service (the backup service) or local (a directory)',
-      parse: oneOf(['service', 'local'] as const),
-      default: 'service',
-    },
     YX_STATE_DIR: { doc: "directory for the agents' local state", parse: str(), default: path.resolve('.data/agents') },
     YX_JOURNAL_FILE: { doc: 'append-only journal of executed steps (JSON lines); empty for none', parse: str(), default: '' },
     YX_HEARTBEAT_MS: { doc: 'heartbeat interval in ms', parse: int({ min: 100, max: 600_000 }), default: 5_000 },
@@ -136,7 +131,6 @@ async function runHostMode(
     YX_MIRRORS: string;
     YX_TRUSTED_MIRRORS: boolean;
     YX_HEARTBEAT_MS: number;
-    YX_BACKUPS: 'service' | 'local';
   },
   log: ReturnType<typeof createLogger>,
   registry: ReturnType<typeof createRegistry>,
@@ -171,7 +165,6 @@ async function runHostMode(
     trustedMirrors: cfg.YX_TRUSTED_MIRRORS,
     heartbeatIntervalMs: cfg.YX_HEARTBEAT_MS,
     agentVersion: AGENT_VERSION,
-    backups: cfg.YX_BACKUPS,
   });
   await agent.start();
   process.stdout.write(`yx-agent host ready ${cfg.YX_HOST_ID}\n`);

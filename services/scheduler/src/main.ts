@@ -36,6 +36,11 @@ async function main(): Promise<void> {
       parse: int({ min: 0 }),
       default: d.clusterCheckDeferMs,
     },
+    YX_BACKUP_STATUS_POLL_MS: {
+      doc: 'how often a host waiting for its backup asks the backup service',
+      parse: int({ min: 100 }),
+      default: d.backupStatusPollMs,
+    },
     YX_COMMAND_TIMEOUT_MS: {
       doc: 'how long to wait for an agent to acknowledge a command',
       parse: int({ min: 50 }),
@@ -62,6 +67,7 @@ async function main(): Promise<void> {
         deadlineGraceMs: cfg.YX_DEADLINE_GRACE_MS,
         clusterCheckDeferMs: cfg.YX_CLUSTER_DEFER_MS,
         commandTimeoutMs: cfg.YX_COMMAND_TIMEOUT_MS,
+        backupStatusPollMs: cfg.YX_BACKUP_STATUS_POLL_MS,
       },
     },
   });

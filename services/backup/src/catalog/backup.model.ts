@@ -21,6 +21,11 @@ export interface BackupDoc {
   state: BackupState;
   reason: string;
   keyId: string | null;
+  /** The package manifest in the archive, one `name version arch[ held]` per package. */
+  packages: string[];
+  packageCount: number;
+  /** The release the host ran when it was backed up (`id versionId`). */
+  osRelease: string;
   createdAt: Date;
   verifiedAt: Date | null;
   /** When the host-run ended; retention counts from it. */
@@ -46,6 +51,9 @@ const schema = new Schema<BackupDoc>(
     state: { type: String, required: true },
     reason: { type: String, default: '' },
     keyId: { type: String, default: null },
+    packages: { type: [String], default: [] },
+    packageCount: { type: Number, default: 0 },
+    osRelease: { type: String, default: '' },
     createdAt: Date,
     verifiedAt: { type: Date, default: null },
     runFinalAt: { type: Date, default: null },

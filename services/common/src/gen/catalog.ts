@@ -1,6 +1,6 @@
 import { AgentCommandSchema, AgentRegistrationSchema, CommandAckSchema, HeartbeatSchema, RegistrationAckSchema } from "./yixing/v1/agent_pb.js";
 import { AlertNotificationSchema } from "./yixing/v1/alert_pb.js";
-import { BackupCommitSchema, BackupEventSchema, BackupSlotRequestSchema, BackupSlotSchema, BackupStatusSchema, RestoreGrantSchema, RestoreRequestSchema } from "./yixing/v1/backup_pb.js";
+import { BackupCommitSchema, BackupEventSchema, BackupSlotRequestSchema, BackupSlotSchema, BackupStatusRequestSchema, BackupStatusSchema, RestoreGrantSchema, RestoreRequestSchema } from "./yixing/v1/backup_pb.js";
 import { LogLineSchema, StepEventSchema } from "./yixing/v1/events_pb.js";
 import { PlanEventSchema, RunFinishedSchema } from "./yixing/v1/plan_pb.js";
 
@@ -54,6 +54,14 @@ export const catalog = {
     tokens: ["hostId"] as const,
     stream: undefined,
     schema: BackupCommitSchema,
+    reply: BackupStatusSchema,
+  },
+  backupStatusRequest: {
+    typeName: "yixing.v1.BackupStatusRequest",
+    subject: "yx.v1.backup.status.{host_id}",
+    tokens: ["hostId"] as const,
+    stream: undefined,
+    schema: BackupStatusRequestSchema,
     reply: BackupStatusSchema,
   },
   backupEvent: {

@@ -1,21 +1,16 @@
 // The backup of a root before it changes: its configuration paths as they are (owners,
 // modes, links), the package manifest and the running services, in one tar archive.
 // Restoring puts the paths back exactly: what the archive lacks is removed.
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { BACKUP_MANIFEST_MEMBER, type BackupManifest, parseBackupManifest, readTarMember } from '@yixing/common';
 import { mustRun } from '../os/command.ts';
 import type { HostRoot } from '../os/host-root.ts';
 import { treeDigest } from '../os/tree-digest.ts';
-import type { InstalledPackage } from '../pm/package-manager.ts';
 
-export interface BackupContents {
-  manifest: InstalledPackage[];
-  services: string[];
-  osRelease: { id: string; versionId: string };
-  /** Tree digest of each backed-up path when the archive was made. */
-  digests: Record<string, string>;
-}
+/** What the archive's manifest says: the contract with the backup service. */
+export type BackupContents = BackupManifest;
 
 const rel = (p: string): string => p.replace(/^\/+/, '');
 
@@ -41,13 +36,9 @@ export async function createBackupArchive(
 }
 
 export async function readBackupContents(file: string): Promise<BackupContents> {
-  const dir = await mkdtemp(path.join(tmpdir(), 'yx-backup-'));
-  try {
-    await mustRun(['tar', '-xf', file, '-C', dir, 'yixing/backup.json']);
-    return JSON.parse(await readFile(path.join(dir, 'yixing', 'backup.json'), 'utf8')) as BackupContents;
-  } finally {
-    await rm(dir, { recursive: true, force: true });
-  }
+  const bytes = await readTarMember(file, BACKUP_MANIFEST_MEMBER);
+  if (!bytes) throw new Error(`the backup archive has no ${BACKUP_MANIFEST_MEMBER}`);
+  return parseBackupManifest(bytes);
 }
 
 /**

@@ -2,7 +2,6 @@
 // Object Store, commit, and wait for the service to verify it; restore by asking for a
 // grant and checking the copy it names before handing it out. Every request is retried
 // while the service is away (restarting), and an upload the service refused is redone.
-import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
 import { mkdtemp, rm, stat } from 'node:fs/promises';
@@ -12,7 +11,16 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { jetstream } from '@nats-io/jetstream';
 import { Objm } from '@nats-io/obj';
-import { BackupState, type Bus, type InitOf, type ReplyOf, type RouteName, UnavailableError } from '@yixing/common';
+import {
+  BACKUP_MANIFEST_MEMBER,
+  BackupState,
+  type Bus,
+  type InitOf,
+  type ReplyOf,
+  type RouteName,
+  readTarMember,
+  UnavailableError,
+} from '@yixing/common';
 import { type BackupRecord, type BackupStore, BackupVerificationError, sha256File } from './backup-store.ts';
 
 export interface BusBackupStoreOptions {
@@ -27,18 +35,10 @@ export interface BusBackupStoreOptions {
   log?: (line: string) => void;
 }
 
-/** SHA-256 of the archive's yixing/backup.json, as the service will compute it. */
+/** SHA-256 of the archive's manifest, as the service will compute it ('' when absent). */
 async function manifestSha(file: string): Promise<string> {
-  return new Promise((resolve) => {
-    const tar = spawn('tar', ['-xOf', file, 'yixing/backup.json'], { stdio: ['ignore', 'pipe', 'ignore'] });
-    const h = createHash('sha256');
-    let n = 0;
-    tar.stdout.on('data', (d: Buffer) => {
-      n += d.length;
-      h.update(d);
-    });
-    tar.on('close', (code) => resolve(code === 0 && n > 0 ? h.digest('hex') : ''));
-  });
+  const bytes = await readTarMember(file, BACKUP_MANIFEST_MEMBER);
+  return bytes?.length ? createHash('sha256').update(bytes).digest('hex') : '';
 }
 
 export class BusBackupStore implements BackupStore {

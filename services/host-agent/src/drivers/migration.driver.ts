@@ -80,7 +80,7 @@ export class MigrationDriver implements Driver {
 
   async #backup(ctx: StepContext, profile: Profile, pm: PackageManager): Promise<StepOutcome> {
     const root = this.#d.root;
-    const paths = profile.backup.fullRoot ? ['/'] : profile.backup.paths;
+    const paths = profile.backup.paths;
     const work = await mkdtemp(path.join(tmpdir(), 'yx-backup-'));
     try {
       const manifest = await pm.installed();

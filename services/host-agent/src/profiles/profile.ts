@@ -48,7 +48,8 @@ export interface Profile {
     allowErasing: boolean;
     afterUpgrade: { grub: boolean; initramfs: boolean; selinuxRelabel: boolean };
   };
-  backup: { paths: string[]; fullRoot: boolean };
+  /** Absolute paths below the root; the root itself is not a path to restore in place. */
+  backup: { paths: string[] };
   /** Free space needed, in MiB, per path of the root (the mount that holds it is measured). */
   space: Record<string, number>;
   /** Services that must run after the migration, besides those that ran before. */
@@ -138,7 +139,9 @@ export const profileSchema = {
       type: 'object',
       additionalProperties: false,
       default: {},
-      properties: { paths: { ...strList, default: ['/etc'] }, fullRoot: { type: 'boolean', default: false } },
+      properties: {
+        paths: { type: 'array', minItems: 1, items: { type: 'string', pattern: '^/[^/]' }, default: ['/etc'] },
+      },
     },
     space: { type: 'object', default: {}, additionalProperties: { type: 'integer', minimum: 0 } },
     services: { ...strList, default: [] },

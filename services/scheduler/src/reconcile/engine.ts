@@ -42,6 +42,8 @@ export interface EngineConfig {
   /** How long a host waits after its cluster was not ready. */
   clusterCheckDeferMs: number;
   commandTimeoutMs: number;
+  /** How often a run waiting for its backup asks the backup service (events can be lost). */
+  backupStatusPollMs: number;
 }
 
 export const defaultEngineConfig: EngineConfig = {
@@ -52,6 +54,7 @@ export const defaultEngineConfig: EngineConfig = {
   deadlineGraceMs: 30_000,
   clusterCheckDeferMs: 30_000,
   commandTimeoutMs: 5_000,
+  backupStatusPollMs: 10_000,
 };
 
 export interface EngineEvents {
@@ -107,6 +110,8 @@ export class Engine {
   readonly #byRunId = new Map<string, { planId: string; docId: string }>();
   readonly #locks = new Map<string, Promise<unknown>>();
   readonly #dispatch = new Map<string, Dispatch>();
+  /** Runs waiting for a backup: when the backup service was last asked about it. */
+  readonly #backupAsked = new Map<string, { at: number; inFlight: boolean }>();
   readonly #occupied = new Map<string, number>();
   readonly #startedAt: number;
   #timer: NodeJS.Timeout | undefined;
@@ -175,6 +180,9 @@ export class Engine {
     if (isOccupying(run)) this.#occupy(run.hostId, 1);
     if (old && old.runId !== run.runId) this.#byRunId.delete(old.runId);
     this.#byRunId.set(run.runId, { planId: rt.plan._id, docId: run._id });
+    // Per-run bookkeeping lives only as long as what it tracks.
+    if (run.stepState !== 'awaiting-backup') this.#backupAsked.delete(run._id);
+    if (!run.step) this.#dispatch.delete(run._id);
     rt.replace(run);
     this.events.emit('run', rt.plan._id, run);
   }
@@ -379,6 +387,32 @@ export class Engine {
       });
   }
 
+  /**
+   * The backup service announces verifications as events; should one be lost (the service
+   * died between its write and the publish), asking it settles the wait. First asked one
+   * interval after the wait began (the event normally comes first), then every interval.
+   */
+  #askBackupStatus(run: HostRunDoc, now: number): void {
+    const asked = this.#backupAsked.get(run._id);
+    if (!asked) {
+      this.#backupAsked.set(run._id, { at: now, inFlight: false });
+      return;
+    }
+    if (asked.inFlight || now - asked.at < this.#cfg.backupStatusPollMs) return;
+    asked.at = now;
+    asked.inFlight = true;
+    this.#deps.bus
+      .request('backupStatusRequest', { hostId: run.hostId, backupId: run.backupId }, this.#cfg.commandTimeoutMs)
+      .then((status) => {
+        if (status.state !== BackupState.VERIFIED && status.state !== BackupState.FAILED) return;
+        return this.applyBackupEvent({ runId: run.runId, backupId: run.backupId, state: status.state, reason: status.reason });
+      })
+      .catch((err: Error) => this.#deps.log.debug({ host: run.hostId, backup: run.backupId, err: err.message }, 'backup status not known'))
+      .finally(() => {
+        asked.inFlight = false;
+      });
+  }
+
   #cancel(run: HostRunDoc, reason: string): void {
     if (!run.step) return;
     this.#deps.bus
@@ -408,7 +442,10 @@ export class Engine {
         this.#failFromScheduler(rt, run, 'timeout', 'STEP_DEADLINE', `no outcome from the agent before the ${run.step} deadline`);
         continue;
       }
-      if (run.stepState === 'awaiting-backup') continue;
+      if (run.stepState === 'awaiting-backup') {
+        this.#askBackupStatus(run, now);
+        continue;
+      }
       if (run.stepState === 'dispatching' && !sent?.acked) {
         const since = Math.max(run.dispatchedAt?.getTime() ?? now, this.#startedAt);
         if (run.step !== 'reboot' && now - since > this.#cfg.unreachableAfterMs) {
@@ -495,7 +532,7 @@ export class Engine {
    * The backup service verified (or failed) a backup: recorded on its run; an upgrade
    * waiting for it is dispatched (or the run fails: no upgrade without a verified backup).
    */
-  applyBackupEvent(evt: BackupEvent): Promise<void> {
+  applyBackupEvent(evt: Pick<BackupEvent, 'runId' | 'backupId' | 'state' | 'reason'>): Promise<void> {
     const ref = this.#byRunId.get(evt.runId);
     const rt = ref && this.plans.get(ref.planId);
     if (!ref || !rt) return Promise.resolve();

@@ -123,6 +123,30 @@ export declare type BackupCommit = Message<"yixing.v1.BackupCommit"> & {
 export declare const BackupCommitSchema: GenMessage<BackupCommit>;
 
 /**
+ * Where a backup stands, asked by whoever waits on it (the scheduler, when a backup event
+ * may have been lost); answered from the catalog.
+ *
+ * @generated from message yixing.v1.BackupStatusRequest
+ */
+export declare type BackupStatusRequest = Message<"yixing.v1.BackupStatusRequest"> & {
+  /**
+   * @generated from field: string host_id = 1;
+   */
+  hostId: string;
+
+  /**
+   * @generated from field: string backup_id = 2;
+   */
+  backupId: string;
+};
+
+/**
+ * Describes the message yixing.v1.BackupStatusRequest.
+ * Use `create(BackupStatusRequestSchema)` to create a new message.
+ */
+export declare const BackupStatusRequestSchema: GenMessage<BackupStatusRequest>;
+
+/**
  * @generated from message yixing.v1.BackupStatus
  */
 export declare type BackupStatus = Message<"yixing.v1.BackupStatus"> & {

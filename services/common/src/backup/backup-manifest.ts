@@ -1,0 +1,107 @@
+// The contract between the agent that makes a backup archive and the backup service that
+// verifies and catalogues it: a tar holding the backed-up paths plus `yixing/backup.json`,
+// which describes them (package manifest, running services, release, digest per path).
+import { spawn } from 'node:child_process';
+import { YxError } from '../errors.ts';
+
+export const BACKUP_MANIFEST_MEMBER = 'yixing/backup.json';
+
+export interface ManifestPackage {
+  name: string;
+  arch: string;
+  version: string;
+  /** Held (apt-mark hold) or version-locked (dnf versionlock). */
+  held: boolean;
+}
+
+export interface BackupManifest {
+  manifest: ManifestPackage[];
+  services: string[];
+  osRelease: { id: string; versionId: string };
+  /** Tree digest of each backed-up path (absolute) when the archive was made. */
+  digests: Record<string, string>;
+}
+
+/** An archive's manifest is missing, unreadable or does not describe the archive. */
+export class BackupManifestError extends YxError {
+  readonly code = 'BACKUP_MANIFEST_INVALID';
+  readonly retryable = false;
+}
+
+/** The bytes of one member of a tar archive, or undefined when it has no such member. */
+export function readTarMember(file: string, member: string): Promise<Buffer | undefined> {
+  return new Promise((resolve, reject) => {
+    const tar = spawn('tar', ['-xOf', file, member], { stdio: ['ignore', 'pipe', 'ignore'] });
+    const chunks: Buffer[] = [];
+    tar.stdout.on('data', (d: Buffer) => chunks.push(d));
+    tar.on('error', reject);
+    tar.on('close', (code) => resolve(code === 0 ? Buffer.concat(chunks) : undefined));
+  });
+}
+
+/** Every member name of a tar archive (directories without their trailing slash). */
+export function listTarMembers(file: string): Promise<string[]> {
+  return new Promise((resolve, reject) => {
+    const tar = spawn('tar', ['-tf', file], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const out: Buffer[] = [];
+    const err: Buffer[] = [];
+    tar.stdout.on('data', (d: Buffer) => out.push(d));
+    tar.stderr.on('data', (d: Buffer) => err.push(d));
+    tar.on('error', reject);
+    tar.on('close', (code) => {
+      if (code !== 0) return reject(new BackupManifestError(`not a readable tar archive: ${Buffer.concat(err).toString().trim()}`));
+      resolve(
+        Buffer.concat(out)
+          .toString()
+          .split('\n')
+          .filter(Boolean)
+          .map((m) => m.replace(/\/+$/, '')),
+      );
+    });
+  });
+}
+
+const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/** Parses and checks `yixing/backup.json`; the error names the first thing wrong. */
+export function parseBackupManifest(bytes: Buffer): BackupManifest {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(bytes.toString('utf8'));
+  } catch (err) {
+    throw new BackupManifestError(`${BACKUP_MANIFEST_MEMBER} is not JSON: ${(err as Error).message}`);
+  }
+  const bad = (what: string): never => {
+    throw new BackupManifestError(`${BACKUP_MANIFEST_MEMBER}: ${what}`);
+  };
+  if (!isRecord(raw)) return bad('not an object');
+  if (!Array.isArray(raw.manifest)) return bad('manifest must be a list of packages');
+  for (const [i, p] of raw.manifest.entries()) {
+    if (!isRecord(p) || typeof p.name !== 'string' || !p.name || typeof p.version !== 'string' || !p.version)
+      return bad(`manifest[${i}] must have a name and a version`);
+    if (typeof p.arch !== 'string' || typeof p.held !== 'boolean') return bad(`manifest[${i}] (${p.name}) must have arch and held`);
+  }
+  if (!Array.isArray(raw.services) || raw.services.some((s) => typeof s !== 'string')) return bad('services must be a list of names');
+  const os = raw.osRelease;
+  if (!isRecord(os) || typeof os.id !== 'string' || typeof os.versionId !== 'string') return bad('osRelease must have id and versionId');
+  if (!isRecord(raw.digests) || Object.keys(raw.digests).length === 0) return bad('digests must name at least one backed-up path');
+  for (const [p, d] of Object.entries(raw.digests)) {
+    if (!/^\/[^/]/.test(p)) return bad(`digests: ${p} is not an absolute path below the root`);
+    if (typeof d !== 'string' || !d) return bad(`digests: ${p} has no digest`);
+  }
+  return raw as unknown as BackupManifest;
+}
+
+/**
+ * Checks that a manifest describes exactly the declared paths and that the archive holds
+ * each of them; returns the first mismatch, or undefined.
+ */
+export function manifestMismatch(manifest: BackupManifest, declaredPaths: string[], members: string[]): string | undefined {
+  const described = Object.keys(manifest.digests).sort();
+  const declared = [...declaredPaths].sort();
+  if (described.join('\n') !== declared.join('\n'))
+    return `manifest describes paths ${described.join(', ')}, the agent declared ${declared.join(', ') || '(none)'}`;
+  const held = new Set(members);
+  for (const p of described) if (!held.has(p.replace(/^\/+|\/+$/g, ''))) return `the archive does not hold ${p}`;
+  return undefined;
+}
