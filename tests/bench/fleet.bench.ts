@@ -4,15 +4,13 @@
 // durations), and the scheduler's CPU seconds and peak RSS.
 //
 //   npm run bench -- --hosts 10000
-import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
-import { freePort, waitForPort } from '../../infra/dev/net.ts';
-import { ensureFerretDb, ensureNatsServer } from '../../infra/dev/toolchain.ts';
 import { type ServiceProcess, spawnService } from '../fixtures/processes.ts';
+import { startEmbeddedServers } from './embedded-servers.ts';
 
 const { values } = parseArgs({
   options: {
@@ -45,10 +43,6 @@ async function peakRssMiB(pid: number): Promise<number> {
   return Number(/VmHWM:\s+(\d+) kB/.exec(status)?.[1] ?? 0) / 1024;
 }
 
-function startServer(cmd: string, args: string[]): ChildProcess {
-  return spawn(cmd, args, { stdio: 'ignore' });
-}
-
 async function api<T>(base: string, method: string, p: string, body?: unknown): Promise<T> {
   const res = await fetch(new URL(p, base), {
     method,
@@ -62,23 +56,17 @@ async function api<T>(base: string, method: string, p: string, body?: unknown): 
 
 async function main(): Promise<void> {
   const dir = await mkdtemp(path.join(tmpdir(), 'yx-bench-'));
-  const [natsBin, ferretBin, natsPort, mongoPort] = await Promise.all([ensureNatsServer(), ensureFerretDb(), freePort(), freePort()]);
-  const servers = [
-    startServer(natsBin, ['-a', '127.0.0.1', '-p', String(natsPort), '-js', '-sd', path.join(dir, 'nats')]),
-    startServer(ferretBin, [`--listen-addr=127.0.0.1:${mongoPort}`, `--data-dir=${path.join(dir, 'ferretdb')}`]),
-  ];
+  const servers = await startEmbeddedServers(dir);
+  const natsUrl = servers.natsUrl;
   const procs: ServiceProcess[] = [];
   try {
-    const alive = (): undefined => undefined;
-    await Promise.all([waitForPort(natsPort, alive), waitForPort(mongoPort, alive)]);
-    const natsUrl = `nats://127.0.0.1:${natsPort}`;
     let apiUrl = '';
     const scheduler = await spawnService({
       name: 'scheduler',
       main: 'services/scheduler/src/main.ts',
       env: {
         YX_NATS_URL: natsUrl,
-        YX_MONGO_URI: `mongodb://127.0.0.1:${mongoPort}/bench`,
+        YX_MONGO_URI: servers.mongoUri('bench'),
         YX_API_PORT: '0',
         YX_TICK_MS: '100',
         YX_HEARTBEAT_GRACE_MS: String(Number(values['heartbeat-ms']) * 6),
@@ -169,8 +157,7 @@ async function main(): Promise<void> {
     process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
   } finally {
     for (const p of procs) await p.kill();
-    for (const s of servers) s.kill('SIGTERM');
-    await sleep(500);
+    await servers.stop();
     await rm(dir, { recursive: true, force: true });
   }
 }

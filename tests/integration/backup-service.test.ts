@@ -15,6 +15,7 @@ import { type BackupApp, buildBackupApp, parseKey } from '../../services/backup/
 import { sha256File } from '../../services/host-agent/src/backup/backup-store.ts';
 import { BusBackupStore } from '../../services/host-agent/src/backup/bus-backup-store.ts';
 import { makeArchive, randomFile, scratchDir } from '../fixtures/archives.ts';
+import { assertDashboardsServed } from '../fixtures/dashboards.ts';
 import { type MongoFixture, startMongo } from '../fixtures/mongo.ts';
 import { type NatsFixture, startNats } from '../fixtures/nats.ts';
 import { waitUntil } from '../fixtures/wait.ts';
@@ -99,6 +100,8 @@ test('50 concurrent 20 MB backups are uploaded and verified', async () => {
   }
   const metrics = (await plain.api.inject({ method: 'GET', url: '/metrics' })).body;
   assert.match(metrics, /^yx_backup_verified_total\{[^}]*\} 50$/m);
+  // What the backups dashboard queries is what the service exports.
+  assert.equal(await assertDashboardsServed(metrics, 'backup service', (m) => m.startsWith('yx_backup_')), 5);
 });
 
 /** Replaces the 3rd chunk of a stored object with altered bytes, as a bad disk would. */

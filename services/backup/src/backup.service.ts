@@ -4,7 +4,7 @@
 // ever removes backups whose host-run has ended (plus the configured days).
 import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
@@ -85,11 +85,18 @@ export class BackupRefusedError extends Error {
   readonly retryable = false;
 }
 
-const sha256Of = async (file: string): Promise<string> => {
+/** Writes a stored object to a local file, returning its SHA-256 (one pass). */
+async function downloadHashing(source: AsyncIterable<Uint8Array>, file: string): Promise<string> {
   const h = createHash('sha256');
-  for await (const c of createReadStream(file)) h.update(c as Buffer);
+  async function* hashed(): AsyncIterable<Uint8Array> {
+    for await (const c of source) {
+      h.update(c);
+      yield c;
+    }
+  }
+  await pipeline(hashed, createWriteStream(file));
   return h.digest('hex');
-};
+}
 
 async function* readFileChunks(file: string): AsyncIterable<Uint8Array> {
   for await (const c of createReadStream(file, { highWaterMark: 256 * 1024 })) yield c as Buffer;
@@ -177,7 +184,8 @@ export class BackupService {
       manifestSha256: req.manifestSha256,
       sizeBytes: req.sizeBytes,
       storedBytes: 0,
-      stagingObject: `incoming/${id}`,
+      // Sealed backups are rewritten by the service; plain ones are verified where uploaded.
+      stagingObject: this.#d.keys.sealing ? `incoming/${id}` : `backups/${id}`,
       object: `backups/${id}`,
       state: 'uploading',
       reason: '',
@@ -224,7 +232,8 @@ export class BackupService {
     this.#m.failed.inc({ reason: reason.split(':')[0] ?? 'failed' });
     const failed = (await this.#setState(doc, 'failed', { reason })) ?? (await this.get(doc._id));
     this.#event(doc, BusBackupState.FAILED, reason);
-    await this.#d.storage.delete(doc.stagingObject);
+    // A failed upload is dropped; a backup found corrupt later is kept for a look.
+    if (doc.state === 'uploading') await this.#d.storage.delete(doc.stagingObject);
     return failed;
   }
 
@@ -264,24 +273,28 @@ export class BackupService {
     const work = await mkdtemp(path.join(tmpdir(), 'yx-backup-'));
     try {
       const file = path.join(work, 'archive.tar');
+      let actual: string;
       try {
-        await pipeline(this.#d.storage.get(doc.stagingObject), createWriteStream(file));
+        actual = await downloadHashing(this.#d.storage.get(doc.stagingObject), file);
       } catch (err) {
         return this.#fail(doc, `upload unreadable: ${(err as Error).message}`);
       }
-      const actual = await sha256Of(file);
       if (actual !== doc.sha256)
         return this.#fail(doc, `checksum: uploaded archive has SHA-256 ${actual}, the agent declared ${doc.sha256}`);
       const described = await this.#checkManifest(doc, file);
       if (typeof described === 'string') return this.#fail(doc, `manifest: ${described}`);
       const key = this.#d.keys.sealing;
-      const stored = await this.#d.storage.put(doc.object, key ? seal(readFileChunks(file), key) : readFileChunks(file));
-      // Verify what was stored, not what was meant to be.
-      const readBack = await this.#readPlain(doc.object);
-      if (readBack !== doc.sha256) return this.#fail(doc, `stored copy: reads back with SHA-256 ${readBack}`);
+      let storedBytes = (await stat(file)).size;
+      // Stored as uploaded, what was just read and checked is the stored copy; otherwise
+      // it is written (sealed) and read back: verify what was stored, not what was meant to be.
+      if (key || doc.stagingObject !== doc.object) {
+        storedBytes = (await this.#d.storage.put(doc.object, key ? seal(readFileChunks(file), key) : readFileChunks(file))).size;
+        const readBack = await this.#readPlain(doc.object);
+        if (readBack !== doc.sha256) return this.#fail(doc, `stored copy: reads back with SHA-256 ${readBack}`);
+      }
       const verified = await this.#setState(doc, 'verified', {
         verifiedAt: this.#now,
-        storedBytes: stored.size,
+        storedBytes,
         keyId: key?.id ?? null,
         packages: described.manifest.map(packageLine),
         packageCount: described.manifest.length,
@@ -292,7 +305,7 @@ export class BackupService {
       this.#m.verified.inc();
       this.#m.uploadSeconds.observe((this.#d.clock() - new Date(doc.createdAt).getTime()) / 1000);
       this.#event(doc, BusBackupState.VERIFIED);
-      await this.#d.storage.delete(doc.stagingObject);
+      if (doc.stagingObject !== doc.object) await this.#d.storage.delete(doc.stagingObject);
       return doc;
     } finally {
       await rm(work, { recursive: true, force: true });
@@ -373,7 +386,9 @@ export class BackupService {
     if (doc.state !== 'verified') throw new BackupRefusedError(`backup ${id} is ${doc.state}${doc.reason ? ` (${doc.reason})` : ''}`);
     const noKey = this.#keyMissing(doc);
     if (noKey) throw new BackupRefusedError(noKey);
-    const object = `restore/${id}/${this.#d.clock()}-${randomBytes(4).toString('hex')}`;
+    // A sealed backup is handed out as a checked plain copy (the agent has no key); a plain
+    // one is checked where it is and handed out as it is.
+    const object = doc.keyId ? `restore/${id}/${this.#d.clock()}-${randomBytes(4).toString('hex')}` : doc.object;
     const h = createHash('sha256');
     let size = 0;
     const self = this;
@@ -384,19 +399,22 @@ export class BackupService {
         yield c;
       }
     }
+    const corrupt = async (why: string): Promise<never> => {
+      if (object !== doc.object) await this.#d.storage.delete(object);
+      await this.#fail(doc, `corrupt: ${why}`);
+      throw new BackupRefusedError(`backup ${id} is corrupt and cannot be restored: ${why}`);
+    };
     try {
-      await this.#d.storage.put(object, checked());
+      if (object === doc.object) {
+        for await (const _ of checked()) {
+          // read through: hashing the plaintext is the check
+        }
+      } else await this.#d.storage.put(object, checked());
     } catch (err) {
-      await this.#d.storage.delete(object);
-      await this.#fail(doc, `corrupt: ${(err as Error).message.split('\n')[0]}`);
-      throw new BackupRefusedError(`backup ${id} is corrupt and cannot be restored: ${(err as Error).message.split('\n')[0]}`);
+      return corrupt((err as Error).message.split('\n')[0] as string);
     }
     const sha = h.digest('hex');
-    if (sha !== doc.sha256) {
-      await this.#d.storage.delete(object);
-      await this.#fail(doc, `corrupt: reads as SHA-256 ${sha}, recorded ${doc.sha256}`);
-      throw new BackupRefusedError(`backup ${id} is corrupt and cannot be restored: SHA-256 ${sha}, recorded ${doc.sha256}`);
-    }
+    if (sha !== doc.sha256) return corrupt(`reads as SHA-256 ${sha}, recorded ${doc.sha256}`);
     this.#m.restoreSeconds.observe((this.#d.clock() - started) / 1000);
     return { object, sha256: sha, sizeBytes: size };
   }
@@ -461,5 +479,3 @@ export class BackupService {
 
 /** A catalogued package: `name version arch`, with ` held` when it is held. */
 const packageLine = (p: ManifestPackage): string => `${p.name} ${p.version} ${p.arch}${p.held ? ' held' : ''}`;
-
-export { sha256Of };

@@ -21,7 +21,9 @@ test('sealed data round-trips byte for byte, whatever the chunking', async () =>
     const plain = randomBytes(size);
     const sealed = await collect(seal(chunks(plain, 70_000), key));
     assert.equal(sealedKeyId(sealed), key.id);
-    assert.ok(!sealed.includes(plain.subarray(0, Math.min(64, size))) || size === 0);
+    // A 64-byte run of the plaintext in the output would mean it was not encrypted (shorter
+    // probes can occur in random ciphertext by chance).
+    if (size >= 64) assert.ok(!sealed.includes(plain.subarray(0, 64)), `size ${size}: plaintext visible`);
     assert.ok((await collect(unseal(chunks(sealed, 33_333), keys))).equals(plain), `size ${size}`);
   }
 });

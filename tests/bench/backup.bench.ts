@@ -1,0 +1,164 @@
+// Backup service benchmark (not a test): what the service's guarantees cost. C hosts back
+// up an M MiB archive at once through the backup service (slot, upload, verification:
+// read back, SHA-256, manifest, store, read the stored copy back), against the same
+// archives put straight into an Object Store bucket (what any upload costs); and C
+// restores (the service reads, unseals and checks, the agent fetches and checks again)
+// against plain downloads. Plain and sealed (AES-256-GCM), on the embedded default.
+//
+//   npm run bench:backup [-- --hosts 8 --mib 64 --rounds 3]
+import { randomBytes } from 'node:crypto';
+import { createReadStream, createWriteStream } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { parseArgs } from 'node:util';
+import { jetstream } from '@nats-io/jetstream';
+import { Objm } from '@nats-io/obj';
+import type { NatsConnection } from '@nats-io/transport-node';
+import { Bus, connectBus, createRegistry, silentLogger } from '@yixing/common';
+import { BusBackupStore } from '../../services/host-agent/src/backup/bus-backup-store.ts';
+import { makeArchive, randomFile } from '../fixtures/archives.ts';
+import { type ServiceProcess, spawnService } from '../fixtures/processes.ts';
+import { startEmbeddedServers } from './embedded-servers.ts';
+
+const { values } = parseArgs({
+  options: {
+    hosts: { type: 'string', default: '8' },
+    mib: { type: 'string', default: '64' },
+    rounds: { type: 'string', default: '3' },
+  },
+});
+const HOSTS = Number(values.hosts);
+const MIB = Number(values.mib);
+const ROUNDS = Number(values.rounds);
+
+const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number;
+const seconds = async (f: () => Promise<unknown>): Promise<number> => {
+  const t = performance.now();
+  await f();
+  return (performance.now() - t) / 1000;
+};
+
+async function main(): Promise<void> {
+  const dir = await mkdtemp(path.join(tmpdir(), 'yx-bench-backup-'));
+  const servers = await startEmbeddedServers(dir);
+  const conns: NatsConnection[] = [];
+  let service: ServiceProcess | undefined;
+  try {
+    const payload = await randomFile(dir, MIB * 1024 * 1024);
+    const archives = await Promise.all(Array.from({ length: HOSTS }, (_, i) => makeArchive(dir, `host-${i}`, payload)));
+    // One connection per host, as on separate machines.
+    for (let i = 0; i < HOSTS; i++) conns.push(await connectBus({ servers: servers.natsUrl, name: `bench-host-${i}` }));
+    const bare = await new Objm(jetstream(conns[0] as NatsConnection, { timeout: 60_000 })).create('bare');
+    const log = silentLogger();
+    const stores = conns.map(
+      (nc, i) =>
+        new BusBackupStore({ bus: new Bus({ nc, log, registry: createRegistry('agent', { processMetrics: false }) }), hostId: `h-${i}` }),
+    );
+    const rows: Record<string, number | string>[] = [];
+    for (const sealed of [false, true]) {
+      await service?.kill();
+      service = await spawnService({
+        name: `backup-${sealed ? 'sealed' : 'plain'}`,
+        main: 'services/backup/src/main.ts',
+        env: {
+          YX_NATS_URL: servers.natsUrl,
+          YX_MONGO_URI: servers.mongoUri('bench'),
+          YX_API_PORT: '0',
+          YX_BACKUP_BUCKET: sealed ? 'sealed' : 'plain',
+          ...(sealed ? { YX_BACKUP_KEY: randomBytes(32).toString('hex') } : {}),
+        },
+        ready: /^yx-backup ready/,
+        logDir: dir,
+      });
+      const up: number[] = [];
+      const down: number[] = [];
+      const backup: number[] = [];
+      const restore: number[] = [];
+      for (let round = 0; round < ROUNDS; round++) {
+        const names = archives.map((_, i) => `r${round}-h${i}-${sealed}`);
+        up.push(
+          await seconds(() =>
+            Promise.all(
+              archives.map(async (file, i) => {
+                const os = await new Objm(jetstream(conns[i] as NatsConnection, { timeout: 60_000 })).open('bare');
+                await os.put(
+                  { name: names[i] as string, options: { max_chunk_size: 256 * 1024 } },
+                  Readable.toWeb(createReadStream(file)) as ReadableStream<Uint8Array>,
+                );
+              }),
+            ),
+          ),
+        );
+        down.push(
+          await seconds(() =>
+            Promise.all(
+              names.map(async (name, i) => {
+                const r = await bare.get(name);
+                if (!r) throw new Error(`no ${name}`);
+                await pipeline(
+                  Readable.fromWeb(r.data as import('node:stream/web').ReadableStream<Uint8Array>),
+                  createWriteStream(path.join(dir, `down-${i}`)),
+                );
+                const err = await r.error;
+                if (err) throw err;
+              }),
+            ),
+          ),
+        );
+        let ids: string[] = [];
+        backup.push(
+          await seconds(async () => {
+            ids = (
+              await Promise.all(
+                archives.map((file, i) =>
+                  (stores[i] as BusBackupStore).put(
+                    { hostId: `h-${i}`, runId: `run-${round}-${i}`, profile: 'bench', paths: ['/etc'], manifestSha256: '' },
+                    file,
+                  ),
+                ),
+              )
+            ).map((r) => r.id);
+          }),
+        );
+        restore.push(
+          await seconds(() =>
+            Promise.all(
+              ids.map(async (id, i) => {
+                const { file } = await (stores[i] as BusBackupStore).get(id);
+                await rm(path.dirname(file), { recursive: true, force: true });
+              }),
+            ),
+          ),
+        );
+        process.stderr.write(`${sealed ? 'sealed' : 'plain'} round ${round + 1}/${ROUNDS}\n`);
+      }
+      const mib = HOSTS * MIB;
+      rows.push({
+        mode: sealed ? 'sealed' : 'plain',
+        hosts: HOSTS,
+        mibEach: MIB,
+        bareUploadSeconds: Number(median(up).toFixed(2)),
+        backupVerifiedSeconds: Number(median(backup).toFixed(2)),
+        backupOverBareUpload: Number((median(backup) / median(up)).toFixed(2)),
+        backupMiBps: Number((mib / median(backup)).toFixed(0)),
+        bareDownloadSeconds: Number(median(down).toFixed(2)),
+        restoreSeconds: Number(median(restore).toFixed(2)),
+        restoreOverBareDownload: Number((median(restore) / median(down)).toFixed(2)),
+      });
+    }
+    process.stdout.write(`${JSON.stringify(rows, null, 2)}\n`);
+  } finally {
+    await service?.kill();
+    for (const c of conns) await c.close();
+    await servers.stop();
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+main().catch((err: Error) => {
+  process.stderr.write(`bench: ${err.message}\n`);
+  process.exit(1);
+});
