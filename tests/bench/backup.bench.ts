@@ -3,7 +3,8 @@
 // read back, SHA-256, manifest, store, read the stored copy back), against the same
 // archives put straight into an Object Store bucket (what any upload costs); and C
 // restores (the service reads, unseals and checks, the agent fetches and checks again)
-// against plain downloads. Plain and sealed (AES-256-GCM), on the embedded default.
+// against plain downloads of the same archives on one connection (readObject). Plain and
+// sealed (AES-256-GCM), on the embedded default.
 //
 //   npm run bench:backup [-- --hosts 8 --mib 64 --rounds 3]
 import { randomBytes } from 'node:crypto';
@@ -18,6 +19,7 @@ import { jetstream } from '@nats-io/jetstream';
 import { Objm } from '@nats-io/obj';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { Bus, connectBus, createRegistry, silentLogger } from '@yixing/common';
+import { ObjectStoreStorage } from '../../services/backup/src/storage/object-store.storage.ts';
 import { BusBackupStore } from '../../services/host-agent/src/backup/bus-backup-store.ts';
 import { makeArchive, randomFile } from '../fixtures/archives.ts';
 import { type ServiceProcess, spawnService } from '../fixtures/processes.ts';
@@ -51,11 +53,17 @@ async function main(): Promise<void> {
     const archives = await Promise.all(Array.from({ length: HOSTS }, (_, i) => makeArchive(dir, `host-${i}`, payload)));
     // One connection per host, as on separate machines.
     for (let i = 0; i < HOSTS; i++) conns.push(await connectBus({ servers: servers.natsUrl, name: `bench-host-${i}` }));
-    const bare = await new Objm(jetstream(conns[0] as NatsConnection, { timeout: 60_000 })).create('bare');
+    const js = jetstream(conns[0] as NatsConnection, { timeout: 60_000 });
+    const bare = await new Objm(js).create('bare');
+    const bareStorage = new ObjectStoreStorage(bare, js, 'bare');
     const log = silentLogger();
     const stores = conns.map(
       (nc, i) =>
-        new BusBackupStore({ bus: new Bus({ nc, log, registry: createRegistry('agent', { processMetrics: false }) }), hostId: `h-${i}` }),
+        new BusBackupStore({
+          bus: new Bus({ nc, log, registry: createRegistry('agent', { processMetrics: false }) }),
+          hostId: `h-${i}`,
+          log: (l) => process.stderr.write(`h-${i}: ${l}\n`),
+        }),
     );
     const rows: Record<string, number | string>[] = [];
     for (const sealed of [false, true]) {
@@ -92,20 +100,10 @@ async function main(): Promise<void> {
             ),
           ),
         );
+        // The same downloads on one connection, as the service makes them.
         down.push(
           await seconds(() =>
-            Promise.all(
-              names.map(async (name, i) => {
-                const r = await bare.get(name);
-                if (!r) throw new Error(`no ${name}`);
-                await pipeline(
-                  Readable.fromWeb(r.data as import('node:stream/web').ReadableStream<Uint8Array>),
-                  createWriteStream(path.join(dir, `down-${i}`)),
-                );
-                const err = await r.error;
-                if (err) throw err;
-              }),
-            ),
+            Promise.all(names.map((name, i) => pipeline(bareStorage.get(name), createWriteStream(path.join(dir, `down-${i}`))))),
           ),
         );
         let ids: string[] = [];

@@ -6,7 +6,6 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { readFile, rm } from 'node:fs/promises';
 import { after, before, test } from 'node:test';
-import { jetstreamManager } from '@nats-io/jetstream';
 import { Objm } from '@nats-io/obj';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { BackupState, Bus, connectBus, connectDb, createRegistry, silentLogger } from '@yixing/common';
@@ -18,6 +17,7 @@ import { makeArchive, randomFile, scratchDir } from '../fixtures/archives.ts';
 import { assertDashboardsServed } from '../fixtures/dashboards.ts';
 import { type MongoFixture, startMongo } from '../fixtures/mongo.ts';
 import { type NatsFixture, startNats } from '../fixtures/nats.ts';
+import { corruptChunk } from '../fixtures/object-store.ts';
 import { waitUntil } from '../fixtures/wait.ts';
 
 let nats: NatsFixture;
@@ -104,27 +104,7 @@ test('50 concurrent 20 MB backups are uploaded and verified', async () => {
   assert.equal(await assertDashboardsServed(metrics, 'backup service', (m) => m.startsWith('yx_backup_')), 5);
 });
 
-/** Replaces the 3rd chunk of a stored object with altered bytes, as a bad disk would. */
-async function corrupt(bucket: string, object: string): Promise<void> {
-  const os = await new Objm(nc).open(bucket);
-  const info = await os.info(object);
-  assert.ok(info, `no object ${object}`);
-  const jsm = await jetstreamManager(nc);
-  const stream = `OBJ_${bucket}`;
-  const subject = `$O.${bucket}.C.${info.nuid}`;
-  const first = await jsm.streams.getMessage(stream, { last_by_subj: subject });
-  assert.ok(first);
-  const seqs: number[] = [];
-  for (let seq = first.seq - info.chunks + 1; seq <= first.seq; seq++) seqs.push(seq);
-  const third = await jsm.streams.getMessage(stream, { seq: seqs[2] as number });
-  assert.ok(third);
-  const data = Buffer.from(third.data);
-  data[100] = (data[100] as number) ^ 0xff;
-  await jsm.streams.deleteMessage(stream, third.seq, true);
-  // Same subject, same length, one byte different, now out of place too.
-  nc.publish(subject, data);
-  await nc.flush();
-}
+const corrupt = (bucket: string, object: string): Promise<void> => corruptChunk(nc, bucket, object);
 
 test('a corrupted chunk is detected at verification and again at restore', async () => {
   const [a, b] = await Promise.all([makeArchive(dir, 'corrupt-a', payload20), makeArchive(dir, 'corrupt-b', payload20)]);

@@ -62,8 +62,9 @@ export async function buildBackupApp(deps: BackupAppDeps): Promise<BackupApp> {
   const model = backupModel(deps.conn);
   await ensureIndexes(deps.conn);
   await ensureStreams(nc);
-  const os = await new Objm(jetstream(nc, { timeout: 60_000 })).create(config.bucket, { description: 'Yixing backups' });
-  const storage = new ObjectStoreStorage(os, config.bucket);
+  const js = jetstream(nc, { timeout: 60_000 });
+  const os = await new Objm(js).create(config.bucket, { description: 'Yixing backups' });
+  const storage = new ObjectStoreStorage(os, js, config.bucket);
   const bus = new Bus({ nc, log, registry });
   const service = new BackupService({ model, storage, bus, log, registry, clock: deps.clock, keys: deps.keys, config });
   const subs: Subscription[] = [];

@@ -31,6 +31,7 @@ import type { Model } from 'mongoose';
 import type { BackupDoc } from './catalog/backup.model.ts';
 import type { Keys } from './crypto/key-ring.ts';
 import { seal, unseal } from './crypto/sealed-stream.ts';
+import { Semaphore } from './semaphore.ts';
 import type { ArchiveStorage } from './storage/archive-storage.ts';
 
 export interface BackupConfig {
@@ -44,29 +45,6 @@ export interface BackupConfig {
   bucket: string;
   /** Verifications run at once; more commits wait their turn. */
   maxConcurrentVerifications: number;
-}
-
-class Semaphore {
-  #free: number;
-  readonly #waiting: (() => void)[] = [];
-
-  constructor(n: number) {
-    this.#free = n;
-  }
-
-  async acquire(): Promise<void> {
-    if (this.#free > 0) {
-      this.#free--;
-      return;
-    }
-    await new Promise<void>((resolve) => this.#waiting.push(resolve));
-  }
-
-  release(): void {
-    const next = this.#waiting.shift();
-    if (next) next();
-    else this.#free++;
-  }
 }
 
 export interface BackupServiceDeps {

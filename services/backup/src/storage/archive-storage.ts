@@ -8,13 +8,8 @@ export interface StoredObject {
 export interface ArchiveStorage {
   /** Writes the whole object (replacing one of the same name). */
   put(name: string, data: AsyncIterable<Uint8Array>): Promise<StoredObject>;
-  /** Reads the object; the iterator throws if the storage finds it corrupt. */
+  /** Reads the object; ObjectMissingError, or CorruptObjectError from the iterator when it is not intact. */
   get(name: string): AsyncIterable<Uint8Array>;
   delete(name: string): Promise<void>;
   list(prefix: string): Promise<StoredObject[]>;
-}
-
-export class ObjectMissingError extends Error {
-  readonly code = 'OBJECT_MISSING';
-  readonly retryable = false;
 }

@@ -1,14 +1,23 @@
-// Archives in a NATS JetStream Object Store bucket: chunked, with a SHA-256 digest the
-// client checks on every read, so a corrupted chunk fails the read.
+// Archives in a NATS JetStream Object Store bucket: chunked, with a SHA-256 digest checked
+// on every read, so a corrupted chunk fails the read.
+import type { JetStreamClient } from '@nats-io/jetstream';
 import type { ObjectStore } from '@nats-io/obj';
-import { type ArchiveStorage, ObjectMissingError, type StoredObject } from './archive-storage.ts';
+import { readObject } from '@yixing/common';
+import { Semaphore } from '../semaphore.ts';
+import type { ArchiveStorage, StoredObject } from './archive-storage.ts';
+
+/** Objects read at once. */
+const MAX_READERS = 8;
 
 export class ObjectStoreStorage implements ArchiveStorage {
   readonly #os: ObjectStore;
+  readonly #js: JetStreamClient;
   readonly bucket: string;
+  readonly #readers = new Semaphore(MAX_READERS);
 
-  constructor(os: ObjectStore, bucket: string) {
+  constructor(os: ObjectStore, js: JetStreamClient, bucket: string) {
     this.#os = os;
+    this.#js = js;
     this.bucket = bucket;
   }
 
@@ -28,17 +37,16 @@ export class ObjectStoreStorage implements ArchiveStorage {
     return { name, size: info.size };
   }
 
+  /** Read with `readObject` (see there why not ObjectStore.get), a limited number at once. */
   async *get(name: string): AsyncIterable<Uint8Array> {
-    const r = await this.#os.get(name);
-    if (!r) throw new ObjectMissingError(`object ${name} is not in bucket ${this.bucket}`);
-    const reader = r.data.getReader();
-    for (;;) {
-      const { value, done } = await reader.read();
-      if (done) break;
-      yield value;
+    // Reads beyond the limit wait: what the server sends ahead for all readers together
+    // stays far below its slow-consumer limit for one connection (64 MiB by default).
+    await this.#readers.acquire();
+    try {
+      yield* readObject(this.#js, this.#os, this.bucket, name);
+    } finally {
+      this.#readers.release();
     }
-    const err = await r.error;
-    if (err) throw err;
   }
 
   async delete(name: string): Promise<void> {

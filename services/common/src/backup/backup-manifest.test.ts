@@ -54,6 +54,8 @@ test('the manifest must describe exactly the declared paths, all held by the arc
   assert.equal(manifestMismatch(good, ['/var/lib/app', '/etc'], members), undefined);
   assert.match(manifestMismatch(good, ['/etc'], members) ?? '', /describes paths \/etc, \/var\/lib\/app, the agent declared \/etc/);
   assert.match(manifestMismatch(good, ['/etc', '/var/lib/app'], ['etc']) ?? '', /does not hold \/var\/lib\/app/);
+  assert.equal(manifestMismatch(good, ['/etc', '/var/lib/app'], ['etc/hosts', 'var/lib/app/db']), undefined);
+  assert.match(manifestMismatch(good, ['/etc', '/var/lib/app'], ['etc', 'var/lib/application']) ?? '', /does not hold \/var\/lib\/app/);
 });
 
 test('tar members are read and listed from a real archive', async () => {

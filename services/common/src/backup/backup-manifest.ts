@@ -94,14 +94,16 @@ export function parseBackupManifest(bytes: Buffer): BackupManifest {
 
 /**
  * Checks that a manifest describes exactly the declared paths and that the archive holds
- * each of them; returns the first mismatch, or undefined.
+ * each of them (the path itself or something below it); returns the first mismatch, or undefined.
  */
 export function manifestMismatch(manifest: BackupManifest, declaredPaths: string[], members: string[]): string | undefined {
   const described = Object.keys(manifest.digests).sort();
   const declared = [...declaredPaths].sort();
   if (described.join('\n') !== declared.join('\n'))
     return `manifest describes paths ${described.join(', ')}, the agent declared ${declared.join(', ') || '(none)'}`;
-  const held = new Set(members);
-  for (const p of described) if (!held.has(p.replace(/^\/+|\/+$/g, ''))) return `the archive does not hold ${p}`;
+  for (const p of described) {
+    const member = p.replace(/^\/+|\/+$/g, '');
+    if (!members.some((m) => m === member || m.startsWith(`${member}/`))) return `the archive does not hold ${p}`;
+  }
   return undefined;
 }

@@ -15,9 +15,12 @@ import {
   BACKUP_MANIFEST_MEMBER,
   BackupState,
   type Bus,
+  CorruptObjectError,
   type InitOf,
+  ObjectMissingError,
   type ReplyOf,
   type RouteName,
+  readObject,
   readTarMember,
   UnavailableError,
 } from '@yixing/common';
@@ -113,12 +116,15 @@ export class BusBackupStore implements BackupStore {
     const dir = await mkdtemp(path.join(tmpdir(), 'yx-restore-'));
     const file = path.join(dir, `${id}.tar`);
     try {
-      const os = await new Objm(jetstream(this.#o.bus.nc, { timeout: 60_000 })).open(grant.bucket);
-      const r = await os.get(grant.objectName);
-      if (!r) throw new BackupVerificationError(`restore copy ${grant.objectName} of ${id} is missing`);
-      await pipeline(Readable.fromWeb(r.data as import('node:stream/web').ReadableStream<Uint8Array>), createWriteStream(file));
-      const err = await r.error;
-      if (err) throw new BackupVerificationError(`restore copy of ${id} is corrupt: ${err.message.split('\n')[0]}`);
+      const js = jetstream(this.#o.bus.nc, { timeout: 60_000 });
+      const os = await new Objm(js).open(grant.bucket);
+      try {
+        await pipeline(readObject(js, os, grant.bucket, grant.objectName), createWriteStream(file));
+      } catch (err) {
+        if (err instanceof ObjectMissingError || err instanceof CorruptObjectError)
+          throw new BackupVerificationError(`restore copy of ${id}: ${err.message}`);
+        throw err;
+      }
       // Checked here too, before anything on the host is written from it.
       const sha = await sha256File(file);
       if (sha !== grant.sha256)

@@ -1,0 +1,47 @@
+// Reading a JetStream Object Store object reliably: its chunks through an ordered pull
+// consumer, a few ahead, with the object's SHA-256 checked at the end. Not the client's
+// ObjectStore.get: its push consumer with flow control stalls (for its 30 s heartbeat, or
+// for minutes) when several large objects are read at once on one connection. Measured:
+// 4 × 64 MiB on one connection read in 33.8 s by ObjectStore.get and 0.8 s by this.
+import { createHash } from 'node:crypto';
+import type { JetStreamClient } from '@nats-io/jetstream';
+import type { ObjectStore } from '@nats-io/obj';
+import { YxError } from '../errors.ts';
+
+/** Chunks each reader asks the server for ahead of what it consumed. */
+const AHEAD_CHUNKS = 8;
+
+export class ObjectMissingError extends YxError {
+  readonly code = 'OBJECT_MISSING';
+  readonly retryable = false;
+}
+
+/** The chunks read do not hash to the object's recorded digest. */
+export class CorruptObjectError extends YxError {
+  readonly code = 'OBJECT_CORRUPT';
+  readonly retryable = false;
+}
+
+/** The object's bytes; the iterator throws CorruptObjectError at the end if they are not intact. */
+export async function* readObject(js: JetStreamClient, os: ObjectStore, bucket: string, name: string): AsyncIterable<Uint8Array> {
+  const info = await os.info(name);
+  if (!info || info.deleted) throw new ObjectMissingError(`object ${name} is not in bucket ${bucket}`);
+  const expected = Buffer.from(info.digest.replace(/^SHA-256=/i, ''), 'base64').toString('hex');
+  const h = createHash('sha256');
+  if (info.size > 0) {
+    const consumer = await js.consumers.get(`OBJ_${bucket}`, { filter_subjects: [`$O.${bucket}.C.${info.nuid}`] });
+    const messages = await consumer.consume({ max_messages: AHEAD_CHUNKS });
+    try {
+      for await (const m of messages) {
+        h.update(m.data);
+        yield m.data;
+        if (m.info.pending === 0) break;
+      }
+    } finally {
+      await messages.close();
+    }
+  }
+  const actual = h.digest('hex');
+  if (actual !== expected)
+    throw new CorruptObjectError(`object ${name} in bucket ${bucket} is corrupt: SHA-256 ${actual}, stored digest ${expected}`);
+}

@@ -1,0 +1,79 @@
+// The Object Store behind the backup service, on a real NATS server: objects read back byte
+// for byte at any size, many large objects read at once on one connection, and a missing
+// or corrupted object refused.
+import assert from 'node:assert/strict';
+import { createHash, randomBytes } from 'node:crypto';
+import { after, before, test } from 'node:test';
+import { jetstream } from '@nats-io/jetstream';
+import { Objm } from '@nats-io/obj';
+import type { NatsConnection } from '@nats-io/transport-node';
+import { CorruptObjectError, connectBus, ObjectMissingError } from '@yixing/common';
+import { ObjectStoreStorage } from '../../services/backup/src/storage/object-store.storage.ts';
+import { type NatsFixture, startNats } from '../fixtures/nats.ts';
+import { corruptChunk } from '../fixtures/object-store.ts';
+
+let nats: NatsFixture;
+let nc: NatsConnection;
+let storage: ObjectStoreStorage;
+
+before(async () => {
+  nats = await startNats();
+  nc = await connectBus({ servers: nats.url, name: 'storage-test' });
+  const js = jetstream(nc, { timeout: 60_000 });
+  storage = new ObjectStoreStorage(await new Objm(js).create('store'), js, 'store');
+});
+
+after(async () => {
+  await nc?.drain();
+  await nats?.stop();
+});
+
+async function* chunks(b: Buffer, size = 100_000): AsyncIterable<Uint8Array> {
+  for (let i = 0; i < b.length; i += size) yield b.subarray(i, i + size);
+}
+
+async function sha(it: AsyncIterable<Uint8Array>): Promise<string> {
+  const h = createHash('sha256');
+  for await (const c of it) h.update(c);
+  return h.digest('hex');
+}
+
+const sha256 = (b: Buffer): string => createHash('sha256').update(b).digest('hex');
+
+test('objects read back byte for byte, whatever their size', async () => {
+  for (const size of [0, 1, 256 * 1024 - 1, 256 * 1024, 256 * 1024 + 1, 3 * 1024 * 1024 + 7]) {
+    const data = randomBytes(size);
+    const stored = await storage.put(`sizes/${size}`, chunks(data));
+    assert.equal(stored.size, size);
+    assert.equal(await sha(storage.get(`sizes/${size}`)), sha256(data), `size ${size}`);
+  }
+  assert.deepEqual(
+    (await storage.list('sizes/')).map((o) => o.size).sort((a, b) => a - b),
+    [0, 1, 262143, 262144, 262145, 3145735],
+  );
+});
+
+test('twenty-four 16 MiB objects read at once on one connection, each intact', async () => {
+  const objects = await Promise.all(
+    Array.from({ length: 24 }, async (_, i) => {
+      const data = randomBytes(16 * 1024 * 1024);
+      await storage.put(`many/${i}`, chunks(data, 1024 * 1024));
+      return sha256(data);
+    }),
+  );
+  const read = await Promise.all(objects.map((_, i) => sha(storage.get(`many/${i}`))));
+  assert.deepEqual(read, objects);
+});
+
+test('a missing object and a corrupted chunk are refused', async () => {
+  await assert.rejects(sha(storage.get('nope')), ObjectMissingError);
+  await storage.put('bad', chunks(randomBytes(2 * 1024 * 1024)));
+  await corruptChunk(nc, 'store', 'bad');
+  await assert.rejects(
+    sha(storage.get('bad')),
+    (e: unknown) => e instanceof CorruptObjectError && /object bad in bucket store is corrupt/.test(e.message),
+  );
+  await storage.delete('bad');
+  await storage.delete('bad'); // deleting twice is fine
+  await assert.rejects(sha(storage.get('bad')), ObjectMissingError);
+});
