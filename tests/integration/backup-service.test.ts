@@ -10,7 +10,7 @@ import { Objm } from '@nats-io/obj';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { BackupState, Bus, connectBus, connectDb, createRegistry, silentLogger } from '@yixing/common';
 import type { Connection } from 'mongoose';
-import { type BackupApp, buildBackupApp, parseKey } from '../../services/backup/src/mod.ts';
+import { type ArchiveStorage, type BackupApp, buildBackupApp, parseKey } from '../../services/backup/src/mod.ts';
 import { sha256File } from '../../services/host-agent/src/backup/backup-store.ts';
 import { BusBackupStore } from '../../services/host-agent/src/backup/bus-backup-store.ts';
 import { makeArchive, randomFile, scratchDir } from '../fixtures/archives.ts';
@@ -60,8 +60,13 @@ after(async () => {
 });
 
 /** A backup service in this process on the shared catalog; sealing when given a key. */
-function backupService(cfg: Partial<typeof config> & { bucket: string }, sealWith?: ReturnType<typeof parseKey>): Promise<BackupApp> {
+function backupService(
+  cfg: Partial<typeof config> & { bucket: string },
+  sealWith?: ReturnType<typeof parseKey>,
+  wrapStorage?: (store: ArchiveStorage) => ArchiveStorage,
+): Promise<BackupApp> {
   return buildBackupApp({
+    wrapStorage,
     conn,
     nc,
     log,
@@ -272,6 +277,56 @@ test('a plan over its backup quota is refused an upload slot', async () => {
     );
   } finally {
     await quota.stop();
+  }
+});
+
+/** Reads of the store that fail like a NATS timeout, `n` times, then work. */
+function flaky(store: ArchiveStorage, failures: { left: number; seen: number }): ArchiveStorage {
+  return {
+    put: (name, data) => store.put(name, data),
+    delete: (name) => store.delete(name),
+    list: (prefix) => store.list(prefix),
+    async *get(name) {
+      if (failures.left > 0) {
+        failures.left--;
+        failures.seen++;
+        throw Object.assign(new Error('TIMEOUT'), { code: 'TIMEOUT' });
+      }
+      yield* store.get(name);
+    },
+  };
+}
+
+test('a store that does not answer is not a damaged backup: nothing is failed, the agent asks again', async () => {
+  const failures = { left: 0, seen: 0 };
+  const app = await backupService({ bucket: 'flaky' }, undefined, (store) => flaky(store, failures));
+  await app.start(); // the only service running: the quota test stopped its own
+  try {
+    const file = await makeArchive(dir, 'flaky', payload20);
+    const store = await agent('host-flaky');
+    failures.left = 2; // the commit's read of the upload, twice
+    const rec = await store.put({ hostId: 'host-flaky', runId: 'run-f', profile: 'p', paths: ['/etc'], manifestSha256: '' }, file);
+    assert.equal(failures.seen, 2);
+    const attempts = (await app.api.inject({ method: 'GET', url: '/v1/backups?hostId=host-flaky' })).json().backups as { state: string }[];
+    assert.deepEqual(
+      attempts.map((b) => b.state),
+      ['verified'],
+      'one upload, verified once the store answered',
+    );
+
+    failures.left = 1;
+    const verify = (await app.api.inject({ method: 'POST', url: `/v1/backups/${rec.id}/verify` })).json();
+    assert.equal(verify.ok, false);
+    assert.match(verify.reason, /could not be read just now \(TIMEOUT\); try again/);
+    assert.equal(verify.backup.state, 'verified');
+
+    failures.left = 2; // the restore's read, twice
+    const { file: restored } = await store.get(rec.id);
+    assert.equal(failures.seen, 5);
+    assert.ok((await readFile(restored)).equals(await readFile(file)));
+    assert.equal((await app.service.get(rec.id)).state, 'verified');
+  } finally {
+    await app.stop();
   }
 });
 

@@ -9,6 +9,7 @@ import type { Connection } from 'mongoose';
 import { type BackupConfig, BackupRefusedError, BackupService } from './backup.service.ts';
 import { type BackupDoc, backupModel } from './catalog/backup.model.ts';
 import type { Keys } from './crypto/key-ring.ts';
+import type { ArchiveStorage } from './storage/archive-storage.ts';
 import { ObjectStoreStorage } from './storage/object-store.storage.ts';
 
 export interface BackupAppDeps {
@@ -19,6 +20,8 @@ export interface BackupAppDeps {
   clock: () => number;
   keys: Keys;
   config: BackupConfig & { sweepIntervalMs: number };
+  /** Wraps the Object Store storage (bucket `config.bucket`): decorators, fault injection. */
+  wrapStorage?: (store: ArchiveStorage) => ArchiveStorage;
 }
 
 export interface BackupApp {
@@ -64,7 +67,8 @@ export async function buildBackupApp(deps: BackupAppDeps): Promise<BackupApp> {
   await ensureStreams(nc);
   const js = jetstream(nc, { timeout: 60_000 });
   const os = await new Objm(js).create(config.bucket, { description: 'Yixing backups' });
-  const storage = new ObjectStoreStorage(os, js, config.bucket);
+  const objects = new ObjectStoreStorage(os, js, config.bucket);
+  const storage = deps.wrapStorage ? deps.wrapStorage(objects) : objects;
   const bus = new Bus({ nc, log, registry });
   const service = new BackupService({ model, storage, bus, log, registry, clock: deps.clock, keys: deps.keys, config });
   const subs: Subscription[] = [];
@@ -162,7 +166,15 @@ export async function buildBackupApp(deps: BackupAppDeps): Promise<BackupApp> {
             service
               .commit(m.hostId, m.backupId)
               .then((doc) => d.respond({ backupId: doc._id, state: STATE[doc.state], reason: doc.reason.slice(0, 1000) }))
-              .catch((err: Error) => d.respond({ backupId: m.backupId, state: BackupState.FAILED, reason: err.message.slice(0, 1000) }));
+              // Refused: failed. Anything else (the store or database did not answer): still
+              // uploading, and the agent commits again.
+              .catch((err: Error) =>
+                d.respond({
+                  backupId: m.backupId,
+                  state: err instanceof BackupRefusedError ? BackupState.FAILED : BackupState.UPLOADING,
+                  reason: err.message.slice(0, 1000),
+                }),
+              );
           },
           { queue: 'yx-backup' },
         ),
@@ -205,7 +217,14 @@ export async function buildBackupApp(deps: BackupAppDeps): Promise<BackupApp> {
                   reason: '',
                 }),
               )
-              .catch((err: Error) => d.respond({ backupId: m.backupId, granted: false, reason: err.message.slice(0, 1000) }));
+              .catch((err: Error) =>
+                d.respond({
+                  backupId: m.backupId,
+                  granted: false,
+                  reason: err.message.slice(0, 1000),
+                  retryable: !(err instanceof BackupRefusedError),
+                }),
+              );
           },
           { queue: 'yx-backup' },
         ),

@@ -14,6 +14,7 @@ import {
   BackupManifestError,
   type Bus,
   BackupState as BusBackupState,
+  CorruptObjectError,
   Counter,
   conditionalUpdate,
   Gauge,
@@ -22,6 +23,7 @@ import {
   listTarMembers,
   type ManifestPackage,
   manifestMismatch,
+  ObjectMissingError,
   parseBackupManifest,
   type Registry,
   readTarMember,
@@ -30,7 +32,7 @@ import {
 import type { Model } from 'mongoose';
 import type { BackupDoc } from './catalog/backup.model.ts';
 import type { Keys } from './crypto/key-ring.ts';
-import { seal, unseal } from './crypto/sealed-stream.ts';
+import { SealedStreamError, seal, unseal } from './crypto/sealed-stream.ts';
 import { Semaphore } from './semaphore.ts';
 import type { ArchiveStorage } from './storage/archive-storage.ts';
 
@@ -62,6 +64,22 @@ export class BackupRefusedError extends Error {
   readonly code = 'BACKUP_REFUSED';
   readonly retryable = false;
 }
+
+/** The store could not be read or written just now (timeout, no server): try again. */
+export class BackupStoreUnavailableError extends Error {
+  readonly code = 'BACKUP_STORE_UNAVAILABLE';
+  readonly retryable = true;
+}
+
+/** What the stored bytes themselves are to blame for; anything else is not the backup's fault. */
+const isDamage = (err: unknown): boolean =>
+  err instanceof CorruptObjectError || err instanceof ObjectMissingError || err instanceof SealedStreamError;
+
+const firstLine = (err: unknown): string => (err as Error).message.split('\n')[0] as string;
+
+/** A store error that is not damage, as the retryable error callers see. */
+const unavailable = (what: string, err: unknown): BackupStoreUnavailableError =>
+  new BackupStoreUnavailableError(`${what} could not be read just now (${firstLine(err)}); try again`);
 
 /** Writes a stored object to a local file, returning its SHA-256 (one pass). */
 async function downloadHashing(source: AsyncIterable<Uint8Array>, file: string): Promise<string> {
@@ -255,7 +273,8 @@ export class BackupService {
       try {
         actual = await downloadHashing(this.#d.storage.get(doc.stagingObject), file);
       } catch (err) {
-        return this.#fail(doc, `upload unreadable: ${(err as Error).message}`);
+        if (!isDamage(err)) throw unavailable(`upload ${doc._id}`, err);
+        return this.#fail(doc, `upload unreadable: ${firstLine(err)}`);
       }
       if (actual !== doc.sha256)
         return this.#fail(doc, `checksum: uploaded archive has SHA-256 ${actual}, the agent declared ${doc.sha256}`);
@@ -267,7 +286,13 @@ export class BackupService {
       // it is written (sealed) and read back: verify what was stored, not what was meant to be.
       if (key || doc.stagingObject !== doc.object) {
         storedBytes = (await this.#d.storage.put(doc.object, key ? seal(readFileChunks(file), key) : readFileChunks(file))).size;
-        const readBack = await this.#readPlain(doc.object);
+        let readBack: string;
+        try {
+          readBack = await this.#readPlain(doc.object);
+        } catch (err) {
+          if (!isDamage(err)) throw unavailable(`stored copy of ${doc._id}`, err);
+          readBack = `unreadable (${firstLine(err)})`;
+        }
         if (readBack !== doc.sha256) return this.#fail(doc, `stored copy: reads back with SHA-256 ${readBack}`);
       }
       const verified = await this.#setState(doc, 'verified', {
@@ -347,7 +372,8 @@ export class BackupService {
       const failed = await this.#fail(doc, `corrupt: stored backup reads as SHA-256 ${sha}, recorded ${doc.sha256}`);
       return { ok: false, reason: failed.reason, doc: failed };
     } catch (err) {
-      const failed = await this.#fail(doc, `corrupt: ${(err as Error).message.split('\n')[0]}`);
+      if (!isDamage(err)) return { ok: false, reason: unavailable(`backup ${id}`, err).message, doc };
+      const failed = await this.#fail(doc, `corrupt: ${firstLine(err)}`);
       return { ok: false, reason: failed.reason, doc: failed };
     }
   }
@@ -389,7 +415,11 @@ export class BackupService {
         }
       } else await this.#d.storage.put(object, checked());
     } catch (err) {
-      return corrupt((err as Error).message.split('\n')[0] as string);
+      if (!isDamage(err)) {
+        if (object !== doc.object) await this.#d.storage.delete(object).catch(() => undefined);
+        throw unavailable(`backup ${id}`, err);
+      }
+      return corrupt(firstLine(err));
     }
     const sha = h.digest('hex');
     if (sha !== doc.sha256) return corrupt(`reads as SHA-256 ${sha}, recorded ${doc.sha256}`);

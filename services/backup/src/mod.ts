@@ -1,5 +1,6 @@
 // Public surface of @yixing/backup, for tests that build it in process.
 export { type BackupApp, buildBackupApp } from './app.ts';
-export { type BackupConfig, BackupRefusedError, BackupService } from './backup.service.ts';
+export { type BackupConfig, BackupRefusedError, BackupService, BackupStoreUnavailableError } from './backup.service.ts';
 export { type KeySettings, type Keys, loadKeys } from './crypto/key-ring.ts';
 export { parseKey, type SealingKey } from './crypto/sealed-stream.ts';
+export type { ArchiveStorage, StoredObject } from './storage/archive-storage.ts';

@@ -55,17 +55,29 @@ export class BusBackupStore implements BackupStore {
     this.#o.log?.(line);
   }
 
-  /** A request, retried with backoff while no backup service answers. */
-  async #ask<N extends RouteName>(name: N, init: InitOf<N>, timeoutMs: number): Promise<ReplyOf<N>> {
+  /**
+   * A request, retried with backoff while no backup service answers, or while `again`
+   * finds a reason in the reply to ask again (the service could not finish just now).
+   */
+  async #ask<N extends RouteName>(
+    name: N,
+    init: InitOf<N>,
+    timeoutMs: number,
+    again: (reply: ReplyOf<N>) => string | undefined = () => undefined,
+  ): Promise<ReplyOf<N>> {
     const until = Date.now() + this.#o.patienceMs;
     for (let attempt = 0; ; attempt++) {
+      let why: string | undefined;
       try {
-        return await this.#o.bus.request(name, init, timeoutMs);
+        const reply = await this.#o.bus.request(name, init, timeoutMs);
+        why = again(reply);
+        if (why === undefined || Date.now() > until) return reply;
       } catch (err) {
         if (!(err instanceof UnavailableError) || Date.now() > until) throw err;
-        this.#log(`backup service did not answer (${(err as Error).message}); retrying`);
-        await new Promise((r) => setTimeout(r, Math.min(5_000, 250 * 2 ** attempt)));
+        why = `backup service did not answer (${(err as Error).message})`;
       }
+      this.#log(`${why}; retrying`);
+      await new Promise((r) => setTimeout(r, Math.min(5_000, 250 * 2 ** attempt)));
     }
   }
 
@@ -100,7 +112,9 @@ export class BusBackupStore implements BackupStore {
         continue;
       }
       this.#log(`uploaded ${size} bytes as ${slot.backupId}; waiting for verification`);
-      const status = await this.#ask('backupCommit', { hostId: this.#o.hostId, backupId: slot.backupId }, this.#o.commitTimeoutMs);
+      const status = await this.#ask('backupCommit', { hostId: this.#o.hostId, backupId: slot.backupId }, this.#o.commitTimeoutMs, (st) =>
+        st.state === BackupState.UPLOADING ? `backup ${slot.backupId} not verified yet (${st.reason})` : undefined,
+      );
       if (status.state === BackupState.VERIFIED) {
         return { ...meta, id: slot.backupId, sizeBytes: size, sha256, manifestSha256, createdAt: new Date().toISOString() };
       }
@@ -111,7 +125,9 @@ export class BusBackupStore implements BackupStore {
   }
 
   async get(id: string): Promise<{ record: BackupRecord; file: string }> {
-    const grant = await this.#ask('restoreRequest', { hostId: this.#o.hostId, backupId: id }, this.#o.commitTimeoutMs);
+    const grant = await this.#ask('restoreRequest', { hostId: this.#o.hostId, backupId: id }, this.#o.commitTimeoutMs, (g) =>
+      !g.granted && g.retryable ? `restore of ${id} not granted yet (${g.reason})` : undefined,
+    );
     if (!grant.granted) throw new BackupVerificationError(`restore of ${id} refused: ${grant.reason}`);
     const dir = await mkdtemp(path.join(tmpdir(), 'yx-restore-'));
     const file = path.join(dir, `${id}.tar`);

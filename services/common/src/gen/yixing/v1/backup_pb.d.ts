@@ -147,6 +147,9 @@ export declare type BackupStatusRequest = Message<"yixing.v1.BackupStatusRequest
 export declare const BackupStatusRequestSchema: GenMessage<BackupStatusRequest>;
 
 /**
+ * UPLOADING in answer to a commit: the service could not finish verifying just now; commit
+ * again.
+ *
  * @generated from message yixing.v1.BackupStatus
  */
 export declare type BackupStatus = Message<"yixing.v1.BackupStatus"> & {
@@ -283,6 +286,13 @@ export declare type RestoreGrant = Message<"yixing.v1.RestoreGrant"> & {
    * @generated from field: string reason = 7;
    */
   reason: string;
+
+  /**
+   * Not granted for now (the store did not answer): ask again; otherwise the refusal stands.
+   *
+   * @generated from field: bool retryable = 8;
+   */
+  retryable: boolean;
 };
 
 /**
