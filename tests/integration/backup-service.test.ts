@@ -161,6 +161,12 @@ test('an archive its manifest does not describe is never verified; a verified on
   assert.equal(shown.packages[0], 'base-files 11.1+deb11u9 amd64');
   assert.match(shown.packages[1], /^pkg-manifest-good [0-9a-f]{8} all held$/);
 
+  // The agent's check before it upgrades: the service vouches, nothing is downloaded.
+  assert.equal((await store.verify(good.id)).sha256, good.sha256);
+  const failedId = (
+    (await plain.api.inject({ method: 'GET', url: '/v1/backups?hostId=host-manifest&state=failed' })).json().backups as { id: string }[]
+  )[0]?.id as string;
+  await assert.rejects(store.verify(failedId), /backup b-\S+ is failed at the backup service: manifest: /);
   // Where a backup stands, as the scheduler asks when an event went missing.
   const asker = new Bus({ nc, log, registry: createRegistry('scheduler', { processMetrics: false }) });
   const status = (hostId: string, backupId: string) => asker.request('backupStatusRequest', { hostId, backupId }, 5_000);

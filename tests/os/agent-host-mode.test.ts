@@ -1,9 +1,15 @@
 // A real host's agent on the bus (YX_AGENT_MODE=host) migrating a Debian 11 root through
 // the control plane: a plan of one host, the apt driver, packages from the loopback
-// mirror. The host ends on Debian 12 and its step log (apt's output) is in the API.
+// mirror. The host ends on Debian 12 and its step log (apt's output) is in the API. A
+// second host whose site profile's post-check fails is rolled back from the backup
+// service's sealed copy to exactly what it was.
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import path from 'node:path';
 import { after, before, test } from 'node:test';
+import { treeDigest } from '../../services/host-agent/src/os/tree-digest.ts';
+import { BUILTIN_PROFILES_DIR } from '../../services/host-agent/src/profiles/profile.ts';
 import type { PlanView, RunView } from '../../services/scheduler/src/api/views.ts';
 import { freshDebianRoot, osVersion, requiredEnv, type TestRoot } from '../fixtures/os-root.ts';
 import { type ServiceProcess, spawnService } from '../fixtures/processes.ts';
@@ -15,6 +21,7 @@ let stack: Stack;
 let scheduler: { proc: ServiceProcess; api: string };
 let agent: ServiceProcess;
 let backup: ServiceProcess;
+let backupApi: string;
 let mirror: StaticServer;
 let root: TestRoot;
 
@@ -25,8 +32,11 @@ before(async () => {
     name: 'backup',
     main: 'services/backup/src/main.ts',
     env: { YX_NATS_URL: stack.nats.url, YX_MONGO_URI: stack.dbUri, YX_API_PORT: '0', YX_BACKUP_KEY: randomBytes(32).toString('base64') },
-    ready: /^yx-backup ready /,
+    ready: /^yx-backup ready (\S+)/,
     logDir: stack.dir,
+    onReady: (m) => {
+      backupApi = m[1] as string;
+    },
   });
   agent = await spawnService({
     name: 'agent-deb11',
@@ -116,4 +126,72 @@ test('a plan migrates a real Debian 11 root to Debian 12 through the bus', async
     lines.some((l) => /^Unpacking base-files \(12/.test(l.text)),
     'apt output streamed into the step log',
   );
+});
+
+test('a failed post-check rolls the host back from the backup service to exactly what it was', async () => {
+  const r = await freshDebianRoot();
+  let agent2: ServiceProcess | undefined;
+  try {
+    // A site profile: the shipped one plus a post-check this host cannot pass.
+    const profiles = path.join(r.dir, 'profiles');
+    await mkdir(profiles);
+    const shipped = await readFile(path.join(BUILTIN_PROFILES_DIR, 'debian-11-to-12.yaml'), 'utf8');
+    await writeFile(
+      path.join(profiles, 'debian-11-to-12-site.yaml'),
+      shipped
+        .replace(/^name: debian-11-to-12$/m, 'name: debian-11-to-12-site')
+        .replace(/^checks:\n/m, 'checks:\n  - { id: app-ready, kind: file-exists, path: /etc/app-ready }\n'),
+    );
+    const etcBefore = await treeDigest(path.join(r.root, 'etc'));
+    agent2 = await spawnService({
+      name: 'agent-deb11-02',
+      main: 'services/host-agent/src/main.ts',
+      env: {
+        YX_NATS_URL: stack.nats.url,
+        YX_AGENT_MODE: 'host',
+        YX_HOST_ID: 'deb11-02',
+        YX_ROOT: r.root,
+        YX_DRIVER: 'apt',
+        YX_LABELS: 'pool=debian-site,cluster=db,zone=z1,rack=r2,role=db',
+        YX_STATE_DIR: r.stateDir,
+        YX_MIRRORS: `http://deb.debian.org=${mirror.url}`,
+        YX_TRUSTED_MIRRORS: 'true',
+        YX_PROFILES_DIR: profiles,
+        YX_HEARTBEAT_MS: '1000',
+      },
+      ready: /^yx-agent host ready deb11-02/,
+      logDir: stack.dir,
+    });
+    await waitForHosts(scheduler.api, 2);
+    const plan = await api<PlanView>(scheduler.api, 'POST', '/v1/plans', {
+      name: 'site profile',
+      selector: { pool: 'debian-site' },
+      profile: 'debian-11-to-12-site',
+      canary: { count: 1 },
+      limits: { maxInFlight: 1 },
+      errorBudget: { plan: { count: 1 } },
+      onFailure: 'rollback',
+    });
+    const run = await waitUntil(
+      async () => {
+        const { hosts } = await api<{ hosts: RunView[] }>(scheduler.api, 'GET', `/v1/plans/${plan.id}/hosts`);
+        const h = hosts[0] as RunView;
+        return { done: h.state === 'failed' && h.rollback !== 'running', value: h, state: `${h.state} ${h.step} ${h.rollback}` };
+      },
+      { what: 'the host to fail its post-check and be rolled back' },
+    );
+    assert.equal(run.failure?.code, 'POSTCHECK_FAILED');
+    assert.match(run.failure?.message ?? '', /check app-ready: \/etc\/app-ready does not exist/);
+    assert.equal(run.rollback, 'succeeded');
+    const steps = run.history.map((h) => `${h.step}:${h.outcome}`);
+    assert.deepEqual(steps.slice(-2), ['postcheck:failed', 'rollback:succeeded'], steps.join(' '));
+    assert.equal(await osVersion(r.root), '11');
+    assert.equal(await treeDigest(path.join(r.root, 'etc')), etcBefore, '/etc is what the backup held');
+    // The rollback's backup came from the service: restored once, from a sealed copy.
+    const metrics = await (await fetch(new URL('/metrics', backupApi))).text();
+    assert.match(metrics, /^yx_backup_restore_seconds_count\{[^}]*\} 1$/m);
+  } finally {
+    await agent2?.kill();
+    await r.remove();
+  }
 });

@@ -165,7 +165,9 @@ export async function buildBackupApp(deps: BackupAppDeps): Promise<BackupApp> {
           (m, d) => {
             service
               .commit(m.hostId, m.backupId)
-              .then((doc) => d.respond({ backupId: doc._id, state: STATE[doc.state], reason: doc.reason.slice(0, 1000) }))
+              .then((doc) =>
+                d.respond({ backupId: doc._id, state: STATE[doc.state], reason: doc.reason.slice(0, 1000), sha256: doc.sha256 }),
+              )
               // Refused: failed. Anything else (the store or database did not answer): still
               // uploading, and the agent commits again.
               .catch((err: Error) =>
@@ -186,7 +188,7 @@ export async function buildBackupApp(deps: BackupAppDeps): Promise<BackupApp> {
               .get(m.backupId)
               .then((doc) =>
                 doc.hostId === m.hostId
-                  ? d.respond({ backupId: doc._id, state: STATE[doc.state], reason: doc.reason.slice(0, 1000) })
+                  ? d.respond({ backupId: doc._id, state: STATE[doc.state], reason: doc.reason.slice(0, 1000), sha256: doc.sha256 })
                   : d.respond({ backupId: m.backupId, state: BackupState.FAILED, reason: `backup ${m.backupId} belongs to another host` }),
               )
               // Unknown to the catalog: no verified backup. Anything else: ask again later.

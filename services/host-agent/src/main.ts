@@ -11,7 +11,7 @@ import { AGENT_VERSION, buildFleetApp } from './app.ts';
 import { parseSimulateConfig } from './drivers/simulate/simulate-config.ts';
 import { buildHostAgent } from './host-mode.ts';
 import { FileJournal, noJournal } from './journal.ts';
-import { loadProfiles, withMirrors } from './profiles/profile.ts';
+import { loadAgentProfiles } from './profiles/profile.ts';
 import { runStandalone } from './standalone/migrate.command.ts';
 
 async function main(): Promise<void> {
@@ -46,6 +46,7 @@ async function main(): Promise<void> {
     },
     YX_MIRRORS: { doc: 'host mode: FROM=TO repository mirrors, comma separated', parse: str(), default: '' },
     YX_TRUSTED_MIRRORS: { doc: 'host mode: the mirrors are unsigned', parse: bool, default: false },
+    YX_PROFILES_DIR: { doc: "host mode: the site's own profiles, besides the shipped ones", parse: str(), default: '' },
     YX_STATE_DIR: { doc: "directory for the agents' local state", parse: str(), default: path.resolve('.data/agents') },
     YX_JOURNAL_FILE: { doc: 'append-only journal of executed steps (JSON lines); empty for none', parse: str(), default: '' },
     YX_HEARTBEAT_MS: { doc: 'heartbeat interval in ms', parse: int({ min: 100, max: 600_000 }), default: 5_000 },
@@ -130,6 +131,7 @@ async function runHostMode(
     YX_STATE_DIR: string;
     YX_MIRRORS: string;
     YX_TRUSTED_MIRRORS: boolean;
+    YX_PROFILES_DIR: string;
     YX_HEARTBEAT_MS: number;
   },
   log: ReturnType<typeof createLogger>,
@@ -145,7 +147,7 @@ async function runHostMode(
       .filter(Boolean)
       .map((kv) => kv.split('=') as [string, string]),
   );
-  const profiles = new Map([...(await loadProfiles())].map(([k, p]) => [k, withMirrors(p, mirrors)]));
+  const profiles = await loadAgentProfiles(cfg.YX_PROFILES_DIR || undefined, mirrors);
   const nc = await connectBus({ servers: cfg.YX_NATS_URL.split(','), name: `yx-agent-${cfg.YX_HOST_ID}` });
   const agent = await buildHostAgent({
     bus: new Bus({ nc, log, registry }),

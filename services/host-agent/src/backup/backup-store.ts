@@ -1,5 +1,5 @@
-// Where verified backups live. The backup service (NATS Object Store, catalogued) will sit
-// behind this same interface; until then the agent keeps them in a local directory.
+// Where verified backups live: the backup service on the bus (BusBackupStore), or a local
+// directory for standalone runs (FileBackupStore).
 import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { copyFile, mkdir, readFile, rename, stat, writeFile } from 'node:fs/promises';
@@ -21,11 +21,20 @@ export interface BackupRecord {
   createdAt: string;
 }
 
+/** A backup fetched for a restore: a local archive, checked; `release` when done with it. */
+export interface FetchedBackup {
+  record: BackupRecord;
+  file: string;
+  release(): Promise<void>;
+}
+
 export interface BackupStore {
   /** Stores the archive at `file` and verifies the stored copy; returns its record. */
   put(meta: Omit<BackupRecord, 'id' | 'sizeBytes' | 'sha256' | 'createdAt'>, file: string): Promise<BackupRecord>;
-  /** The record and a local path of the archive, verified against its checksum first. */
-  get(id: string): Promise<{ record: BackupRecord; file: string }>;
+  /** Confirms the backup is stored and intact, without fetching it when the store can vouch for it. */
+  verify(id: string): Promise<{ sha256: string }>;
+  /** The record and a local copy of the archive, checked against its SHA-256 first. */
+  get(id: string): Promise<FetchedBackup>;
 }
 
 export class BackupVerificationError extends Error {
@@ -61,7 +70,12 @@ export class FileBackupStore implements BackupStore {
     return record;
   }
 
-  async get(id: string): Promise<{ record: BackupRecord; file: string }> {
+  /** A local store vouches by reading the archive through SHA-256 again. */
+  async verify(id: string): Promise<{ sha256: string }> {
+    return { sha256: (await this.get(id)).record.sha256 };
+  }
+
+  async get(id: string): Promise<FetchedBackup> {
     if (!/^b-[0-9]{8}-[0-9a-f]{12}$/.test(id)) throw new BackupVerificationError(`backup id ${JSON.stringify(id)} is malformed`);
     let record: BackupRecord;
     try {
@@ -73,6 +87,7 @@ export class FileBackupStore implements BackupStore {
     const actual = await sha256File(file).catch(() => 'missing');
     if (actual !== record.sha256)
       throw new BackupVerificationError(`backup ${id}: archive SHA-256 is ${actual}, the record says ${record.sha256}`);
-    return { record, file };
+    // The store's own copy: nothing to release.
+    return { record, file, release: async () => undefined };
   }
 }

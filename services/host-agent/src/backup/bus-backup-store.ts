@@ -24,7 +24,7 @@ import {
   readTarMember,
   UnavailableError,
 } from '@yixing/common';
-import { type BackupRecord, type BackupStore, BackupVerificationError, sha256File } from './backup-store.ts';
+import { type BackupRecord, type BackupStore, BackupVerificationError, type FetchedBackup, sha256File } from './backup-store.ts';
 
 export interface BusBackupStoreOptions {
   bus: Bus;
@@ -124,7 +124,19 @@ export class BusBackupStore implements BackupStore {
     throw new BackupVerificationError(`the backup could not be verified after ${this.#o.uploadAttempts} uploads: ${lastReason}`);
   }
 
-  async get(id: string): Promise<{ record: BackupRecord; file: string }> {
+  /** The service vouches: a catalogued, verified backup (it re-reads on restore anyway). */
+  async verify(id: string): Promise<{ sha256: string }> {
+    const status = await this.#ask('backupStatusRequest', { hostId: this.#o.hostId, backupId: id }, 30_000, (st) =>
+      st.state === BackupState.UNSPECIFIED ? `status of ${id} not known yet (${st.reason})` : undefined,
+    );
+    if (status.state !== BackupState.VERIFIED)
+      throw new BackupVerificationError(
+        `backup ${id} is ${BackupState[status.state]?.toLowerCase() ?? status.state} at the backup service${status.reason ? `: ${status.reason}` : ''}`,
+      );
+    return { sha256: status.sha256 };
+  }
+
+  async get(id: string): Promise<FetchedBackup> {
     const grant = await this.#ask('restoreRequest', { hostId: this.#o.hostId, backupId: id }, this.#o.commitTimeoutMs, (g) =>
       !g.granted && g.retryable ? `restore of ${id} not granted yet (${g.reason})` : undefined,
     );
@@ -158,6 +170,7 @@ export class BusBackupStore implements BackupStore {
           createdAt: '',
         },
         file,
+        release: () => rm(dir, { recursive: true, force: true }),
       };
     } catch (e) {
       await rm(dir, { recursive: true, force: true });

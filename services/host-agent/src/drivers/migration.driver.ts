@@ -7,8 +7,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { FailureKind } from '@yixing/common';
 import { type AssessmentReport, assess, runningServices } from '../assessment/assessment.ts';
-import { createBackupArchive, readBackupContents, restorePaths } from '../backup/backup-archive.ts';
-import type { BackupStore } from '../backup/backup-store.ts';
+import { type BackupContents, createBackupArchive, readBackupContents, restorePaths } from '../backup/backup-archive.ts';
+import type { BackupStore, FetchedBackup } from '../backup/backup-store.ts';
 import type { HostRoot } from '../os/host-root.ts';
 import { diffPackages, type PackageManager } from '../pm/package-manager.ts';
 import type { Profile } from '../profiles/profile.ts';
@@ -99,8 +99,9 @@ export class MigrationDriver implements Driver {
         { hostId: this.#d.hostId, runId: ctx.runId, planId: ctx.planId, profile: profile.name, paths, manifestSha256: '' },
         file,
       );
-      // Read back through the store: only a backup that verifies counts.
-      await this.#d.store.get(record.id);
+      // Only a backup the store vouches for counts.
+      if ((await this.#d.store.verify(record.id)).sha256 !== record.sha256)
+        throw new Error(`backup ${record.id} is not stored as it was made`);
       await ctx.runData.set('backup', { id: record.id, sha256: record.sha256 } satisfies BackupRef);
       await ctx.runData.set('services', services);
       ctx.log(`backup ${record.id} verified: ${record.sizeBytes} bytes, sha256 ${record.sha256}`, 'agent');
@@ -113,8 +114,8 @@ export class MigrationDriver implements Driver {
   async #verifiedBackup(ctx: StepContext): Promise<BackupRef | undefined> {
     const ref = ctx.runData.get<BackupRef>('backup') ?? (ctx.backupId ? { id: ctx.backupId, sha256: '' } : undefined);
     if (!ref) return undefined;
-    const { record } = await this.#d.store.get(ref.id);
-    if (ref.sha256 && ref.sha256 !== record.sha256) throw new Error(`backup ${ref.id} changed since it was verified`);
+    const { sha256 } = await this.#d.store.verify(ref.id);
+    if (ref.sha256 && ref.sha256 !== sha256) throw new Error(`backup ${ref.id} changed since it was verified`);
     return ref;
   }
 
@@ -179,16 +180,24 @@ export class MigrationDriver implements Driver {
         return fail('ROLLBACK_UNVERIFIED', 'critical: the upgrade started but there is no backup to restore');
       return { ok: true, report: { note: 'nothing was changed; nothing to restore' } };
     }
-    const { file } = await this.#d.store.get(backup.id);
-    const contents = await readBackupContents(file);
+    let fetched: FetchedBackup;
     try {
+      fetched = await this.#d.store.get(backup.id);
+    } catch (err) {
+      return fail('ROLLBACK_UNVERIFIED', `critical: the backup cannot be fetched: ${(err as Error).message}`);
+    }
+    let contents: BackupContents;
+    try {
+      contents = await readBackupContents(fetched.file);
       ctx.progress(10, `restoring ${contents.manifest.length} packages from backup ${backup.id}`);
       await pm.restore(contents.manifest, ctx);
       ctx.progress(70, 'packages restored; restoring configuration');
-      await restorePaths(root, file, contents);
+      await restorePaths(root, fetched.file, contents);
     } catch (err) {
       if (ctx.signal.aborted) throw err;
       return fail('ROLLBACK_UNVERIFIED', `critical: rollback did not complete: ${(err as Error).message}`);
+    } finally {
+      await fetched.release();
     }
     // Prove it: the same release, the same packages, the same configuration.
     const os = await root.osRelease();

@@ -219,6 +219,17 @@ export async function loadProfiles(dir = BUILTIN_PROFILES_DIR): Promise<Map<stri
 }
 
 /**
+ * The profiles an agent offers: the shipped ones, then a site's own directory (which may
+ * replace a shipped profile of the same name), with repository mirrors applied.
+ */
+export async function loadAgentProfiles(siteDir: string | undefined, mirrors: Record<string, string>): Promise<Map<string, Profile>> {
+  const profiles = new Map<string, Profile>();
+  for (const dir of [BUILTIN_PROFILES_DIR, ...(siteDir ? [siteDir] : [])])
+    for (const [k, p] of await loadProfiles(dir)) profiles.set(k, withMirrors(p, mirrors));
+  return profiles;
+}
+
+/**
  * Repository addresses replaced by mirrors (an internal mirror, or a test's loopback
  * server): {"http://deb.debian.org/debian": "http://127.0.0.1:8080/debian"}.
  */

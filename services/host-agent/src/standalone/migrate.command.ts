@@ -9,7 +9,7 @@ import { HostRoot } from '../os/host-root.ts';
 import { AptPackageManager } from '../pm/apt.ts';
 import { DnfPackageManager } from '../pm/dnf.ts';
 import type { PackageManager } from '../pm/package-manager.ts';
-import { BUILTIN_PROFILES_DIR, loadProfiles, type Profile, withMirrors } from '../profiles/profile.ts';
+import { loadAgentProfiles, type Profile } from '../profiles/profile.ts';
 import { EXIT, StandaloneRun } from './standalone-run.ts';
 
 export const STANDALONE_USAGE = `yx-agent — migrate this host (or a root directory) in place, without a control plane
@@ -69,10 +69,9 @@ export async function runStandalone(argv: string[], out: NodeJS.WriteStream, err
       return usage(`--mirror ${m}: expected FROM=TO with two URLs`);
     mirrors[from.replace(/\/+$/, '')] = to.replace(/\/+$/, '');
   }
-  const profiles = new Map<string, Profile>();
+  let profiles: Map<string, Profile>;
   try {
-    for (const [k, p] of await loadProfiles(BUILTIN_PROFILES_DIR)) profiles.set(k, withMirrors(p, mirrors));
-    if (v['profiles-dir']) for (const [k, p] of await loadProfiles(v['profiles-dir'])) profiles.set(k, withMirrors(p, mirrors));
+    profiles = await loadAgentProfiles(v['profiles-dir'], mirrors);
   } catch (e) {
     err.write(`yx-agent: ${(e as Error).message}\n`);
     return 2;

@@ -167,6 +167,13 @@ export declare type BackupStatus = Message<"yixing.v1.BackupStatus"> & {
    * @generated from field: string reason = 3;
    */
   reason: string;
+
+  /**
+   * The archive's SHA-256 as catalogued.
+   *
+   * @generated from field: string sha256 = 4;
+   */
+  sha256: string;
 };
 
 /**
