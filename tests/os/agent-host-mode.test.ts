@@ -38,26 +38,32 @@ before(async () => {
       backupApi = m[1] as string;
     },
   });
-  agent = await spawnService({
-    name: 'agent-deb11',
+  agent = await hostAgent('deb11-01', root, 'pool=debian,cluster=web,zone=z1,rack=r1,role=app');
+  await waitForHosts(scheduler.api, 1);
+});
+
+/** A host-mode agent for a Debian root, its packages from the loopback mirror. */
+function hostAgent(hostId: string, r: TestRoot, labels: string, env: Record<string, string> = {}): Promise<ServiceProcess> {
+  return spawnService({
+    name: `agent-${hostId}`,
     main: 'services/host-agent/src/main.ts',
     env: {
       YX_NATS_URL: stack.nats.url,
       YX_AGENT_MODE: 'host',
-      YX_HOST_ID: 'deb11-01',
-      YX_ROOT: root.root,
+      YX_HOST_ID: hostId,
+      YX_ROOT: r.root,
       YX_DRIVER: 'apt',
-      YX_LABELS: 'pool=debian,cluster=web,zone=z1,rack=r1,role=app',
-      YX_STATE_DIR: root.stateDir,
+      YX_LABELS: labels,
+      YX_STATE_DIR: r.stateDir,
       YX_MIRRORS: `http://deb.debian.org=${mirror.url}`,
       YX_TRUSTED_MIRRORS: 'true',
       YX_HEARTBEAT_MS: '1000',
+      ...env,
     },
-    ready: /^yx-agent host ready deb11-01/,
+    ready: new RegExp(`^yx-agent host ready ${hostId}`),
     logDir: stack.dir,
   });
-  await waitForHosts(scheduler.api, 1);
-});
+}
 
 after(async () => {
   await agent?.kill();
@@ -143,25 +149,7 @@ test('a failed post-check rolls the host back from the backup service to exactly
         .replace(/^checks:\n/m, 'checks:\n  - { id: app-ready, kind: file-exists, path: /etc/app-ready }\n'),
     );
     const etcBefore = await treeDigest(path.join(r.root, 'etc'));
-    agent2 = await spawnService({
-      name: 'agent-deb11-02',
-      main: 'services/host-agent/src/main.ts',
-      env: {
-        YX_NATS_URL: stack.nats.url,
-        YX_AGENT_MODE: 'host',
-        YX_HOST_ID: 'deb11-02',
-        YX_ROOT: r.root,
-        YX_DRIVER: 'apt',
-        YX_LABELS: 'pool=debian-site,cluster=db,zone=z1,rack=r2,role=db',
-        YX_STATE_DIR: r.stateDir,
-        YX_MIRRORS: `http://deb.debian.org=${mirror.url}`,
-        YX_TRUSTED_MIRRORS: 'true',
-        YX_PROFILES_DIR: profiles,
-        YX_HEARTBEAT_MS: '1000',
-      },
-      ready: /^yx-agent host ready deb11-02/,
-      logDir: stack.dir,
-    });
+    agent2 = await hostAgent('deb11-02', r, 'pool=debian-site,cluster=db,zone=z1,rack=r2,role=db', { YX_PROFILES_DIR: profiles });
     await waitForHosts(scheduler.api, 2);
     const plan = await api<PlanView>(scheduler.api, 'POST', '/v1/plans', {
       name: 'site profile',
