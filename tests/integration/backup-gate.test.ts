@@ -62,6 +62,7 @@ before(async () => {
   await peer('gate-1');
   await peer('gate-2');
   await peer('gate-3');
+  await peer('gate-4');
   // The backup service's answer for gate-3's backup, which never gets an event.
   bus.subscribe('backupStatusRequest', { hostId: 'gate-3' }, (m, d) => {
     statusAsked++;
@@ -177,4 +178,29 @@ test('a lost backup event: the scheduler asks the backup service and goes on', a
   const steps = commands.get('gate-3')?.map((c) => c.step) ?? [];
   assert.ok(steps.indexOf('upgrade') > steps.indexOf('backup'));
   assert.equal(commands.get('gate-3')?.find((c) => c.step === 'upgrade')?.backupId, backupIdOf('gate-3'));
+});
+
+test('a late event about another backup neither releases nor blocks the upgrade', async () => {
+  const planId = await planFor('gate-4');
+  const waiting = await waitUntil(
+    async () => {
+      const r = await run(planId);
+      return { done: r.stepState === 'awaiting-backup', value: r, state: `${r.step}:${r.stepState}` };
+    },
+    { what: 'the run to wait for its backup' },
+  );
+  const verified = (backupId: string, eventId: string) =>
+    bus.publishDurable(
+      'backupEvent',
+      { eventId, hostId: 'gate-4', runId: waiting.runId, backupId, state: BackupState.VERIFIED, atMs: Date.now() },
+      eventId,
+    );
+  await verified('b-20261125-0000000000aa', 'gate-4.other.verified'); // an abandoned attempt's backup
+  await sleep(1000);
+  const still = await run(planId);
+  assert.equal(still.stepState, 'awaiting-backup');
+  assert.ok(!commands.get('gate-4')?.some((c) => c.step === 'upgrade'));
+  await verified(backupIdOf('gate-4'), 'gate-4.verified');
+  await completed(planId);
+  assert.equal(commands.get('gate-4')?.find((c) => c.step === 'upgrade')?.backupId, backupIdOf('gate-4'));
 });

@@ -4,7 +4,7 @@
 // (encrypted) backups that restore byte for byte.
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { readFile, rm } from 'node:fs/promises';
+import { readFile, rm, stat } from 'node:fs/promises';
 import { after, before, test } from 'node:test';
 import { Objm } from '@nats-io/obj';
 import type { NatsConnection } from '@nats-io/transport-node';
@@ -184,11 +184,14 @@ test('retention deletes only eligible backups', async () => {
     (await agent(host)).put({ hostId: host, runId: run, profile: 'p', paths: ['/etc'], manifestSha256: '' }, file);
   const ended = await put('host-r1', 'run-ended-long-ago');
   const recent = await put('host-r2', 'run-ended-yesterday');
+  // host-r3 also has a verified backup of an earlier run: it does not stand in for the live one.
+  const earlier = await put('host-r3', 'run-r3-earlier');
   const live = await put('host-r3', 'run-still-live');
   const bus = new Bus({ nc, log, registry: createRegistry('scheduler', { processMetrics: false }) });
   for (const [runId, hostId, at] of [
     ['run-ended-long-ago', 'host-r1', Date.now() - 40 * day],
     ['run-ended-yesterday', 'host-r2', Date.now() - day],
+    ['run-r3-earlier', 'host-r3', Date.now() - 2 * day],
   ] as const) {
     await bus.publishDurable(
       'runFinished',
@@ -203,10 +206,11 @@ test('retention deletes only eligible backups', async () => {
     },
     { what: 'run-final events applied' },
   );
-  // The only verified backup of a live run cannot be deleted, by the API or by age.
+  // The backup of a live run cannot be deleted, by the API or by age, even beside others.
   const refused = await plain.api.inject({ method: 'DELETE', url: `/v1/backups/${live.id}` });
   assert.equal(refused.statusCode, 409);
-  assert.match(refused.json().error.message, /only verified backup of host host-r3 and its run has not ended/);
+  assert.match(refused.json().error.message, /is verified and host host-r3's run run-still-live has not ended; a rollback may need it/);
+  assert.equal((await plain.service.get(earlier.id)).state, 'verified');
 
   const swept = await plain.service.sweep();
   assert.equal(swept.expired, 1);
@@ -336,6 +340,38 @@ test('a store that does not answer is not a damaged backup: nothing is failed, t
   }
 });
 
+test('two commits of one backup at once: one verifies, the other is told to ask again', async () => {
+  const app = await backupService({ bucket: 'twice' });
+  await app.start();
+  try {
+    const file = await makeArchive(dir, 'twice', payload20);
+    const [sha256, manifestSha256] = [await sha256File(file), ''];
+    const slot = await app.service.slot({
+      hostId: 'host-twice',
+      runId: 'run-t',
+      planId: '',
+      paths: ['/etc'],
+      sizeBytes: (await stat(file)).size,
+      sha256,
+      manifestSha256,
+    });
+    const os = await new Objm(nc).open('twice');
+    await os.putBlob({ name: slot.stagingObject }, await readFile(file));
+    const [a, b] = await Promise.allSettled([app.service.commit('host-twice', slot._id), app.service.commit('host-twice', slot._id)]);
+    const outcomes = [a, b].map((r) => (r.status === 'fulfilled' ? r.value.state : (r.reason as Error).message));
+    assert.ok(outcomes.includes('verified'), outcomes.join(' | '));
+    assert.ok(
+      outcomes.some((o) => /is being verified( by another commit)?; ask again/.test(o)),
+      outcomes.join(' | '),
+    );
+    assert.equal((await app.service.commit('host-twice', slot._id)).state, 'verified', 'a later commit answers verified');
+    const metrics = (await app.api.inject({ method: 'GET', url: '/metrics' })).body;
+    assert.doesNotMatch(metrics, /^yx_backup_failed_total\{/m);
+  } finally {
+    await app.stop();
+  }
+});
+
 test('yx backups: list, show, verify, and a guarded delete', async () => {
   const app = await backupService({ bucket: 'cli' });
   await app.start();
@@ -381,7 +417,7 @@ test('yx backups: list, show, verify, and a guarded delete', async () => {
     assert.equal(await yx(['backup', 'delete', rec.id], del), 1);
     assert.match(
       text(del.stderr),
-      /^yx: backup .* is the only verified backup of host host-cli and its run has not ended; a rollback may need it \(HTTP 409 BACKUP_REFUSED\)\n$/,
+      /^yx: backup .* is verified and host host-cli's run run-cli has not ended; a rollback may need it \(HTTP 409 BACKUP_REFUSED\)\n$/,
     );
     assert.equal((await app.service.get(rec.id)).state, 'verified');
   } finally {

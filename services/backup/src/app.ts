@@ -8,6 +8,7 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import type { Connection } from 'mongoose';
 import { type BackupConfig, BackupRefusedError, BackupService } from './backup.service.ts';
 import { type BackupDoc, backupModel } from './catalog/backup.model.ts';
+import { CommitLeases } from './catalog/commit-lease.model.ts';
 import type { Keys } from './crypto/key-ring.ts';
 import type { ArchiveStorage } from './storage/archive-storage.ts';
 import { ObjectStoreStorage } from './storage/object-store.storage.ts';
@@ -70,7 +71,17 @@ export async function buildBackupApp(deps: BackupAppDeps): Promise<BackupApp> {
   const objects = new ObjectStoreStorage(os, js, config.bucket);
   const storage = deps.wrapStorage ? deps.wrapStorage(objects) : objects;
   const bus = new Bus({ nc, log, registry });
-  const service = new BackupService({ model, storage, bus, log, registry, clock: deps.clock, keys: deps.keys, config });
+  const service = new BackupService({
+    model,
+    leases: new CommitLeases(deps.conn),
+    storage,
+    bus,
+    log,
+    registry,
+    clock: deps.clock,
+    keys: deps.keys,
+    config,
+  });
   const subs: Subscription[] = [];
   let sweep: NodeJS.Timeout | undefined;
   let consumerLoop: Promise<void> | undefined;
@@ -154,7 +165,14 @@ export async function buildBackupApp(deps: BackupAppDeps): Promise<BackupApp> {
                 d.respond({ backupId: doc._id, bucket: config.bucket, objectName: doc.stagingObject, accepted: true, reason: '' }),
               )
               .catch((err: Error) =>
-                d.respond({ backupId: 'none', bucket: '', objectName: '', accepted: false, reason: err.message.slice(0, 1000) }),
+                d.respond({
+                  backupId: 'none',
+                  bucket: '',
+                  objectName: '',
+                  accepted: false,
+                  reason: err.message.slice(0, 1000),
+                  retryable: !(err instanceof BackupRefusedError),
+                }),
               );
           },
           { queue: 'yx-backup' },

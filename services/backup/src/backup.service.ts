@@ -31,6 +31,7 @@ import {
 } from '@yixing/common';
 import type { Model } from 'mongoose';
 import type { BackupDoc } from './catalog/backup.model.ts';
+import type { CommitLeases } from './catalog/commit-lease.model.ts';
 import type { Keys } from './crypto/key-ring.ts';
 import { SealedStreamError, seal, unseal } from './crypto/sealed-stream.ts';
 import { Semaphore } from './semaphore.ts';
@@ -51,6 +52,7 @@ export interface BackupConfig {
 
 export interface BackupServiceDeps {
   model: Model<BackupDoc>;
+  leases: CommitLeases;
   storage: ArchiveStorage;
   bus: Bus;
   log: Logger;
@@ -74,6 +76,9 @@ export class BackupStoreUnavailableError extends Error {
 /** What the stored bytes themselves are to blame for; anything else is not the backup's fault. */
 const isDamage = (err: unknown): boolean =>
   err instanceof CorruptObjectError || err instanceof ObjectMissingError || err instanceof SealedStreamError;
+
+/** A commit's lease on its backup, renewed while it works; one that died lets the next in after it. */
+const COMMIT_LEASE_MS = 30_000;
 
 const firstLine = (err: unknown): string => (err as Error).message.split('\n')[0] as string;
 
@@ -159,6 +164,8 @@ export class BackupService {
     sha256: string;
     manifestSha256: string;
   }): Promise<BackupDoc> {
+    if (!Number.isSafeInteger(req.sizeBytes) || req.sizeBytes <= 0)
+      throw new BackupRefusedError(`sizeBytes ${req.sizeBytes}: an archive's size is a positive whole number of bytes`);
     const quota = this.#d.config.planQuotaBytes;
     if (quota > 0 && req.planId) {
       const live = await this.#d.model
@@ -225,11 +232,17 @@ export class BackupService {
   }
 
   async #fail(doc: BackupDoc, reason: string): Promise<BackupDoc> {
+    const failed = await this.#setState(doc, 'failed', { reason });
+    // Someone else moved it first (a newer commit, a verification): theirs is the word.
+    if (!failed) return this.get(doc._id);
     this.#m.failed.inc({ reason: reason.split(':')[0] ?? 'failed' });
-    const failed = (await this.#setState(doc, 'failed', { reason })) ?? (await this.get(doc._id));
     this.#event(doc, BusBackupState.FAILED, reason);
-    // A failed upload is dropped; a backup found corrupt later is kept for a look.
-    if (doc.state === 'uploading') await this.#d.storage.delete(doc.stagingObject);
+    // A failed upload is dropped, with any copy made of it; a backup found corrupt later is
+    // kept for a look.
+    if (doc.state === 'uploading') {
+      await this.#d.storage.delete(doc.stagingObject);
+      if (doc.object !== doc.stagingObject) await this.#d.storage.delete(doc.object);
+    }
     return failed;
   }
 
@@ -266,6 +279,26 @@ export class BackupService {
     let doc = await this.get(id);
     if (doc.hostId !== hostId) throw new BackupRefusedError(`backup ${id} belongs to host ${doc.hostId}`);
     if (doc.state !== 'uploading') return doc;
+    // One commit at a time per backup, across services; a repeated commit while it runs
+    // is told to ask again.
+    const now = this.#d.clock();
+    if (!(await this.#d.leases.take(id, now, now + COMMIT_LEASE_MS)))
+      throw new BackupStoreUnavailableError(`backup ${id} is being verified; ask again`);
+    // Renewed while this commit works: a service that dies lets the next commit in soon.
+    const renew = setInterval(() => {
+      this.#d.leases.renew(id, this.#d.clock() + COMMIT_LEASE_MS).catch(() => undefined);
+    }, COMMIT_LEASE_MS / 3);
+    try {
+      doc = await this.get(id); // as it is now that the lease is ours
+      return doc.state === 'uploading' ? await this.#verifyUpload(doc) : doc;
+    } finally {
+      clearInterval(renew);
+      await this.#d.leases.release(id);
+    }
+  }
+
+  async #verifyUpload(claimed: BackupDoc): Promise<BackupDoc> {
+    let doc = claimed;
     const work = await mkdtemp(path.join(tmpdir(), 'yx-backup-'));
     try {
       const file = path.join(work, 'archive.tar');
@@ -278,17 +311,19 @@ export class BackupService {
       }
       if (actual !== doc.sha256)
         return this.#fail(doc, `checksum: uploaded archive has SHA-256 ${actual}, the agent declared ${doc.sha256}`);
+      const size = (await stat(file)).size;
+      if (size !== doc.sizeBytes) return this.#fail(doc, `size: uploaded archive has ${size} bytes, the agent declared ${doc.sizeBytes}`);
       const described = await this.#checkManifest(doc, file);
       if (typeof described === 'string') return this.#fail(doc, `manifest: ${described}`);
       const key = this.#d.keys.sealing;
-      let storedBytes = (await stat(file)).size;
+      let storedBytes = size;
       // Stored as uploaded, what was just read and checked is the stored copy; otherwise
       // it is written (sealed) and read back: verify what was stored, not what was meant to be.
       if (key || doc.stagingObject !== doc.object) {
         storedBytes = (await this.#d.storage.put(doc.object, key ? seal(readFileChunks(file), key) : readFileChunks(file))).size;
         let readBack: string;
         try {
-          readBack = await this.#readPlain(doc.object);
+          readBack = await this.#readPlain(doc.object, key !== undefined);
         } catch (err) {
           if (!isDamage(err)) throw unavailable(`stored copy of ${doc._id}`, err);
           readBack = `unreadable (${firstLine(err)})`;
@@ -303,7 +338,7 @@ export class BackupService {
         packageCount: described.manifest.length,
         osRelease: `${described.osRelease.id} ${described.osRelease.versionId}`,
       });
-      if (!verified) return this.get(id);
+      if (!verified) return this.get(doc._id);
       doc = verified;
       this.#m.verified.inc();
       this.#m.uploadSeconds.observe((this.#d.clock() - new Date(doc.createdAt).getTime()) / 1000);
@@ -321,7 +356,13 @@ export class BackupService {
    * manifest, or what is wrong with it.
    */
   async #checkManifest(doc: BackupDoc, file: string): Promise<BackupManifest | string> {
-    const bytes = await readTarMember(file, BACKUP_MANIFEST_MEMBER);
+    let bytes: Buffer | undefined;
+    try {
+      bytes = await readTarMember(file, BACKUP_MANIFEST_MEMBER);
+    } catch (err) {
+      if (err instanceof BackupManifestError) return err.message;
+      throw err;
+    }
     if (!bytes?.length) return `the archive has no ${BACKUP_MANIFEST_MEMBER}`;
     const sha = createHash('sha256').update(bytes).digest('hex');
     if (doc.manifestSha256 && sha !== doc.manifestSha256)
@@ -335,29 +376,17 @@ export class BackupService {
     }
   }
 
-  /** SHA-256 of a stored object's plaintext (unsealing it when sealed). */
-  async #readPlain(object: string): Promise<string> {
+  /** SHA-256 of a stored object's plaintext. */
+  async #readPlain(object: string, sealed: boolean): Promise<string> {
     const h = createHash('sha256');
-    for await (const c of this.#plainStream(object)) h.update(c);
+    for await (const c of this.#plainStream(object, sealed)) h.update(c);
     return h.digest('hex');
   }
 
-  #plainStream(object: string): AsyncIterable<Uint8Array> {
+  /** A stored object's plaintext: unsealed when the catalog says it was sealed. */
+  #plainStream(object: string, sealed: boolean): AsyncIterable<Uint8Array> {
     const raw = this.#d.storage.get(object);
-    return this.#maybeUnseal(raw);
-  }
-
-  async *#maybeUnseal(raw: AsyncIterable<Uint8Array>): AsyncIterable<Uint8Array> {
-    const it = raw[Symbol.asyncIterator]();
-    const first = await it.next();
-    if (first.done) return;
-    const head = Buffer.from(first.value);
-    async function* rest(): AsyncIterable<Uint8Array> {
-      yield head;
-      for (let r = await it.next(); !r.done; r = await it.next()) yield r.value;
-    }
-    if (head.subarray(0, 4).toString() === 'YXB1') yield* unseal(rest(), (id) => this.#d.keys.byId.get(id));
-    else yield* rest();
+    return sealed ? unseal(raw, (id) => this.#d.keys.byId.get(id)) : raw;
   }
 
   /** Re-reads a verified backup end to end; a corrupt one is marked failed. */
@@ -367,7 +396,7 @@ export class BackupService {
     const noKey = this.#keyMissing(doc);
     if (noKey) return { ok: false, reason: noKey, doc };
     try {
-      const sha = await this.#readPlain(doc.object);
+      const sha = await this.#readPlain(doc.object, doc.keyId !== null);
       if (sha === doc.sha256) return { ok: true, reason: '', doc };
       const failed = await this.#fail(doc, `corrupt: stored backup reads as SHA-256 ${sha}, recorded ${doc.sha256}`);
       return { ok: false, reason: failed.reason, doc: failed };
@@ -397,7 +426,7 @@ export class BackupService {
     let size = 0;
     const self = this;
     async function* checked(): AsyncIterable<Uint8Array> {
-      for await (const c of self.#plainStream(doc.object)) {
+      for await (const c of self.#plainStream(doc.object, doc.keyId !== null)) {
         h.update(c);
         size += c.length;
         yield c;
@@ -437,25 +466,26 @@ export class BackupService {
   }
 
   /**
-   * A backup may be deleted unless it is the only verified backup of its host and the
-   * host-run is not final: a rollback may still need it.
+   * A verified backup may be deleted only once its host-run is final: until then its
+   * rollback may need it (other verified backups of the host, older runs' or abandoned
+   * attempts', do not stand in for it).
    */
-  async guardDelete(doc: BackupDoc): Promise<string | undefined> {
+  guardDelete(doc: BackupDoc): string | undefined {
     if (doc.state !== 'verified' || doc.runFinalAt) return undefined;
-    const others = await this.#d.model.countDocuments({ hostId: doc.hostId, state: 'verified', _id: { $ne: doc._id } });
-    return others === 0
-      ? `backup ${doc._id} is the only verified backup of host ${doc.hostId} and its run has not ended; a rollback may need it`
-      : undefined;
+    return `backup ${doc._id} is verified and host ${doc.hostId}'s run ${doc.runId} has not ended; a rollback may need it`;
   }
 
   async delete(id: string): Promise<BackupDoc> {
     const doc = await this.get(id);
     if (doc.state === 'deleted' || doc.state === 'expired') return doc;
-    const refused = await this.guardDelete(doc);
+    const refused = this.guardDelete(doc);
     if (refused) throw new BackupRefusedError(refused);
+    // The catalog first: bytes are only removed once no entry can call them verified.
+    const deleted = await this.#setState(doc, 'deleted', { deletedAt: this.#now });
+    if (!deleted) return this.delete(id);
     await this.#d.storage.delete(doc.object);
-    await this.#d.storage.delete(doc.stagingObject);
-    return (await this.#setState(doc, 'deleted', { deletedAt: this.#now })) ?? this.get(id);
+    if (doc.stagingObject !== doc.object) await this.#d.storage.delete(doc.stagingObject);
+    return deleted;
   }
 
   /** Expired backups removed, stalled uploads failed, old restore copies dropped. */
@@ -464,16 +494,16 @@ export class BackupService {
     let expired = 0;
     for (const doc of await this.#d.model.find({ state: 'verified', expiresAt: { $lte: new Date(now) } }).lean<BackupDoc[]>()) {
       if (!doc.runFinalAt) continue; // never before its run ended
+      if (!(await this.#setState(doc, 'expired', { deletedAt: new Date(now) }))) continue;
       await this.#d.storage.delete(doc.object);
-      if (await this.#setState(doc, 'expired', { deletedAt: new Date(now) })) {
-        expired++;
-        this.#event(doc, BusBackupState.EXPIRED);
-      }
+      expired++;
+      this.#event(doc, BusBackupState.EXPIRED);
     }
     let stalled = 0;
     for (const doc of await this.#d.model
       .find({ state: 'uploading', createdAt: { $lte: new Date(now - this.#d.config.uploadTimeoutMs) } })
       .lean<BackupDoc[]>()) {
+      if (await this.#d.leases.held(doc._id, now)) continue; // being verified
       await this.#fail(doc, `upload not committed within ${this.#d.config.uploadTimeoutMs} ms`);
       stalled++;
     }

@@ -26,7 +26,7 @@ export const USAGE = `yx — Yixing from the terminal
   yx host logs HOST [--run RUN] [--step STEP]   a run's log lines
   yx backups list [--host H] [--plan P] [--state S]
   yx backup show|verify ID                      a backup; verify re-reads it end to end
-  yx backup delete ID                           refused for the only verified backup of a running migration
+  yx backup delete ID                           refused for a verified backup whose run has not ended
 
 Options: --api URL (or YX_API; default http://127.0.0.1:8080), --backup-api URL (or YX_BACKUP_API;
 default http://127.0.0.1:8081), --actor NAME (or YX_ACTOR), --json

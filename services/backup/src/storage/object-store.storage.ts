@@ -33,8 +33,15 @@ export class ObjectStoreStorage implements ArchiveStorage {
         await iterator.return?.();
       },
     });
-    const info = await this.#os.put({ name, options: { max_chunk_size: 256 * 1024 } }, stream);
-    return { name, size: info.size };
+    try {
+      const info = await this.#os.put({ name, options: { max_chunk_size: 256 * 1024 } }, stream);
+      return { name, size: info.size };
+    } catch (err) {
+      // The client does not cancel its source when a publish fails: close it here, so a
+      // reader it holds (and that reader's slot) is let go.
+      await iterator.return?.();
+      throw err;
+    }
   }
 
   /** Read with `readObject` (see there why not ObjectStore.get), a limited number at once. */

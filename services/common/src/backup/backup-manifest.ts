@@ -28,12 +28,27 @@ export class BackupManifestError extends YxError {
   readonly retryable = false;
 }
 
-/** The bytes of one member of a tar archive, or undefined when it has no such member. */
-export function readTarMember(file: string, member: string): Promise<Buffer | undefined> {
+/** A manifest of tens of thousands of packages is a few MiB; more is not a manifest. */
+export const MAX_MANIFEST_BYTES = 32 * 1024 * 1024;
+
+/**
+ * The bytes of one member of a tar archive, or undefined when it has no such member;
+ * refused (BackupManifestError) past `maxBytes`, so an archive cannot exhaust memory.
+ */
+export function readTarMember(file: string, member: string, maxBytes = MAX_MANIFEST_BYTES): Promise<Buffer | undefined> {
   return new Promise((resolve, reject) => {
     const tar = spawn('tar', ['-xOf', file, member], { stdio: ['ignore', 'pipe', 'ignore'] });
     const chunks: Buffer[] = [];
-    tar.stdout.on('data', (d: Buffer) => chunks.push(d));
+    let bytes = 0;
+    tar.stdout.on('data', (d: Buffer) => {
+      bytes += d.length;
+      if (bytes > maxBytes) {
+        tar.kill();
+        reject(new BackupManifestError(`${member} is larger than ${maxBytes} bytes`));
+        return;
+      }
+      chunks.push(d);
+    });
     tar.on('error', reject);
     tar.on('close', (code) => resolve(code === 0 ? Buffer.concat(chunks) : undefined));
   });

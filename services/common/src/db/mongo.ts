@@ -91,3 +91,6 @@ export async function bulkWriteChunked<T extends object>(model: Model<T>, ops: A
 export function redact(uri: string): string {
   return uri.replace(/\/\/[^@/]*@/, '//***@');
 }
+
+/** A write refused by a unique index (`_id` included): the compare-and-swap lost. */
+export const isDuplicateKey = (err: unknown): boolean => (err as { code?: number }).code === 11000;

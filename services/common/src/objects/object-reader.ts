@@ -10,10 +10,18 @@ import { YxError } from '../errors.ts';
 
 /** Chunks each reader asks the server for ahead of what it consumed. */
 const AHEAD_CHUNKS = 8;
+/** No chunk for this long: the read is given up (the object was removed, or the server is gone). */
+const STALL_MS = 60_000;
 
 export class ObjectMissingError extends YxError {
   readonly code = 'OBJECT_MISSING';
   readonly retryable = false;
+}
+
+/** The read stopped short (no chunk for a while, connection gone): not the object's fault; reading again may work. */
+export class ObjectReadStalledError extends YxError {
+  readonly code = 'OBJECT_READ_STALLED';
+  readonly retryable = true;
 }
 
 /** The chunks read do not hash to the object's recorded digest. */
@@ -31,15 +39,37 @@ export async function* readObject(js: JetStreamClient, os: ObjectStore, bucket: 
   if (info.size > 0) {
     const consumer = await js.consumers.get(`OBJ_${bucket}`, { filter_subjects: [`$O.${bucket}.C.${info.nuid}`] });
     const messages = await consumer.consume({ max_messages: AHEAD_CHUNKS });
+    let stalled = false;
+    let watchdog: NodeJS.Timeout | undefined;
+    const watch = (): void => {
+      clearTimeout(watchdog);
+      watchdog = setTimeout(() => {
+        stalled = true;
+        void messages.close();
+      }, STALL_MS);
+    };
+    let complete = false;
     try {
+      watch();
       for await (const m of messages) {
+        clearTimeout(watchdog); // only waiting for the server counts, not our consumer
         h.update(m.data);
         yield m.data;
-        if (m.info.pending === 0) break;
+        if (m.info.pending === 0) {
+          complete = true;
+          break;
+        }
+        watch();
       }
     } finally {
+      clearTimeout(watchdog);
       await messages.close();
     }
+    // Interrupted (stalled, or the connection went): not evidence against the object.
+    if (!complete)
+      throw new ObjectReadStalledError(
+        `object ${name} in bucket ${bucket}: ${stalled ? `no chunk for ${STALL_MS / 1000} s` : 'the read ended before the last chunk'}`,
+      );
   }
   const actual = h.digest('hex');
   if (actual !== expected)

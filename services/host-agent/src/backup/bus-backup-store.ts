@@ -97,6 +97,7 @@ export class BusBackupStore implements BackupStore {
           manifestSha256,
         },
         30_000,
+        (sl) => (!sl.accepted && sl.retryable ? `no upload slot yet (${sl.reason})` : undefined),
       );
       if (!slot.accepted) throw new BackupVerificationError(`the backup service refused the upload: ${slot.reason}`);
       try {

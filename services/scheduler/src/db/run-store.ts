@@ -5,10 +5,8 @@
 // every update scans its collection (60 ms at 2,000 runs, growing with the plan), while an
 // insert costs about 1 ms. MongoDB runs the same code. When a plan ends, its final states
 // are compacted into host_runs and the versions are dropped.
-import { StaleWriteError } from '@yixing/common';
+import { isDuplicateKey, StaleWriteError } from '@yixing/common';
 import type { HostRunDoc, Models, RunStateDoc, RunStepDoc, StepRecord } from './models.ts';
-
-const isDuplicateKey = (err: unknown): boolean => (err as { code?: number }).code === 11000;
 
 function stateDoc(run: HostRunDoc, version: number): RunStateDoc {
   const { _id, history, ...rest } = run;

@@ -541,6 +541,8 @@ export class Engine {
       if (run.state !== 'active') return;
       if (evt.state === BackupState.VERIFIED) {
         if (run.backupVerified && run.backupId === evt.backupId) return;
+        // A late event about an earlier attempt's backup: the run relies on the one it names.
+        if (run.backupId && run.backupId !== evt.backupId) return;
         const waiting = run.stepState === 'awaiting-backup' && run.backupId === evt.backupId;
         const after: HostRunDoc = {
           ...run,

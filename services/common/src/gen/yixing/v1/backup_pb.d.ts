@@ -91,6 +91,13 @@ export declare type BackupSlot = Message<"yixing.v1.BackupSlot"> & {
    * @generated from field: string reason = 5;
    */
   reason: string;
+
+  /**
+   * Not accepted for now (the catalog did not answer): ask again; otherwise the refusal stands.
+   *
+   * @generated from field: bool retryable = 6;
+   */
+  retryable: boolean;
 };
 
 /**
