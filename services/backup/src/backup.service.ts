@@ -34,6 +34,7 @@ import type { BackupDoc } from './catalog/backup.model.ts';
 import type { CommitLeases } from './catalog/commit-lease.model.ts';
 import type { Keys } from './crypto/key-ring.ts';
 import { SealedStreamError, seal, unseal } from './crypto/sealed-stream.ts';
+import { BackupNotFoundError, BackupRefusedError, BackupStoreUnavailableError } from './errors.ts';
 import { Semaphore } from './semaphore.ts';
 import type { ArchiveStorage } from './storage/archive-storage.ts';
 
@@ -62,16 +63,7 @@ export interface BackupServiceDeps {
   config: BackupConfig;
 }
 
-export class BackupRefusedError extends Error {
-  readonly code = 'BACKUP_REFUSED';
-  readonly retryable = false;
-}
-
-/** The store could not be read or written just now (timeout, no server): try again. */
-export class BackupStoreUnavailableError extends Error {
-  readonly code = 'BACKUP_STORE_UNAVAILABLE';
-  readonly retryable = true;
-}
+export { BackupNotFoundError, BackupRefusedError, BackupStoreUnavailableError };
 
 /** What the stored bytes themselves are to blame for; anything else is not the backup's fault. */
 const isDamage = (err: unknown): boolean =>
@@ -254,7 +246,7 @@ export class BackupService {
 
   async get(id: string): Promise<BackupDoc> {
     const doc = await this.#d.model.findById(id).lean<BackupDoc>();
-    if (!doc) throw new BackupRefusedError(`no backup ${id}`);
+    if (!doc) throw new BackupNotFoundError(`no backup ${id}`);
     return doc;
   }
 

@@ -1,5 +1,5 @@
-// Every failure is a named class with a stable `code` and a retryable/terminal mark, so
-// that callers decide by code, never by message text.
+// Every failure is a named class with a stable `code`, a retryable/terminal mark and the
+// HTTP status an API answers with, so that callers decide by code, never by message text.
 
 export interface YxErrorOptions {
   cause?: unknown;
@@ -10,6 +10,8 @@ export interface YxErrorOptions {
 export abstract class YxError extends Error {
   abstract readonly code: string;
   abstract readonly retryable: boolean;
+  /** The status an API answers with; unset: 503 when retryable (try again), else 500. */
+  readonly httpStatus?: number;
   readonly details: Record<string, unknown>;
 
   constructor(message: string, opts: YxErrorOptions = {}) {
@@ -57,6 +59,18 @@ export class StaleWriteError extends YxError {
 export class UnavailableError extends YxError {
   readonly code: string = 'DEPENDENCY_UNAVAILABLE';
   readonly retryable = true;
+}
+
+/** Something asked for by id does not exist. */
+export class NotFoundError extends YxError {
+  readonly code = 'NOT_FOUND';
+  readonly retryable = false;
+  override readonly httpStatus = 404;
+}
+
+/** The HTTP status for an error: its own, or 503 when retrying may work, else 500. */
+export function httpStatusOf(err: YxError): number {
+  return err.httpStatus ?? (err.retryable ? 503 : 500);
 }
 
 export function isYxError(err: unknown): err is YxError {

@@ -2,7 +2,7 @@
 // matches nothing, limits and budgets that resolve to zero, windows in the past), the
 // host lock that keeps a host in at most one live plan, and the plan's host-runs.
 import { randomBytes } from 'node:crypto';
-import type { Logger } from '@yixing/common';
+import { type Logger, YxError } from '@yixing/common';
 import type { AuditLog } from '../audit/audit-log.ts';
 import type { DomainLimitDoc, HostRunDoc, Models, PhaseDoc, PlanDoc } from '../db/models.ts';
 import type { RunStore } from '../db/run-store.ts';
@@ -14,22 +14,24 @@ import { type LabelSelector, type PlanInput, type PlanSpec, withDefaults } from 
 import { timeLeftInWindow } from './windows.ts';
 
 /** A plan that is well-formed JSON but cannot work; names the field and the reason. */
-export class PlanValidationError extends Error {
+export class PlanValidationError extends YxError {
   readonly code = 'PLAN_INVALID';
   readonly retryable = false;
+  override readonly httpStatus = 400;
   readonly field: string;
   readonly reason: string;
 
   constructor(field: string, reason: string) {
-    super(`${field}: ${reason}`);
+    super(`${field}: ${reason}`, { details: { field: `body.${field}`, reason } });
     this.field = field;
     this.reason = reason;
   }
 }
 
-export class HostsBusyError extends Error {
+export class HostsBusyError extends YxError {
   readonly code = 'HOSTS_IN_ANOTHER_PLAN';
   readonly retryable = false;
+  override readonly httpStatus = 409;
   readonly hosts: { hostId: string; planId: string }[];
 
   constructor(hosts: { hostId: string; planId: string }[]) {
@@ -37,7 +39,9 @@ export class HostsBusyError extends Error {
       .slice(0, 5)
       .map((h) => `${h.hostId} (plan ${h.planId})`)
       .join(', ');
-    super(`${hosts.length} selected hosts are in another live plan: ${shown}${hosts.length > 5 ? ', …' : ''}`);
+    super(`${hosts.length} selected hosts are in another live plan: ${shown}${hosts.length > 5 ? ', …' : ''}`, {
+      details: { hosts: hosts.slice(0, 100) },
+    });
     this.hosts = hosts;
   }
 }

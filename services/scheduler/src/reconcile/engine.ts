@@ -17,6 +17,7 @@ import {
   type StepName,
   StepPhase,
   stepEnum,
+  YxError,
 } from '@yixing/common';
 import type { AuditLog } from '../audit/audit-log.ts';
 import type { FailureKindName, HostRunDoc, Models, PlanDoc, PlanState, StepRecord } from '../db/models.ts';
@@ -98,9 +99,10 @@ const KIND_NAME: Record<number, FailureKindName> = {
   [FailureKind.UNREACHABLE]: 'unreachable',
 };
 
-export class PlanConflictError extends Error {
+export class PlanConflictError extends YxError {
   readonly code = 'PLAN_STATE_CONFLICT';
   readonly retryable = false;
+  override readonly httpStatus = 409;
 }
 
 export class Engine {
