@@ -43,6 +43,8 @@ export interface AgentDeps {
   store: AgentStateStore;
   host: HostEnv;
   journal: Journal;
+  /** Counts failed journal appends (the agent goes on without the record). */
+  journalFailures?: { inc(): void };
   log: Logger;
   clock?: () => number;
   heartbeatIntervalMs: number;
@@ -475,8 +477,9 @@ export class HostAgent {
     }
   }
 
-  #journal(step: InFlightStep, event: 'run' | 'resume' | 'finish' | 'duplicate', ok?: boolean): Promise<void> {
-    return this.#deps.journal.append({
+  /** Never rejects: the journal is a record for people, and a full disk must not stop a step (or its rollback). */
+  async #journal(step: InFlightStep, event: 'run' | 'resume' | 'finish' | 'duplicate', ok?: boolean): Promise<void> {
+    const entry = {
       at: this.#now(),
       hostId: this.hostId,
       runId: step.runId,
@@ -485,7 +488,16 @@ export class HostAgent {
       attempt: step.attempt,
       event,
       ...(ok === undefined ? {} : { ok }),
-    });
+    };
+    try {
+      await this.#deps.journal.append(entry);
+    } catch (err) {
+      this.#deps.journalFailures?.inc();
+      this.#deps.log.error(
+        { hostId: this.hostId, commandId: step.commandId, event, err: (err as Error).message },
+        'journal append failed; the step goes on without its record',
+      );
+    }
   }
 }
 

@@ -3,7 +3,7 @@
 import { type Bus, Gauge, type Logger, type Registry } from '@yixing/common';
 import type { SimulateOptions } from './drivers/simulate/simulate.driver.ts';
 import { type FleetSpec, fleetIdentities, SimulatedFleet } from './fleet.ts';
-import type { Journal } from './journal.ts';
+import { type Journal, journalFailureCounter } from './journal.ts';
 
 export const AGENT_VERSION = '0.1.0';
 
@@ -23,6 +23,7 @@ export function buildFleetApp(deps: FleetAppDeps): SimulatedFleet {
     bus: deps.bus,
     log: deps.log,
     journal: deps.journal,
+    journalFailures: journalFailureCounter(deps.registry),
     stateDir: SimulatedFleet.stateDirFor(deps.stateDir, deps.spec.prefix),
     simulate: deps.simulate,
     heartbeatIntervalMs: deps.heartbeatIntervalMs,

@@ -50,6 +50,7 @@ export interface FleetDeps {
   bus: Bus;
   log: Logger;
   journal: Journal;
+  journalFailures?: { inc(): void };
   stateDir: string;
   simulate: SimulateOptions;
   heartbeatIntervalMs: number;
@@ -98,6 +99,7 @@ export class SimulatedFleet {
       store: new FileAgentStateStore(this.#deps.stateDir, identity.hostId, { durable: false }),
       host: this.#hostEnv(identity),
       journal: this.#deps.journal,
+      ...(this.#deps.journalFailures ? { journalFailures: this.#deps.journalFailures } : {}),
       log: this.#deps.log,
       heartbeatIntervalMs: this.#deps.heartbeatIntervalMs,
     });

@@ -5,11 +5,11 @@ import { randomUUID } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import type { Bus, Logger } from '@yixing/common';
+import type { Bus, Logger, Registry } from '@yixing/common';
 import { type AgentIdentity, HostAgent, type HostEnv } from './agent.ts';
 import { BusBackupStore } from './backup/bus-backup-store.ts';
 import { MigrationDriver } from './drivers/migration.driver.ts';
-import { FileJournal } from './journal.ts';
+import { FileJournal, journalFailureCounter } from './journal.ts';
 import { mustRun, runCommand } from './os/command.ts';
 import { HostRoot } from './os/host-root.ts';
 import { AptPackageManager } from './pm/apt.ts';
@@ -20,6 +20,7 @@ import { FileAgentStateStore } from './state/agent-state.store.ts';
 export interface HostModeOptions {
   bus: Bus;
   log: Logger;
+  registry: Registry;
   hostId: string;
   rootPath: string;
   driver: 'apt' | 'dnf';
@@ -78,6 +79,7 @@ export async function buildHostAgent(o: HostModeOptions): Promise<HostAgent> {
     store: new FileAgentStateStore(path.join(o.stateDir, 'agent'), o.hostId, { durable: true }),
     host,
     journal: new FileJournal(path.join(o.stateDir, 'journal.jsonl')),
+    journalFailures: journalFailureCounter(o.registry),
     log: o.log,
     heartbeatIntervalMs: o.heartbeatIntervalMs,
   });

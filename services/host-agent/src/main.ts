@@ -152,6 +152,7 @@ async function runHostMode(
   const agent = await buildHostAgent({
     bus: new Bus({ nc, log, registry }),
     log,
+    registry,
     hostId: cfg.YX_HOST_ID,
     rootPath: cfg.YX_ROOT,
     driver: cfg.YX_DRIVER,

@@ -1,0 +1,157 @@
+// The agent's command protocol with its edges faked (bus, state store, journal, driver):
+// a journal that fails must not stop the agent.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { type AgentCommand, type Bus, createRegistry, Step, StepPhase, silentLogger } from '@yixing/common';
+import { type AgentIdentity, HostAgent } from './agent.ts';
+import type { Driver, StepContext } from './drivers/driver.ts';
+import { type Journal, type JournalEntry, journalFailureCounter } from './journal.ts';
+import type { AgentState, AgentStateStore } from './state/agent-state.store.ts';
+
+interface Ack {
+  commandId: string;
+  accepted: boolean;
+  duplicate: boolean;
+  reason: string;
+}
+
+/** The bus as the agent uses it: commands are delivered by `send`, events are recorded. */
+class FakeBus {
+  readonly nc = { isClosed: () => false };
+  readonly events: { name: string; init: Record<string, unknown> }[] = [];
+  #onCommand: ((cmd: AgentCommand, delivery: { respond(ack: Ack): void }) => unknown) | undefined;
+
+  subscribe(_name: string, _tokens: unknown, handler: (cmd: AgentCommand, delivery: { respond(ack: Ack): void }) => unknown) {
+    this.#onCommand = handler;
+    return { unsubscribe: () => undefined };
+  }
+  publish(name: string, init: Record<string, unknown>) {
+    this.events.push({ name, init });
+    return init;
+  }
+  async publishDurable(name: string, init: Record<string, unknown>) {
+    this.events.push({ name, init });
+    return {};
+  }
+  async request() {
+    return { accepted: true, reason: '' };
+  }
+  send(cmd: Partial<AgentCommand>): Promise<Ack> {
+    const handler = this.#onCommand;
+    if (!handler) throw new Error('the agent has not subscribed');
+    return new Promise((respond) => void handler(cmd as AgentCommand, { respond }));
+  }
+  /** The terminal step events of a command. */
+  outcomes(commandId: string): Record<string, unknown>[] {
+    return this.events
+      .filter((e) => e.name === 'stepEvent' && e.init.commandId === commandId && e.init.phase !== StepPhase.RUNNING)
+      .map((e) => e.init);
+  }
+}
+
+class MemoryStateStore implements AgentStateStore {
+  state: AgentState = { hostId: 'h1', recent: [] };
+  async load() {
+    return structuredClone(this.state);
+  }
+  async save(state: AgentState) {
+    this.state = structuredClone(state);
+  }
+}
+
+const identity: AgentIdentity = {
+  hostId: 'h1',
+  agentVersion: 'test',
+  facts: { hostname: 'h1', osId: 'debian', osVersion: '11', arch: 'x86_64', kernel: '6' },
+  labels: { pool: 'p', cluster: 'c', zone: 'z', rack: 'r', role: 'app' },
+};
+
+const runStep = (commandId: string, runId: string): Partial<AgentCommand> =>
+  ({
+    commandId,
+    hostId: 'h1',
+    runId,
+    action: {
+      case: 'runStep',
+      value: { step: Step.UPGRADE, attempt: 1, profile: 'p', dryRun: false, backupId: '', planId: 'plan', timeoutSeconds: 0 },
+    },
+  }) as unknown as Partial<AgentCommand>;
+
+const cancel = (commandId: string): Partial<AgentCommand> =>
+  ({
+    commandId,
+    hostId: 'h1',
+    runId: '',
+    action: { case: 'cancelStep', value: { reason: 'operator' } },
+  }) as unknown as Partial<AgentCommand>;
+
+async function until<T>(what: string, probe: () => T | undefined): Promise<T> {
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    const v = probe();
+    if (v !== undefined) return v;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await sleep(5);
+  }
+}
+
+test('a journal append that fails (ENOSPC) is reported, and the agent goes on: steps run, cancel works', async () => {
+  const bus = new FakeBus();
+  const written: JournalEntry[] = [];
+  let failures = 0;
+  const journal: Journal = {
+    async append(entry) {
+      if (failures++ === 0) throw Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' });
+      written.push(entry);
+    },
+  };
+  // Run r1 finishes by itself; run r2 runs until it is cancelled.
+  const started: string[] = [];
+  const driver: Driver = {
+    name: 'simulate',
+    run: async (ctx: StepContext) => {
+      started.push(ctx.runId);
+      if (ctx.runId === 'r1') return { ok: true };
+      await new Promise((_, reject) => ctx.signal.addEventListener('abort', () => reject(ctx.signal.reason)));
+      return { ok: true };
+    },
+  };
+  const registry = createRegistry('host-agent', { processMetrics: false });
+  const agent = new HostAgent({
+    bus: bus as unknown as Bus,
+    identity,
+    driver,
+    store: new MemoryStateStore(),
+    host: { bootId: () => 'boot', rebootable: false, reboot: async () => undefined },
+    journal,
+    journalFailures: journalFailureCounter(registry),
+    log: silentLogger(),
+    heartbeatIntervalMs: 60_000,
+  });
+  await agent.start();
+  try {
+    // The journal fails on the first command's "run" entry: the step still runs and finishes.
+    assert.deepEqual(await bus.send(runStep('c1', 'r1')), { commandId: 'c1', accepted: true, duplicate: false, reason: '' });
+    const first = await until('the outcome of c1', () => bus.outcomes('c1')[0]);
+    assert.equal(first.phase, StepPhase.SUCCEEDED);
+
+    // The next command is taken (not "busy") and runs; a cancel finds it and ends it.
+    assert.deepEqual(await bus.send(runStep('c2', 'r2')), { commandId: 'c2', accepted: true, duplicate: false, reason: '' });
+    await until('run r2 to start', () => (started.includes('r2') ? true : undefined));
+    assert.deepEqual(await bus.send(cancel('c2')), { commandId: 'c2', accepted: true, duplicate: false, reason: '' });
+    const second = await until('the outcome of c2', () => bus.outcomes('c2')[0]);
+    assert.equal(second.phase, StepPhase.FAILED);
+    assert.equal((second.error as { code: string }).code, 'STEP_CANCELLED');
+
+    assert.deepEqual(started, ['r1', 'r2']);
+    // Later appends were written, and the failure was counted.
+    assert.deepEqual(
+      written.map((e) => `${e.commandId}:${e.event}`),
+      ['c1:finish', 'c2:run', 'c2:finish'],
+    );
+    assert.match(await registry.metrics(), /^yx_agent_journal_write_failures_total\{service="host-agent"\} 1$/m);
+  } finally {
+    await agent.stop();
+  }
+});

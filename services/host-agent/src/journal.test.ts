@@ -1,0 +1,37 @@
+import assert from 'node:assert/strict';
+import { mkdir, mkdtemp, readFile, rm, rmdir } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { test } from 'node:test';
+import { FileJournal, type JournalEntry } from './journal.ts';
+
+const entry = (commandId: string): JournalEntry => ({
+  at: 1,
+  hostId: 'h1',
+  runId: 'r1',
+  commandId,
+  step: 'upgrade',
+  attempt: 1,
+  event: 'run',
+});
+
+test('a FileJournal goes on appending after an append failed', async () => {
+  const dir = await mkdtemp(path.join(tmpdir(), 'yx-journal-'));
+  try {
+    const file = path.join(dir, 'journal.jsonl');
+    // A directory where the file should be: the write fails (EISDIR), as a full disk would.
+    await mkdir(file);
+    const journal = new FileJournal(file);
+    await assert.rejects(journal.append(entry('c1')), { code: 'EISDIR' });
+    await rmdir(file);
+    await journal.append(entry('c2'));
+    await journal.append(entry('c3'));
+    const lines = (await readFile(file, 'utf8')).trim().split('\n');
+    assert.deepEqual(
+      lines.map((l) => (JSON.parse(l) as JournalEntry).commandId),
+      ['c2', 'c3'],
+    );
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
