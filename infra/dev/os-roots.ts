@@ -7,7 +7,7 @@ import { mkdir, mkdtemp, readdir, rename, rm, writeFile } from 'node:fs/promises
 import path from 'node:path';
 import { capture, run } from './exec.ts';
 import { cacheDir } from './paths.ts';
-import { ensureSystemPackages } from './toolchain.ts';
+import { ensureHostPrograms } from './toolchain.ts';
 
 const log = (msg: string): void => {
   process.stderr.write(`setup: ${msg}\n`);
@@ -15,9 +15,6 @@ const log = (msg: string): void => {
 
 export const DEBIAN_ARCHIVE = 'http://deb.debian.org/debian';
 export const DEBIAN_SECURITY = 'http://deb.debian.org/debian-security';
-
-/** Debian packages the OS-root tests need on the machine. */
-export const OS_TEST_PACKAGES = ['debootstrap', 'apt-utils', 'rpm', 'dnf', 'createrepo-c', 'xz-utils'];
 
 export const debianRootTar = (): string => path.join(cacheDir, 'roots', 'debian-11-minbase.tar');
 export const debianMirrorDir = (): string => path.join(cacheDir, 'mirrors', 'debian');
@@ -44,7 +41,7 @@ export async function withChrootMounts<T>(root: string, fn: () => Promise<T>): P
 export async function ensureDebianRoot(): Promise<string> {
   const tar = debianRootTar();
   if (existsSync(tar)) return tar;
-  await ensureSystemPackages(OS_TEST_PACKAGES);
+  await ensureHostPrograms('os-roots');
   log('debootstrap --variant=minbase bullseye (about 30 s)');
   const work = await mkdtemp(path.join(cacheDir, 'debootstrap-'));
   try {

@@ -6,9 +6,9 @@
 // `npm test -- tests/integration/mongo.test.ts`. CI runs it without arguments.
 import { randomUUID } from 'node:crypto';
 import { capture, run } from './exec.ts';
-import { ensureDebianMirror, ensureDebianRoot, OS_TEST_PACKAGES } from './os-roots.ts';
+import { ensureDebianMirror, ensureDebianRoot } from './os-roots.ts';
 import { repoRoot } from './paths.ts';
-import { ensureContainerEngine, ensureSystemPackages, ensureTestImages } from './toolchain.ts';
+import { ensureContainerEngine, ensureHostPrograms, ensureTestImages, proveContainerEngine } from './toolchain.ts';
 
 const step = (name: string): void => {
   process.stderr.write(`\n== ${name}\n`);
@@ -30,8 +30,9 @@ async function main(): Promise<void> {
   step('test infrastructure (container engine, images)');
   const engine = await ensureContainerEngine();
   const images = await ensureTestImages(engine);
+  await proveContainerEngine(engine, images.nats);
   step('OS roots and package mirrors (debootstrap, cached)');
-  await ensureSystemPackages(OS_TEST_PACKAGES);
+  await ensureHostPrograms('os-roots');
   const debianRoot = await ensureDebianRoot();
   const debianMirror = await ensureDebianMirror();
   const runId = randomUUID();

@@ -3,8 +3,10 @@
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { chmod, copyFile, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import net from 'node:net';
 import path from 'node:path';
 import { capture, commandExists, run } from './exec.ts';
+import { HOST_PROGRAMS, type HostProgram, type ProgramGroup, planInstall } from './host-programs.ts';
 import { binDir, cacheDir, repoRoot } from './paths.ts';
 import { FERRETDB_VERSION, NATS_SERVER_MODULE, NATS_SERVER_VERSION } from './versions.ts';
 
@@ -12,27 +14,40 @@ const log = (msg: string): void => {
   process.stderr.write(`setup: ${msg}\n`);
 };
 
-/** Debian packages the tests and servers need. */
-export const SYSTEM_PACKAGES = ['podman', 'runc', 'netavark', 'aardvark-dns'];
+const isProgram = (program: string): boolean => {
+  if (program.startsWith('/')) return existsSync(program);
+  // root's PATH may lack the sbin directories (chroot, iptables live there).
+  const dirs = new Set([...(process.env.PATH ?? '').split(':').filter(Boolean), '/usr/local/sbin', '/usr/sbin', '/sbin']);
+  return [...dirs].some((d) => existsSync(path.join(d, program)));
+};
 
-export async function ensureSystemPackages(packages: string[] = SYSTEM_PACKAGES): Promise<void> {
-  const missing: string[] = [];
-  for (const pkg of packages) {
-    // dpkg-query's own format placeholder, not a template literal.
-    const r = await capture('dpkg-query', ['-W', `-f=\${Status}`, pkg]);
-    if (!r.stdout.includes('install ok installed')) missing.push(pkg);
+/**
+ * Installs the Debian packages of every program of these groups that is missing, then
+ * checks that each program is there: a fresh machine fails here, with one line, or not at all.
+ */
+export async function ensureHostPrograms(...groups: ProgramGroup[]): Promise<void> {
+  const programs = Object.assign({}, ...groups.map((g) => HOST_PROGRAMS[g])) as Record<string, HostProgram>;
+  const { packages, unavailable } = planInstall(programs, isProgram);
+  if (unavailable.length > 0) {
+    throw new Error(`missing ${unavailable.map((u) => `\`${u.program}\` (${u.for})`).join(', ')}: install it and put it on PATH`);
   }
-  if (missing.length === 0) return;
+  if (packages.length > 0) await installDebianPackages(packages);
+  const missing = Object.keys(programs).filter((p) => !isProgram(p));
+  if (missing.length > 0) throw new Error(`still missing after apt-get install ${packages.join(' ')}: ${missing.join(', ')}`);
+}
+
+async function installDebianPackages(packages: string[]): Promise<void> {
   if (process.getuid?.() !== 0) {
-    throw new Error(`missing Debian packages: ${missing.join(' ')}; install them as root (apt-get install ${missing.join(' ')})`);
+    throw new Error(`missing Debian packages: ${packages.join(' ')}; install them as root (apt-get install ${packages.join(' ')})`);
   }
-  log(`apt-get install ${missing.join(' ')}`);
+  log(`apt-get install ${packages.join(' ')}`);
   const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
-  const install = ['install', '-y', '-q', '--no-install-recommends', ...missing];
+  // Wait for another apt (an unattended upgrade, a second test run) instead of failing.
+  const install = ['-o', 'DPkg::Lock::Timeout=600', 'install', '-y', '-q', '--no-install-recommends', ...packages];
   try {
     await run('apt-get', install, { env, stdio: ['ignore', 'ignore', 'inherit'] });
   } catch {
-    await run('apt-get', ['update', '-q'], { env, stdio: ['ignore', 'ignore', 'inherit'] });
+    await run('apt-get', ['-o', 'DPkg::Lock::Timeout=600', 'update', '-q'], { env, stdio: ['ignore', 'ignore', 'inherit'] });
     await run('apt-get', install, { env, stdio: ['ignore', 'ignore', 'inherit'] });
   }
 }
@@ -114,7 +129,7 @@ export async function ensureContainerEngine(): Promise<ContainerEngine> {
   if (await ping('/var/run/docker.sock')) {
     return { cli: 'docker', dockerHost: 'unix:///var/run/docker.sock' };
   }
-  await ensureSystemPackages();
+  await ensureHostPrograms('base', 'containers');
   const confPath = '/etc/containers/containers.conf';
   const current = existsSync(confPath) ? await readFile(confPath, 'utf8') : '';
   if (!/runtime\s*=\s*"runc"/.test(current) || !/default_ulimits\s*=\s*\[\]/.test(current)) {
@@ -186,4 +201,62 @@ export async function ensureTestImages(engine: ContainerEngine): Promise<TestIma
     ]);
   }
   return { nats, mongo };
+}
+
+/** Reads the first line a server sends on 127.0.0.1:port, or fails after `ms`. */
+function firstLine(port: number, ms: number): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const s = net.connect(port, '127.0.0.1');
+    const timer = setTimeout(() => {
+      s.destroy();
+      reject(new Error(`nothing read from 127.0.0.1:${port} within ${ms / 1000} s`));
+    }, ms);
+    let buf = '';
+    s.on('data', (d: Buffer) => {
+      buf += d.toString();
+      if (buf.includes('\n')) {
+        clearTimeout(timer);
+        s.destroy();
+        resolve(buf.slice(0, buf.indexOf('\n')));
+      }
+    });
+    s.on('error', (err) => {
+      clearTimeout(timer);
+      reject(err);
+    });
+  });
+}
+
+/**
+ * Proves the engine can do what every container test needs, before any test runs: start
+ * a container with a published port on loopback and reach the server inside it. A broken
+ * engine (no netavark, no iptables, no runtime) fails here with one line instead of in
+ * every test that starts a container.
+ */
+export async function proveContainerEngine(engine: ContainerEngine, natsImage: string): Promise<void> {
+  const env = { ...process.env, DOCKER_HOST: engine.dockerHost };
+  const fail = (why: string): Error =>
+    new Error(`the container engine (${engine.cli} at ${engine.dockerHost}) cannot run a container with a published port: ${why}`);
+  const started = await capture(engine.cli, ['run', '-d', '--rm', '-p', '127.0.0.1::4222', natsImage], { env });
+  if (started.code !== 0) throw fail(started.stderr.trim().split('\n').at(-1) ?? `exit ${started.code}`);
+  const id = started.stdout.trim();
+  try {
+    const mapped = await capture(engine.cli, ['port', id, '4222/tcp'], { env });
+    const port = Number(mapped.stdout.trim().split('\n')[0]?.split(':').at(-1));
+    if (mapped.code !== 0 || !Number.isInteger(port) || port <= 0) throw fail(`no host port for 4222/tcp (${mapped.stderr.trim()})`);
+    let last = '';
+    for (let i = 0; i < 50; i++) {
+      try {
+        const line = await firstLine(port, 2000);
+        if (line.startsWith('INFO ')) return;
+        last = `unexpected greeting ${JSON.stringify(line.slice(0, 40))}`;
+      } catch (err) {
+        last = (err as Error).message;
+      }
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    throw fail(`NATS inside it did not answer on 127.0.0.1:${port} (${last})`);
+  } finally {
+    await capture(engine.cli, ['rm', '-f', id], { env });
+  }
 }

@@ -1,0 +1,79 @@
+// Every program the set-up, the tests and the services start on this machine, with the
+// Debian package that brings it. The set-up installs what is missing from this table and
+// then checks that each program answers, so a fresh machine never finds out half-way
+// through the tests (it did: netavark's `iptables` was never installed, and 48 tests
+// failed on a fresh clone while CI, on a machine that had it, was green).
+// tests/contract/host-programs.test.ts fails when code starts a program this table lacks.
+
+export interface HostProgram {
+  /** Debian package that installs it; `null` when the machine's image brings it (Go). */
+  package: string | null;
+  /** Why the project needs it, for the error a missing one gets. */
+  for: string;
+}
+
+/** Groups of the set-up: the engine for testcontainers, and what the OS-root tests use. */
+export type ProgramGroup = 'base' | 'containers' | 'os-roots';
+
+export const HOST_PROGRAMS: Record<ProgramGroup, Record<string, HostProgram>> = {
+  base: {
+    go: { package: null, for: 'building nats-server and FerretDB' },
+    sh: { package: 'dash', for: 'shell steps' },
+    git: { package: 'git', for: 'listing the tracked sources in the contract tests' },
+    curl: { package: 'curl', for: "asking the container engine's API socket whether it answers" },
+    tar: { package: 'tar', for: 'backup archives' },
+    mv: { package: 'coreutils', for: 'swapping restored trees into place' },
+    ln: { package: 'coreutils', for: 'test roots' },
+    mkdir: { package: 'coreutils', for: 'test roots' },
+    cat: { package: 'coreutils', for: 'test roots' },
+    uname: { package: 'coreutils', for: 'host facts' },
+    chroot: { package: 'coreutils', for: 'running package managers inside a root' },
+    mount: { package: 'mount', for: '/proc and /dev inside a root' },
+    umount: { package: 'mount', for: '/proc and /dev inside a root' },
+    mountpoint: { package: 'util-linux', for: 'checking mounts inside a root' },
+    systemctl: { package: 'systemd', for: 'running services and reboots on a real host' },
+  },
+  containers: {
+    podman: { package: 'podman', for: 'the container engine behind testcontainers' },
+    runc: { package: 'runc', for: "podman's OCI runtime" },
+    '/usr/lib/podman/netavark': { package: 'netavark', for: "podman's container networks (published ports)" },
+    '/usr/lib/podman/aardvark-dns': { package: 'aardvark-dns', for: "podman's network DNS" },
+    iptables: { package: 'iptables', for: 'netavark: the port forwarding of published ports' },
+  },
+  'os-roots': {
+    debootstrap: { package: 'debootstrap', for: 'the Debian 11 test root' },
+    'apt-get': { package: 'apt', for: 'the Debian package mirror' },
+    'apt-cache': { package: 'apt', for: 'the Debian package mirror' },
+    'apt-ftparchive': { package: 'apt-utils', for: 'indexing the local apt mirror' },
+    dpkg: { package: 'dpkg', for: 'auditing a Debian root' },
+    'dpkg-query': { package: 'dpkg', for: 'checking installed packages' },
+    rpm: { package: 'rpm', for: 'RPM roots' },
+    rpmbuild: { package: 'rpm', for: 'synthetic RPM packages' },
+    dnf: { package: 'dnf', for: 'the dnf migration driver tests' },
+    createrepo_c: { package: 'createrepo-c', for: 'synthetic RPM repositories' },
+    xz: { package: 'xz-utils', for: 'compressed package indexes' },
+  },
+};
+
+/** Every program of the table, whatever its group. */
+export function allHostPrograms(): Map<string, HostProgram> {
+  return new Map(Object.values(HOST_PROGRAMS).flatMap((g) => Object.entries(g)));
+}
+
+/**
+ * Which Debian packages to install for the programs that are missing, and the programs no
+ * package can bring (to be reported). Pure: `present` says whether a program exists.
+ */
+export function planInstall(
+  programs: Record<string, HostProgram>,
+  present: (program: string) => boolean,
+): { packages: string[]; unavailable: { program: string; for: string }[] } {
+  const packages = new Set<string>();
+  const unavailable: { program: string; for: string }[] = [];
+  for (const [program, p] of Object.entries(programs)) {
+    if (present(program)) continue;
+    if (p.package === null) unavailable.push({ program, for: p.for });
+    else packages.add(p.package);
+  }
+  return { packages: [...packages].sort(), unavailable };
+}
