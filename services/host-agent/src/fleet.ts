@@ -99,7 +99,7 @@ export class SimulatedFleet {
       store: new FileAgentStateStore(this.#deps.stateDir, identity.hostId, { durable: false }),
       host: this.#hostEnv(identity),
       journal: this.#deps.journal,
-      ...(this.#deps.journalFailures ? { journalFailures: this.#deps.journalFailures } : {}),
+      journalFailures: this.#deps.journalFailures,
       log: this.#deps.log,
       heartbeatIntervalMs: this.#deps.heartbeatIntervalMs,
     });

@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
-import { mkdir, mkdtemp, readFile, rm, rmdir } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir, readFile, rmdir } from 'node:fs/promises';
 import path from 'node:path';
 import { test } from 'node:test';
 import { FileJournal, type JournalEntry } from './journal.ts';
+import { withTempDir } from './os/durable-file.testing.ts';
 
 const entry = (commandId: string): JournalEntry => ({
   at: 1,
@@ -16,8 +16,7 @@ const entry = (commandId: string): JournalEntry => ({
 });
 
 test('a FileJournal goes on appending after an append failed', async () => {
-  const dir = await mkdtemp(path.join(tmpdir(), 'yx-journal-'));
-  try {
+  await withTempDir(async (dir) => {
     const file = path.join(dir, 'journal.jsonl');
     // A directory where the file should be: the write fails (EISDIR), as a full disk would.
     await mkdir(file);
@@ -31,7 +30,5 @@ test('a FileJournal goes on appending after an append failed', async () => {
       lines.map((l) => (JSON.parse(l) as JournalEntry).commandId),
       ['c2', 'c3'],
     );
-  } finally {
-    await rm(dir, { recursive: true, force: true });
-  }
+  });
 });

@@ -2,8 +2,9 @@
 // directory for standalone runs (FileBackupStore).
 import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { copyFile, mkdir, readFile, rename, stat, writeFile } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
+import { type DurableFs, fsyncFile, mkdirDurable, nodeFs, renameDurable, writeFileAtomic } from '../os/durable-file.ts';
 
 export interface BackupRecord {
   id: string;
@@ -43,31 +44,50 @@ export class BackupVerificationError extends Error {
 }
 
 export async function sha256File(file: string): Promise<string> {
+  return sha256Stream(createReadStream(file));
+}
+
+async function sha256Stream(stream: AsyncIterable<unknown>): Promise<string> {
   const h = createHash('sha256');
-  for await (const chunk of createReadStream(file)) h.update(chunk as Buffer);
+  for await (const chunk of stream) h.update(chunk as Buffer);
   return h.digest('hex');
 }
 
 export class FileBackupStore implements BackupStore {
   readonly #dir: string;
+  readonly #fs: DurableFs;
 
-  constructor(dir: string) {
+  /** @param opts.fs the file system it writes through (tests record the order of calls) */
+  constructor(dir: string, opts: { fs?: DurableFs } = {}) {
     this.#dir = dir;
+    this.#fs = opts.fs ?? nodeFs;
   }
 
   async put(meta: Omit<BackupRecord, 'id' | 'sizeBytes' | 'sha256' | 'createdAt'>, file: string): Promise<BackupRecord> {
-    await mkdir(this.#dir, { recursive: true });
+    await mkdirDurable(this.#dir, this.#fs);
     const sha256 = await sha256File(file);
     const id = `b-${new Date().toISOString().slice(0, 10).replace(/-/g, '')}-${randomBytes(6).toString('hex')}`;
     const target = path.join(this.#dir, `${id}.tar`);
-    await copyFile(file, `${target}.tmp`);
-    await rename(`${target}.tmp`, target);
+    // On disk before it is verified and recorded: a backup reported verified must survive a
+    // power cut (the page cache would vouch for bytes the disk never got).
+    await this.#fs.copyFile(file, `${target}.tmp`);
+    await fsyncFile(`${target}.tmp`, this.#fs);
+    await renameDurable(`${target}.tmp`, target, this.#fs);
     const record: BackupRecord = { ...meta, id, sizeBytes: (await stat(target)).size, sha256, createdAt: new Date().toISOString() };
     // Verify what was stored, not what was meant to be.
-    const stored = await sha256File(target);
+    const stored = await this.#sha256Stored(target);
     if (stored !== sha256) throw new BackupVerificationError(`backup ${id}: stored copy has SHA-256 ${stored}, expected ${sha256}`);
-    await writeFile(path.join(this.#dir, `${id}.json`), JSON.stringify(record, null, 2));
+    await writeFileAtomic(path.join(this.#dir, `${id}.json`), JSON.stringify(record, null, 2), { durable: true, fs: this.#fs });
     return record;
+  }
+
+  async #sha256Stored(file: string): Promise<string> {
+    const fh = await this.#fs.open(file, 'r');
+    try {
+      return await sha256Stream(fh.createReadStream());
+    } finally {
+      await fh.close();
+    }
   }
 
   /** A local store vouches by reading the archive through SHA-256 again. */

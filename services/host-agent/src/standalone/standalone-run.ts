@@ -3,10 +3,11 @@
 // the post-check fails, with progress on the terminal. Its state is a file, so a run
 // killed at any point and started again resumes where it stopped (or rolls back).
 import { randomBytes } from 'node:crypto';
-import { appendFile, mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { appendFile, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { StepName } from '@yixing/common';
 import type { Driver, StepContext, StepOutcome } from '../drivers/driver.ts';
+import { type DurableFs, mkdirDurable, writeFileAtomic } from '../os/durable-file.ts';
 
 /** How a run ended; `restored` is an operator's rollback that succeeded, `rolled-back` a failed migration undone. */
 export type StandaloneEnd = 'migrated' | 'assessed' | 'restored' | 'inhibited' | 'failed' | 'rolled-back' | 'rollback-failed';
@@ -44,6 +45,8 @@ export interface StandaloneOptions {
   reboot: (() => Promise<void>) | null;
   out: { write(text: string): unknown; isTTY?: boolean };
   verbose: boolean;
+  /** The file system the state is written through (tests record it). */
+  fs?: DurableFs;
 }
 
 export const EXIT: Record<StandaloneEnd, number> = {
@@ -70,9 +73,9 @@ export class StandaloneRun {
   }
 
   async #save(): Promise<void> {
-    await mkdir(path.dirname(this.#o.stateFile), { recursive: true });
-    await writeFile(`${this.#o.stateFile}.tmp`, JSON.stringify(this.#state, null, 2));
-    await rename(`${this.#o.stateFile}.tmp`, this.#o.stateFile);
+    await mkdirDurable(path.dirname(this.#o.stateFile), this.#o.fs);
+    // Durable: after a power cut the run must resume from what it last reported.
+    await writeFileAtomic(this.#o.stateFile, JSON.stringify(this.#state, null, 2), { durable: true, fs: this.#o.fs });
   }
 
   /** The unfinished run for this root, or a new one. */

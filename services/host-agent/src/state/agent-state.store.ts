@@ -1,10 +1,11 @@
 // The agent's local state: the step in flight and the outcomes of recent commands. Written
-// atomically (temp file + rename) before anything is acknowledged or published, so that
+// atomically (temp file + rename; fsync'ed on a real host) before anything is acknowledged or published, so that
 // after a crash or a reboot the agent resumes or reports exactly where it stopped.
-import { mkdir, open, readFile, rename } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { StepName } from '@yixing/common';
 import type { StepFailure } from '../drivers/driver.ts';
+import { type DurableFs, mkdirDurable, nodeFs, writeFileAtomic } from '../os/durable-file.ts';
 
 export interface InFlightStep {
   commandId: string;
@@ -63,15 +64,17 @@ export class FileAgentStateStore implements AgentStateStore {
   readonly #file: string;
   readonly #hostId: string;
   readonly #durable: boolean;
+  readonly #fs: DurableFs;
 
   /**
-   * @param durable fsync before rename: on a real host the state must survive a power
-   *   cut or a reboot; simulated hosts only need to survive a process crash.
+   * @param durable fsync the file and its directory: on a real host the state must survive
+   *   a power cut or a reboot; simulated hosts only need to survive a process crash.
    */
-  constructor(dir: string, hostId: string, opts: { durable: boolean }) {
+  constructor(dir: string, hostId: string, opts: { durable: boolean; fs?: DurableFs }) {
     this.#file = path.join(dir, `${hostId}.json`);
     this.#hostId = hostId;
     this.#durable = opts.durable;
+    this.#fs = opts.fs ?? nodeFs;
   }
 
   async load(): Promise<AgentState> {
@@ -96,15 +99,8 @@ export class FileAgentStateStore implements AgentStateStore {
       recent: state.recent.slice(-RECENT_LIMIT),
       ...(runs.length > RUN_DATA_LIMIT ? { runData: Object.fromEntries(runs.slice(-RUN_DATA_LIMIT)) } : {}),
     };
-    await mkdir(path.dirname(this.#file), { recursive: true });
-    const tmp = `${this.#file}.tmp`;
-    const fh = await open(tmp, 'w');
-    try {
-      await fh.writeFile(JSON.stringify(trimmed));
-      if (this.#durable) await fh.datasync();
-    } finally {
-      await fh.close();
-    }
-    await rename(tmp, this.#file);
+    if (this.#durable) await mkdirDurable(path.dirname(this.#file), this.#fs);
+    else await mkdir(path.dirname(this.#file), { recursive: true });
+    await writeFileAtomic(this.#file, JSON.stringify(trimmed), { durable: this.#durable, fs: this.#fs });
   }
 }
