@@ -84,3 +84,32 @@ test('versions are written once; a stale writer is refused and changes nothing',
   assert.equal((await store.loadRun('p1/h1'))?.state, 'succeeded');
   assert.equal((await store.loadHost('h1')).length, 1);
 });
+
+test('compaction drops only the versions of runs whose final state is archived', async () => {
+  const hosts = ['h1', 'h2', 'h3'];
+  const v0 = hosts.map((h) => ({ ...run(h), planId: 'p2', _id: `p2/${h}` }));
+  await store.insertNew(v0);
+  const finals = await Promise.all(v0.map((r) => store.commit(r, { ...r, state: 'succeeded' })));
+
+  // h3's archive insert is refused (its final state does not fit the schema): the others
+  // are archived, h3 keeps its versions and the compaction says it is incomplete.
+  const refused = finals.map((r) => (r.hostId === 'h3' ? { ...r, dispatchedAt: 'not a date' as never } : r));
+  const outcome = await store.compact('p2', refused).then(
+    () => 'completed',
+    (err: Error & { code?: string }) => err.code,
+  );
+  const h3 = await store.loadRun('p2/h3');
+  assert.equal(`${h3?.state}:${h3?.version}`, 'succeeded:1', "h3's final state survives");
+  assert.equal(await models.RunState.countDocuments({ planId: 'p2', key: 'p2/h3' }), 2, "h3's versions are kept");
+  assert.equal(await models.RunState.countDocuments({ planId: 'p2', key: { $ne: 'p2/h3' } }), 0, 'the archived runs are compacted');
+  assert.equal(outcome, 'RUN_ARCHIVE_INCOMPLETE');
+
+  // The next compaction (at start) finishes it.
+  await store.compact('p2', await store.loadPlan('p2'));
+  assert.equal(await models.RunState.countDocuments({ planId: 'p2' }), 0);
+  assert.deepEqual((await store.loadPlan('p2')).map((r) => `${r.hostId}:${r.state}:${r.version}`).sort(), [
+    'h1:succeeded:1',
+    'h2:succeeded:1',
+    'h3:succeeded:1',
+  ]);
+});

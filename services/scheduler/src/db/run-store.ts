@@ -5,8 +5,21 @@
 // every update scans its collection (60 ms at 2,000 runs, growing with the plan), while an
 // insert costs about 1 ms. MongoDB runs the same code. When a plan ends, its final states
 // are compacted into host_runs and the versions are dropped.
-import { isDuplicateKey, StaleWriteError } from '@yixing/common';
+import { isDuplicateKey, StaleWriteError, YxError } from '@yixing/common';
 import type { HostRunDoc, Models, RunStateDoc, RunStepDoc, StepRecord } from './models.ts';
+
+/** Some final run states could not be archived; compacting again (at start) may finish it. */
+export class CompactionIncompleteError extends YxError {
+  readonly code = 'RUN_ARCHIVE_INCOMPLETE';
+  readonly retryable = true;
+}
+
+/** A bulk insert whose only refusals are duplicate keys (documents already there). */
+function onlyDuplicateKeys(err: unknown): boolean {
+  if (isDuplicateKey(err) && !(err as { writeErrors?: unknown }).writeErrors) return true;
+  const writeErrors = (err as { writeErrors?: { code?: number }[] }).writeErrors;
+  return Array.isArray(writeErrors) && writeErrors.length > 0 && writeErrors.every((e) => e.code === 11000);
+}
 
 function stateDoc(run: HostRunDoc, version: number): RunStateDoc {
   const { _id, history, ...rest } = run;
@@ -143,18 +156,36 @@ export class RunStore {
     return this.#reduce([...archived.map((a) => ({ ...a, key: a._id })), ...states], steps);
   }
 
-  /** After a plan ended: keep one final state per run and drop the versions. */
+  /**
+   * After a plan ended: keep one final state per run and drop the versions. A run's
+   * versions are dropped only once its final state is read back from the archive; a run
+   * whose archive insert failed keeps them (and the plan is compacted again at start).
+   */
   async compact(planId: string, finals: HostRunDoc[]): Promise<void> {
+    let failure: unknown;
+    let failed = 0;
     for (let i = 0; i < finals.length; i += 1000) {
       const docs = finals.slice(i, i + 1000).map((r) => ({ ...stateDoc(r, r.version), _id: r._id }));
       try {
-        await this.#m.RunArchive.insertMany(docs, { ordered: false });
+        await this.#m.RunArchive.insertMany(docs, { ordered: false, throwOnValidationError: true });
       } catch (err) {
         // A compaction interrupted earlier already archived some: those inserts repeat.
-        if (!isDuplicateKey(err) && !(err as { writeErrors?: unknown[] }).writeErrors) throw err;
+        if (!onlyDuplicateKeys(err)) failure ??= err;
       }
+      const keys = docs.map((d) => d._id);
+      const archived = await this.#m.RunArchive.find({ _id: { $in: keys } }, { _id: 1 }).lean<{ _id: string }[]>();
+      failed += keys.length - archived.length;
+      if (archived.length > 0) await this.#m.RunState.deleteMany({ planId, key: { $in: archived.map((a) => a._id) } });
     }
-    await this.#m.RunState.deleteMany({ planId });
+    if (failure !== undefined || failed > 0) {
+      throw new CompactionIncompleteError(
+        `plan ${planId}: ${failed} of ${finals.length} final run states not archived; their versions are kept`,
+        {
+          cause: failure,
+          details: { planId, failed },
+        },
+      );
+    }
   }
 
   async deletePlan(planId: string): Promise<void> {

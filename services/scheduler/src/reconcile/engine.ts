@@ -136,7 +136,16 @@ export class Engine {
     for (const plan of plans) this.addPlan(plan, await this.#deps.runs.loadPlan(plan._id));
     // A plan that ended just before a crash may still hold versions: compact it now.
     const ended = await this.#deps.models.RunState.distinct('planId', { planId: { $nin: plans.map((p) => p._id) } });
-    for (const planId of ended as string[]) await this.#deps.runs.compact(planId, await this.#deps.runs.loadPlan(planId));
+    for (const planId of ended as string[]) await this.#compact(planId, await this.#deps.runs.loadPlan(planId));
+  }
+
+  /** Compacts an ended plan's runs; what could not be archived keeps its versions and is tried again at start. */
+  async #compact(planId: string, finals: HostRunDoc[]): Promise<void> {
+    try {
+      await this.#deps.runs.compact(planId, finals);
+    } catch (err) {
+      this.#deps.log.error({ plan: planId, err: (err as Error).message }, 'compaction incomplete; retried at the next start');
+    }
   }
 
   addPlan(plan: PlanDoc, runs: HostRunDoc[]): void {
@@ -758,7 +767,7 @@ export class Engine {
       this.plans.delete(rt.plan._id);
       for (const r of rt.runs.values()) this.#byRunId.delete(r.runId);
       await Promise.allSettled([...this.#locks.values()]);
-      await this.#deps.runs.compact(rt.plan._id, [...rt.runs.values()]);
+      await this.#compact(rt.plan._id, [...rt.runs.values()]);
     }
   }
 
