@@ -1,11 +1,13 @@
 // The backup of a root before it changes: its configuration paths as they are (owners,
 // modes, links), the package manifest and the running services, in one tar archive.
 // Restoring puts the paths back exactly: what the archive lacks is removed.
+import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { BACKUP_MANIFEST_MEMBER, type BackupManifest, parseBackupManifest, readTarMember } from '@yixing/common';
 import { mustRun } from '../os/command.ts';
+import { type DurableFs, fsyncDir, fsyncTree, nodeFs } from '../os/durable-file.ts';
 import type { HostRoot } from '../os/host-root.ts';
 import { treeDigest } from '../os/tree-digest.ts';
 
@@ -41,26 +43,65 @@ export async function readBackupContents(file: string): Promise<BackupContents> 
   return parseBackupManifest(bytes);
 }
 
+/** Where restorePaths stages a path and where it moves the path being replaced. */
+const swapPaths = (root: HostRoot, p: string) => {
+  const target = root.at(p);
+  return { target, staging: `${target}.yixing-restore`, old: `${target}.yixing-old`, parent: path.dirname(target) };
+};
+
 /**
- * Puts the archived paths back exactly as archived: extracted beside the root first, then
- * swapped in, then checked against the digests recorded at backup time.
+ * Finishes what a crash between the two renames of restorePaths' swap left: the path is
+ * gone, moved to `.yixing-old`, with the verified copy in `.yixing-restore`. The staged copy
+ * goes in when it is intact, else the old one goes back (and the restore is done again).
+ * Run before anything needs the root (a package manager needs /etc); returns what it did.
  */
-export async function restorePaths(root: HostRoot, file: string, contents: BackupContents): Promise<void> {
+export async function finishInterruptedRestore(root: HostRoot, contents: BackupContents, fs: DurableFs = nodeFs): Promise<string[]> {
+  const done: string[] = [];
   for (const p of Object.keys(contents.digests)) {
-    const target = root.at(p);
-    const staging = `${target}.yixing-restore`;
-    const old = `${target}.yixing-old`;
+    const { target, staging, old, parent } = swapPaths(root, p);
+    if (existsSync(target)) continue;
+    if (existsSync(staging) && (await treeDigest(staging)) === contents.digests[p]) {
+      await fs.rename(staging, target);
+      done.push(`${p}: the interrupted restore was finished (the backup's copy put in place)`);
+    } else if (existsSync(old)) {
+      await fs.rename(old, target);
+      done.push(`${p}: the interrupted restore was undone (the replaced copy put back)`);
+    } else continue;
+    await fsyncDir(parent, fs);
+  }
+  return done;
+}
+
+/**
+ * Puts the archived paths back exactly as archived: extracted beside the root first and
+ * made durable, then swapped in, then checked against the digests recorded at backup time.
+ * The swap is two renames (an atomic exchange, renameat2, is missing from the kernels and
+ * tools of the hosts migrated, CentOS 7 among them): a crash between them is finished by
+ * finishInterruptedRestore, which this runs first, so a restore run again always completes.
+ */
+export async function restorePaths(root: HostRoot, file: string, contents: BackupContents, fs: DurableFs = nodeFs): Promise<void> {
+  await finishInterruptedRestore(root, contents, fs);
+  for (const p of Object.keys(contents.digests)) {
+    const { target, staging, old, parent } = swapPaths(root, p);
     await rm(staging, { recursive: true, force: true });
     await mkdir(staging, { recursive: true });
     const depth = rel(p).split('/').length;
     await mustRun(['tar', '--numeric-owner', '--xattrs', '--acls', '-xpf', file, '-C', staging, `--strip-components=${depth}`, rel(p)]);
     const staged = await treeDigest(staging);
     if (staged !== contents.digests[p]) throw new Error(`backup of ${p} does not extract to what was archived`);
+    // On disk before it becomes the root's: after a power cut the swap must not have put
+    // in place files whose bytes never reached the disk.
+    await fsyncTree(staging, fs);
     await rm(old, { recursive: true, force: true });
-    await mustRun(['mv', '-T', target, old]);
-    await mustRun(['mv', '-T', staging, target]);
+    if (existsSync(target)) {
+      await fs.rename(target, old);
+      await fsyncDir(parent, fs);
+    }
+    await fs.rename(staging, target);
+    await fsyncDir(parent, fs);
     // The top directory itself: owner and mode as archived.
     await mustRun(['tar', '--numeric-owner', '-xpf', file, '-C', root.path, '--no-recursion', rel(p)]);
+    await fsyncDir(target, fs);
     await rm(old, { recursive: true, force: true });
     const now = await treeDigest(target);
     if (now !== contents.digests[p])

@@ -7,8 +7,15 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { FailureKind } from '@yixing/common';
 import { type AssessmentReport, assess, runningServices } from '../assessment/assessment.ts';
-import { type BackupContents, createBackupArchive, readBackupContents, restorePaths } from '../backup/backup-archive.ts';
+import {
+  type BackupContents,
+  createBackupArchive,
+  finishInterruptedRestore,
+  readBackupContents,
+  restorePaths,
+} from '../backup/backup-archive.ts';
 import type { BackupStore, FetchedBackup } from '../backup/backup-store.ts';
+import type { DurableFs } from '../os/durable-file.ts';
 import type { HostRoot } from '../os/host-root.ts';
 import { diffPackages, type PackageManager } from '../pm/package-manager.ts';
 import type { Profile } from '../profiles/profile.ts';
@@ -21,6 +28,8 @@ export interface MigrationDriverDeps {
   profiles: Map<string, Profile>;
   store: BackupStore;
   packageManager(profile: Profile): PackageManager;
+  /** The file system restores write through (fault tests stop the process mid-way). */
+  fs?: DurableFs;
 }
 
 interface BackupRef {
@@ -189,10 +198,12 @@ export class MigrationDriver implements Driver {
     let contents: BackupContents;
     try {
       contents = await readBackupContents(fetched.file);
+      // A restore this rollback began before a crash may have left the root without /etc.
+      for (const note of await finishInterruptedRestore(root, contents, this.#d.fs)) ctx.log(note, 'agent');
       ctx.progress(10, `restoring ${contents.manifest.length} packages from backup ${backup.id}`);
       await pm.restore(contents.manifest, ctx);
       ctx.progress(70, 'packages restored; restoring configuration');
-      await restorePaths(root, fetched.file, contents);
+      await restorePaths(root, fetched.file, contents, this.#d.fs);
     } catch (err) {
       if (ctx.signal.aborted) throw err;
       return fail('ROLLBACK_UNVERIFIED', `critical: rollback did not complete: ${(err as Error).message}`);

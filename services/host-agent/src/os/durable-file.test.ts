@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
-import { readdir, readFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, symlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { test } from 'node:test';
 import { recordingFs, withTempDir } from './durable-file.testing.ts';
-import { fsyncDir, mkdirDurable, writeFileAtomic } from './durable-file.ts';
+import { fsyncDir, fsyncTree, mkdirDurable, writeFileAtomic } from './durable-file.ts';
 
 test('a durable write is: write a temp file, fsync it, rename it over the file, fsync the directory', async () => {
   await withTempDir(async (dir) => {
@@ -40,5 +40,17 @@ test('mkdirDurable fsyncs the parent of every directory it made, and nothing whe
     calls.length = 0;
     await mkdirDurable(path.join(dir, 'a/b/c'), fs);
     assert.deepEqual(calls, []);
+  });
+});
+
+test('fsyncTree syncs every file and directory, children before their directory, and not links', async () => {
+  await withTempDir(async (dir) => {
+    await mkdir(path.join(dir, 'etc/ssl'), { recursive: true });
+    await writeFile(path.join(dir, 'etc/hostname'), 'h\n');
+    await writeFile(path.join(dir, 'etc/ssl/key.pem'), 'k\n');
+    await symlink('/nowhere', path.join(dir, 'etc/localtime'));
+    const { fs, calls } = recordingFs(dir);
+    await fsyncTree(path.join(dir, 'etc'), fs);
+    assert.deepEqual(calls, ['fsync etc/hostname', 'fsync etc/ssl/key.pem', 'fsync etc/ssl', 'fsync etc']);
   });
 });

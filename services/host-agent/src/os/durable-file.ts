@@ -2,7 +2,7 @@
 // durable until its directory is fsync'ed, and a file's bytes are not on disk until the
 // file is. What the agent reports as verified or done must be written this way.
 import type { ReadStream } from 'node:fs';
-import { copyFile, mkdir, open, rename } from 'node:fs/promises';
+import { copyFile, mkdir, open, readdir, rename } from 'node:fs/promises';
 import path from 'node:path';
 
 /** The file system calls durability depends on; tests record their order. */
@@ -70,4 +70,16 @@ export async function mkdirDurable(dir: string, fs: DurableFs = nodeFs): Promise
     await fsyncDir(path.dirname(d), fs);
     if (d === path.resolve(first)) return;
   }
+}
+
+/** fsyncs every regular file and directory under `dir` (children before their directory), and `dir`. */
+export async function fsyncTree(dir: string, fs: DurableFs = nodeFs): Promise<void> {
+  const entries = (await readdir(dir, { withFileTypes: true })).sort((a, b) => (a.name < b.name ? -1 : 1));
+  for (const entry of entries) {
+    const full = path.join(dir, entry.name);
+    // Links live in their directory's entries; devices and FIFOs are not opened (a FIFO would block).
+    if (entry.isDirectory()) await fsyncTree(full, fs);
+    else if (entry.isFile()) await fsyncFile(full, fs);
+  }
+  await fsyncDir(dir, fs);
 }
