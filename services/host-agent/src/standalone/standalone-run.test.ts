@@ -31,3 +31,28 @@ test('the standalone state file is written durably: fsync before each rename, th
     assert.equal(JSON.parse(await readFile(stateFile, 'utf8')).end, 'assessed');
   });
 });
+
+test('a log file that cannot be written does not end the run', async () => {
+  await withTempDir(async (dir) => {
+    const run = new StandaloneRun({
+      driver: {
+        name: 'apt',
+        run: async (ctx) => {
+          ctx.log('a line for the log');
+          await new Promise((r) => setTimeout(r, 50));
+          return { ok: true, report: { findings: [] } };
+        },
+      },
+      hostId: 'h1',
+      profile: 'p',
+      root: dir,
+      stateFile: path.join(dir, 'root.json'),
+      // A full disk, or as here a path that cannot be a file: the append fails.
+      logFile: path.join(dir, 'root.json', 'root.log'),
+      reboot: null,
+      out: { write: () => true },
+      verbose: false,
+    });
+    assert.equal(await run.migrate({ dryRun: true, assessOnly: true }), 'assessed');
+  });
+});

@@ -63,6 +63,7 @@ export class StandaloneRun {
   readonly #o: StandaloneOptions;
   #state!: StandaloneState;
   #lastDraw = 0;
+  #logFailed = false;
 
   constructor(opts: StandaloneOptions) {
     this.#o = opts;
@@ -150,7 +151,12 @@ export class StandaloneRun {
       resumed,
       lastCheckpoint: this.#state.checkpoint,
       log: (line, source = 'stdout') => {
-        void appendFile(this.#o.logFile, `${new Date().toISOString()} ${step} ${source} ${line}\n`);
+        // The log is for people: a full disk must not end the run (or its rollback).
+        appendFile(this.#o.logFile, `${new Date().toISOString()} ${step} ${source} ${line}\n`).catch((err: Error) => {
+          if (this.#logFailed) return;
+          this.#logFailed = true;
+          this.#print(`warning: the log ${this.#o.logFile} cannot be written (${err.message}); going on without it\n`);
+        });
         if (this.#o.verbose) this.#print(`${this.#o.out.isTTY ? '\r\x1b[2K' : ''}  ${line}\n`);
       },
       progress: (percent, message) => this.#bar(step, index, total, Math.round(percent), message ?? ''),
