@@ -20,6 +20,9 @@ import {
   type RouteName,
   subjectPattern,
 } from './codec.ts';
+import { type PublishRetryOptions, publishWithRetry } from './durable-publish.ts';
+
+export * from './durable-publish.ts';
 
 export interface BusDeps {
   nc: NatsConnection;
@@ -60,6 +63,7 @@ export class Bus {
   readonly js: JetStreamClient;
   readonly #log: Logger;
   readonly #invalid: Counter<'route' | 'code'>;
+  readonly #publishRetries: Counter<'route'>;
 
   constructor(deps: BusDeps) {
     this.nc = deps.nc;
@@ -69,6 +73,12 @@ export class Bus {
       name: 'yx_bus_invalid_messages_total',
       help: 'Bus messages dropped because they failed to decode or validate',
       labelNames: ['route', 'code'],
+      registers: [deps.registry],
+    });
+    this.#publishRetries = new Counter({
+      name: 'yx_bus_publish_retries_total',
+      help: 'JetStream publishes sent again after a retryable failure (a leader election, a timeout)',
+      labelNames: ['route'],
       registers: [deps.registry],
     });
   }
@@ -87,10 +97,24 @@ export class Bus {
     return message;
   }
 
-  /** JetStream publish with a message id, so a re-sent message is dropped by the stream. */
-  async publishDurable<N extends RouteName>(name: N, init: InitOf<N>, msgId: string, timeoutMs = 5_000): Promise<PubAck> {
+  /**
+   * JetStream publish with a message id, so a re-sent message is dropped by the stream.
+   * Retryable failures (a stream leader election, a timeout) are retried with backoff up
+   * to a deadline; then it throws PublishUnavailableError (retryable).
+   */
+  async publishDurable<N extends RouteName>(
+    name: N,
+    init: InitOf<N>,
+    msgId: string,
+    retry: Partial<PublishRetryOptions> = {},
+  ): Promise<PubAck> {
     const { subject, data } = encode(name, init);
-    return this.js.publish(subject, data, { msgID: msgId, timeout: timeoutMs });
+    return publishWithRetry(this.js, subject, data, msgId, retry, {
+      onRetry: (err, attempt) => {
+        this.#publishRetries.inc({ route: name });
+        if (attempt === 0) this.#log.warn({ subject, msgId, err: (err as Error).message }, 'publish not acknowledged yet, retrying');
+      },
+    });
   }
 
   /** Request/reply; the reply is decoded and validated. */
