@@ -278,6 +278,36 @@ const auditSchema = new Schema<AuditDoc>(
 );
 auditSchema.index({ planId: 1, at: 1 });
 
+/**
+ * A plan creation asked for with an Idempotency-Key (`_id`): the insert keyed by the key is
+ * the compare-and-swap that gives one key one plan id; `bodySha256` tells a retry from a
+ * different request reusing the key.
+ */
+export interface PlanRequestDoc {
+  _id: string;
+  planId: string;
+  bodySha256: string;
+  actor: string;
+  createdAt: Date;
+}
+
+const planRequestSchema = new Schema<PlanRequestDoc>(
+  { _id: String, planId: { type: String, required: true }, bodySha256: { type: String, required: true }, actor: String, createdAt: Date },
+  { collection: 'plan_requests', versionKey: false },
+);
+
+/** A run attempt (`_id` = runId) whose RunFinished event the stream acknowledged. */
+export interface RunAnnouncedDoc {
+  _id: string;
+  key: string;
+  at: Date;
+}
+
+const runAnnouncedSchema = new Schema<RunAnnouncedDoc>(
+  { _id: String, key: { type: String, required: true }, at: Date },
+  { collection: 'run_announcements', versionKey: false },
+);
+
 export interface Models {
   Host: Model<HostDoc>;
   Plan: Model<PlanDoc>;
@@ -286,6 +316,8 @@ export interface Models {
   RunStep: Model<RunStepDoc>;
   Liveness: Model<LivenessDoc>;
   Audit: Model<AuditDoc>;
+  PlanRequest: Model<PlanRequestDoc>;
+  RunAnnounced: Model<RunAnnouncedDoc>;
 }
 
 export function registerModels(conn: Connection): Models {
@@ -297,5 +329,7 @@ export function registerModels(conn: Connection): Models {
     RunStep: conn.model<RunStepDoc>('RunStep', runStepSchema),
     Liveness: conn.model<LivenessDoc>('Liveness', livenessSchema),
     Audit: conn.model<AuditDoc>('Audit', auditSchema),
+    PlanRequest: conn.model<PlanRequestDoc>('PlanRequest', planRequestSchema),
+    RunAnnounced: conn.model<RunAnnouncedDoc>('RunAnnounced', runAnnouncedSchema),
   };
 }

@@ -1,10 +1,10 @@
 // Creating plans: the checks that need the inventory and the clock (a selector that
 // matches nothing, limits and budgets that resolve to zero, windows in the past), the
 // host lock that keeps a host in at most one live plan, and the plan's host-runs.
-import { randomBytes } from 'node:crypto';
-import { type Logger, YxError } from '@yixing/common';
+import { createHash, randomBytes } from 'node:crypto';
+import { isDuplicateKey, type Logger, UnavailableError, YxError } from '@yixing/common';
 import type { AuditLog } from '../audit/audit-log.ts';
-import type { DomainLimitDoc, HostRunDoc, Models, PhaseDoc, PlanDoc } from '../db/models.ts';
+import { type DomainLimitDoc, FINAL_PLAN_STATES, type HostRunDoc, type Models, type PhaseDoc, type PlanDoc } from '../db/models.ts';
 import type { RunStore } from '../db/run-store.ts';
 import { pendingRun } from '../host-runs/new-run.ts';
 import type { Inventory, InventoryHost } from '../inventory/inventory.ts';
@@ -44,6 +44,39 @@ export class HostsBusyError extends YxError {
     });
     this.hosts = hosts;
   }
+}
+
+/** An Idempotency-Key that names an earlier creation with a different body. */
+export class IdempotencyKeyReusedError extends YxError {
+  readonly code = 'IDEMPOTENCY_KEY_REUSED';
+  readonly retryable = false;
+  override readonly httpStatus = 422;
+}
+
+/** An Idempotency-Key that is not 1 to 255 visible ASCII characters. */
+export class IdempotencyKeyInvalidError extends YxError {
+  readonly code = 'IDEMPOTENCY_KEY_INVALID';
+  readonly retryable = false;
+  override readonly httpStatus = 400;
+}
+
+const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
+
+/** JSON with object keys sorted, so that equal bodies hash alike whatever their key order. */
+export function canonicalJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
+  if (value !== null && typeof value === 'object') {
+    const entries = Object.entries(value as Record<string, unknown>)
+      .filter(([, v]) => v !== undefined)
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
+  }
+  return JSON.stringify(value);
+}
+
+export interface CreateOptions {
+  /** The client's Idempotency-Key: a retry with the same key and body gets the same plan. */
+  idempotencyKey?: string | undefined;
 }
 
 export interface PlanServiceDeps {
@@ -106,17 +139,75 @@ export class PlanService {
 
   #creating: Promise<unknown> = Promise.resolve();
 
-  /** Creates a plan; creations run one at a time (see #checkHostsFree). */
-  create(input: PlanInput, actor: string): Promise<PlanDoc> {
-    const next = this.#creating.then(
-      () => this.#create(input, actor),
-      () => this.#create(input, actor),
-    );
+  /**
+   * Creates a plan; creations run one at a time (see #checkHostsFree). All or nothing:
+   * the runs and the audit entry are written first, the plan document is the commit point,
+   * and the engine takes the plan last; a failure before the commit leaves nothing a
+   * reader sees (leftovers are removed here, by a retry, or at start). With an
+   * idempotency key a retry gets the same plan, or finishes a creation that failed.
+   */
+  create(input: PlanInput, actor: string, opts: CreateOptions = {}): Promise<PlanDoc> {
+    const run = () => this.#createOnce(input, actor, opts.idempotencyKey);
+    const next = this.#creating.then(run, run);
     this.#creating = next.catch(() => undefined);
     return next;
   }
 
-  async #create(input: PlanInput, actor: string): Promise<PlanDoc> {
+  async #createOnce(input: PlanInput, actor: string, key: string | undefined): Promise<PlanDoc> {
+    if (key === undefined) return this.#create(input, actor, undefined);
+    if (!IDEMPOTENCY_KEY.test(key)) {
+      throw new IdempotencyKeyInvalidError('Idempotency-Key: must be 1 to 255 visible ASCII characters', {
+        details: { field: 'headers.idempotency-key' },
+      });
+    }
+    const { models, clock } = this.#deps;
+    const bodySha256 = createHash('sha256').update(canonicalJson(input)).digest('hex');
+    const prior = await models.PlanRequest.findById(key).lean();
+    if (prior) {
+      if (prior.bodySha256 !== bodySha256) {
+        throw new IdempotencyKeyReusedError(`Idempotency-Key ${key} was used for a different plan (${prior.planId})`, {
+          details: { planId: prior.planId },
+        });
+      }
+      const done = await this.#committed(prior.planId);
+      if (done) return done;
+      // The earlier attempt failed before its commit: create it again under the same id.
+      await this.#discard(prior.planId);
+      return this.#create(input, actor, prior.planId);
+    }
+    return this.#create(input, actor, undefined, async (planId) => {
+      try {
+        await models.PlanRequest.create({ _id: key, planId, bodySha256, actor, createdAt: new Date(clock()) });
+      } catch (err) {
+        // Another scheduler took the key between the read and this insert.
+        if (isDuplicateKey(err)) throw new UnavailableError(`Idempotency-Key ${key}: a creation with it is in progress; retry`);
+        throw err;
+      }
+    });
+  }
+
+  /** The committed plan of an earlier attempt, in the engine (it may have failed after its commit). */
+  async #committed(planId: string): Promise<PlanDoc | undefined> {
+    const plan = await this.#deps.models.Plan.findById(planId).lean<PlanDoc>();
+    if (!plan) return undefined;
+    const { engine, runs } = this.#deps;
+    if (!FINAL_PLAN_STATES.includes(plan.state) && !engine.runtime(planId)) engine.addPlan(plan, await runs.loadPlan(planId));
+    return plan;
+  }
+
+  /** Removes what a creation that did not commit wrote: its audit entry, then its runs. */
+  async #discard(planId: string): Promise<void> {
+    // The audit entry goes first: one without runs would never be found as a leftover.
+    await this.#deps.models.Audit.deleteMany({ planId, action: 'plan.create' });
+    await this.#deps.runs.deletePlan(planId);
+  }
+
+  async #create(
+    input: PlanInput,
+    actor: string,
+    fixedPlanId: string | undefined,
+    reserve: (planId: string) => Promise<void> = async () => undefined,
+  ): Promise<PlanDoc> {
     const { models, inventory, clock } = this.#deps;
     const now = clock();
     const spec = withDefaults(input);
@@ -178,50 +269,79 @@ export class PlanService {
       }
     }
 
-    const planId = `p-${new Date(now).toISOString().slice(0, 10).replace(/-/g, '')}-${randomBytes(4).toString('hex')}`;
+    const planId = fixedPlanId ?? `p-${new Date(now).toISOString().slice(0, 10).replace(/-/g, '')}-${randomBytes(4).toString('hex')}`;
     const ordered = orderHosts(
       planId,
       hosts.map((h) => ({ hostId: h._id, cluster: h.labels.cluster, zone: h.labels.zone, rack: h.labels.rack })),
     );
     this.#checkHostsFree(ordered.map((h) => h.hostId));
 
+    const plan: PlanDoc = {
+      _id: planId,
+      name: spec.name,
+      spec,
+      state: spec.startPaused ? 'paused' : 'running',
+      stateReason: spec.startPaused ? 'created paused' : 'created',
+      abortMode: null,
+      phases: phaseDocs,
+      openPhase: 0,
+      gate: null,
+      budget,
+      domainLimits,
+      hostCount: total,
+      createdAt: new Date(now),
+      updatedAt: new Date(now),
+      finishedAt: null,
+      createdBy: actor,
+      version: 0,
+    };
+    let phaseIndex = 0;
+    let left = phaseDocs[0]?.size ?? 0;
+    const runs: HostRunDoc[] = ordered.map((h, order) => {
+      while (left === 0) left = phaseDocs[++phaseIndex]?.size ?? Number.POSITIVE_INFINITY;
+      left--;
+      return pendingRun({ planId, hostId: h.hostId, order, phase: phaseIndex, cluster: h.cluster, zone: h.zone, rack: h.rack });
+    });
+    await reserve(planId);
+    // Before the commit: runs (a plan document without them would look live with nothing to
+    // do), then the audit entry. A crash here leaves runs without a plan: removed at start.
     try {
-      const plan: PlanDoc = {
-        _id: planId,
-        name: spec.name,
-        spec,
-        state: spec.startPaused ? 'paused' : 'running',
-        stateReason: spec.startPaused ? 'created paused' : 'created',
-        abortMode: null,
-        phases: phaseDocs,
-        openPhase: 0,
-        gate: null,
-        budget,
-        domainLimits,
-        hostCount: total,
-        createdAt: new Date(now),
-        updatedAt: new Date(now),
-        finishedAt: null,
-        createdBy: actor,
-        version: 0,
-      };
-      let phaseIndex = 0;
-      let left = phaseDocs[0]?.size ?? 0;
-      const runs: HostRunDoc[] = ordered.map((h, order) => {
-        while (left === 0) left = phaseDocs[++phaseIndex]?.size ?? Number.POSITIVE_INFINITY;
-        left--;
-        return pendingRun({ planId, hostId: h.hostId, order, phase: phaseIndex, cluster: h.cluster, zone: h.zone, rack: h.rack });
-      });
-      // Runs first: a plan document without its runs would look live but have nothing to do.
       await this.#deps.runs.insertNew(runs);
-      await models.Plan.create(plan);
-      this.#deps.engine.addPlan(plan, runs);
       await this.#deps.audit.record(actor, 'plan.create', { planId, details: { name: spec.name, hosts: total, profile: spec.profile } });
-      return plan;
     } catch (err) {
-      await this.#deps.runs.deletePlan(planId);
+      await this.#discardAfter(planId, err);
       throw err;
     }
+    // The commit point. A failed insert may still have been written (its answer lost).
+    try {
+      await models.Plan.create(plan);
+    } catch (err) {
+      const written = await models.Plan.exists({ _id: planId }).catch(() => undefined);
+      if (written === undefined) throw err; // unknown: a retry with the key, or the next start, settles it
+      if (!written) {
+        await this.#discardAfter(planId, err);
+        throw err;
+      }
+    }
+    try {
+      this.#deps.engine.addPlan(plan, runs);
+    } catch (err) {
+      // Not running, so it can be taken back: the caller gets an error and nothing else.
+      this.#deps.engine.plans.delete(planId);
+      await models.Plan.deleteOne({ _id: planId }).catch((e: Error) =>
+        this.#deps.log.error({ planId, err: e.message }, 'plan not taken back'),
+      );
+      await this.#discardAfter(planId, err);
+      throw err;
+    }
+    return plan;
+  }
+
+  async #discardAfter(planId: string, cause: unknown): Promise<void> {
+    this.#deps.log.warn({ planId, err: (cause as Error).message }, 'plan creation failed before its commit; discarding what it wrote');
+    await this.#discard(planId).catch((e: Error) =>
+      this.#deps.log.error({ planId, err: e.message }, 'leftovers of a failed plan creation kept; removed at the next start'),
+    );
   }
 
   /**
@@ -234,13 +354,13 @@ export class PlanService {
     if (busy.length > 0) throw new HostsBusyError(busy.map((b) => ({ hostId: b.hostId, planId: b.planId as string })));
   }
 
-  /** Deletes the runs of plans that were never created (a crash during create). */
+  /** Deletes what plans that were never created wrote (a crash during create): runs and audit entry. */
   async deleteOrphanRuns(): Promise<number> {
     const planIds: string[] = await this.#deps.models.RunState.distinct('planId');
     let deleted = 0;
     for (const planId of planIds) {
       if (await this.#deps.models.Plan.exists({ _id: planId })) continue;
-      await this.#deps.runs.deletePlan(planId);
+      await this.#discard(planId);
       deleted++;
     }
     return deleted;
