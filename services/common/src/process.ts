@@ -1,6 +1,8 @@
-// The process edge every service main.ts shares: stop in order on SIGTERM/SIGINT, and
-// exit with a one-line reason when start-up fails.
+// The process edge every service main.ts shares: stop in order on SIGTERM/SIGINT, exit
+// with a one-line reason when start-up fails, and survive a promise rejection nobody
+// handled (logged and counted).
 import { isYxError } from './errors.ts';
+import { createLogger } from './log.ts';
 
 /** Runs the steps in order on SIGTERM or SIGINT (a step that fails does not stop the rest), then exits. */
 export function stopOnSignals(...steps: (() => Promise<unknown>)[]): void {
@@ -12,8 +14,41 @@ export function stopOnSignals(...steps: (() => Promise<unknown>)[]): void {
   process.once('SIGINT', () => void shutdown());
 }
 
+let unhandled = 0;
+let guarded = false;
+
+/** Promise rejections nobody handled in this process (exported as yx_unhandled_rejections_total). */
+export function unhandledRejections(): number {
+  return unhandled;
+}
+
+/**
+ * Logs a promise rejection nobody handled, as an error with its stack, counts it, and
+ * keeps the process running instead of Node's default exit. Such a rejection is a bug in
+ * a fire-and-forget path (a write that failed in a database blip): that one side effect
+ * is lost, but the services are level-triggered and re-derive their work from stored
+ * state (the scheduler's tick and re-sends, the agent's recovery, the backup sweeps),
+ * while exiting would drop the supervision of every host and every request in flight,
+ * and a database outage would turn into a crash loop. The counter is what alerts.
+ * An uncaught exception still ends the process: the code that threw is in an unknown state.
+ */
+export function surviveUnhandledRejections(name: string): void {
+  if (guarded) return;
+  guarded = true;
+  const log = createLogger(name);
+  process.on('unhandledRejection', (reason) => {
+    unhandled++;
+    const err = reason instanceof Error ? reason : undefined;
+    log.error(
+      { err: err?.message ?? String(reason), code: isYxError(reason) ? reason.code : undefined, stack: err?.stack, total: unhandled },
+      'unhandled promise rejection (a bug: a promise nobody awaited or caught); the process keeps running',
+    );
+  });
+}
+
 /** Runs a service's main; a failure prints `name: reason` and exits 1. */
 export function runMain(name: string, main: () => Promise<void>): void {
+  surviveUnhandledRejections(name);
   main().catch((err: unknown) => {
     process.stderr.write(`${name}: ${isYxError(err) || err instanceof Error ? err.message : String(err)}\n`);
     process.exit(1);
