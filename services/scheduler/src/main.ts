@@ -41,6 +41,11 @@ async function main(): Promise<void> {
       parse: int({ min: 100 }),
       default: d.backupStatusPollMs,
     },
+    YX_ANNOUNCE_RETRY_MS: {
+      doc: 'how often a RunFinished event the stream did not acknowledge is sent again',
+      parse: int({ min: 100 }),
+      default: d.announceRetryMs,
+    },
     YX_COMMAND_TIMEOUT_MS: {
       doc: 'how long to wait for an agent to acknowledge a command',
       parse: int({ min: 50 }),
@@ -68,6 +73,7 @@ async function main(): Promise<void> {
         clusterCheckDeferMs: cfg.YX_CLUSTER_DEFER_MS,
         commandTimeoutMs: cfg.YX_COMMAND_TIMEOUT_MS,
         backupStatusPollMs: cfg.YX_BACKUP_STATUS_POLL_MS,
+        announceRetryMs: cfg.YX_ANNOUNCE_RETRY_MS,
       },
     },
   });

@@ -117,7 +117,9 @@ export class Inventory {
         {},
         (msg, delivery) => {
           this.#pending.push({ msg, respond: (accepted, reason) => delivery.respond({ hostId: msg.hostId, accepted, reason }) });
-          this.#flushTimer ??= setTimeout(() => void this.#flushRegistrations(), this.#deps.registrationBatchMs ?? 50);
+          this.#flushTimer ??= setTimeout(() => {
+            this.#flushRegistrations().catch((err: Error) => this.#deps.log.error({ err: err.message }, 'registration batch failed'));
+          }, this.#deps.registrationBatchMs ?? 50);
         },
         { queue: 'yx-scheduler' },
       ),
@@ -126,7 +128,9 @@ export class Inventory {
         this.#dirtySeen.add(hb.hostId);
       }),
     );
-    this.#seenTimer = setInterval(() => void this.flushLastSeen(), this.#deps.lastSeenFlushMs ?? 30_000);
+    this.#seenTimer = setInterval(() => {
+      this.flushLastSeen().catch((err: Error) => this.#deps.log.error({ err: err.message }, 'last-seen flush failed'));
+    }, this.#deps.lastSeenFlushMs ?? 30_000);
     this.#seenTimer.unref();
   }
 

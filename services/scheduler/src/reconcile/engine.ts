@@ -11,6 +11,7 @@ import {
   type Bus,
   conditionalUpdate,
   FailureKind,
+  isDuplicateKey,
   type Logger,
   StaleWriteError,
   type StepEvent,
@@ -45,6 +46,8 @@ export interface EngineConfig {
   commandTimeoutMs: number;
   /** How often a run waiting for its backup asks the backup service (events can be lost). */
   backupStatusPollMs: number;
+  /** How often a RunFinished event the stream has not acknowledged is sent again. */
+  announceRetryMs: number;
 }
 
 export const defaultEngineConfig: EngineConfig = {
@@ -56,6 +59,7 @@ export const defaultEngineConfig: EngineConfig = {
   clusterCheckDeferMs: 30_000,
   commandTimeoutMs: 5_000,
   backupStatusPollMs: 10_000,
+  announceRetryMs: 10_000,
 };
 
 export interface EngineEvents {
@@ -115,6 +119,11 @@ export class Engine {
   /** Runs waiting for a backup: when the backup service was last asked about it. */
   readonly #backupAsked = new Map<string, { at: number; inFlight: boolean }>();
   readonly #occupied = new Map<string, number>();
+  /**
+   * The outbox of RunFinished: final runs (by runId) whose event the stream has not yet
+   * acknowledged. Rebuilt at start from the stored final states and run_announcements.
+   */
+  readonly #unannounced = new Map<string, { run: HostRunDoc; triedAt: number; inFlight: boolean }>();
   readonly #startedAt: number;
   #timer: NodeJS.Timeout | undefined;
   #ticking = false;
@@ -134,9 +143,23 @@ export class Engine {
   async load(): Promise<void> {
     const plans = await this.#deps.models.Plan.find({ state: { $nin: [...FINAL_PLAN] } }).lean<PlanDoc[]>();
     for (const plan of plans) this.addPlan(plan, await this.#deps.runs.loadPlan(plan._id));
+    await this.#loadUnannounced();
     // A plan that ended just before a crash may still hold versions: compact it now.
     const ended = await this.#deps.models.RunState.distinct('planId', { planId: { $nin: plans.map((p) => p._id) } });
     for (const planId of ended as string[]) await this.#compact(planId, await this.#deps.runs.loadPlan(planId));
+  }
+
+  /** Final runs of live plans whose RunFinished was never acknowledged (a lost publish, a crash). */
+  async #loadUnannounced(): Promise<void> {
+    const finals = [...this.plans.values()].flatMap((rt) => [...rt.runs.values()].filter(announces));
+    for (let i = 0; i < finals.length; i += 1000) {
+      const chunk = finals.slice(i, i + 1000);
+      const done = await this.#deps.models.RunAnnounced.find({ _id: { $in: chunk.map((r) => r.runId) } }, { _id: 1 }).lean<
+        { _id: string }[]
+      >();
+      const announced = new Set(done.map((d) => d._id));
+      for (const run of chunk) if (!announced.has(run.runId)) this.#unannounced.set(run.runId, { run, triedAt: 0, inFlight: false });
+    }
   }
 
   /** Compacts an ended plan's runs; what could not be archived keeps its versions and is tried again at start. */
@@ -159,7 +182,9 @@ export class Engine {
   }
 
   start(): void {
-    this.#timer = setInterval(() => void this.tick(), this.#cfg.tickMs);
+    this.#timer = setInterval(() => {
+      this.tick().catch((err: Error) => this.#deps.log.error({ err: err.message }, 'tick failed'));
+    }, this.#cfg.tickMs);
   }
 
   async stop(): Promise<void> {
@@ -227,6 +252,9 @@ export class Engine {
     const started = performance.now();
     try {
       const now = this.#deps.clock();
+      for (const entry of this.#unannounced.values()) {
+        if (!entry.inFlight && now - entry.triedAt >= this.#cfg.announceRetryMs) this.#publishRunFinished(entry.run);
+      }
       for (const rt of this.plans.values()) {
         if (FINAL_PLAN.has(rt.plan.state)) continue;
         this.#supervise(rt, now);
@@ -583,16 +611,46 @@ export class Engine {
     });
   }
 
-  /** Tells the backup service (and anyone else) that a run ended; retention starts. */
+  /**
+   * Tells the backup service (and anyone else) that a run ended; retention starts. Sent
+   * until the stream acknowledges it (the same event id each time, so the stream drops a
+   * repeat), then marked announced by an insert keyed by the runId.
+   */
   #publishRunFinished(run: HostRunDoc): void {
+    const entry = this.#unannounced.get(run.runId) ?? { run, triedAt: 0, inFlight: false };
+    this.#unannounced.set(run.runId, entry);
+    if (entry.inFlight) return;
+    entry.inFlight = true;
+    entry.triedAt = this.#deps.clock();
     const eventId = `${run.runId}.final`;
+    const finishedAt = run.slots.at(-1)?.releasedAt ?? run.history.at(-1)?.finishedAt;
+    const atMs = finishedAt ? new Date(finishedAt).getTime() : entry.triedAt;
     this.#deps.bus
       .publishDurable(
         'runFinished',
-        { eventId, hostId: run.hostId, runId: run.runId, planId: run.planId, state: run.state as 'succeeded', atMs: this.#deps.clock() },
+        { eventId, hostId: run.hostId, runId: run.runId, planId: run.planId, state: run.state as 'succeeded', atMs },
         eventId,
       )
-      .catch((err: Error) => this.#deps.log.warn({ err: err.message, run: run.runId }, 'run-final event not published'));
+      .then(async () => {
+        try {
+          await this.#deps.models.RunAnnounced.create({ _id: run.runId, key: run._id, at: new Date(this.#deps.clock()) });
+        } catch (err) {
+          if (!isDuplicateKey(err)) throw err;
+        }
+        this.#unannounced.delete(run.runId);
+      })
+      .catch((err: Error) =>
+        this.#deps.log.warn({ err: err.message, run: run.runId }, 'run-final event not acknowledged yet; sent again later'),
+      )
+      .finally(() => {
+        entry.inFlight = false;
+      });
+  }
+
+  /** Whether a RunFinished of one of the plan's runs still waits for its acknowledgement. */
+  #announcing(planId: string): boolean {
+    for (const { run } of this.#unannounced.values()) if (run.planId === planId) return true;
+    return false;
   }
 
   /** In-memory progress of a running step (not persisted). */
@@ -690,10 +748,8 @@ export class Engine {
         this.#deps.log.error({ plan: rt.plan._id, host: run.hostId, message: result.message }, 'rollback failed: the host needs a human');
         this.#publishPlanEvent(rt, 'rollback-failed', `host ${run.hostId}: rollback failed: ${result.message}`);
       }
-      if (isFinal(stored)) {
-        this.#deps.metrics.runsFinished.inc({ state: stored.state, rollback: stored.rollback });
-        this.#publishRunFinished(stored);
-      }
+      if (isFinal(stored)) this.#deps.metrics.runsFinished.inc({ state: stored.state, rollback: stored.rollback });
+      if (announces(stored)) this.#publishRunFinished(stored);
     }
   }
 
@@ -776,6 +832,9 @@ export class Engine {
     const p = rt.plan;
     const c = rt.counters;
     const lastPhase = p.phases.length - 1;
+    // A plan ends (and is compacted, out of the engine's view) only once every run's end
+    // was announced: its outbox lives with the live plan.
+    if (this.#announcing(p._id) && (p.state === 'aborting' || c.succeeded + c.failed + c.excluded === c.total)) return;
     if (p.state === 'aborting') {
       if (c.active === 0) await this.#setState(rt, 'aborted', p.stateReason || 'aborted');
       return;
@@ -917,12 +976,14 @@ export class Engine {
     await this.#deps.audit.record(actor, 'plan.abort', { planId, details: { inFlight } });
     if (inFlight === 'rollback') {
       for (const docId of [...rt.active]) {
+        // Not awaited (the operator gets the plan at once); a failed write leaves the run
+        // active, and the deadline and heartbeat supervision of the aborting plan go on.
         void this.#withLock(docId, async () => {
           const run = rt.runs.get(docId) as HostRunDoc;
           if (run.state !== 'active' || run.step === 'rollback' || !run.step) return;
           this.#cancel(run, 'plan aborted');
           await this.#abortRun(rt, run);
-        });
+        }).catch((err: Error) => this.#deps.log.error({ err: err.message, run: docId }, 'abort of a host in flight not recorded'));
       }
     }
     return rt.plan;
@@ -1023,6 +1084,11 @@ export class Engine {
       return rt.runs.get(docId) as HostRunDoc;
     });
   }
+}
+
+/** A run whose end is announced with RunFinished: one that ran and ended (an excluded run never ran). */
+function announces(run: HostRunDoc): boolean {
+  return run.state === 'succeeded' || run.state === 'failed';
 }
 
 /** The backup id a backup step reported (the migration driver's report names it). */
