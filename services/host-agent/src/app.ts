@@ -1,7 +1,9 @@
 // Builds the agent side from injected parts: the simulated fleet (many hosts in one
 // process) and its metrics. main.ts reads the configuration and wires these.
 import { type Bus, Gauge, type Logger, type Registry } from '@yixing/common';
+import { BusBackupStore } from './backup/bus-backup-store.ts';
 import type { SimulateOptions } from './drivers/simulate/simulate.driver.ts';
+import { SimulatedBackups } from './drivers/simulate/simulated-backups.ts';
 import { type FleetSpec, fleetIdentities, SimulatedFleet } from './fleet.ts';
 import { type Journal, journalFailureCounter } from './journal.ts';
 
@@ -15,7 +17,25 @@ export interface FleetAppDeps {
   stateDir: string;
   spec: FleetSpec;
   simulate: SimulateOptions;
+  /** `service`: every backup step stores a real (small) backup through the backup service. */
+  backups?: 'none' | 'service';
   heartbeatIntervalMs: number;
+}
+
+/** Backups of simulated hosts through the backup service, one store per host. */
+function serviceBackups(deps: FleetAppDeps): SimulatedBackups {
+  const stores = new Map<string, BusBackupStore>();
+  return new SimulatedBackups({
+    release: { id: deps.spec.osId, versionId: deps.spec.osVersion },
+    storeFor(hostId) {
+      let store = stores.get(hostId);
+      if (!store) {
+        store = new BusBackupStore({ bus: deps.bus, hostId });
+        stores.set(hostId, store);
+      }
+      return store;
+    },
+  });
 }
 
 export function buildFleetApp(deps: FleetAppDeps): SimulatedFleet {
@@ -26,6 +46,7 @@ export function buildFleetApp(deps: FleetAppDeps): SimulatedFleet {
     journalFailures: journalFailureCounter(deps.registry),
     stateDir: SimulatedFleet.stateDirFor(deps.stateDir, deps.spec.prefix),
     simulate: deps.simulate,
+    ...(deps.backups === 'service' ? { backups: serviceBackups(deps) } : {}),
     heartbeatIntervalMs: deps.heartbeatIntervalMs,
     identities: fleetIdentities(deps.spec, AGENT_VERSION),
   });

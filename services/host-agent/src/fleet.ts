@@ -7,6 +7,7 @@ import path from 'node:path';
 import type { Bus, Logger } from '@yixing/common';
 import { type AgentIdentity, HostAgent, type HostEnv } from './agent.ts';
 import { SimulateDriver, type SimulateOptions, stepDurationMs } from './drivers/simulate/simulate.driver.ts';
+import type { SimulatedBackups } from './drivers/simulate/simulated-backups.ts';
 import type { Journal } from './journal.ts';
 import { FileAgentStateStore } from './state/agent-state.store.ts';
 
@@ -53,6 +54,8 @@ export interface FleetDeps {
   journalFailures?: { inc(): void };
   stateDir: string;
   simulate: SimulateOptions;
+  /** Real backups through a store (the demo fleet); without them the backup step only waits. */
+  backups?: SimulatedBackups;
   heartbeatIntervalMs: number;
   identities: AgentIdentity[];
 }
@@ -66,7 +69,7 @@ export class SimulatedFleet {
 
   constructor(deps: FleetDeps) {
     this.#deps = deps;
-    this.#driver = new SimulateDriver(deps.simulate);
+    this.#driver = new SimulateDriver(deps.simulate, deps.backups);
   }
 
   #hostEnv(identity: AgentIdentity): HostEnv {

@@ -62,6 +62,11 @@ async function main(): Promise<void> {
       parse: str({ pattern: /^[a-z0-9._-]+:[A-Za-z0-9._-]+$/ }),
       default: 'centos:7',
     },
+    YX_FLEET_BACKUPS: {
+      doc: 'none: the backup step only takes its time; service: each stores a small real backup through the backup service',
+      parse: oneOf(['none', 'service'] as const),
+      default: 'none',
+    },
     YX_SIM_CONFIG: { doc: 'rehearsal configuration as JSON, or @file', parse: str(), default: '' },
     YX_METRICS_PORT: { doc: 'port for /metrics on 127.0.0.1 (0: none)', parse: int({ min: 0, max: 65535 }), default: 0 },
   });
@@ -95,6 +100,7 @@ async function main(): Promise<void> {
       osVersion,
     },
     simulate,
+    backups: cfg.YX_FLEET_BACKUPS,
     heartbeatIntervalMs: cfg.YX_HEARTBEAT_MS,
   });
 

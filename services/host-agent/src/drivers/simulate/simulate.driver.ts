@@ -7,6 +7,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { StepName } from '@yixing/common';
 import { FailureKind } from '@yixing/common';
 import type { Driver, StepContext, StepOutcome } from '../driver.ts';
+import type { SimulatedBackups } from './simulated-backups.ts';
 
 export interface DurationRange {
   minMs: number;
@@ -78,9 +79,12 @@ interface Checkpoint {
 export class SimulateDriver implements Driver {
   readonly name = 'simulate' as const;
   readonly #opts: SimulateOptions;
+  readonly #backups: SimulatedBackups | undefined;
 
-  constructor(opts: SimulateOptions) {
+  /** @param backups real backups of a synthetic tree (the demo fleet); none in a pure rehearsal */
+  constructor(opts: SimulateOptions, backups?: SimulatedBackups) {
     this.#opts = opts;
+    this.#backups = backups;
   }
 
   async run(ctx: StepContext): Promise<StepOutcome> {
@@ -114,7 +118,28 @@ export class SimulateDriver implements Driver {
         kind: FailureKind.EXECUTION,
       };
     }
+    const real = await this.#realWork(ctx);
+    if (real && !real.ok) return real;
     ctx.log(`simulate: ${ctx.step} done`, 'agent');
-    return { ok: true, report: { simulated: true, durationMs: total } };
+    return { ok: true, report: { simulated: true, durationMs: total, ...(real?.ok ? (real.report as object) : {}) } };
+  }
+
+  /** The backup and the rollback's restore done for real, when backups are configured. */
+  async #realWork(ctx: StepContext): Promise<StepOutcome | undefined> {
+    if (!this.#backups || ctx.dryRun || (ctx.step !== 'backup' && ctx.step !== 'rollback')) return undefined;
+    try {
+      if (ctx.step === 'backup') {
+        const record = await this.#backups.backup(ctx);
+        ctx.log(`backup ${record.id} verified: ${record.sizeBytes} bytes, sha256 ${record.sha256}`, 'agent');
+        return { ok: true, report: { backup: record } };
+      }
+      ctx.log(`restored backup ${await this.#backups.restore(ctx)}`, 'agent');
+      return { ok: true };
+    } catch (err) {
+      const message = `${ctx.step}: ${(err as Error).message}`;
+      ctx.log(message, 'stderr');
+      const code = ctx.step === 'backup' ? 'BACKUP_FAILED' : 'ROLLBACK_UNVERIFIED';
+      return { ok: false, code, message, retryable: ctx.step === 'backup', kind: FailureKind.EXECUTION };
+    }
   }
 }
