@@ -85,7 +85,15 @@ function services(): { name: string; main: string; env: Record<string, string> }
     {
       name: 'host-agent-demo-fleet',
       main: 'services/host-agent/src/main.ts',
-      env: { ...common, YX_AGENT_MODE: 'fleet', YX_FLEET_SIZE: process.env.YX_FLEET_SIZE ?? '60', YX_FLEET_CLUSTERS: '6' },
+      // The demo's hosts back up for real (a small tree each) through the backup service.
+      env: {
+        ...common,
+        YX_AGENT_MODE: 'fleet',
+        YX_FLEET_SIZE: process.env.YX_FLEET_SIZE ?? '60',
+        YX_FLEET_CLUSTERS: '6',
+        YX_FLEET_BACKUPS: 'service',
+        YX_STATE_DIR: path.join(dataDir, 'agents'),
+      },
     },
   ];
   return list.filter((s) => existsSync(path.join(repoRoot, s.main)));

@@ -1,0 +1,124 @@
+// The README's commands run as written: `./dev start`'s stack (infra/dev/start.ts, on
+// free ports and a scratch data directory), then the shell block of "Using it" and the
+// backup commands, executed by bash with `set -euo pipefail`. Only the placeholders are
+// filled in (<PLAN> from the "created plan" line, <BACKUP> from `yx backups list`), and
+// YX_API / YX_BACKUP_API point the CLI at this stack's ports.
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { after, before, test } from 'node:test';
+import { freePort } from '../../infra/dev/net.ts';
+import { repoRoot } from '../../infra/dev/paths.ts';
+import { type ServiceProcess, spawnService } from '../fixtures/processes.ts';
+import { waitUntil } from '../fixtures/wait.ts';
+
+/** The shell blocks of a Markdown section, by its heading. */
+export function shellBlocks(markdown: string, heading: string): string[] {
+  const start = markdown.indexOf(`\n## ${heading}\n`);
+  if (start < 0) throw new Error(`README has no section "## ${heading}"`);
+  const next = markdown.indexOf('\n## ', start + 1);
+  const section = markdown.slice(start, next < 0 ? undefined : next);
+  return [...section.matchAll(/```sh\n([\s\S]*?)```/g)].map((m) => m[1] as string);
+}
+
+/** Fills the README's placeholders from what the commands print, as a reader would. */
+export function fillPlaceholders(script: string): string {
+  return script
+    .split('\n')
+    .map((line) => {
+      if (/^yx plan create .*--wait/.test(line)) {
+        const code = line.replace(/\s+#.*$/, '');
+        return `${code} | tee "$YX_README_OUT"; PLAN=$(sed -n 's/^created plan \\([^;]*\\);.*/\\1/p' "$YX_README_OUT")`;
+      }
+      return line.replaceAll('<PLAN>', '"$PLAN"').replaceAll('<BACKUP>', '"$BACKUP"');
+    })
+    .join('\n');
+}
+
+test('placeholders: the plan id comes from the create line, the rest is left as written', () => {
+  const s = fillPlaceholders(
+    'yx plan create -f /tmp/plan.yaml --wait      # live\nyx plan hosts <PLAN>   # where\ncat > f <<EOF\nname: a # b\nEOF',
+  );
+  assert.match(s.split('\n')[0] as string, /^yx plan create -f \/tmp\/plan.yaml --wait \| tee/);
+  assert.equal(s.split('\n')[1], 'yx plan hosts "$PLAN"   # where');
+  assert.equal(s.split('\n')[3], 'name: a # b');
+});
+
+let stack: ServiceProcess | undefined;
+let dataDir = '';
+const env: Record<string, string> = {};
+
+before(async () => {
+  dataDir = await mkdtemp(path.join(tmpdir(), 'yx-readme-'));
+  const [nats, monitor, mongo, api, backupApi] = await Promise.all([freePort(), freePort(), freePort(), freePort(), freePort()]);
+  Object.assign(env, {
+    YX_NATS_PORT: String(nats),
+    YX_NATS_MONITOR_PORT: String(monitor),
+    YX_MONGO_PORT: String(mongo),
+    YX_API_PORT: String(api),
+    YX_BACKUP_API_PORT: String(backupApi),
+    YX_DATA_DIR: dataDir,
+  });
+  stack = await spawnService({ name: 'dev-start', main: 'infra/dev/start.ts', env, ready: /Yixing is running/, logDir: dataDir });
+  // "With ./dev start running (60 simulated hosts in 6 clusters)": wait for all of them.
+  await waitUntil(
+    async () => {
+      const res = await fetch(`http://127.0.0.1:${api}/v1/hosts?pool=demo`).catch(() => undefined);
+      const body = res?.ok ? ((await res.json()) as { hosts: unknown[] }) : { hosts: [] };
+      return { done: body.hosts.length >= 60, value: undefined, state: String(body.hosts.length) };
+    },
+    { what: 'the demo fleet registering 60 hosts' },
+  );
+});
+
+after(async () => {
+  await stack?.kill('SIGTERM');
+  if (dataDir) await rm(dataDir, { recursive: true, force: true });
+});
+
+function bash(script: string, extra: Record<string, string>): Promise<{ code: number; out: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn('bash', ['-c', `set -euo pipefail\n${script}`], {
+      cwd: repoRoot,
+      env: { ...process.env, ...extra },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => {
+      out += d.toString();
+    });
+    child.stderr.on('data', (d: Buffer) => {
+      out += d.toString();
+    });
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code: code ?? 1, out }));
+  });
+}
+
+test('README "Using it": the example plan is accepted and migrates the demo pool, and the backup commands run', async () => {
+  const readme = await readFile(path.join(repoRoot, 'README.md'), 'utf8');
+  const [usingIt, backups] = [shellBlocks(readme, 'Using it')[0], shellBlocks(readme, 'Using it')[1]];
+  assert.ok(usingIt && backups, 'README "Using it" has the plan block and the backup block');
+  const cliEnv = {
+    YX_API: `http://127.0.0.1:${env.YX_API_PORT}`,
+    YX_BACKUP_API: `http://127.0.0.1:${env.YX_BACKUP_API_PORT}`,
+    YX_README_OUT: path.join(dataDir, 'create.out'),
+  };
+  const first = await bash(fillPlaceholders(usingIt), cliEnv);
+  assert.equal(first.code, 0, `the "Using it" block failed:\n${first.out.slice(-4000)}`);
+  assert.match(first.out, /created plan /);
+  assert.match(first.out, /sim-07/);
+
+  // The backup block refers to the plan just made and to one of its backups.
+  const plan = /created plan ([^;\s]+);/.exec(first.out)?.[1] as string;
+  const list = await bash(`yx backups list --plan ${plan} --json`, cliEnv);
+  assert.equal(list.code, 0, list.out);
+  const backupsOfPlan = JSON.parse(list.out) as { id: string; state: string }[];
+  const verified = backupsOfPlan.find((b) => b.state === 'verified');
+  assert.ok(verified, `the plan left verified backups: ${list.out.slice(0, 500)}`);
+  // `yx backup delete` is refused while the run is live and allowed once it ended; it runs last.
+  const second = await bash(fillPlaceholders(backups), { ...cliEnv, PLAN: plan, BACKUP: verified.id });
+  assert.equal(second.code, 0, `the backup block failed:\n${second.out.slice(-4000)}`);
+});
