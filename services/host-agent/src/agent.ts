@@ -434,6 +434,9 @@ export class HostAgent {
           atMs: step.startedAt,
         },
         eventId,
+        // Informational, and the step waits for it: a stream without a leader must not hold
+        // the step back for the full publish deadline.
+        { deadlineMs: 5_000 },
       );
     } catch (err) {
       // Informational: the outcome event is what the scheduler must not miss.
