@@ -12,6 +12,8 @@ export abstract class YxError extends Error {
   abstract readonly retryable: boolean;
   /** The status an API answers with; unset: 503 when retryable (try again), else 500. */
   readonly httpStatus?: number;
+  /** For a retryable error: how long an API tells its caller to wait (Retry-After). */
+  readonly retryAfterSeconds?: number;
   readonly details: Record<string, unknown>;
 
   constructor(message: string, opts: YxErrorOptions = {}) {
