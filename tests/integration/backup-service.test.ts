@@ -10,7 +10,13 @@ import { Objm } from '@nats-io/obj';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { BackupState, Bus, connectBus, connectDb, createRegistry, silentLogger } from '@yixing/common';
 import type { Connection } from 'mongoose';
-import { type ArchiveStorage, type BackupApp, buildBackupApp, parseKey } from '../../services/backup/src/mod.ts';
+import {
+  type ArchiveStorage,
+  type BackupApp,
+  BackupStoreUnavailableError,
+  buildBackupApp,
+  parseKey,
+} from '../../services/backup/src/mod.ts';
 import { sha256File } from '../../services/host-agent/src/backup/backup-store.ts';
 import { BusBackupStore } from '../../services/host-agent/src/backup/bus-backup-store.ts';
 import { makeArchive, randomFile, scratchDir } from '../fixtures/archives.ts';
@@ -144,7 +150,7 @@ test('an archive its manifest does not describe is never verified; a verified on
     store.put({ hostId: 'host-manifest', runId: 'run-m2', profile: 'p', paths: ['/etc'], manifestSha256: '' }, broken),
     /manifest: yixing\/backup.json: osRelease must have id and versionId/,
   );
-  const attempts = (await plain.api.inject({ method: 'GET', url: '/v1/backups?hostId=host-manifest' })).json().backups as {
+  const attempts = (await plain.api.inject({ method: 'GET', url: '/v1/backups?hostId=host-manifest' })).json().items as {
     state: string;
   }[];
   assert.equal(attempts.length, 6);
@@ -164,7 +170,7 @@ test('an archive its manifest does not describe is never verified; a verified on
   // The agent's check before it upgrades: the service vouches, nothing is downloaded.
   assert.equal((await store.verify(good.id)).sha256, good.sha256);
   const failedId = (
-    (await plain.api.inject({ method: 'GET', url: '/v1/backups?hostId=host-manifest&state=failed' })).json().backups as { id: string }[]
+    (await plain.api.inject({ method: 'GET', url: '/v1/backups?hostId=host-manifest&state=failed' })).json().items as { id: string }[]
   )[0]?.id as string;
   await assert.rejects(store.verify(failedId), /backup b-\S+ is failed at the backup service: manifest: /);
   // Where a backup stands, as the scheduler asks when an event went missing.
@@ -317,7 +323,7 @@ test('a store that does not answer is not a damaged backup: nothing is failed, t
     failures.left = 2; // the commit's read of the upload, twice
     const rec = await store.put({ hostId: 'host-flaky', runId: 'run-f', profile: 'p', paths: ['/etc'], manifestSha256: '' }, file);
     assert.equal(failures.seen, 2);
-    const attempts = (await app.api.inject({ method: 'GET', url: '/v1/backups?hostId=host-flaky' })).json().backups as { state: string }[];
+    const attempts = (await app.api.inject({ method: 'GET', url: '/v1/backups?hostId=host-flaky' })).json().items as { state: string }[];
     assert.deepEqual(
       attempts.map((b) => b.state),
       ['verified'],
@@ -421,6 +427,108 @@ test('yx backups: list, show, verify, and a guarded delete', async () => {
     );
     assert.equal((await app.service.get(rec.id)).state, 'verified');
   } finally {
+    await app.stop();
+  }
+});
+
+test("the API answers with each error's own status: 404, a retryable 503 with Retry-After, 405 with Allow", async () => {
+  const app = await backupService({ bucket: 'api-errors' }); // its API only: nothing started
+  const missing = await app.api.inject({ method: 'GET', url: '/v1/backups/b-20260101-000000000000' });
+  assert.equal(missing.statusCode, 404, missing.body);
+  assert.equal(missing.json().error.code, 'NOT_FOUND');
+
+  const get = app.service.get.bind(app.service);
+  app.service.get = async () => {
+    throw new BackupStoreUnavailableError('the catalog did not answer just now; try again');
+  };
+  try {
+    for (const [method, url] of [
+      ['GET', '/v1/backups/b-20260101-000000000001'],
+      ['POST', '/v1/backups/b-20260101-000000000001/verify'],
+      ['DELETE', '/v1/backups/b-20260101-000000000001'],
+    ] as const) {
+      const res = await app.api.inject({ method, url });
+      assert.equal(res.statusCode, 503, `${method} ${url}: ${res.body}`);
+      assert.ok(Number(res.headers['retry-after']) > 0, `${method} ${url}: Retry-After`);
+      assert.deepEqual(
+        { code: res.json().error.code, retryable: res.json().error.retryable },
+        { code: 'BACKUP_STORE_UNAVAILABLE', retryable: true },
+      );
+    }
+  } finally {
+    app.service.get = get;
+  }
+
+  const put = await app.api.inject({ method: 'PUT', url: '/v1/backups?hostId=x' });
+  assert.equal(put.statusCode, 405, put.body);
+  assert.equal(put.headers.allow, 'GET, HEAD');
+  const patch = await app.api.inject({ method: 'PATCH', url: '/v1/backups/b-20260101-000000000001' });
+  assert.equal(patch.statusCode, 405, patch.body);
+  assert.equal(patch.headers.allow, 'GET, HEAD, DELETE');
+  await app.stop();
+});
+
+test('more than 1,000 backups page through with a cursor, each exactly once, newest first', async () => {
+  const app = await backupService({ bucket: 'api-pages' }); // its API only: nothing started
+  const model = conn.model('Backup');
+  const base = Date.UTC(2026, 0, 1);
+  // Pairs share a createdAt: the cursor must still neither skip nor repeat one.
+  const docs = Array.from({ length: 1205 }, (_, i) => ({
+    _id: `b-20260101-${i.toString(16).padStart(12, '0')}`,
+    hostId: 'host-paged',
+    runId: 'run-paged',
+    planId: 'p-paged',
+    sha256: 'x'.repeat(64),
+    state: 'failed',
+    stagingObject: 's',
+    object: 'o',
+    createdAt: new Date(base + Math.floor(i / 2) * 1000),
+  }));
+  await model.insertMany(docs);
+  try {
+    const seen: string[] = [];
+    let cursor: string | null = null;
+    let pages = 0;
+    do {
+      const url: string = `/v1/backups?planId=p-paged&limit=500${cursor ? `&cursor=${cursor}` : ''}`;
+      const res = await app.api.inject({ method: 'GET', url });
+      assert.equal(res.statusCode, 200, res.body);
+      const page = res.json() as { items: { id: string }[]; nextCursor: string | null };
+      seen.push(...page.items.map((b) => b.id));
+      cursor = page.nextCursor;
+      pages++;
+    } while (cursor && pages < 10);
+    assert.equal(pages, 3);
+    assert.equal(new Set(seen).size, 1205, 'every backup once');
+    assert.deepEqual(seen, [...docs.map((d) => d._id)].reverse(), 'newest first, ties by id');
+
+    const bad = await app.api.inject({ method: 'GET', url: '/v1/backups?cursor=bm9wZQ' });
+    assert.equal(bad.statusCode, 400, bad.body);
+    assert.equal(bad.json().error.code, 'INVALID_CURSOR');
+
+    // The CLI follows the cursor: every backup, or --limit of them and where to go on.
+    const url = await app.api.listen({ host: '127.0.0.1', port: 0 });
+    const { run: yx } = await import('../../services/cli/src/app.ts');
+    const { Writable } = await import('node:stream');
+    const cap = (): NodeJS.WriteStream & { text: string } => {
+      const w = new Writable({
+        write(chunk: Buffer, _e, done) {
+          (w as unknown as { text: string }).text += chunk.toString();
+          done();
+        },
+      }) as unknown as NodeJS.WriteStream & { text: string };
+      w.text = '';
+      return w;
+    };
+    const all = { stdout: cap(), stderr: cap(), env: { YX_BACKUP_API: url } };
+    assert.equal(await yx(['backups', 'list', '--plan', 'p-paged', '--json'], all), 0);
+    assert.equal((JSON.parse(all.stdout.text) as unknown[]).length, 1205);
+    const some = { stdout: cap(), stderr: cap(), env: { YX_BACKUP_API: url } };
+    assert.equal(await yx(['backups', 'list', '--plan', 'p-paged', '--limit', '3'], some), 0);
+    assert.equal(some.stdout.text.trim().split('\n').length, 4, 'a header and 3 backups');
+    assert.match(some.stderr.text, /^\(more: --cursor [A-Za-z0-9_-]+\)\n$/);
+  } finally {
+    await model.deleteMany({ planId: 'p-paged' });
     await app.stop();
   }
 });

@@ -4,6 +4,7 @@ import { AckPolicy, DeliverPolicy, jetstream, jetstreamManager } from '@nats-io/
 import { Objm } from '@nats-io/obj';
 import type { NatsConnection, Subscription } from '@nats-io/transport-node';
 import { BackupState, Bus, ensureIndexes, ensureStreams, type Logger, type Registry } from '@yixing/common';
+import { decodeCursor, installApiErrors, NEWEST_FIRST, newestFirstAfter, pageLimit, pageOf, pageQuery } from '@yixing/common/http';
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { Connection } from 'mongoose';
 import { type BackupConfig, BackupRefusedError, BackupService } from './backup.service.ts';
@@ -88,15 +89,8 @@ export async function buildBackupApp(deps: BackupAppDeps): Promise<BackupApp> {
   let closeConsumer: (() => Promise<void>) | undefined;
 
   const api = Fastify({ logger: false, ajv: { customOptions: { removeAdditional: false, coerceTypes: false } } });
-  api.setErrorHandler((err: Error & { statusCode?: number; validation?: unknown }, _req, reply) => {
-    if (err instanceof BackupRefusedError) {
-      const status = /^no backup/.test(err.message) ? 404 : 409;
-      return reply.status(status).send({ error: { code: err.code, message: err.message } });
-    }
-    if (err.validation) return reply.status(400).send({ error: { code: 'VALIDATION_FAILED', message: err.message } });
-    log.error({ err: err.message }, 'request failed');
-    return reply.status(500).send({ error: { code: 'INTERNAL', message: 'internal error; see the backup service log' } });
-  });
+  // Each error's own status: a refusal 409, an unknown id 404, a store that did not answer 503.
+  installApiErrors(api, { service: 'backup service' });
   const idParams = {
     type: 'object',
     required: ['id'],
@@ -108,7 +102,7 @@ export async function buildBackupApp(deps: BackupAppDeps): Promise<BackupApp> {
     reply.header('content-type', registry.contentType);
     return registry.metrics();
   });
-  api.get<{ Querystring: { hostId?: string; planId?: string; state?: string } }>(
+  api.get<{ Querystring: { hostId?: string; planId?: string; state?: string; limit?: string; cursor?: string } }>(
     '/v1/backups',
     {
       schema: {
@@ -119,15 +113,22 @@ export async function buildBackupApp(deps: BackupAppDeps): Promise<BackupApp> {
             hostId: { type: 'string', pattern: '^[A-Za-z0-9][A-Za-z0-9_-]{0,127}$' },
             planId: { type: 'string', pattern: '^[A-Za-z0-9_-]{1,128}$' },
             state: { type: 'string', enum: ['uploading', 'verified', 'failed', 'deleted', 'expired'] },
+            ...pageQuery(1000),
           },
         },
       },
     },
     async (req) => {
-      const filter: Record<string, string> = {};
+      const filter: Record<string, unknown> = req.query.cursor ? newestFirstAfter(decodeCursor(req.query.cursor)) : {};
       for (const k of ['hostId', 'planId', 'state'] as const) if (req.query[k]) filter[k] = req.query[k] as string;
-      const docs = await model.find(filter, { packages: 0 }).sort({ createdAt: -1 }).limit(1000).lean<BackupDoc[]>();
-      return { backups: docs.map(view) };
+      const limit = pageLimit(req.query.limit, 200, 1000);
+      const found = await model
+        .find(filter, { packages: 0 })
+        .sort({ ...NEWEST_FIRST })
+        .limit(limit + 1)
+        .lean<BackupDoc[]>();
+      const { docs, nextCursor } = pageOf(found, limit);
+      return { items: docs.map(view), nextCursor };
     },
   );
   api.get<{ Params: { id: string } }>('/v1/backups/:id', { schema: { params: idParams } }, async (req) => {
