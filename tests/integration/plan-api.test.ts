@@ -7,6 +7,7 @@ import { after, before, test } from 'node:test';
 import { jetstream } from '@nats-io/jetstream';
 import { encode } from '@yixing/common';
 import { run as yx } from '../../services/cli/src/app.ts';
+import { readRunLog } from '../../services/scheduler/src/logs/log-reader.ts';
 import type { Scheduler } from '../../services/scheduler/src/mod.ts';
 import { assertDashboardsServed } from '../fixtures/dashboards.ts';
 import { type InProcessStack, startInProcess } from '../fixtures/in-process.ts';
@@ -275,4 +276,170 @@ test('every scheduler metric a Grafana dashboard queries is exported', async () 
   const exported = (await scheduler.api.inject({ method: 'GET', url: '/metrics' })).body;
   const checked = await assertDashboardsServed(exported, 'scheduler', (m) => !m.startsWith('yx_backup_'));
   assert.ok(checked > 5);
+});
+
+test('the plan list is summaries from stored counts, paged with a cursor, never loading a run', async () => {
+  const { Plan, RunArchive, RunState } = scheduler.models;
+  const base = Date.UTC(2026, 0, 1);
+  const ids = Array.from({ length: 5 }, (_, i) => `p-listed-${i}`);
+  const run = (planId: string, n: number, state: string, failed: boolean) => ({
+    planId,
+    hostId: `h-${n}`,
+    runId: `r-${planId}-${n}`,
+    order: n,
+    phase: 0,
+    state,
+    failure: failed ? { step: 'upgrade', kind: 'execution', code: 'X', message: 'x', seq: 1, at: new Date(base) } : null,
+    version: 3,
+  });
+  await Plan.insertMany(
+    ids.map((id, i) => ({
+      _id: id,
+      name: id,
+      spec: { profile: 'debian-11-to-12', selector: { pool: 'none' } },
+      state: 'completed',
+      phases: [{ index: 0, name: 'all', size: 3, budget: 1 }],
+      openPhase: 0,
+      budget: 1,
+      hostCount: 3,
+      createdAt: new Date(base + i * 1000),
+      updatedAt: new Date(base + i * 1000),
+      finishedAt: new Date(base + i * 1000 + 500),
+      createdBy: 'test',
+    })),
+  );
+  // Four compacted plans; the newest one ended but was not compacted (two versions of a run).
+  await RunArchive.insertMany(
+    ids.slice(0, 4).flatMap((id) => [
+      { _id: `${id}/h-0`, key: `${id}/h-0`, ...run(id, 0, 'succeeded', false) },
+      { _id: `${id}/h-1`, key: `${id}/h-1`, ...run(id, 1, 'succeeded', false) },
+      { _id: `${id}/h-2`, key: `${id}/h-2`, ...run(id, 2, 'failed', true) },
+    ]),
+  );
+  const last = ids[4] as string;
+  await RunState.insertMany([
+    { _id: `${last}/h-0#2`, key: `${last}/h-0`, ...run(last, 0, 'active', false), version: 2 },
+    { _id: `${last}/h-0#3`, key: `${last}/h-0`, ...run(last, 0, 'succeeded', false) },
+    { _id: `${last}/h-1#3`, key: `${last}/h-1`, ...run(last, 1, 'excluded', false) },
+    { _id: `${last}/h-2#3`, key: `${last}/h-2`, ...run(last, 2, 'failed', true) },
+  ]);
+  const loadPlan = scheduler.runs.loadPlan;
+  let loads = 0;
+  scheduler.runs.loadPlan = (id: string) => {
+    loads++;
+    return loadPlan.call(scheduler.runs, id);
+  };
+  try {
+    type Summary = { id: string; counters: { total: number; succeeded: number; failed: number; excluded: number; failures: number } };
+    const seen: Summary[] = [];
+    let cursor: string | null = null;
+    let pages = 0;
+    do {
+      const url: string = `/v1/plans?state=completed&limit=2${cursor ? `&cursor=${cursor}` : ''}`;
+      const res = await scheduler.api.inject({ method: 'GET', url });
+      assert.equal(res.statusCode, 200, res.body);
+      const page = res.json() as { items: Summary[]; nextCursor: string | null };
+      assert.ok(page.items.length <= 2);
+      seen.push(...page.items);
+      cursor = page.nextCursor;
+      pages++;
+    } while (cursor && pages < 10);
+    assert.equal(loads, 0, 'the list loaded runs with their steps');
+    const listed = seen.filter((p) => p.id.startsWith('p-listed-'));
+    assert.deepEqual(
+      listed.map((p) => p.id),
+      [...ids].reverse(),
+      'newest first, each once',
+    );
+    assert.equal(seen.length, 6, 'the five and the plan an earlier test ran');
+    for (const p of listed.slice(1)) {
+      assert.deepEqual(p.counters, { ...p.counters, total: 3, succeeded: 2, failed: 1, excluded: 0, failures: 1 }, p.id);
+    }
+    assert.deepEqual(listed[0]?.counters, { ...listed[0]?.counters, total: 3, succeeded: 1, failed: 1, excluded: 1, failures: 1 });
+
+    const bad = await scheduler.api.inject({ method: 'GET', url: '/v1/plans?cursor=AAAA' });
+    assert.equal(bad.statusCode, 400, bad.body);
+    assert.equal(bad.json().error.code, 'INVALID_CURSOR');
+
+    // The CLI follows the cursor, or stops at --limit and names where to go on.
+    const page = cliIo();
+    assert.equal(await yx(['plans', 'list', '--state', 'completed', '--limit', '2'], page), 0);
+    assert.equal((page.stdout as unknown as Capture).text.trim().split('\n').length, 3, 'a header and 2 plans');
+    assert.match((page.stderr as unknown as Capture).text, /^\(more: --cursor [A-Za-z0-9_-]+\)\n$/);
+  } finally {
+    scheduler.runs.loadPlan = loadPlan;
+    await Promise.all([
+      Plan.deleteMany({ _id: { $in: ids } }),
+      RunArchive.deleteMany({ planId: { $in: ids } }),
+      RunState.deleteMany({ planId: { $in: ids } }),
+    ]);
+  }
+});
+
+test('a log read costs what it returns, pages by stream sequence, and survives a line with an absurd time', async () => {
+  const js = jetstream(stack.nc);
+  const subject = 'yx.v1.log.h-logs.r-logs';
+  for (let i = 0; i < 100; i++) {
+    const atMs = i === 50 ? 1e300 : Date.UTC(2026, 0, 1) + i;
+    await js.publish(subject, encode('logLine', { hostId: 'h-logs', runId: 'r-logs', seq: i, atMs, source: 1, text: `line ${i}` }).data);
+  }
+  // Count what the reader takes from the stream.
+  let delivered = 0;
+  const counting = {
+    js: {
+      consumers: {
+        get: async (...args: Parameters<typeof js.consumers.get>) => {
+          const c = await js.consumers.get(...args);
+          const fetch = c.fetch.bind(c);
+          c.fetch = async (opts) => {
+            const batch = await fetch(opts);
+            const it = batch[Symbol.asyncIterator].bind(batch);
+            batch[Symbol.asyncIterator] = () => {
+              const inner = it();
+              return {
+                ...inner,
+                next: async () => {
+                  const r = await inner.next();
+                  if (!r.done) delivered++;
+                  return r;
+                },
+                return: async () => inner.return?.() ?? { done: true, value: undefined },
+              } as ReturnType<typeof it>;
+            };
+            return batch;
+          };
+          return c;
+        },
+      },
+    },
+  };
+  const page = await readRunLog(counting as never, 'h-logs', 'r-logs', { limit: 10 });
+  assert.equal(page.lines.length, 10);
+  assert.ok(delivered <= 10, `a page of 10 read ${delivered} messages`);
+
+  const texts: string[] = [];
+  let cursor: string | null = null;
+  let pages = 0;
+  do {
+    const url: string = `/v1/hosts/h-logs/logs?runId=r-logs&limit=10${cursor ? `&cursor=${cursor}` : ''}`;
+    const res = await scheduler.api.inject({ method: 'GET', url });
+    assert.equal(res.statusCode, 200, res.body);
+    const body = res.json() as { lines: { at: string | null; text: string }[]; nextCursor: string | null };
+    for (const l of body.lines) {
+      texts.push(l.text);
+      if (l.text === 'line 50') assert.equal(l.at, null, 'no time for 1e300');
+      else assert.match(l.at ?? '', /^2026-01-01T/);
+    }
+    cursor = body.nextCursor;
+    pages++;
+  } while (cursor && pages < 20);
+  assert.deepEqual(
+    texts,
+    Array.from({ length: 100 }, (_, i) => `line ${i}`),
+  );
+  assert.equal(pages, 10);
+
+  const logs = cliIo();
+  assert.equal(await yx(['host', 'logs', 'h-logs', '--run', 'r-logs', '--limit', '25'], logs), 0);
+  assert.equal((logs.stdout as unknown as Capture).text.trim().split('\n').length, 25);
 });

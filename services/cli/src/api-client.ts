@@ -55,6 +55,32 @@ export class ApiClient {
     return json as T;
   }
 
+  /**
+   * The items of a paged list (`{items, nextCursor}`; `key` names another items field),
+   * following nextCursor from `cursor` until the last page or `max` items. nextCursor is
+   * where to go on from, null at the end.
+   */
+  async list<T>(
+    path: string,
+    query: URLSearchParams,
+    opts: { max?: number; cursor?: string; key?: string } = {},
+  ): Promise<{ items: T[]; nextCursor: string | null }> {
+    const key = opts.key ?? 'items';
+    const items: T[] = [];
+    let cursor = opts.cursor ?? null;
+    do {
+      const q = new URLSearchParams(query);
+      if (cursor) q.set('cursor', cursor);
+      if (opts.max !== undefined) q.set('limit', String(Math.min(opts.max - items.length, 500)));
+      const page = await this.get<Record<string, unknown> & { nextCursor: string | null }>(`${path}${q.size ? `?${q}` : ''}`);
+      const got = (page[key] ?? []) as T[];
+      items.push(...got);
+      cursor = page.nextCursor ?? null;
+      if (got.length === 0) break;
+    } while (cursor && (opts.max === undefined || items.length < opts.max));
+    return { items, nextCursor: cursor };
+  }
+
   get<T>(path: string): Promise<T> {
     return this.request<T>('GET', path);
   }

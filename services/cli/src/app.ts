@@ -15,7 +15,7 @@ export interface Io {
 export const USAGE = `yx — Yixing from the terminal
 
   yx plan create -f PLAN.(json|yaml) [--wait]   create and start a plan (--wait: follow it to the end)
-  yx plan list [--state STATE]                  plans, newest first
+  yx plan list [--state STATE] [--limit N] [--cursor C]   plans, newest first (every page unless --limit)
   yx plan show PLAN [--watch]                   a plan's progress (--watch: live bars until it ends)
   yx plan hosts PLAN [--state STATE]            a plan's hosts and where each one is
   yx plan pause|resume|approve|retry-failed PLAN
@@ -23,13 +23,14 @@ export const USAGE = `yx — Yixing from the terminal
   yx plan exclude PLAN HOST                     never start this host in the plan
   yx hosts list [--pool P] [--cluster C] [--zone Z] [--rack R] [--role R]
   yx host show HOST                             a host, its runs and their steps
-  yx host logs HOST [--run RUN] [--step STEP]   a run's log lines
-  yx backups list [--host H] [--plan P] [--state S]
+  yx host logs HOST [--run RUN] [--step STEP] [--limit N] [--cursor C]   a run's log lines
+  yx backups list [--host H] [--plan P] [--state S] [--limit N] [--cursor C]
   yx backup show|verify ID                      a backup; verify re-reads it end to end
   yx backup delete ID                           refused for a verified backup whose run has not ended
 
 Options: --api URL (or YX_API; default http://127.0.0.1:8080), --backup-api URL (or YX_BACKUP_API;
 default http://127.0.0.1:8081), --actor NAME (or YX_ACTOR), --json
+Lists print every page unless --limit N; with more left, stderr names the --cursor to go on from.
 Exit codes: 0 done; 1 the API refused or failed; 2 bad usage; 3 the plan ended with failures or was aborted.
 `;
 
@@ -63,7 +64,7 @@ export async function run(argv: string[], io: Io): Promise<number> {
     actor: values.actor ?? io.env.YX_ACTOR ?? io.env.USER ?? 'cli',
   });
   try {
-    if (pos[0] === 'backups' || pos[0] === 'backup') return await backupCommands(pos, values, backups, out, json);
+    if (pos[0] === 'backups' || pos[0] === 'backup') return await backupCommands(pos, values, backups, io, out, json);
     return await dispatch(pos, values, api, io, out, json);
   } catch (err) {
     if (err instanceof UsageError) {
@@ -103,6 +104,8 @@ function parseCli(argv: string[]) {
       role: { type: 'string' },
       run: { type: 'string' },
       step: { type: 'string' },
+      limit: { type: 'string' },
+      cursor: { type: 'string' },
     },
   });
 }
@@ -115,6 +118,17 @@ const need = (v: string | undefined, what: string): string => {
 };
 
 const seg = (v: string): string => encodeURIComponent(v);
+
+/** --limit and --cursor of a list command. */
+function paging(v: Values): { max?: number; cursor?: string } {
+  if (v.limit !== undefined && !/^[1-9][0-9]{0,6}$/.test(v.limit)) throw new UsageError(`--limit ${v.limit}: give a whole number from 1`);
+  return { ...(v.limit ? { max: Number(v.limit) } : {}), ...(v.cursor ? { cursor: v.cursor } : {}) };
+}
+
+/** Where a list stopped with more left, on stderr so that stdout stays the list. */
+const more = (io: { stderr: NodeJS.WriteStream }, nextCursor: string | null): void => {
+  if (nextCursor) io.stderr.write(`(more: --cursor ${nextCursor})\n`);
+};
 
 async function readPlanFile(file: string): Promise<unknown> {
   let text: string;
@@ -181,8 +195,11 @@ async function dispatch(
       if (v.json) json(end);
       return endCode(end);
     }
+    case 'plans list':
     case 'plan list': {
-      const { plans } = await api.get<{ plans: PlanProgress[] }>(`/v1/plans${v.state ? `?state=${seg(v.state)}` : ''}`);
+      const q = new URLSearchParams(v.state ? { state: v.state } : {});
+      const { items: plans, nextCursor } = await api.list<PlanProgress>('/v1/plans', q, paging(v));
+      more(io, nextCursor);
       if (v.json) json(plans);
       else
         out(
@@ -334,11 +351,14 @@ async function dispatch(
       const q = new URLSearchParams();
       if (v.run) q.set('runId', v.run);
       if (v.step) q.set('step', v.step);
-      const res = await api.get<{ runId: string; lines: { at: string; step: string; source: string; text: string }[] }>(
-        `/v1/hosts/${seg(need(a, 'HOST'))}/logs${q.size ? `?${q}` : ''}`,
+      const { items: lines, nextCursor } = await api.list<{ at: string | null; step: string; source: string; text: string }>(
+        `/v1/hosts/${seg(need(a, 'HOST'))}/logs`,
+        q,
+        { ...paging(v), key: 'lines' },
       );
-      if (v.json) json(res);
-      else for (const l of res.lines) out(`${l.at} ${l.step ?? '-'} ${l.source === 'stderr' ? 'ERR' : '   '} ${l.text}`);
+      more(io, nextCursor);
+      if (v.json) json({ lines, nextCursor });
+      else for (const l of lines) out(`${l.at ?? '-'} ${l.step ?? '-'} ${l.source === 'stderr' ? 'ERR' : '   '} ${l.text}`);
       return 0;
     }
     default:
@@ -367,6 +387,7 @@ async function backupCommands(
   pos: string[],
   v: Values,
   api: ApiClient,
+  io: Io,
   out: (t: string) => void,
   json: (x: unknown) => void,
 ): Promise<number> {
@@ -380,7 +401,8 @@ async function backupCommands(
       if (v.host) q.set('hostId', v.host);
       if (v.plan) q.set('planId', v.plan);
       if (v.state) q.set('state', v.state);
-      const { backups } = await api.get<{ backups: BackupView[] }>(`/v1/backups${q.size ? `?${q}` : ''}`);
+      const { items: backups, nextCursor } = await api.list<BackupView>('/v1/backups', q, paging(v));
+      more(io, nextCursor);
       if (v.json) json(backups);
       else
         out(

@@ -1,6 +1,7 @@
 // /v1/hosts: the inventory with liveness, a host's runs and steps, and its step logs.
 
 import { STEP_NAMES, type StepName } from '@yixing/common';
+import { errorResponses, okResponse, pageLimit } from '@yixing/common/http';
 import type { FastifyInstance } from 'fastify';
 import type { InventoryHost } from '../inventory/inventory.ts';
 import { readRunLog } from '../logs/log-reader.ts';
@@ -63,6 +64,7 @@ export function hostRoutes(app: FastifyInstance, deps: ApiDeps): void {
             offset: { type: 'string', pattern: '^[0-9]{1,7}$' },
           },
         },
+        response: okResponse('{total, hosts}'),
       },
     },
     async (req) => {
@@ -73,18 +75,29 @@ export function hostRoutes(app: FastifyInstance, deps: ApiDeps): void {
     },
   );
 
-  app.get<{ Params: { hostId: string } }>('/v1/hosts/:hostId', { schema: { tags: ['hosts'], params: hostIdParams } }, async (req) => {
-    const host = inventory.host(req.params.hostId);
-    if (!host) throw new NotFoundError(`no host ${req.params.hostId}`);
-    return { host: hostView(host), runs: await runsOf(host._id) };
-  });
+  app.get<{ Params: { hostId: string } }>(
+    '/v1/hosts/:hostId',
+    {
+      schema: {
+        tags: ['hosts'],
+        summary: 'A host, its runs and their steps',
+        params: hostIdParams,
+        response: { ...okResponse('{host, runs}'), ...errorResponses(404) },
+      },
+    },
+    async (req) => {
+      const host = inventory.host(req.params.hostId);
+      if (!host) throw new NotFoundError(`no host ${req.params.hostId}`);
+      return { host: hostView(host), runs: await runsOf(host._id) };
+    },
+  );
 
-  app.get<{ Params: { hostId: string }; Querystring: { runId?: string; step?: StepName; limit?: string } }>(
+  app.get<{ Params: { hostId: string }; Querystring: { runId?: string; step?: StepName; limit?: string; cursor?: string } }>(
     '/v1/hosts/:hostId/logs',
     {
       schema: {
         tags: ['hosts'],
-        summary: "A run's log lines (the latest run when runId is absent)",
+        summary: "A run's log lines (the latest run when runId is absent), oldest first, a page at a time",
         params: hostIdParams,
         querystring: {
           type: 'object',
@@ -92,9 +105,15 @@ export function hostRoutes(app: FastifyInstance, deps: ApiDeps): void {
           properties: {
             runId: { type: 'string', pattern: '^[A-Za-z0-9_-]{1,128}$' },
             step: { type: 'string', enum: STEP_NAMES },
-            limit: { type: 'string', pattern: '^[0-9]{1,6}$' },
+            limit: { type: 'string', pattern: '^[0-9]{1,6}$', description: 'Lines per page, 1 to 10000 (default 2000).' },
+            cursor: {
+              type: 'string',
+              pattern: '^[0-9]{1,16}$',
+              description: 'The nextCursor of the previous page (a stream sequence); absent for the first page.',
+            },
           },
         },
+        response: { ...okResponse('{hostId, runId, lines, nextCursor: null when the run had no more lines}'), ...errorResponses(404) },
       },
     },
     async (req) => {
@@ -107,11 +126,17 @@ export function hostRoutes(app: FastifyInstance, deps: ApiDeps): void {
         runId = (started.find((r) => r.state === 'active') ?? started[0] ?? runs[0])?.runId;
         if (!runId) throw new NotFoundError(`host ${req.params.hostId} has no runs`);
       }
-      const lines = await readRunLog(deps.bus, req.params.hostId, runId, {
+      const page = await readRunLog(deps.bus, req.params.hostId, runId, {
         ...(req.query.step ? { step: req.query.step } : {}),
-        limit: Math.min(Number(req.query.limit ?? 2000), 100_000),
+        ...(req.query.cursor ? { after: Number(req.query.cursor) } : {}),
+        limit: pageLimit(req.query.limit, 2000, 10_000),
       });
-      return { hostId: req.params.hostId, runId, lines };
+      return {
+        hostId: req.params.hostId,
+        runId,
+        lines: page.lines,
+        nextCursor: page.nextCursor === null ? null : String(page.nextCursor),
+      };
     },
   );
 
@@ -126,6 +151,7 @@ export function hostRoutes(app: FastifyInstance, deps: ApiDeps): void {
           additionalProperties: false,
           properties: { planId: { type: 'string', pattern: '^[A-Za-z0-9_-]{1,128}$' }, limit: { type: 'string', pattern: '^[0-9]{1,5}$' } },
         },
+        response: okResponse('{entries}'),
       },
     },
     async (req) => ({

@@ -1,10 +1,16 @@
 // /v1/plans: create, inspect, operate, and follow a plan live (server-sent events).
-import type { FastifyInstance, FastifyReply } from 'fastify';
+import { errorResponses, okResponse, pageLimit, pageQuery } from '@yixing/common/http';
+import type { FastifyInstance } from 'fastify';
 import type { HostRunDoc, PlanDoc, RunState } from '../db/models.ts';
 import { type PlanInput, planSpecSchema } from '../plans/plan-spec.ts';
 import { NotFoundError } from './errors.ts';
+import { DEFAULT_STREAM_OPTIONS, StreamSlots, streamPlan } from './event-stream.ts';
+import { listPlanSummaries } from './plan-summaries.ts';
 import type { ApiDeps } from './server.ts';
 import { type PlanView, planView, runView, storedPlanView } from './views.ts';
+
+/** Open event streams served at once unless configured (ApiDeps.maxEventStreams). */
+export const DEFAULT_MAX_EVENT_STREAMS = 200;
 
 const planIdParams = {
   type: 'object',
@@ -40,22 +46,42 @@ export async function loadPlanView(deps: ApiDeps, planId: string): Promise<PlanV
 
 export function planRoutes(app: FastifyInstance, deps: ApiDeps): void {
   const { engine, plans, models } = deps;
+  const streams = new StreamSlots(deps.maxEventStreams ?? DEFAULT_MAX_EVENT_STREAMS);
 
   app.post<{ Body: PlanInput }>(
-    '/v1/plans',
-    { schema: { tags: ['plans'], summary: 'Create (and start) a plan', body: { $ref: 'PlanSpec#' } } },
-    async (req, reply) => {
-      const plan = await plans.create(req.body, actorOf(req.headers));
-      return reply.status(201).send(await loadPlanView(deps, plan._id));
-    },
-  );
-
-  app.get<{ Querystring: { state?: string } }>(
     '/v1/plans',
     {
       schema: {
         tags: ['plans'],
-        summary: 'List plans, newest first',
+        summary: 'Create (and start) a plan',
+        headers: {
+          type: 'object',
+          properties: {
+            'idempotency-key': {
+              type: 'string',
+              pattern: '^[!-~]{1,255}$',
+              description:
+                'Retrying with the same key and body answers the same plan, created at most once; the key with another body is a 422.',
+            },
+          },
+        },
+        body: { $ref: 'PlanSpec#' },
+        response: { ...okResponse('The plan, created and started', 201), ...errorResponses(409, 422) },
+      },
+    },
+    async (req, reply) => {
+      const idempotencyKey = req.headers['idempotency-key'] as string | undefined;
+      const plan = await plans.create(req.body, actorOf(req.headers), { idempotencyKey });
+      return reply.status(201).send(await loadPlanView(deps, plan._id));
+    },
+  );
+
+  app.get<{ Querystring: { state?: string; limit?: string; cursor?: string } }>(
+    '/v1/plans',
+    {
+      schema: {
+        tags: ['plans'],
+        summary: 'Plan summaries, newest first, a page at a time (follow nextCursor)',
         querystring: {
           type: 'object',
           additionalProperties: false,
@@ -64,19 +90,31 @@ export function planRoutes(app: FastifyInstance, deps: ApiDeps): void {
               type: 'string',
               enum: ['running', 'paused', 'waiting-approval', 'budget-exhausted', 'aborting', 'completed', 'aborted'],
             },
+            ...pageQuery(500),
           },
         },
+        response: okResponse('{items: plan summaries, nextCursor: null on the last page}'),
       },
     },
-    async (req) => {
-      const filter: Record<string, unknown> = req.query.state ? { state: req.query.state } : {};
-      const docs = await models.Plan.find(filter, { _id: 1 }).sort({ createdAt: -1 }).limit(200).lean<{ _id: string }[]>();
-      return { plans: await Promise.all(docs.map((d) => loadPlanView(deps, d._id))) };
-    },
+    (req) =>
+      listPlanSummaries(deps, {
+        ...(req.query.state ? { state: req.query.state } : {}),
+        ...(req.query.cursor ? { cursor: req.query.cursor } : {}),
+        limit: pageLimit(req.query.limit, 50, 500),
+      }),
   );
 
-  app.get<{ Params: { planId: string } }>('/v1/plans/:planId', { schema: { tags: ['plans'], params: planIdParams } }, (req) =>
-    loadPlanView(deps, req.params.planId),
+  app.get<{ Params: { planId: string } }>(
+    '/v1/plans/:planId',
+    {
+      schema: {
+        tags: ['plans'],
+        summary: 'A plan and its progress',
+        params: planIdParams,
+        response: { ...okResponse('The plan'), ...errorResponses(404) },
+      },
+    },
+    (req) => loadPlanView(deps, req.params.planId),
   );
 
   app.get<{ Params: { planId: string }; Querystring: { state?: RunState; limit?: string; offset?: string } }>(
@@ -95,6 +133,7 @@ export function planRoutes(app: FastifyInstance, deps: ApiDeps): void {
             offset: { type: 'string', pattern: '^[0-9]{1,7}$' },
           },
         },
+        response: { ...okResponse('{total, hosts}'), ...errorResponses(404) },
       },
     },
     async (req) => {
@@ -118,7 +157,15 @@ export function planRoutes(app: FastifyInstance, deps: ApiDeps): void {
   const action = (name: string, run: (planId: string, actor: string, body: Record<string, unknown>) => Promise<unknown>, body?: object) =>
     app.post<{ Params: { planId: string }; Body: Record<string, unknown> }>(
       `/v1/plans/:planId/${name}`,
-      { schema: { tags: ['plan actions'], params: planIdParams, ...(body ? { body } : {}) } },
+      {
+        schema: {
+          tags: ['plan actions'],
+          summary: `${name} the plan`,
+          params: planIdParams,
+          ...(body ? { body } : {}),
+          response: { ...okResponse('{result, plan}'), ...errorResponses(404, 409) },
+        },
+      },
       async (req) => {
         const result = await run(req.params.planId, actorOf(req.headers), req.body ?? {});
         return { result, plan: await loadPlanView(deps, req.params.planId) };
@@ -141,7 +188,14 @@ export function planRoutes(app: FastifyInstance, deps: ApiDeps): void {
   const hostAction = (name: string, run: (planId: string, hostId: string, actor: string) => Promise<HostRunDoc>) =>
     app.post<{ Params: { planId: string; hostId: string } }>(
       `/v1/plans/:planId/hosts/:hostId/${name}`,
-      { schema: { tags: ['plan actions'], params: hostParams } },
+      {
+        schema: {
+          tags: ['plan actions'],
+          summary: `${name} one host of the plan`,
+          params: hostParams,
+          response: { ...okResponse("The host's run"), ...errorResponses(404, 409) },
+        },
+      },
       async (req) => runView(await run(req.params.planId, req.params.hostId, actorOf(req.headers))),
     );
   hostAction('exclude', (p, h, a) => engine.exclude(p, h, a));
@@ -150,78 +204,29 @@ export function planRoutes(app: FastifyInstance, deps: ApiDeps): void {
 
   app.get<{ Params: { planId: string } }>(
     '/v1/plans/:planId/events',
-    { schema: { tags: ['plans'], summary: 'Live progress as server-sent events (event: plan, event: host)', params: planIdParams } },
+    {
+      schema: {
+        tags: ['plans'],
+        summary: 'Live progress as server-sent events (event: plan, event: host)',
+        params: planIdParams,
+        response: {
+          200: {
+            description: 'text/event-stream: `plan` snapshots and `host` changes until the plan ends',
+            content: { 'text/event-stream': { schema: { type: 'string' } } },
+          },
+          ...errorResponses(404, 429),
+        },
+      },
+    },
     async (req, reply) => {
       await loadPlanView(deps, req.params.planId);
-      streamPlan(deps, req.params.planId, reply);
+      const release = streams.take();
+      streamPlan(engine, req.params.planId, reply, () => loadPlanView(deps, req.params.planId), release, {
+        ...DEFAULT_STREAM_OPTIONS,
+        ...deps.eventStreams,
+      });
     },
   );
-}
-
-/**
- * Server-sent events: a `plan` snapshot at every plan state change and at most every
- * 250 ms while hosts move, and each `host` change. The stream ends with the plan.
- */
-function streamPlan(deps: ApiDeps, planId: string, reply: FastifyReply): void {
-  reply.hijack();
-  const res = reply.raw;
-  res.writeHead(200, {
-    'content-type': 'text/event-stream',
-    'cache-control': 'no-cache',
-    connection: 'keep-alive',
-    'x-accel-buffering': 'no',
-  });
-  let ended = false;
-  const send = (event: string, data: unknown): void => {
-    if (!ended) res.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
-  };
-  const sendView = (v: PlanView): void => {
-    send('plan', v);
-    if (v.state === 'completed' || v.state === 'aborted') {
-      ended = true;
-      res.end();
-    }
-  };
-  let timer: NodeJS.Timeout | undefined;
-  const snapshot = (): void => {
-    timer = undefined;
-    // A live plan's view is built at once from memory; a finished one is read back.
-    const rt = deps.engine.runtime(planId);
-    if (rt) sendView(planView(rt));
-    else
-      loadPlanView(deps, planId)
-        .then(sendView)
-        .catch(() => res.end());
-  };
-  const onPlan = (id: string): void => {
-    if (id !== planId) return;
-    clearTimeout(timer);
-    snapshot();
-  };
-  const onRun = (id: string, run: HostRunDoc): void => {
-    if (id !== planId) return;
-    send('host', {
-      hostId: run.hostId,
-      state: run.state,
-      step: run.step,
-      stepState: run.stepState,
-      attempt: run.attempt,
-      failure: run.failure,
-      rollback: run.rollback,
-    });
-    timer ??= setTimeout(snapshot, 250);
-  };
-  deps.engine.events.on('plan', onPlan);
-  deps.engine.events.on('run', onRun);
-  const keepAlive = setInterval(() => res.write(': keep-alive\n\n'), 15_000);
-  res.on('close', () => {
-    ended = true;
-    clearInterval(keepAlive);
-    clearTimeout(timer);
-    deps.engine.events.off('plan', onPlan);
-    deps.engine.events.off('run', onRun);
-  });
-  snapshot();
 }
 
 export { planSpecSchema };

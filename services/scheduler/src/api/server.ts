@@ -2,6 +2,7 @@
 // validation rejects unknown fields (removeAdditional is off) and errors name the field.
 import swagger from '@fastify/swagger';
 import type { Bus, Registry } from '@yixing/common';
+import { documentErrors, installApiErrors, localReference } from '@yixing/common/http';
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { AuditLog } from '../audit/audit-log.ts';
 import type { Models } from '../db/models.ts';
@@ -10,7 +11,7 @@ import type { Inventory } from '../inventory/inventory.ts';
 import type { PlanService } from '../plans/plan.service.ts';
 import { planSpecSchema } from '../plans/plan-spec.ts';
 import type { Engine } from '../reconcile/engine.ts';
-import { installErrorHandler } from './errors.ts';
+import type { StreamOptions } from './event-stream.ts';
 import { hostRoutes } from './host.routes.ts';
 import { planRoutes } from './plan.routes.ts';
 
@@ -26,6 +27,9 @@ export interface ApiDeps {
   heartbeatGraceMs: number;
   /** Largest accepted request body. */
   bodyLimit?: number;
+  /** Event streams (GET /v1/plans/<id>/events) open at once; the next is refused with 429. */
+  maxEventStreams?: number;
+  eventStreams?: Partial<StreamOptions>;
   logger?: boolean;
 }
 
@@ -35,11 +39,15 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
     bodyLimit: deps.bodyLimit ?? 256 * 1024,
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false, useDefaults: false, allErrors: false } },
   });
-  installErrorHandler(app);
+  installApiErrors(app, { service: 'scheduler' });
+  documentErrors(app);
+  // 3.1: its schemas are JSON Schema 2020-12, the dialect the routes validate with.
   await app.register(swagger, {
     openapi: {
+      openapi: '3.1.0',
       info: { title: 'Yixing scheduler API', version: '1.0.0', description: 'Plans, hosts, steps and logs of in-place OS migrations.' },
     },
+    refResolver: { buildLocalReference: localReference },
   });
   app.addSchema(planSpecSchema);
   app.get('/docs/json', { schema: { hide: true } }, async () => app.swagger());

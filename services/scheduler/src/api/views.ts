@@ -23,9 +23,34 @@ export interface PlanView {
   version: number;
 }
 
-export function planView(rt: PlanRuntime): PlanView {
-  const p = rt.plan;
-  const c = rt.counters;
+/** The plan fields a header reads: the spec is needed for its profile only. */
+export type PlanHeaderDoc = Pick<
+  PlanDoc,
+  '_id' | 'name' | 'state' | 'stateReason' | 'createdAt' | 'createdBy' | 'finishedAt' | 'hostCount' | 'openPhase' | 'gate' | 'budget'
+> & { spec?: { profile?: string } };
+
+type HeaderCounts = Pick<PlanCounters, 'total' | 'succeeded' | 'failed' | 'excluded' | 'failures'>;
+
+/** What a plan's view and its summary share: the document's fields, budget and percent done. */
+export function planHeader(
+  p: PlanHeaderDoc,
+  c: HeaderCounts,
+): Pick<
+  PlanView,
+  | 'id'
+  | 'name'
+  | 'state'
+  | 'stateReason'
+  | 'createdAt'
+  | 'createdBy'
+  | 'finishedAt'
+  | 'profile'
+  | 'hostCount'
+  | 'openPhase'
+  | 'gate'
+  | 'budget'
+  | 'percentDone'
+> {
   const done = c.succeeded + c.failed + c.excluded;
   return {
     id: p._id,
@@ -35,10 +60,20 @@ export function planView(rt: PlanRuntime): PlanView {
     createdAt: new Date(p.createdAt).toISOString(),
     createdBy: p.createdBy,
     finishedAt: p.finishedAt ? new Date(p.finishedAt).toISOString() : null,
-    profile: p.spec.profile,
+    profile: p.spec?.profile ?? '',
     hostCount: p.hostCount,
     openPhase: p.openPhase,
     gate: p.gate,
+    budget: { limit: p.budget, used: c.failures, remaining: Math.max(0, p.budget - c.failures) },
+    percentDone: c.total === 0 ? 100 : Math.floor((done / c.total) * 1000) / 10,
+  };
+}
+
+export function planView(rt: PlanRuntime): PlanView {
+  const p = rt.plan;
+  const c = rt.counters;
+  return {
+    ...planHeader(p, c),
     phases: p.phases.map((ph, i) => {
       const live = rt.phases[i];
       return {
@@ -52,9 +87,7 @@ export function planView(rt: PlanRuntime): PlanView {
         inFlight: [...rt.active].filter((id) => rt.runs.get(id)?.phase === i).length,
       };
     }),
-    budget: { limit: p.budget, used: c.failures, remaining: Math.max(0, p.budget - c.failures) },
     counters: structuredClone(c),
-    percentDone: c.total === 0 ? 100 : Math.floor((done / c.total) * 1000) / 10,
     spec: p.spec,
     version: p.version,
   };

@@ -1,0 +1,29 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { countsOf, countsOfLatest } from './plan-summaries.ts';
+
+test('counts by state add up in flight; failures are counted apart', () => {
+  assert.deepEqual(
+    countsOf(
+      6,
+      [
+        { state: 'succeeded', n: 2 },
+        { state: 'active', n: 1 },
+        { state: 'held', n: 1 },
+        { state: 'failed', n: 2 },
+      ],
+      3,
+    ),
+    { total: 6, pending: 0, active: 1, held: 1, succeeded: 2, failed: 2, excluded: 0, inFlight: 2, failures: 3 },
+  );
+});
+
+test('a plan not compacted is counted by the latest version of each run', () => {
+  const c = countsOfLatest(2, [
+    { key: 'p/a', version: 1, state: 'pending', failure: null },
+    { key: 'p/a', version: 3, state: 'failed', failure: { code: 'X' } },
+    { key: 'p/a', version: 2, state: 'active', failure: null },
+    { key: 'p/b', version: 1, state: 'pending', failure: { code: 'Y' } },
+  ]);
+  assert.deepEqual(c, { total: 2, pending: 1, active: 0, held: 0, succeeded: 0, failed: 1, excluded: 0, inFlight: 0, failures: 1 });
+});
