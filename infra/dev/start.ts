@@ -65,12 +65,27 @@ async function launch(name: string, cmd: string, args: string[], extraEnv: Recor
 }
 
 let stopping = false;
-async function stopAll(): Promise<void> {
+/**
+ * Stops in the reverse order of the start, one at a time: the services finish their stop
+ * while NATS and FerretDB still answer (stopped all at once, a scheduler waited forever
+ * on them). A process that outlives its own stop deadline is killed.
+ */
+async function stopAll(): Promise<boolean> {
   stopping = true;
+  let clean = true;
   for (const m of [...running].reverse()) {
-    if (m.child.exitCode === null) m.child.kill('SIGTERM');
+    if (m.child.exitCode !== null || m.child.signalCode !== null) continue;
+    const exited = new Promise<number | null>((r) => m.child.once('exit', (code) => r(code)));
+    m.child.kill('SIGTERM');
+    const killer = setTimeout(() => m.child.kill('SIGKILL'), 30_000);
+    const code = await exited;
+    clearTimeout(killer);
+    if (code !== 0) {
+      clean = false;
+      process.stderr.write(`start: ${m.name} did not stop cleanly (${code ?? m.child.signalCode}); see ${m.log}\n`);
+    }
   }
-  await Promise.all(running.map((m) => (m.child.exitCode === null ? new Promise((r) => m.child.once('exit', r)) : undefined)));
+  return clean;
 }
 
 /** Services that exist so far, in start order; each is the package's main.ts. */
@@ -155,7 +170,7 @@ async function main(): Promise<void> {
   for (const sig of ['SIGINT', 'SIGTERM'] as const) {
     process.once(sig, () => {
       process.stdout.write('\nstopping...\n');
-      void stopAll().then(() => process.exit(0));
+      void stopAll().then((clean) => process.exit(clean ? 0 : 1));
     });
   }
 }

@@ -31,3 +31,29 @@ test('a service survives a promise rejection nobody handled, and logs and counts
   assert.equal(logged[0]?.level, 50, 'logged as an error');
   assert.match(logged[0]?.stack ?? '', /database blip/);
 });
+
+test('a stop that hangs (its server gone) ends the process after the grace time, with 1', () => {
+  const script = `
+    import { stopOnSignalsWithin } from ${JSON.stringify(processModule)};
+    stopOnSignalsWithin(300, async () => { process.stdout.write('stopping\\n'); }, () => new Promise(() => undefined));
+    setInterval(() => undefined, 1000);
+    process.stdout.write('ready\\n');
+    process.kill(process.pid, 'SIGTERM');
+  `;
+  const child = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8' });
+  assert.equal(child.status, 1, `exit ${child.status} ${child.signal}: ${child.stderr}`);
+  assert.match(child.stdout, /ready\nstopping\n/);
+  assert.match(child.stderr, /the stop did not finish within 300 ms: exiting/);
+});
+
+test('a stop that finishes exits 0', () => {
+  const script = `
+    import { stopOnSignalsWithin } from ${JSON.stringify(processModule)};
+    stopOnSignalsWithin(10_000, async () => { process.stdout.write('stopped\\n'); });
+    setInterval(() => undefined, 1000);
+    process.kill(process.pid, 'SIGTERM');
+  `;
+  const child = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8' });
+  assert.equal(child.status, 0, child.stderr);
+  assert.equal(child.stdout, 'stopped\n');
+});

@@ -4,14 +4,38 @@
 import { isYxError } from './errors.ts';
 import { createLogger } from './log.ts';
 
-/** Runs the steps in order on SIGTERM or SIGINT (a step that fails does not stop the rest), then exits. */
+/**
+ * How long a graceful stop may take. A stop step can wait forever on a server that went
+ * away first (seen: a scheduler whose NATS and FerretDB were stopped beside it never
+ * exited, and `./dev start` waited on it); past this the process exits anyway, with 1.
+ */
+export const SHUTDOWN_GRACE_MS = 20_000;
+
+/**
+ * Runs the steps in order on SIGTERM or SIGINT (a step that fails does not stop the rest),
+ * then exits 0; exits 1 when they take longer than `graceMs` or on a second signal.
+ */
 export function stopOnSignals(...steps: (() => Promise<unknown>)[]): void {
-  const shutdown = async (): Promise<void> => {
+  stopOnSignalsWithin(SHUTDOWN_GRACE_MS, ...steps);
+}
+
+export function stopOnSignalsWithin(graceMs: number, ...steps: (() => Promise<unknown>)[]): void {
+  let stopping = false;
+  const shutdown = async (signal: string): Promise<void> => {
+    if (stopping) {
+      process.stderr.write(`${signal} again: exiting without finishing the stop\n`);
+      process.exit(1);
+    }
+    stopping = true;
+    setTimeout(() => {
+      process.stderr.write(`the stop did not finish within ${graceMs} ms: exiting\n`);
+      process.exit(1);
+    }, graceMs).unref();
     for (const step of steps) await step().catch(() => undefined);
     process.exit(0);
   };
-  process.once('SIGTERM', () => void shutdown());
-  process.once('SIGINT', () => void shutdown());
+  process.on('SIGTERM', () => void shutdown('SIGTERM'));
+  process.on('SIGINT', () => void shutdown('SIGINT'));
 }
 
 let unhandled = 0;
