@@ -18,6 +18,8 @@ export interface SchedulerConfig {
   engine: EngineConfig;
   streamReplicas: number;
   bodyLimit?: number;
+  /** Event streams the API serves at once. */
+  maxEventStreams?: number;
   lastSeenFlushMs?: number;
 }
 
@@ -86,6 +88,7 @@ export async function buildScheduler(deps: SchedulerDeps): Promise<Scheduler> {
     registry,
     heartbeatGraceMs: config.engine.heartbeatGraceMs,
     ...(config.bodyLimit ? { bodyLimit: config.bodyLimit } : {}),
+    ...(config.maxEventStreams ? { maxEventStreams: config.maxEventStreams } : {}),
   });
   return {
     api,

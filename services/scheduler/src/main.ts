@@ -17,6 +17,11 @@ async function main(): Promise<void> {
     },
     YX_API_HOST: { doc: 'address the API listens on', parse: str(), default: '127.0.0.1' },
     YX_API_PORT: { doc: 'port the API listens on', parse: int({ min: 0, max: 65535 }), default: 8080 },
+    YX_API_MAX_EVENT_STREAMS: {
+      doc: 'event streams (GET /v1/plans/<id>/events) served at once; the next is refused with 429',
+      parse: int({ min: 1, max: 100_000 }),
+      default: 200,
+    },
     YX_STREAM_REPLICAS: { doc: 'replicas of the JetStream streams', parse: int({ min: 1, max: 5 }), default: 1 },
     YX_TICK_MS: { doc: 'reconciliation interval', parse: int({ min: 10, max: 60_000 }), default: d.tickMs },
     YX_HEARTBEAT_GRACE_MS: { doc: 'silence after which a host is unreachable', parse: int({ min: 100 }), default: d.heartbeatGraceMs },
@@ -64,6 +69,7 @@ async function main(): Promise<void> {
     clock: Date.now,
     config: {
       streamReplicas: cfg.YX_STREAM_REPLICAS,
+      maxEventStreams: cfg.YX_API_MAX_EVENT_STREAMS,
       engine: {
         tickMs: cfg.YX_TICK_MS,
         heartbeatGraceMs: cfg.YX_HEARTBEAT_GRACE_MS,
