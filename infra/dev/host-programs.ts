@@ -19,6 +19,7 @@ export const HOST_PROGRAMS: Record<ProgramGroup, Record<string, HostProgram>> = 
   base: {
     go: { package: null, for: 'building nats-server and FerretDB' },
     sh: { package: 'dash', for: 'shell steps' },
+    bash: { package: 'bash', for: "running the README's commands as written" },
     git: { package: 'git', for: 'listing the tracked sources in the contract tests' },
     curl: { package: 'curl', for: "asking the container engine's API socket whether it answers" },
     tar: { package: 'tar', for: 'backup archives' },
