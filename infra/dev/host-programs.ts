@@ -23,7 +23,6 @@ export const HOST_PROGRAMS: Record<ProgramGroup, Record<string, HostProgram>> = 
     git: { package: 'git', for: 'listing the tracked sources in the contract tests' },
     curl: { package: 'curl', for: "asking the container engine's API socket whether it answers" },
     tar: { package: 'tar', for: 'backup archives' },
-    mv: { package: 'coreutils', for: 'swapping restored trees into place' },
     ln: { package: 'coreutils', for: 'test roots' },
     mkdir: { package: 'coreutils', for: 'test roots' },
     cat: { package: 'coreutils', for: 'test roots' },

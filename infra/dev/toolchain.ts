@@ -119,6 +119,8 @@ runtime = "runc"
  * one answers, otherwise Podman's API service with the runc runtime, started here.
  */
 export async function ensureContainerEngine(): Promise<ContainerEngine> {
+  // curl asks the engine's socket below; the rest of the base is needed whatever the engine.
+  await ensureHostPrograms('base');
   const given = process.env.DOCKER_HOST;
   if (given) {
     if (given.startsWith('unix://') && !(await ping(given.slice('unix://'.length)))) {
@@ -129,7 +131,7 @@ export async function ensureContainerEngine(): Promise<ContainerEngine> {
   if (await ping('/var/run/docker.sock')) {
     return { cli: 'docker', dockerHost: 'unix:///var/run/docker.sock' };
   }
-  await ensureHostPrograms('base', 'containers');
+  await ensureHostPrograms('containers');
   const confPath = '/etc/containers/containers.conf';
   const current = existsSync(confPath) ? await readFile(confPath, 'utf8') : '';
   if (!/runtime\s*=\s*"runc"/.test(current) || !/default_ulimits\s*=\s*\[\]/.test(current)) {
