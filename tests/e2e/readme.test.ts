@@ -120,7 +120,16 @@ test('README "Using it": the example plan is accepted and migrates the demo pool
   const backupsOfPlan = JSON.parse(list.out) as { id: string; state: string }[];
   const verified = backupsOfPlan.find((b) => b.state === 'verified');
   assert.ok(verified, `the plan left verified backups: ${list.out.slice(0, 500)}`);
-  // `yx backup delete` is refused while the run is live and allowed once it ended; it runs last.
+  // `yx backup delete` is refused while the run is live and allowed once the backup service
+  // heard that it ended (RunFinished is acknowledged by the stream before the service applies it).
+  await waitUntil(
+    async () => {
+      const res = await fetch(`${cliEnv.YX_BACKUP_API}/v1/backups/${verified.id}`);
+      const b = (await res.json()) as { runFinalAt?: string | null };
+      return { done: Boolean(b.runFinalAt), value: undefined, state: String(b.runFinalAt) };
+    },
+    { what: `the backup service recording that the run of ${verified.id} ended` },
+  );
   const second = await bash(fillPlaceholders(backups), { ...cliEnv, PLAN: plan, BACKUP: verified.id });
   assert.equal(second.code, 0, `the backup block failed:\n${second.out.slice(-4000)}`);
 });
