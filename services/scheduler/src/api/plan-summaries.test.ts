@@ -27,3 +27,27 @@ test('a plan not compacted is counted by the latest version of each run', () => 
   ]);
   assert.deepEqual(c, { total: 2, pending: 1, active: 0, held: 0, succeeded: 0, failed: 1, excluded: 0, inFlight: 0, failures: 1 });
 });
+
+test('a plan partly compacted counts its archived runs and the latest versions of the rest, each run once', () => {
+  // p/a and p/b were archived; p/c's archive insert failed, so it is only in run_states.
+  // p/a's versions were not dropped yet: they must not count a second time.
+  const archived = {
+    byState: [
+      { state: 'succeeded', n: 1 },
+      { state: 'failed', n: 1 },
+    ],
+    failures: 1,
+    keys: new Set(['p/a', 'p/b']),
+  };
+  const c = countsOfLatest(
+    3,
+    [
+      { key: 'p/a', version: 1, state: 'pending', failure: null },
+      { key: 'p/a', version: 4, state: 'succeeded', failure: null },
+      { key: 'p/c', version: 1, state: 'pending', failure: null },
+      { key: 'p/c', version: 2, state: 'active', failure: null },
+    ],
+    archived,
+  );
+  assert.deepEqual(c, { total: 3, pending: 0, active: 1, held: 0, succeeded: 1, failed: 1, excluded: 0, inFlight: 1, failures: 1 });
+});

@@ -46,15 +46,33 @@ export function countsOf(total: number, byState: { state: string; n: number }[],
   return c;
 }
 
-/** Counts of one run state per run (the latest version of each), for a plan not compacted yet. */
-export function countsOfLatest(total: number, versions: { key: string; version: number; state: string; failure: unknown }[]): PlanCounts {
+/** A plan's runs already compacted into host_runs: their counts by state, failures and keys. */
+export interface ArchivedRuns {
+  byState: { state: string; n: number }[];
+  failures: number;
+  keys: ReadonlySet<string>;
+}
+
+const NONE_ARCHIVED: ArchivedRuns = { byState: [], failures: 0, keys: new Set() };
+
+/**
+ * Counts of a plan not (fully) compacted: its archived runs, plus the latest version of
+ * each run not archived. A run archived whose versions were not dropped yet counts once.
+ */
+export function countsOfLatest(
+  total: number,
+  versions: { key: string; version: number; state: string; failure: unknown }[],
+  archived: ArchivedRuns = NONE_ARCHIVED,
+): PlanCounts {
   const latest = new Map<string, (typeof versions)[number]>();
   for (const v of versions) {
+    if (archived.keys.has(v.key)) continue;
     const cur = latest.get(v.key);
     if (!cur || v.version > cur.version) latest.set(v.key, v);
   }
   const byState = new Map<string, number>();
-  let failures = 0;
+  for (const { state, n } of archived.byState) byState.set(state, (byState.get(state) ?? 0) + n);
+  let failures = archived.failures;
   for (const r of latest.values()) {
     byState.set(r.state, (byState.get(r.state) ?? 0) + 1);
     if (r.failure && r.state !== 'pending') failures++;
@@ -95,15 +113,26 @@ async function storedCounts(models: Models, plans: PlanHeaderDoc[]): Promise<Map
   }
   const failures = new Map(failed.map((g) => [g._id as string, g.n]));
   for (const p of plans) {
-    const c = countsOf(p.hostCount, rows.get(p._id) ?? [], failures.get(p._id) ?? 0);
+    const byStateOfPlan = rows.get(p._id) ?? [];
+    const c = countsOf(p.hostCount, byStateOfPlan, failures.get(p._id) ?? 0);
     const archived = c.pending + c.active + c.held + c.succeeded + c.failed + c.excluded;
     if (archived === p.hostCount) out.set(p._id, c);
     else {
-      // Not (or not fully) compacted: every run is still in run_states; read states, not steps.
-      const versions = await models.RunState.find({ planId: p._id }, { key: 1, version: 1, state: 1, failure: 1 }).lean<
-        { key: string; version: number; state: string; failure: unknown }[]
-      >();
-      out.set(p._id, countsOfLatest(p.hostCount, versions));
+      // Not (or partly) compacted: the runs not archived are in run_states; read states, not steps.
+      const [versions, keys] = await Promise.all([
+        models.RunState.find({ planId: p._id }, { key: 1, version: 1, state: 1, failure: 1 }).lean<
+          { key: string; version: number; state: string; failure: unknown }[]
+        >(),
+        archived === 0 ? [] : models.RunArchive.find({ planId: p._id }, { _id: 1 }).lean<{ _id: string }[]>(),
+      ]);
+      out.set(
+        p._id,
+        countsOfLatest(p.hostCount, versions, {
+          byState: byStateOfPlan,
+          failures: failures.get(p._id) ?? 0,
+          keys: new Set(keys.map((k) => k._id)),
+        }),
+      );
     }
   }
   return out;
