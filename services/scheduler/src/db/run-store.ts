@@ -6,7 +6,7 @@
 // insert costs about 1 ms. MongoDB runs the same code. When a plan ends, its final states
 // are compacted into host_runs and the versions are dropped.
 import { isDuplicateKey, StaleWriteError, YxError } from '@yixing/common';
-import type { HostRunDoc, Models, RunStateDoc, RunStepDoc, StepRecord } from './models.ts';
+import type { HostRunDoc, Models, RunState, RunStateDoc, RunStepDoc, StepRecord } from './models.ts';
 
 /** Some final run states could not be archived; compacting again (at start) may finish it. */
 export class CompactionIncompleteError extends YxError {
@@ -123,6 +123,52 @@ export class RunStore {
       this.#m.RunStep.find({ planId }).lean<RunStepDoc[]>(),
     ]);
     return this.#reduce([...archived.map((a) => ({ ...a, key: a._id })), ...states], steps);
+  }
+
+  /**
+   * One page of a plan that is not live, in take order (`order`, then key), after `after`:
+   * reads the page's archived runs, the state fields of runs not archived (a plan whose
+   * compaction failed) and the step records of the page's runs only.
+   */
+  async pagePlan(
+    planId: string,
+    q: { after?: { order: number; key: string }; state?: RunState; limit: number },
+  ): Promise<{ runs: HostRunDoc[]; more: boolean }> {
+    const after = (idField: '_id' | 'key') =>
+      q.after ? { $or: [{ order: { $gt: q.after.order } }, { order: q.after.order, [idField]: { $gt: q.after.key } }] } : {};
+    type Light = { _id: string; key: string; version: number; order: number; state: RunState };
+    const [archived, versions] = await Promise.all([
+      this.#m.RunArchive.find({ planId, ...(q.state ? { state: q.state } : {}), ...after('_id') })
+        .sort({ order: 1, _id: 1 })
+        .limit(q.limit + 1)
+        .lean<RunStateDoc[]>(),
+      this.#m.RunState.find({ planId, ...after('key') }, { key: 1, version: 1, order: 1, state: 1 }).lean<Light[]>(),
+    ]);
+    const latest = new Map<string, Light>();
+    for (const v of versions) {
+      const cur = latest.get(v.key);
+      if (!cur || v.version > cur.version) latest.set(v.key, v);
+    }
+    // A run archived whose versions were not dropped yet is the archived one.
+    if (latest.size > 0) {
+      const done = await this.#m.RunArchive.find({ _id: { $in: [...latest.keys()] } }, { _id: 1 }).lean<{ _id: string }[]>();
+      for (const d of done) latest.delete(d._id);
+    }
+    const candidates = [
+      ...archived.map((a) => ({ key: a._id, order: a.order, doc: { ...a, key: a._id } as RunStateDoc | undefined, stateId: '' })),
+      ...[...latest.values()]
+        .filter((l) => !q.state || l.state === q.state)
+        .map((l) => ({ key: l.key, order: l.order, doc: undefined, stateId: l._id })),
+    ].sort((a, b) => a.order - b.order || (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+    const page = candidates.slice(0, q.limit);
+    const keys = page.map((c) => c.key);
+    const stateIds = page.filter((c) => !c.doc).map((c) => c.stateId);
+    const [states, steps] = await Promise.all([
+      stateIds.length > 0 ? this.#m.RunState.find({ _id: { $in: stateIds } }).lean<RunStateDoc[]>() : [],
+      keys.length > 0 ? this.#m.RunStep.find({ planId, key: { $in: keys } }).lean<RunStepDoc[]>() : [],
+    ]);
+    const runs = await this.#reduce([...page.flatMap((c) => (c.doc ? [c.doc] : [])), ...states], steps);
+    return { runs: runs.sort((a, b) => a.order - b.order || (a._id < b._id ? -1 : 1)), more: candidates.length > q.limit };
   }
 
   async loadRun(key: string): Promise<HostRunDoc | undefined> {
