@@ -58,27 +58,30 @@ export class ApiClient {
   /**
    * The items of a paged list (`{items, nextCursor}`; `key` names another items field),
    * following nextCursor from `cursor` until the last page or `max` items. nextCursor is
-   * where to go on from, null at the end.
+   * where to go on from, null at the end; `first` is the first page (for fields such as a
+   * total). A page asks for what is still wanted: the API serves at most its page size.
    */
   async list<T>(
     path: string,
     query: URLSearchParams,
     opts: { max?: number; cursor?: string; key?: string } = {},
-  ): Promise<{ items: T[]; nextCursor: string | null }> {
+  ): Promise<{ items: T[]; nextCursor: string | null; first: Record<string, unknown> }> {
     const key = opts.key ?? 'items';
     const items: T[] = [];
     let cursor = opts.cursor ?? null;
+    let first: Record<string, unknown> | undefined;
     do {
       const q = new URLSearchParams(query);
       if (cursor) q.set('cursor', cursor);
-      if (opts.max !== undefined) q.set('limit', String(Math.min(opts.max - items.length, 500)));
+      if (opts.max !== undefined) q.set('limit', String(opts.max - items.length));
       const page = await this.get<Record<string, unknown> & { nextCursor: string | null }>(`${path}${q.size ? `?${q}` : ''}`);
+      first ??= page;
       const got = (page[key] ?? []) as T[];
       items.push(...got);
       cursor = page.nextCursor ?? null;
       if (got.length === 0) break;
     } while (cursor && (opts.max === undefined || items.length < opts.max));
-    return { items, nextCursor: cursor };
+    return { items, nextCursor: cursor, first: first ?? {} };
   }
 
   get<T>(path: string): Promise<T> {

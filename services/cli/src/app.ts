@@ -4,7 +4,7 @@ import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { parse as parseYaml } from 'yaml';
 import { ApiClient, ApiError } from './api-client.ts';
-import { type PlanProgress, ProgressRenderer } from './progress.ts';
+import { type PlanProgress, type PlanSummary, ProgressRenderer } from './progress.ts';
 
 export interface Io {
   stdout: NodeJS.WriteStream;
@@ -17,13 +17,14 @@ export const USAGE = `yx — Yixing from the terminal
   yx plan create -f PLAN.(json|yaml) [--wait]   create and start a plan (--wait: follow it to the end)
   yx plan list [--state STATE] [--limit N] [--cursor C]   plans, newest first (every page unless --limit)
   yx plan show PLAN [--watch]                   a plan's progress (--watch: live bars until it ends)
-  yx plan hosts PLAN [--state STATE]            a plan's hosts and where each one is
+  yx plan hosts PLAN [--state STATE] [--limit N] [--cursor C]   a plan's hosts in take order, where each one is
   yx plan pause|resume|approve|retry-failed PLAN
   yx plan abort PLAN [--rollback]               stop starting hosts; in-flight hosts finish (or roll back)
   yx plan exclude PLAN HOST                     never start this host in the plan
-  yx hosts list [--pool P] [--cluster C] [--zone Z] [--rack R] [--role R]
+  yx hosts list [--pool P] [--cluster C] [--zone Z] [--rack R] [--role R] [--limit N] [--cursor C]
   yx host show HOST                             a host, its runs and their steps
-  yx host logs HOST [--run RUN] [--step STEP] [--limit N] [--cursor C]   a run's log lines
+  yx host logs HOST [--run RUN] [--step STEP] [--limit N] [--cursor C]   a run's log lines, oldest first
+  yx host logs HOST [--run RUN] --tail N        the run's last N lines (where a failure is)
   yx backups list [--host H] [--plan P] [--state S] [--limit N] [--cursor C]
   yx backup show|verify ID                      a backup; verify re-reads it end to end
   yx backup delete ID                           refused for a verified backup whose run has not ended
@@ -106,6 +107,7 @@ function parseCli(argv: string[]) {
       step: { type: 'string' },
       limit: { type: 'string' },
       cursor: { type: 'string' },
+      tail: { type: 'string' },
     },
   });
 }
@@ -119,10 +121,19 @@ const need = (v: string | undefined, what: string): string => {
 
 const seg = (v: string): string => encodeURIComponent(v);
 
+/** The largest count the API takes (`limit`, `tail`: six digits); each list serves at most its own page size. */
+const MAX_COUNT = 999_999;
+
+/** A count option (--limit, --tail): a whole number from 1 to MAX_COUNT. */
+function count(option: string, raw: string): number {
+  if (!/^[1-9][0-9]*$/.test(raw) || Number(raw) > MAX_COUNT)
+    throw new UsageError(`${option} ${raw}: give a whole number from 1 to ${MAX_COUNT}`);
+  return Number(raw);
+}
+
 /** --limit and --cursor of a list command. */
 function paging(v: Values): { max?: number; cursor?: string } {
-  if (v.limit !== undefined && !/^[1-9][0-9]{0,6}$/.test(v.limit)) throw new UsageError(`--limit ${v.limit}: give a whole number from 1`);
-  return { ...(v.limit ? { max: Number(v.limit) } : {}), ...(v.cursor ? { cursor: v.cursor } : {}) };
+  return { ...(v.limit !== undefined ? { max: count('--limit', v.limit) } : {}), ...(v.cursor ? { cursor: v.cursor } : {}) };
 }
 
 /** Where a list stopped with more left, on stderr so that stdout stays the list. */
@@ -198,7 +209,7 @@ async function dispatch(
     case 'plans list':
     case 'plan list': {
       const q = new URLSearchParams(v.state ? { state: v.state } : {});
-      const { items: plans, nextCursor } = await api.list<PlanProgress>('/v1/plans', q, paging(v));
+      const { items: plans, nextCursor } = await api.list<PlanSummary>('/v1/plans', q, paging(v));
       more(io, nextCursor);
       if (v.json) json(plans);
       else
@@ -232,23 +243,22 @@ async function dispatch(
     }
     case 'plan hosts': {
       const id = need(a, 'PLAN');
-      const res = await api.get<{
-        hosts: {
-          hostId: string;
-          state: string;
-          step: string | null;
-          phase: number;
-          cluster: string;
-          failure: { step: string; code: string } | null;
-          rollback: string;
-        }[];
-      }>(`/v1/plans/${seg(id)}/hosts${v.state ? `?state=${seg(v.state)}` : ''}`);
-      if (v.json) json(res.hosts);
+      const { items: hosts, nextCursor } = await api.list<{
+        hostId: string;
+        state: string;
+        step: string | null;
+        phase: number;
+        cluster: string;
+        failure: { step: string; code: string } | null;
+        rollback: string;
+      }>(`/v1/plans/${seg(id)}/hosts`, new URLSearchParams(v.state ? { state: v.state } : {}), { ...paging(v), key: 'hosts' });
+      more(io, nextCursor);
+      if (v.json) json(hosts);
       else
         out(
           table([
             ['HOST', 'PHASE', 'CLUSTER', 'STATE', 'STEP', 'FAILURE', 'ROLLBACK'],
-            ...res.hosts.map((h) => [
+            ...hosts.map((h) => [
               h.hostId,
               String(h.phase),
               h.cluster,
@@ -286,22 +296,25 @@ async function dispatch(
     case 'hosts list': {
       const q = new URLSearchParams();
       for (const k of ['pool', 'cluster', 'zone', 'rack', 'role'] as const) if (v[k]) q.set(k, v[k] as string);
-      const res = await api.get<{
-        total: number;
-        hosts: {
-          hostId: string;
-          labels: Record<string, string>;
-          facts: Record<string, string>;
-          alive: boolean;
-          activePlanId: string | null;
-        }[];
-      }>(`/v1/hosts${q.size ? `?${q}` : ''}`);
-      if (v.json) json(res);
+      const {
+        items: hosts,
+        nextCursor,
+        first,
+      } = await api.list<{
+        hostId: string;
+        labels: Record<string, string>;
+        facts: Record<string, string>;
+        alive: boolean;
+        activePlanId: string | null;
+      }>('/v1/hosts', q, { ...paging(v), key: 'hosts' });
+      more(io, nextCursor);
+      const total = typeof first.total === 'number' ? first.total : hosts.length;
+      if (v.json) json({ total, hosts, nextCursor });
       else
         out(
           `${table([
             ['HOST', 'OS', 'POOL', 'CLUSTER', 'ZONE', 'RACK', 'ALIVE', 'PLAN'],
-            ...res.hosts.map((h) => [
+            ...hosts.map((h) => [
               h.hostId,
               `${h.facts.osId} ${h.facts.osVersion}`,
               h.labels.pool ?? '',
@@ -311,7 +324,7 @@ async function dispatch(
               h.alive ? 'yes' : 'NO',
               h.activePlanId ?? '-',
             ]),
-          ])}\n${res.hosts.length} of ${res.total} hosts`,
+          ])}\n${hosts.length} of ${total} hosts`,
         );
       return 0;
     }
@@ -351,11 +364,14 @@ async function dispatch(
       const q = new URLSearchParams();
       if (v.run) q.set('runId', v.run);
       if (v.step) q.set('step', v.step);
-      const { items: lines, nextCursor } = await api.list<{ at: string | null; step: string; source: string; text: string }>(
-        `/v1/hosts/${seg(need(a, 'HOST'))}/logs`,
-        q,
-        { ...paging(v), key: 'lines' },
-      );
+      type Line = { at: string | null; step: string; source: string; text: string };
+      const path = `/v1/hosts/${seg(need(a, 'HOST'))}/logs`;
+      if (v.tail !== undefined) q.set('tail', String(count('--tail', v.tail)));
+      // A tail is one read of the run's last lines; otherwise every page from the first.
+      const { items: lines, nextCursor } =
+        v.tail !== undefined
+          ? await api.get<{ lines: Line[]; nextCursor: string | null }>(`${path}?${q}`).then((r) => ({ items: r.lines, nextCursor: null }))
+          : await api.list<Line>(path, q, { ...paging(v), key: 'lines' });
       more(io, nextCursor);
       if (v.json) json({ lines, nextCursor });
       else for (const l of lines) out(`${l.at ?? '-'} ${l.step ?? '-'} ${l.source === 'stderr' ? 'ERR' : '   '} ${l.text}`);

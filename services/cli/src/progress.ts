@@ -1,13 +1,18 @@
 // Progress bars for a plan: one line overall and one per phase. On a terminal the block is
 // redrawn in place; otherwise one summary line is printed when something changed.
 
-export interface PlanProgress {
+/** A plan as `GET /v1/plans` lists it: no phases, no spec. */
+export interface PlanSummary {
   id: string;
   state: string;
   stateReason: string;
   percentDone: number;
   counters: { total: number; succeeded: number; failed: number; excluded: number; inFlight: number; pending: number; failures: number };
   budget: { limit: number; used: number };
+}
+
+/** A plan with its phases, as `GET /v1/plans/<id>` and the event stream show it. */
+export interface PlanProgress extends PlanSummary {
   phases: { name: string; size: number; started: number; final: number; failed: number }[];
 }
 
