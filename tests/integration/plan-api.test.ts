@@ -4,10 +4,10 @@
 import assert from 'node:assert/strict';
 import { Writable } from 'node:stream';
 import { after, before, test } from 'node:test';
-import { jetstream } from '@nats-io/jetstream';
+import { type Consumer, type ConsumerInfo, type JetStreamClient, jetstream } from '@nats-io/jetstream';
 import { encode } from '@yixing/common';
 import { run as yx } from '../../services/cli/src/app.ts';
-import { readRunLog } from '../../services/scheduler/src/logs/log-reader.ts';
+import { readRunLog, readRunLogTail } from '../../services/scheduler/src/logs/log-reader.ts';
 import type { Scheduler } from '../../services/scheduler/src/mod.ts';
 import { assertDashboardsServed } from '../fixtures/dashboards.ts';
 import { type InProcessStack, startInProcess } from '../fixtures/in-process.ts';
@@ -384,38 +384,10 @@ test('a log read costs what it returns, pages by stream sequence, and survives a
     await js.publish(subject, encode('logLine', { hostId: 'h-logs', runId: 'r-logs', seq: i, atMs, source: 1, text: `line ${i}` }).data);
   }
   // Count what the reader takes from the stream.
-  let delivered = 0;
-  const counting = {
-    js: {
-      consumers: {
-        get: async (...args: Parameters<typeof js.consumers.get>) => {
-          const c = await js.consumers.get(...args);
-          const fetch = c.fetch.bind(c);
-          c.fetch = async (opts) => {
-            const batch = await fetch(opts);
-            const it = batch[Symbol.asyncIterator].bind(batch);
-            batch[Symbol.asyncIterator] = () => {
-              const inner = it();
-              return {
-                ...inner,
-                next: async () => {
-                  const r = await inner.next();
-                  if (!r.done) delivered++;
-                  return r;
-                },
-                return: async () => inner.return?.() ?? { done: true, value: undefined },
-              } as ReturnType<typeof it>;
-            };
-            return batch;
-          };
-          return c;
-        },
-      },
-    },
-  };
-  const page = await readRunLog(counting as never, 'h-logs', 'r-logs', { limit: 10 });
+  const counting = countingJetStream(js);
+  const page = await readRunLog({ js: counting.js }, 'h-logs', 'r-logs', { limit: 10 });
   assert.equal(page.lines.length, 10);
-  assert.ok(delivered <= 10, `a page of 10 read ${delivered} messages`);
+  assert.ok(counting.delivered() <= 10, `a page of 10 read ${counting.delivered()} messages`);
 
   const texts: string[] = [];
   let cursor: string | null = null;
@@ -442,4 +414,308 @@ test('a log read costs what it returns, pages by stream sequence, and survives a
   const logs = cliIo();
   assert.equal(await yx(['host', 'logs', 'h-logs', '--run', 'r-logs', '--limit', '25'], logs), 0);
   assert.equal((logs.stdout as unknown as Capture).text.trim().split('\n').length, 25);
+});
+
+/** A view of `js` that counts the messages its consumers' fetches deliver. */
+function countingJetStream(js: JetStreamClient): { js: JetStreamClient; delivered: () => number } {
+  let delivered = 0;
+  const counted = (c: Consumer): Consumer => {
+    const fetch = c.fetch.bind(c);
+    c.fetch = async (opts) => {
+      const batch = await fetch(opts);
+      const it = batch[Symbol.asyncIterator].bind(batch);
+      batch[Symbol.asyncIterator] = () => {
+        const inner = it();
+        return {
+          ...inner,
+          next: async () => {
+            const r = await inner.next();
+            if (!r.done) delivered++;
+            return r;
+          },
+          return: async () => inner.return?.() ?? { done: true, value: undefined },
+        } as ReturnType<typeof it>;
+      };
+      return batch;
+    };
+    return c;
+  };
+  const consumers = new Proxy(js.consumers, {
+    get(target, prop) {
+      if (prop === 'get') return async (...args: Parameters<typeof target.get>) => counted(await target.get(...args));
+      if (prop === 'getConsumerFromInfo') return (ci: ConsumerInfo) => counted(target.getConsumerFromInfo(ci));
+      const v = Reflect.get(target, prop) as unknown;
+      return typeof v === 'function' ? v.bind(target) : v;
+    },
+  });
+  const wrapped = new Proxy(js, {
+    get(target, prop) {
+      if (prop === 'consumers') return consumers;
+      const v = Reflect.get(target, prop) as unknown;
+      return typeof v === 'function' ? v.bind(target) : v;
+    },
+  });
+  return { js: wrapped, delivered: () => delivered };
+}
+
+type HostsPage = { hosts: { hostId: string; state: string; history: { commandId: string }[] }[]; nextCursor: string | null };
+
+async function allPages(url: string, limit: number): Promise<{ pages: HostsPage[]; hostIds: string[] }> {
+  const pages: HostsPage[] = [];
+  let cursor: string | null = null;
+  do {
+    const sep = url.includes('?') ? '&' : '?';
+    const pageUrl: string = `${url}${sep}limit=${limit}${cursor ? `&cursor=${cursor}` : ''}`;
+    const res = await scheduler.api.inject({ method: 'GET', url: pageUrl });
+    assert.equal(res.statusCode, 200, res.body);
+    const page = res.json() as HostsPage;
+    assert.ok(page.hosts.length <= limit, `a page of ${page.hosts.length} for limit ${limit}`);
+    pages.push(page);
+    cursor = page.nextCursor ?? null;
+  } while (cursor && pages.length < 50);
+  return { pages, hostIds: pages.flatMap((p) => p.hosts.map((h) => h.hostId)) };
+}
+
+test("a finished plan's hosts page with a cursor, reading only each page's runs and steps", async () => {
+  const { Plan, RunArchive, RunState, RunStep } = scheduler.models;
+  const planId = 'p-paged-hosts';
+  const at = new Date(Date.UTC(2026, 0, 2));
+  const run = (n: number, state: string, version: number) => ({
+    key: `${planId}/h-${n}`,
+    planId,
+    hostId: `h-${n}`,
+    runId: `r-${n}`,
+    order: n,
+    phase: n < 2 ? 0 : 1,
+    cluster: `c${n % 2}`,
+    state,
+    version,
+  });
+  await Plan.create({
+    _id: planId,
+    name: planId,
+    spec: { profile: 'debian-11-to-12', selector: { pool: 'none' } },
+    state: 'completed',
+    phases: [
+      { index: 0, name: 'canary', size: 2, budget: 1 },
+      { index: 1, name: 'all', size: 5, budget: 1 },
+    ],
+    openPhase: 1,
+    budget: 1,
+    hostCount: 7,
+    createdAt: at,
+    updatedAt: at,
+    finishedAt: at,
+    createdBy: 'test',
+  });
+  // h-0..h-4 archived (inserted out of order); the compaction of h-5 and h-6 failed, so
+  // they are in run_states only; h-1's versions were not dropped yet.
+  await RunArchive.insertMany([4, 2, 0, 3, 1].map((n) => ({ _id: `${planId}/h-${n}`, ...run(n, n === 3 ? 'failed' : 'succeeded', 5) })));
+  await RunState.insertMany([
+    { _id: `${planId}/h-1#1`, ...run(1, 'pending', 1) },
+    { _id: `${planId}/h-5#1`, ...run(5, 'pending', 1) },
+    { _id: `${planId}/h-5#2`, ...run(5, 'succeeded', 2) },
+    { _id: `${planId}/h-6#1`, ...run(6, 'excluded', 1) },
+  ]);
+  await RunStep.insertMany(
+    Array.from({ length: 7 }, (_, n) => ({
+      _id: `c-paged-${n}`,
+      key: `${planId}/h-${n}`,
+      planId,
+      hostId: `h-${n}`,
+      runId: `r-${n}`,
+      step: 'assess',
+      attempt: 1,
+      commandId: `c-paged-${n}`,
+      dispatchedAt: at,
+      startedAt: at,
+      finishedAt: at,
+      outcome: 'succeeded',
+    })),
+  );
+  const loadPlan = scheduler.runs.loadPlan;
+  let loads = 0;
+  scheduler.runs.loadPlan = (id: string) => {
+    loads++;
+    return loadPlan.call(scheduler.runs, id);
+  };
+  const stepReads: unknown[] = [];
+  const findSteps = RunStep.find;
+  RunStep.find = ((filter: unknown, ...rest: unknown[]) => {
+    stepReads.push(filter);
+    return (findSteps as (...a: unknown[]) => unknown).call(RunStep, filter, ...rest);
+  }) as typeof RunStep.find;
+  try {
+    const { pages, hostIds } = await allPages(`/v1/plans/${planId}/hosts`, 2);
+    assert.deepEqual(
+      hostIds,
+      Array.from({ length: 7 }, (_, n) => `h-${n}`),
+      'take order, each host once',
+    );
+    assert.equal(pages.length, 4);
+    for (const h of pages.flatMap((p) => p.hosts))
+      assert.deepEqual(
+        h.history.map((s) => s.commandId),
+        [`c-paged-${h.hostId.slice(2)}`],
+      );
+    assert.deepEqual(
+      pages.flatMap((p) => p.hosts.map((h) => h.state)),
+      ['succeeded', 'succeeded', 'succeeded', 'failed', 'succeeded', 'succeeded', 'excluded'],
+    );
+    assert.equal(loads, 0, 'a page loaded the whole plan');
+    assert.ok(stepReads.length > 0);
+    for (const f of stepReads) {
+      const keys = (f as { key?: { $in?: string[] } }).key?.$in;
+      assert.ok(keys && keys.length <= 2, `step records read for more than a page: ${JSON.stringify(f)}`);
+    }
+    const ok = await allPages(`/v1/plans/${planId}/hosts?state=succeeded`, 2);
+    assert.deepEqual(ok.hostIds, ['h-0', 'h-1', 'h-2', 'h-4', 'h-5']);
+    // The plan list counts the runs archived and those left in run_states, each once.
+    const listed = (await scheduler.api.inject({ method: 'GET', url: '/v1/plans?state=completed&limit=500' })).json() as {
+      items: { id: string; counters: Record<string, number> }[];
+    };
+    const summary = listed.items.find((p) => p.id === planId);
+    assert.deepEqual(summary?.counters, { ...summary?.counters, total: 7, succeeded: 5, failed: 1, excluded: 1, pending: 0 });
+
+    // yx plan hosts reads every page, or stops at --limit and names where to go on.
+    const all = cliIo();
+    assert.equal(await yx(['plan', 'hosts', planId, '--json'], all), 0, (all.stderr as unknown as Capture).text);
+    assert.deepEqual(
+      (JSON.parse((all.stdout as unknown as Capture).text) as { hostId: string }[]).map((h) => h.hostId),
+      hostIds,
+    );
+    const some = cliIo();
+    assert.equal(await yx(['plan', 'hosts', planId, '--limit', '3'], some), 0, (some.stderr as unknown as Capture).text);
+    assert.equal((some.stdout as unknown as Capture).text.trim().split('\n').length, 4, 'a header and 3 hosts');
+    assert.match((some.stderr as unknown as Capture).text, /^\(more: --cursor [A-Za-z0-9_-]+\)\n$/);
+  } finally {
+    scheduler.runs.loadPlan = loadPlan;
+    RunStep.find = findSteps;
+    await Promise.all([
+      Plan.deleteMany({ _id: planId }),
+      RunArchive.deleteMany({ planId }),
+      RunState.deleteMany({ planId }),
+      RunStep.deleteMany({ planId }),
+    ]);
+  }
+});
+
+test("a live plan's hosts page with a cursor in take order", async () => {
+  const res = await scheduler.api.inject({ method: 'POST', url: '/v1/plans', payload: { ...valid, startPaused: true } });
+  assert.equal(res.statusCode, 201, res.body);
+  const planId = (res.json() as { id: string }).id;
+  try {
+    const rt = scheduler.engine.runtime(planId);
+    assert.ok(rt, 'the plan is live');
+    const { pages, hostIds } = await allPages(`/v1/plans/${planId}/hosts`, 3);
+    assert.equal(pages.length, 3);
+    assert.deepEqual(
+      hostIds,
+      rt.order.map((key) => key.slice(planId.length + 1)),
+    );
+  } finally {
+    await scheduler.api.inject({ method: 'POST', url: `/v1/plans/${planId}/abort`, payload: {} });
+  }
+});
+
+test('the inventory pages with a cursor', async () => {
+  const seen: string[] = [];
+  let cursor: string | null = null;
+  let pages = 0;
+  do {
+    const url: string = `/v1/hosts?pool=api&limit=3${cursor ? `&cursor=${cursor}` : ''}`;
+    const res = await scheduler.api.inject({ method: 'GET', url });
+    assert.equal(res.statusCode, 200, res.body);
+    const page = res.json() as { total: number; hosts: { hostId: string }[]; nextCursor: string | null };
+    assert.equal(page.total, 8);
+    seen.push(...page.hosts.map((h) => h.hostId));
+    cursor = page.nextCursor ?? null;
+    pages++;
+  } while (cursor && pages < 10);
+  assert.equal(pages, 3);
+  assert.deepEqual(
+    seen,
+    Array.from({ length: 8 }, (_, i) => `api-${i}`),
+  );
+  const hosts = cliIo();
+  assert.equal(await yx(['hosts', 'list', '--pool', 'api', '--limit', '3'], hosts), 0);
+  assert.match((hosts.stdout as unknown as Capture).text, /\n3 of 8 hosts\n$/);
+  assert.match((hosts.stderr as unknown as Capture).text, /^\(more: --cursor [A-Za-z0-9_-]+\)\n$/);
+});
+
+test('the audit log pages newest first with a cursor past one page', async () => {
+  const { Audit } = scheduler.models;
+  const planId = 'p-audited';
+  const base = Date.UTC(2026, 0, 3);
+  // 7 entries, two of them at the same instant: the cursor tells them apart by id.
+  await Audit.insertMany(
+    [0, 1, 2, 3, 3, 4, 5].map((s, i) => ({ at: new Date(base + s * 1000), actor: 'test', action: `a${i}`, planId, hostId: null })),
+  );
+  try {
+    const seen: string[] = [];
+    let cursor: string | null = null;
+    let pages = 0;
+    do {
+      const url: string = `/v1/audit?planId=${planId}&limit=3${cursor ? `&cursor=${cursor}` : ''}`;
+      const res = await scheduler.api.inject({ method: 'GET', url });
+      assert.equal(res.statusCode, 200, res.body);
+      const page = res.json() as { entries: { action: string }[]; nextCursor: string | null };
+      assert.ok(page.entries.length <= 3);
+      seen.push(...page.entries.map((e) => e.action));
+      cursor = page.nextCursor ?? null;
+      pages++;
+    } while (cursor && pages < 10);
+    assert.equal(pages, 3);
+    assert.deepEqual(seen, ['a6', 'a5', 'a4', 'a3', 'a2', 'a1', 'a0']);
+    const bad = await scheduler.api.inject({ method: 'GET', url: '/v1/audit?cursor=AAAA' });
+    assert.equal(bad.statusCode, 400, bad.body);
+    assert.equal(bad.json().error.code, 'INVALID_CURSOR');
+  } finally {
+    await Audit.deleteMany({ planId });
+  }
+});
+
+test("a log tail reads only the run's last lines", async () => {
+  const js = jetstream(stack.nc);
+  // The run's lines interleaved with another run's, as on a fleet.
+  for (let i = 0; i < 100; i++) {
+    await js.publish(
+      'yx.v1.log.h-tail.r-tail',
+      encode('logLine', { hostId: 'h-tail', runId: 'r-tail', seq: i, atMs: Date.UTC(2026, 0, 1) + i, source: 1, text: `line ${i + 1}` })
+        .data,
+    );
+    for (let j = 0; j < 3; j++) {
+      await js.publish(
+        'yx.v1.log.h-other.r-other',
+        encode('logLine', { hostId: 'h-other', runId: 'r-other', seq: i * 3 + j, atMs: Date.UTC(2026, 0, 1), source: 1, text: 'other' })
+          .data,
+      );
+    }
+  }
+  const counting = countingJetStream(js);
+  const tail = await readRunLogTail({ js: counting.js }, 'h-tail', 'r-tail', 10);
+  assert.deepEqual(
+    tail.lines.map((l) => l.text),
+    Array.from({ length: 10 }, (_, i) => `line ${91 + i}`),
+  );
+  assert.ok(counting.delivered() <= 10, `a tail of 10 read ${counting.delivered()} messages`);
+  assert.equal(tail.nextCursor, null);
+
+  const res = await scheduler.api.inject({ method: 'GET', url: '/v1/hosts/h-tail/logs?runId=r-tail&tail=10' });
+  assert.equal(res.statusCode, 200, res.body);
+  assert.deepEqual(
+    (res.json() as { lines: { text: string }[] }).lines.map((l) => l.text),
+    Array.from({ length: 10 }, (_, i) => `line ${91 + i}`),
+  );
+  const more = await scheduler.api.inject({ method: 'GET', url: '/v1/hosts/h-tail/logs?runId=r-tail&tail=1000' });
+  assert.equal((more.json() as { lines: unknown[] }).lines.length, 100, 'a tail longer than the run is the whole run');
+  const both = await scheduler.api.inject({ method: 'GET', url: '/v1/hosts/h-tail/logs?runId=r-tail&tail=10&cursor=5' });
+  assert.equal(both.statusCode, 400, both.body);
+  assert.equal(both.json().error.field, 'querystring.tail');
+
+  const logs = cliIo();
+  assert.equal(await yx(['host', 'logs', 'h-tail', '--run', 'r-tail', '--tail', '5'], logs), 0);
+  const printed = (logs.stdout as unknown as Capture).text.trim().split('\n');
+  assert.equal(printed.length, 5);
+  assert.match(printed.at(-1) as string, / line 100$/);
 });

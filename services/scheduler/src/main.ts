@@ -2,6 +2,7 @@
 // yx-scheduler: reads and validates configuration, connects to NATS and MongoDB, builds
 // the scheduler and serves its API. Fails fast with a clear message.
 import { connectBus, connectDb, createLogger, createRegistry, int, readEnv, runMain, stopOnSignals, str } from '@yixing/common';
+import { DEFAULT_MAX_EVENT_STREAMS } from './api/event-stream.ts';
 import { buildScheduler } from './app.ts';
 import { defaultEngineConfig } from './reconcile/engine.ts';
 
@@ -20,7 +21,7 @@ async function main(): Promise<void> {
     YX_API_MAX_EVENT_STREAMS: {
       doc: 'event streams (GET /v1/plans/<id>/events) served at once; the next is refused with 429',
       parse: int({ min: 1, max: 100_000 }),
-      default: 200,
+      default: DEFAULT_MAX_EVENT_STREAMS,
     },
     YX_STREAM_REPLICAS: { doc: 'replicas of the JetStream streams', parse: int({ min: 1, max: 5 }), default: 1 },
     YX_TICK_MS: { doc: 'reconciliation interval', parse: int({ min: 10, max: 60_000 }), default: d.tickMs },

@@ -15,6 +15,9 @@ export class TooManyStreamsError extends YxError {
   override readonly retryAfterSeconds = 5;
 }
 
+/** Open event streams served at once unless configured (YX_API_MAX_EVENT_STREAMS). */
+export const DEFAULT_MAX_EVENT_STREAMS = 200;
+
 /** Counts open streams against a cap. */
 export class StreamSlots {
   readonly max: number;

@@ -1,11 +1,13 @@
 // /v1/hosts: the inventory with liveness, a host's runs and steps, and its step logs.
 
 import { STEP_NAMES, type StepName } from '@yixing/common';
-import { errorResponses, okResponse, pageLimit } from '@yixing/common/http';
+import { errorResponses, okResponse } from '@yixing/common/http';
 import type { FastifyInstance } from 'fastify';
 import type { InventoryHost } from '../inventory/inventory.ts';
-import { readRunLog } from '../logs/log-reader.ts';
-import { NotFoundError } from './errors.ts';
+import { readRunLog, readRunLogTail } from '../logs/log-reader.ts';
+import { auditPage } from './audit-page.ts';
+import { NotFoundError, QueryInvalidError } from './errors.ts';
+import { ascendingCursor, limitOf, PAGE_SIZES, pageParams, readAscendingCursor } from './paging.ts';
 import type { ApiDeps } from './server.ts';
 import { type RunView, runView } from './views.ts';
 
@@ -17,6 +19,9 @@ const hostIdParams = {
 } as const;
 
 const label = { type: 'string', minLength: 1, maxLength: 128 } as const;
+
+// Log pages have their own cursor (a stream sequence), and the common limit.
+const logLimit = pageParams(PAGE_SIZES.logLines).limit;
 
 export function hostRoutes(app: FastifyInstance, deps: ApiDeps): void {
   const { inventory, engine } = deps;
@@ -44,34 +49,31 @@ export function hostRoutes(app: FastifyInstance, deps: ApiDeps): void {
   };
 
   app.get<{
-    Querystring: { pool?: string; cluster?: string; zone?: string; rack?: string; role?: string; limit?: string; offset?: string };
+    Querystring: { pool?: string; cluster?: string; zone?: string; rack?: string; role?: string; limit?: string; cursor?: string };
   }>(
     '/v1/hosts',
     {
       schema: {
         tags: ['hosts'],
-        summary: 'The inventory, filtered by labels',
+        summary: 'The inventory, filtered by labels, by host id, a page at a time (follow nextCursor)',
         querystring: {
           type: 'object',
           additionalProperties: false,
-          properties: {
-            pool: label,
-            cluster: label,
-            zone: label,
-            rack: label,
-            role: label,
-            limit: { type: 'string', pattern: '^[0-9]{1,6}$' },
-            offset: { type: 'string', pattern: '^[0-9]{1,7}$' },
-          },
+          properties: { pool: label, cluster: label, zone: label, rack: label, role: label, ...pageParams(PAGE_SIZES.hosts) },
         },
-        response: okResponse('{total, hosts}'),
+        response: okResponse('{total: hosts matching, hosts, nextCursor: null on the last page}'),
       },
     },
     async (req) => {
-      const { limit, offset, ...labels } = req.query;
+      const { limit, cursor, ...labels } = req.query;
       const hosts = inventory.select(labels);
-      const from = Number(offset ?? 0);
-      return { total: hosts.length, hosts: hosts.slice(from, from + Math.min(Number(limit ?? 500), 10_000)).map(hostView) };
+      const after = cursor ? readAscendingCursor(cursor).id : undefined;
+      // Sorted by id: the page starts after the cursor's host, wherever hosts came or went.
+      const from = after === undefined ? 0 : hosts.findIndex((h) => h._id > after);
+      const page = from < 0 ? [] : hosts.slice(from, from + limitOf(limit, PAGE_SIZES.hosts));
+      const last = page.at(-1);
+      const more = from >= 0 && from + page.length < hosts.length;
+      return { total: hosts.length, hosts: page.map(hostView), nextCursor: more && last ? ascendingCursor(0, last._id) : null };
     },
   );
 
@@ -92,12 +94,15 @@ export function hostRoutes(app: FastifyInstance, deps: ApiDeps): void {
     },
   );
 
-  app.get<{ Params: { hostId: string }; Querystring: { runId?: string; step?: StepName; limit?: string; cursor?: string } }>(
+  app.get<{
+    Params: { hostId: string };
+    Querystring: { runId?: string; step?: StepName; limit?: string; cursor?: string; tail?: string };
+  }>(
     '/v1/hosts/:hostId/logs',
     {
       schema: {
         tags: ['hosts'],
-        summary: "A run's log lines (the latest run when runId is absent), oldest first, a page at a time",
+        summary: "A run's log lines (the latest run when runId is absent), oldest first, a page at a time; tail=N: the run's last N lines",
         params: hostIdParams,
         querystring: {
           type: 'object',
@@ -105,7 +110,11 @@ export function hostRoutes(app: FastifyInstance, deps: ApiDeps): void {
           properties: {
             runId: { type: 'string', pattern: '^[A-Za-z0-9_-]{1,128}$' },
             step: { type: 'string', enum: STEP_NAMES },
-            limit: { type: 'string', pattern: '^[0-9]{1,6}$', description: 'Lines per page, 1 to 10000 (default 2000).' },
+            limit: logLimit,
+            tail: {
+              ...logLimit,
+              description: `The run's last lines only, 1 to ${PAGE_SIZES.logLines.max}, oldest first; not with cursor, limit or step.`,
+            },
             cursor: {
               type: 'string',
               pattern: '^[0-9]{1,16}$',
@@ -117,6 +126,12 @@ export function hostRoutes(app: FastifyInstance, deps: ApiDeps): void {
       },
     },
     async (req) => {
+      const { tail } = req.query;
+      for (const other of ['cursor', 'limit', 'step'] as const) {
+        if (tail !== undefined && req.query[other] !== undefined) {
+          throw new QueryInvalidError('querystring.tail', `cannot be combined with ${other}`);
+        }
+      }
       let runId = req.query.runId;
       if (!runId) {
         const runs = await deps.runs.loadHost(req.params.hostId);
@@ -126,11 +141,14 @@ export function hostRoutes(app: FastifyInstance, deps: ApiDeps): void {
         runId = (started.find((r) => r.state === 'active') ?? started[0] ?? runs[0])?.runId;
         if (!runId) throw new NotFoundError(`host ${req.params.hostId} has no runs`);
       }
-      const page = await readRunLog(deps.bus, req.params.hostId, runId, {
-        ...(req.query.step ? { step: req.query.step } : {}),
-        ...(req.query.cursor ? { after: Number(req.query.cursor) } : {}),
-        limit: pageLimit(req.query.limit, 2000, 10_000),
-      });
+      const page =
+        tail !== undefined
+          ? await readRunLogTail(deps.bus, req.params.hostId, runId, limitOf(tail, PAGE_SIZES.logLines))
+          : await readRunLog(deps.bus, req.params.hostId, runId, {
+              ...(req.query.step ? { step: req.query.step } : {}),
+              ...(req.query.cursor ? { after: Number(req.query.cursor) } : {}),
+              limit: limitOf(req.query.limit, PAGE_SIZES.logLines),
+            });
       return {
         hostId: req.params.hostId,
         runId,
@@ -140,25 +158,25 @@ export function hostRoutes(app: FastifyInstance, deps: ApiDeps): void {
     },
   );
 
-  app.get<{ Querystring: { planId?: string; limit?: string } }>(
+  app.get<{ Querystring: { planId?: string; limit?: string; cursor?: string } }>(
     '/v1/audit',
     {
       schema: {
         tags: ['audit'],
-        summary: 'Operator actions, newest first',
+        summary: 'Operator actions, newest first, a page at a time (follow nextCursor)',
         querystring: {
           type: 'object',
           additionalProperties: false,
-          properties: { planId: { type: 'string', pattern: '^[A-Za-z0-9_-]{1,128}$' }, limit: { type: 'string', pattern: '^[0-9]{1,5}$' } },
+          properties: { planId: { type: 'string', pattern: '^[A-Za-z0-9_-]{1,128}$' }, ...pageParams(PAGE_SIZES.audit) },
         },
-        response: okResponse('{entries}'),
+        response: okResponse('{entries, nextCursor: null on the last page}'),
       },
     },
-    async (req) => ({
-      entries: await deps.audit.list({
+    (req) =>
+      auditPage(deps.models, {
         ...(req.query.planId ? { planId: req.query.planId } : {}),
-        limit: Math.min(Number(req.query.limit ?? 200), 5000),
+        ...(req.query.cursor ? { cursor: req.query.cursor } : {}),
+        limit: limitOf(req.query.limit, PAGE_SIZES.audit),
       }),
-    }),
   );
 }

@@ -1,16 +1,16 @@
 // /v1/plans: create, inspect, operate, and follow a plan live (server-sent events).
-import { errorResponses, okResponse, pageLimit, pageQuery } from '@yixing/common/http';
+import { errorResponses, okResponse } from '@yixing/common/http';
 import type { FastifyInstance } from 'fastify';
 import type { HostRunDoc, PlanDoc, RunState } from '../db/models.ts';
+import { IDEMPOTENCY_KEY_PATTERN } from '../plans/plan.service.ts';
 import { type PlanInput, planSpecSchema } from '../plans/plan-spec.ts';
+import type { PlanRuntime } from '../reconcile/plan-runtime.ts';
 import { NotFoundError } from './errors.ts';
-import { DEFAULT_STREAM_OPTIONS, StreamSlots, streamPlan } from './event-stream.ts';
+import { DEFAULT_MAX_EVENT_STREAMS, DEFAULT_STREAM_OPTIONS, StreamSlots, streamPlan } from './event-stream.ts';
+import { ascendingCursor, limitOf, PAGE_SIZES, pageParams, readAscendingCursor } from './paging.ts';
 import { listPlanSummaries } from './plan-summaries.ts';
 import type { ApiDeps } from './server.ts';
-import { type PlanView, planView, runView, storedPlanView } from './views.ts';
-
-/** Open event streams served at once unless configured (ApiDeps.maxEventStreams). */
-export const DEFAULT_MAX_EVENT_STREAMS = 200;
+import { type PlanView, planView, type RunView, runView, storedPlanView } from './views.ts';
 
 const planIdParams = {
   type: 'object',
@@ -59,7 +59,7 @@ export function planRoutes(app: FastifyInstance, deps: ApiDeps): void {
           properties: {
             'idempotency-key': {
               type: 'string',
-              pattern: '^[!-~]{1,255}$',
+              pattern: IDEMPOTENCY_KEY_PATTERN,
               description:
                 'Retrying with the same key and body answers the same plan, created at most once; the key with another body is a 422.',
             },
@@ -90,7 +90,7 @@ export function planRoutes(app: FastifyInstance, deps: ApiDeps): void {
               type: 'string',
               enum: ['running', 'paused', 'waiting-approval', 'budget-exhausted', 'aborting', 'completed', 'aborted'],
             },
-            ...pageQuery(500),
+            ...pageParams(PAGE_SIZES.plans),
           },
         },
         response: okResponse('{items: plan summaries, nextCursor: null on the last page}'),
@@ -100,7 +100,7 @@ export function planRoutes(app: FastifyInstance, deps: ApiDeps): void {
       listPlanSummaries(deps, {
         ...(req.query.state ? { state: req.query.state } : {}),
         ...(req.query.cursor ? { cursor: req.query.cursor } : {}),
-        limit: pageLimit(req.query.limit, 50, 500),
+        limit: limitOf(req.query.limit, PAGE_SIZES.plans),
       }),
   );
 
@@ -117,40 +117,35 @@ export function planRoutes(app: FastifyInstance, deps: ApiDeps): void {
     (req) => loadPlanView(deps, req.params.planId),
   );
 
-  app.get<{ Params: { planId: string }; Querystring: { state?: RunState; limit?: string; offset?: string } }>(
+  app.get<{ Params: { planId: string }; Querystring: { state?: RunState; limit?: string; cursor?: string } }>(
     '/v1/plans/:planId/hosts',
     {
       schema: {
         tags: ['plans'],
-        summary: "A plan's hosts with their steps",
+        summary: "A plan's hosts with their steps, in take order, a page at a time (follow nextCursor)",
         params: planIdParams,
         querystring: {
           type: 'object',
           additionalProperties: false,
-          properties: {
-            state: { type: 'string', enum: RUN_STATES },
-            limit: { type: 'string', pattern: '^[0-9]{1,6}$' },
-            offset: { type: 'string', pattern: '^[0-9]{1,7}$' },
-          },
+          properties: { state: { type: 'string', enum: RUN_STATES }, ...pageParams(PAGE_SIZES.planHosts) },
         },
-        response: { ...okResponse('{total, hosts}'), ...errorResponses(404) },
+        response: { ...okResponse('{hosts, nextCursor: null on the last page}'), ...errorResponses(404) },
       },
     },
     async (req) => {
-      const limit = Math.min(Number(req.query.limit ?? 1000), 10_000);
-      const offset = Number(req.query.offset ?? 0);
-      const rt = engine.runtime(req.params.planId);
-      let runs: HostRunDoc[];
-      if (rt) runs = rt.order.map((id) => rt.runs.get(id) as HostRunDoc);
-      else {
-        if (!(await models.Plan.exists({ _id: req.params.planId }))) throw new NotFoundError(`no plan ${req.params.planId}`);
-        runs = (await deps.runs.loadPlan(req.params.planId)).sort((a, b) => a.phase - b.phase || a.order - b.order);
-      }
-      const filtered = req.query.state ? runs.filter((r) => r.state === req.query.state) : runs;
-      return {
-        total: filtered.length,
-        hosts: filtered.slice(offset, offset + limit).map((r) => runView(r, rt?.progress.get(r._id))),
+      const q = {
+        limit: limitOf(req.query.limit, PAGE_SIZES.planHosts),
+        ...(req.query.state ? { state: req.query.state } : {}),
+        ...(req.query.cursor ? { after: afterRun(req.query.cursor) } : {}),
       };
+      const rt = engine.runtime(req.params.planId);
+      if (rt) return livePlanHosts(rt, q);
+      if (!(await models.Plan.exists({ _id: req.params.planId }))) throw new NotFoundError(`no plan ${req.params.planId}`);
+      const { runs, more } = await deps.runs.pagePlan(req.params.planId, q);
+      return hostsPage(
+        runs.map((r) => runView(r)),
+        more,
+      );
     },
   );
 
@@ -230,3 +225,34 @@ export function planRoutes(app: FastifyInstance, deps: ApiDeps): void {
 }
 
 export { planSpecSchema };
+
+interface RunPageQuery {
+  limit: number;
+  state?: RunState;
+  after?: { order: number; key: string };
+}
+
+/** A plan-hosts cursor: the order and key of the page's last run. */
+const afterRun = (cursor: string): { order: number; key: string } => {
+  const { position, id } = readAscendingCursor(cursor);
+  return { order: position, key: id };
+};
+
+function hostsPage(hosts: RunView[], more: boolean): { hosts: RunView[]; nextCursor: string | null } {
+  const last = hosts.at(-1);
+  return { hosts, nextCursor: more && last ? ascendingCursor(last.order, `${last.planId}/${last.hostId}`) : null };
+}
+
+/** A page of a live plan from memory, in the engine's take order (phase, then order). */
+function livePlanHosts(rt: PlanRuntime, q: RunPageQuery): { hosts: RunView[]; nextCursor: string | null } {
+  const page: RunView[] = [];
+  const after = q.after;
+  for (const key of rt.order) {
+    const run = rt.runs.get(key) as HostRunDoc;
+    if (after && (run.order < after.order || (run.order === after.order && key <= after.key))) continue;
+    if (q.state && run.state !== q.state) continue;
+    if (page.length === q.limit) return hostsPage(page, true);
+    page.push(runView(run, rt.progress.get(key)));
+  }
+  return hostsPage(page, false);
+}

@@ -60,7 +60,9 @@ export class IdempotencyKeyInvalidError extends YxError {
   override readonly httpStatus = 400;
 }
 
-const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
+/** What an Idempotency-Key may be (1 to 255 visible ASCII characters): the API's header schema says the same. */
+export const IDEMPOTENCY_KEY_PATTERN = '^[!-~]{1,255}$';
+const IDEMPOTENCY_KEY = new RegExp(IDEMPOTENCY_KEY_PATTERN);
 
 /** JSON with object keys sorted, so that equal bodies hash alike whatever their key order. */
 export function canonicalJson(value: unknown): string {
