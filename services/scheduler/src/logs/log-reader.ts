@@ -37,6 +37,9 @@ const SOURCE: Record<number, LogLineView['source']> = {
 /** The most messages one page reads while filtering by step, whatever it found. */
 export const MAX_SCAN = 10_000;
 
+/** The most messages one fetch asks the server for. */
+const FETCH_BATCH = 1000;
+
 // Dates hold ±8.64e15 ms around the epoch; anything else (1e300, NaN) has no ISO form.
 const MAX_DATE_MS = 8.64e15;
 
@@ -168,7 +171,7 @@ async function readPage(
   let last = opts.after ?? 0;
   while (pending > 0 && lines.length < opts.limit && scanned < budget) {
     // Without a step filter every message is a line: ask for exactly what the page lacks.
-    const want = Math.min(opts.step ? budget - scanned : opts.limit - lines.length, pending, 1000);
+    const want = Math.min(opts.step ? budget - scanned : opts.limit - lines.length, pending, FETCH_BATCH);
     const batch = await consumer.fetch({ max_messages: want, expires: 5_000 });
     let got = 0;
     for await (const m of batch) {
