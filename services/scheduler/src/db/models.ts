@@ -281,7 +281,7 @@ auditSchema.index({ planId: 1, at: 1 });
 /**
  * A plan creation asked for with an Idempotency-Key (`_id`): the insert keyed by the key is
  * the compare-and-swap that gives one key one plan id; `bodySha256` tells a retry from a
- * different request reusing the key.
+ * different request reusing the key. Kept for a bounded time (the engine's housekeeping).
  */
 export interface PlanRequestDoc {
   _id: string;
@@ -295,18 +295,24 @@ const planRequestSchema = new Schema<PlanRequestDoc>(
   { _id: String, planId: { type: String, required: true }, bodySha256: { type: String, required: true }, actor: String, createdAt: Date },
   { collection: 'plan_requests', versionKey: false },
 );
+planRequestSchema.index({ createdAt: 1 });
 
-/** A run attempt (`_id` = runId) whose RunFinished event the stream acknowledged. */
+/**
+ * A run attempt (`_id` = runId) whose RunFinished event the stream acknowledged. Read only
+ * for live plans: a plan's records are deleted once it is compacted (by `planId`).
+ */
 export interface RunAnnouncedDoc {
   _id: string;
   key: string;
+  planId: string;
   at: Date;
 }
 
 const runAnnouncedSchema = new Schema<RunAnnouncedDoc>(
-  { _id: String, key: { type: String, required: true }, at: Date },
+  { _id: String, key: { type: String, required: true }, planId: { type: String, required: true }, at: Date },
   { collection: 'run_announcements', versionKey: false },
 );
+runAnnouncedSchema.index({ planId: 1 });
 
 export interface Models {
   Host: Model<HostDoc>;

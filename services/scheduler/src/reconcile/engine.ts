@@ -11,7 +11,6 @@ import {
   type Bus,
   conditionalUpdate,
   FailureKind,
-  isDuplicateKey,
   type Logger,
   StaleWriteError,
   type StepEvent,
@@ -30,6 +29,7 @@ import type { SchedulerMetrics } from '../metrics.ts';
 import { budgetRoom, requiredHealthy } from '../plans/plan-math.ts';
 import { mayStartAt } from '../plans/windows.ts';
 import { isFinal, isOccupying, PlanRuntime } from './plan-runtime.ts';
+import { RunFinishedOutbox } from './run-finished-outbox.ts';
 
 export interface EngineConfig {
   tickMs: number;
@@ -48,7 +48,13 @@ export interface EngineConfig {
   backupStatusPollMs: number;
   /** How often a RunFinished event the stream has not acknowledged is sent again. */
   announceRetryMs: number;
+  /** How long an Idempotency-Key of a plan creation is remembered (default a day). */
+  planRequestTtlMs?: number;
 }
+
+/** How often the engine's loop deletes what is kept for a bounded time. */
+const HOUSEKEEPING_MS = 3_600_000;
+const DAY_MS = 86_400_000;
 
 export const defaultEngineConfig: EngineConfig = {
   tickMs: 200,
@@ -119,18 +125,19 @@ export class Engine {
   /** Runs waiting for a backup: when the backup service was last asked about it. */
   readonly #backupAsked = new Map<string, { at: number; inFlight: boolean }>();
   readonly #occupied = new Map<string, number>();
-  /**
-   * The outbox of RunFinished: final runs (by runId) whose event the stream has not yet
-   * acknowledged. Rebuilt at start from the stored final states and run_announcements.
-   */
-  readonly #unannounced = new Map<string, { run: HostRunDoc; triedAt: number; inFlight: boolean }>();
+  /** Hosts held (host → plan) for plans whose creation is not settled; see holdHosts. */
+  readonly #held = new Map<string, string>();
+  readonly #holds = new Map<string, string[]>();
+  readonly #outbox: RunFinishedOutbox;
   readonly #startedAt: number;
   #timer: NodeJS.Timeout | undefined;
   #ticking = false;
+  #sweptAt = Number.NEGATIVE_INFINITY;
 
   constructor(deps: EngineDeps) {
     this.#deps = deps;
     this.#startedAt = deps.clock();
+    this.#outbox = new RunFinishedOutbox({ ...deps, retryMs: deps.config.announceRetryMs });
   }
 
   get #cfg(): EngineConfig {
@@ -143,23 +150,10 @@ export class Engine {
   async load(): Promise<void> {
     const plans = await this.#deps.models.Plan.find({ state: { $nin: [...FINAL_PLAN] } }).lean<PlanDoc[]>();
     for (const plan of plans) this.addPlan(plan, await this.#deps.runs.loadPlan(plan._id));
-    await this.#loadUnannounced();
+    await this.#outbox.load([...this.plans.values()].flatMap((rt) => [...rt.runs.values()]));
     // A plan that ended just before a crash may still hold versions: compact it now.
     const ended = await this.#deps.models.RunState.distinct('planId', { planId: { $nin: plans.map((p) => p._id) } });
     for (const planId of ended as string[]) await this.#compact(planId, await this.#deps.runs.loadPlan(planId));
-  }
-
-  /** Final runs of live plans whose RunFinished was never acknowledged (a lost publish, a crash). */
-  async #loadUnannounced(): Promise<void> {
-    const finals = [...this.plans.values()].flatMap((rt) => [...rt.runs.values()].filter(announces));
-    for (let i = 0; i < finals.length; i += 1000) {
-      const chunk = finals.slice(i, i + 1000);
-      const done = await this.#deps.models.RunAnnounced.find({ _id: { $in: chunk.map((r) => r.runId) } }, { _id: 1 }).lean<
-        { _id: string }[]
-      >();
-      const announced = new Set(done.map((d) => d._id));
-      for (const run of chunk) if (!announced.has(run.runId)) this.#unannounced.set(run.runId, { run, triedAt: 0, inFlight: false });
-    }
   }
 
   /** Compacts an ended plan's runs; what could not be archived keeps its versions and is tried again at start. */
@@ -173,12 +167,43 @@ export class Engine {
 
   addPlan(plan: PlanDoc, runs: HostRunDoc[]): void {
     const rt = new PlanRuntime(plan, runs);
+    this.releaseHosts(plan._id);
     this.plans.set(plan._id, rt);
     for (const r of runs) {
       this.#byRunId.set(r.runId, { planId: plan._id, docId: r._id });
       if (isOccupying(r)) this.#occupy(r.hostId, 1);
     }
     this.events.emit('plan', plan._id);
+  }
+
+  /** Takes a plan out of the engine: undoes everything addPlan and its runs' changes did. */
+  removePlan(planId: string): void {
+    this.releaseHosts(planId);
+    const rt = this.plans.get(planId);
+    if (!rt) return;
+    this.plans.delete(planId);
+    for (const r of rt.runs.values()) {
+      if (this.#byRunId.get(r.runId)?.planId === planId) this.#byRunId.delete(r.runId);
+      if (isOccupying(r)) this.#occupy(r.hostId, -1);
+      this.#dispatch.delete(r._id);
+      this.#backupAsked.delete(r._id);
+    }
+  }
+
+  /**
+   * Holds hosts for a plan the engine does not run, whose creation is not settled (was its
+   * document stored?): no other plan may take them meanwhile. Adding the plan, or
+   * releasing them, ends the hold.
+   */
+  holdHosts(planId: string, hostIds: string[]): void {
+    this.releaseHosts(planId);
+    this.#holds.set(planId, hostIds);
+    for (const h of hostIds) this.#held.set(h, planId);
+  }
+
+  releaseHosts(planId: string): void {
+    for (const h of this.#holds.get(planId) ?? []) if (this.#held.get(h) === planId) this.#held.delete(h);
+    this.#holds.delete(planId);
   }
 
   start(): void {
@@ -252,9 +277,8 @@ export class Engine {
     const started = performance.now();
     try {
       const now = this.#deps.clock();
-      for (const entry of this.#unannounced.values()) {
-        if (!entry.inFlight && now - entry.triedAt >= this.#cfg.announceRetryMs) this.#publishRunFinished(entry.run);
-      }
+      this.#outbox.tick(now);
+      this.#sweep(now);
       for (const rt of this.plans.values()) {
         if (FINAL_PLAN.has(rt.plan.state)) continue;
         this.#supervise(rt, now);
@@ -267,6 +291,25 @@ export class Engine {
       this.#deps.metrics.tickSeconds.observe((performance.now() - started) / 1000);
       this.#ticking = false;
     }
+  }
+
+  /**
+   * Once an hour, deletes what is kept for a bounded time (FerretDB v1 has no TTL indexes):
+   * Idempotency-Keys past their time (a retry comes within minutes), and the announcements
+   * of plans no longer live (only live plans read them; their plans are compacted).
+   */
+  #sweep(now: number): void {
+    if (now - this.#sweptAt < HOUSEKEEPING_MS) return;
+    this.#sweptAt = now;
+    const before = new Date(now - (this.#cfg.planRequestTtlMs ?? DAY_MS));
+    const live = [...this.plans.keys()];
+    const warn = (what: string) => (err: Error) => this.#deps.log.warn({ err: err.message }, `${what} not deleted; tried again in an hour`);
+    Promise.resolve()
+      .then(() => this.#deps.models.PlanRequest.deleteMany({ createdAt: { $lt: before } }))
+      .catch(warn('old Idempotency-Keys'));
+    Promise.resolve()
+      .then(() => this.#outbox.forgetAllBut(live))
+      .catch(warn('announcements of ended plans'));
   }
 
   // ---------------------------------------------------------------- taking hosts
@@ -611,48 +654,6 @@ export class Engine {
     });
   }
 
-  /**
-   * Tells the backup service (and anyone else) that a run ended; retention starts. Sent
-   * until the stream acknowledges it (the same event id each time, so the stream drops a
-   * repeat), then marked announced by an insert keyed by the runId.
-   */
-  #publishRunFinished(run: HostRunDoc): void {
-    const entry = this.#unannounced.get(run.runId) ?? { run, triedAt: 0, inFlight: false };
-    this.#unannounced.set(run.runId, entry);
-    if (entry.inFlight) return;
-    entry.inFlight = true;
-    entry.triedAt = this.#deps.clock();
-    const eventId = `${run.runId}.final`;
-    const finishedAt = run.slots.at(-1)?.releasedAt ?? run.history.at(-1)?.finishedAt;
-    const atMs = finishedAt ? new Date(finishedAt).getTime() : entry.triedAt;
-    this.#deps.bus
-      .publishDurable(
-        'runFinished',
-        { eventId, hostId: run.hostId, runId: run.runId, planId: run.planId, state: run.state as 'succeeded', atMs },
-        eventId,
-      )
-      .then(async () => {
-        try {
-          await this.#deps.models.RunAnnounced.create({ _id: run.runId, key: run._id, at: new Date(this.#deps.clock()) });
-        } catch (err) {
-          if (!isDuplicateKey(err)) throw err;
-        }
-        this.#unannounced.delete(run.runId);
-      })
-      .catch((err: Error) =>
-        this.#deps.log.warn({ err: err.message, run: run.runId }, 'run-final event not acknowledged yet; sent again later'),
-      )
-      .finally(() => {
-        entry.inFlight = false;
-      });
-  }
-
-  /** Whether a RunFinished of one of the plan's runs still waits for its acknowledgement. */
-  #announcing(planId: string): boolean {
-    for (const { run } of this.#unannounced.values()) if (run.planId === planId) return true;
-    return false;
-  }
-
   /** In-memory progress of a running step (not persisted). */
   onProgress(evt: StepEvent): void {
     const ref = this.#byRunId.get(evt.runId);
@@ -749,7 +750,8 @@ export class Engine {
         this.#publishPlanEvent(rt, 'rollback-failed', `host ${run.hostId}: rollback failed: ${result.message}`);
       }
       if (isFinal(stored)) this.#deps.metrics.runsFinished.inc({ state: stored.state, rollback: stored.rollback });
-      if (announces(stored)) this.#publishRunFinished(stored);
+      // Tells the backup service (and anyone else) that the run ended; retention starts.
+      this.#outbox.add(stored);
     }
   }
 
@@ -820,8 +822,7 @@ export class Engine {
     if (!ok) return;
     this.#publishPlanEvent(rt, state, reason);
     if (final) {
-      this.plans.delete(rt.plan._id);
-      for (const r of rt.runs.values()) this.#byRunId.delete(r.runId);
+      this.removePlan(rt.plan._id);
       await Promise.allSettled([...this.#locks.values()]);
       await this.#compact(rt.plan._id, [...rt.runs.values()]);
     }
@@ -834,7 +835,7 @@ export class Engine {
     const lastPhase = p.phases.length - 1;
     // A plan ends (and is compacted, out of the engine's view) only once every run's end
     // was announced: its outbox lives with the live plan.
-    if (this.#announcing(p._id) && (p.state === 'aborting' || c.succeeded + c.failed + c.excluded === c.total)) return;
+    if (this.#outbox.announcing(p._id) && (p.state === 'aborting' || c.succeeded + c.failed + c.excluded === c.total)) return;
     if (p.state === 'aborting') {
       if (c.active === 0) await this.#setState(rt, 'aborted', p.stateReason || 'aborted');
       return;
@@ -916,8 +917,10 @@ export class Engine {
     return out;
   }
 
-  /** The live plan that owns the host (a non-final run of it), if any. */
+  /** The live plan that owns the host (a run of it that is not excluded, or a hold), if any. */
   livePlanOf(hostId: string): string | null {
+    const held = this.#held.get(hostId);
+    if (held !== undefined) return held;
     for (const rt of this.plans.values()) {
       const run = rt.runs.get(`${rt.plan._id}/${hostId}`);
       if (run && run.state !== 'excluded') return rt.plan._id;
@@ -1084,11 +1087,6 @@ export class Engine {
       return rt.runs.get(docId) as HostRunDoc;
     });
   }
-}
-
-/** A run whose end is announced with RunFinished: one that ran and ended (an excluded run never ran). */
-function announces(run: HostRunDoc): boolean {
-  return run.state === 'succeeded' || run.state === 'failed';
 }
 
 /** The backup id a backup step reported (the migration driver's report names it). */

@@ -1,0 +1,57 @@
+// What is kept for a bounded time is swept from the engine's loop once an hour (FerretDB
+// v1 has no TTL indexes): plan_requests (Idempotency-Keys) after a day, and the
+// run_announcements of plans no longer live (compacted: never announced again).
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import type { Models, PlanDoc } from '../db/models.ts';
+import type { RunStore } from '../db/run-store.ts';
+import { fakeEngineDeps, finishedRun, testPlan } from './engine.fixtures.ts';
+import { Engine } from './engine.ts';
+
+test('Idempotency-Keys older than a day are deleted, once an hour', async () => {
+  const deletes: unknown[] = [];
+  const models = { PlanRequest: { deleteMany: async (filter: unknown) => deletes.push(filter) } } as unknown as Models;
+  let now = Date.parse('2030-01-02T00:00:00Z');
+  const engine = new Engine(fakeEngineDeps({ models, clock: () => now }));
+  await engine.tick();
+  assert.deepEqual(deletes, [{ createdAt: { $lt: new Date('2030-01-01T00:00:00Z') } }]);
+  now += 60_000;
+  await engine.tick();
+  assert.equal(deletes.length, 1, 'not again within the hour');
+  now += 3_600_000;
+  await engine.tick();
+  assert.equal(deletes.length, 2, 'again an hour later');
+  await engine.stop();
+});
+
+test("a completed plan's announcements are deleted by the next sweep after its compaction", async () => {
+  const plan = testPlan('p-done', 3);
+  const runs = Array.from({ length: 3 }, (_, i) => finishedRun(plan._id, `h${i}`, i));
+  const deletes: unknown[] = [];
+  const compacted: string[] = [];
+  const models = {
+    Plan: {
+      find: () => ({ lean: async () => [plan] }),
+      findOneAndUpdate: (_filter: unknown, update: { $set: Partial<PlanDoc> }) => ({
+        lean: () => ({ exec: async () => ({ ...plan, ...update.$set, version: plan.version + 1 }) }),
+      }),
+    },
+    RunState: { distinct: async () => [] },
+    RunAnnounced: {
+      find: () => ({ lean: async () => runs.map((r) => ({ _id: r.runId })) }),
+      deleteMany: async (filter: unknown) => deletes.push(filter),
+    },
+    PlanRequest: { deleteMany: async () => ({}) },
+  } as unknown as Models;
+  const store = { loadPlan: async () => runs, compact: async (planId: string) => compacted.push(planId) } as unknown as RunStore;
+  let now = Date.now();
+  const engine = new Engine(fakeEngineDeps({ models, runs: store, clock: () => now }));
+  await engine.load();
+  await engine.tick();
+  assert.deepEqual(compacted, [plan._id], 'the plan ended and was compacted');
+  assert.deepEqual(deletes, [{ planId: { $nin: [plan._id] } }], 'while live, its announcements were kept');
+  now += 3_600_000;
+  await engine.tick();
+  assert.deepEqual(deletes.at(-1), { planId: { $nin: [] } }, 'once compacted, they were deleted');
+  await engine.stop();
+});
