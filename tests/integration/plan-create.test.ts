@@ -1,14 +1,17 @@
 // Creating a plan is all or nothing and can be retried with an Idempotency-Key: a failure
 // of the audit write or of the engine leaves no plan behind, a retry with the same key
-// creates it once, and the same key with another body is refused.
+// creates it once, and the same key with another body is refused. A commit whose answer
+// is lost is settled by asking again; until it is, the plan's hosts are held.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { silentLogger, UnavailableError } from '@yixing/common';
 import { AuditLog } from '../../services/scheduler/src/audit/audit-log.ts';
+import type { Models } from '../../services/scheduler/src/db/models.ts';
 import type { Scheduler } from '../../services/scheduler/src/mod.ts';
 import { PlanService } from '../../services/scheduler/src/plans/plan.service.ts';
 import type { Engine } from '../../services/scheduler/src/reconcile/engine.ts';
 import { type InProcessStack, startInProcess } from '../fixtures/in-process.ts';
+import { waitUntil } from '../fixtures/wait.ts';
 
 let stack: InProcessStack;
 let scheduler: Scheduler;
@@ -17,7 +20,7 @@ before(async () => {
   stack = await startInProcess('plan_create');
   scheduler = stack.scheduler;
   // Clusters of 2 hosts; each test takes its own clusters.
-  await stack.addFleet({ pool: 'pc', prefix: 'pc', size: 12, clusters: 6 });
+  await stack.addFleet({ pool: 'pc', prefix: 'pc', size: 18, clusters: 9 });
 });
 
 after(async () => {
@@ -36,17 +39,46 @@ const planOf = (name: string, hosts: string[]) => ({
 });
 
 /** A plan service over the scheduler's own parts, with the given audit log and engine. */
-function service(parts: { audit?: AuditLog; engine?: Engine } = {}): PlanService {
+function service(parts: { audit?: AuditLog; engine?: Engine; models?: Models } = {}): PlanService {
   const { models, runs, engine, inventory } = scheduler;
   return new PlanService({
-    models,
+    models: parts.models ?? models,
     runs,
     engine: parts.engine ?? engine,
     inventory,
     audit: parts.audit ?? new AuditLog(models, Date.now),
     log: silentLogger(),
     clock: Date.now,
+    settleBackoffMs: { first: 20, max: 100, attempts: 3 },
   });
+}
+
+/**
+ * The scheduler's models, with plan inserts whose answer is lost (after the insert if
+ * `lands`) and existence checks that fail while `down` (or `failures` times).
+ */
+function lossyPlans(opts: { lands: boolean; down?: boolean; failures?: number }) {
+  const real = scheduler.models.Plan;
+  const state = { down: opts.down ?? false, failures: opts.failures ?? 0, checks: 0 };
+  const Plan = new Proxy(real, {
+    get(target, prop, receiver) {
+      if (prop === 'create') {
+        return async (doc: object) => {
+          if (opts.lands) await real.create(doc);
+          throw new UnavailableError('injected: the answer of the insert was lost');
+        };
+      }
+      if (prop === 'exists') {
+        return (filter: object) => {
+          state.checks++;
+          if (state.down || state.failures-- > 0) return Promise.reject(new UnavailableError('injected: the check failed'));
+          return real.exists(filter);
+        };
+      }
+      return Reflect.get(target, prop, receiver);
+    },
+  });
+  return { models: { ...scheduler.models, Plan } as Models, state };
 }
 
 /** What a creation of `name` left: plan documents, runs of plans that do not exist, audit entries, live plans. */
@@ -94,6 +126,9 @@ test('a plan the engine fails to take is not left behind; a retry with the same 
     plans: real.plans,
     livePlanOf: (hostId: string) => real.livePlanOf(hostId),
     runtime: (planId: string) => real.runtime(planId),
+    removePlan: (planId: string) => real.removePlan(planId),
+    holdHosts: (...args: Parameters<Engine['holdHosts']>) => real.holdHosts(...args),
+    releaseHosts: (planId: string) => real.releaseHosts(planId),
     addPlan: (...args: Parameters<Engine['addPlan']>) => {
       if (fail) {
         fail = false;
@@ -139,4 +174,52 @@ test('POST /v1/plans with the same Idempotency-Key answers the same plan; anothe
     },
   );
   assert.equal(await leftOf(other.name, ['pc-10', 'pc-11']), JSON.stringify({ plans: 0, runs: 0, audit: 0, live: 0 }));
+});
+
+test('a commit whose answer is lost is found by checking again: the creation succeeds', async () => {
+  const hosts = ['pc-12', 'pc-13'];
+  const body = planOf('commit answer lost', hosts);
+  const { models, state } = lossyPlans({ lands: true, failures: 2 });
+  const plan = await service({ models }).create(body, 'op');
+  assert.equal(state.checks, 3, 'asked until the database answered');
+  assert.equal(scheduler.engine.livePlanOf('pc-12'), plan._id);
+  assert.equal(await leftOf(body.name, hosts), JSON.stringify({ plans: 1, runs: 2, audit: 1, live: 2 }));
+});
+
+test('a commit nobody can confirm holds its hosts until settled; then the stored plan runs', async () => {
+  const hosts = ['pc-14', 'pc-15'];
+  const body = planOf('commit unknown, stored', hosts);
+  const { models, state } = lossyPlans({ lands: true, down: true });
+  await assert.rejects(service({ models }).create(body, 'op'), /injected|not known/);
+  const stored = await scheduler.models.Plan.findOne({ name: body.name }, { _id: 1 }).lean<{ _id: string }>();
+  assert.ok(stored, 'the insert landed');
+  assert.equal(scheduler.engine.livePlanOf('pc-14'), stored._id, 'its hosts are held');
+  await assert.rejects(service().create(planOf('takes held hosts', hosts), 'op'), { code: 'HOSTS_IN_ANOTHER_PLAN' });
+
+  state.down = false;
+  await waitUntil(async () => ({ done: scheduler.engine.runtime(stored._id) !== undefined, value: undefined, state: `${state.checks}` }), {
+    what: 'the stored plan in the engine',
+  });
+  assert.equal(await leftOf(body.name, hosts), JSON.stringify({ plans: 1, runs: 2, audit: 1, live: 2 }));
+  assert.equal(await scheduler.models.Plan.countDocuments({ name: 'takes held hosts' }), 0);
+});
+
+test('a commit nobody can confirm that did not land is discarded once settled, freeing its hosts', async () => {
+  const hosts = ['pc-16', 'pc-17'];
+  const body = planOf('commit unknown, not stored', hosts);
+  const { models, state } = lossyPlans({ lands: false, down: true });
+  await assert.rejects(service({ models }).create(body, 'op'), /injected|not known/);
+  assert.notEqual(scheduler.engine.livePlanOf('pc-16'), null, 'its hosts are held');
+
+  state.down = false;
+  await waitUntil(async () => ({ done: scheduler.engine.livePlanOf('pc-16') === null, value: undefined, state: `${state.checks}` }), {
+    what: 'the hosts released',
+  });
+  await waitUntil(
+    async () => {
+      const left = await leftOf(body.name, hosts);
+      return { done: left === JSON.stringify({ plans: 0, runs: 0, audit: 0, live: 0 }), value: undefined, state: left };
+    },
+    { what: 'nothing left of the creation' },
+  );
 });

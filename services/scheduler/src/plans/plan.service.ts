@@ -2,6 +2,7 @@
 // matches nothing, limits and budgets that resolve to zero, windows in the past), the
 // host lock that keeps a host in at most one live plan, and the plan's host-runs.
 import { createHash, randomBytes } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { isDuplicateKey, type Logger, UnavailableError, YxError } from '@yixing/common';
 import type { AuditLog } from '../audit/audit-log.ts';
 import { type DomainLimitDoc, FINAL_PLAN_STATES, type HostRunDoc, type Models, type PhaseDoc, type PlanDoc } from '../db/models.ts';
@@ -89,7 +90,15 @@ export interface PlanServiceDeps {
   audit: AuditLog;
   log: Logger;
   clock: () => number;
+  /**
+   * Asking whether a plan document was stored when the answer of its insert was lost: the
+   * first delay, the longest, and how many checks the request waits for before it answers
+   * 503 and leaves the question to the background (its hosts held meanwhile).
+   */
+  settleBackoffMs?: { first: number; max: number; attempts: number };
 }
+
+const SETTLE_BACKOFF_MS = { first: 200, max: 30_000, attempts: 5 };
 
 /** A matcher for a selector: every entry must match; a list matches any of its values. */
 export function compileSelector(selector: LabelSelector): (host: Pick<InventoryHost, '_id' | 'labels'>) => boolean {
@@ -149,8 +158,11 @@ export class PlanService {
    * idempotency key a retry gets the same plan, or finishes a creation that failed.
    */
   create(input: PlanInput, actor: string, opts: CreateOptions = {}): Promise<PlanDoc> {
-    const run = () => this.#createOnce(input, actor, opts.idempotencyKey);
-    const next = this.#creating.then(run, run);
+    return this.#serialized(() => this.#createOnce(input, actor, opts.idempotencyKey));
+  }
+
+  #serialized<T>(fn: () => Promise<T>): Promise<T> {
+    const next = this.#creating.then(fn, fn);
     this.#creating = next.catch(() => undefined);
     return next;
   }
@@ -190,10 +202,15 @@ export class PlanService {
 
   /** The committed plan of an earlier attempt, in the engine (it may have failed after its commit). */
   async #committed(planId: string): Promise<PlanDoc | undefined> {
-    const plan = await this.#deps.models.Plan.findById(planId).lean<PlanDoc>();
-    if (!plan) return undefined;
     const { engine, runs } = this.#deps;
-    if (!FINAL_PLAN_STATES.includes(plan.state) && !engine.runtime(planId)) engine.addPlan(plan, await runs.loadPlan(planId));
+    const plan = await this.#deps.models.Plan.findById(planId).lean<PlanDoc>();
+    if (!plan) {
+      // Settled: not stored. Hosts held for it while that was unknown are free again.
+      engine.releaseHosts(planId);
+      return undefined;
+    }
+    if (FINAL_PLAN_STATES.includes(plan.state)) engine.releaseHosts(planId);
+    else if (!engine.runtime(planId)) engine.addPlan(plan, await runs.loadPlan(planId));
     return plan;
   }
 
@@ -318,9 +335,21 @@ export class PlanService {
     try {
       await models.Plan.create(plan);
     } catch (err) {
-      const written = await models.Plan.exists({ _id: planId }).catch(() => undefined);
-      if (written === undefined) throw err; // unknown: a retry with the key, or the next start, settles it
-      if (!written) {
+      const stored = await this.#stored(planId);
+      if (stored === undefined) {
+        // Unknown: the plan may exist without the engine knowing it, and host locks are
+        // the engine's. Its hosts stay busy until a check, a retry with the key or the
+        // next start settles it.
+        this.#settleLater(
+          planId,
+          ordered.map((h) => h.hostId),
+        );
+        throw new UnavailableError(`plan ${planId}: whether it was stored is not known yet; its hosts are held until it is`, {
+          cause: err,
+          details: { planId },
+        });
+      }
+      if (!stored) {
         await this.#discardAfter(planId, err);
         throw err;
       }
@@ -329,7 +358,7 @@ export class PlanService {
       this.#deps.engine.addPlan(plan, runs);
     } catch (err) {
       // Not running, so it can be taken back: the caller gets an error and nothing else.
-      this.#deps.engine.plans.delete(planId);
+      this.#deps.engine.removePlan(planId);
       await models.Plan.deleteOne({ _id: planId }).catch((e: Error) =>
         this.#deps.log.error({ planId, err: e.message }, 'plan not taken back'),
       );
@@ -337,6 +366,49 @@ export class PlanService {
       throw err;
     }
     return plan;
+  }
+
+  /** Whether the plan document is stored, asked a few times with backoff; undefined if nobody could say. */
+  async #stored(planId: string): Promise<boolean | undefined> {
+    const { first, max, attempts } = this.#deps.settleBackoffMs ?? SETTLE_BACKOFF_MS;
+    for (let i = 0, delay = first; i < attempts; i++, delay = Math.min(delay * 2, max)) {
+      try {
+        return (await this.#deps.models.Plan.exists({ _id: planId })) !== null;
+      } catch (err) {
+        this.#deps.log.warn({ planId, err: (err as Error).message }, 'cannot tell whether a plan was stored; asking again');
+        if (i + 1 < attempts) await sleep(delay);
+      }
+    }
+    return undefined;
+  }
+
+  /**
+   * Holds the hosts of a plan whose commit is unknown and asks in the background (between
+   * creations) until the database answers: a stored plan goes to the engine, one not
+   * stored is discarded; either way the hold ends. The timers do not keep a stopping
+   * process alive: at the next start the engine loads the plan or its runs are removed.
+   */
+  #settleLater(planId: string, hostIds: string[]): void {
+    const { engine, log } = this.#deps;
+    const { first, max } = this.#deps.settleBackoffMs ?? SETTLE_BACKOFF_MS;
+    engine.holdHosts(planId, hostIds);
+    const settle = async (): Promise<boolean> => {
+      if (engine.runtime(planId)) return true; // a retry with the key finished it
+      if (await this.#committed(planId)) return true;
+      await this.#discard(planId);
+      log.warn({ planId }, 'a plan creation whose commit was unknown was not stored; discarded and its hosts freed');
+      return true;
+    };
+    void (async () => {
+      for (let delay = first; ; delay = Math.min(delay * 2, max)) {
+        await sleep(delay, undefined, { ref: false });
+        const done = await this.#serialized(settle).catch((err: Error) => {
+          log.warn({ planId, err: err.message }, 'cannot settle a plan creation yet; its hosts stay held');
+          return false;
+        });
+        if (done) return;
+      }
+    })().catch((err: Error) => log.error({ planId, err: err.message }, 'settling a plan creation stopped; the next start settles it'));
   }
 
   async #discardAfter(planId: string, cause: unknown): Promise<void> {
