@@ -1,14 +1,20 @@
 // A small client of the scheduler API: JSON requests, the API's error shape turned into
 // ApiError with its one-line message, and server-sent events as an async iterator.
+import { YxError } from '@yixing/common/errors';
 
-export class ApiError extends Error {
+/** An API call that failed: the API's code and status (0: the scheduler was not reached). */
+export class ApiError extends YxError {
   readonly code: string;
+  readonly retryable: boolean;
   readonly status: number;
+  override readonly httpStatus: number;
 
   constructor(status: number, code: string, message: string) {
     super(message);
     this.status = status;
+    this.httpStatus = status;
     this.code = code;
+    this.retryable = status === 0 || status === 429 || status >= 500;
   }
 }
 

@@ -2,6 +2,7 @@
 // code, so tests drive it in process. Errors end with one line on stderr and exit ≠ 0.
 import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
+import { YxError } from '@yixing/common/errors';
 import { parse as parseYaml } from 'yaml';
 import { ApiClient, ApiError } from './api-client.ts';
 import { type PlanProgress, type PlanSummary, ProgressRenderer } from './progress.ts';
@@ -35,7 +36,10 @@ Lists print every page unless --limit N; with more left, stderr names the --curs
 Exit codes: 0 done; 1 the API refused or failed; 2 bad usage; 3 the plan ended with failures or was aborted.
 `;
 
-class UsageError extends Error {}
+class UsageError extends YxError {
+  readonly code = 'USAGE';
+  readonly retryable = false;
+}
 
 const TERMINAL = new Set(['completed', 'aborted']);
 

@@ -14,6 +14,7 @@ import {
   StepPhase,
   stepEnum,
   stepName,
+  YxError,
 } from '@yixing/common';
 import type { Driver, StepContext, StepFailure, StepOutcome } from './drivers/driver.ts';
 import type { Journal } from './journal.ts';
@@ -504,12 +505,20 @@ export class HostAgent {
   }
 }
 
-class TimeoutReason extends Error {
+/** Why a step's abort signal fired: its timeout. */
+class TimeoutReason extends YxError {
+  readonly code = 'STEP_TIMEOUT';
+  readonly retryable = true;
+
   constructor(seconds: number) {
     super(`step timed out after ${seconds} s`);
   }
 }
 
-class CancelReason extends Error {}
+/** Why a step's abort signal fired: the scheduler cancelled it. */
+class CancelReason extends YxError {
+  readonly code = 'STEP_CANCELLED';
+  readonly retryable = false;
+}
 
 export type { HostFacts, HostLabels };

@@ -5,6 +5,7 @@
 // Layout: "YXB1" | keyIdLength (1) | keyId | noncePrefix (8) | frames...
 // frame: length of ciphertext (4, big endian) | ciphertext | tag (16)
 import { createCipheriv, createDecipheriv, createHash, randomBytes } from 'node:crypto';
+import { YxError } from '@yixing/common';
 
 const MAGIC = Buffer.from('YXB1');
 export const FRAME = 1024 * 1024;
@@ -14,7 +15,7 @@ export interface SealingKey {
   key: Buffer;
 }
 
-export class SealedStreamError extends Error {
+export class SealedStreamError extends YxError {
   readonly code = 'BACKUP_DECRYPT_FAILED';
   readonly retryable = false;
 }

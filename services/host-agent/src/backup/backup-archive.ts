@@ -5,11 +5,12 @@ import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { BACKUP_MANIFEST_MEMBER, type BackupManifest, parseBackupManifest, readTarMember } from '@yixing/common';
+import { BACKUP_MANIFEST_MEMBER, type BackupManifest, parseBackupManifest, readTarMember, YxError } from '@yixing/common';
 import { mustRun } from '../os/command.ts';
 import { type DurableFs, fsyncDir, fsyncTree, nodeFs } from '../os/durable-file.ts';
 import type { HostRoot } from '../os/host-root.ts';
 import { treeDigest } from '../os/tree-digest.ts';
+import { BackupVerificationError } from './backup-store.ts';
 
 /** What the archive's manifest says: the contract with the backup service. */
 export type BackupContents = BackupManifest;
@@ -37,9 +38,15 @@ export async function createBackupArchive(
   }
 }
 
+/** A restored path is not what was backed up: the rollback cannot be called verified. */
+export class RestoreUnverifiedError extends YxError {
+  readonly code = 'ROLLBACK_UNVERIFIED';
+  readonly retryable = false;
+}
+
 export async function readBackupContents(file: string): Promise<BackupContents> {
   const bytes = await readTarMember(file, BACKUP_MANIFEST_MEMBER);
-  if (!bytes) throw new Error(`the backup archive has no ${BACKUP_MANIFEST_MEMBER}`);
+  if (!bytes) throw new BackupVerificationError(`the backup archive has no ${BACKUP_MANIFEST_MEMBER}`);
   return parseBackupManifest(bytes);
 }
 
@@ -88,7 +95,7 @@ export async function restorePaths(root: HostRoot, file: string, contents: Backu
     const depth = rel(p).split('/').length;
     await mustRun(['tar', '--numeric-owner', '--xattrs', '--acls', '-xpf', file, '-C', staging, `--strip-components=${depth}`, rel(p)]);
     const staged = await treeDigest(staging);
-    if (staged !== contents.digests[p]) throw new Error(`backup of ${p} does not extract to what was archived`);
+    if (staged !== contents.digests[p]) throw new RestoreUnverifiedError(`backup of ${p} does not extract to what was archived`);
     // On disk before it becomes the root's: after a power cut the swap must not have put
     // in place files whose bytes never reached the disk.
     await fsyncTree(staging, fs);
@@ -105,6 +112,6 @@ export async function restorePaths(root: HostRoot, file: string, contents: Backu
     await rm(old, { recursive: true, force: true });
     const now = await treeDigest(target);
     if (now !== contents.digests[p])
-      throw new Error(`${p} after restore differs from the backup (digest ${now}, archived ${contents.digests[p]})`);
+      throw new RestoreUnverifiedError(`${p} after restore differs from the backup (digest ${now}, archived ${contents.digests[p]})`);
   }
 }

@@ -4,6 +4,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
+import { YxError } from '@yixing/common';
 import { type DurableFs, fsyncFile, mkdirDurable, nodeFs, renameDurable, writeFileAtomic } from '../os/durable-file.ts';
 
 export interface BackupRecord {
@@ -38,7 +39,7 @@ export interface BackupStore {
   get(id: string): Promise<FetchedBackup>;
 }
 
-export class BackupVerificationError extends Error {
+export class BackupVerificationError extends YxError {
   readonly code = 'BACKUP_UNVERIFIED';
   readonly retryable = false;
 }

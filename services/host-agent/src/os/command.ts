@@ -2,6 +2,7 @@
 // package manager's progress reaches the step log as it happens.
 import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
+import { YxError } from '@yixing/common';
 
 export interface CommandResult {
   code: number;
@@ -20,7 +21,7 @@ export interface CommandOptions {
   input?: string;
 }
 
-export class CommandError extends Error {
+export class CommandError extends YxError {
   readonly code = 'COMMAND_FAILED';
   readonly retryable = false;
   readonly result: CommandResult;

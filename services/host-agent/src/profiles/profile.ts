@@ -4,6 +4,7 @@
 // its own disk says; bus messages only name a profile.
 import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
+import { YxError } from '@yixing/common';
 import { Ajv, type ErrorObject } from 'ajv';
 import { parse as parseYaml } from 'yaml';
 
@@ -175,7 +176,7 @@ export const profileSchema = {
   },
 } as const;
 
-export class ProfileError extends Error {
+export class ProfileError extends YxError {
   readonly code = 'PROFILE_INVALID';
   readonly retryable = false;
 }

@@ -1,11 +1,12 @@
 // Parses the rehearsal configuration (JSON, from YX_SIM_CONFIG or a file) with errors that
 // name the bad field: {"seed": "...", "durations": {"upgrade": [1000, 3000]},
 // "failures": [{"step": "upgrade", "rate": 0.05}], "tickMs": 250}.
-import { isStepName, type StepName } from '@yixing/common';
+import { isStepName, type StepName, YxError } from '@yixing/common';
 import { type DurationRange, defaultSimulateOptions, type FailureRule, type SimulateOptions } from './simulate.driver.ts';
 
-export class SimulateConfigError extends Error {
+export class SimulateConfigError extends YxError {
   readonly code = 'SIMULATE_CONFIG_INVALID';
+  readonly retryable = false;
 }
 
 const fail = (field: string, reason: string): never => {
