@@ -88,7 +88,9 @@ export class HostAgent {
     this.#heartbeat = setInterval(() => this.#sendHeartbeat(), this.#deps.heartbeatIntervalMs);
     this.#heartbeat.unref();
     this.#sendHeartbeat();
-    void this.#registerUntilAccepted();
+    this.#registerUntilAccepted().catch((err: Error) =>
+      this.#deps.log.error({ hostId: this.hostId, err: err.message }, 'registration stopped; heartbeats go on'),
+    );
     await this.#serialize(() => this.#recover());
   }
 
@@ -201,7 +203,7 @@ export class HostAgent {
     if (finished) {
       ack(true, true, 'already finished');
       // The sender may have missed the outcome: publish it again (same event id).
-      void this.#publishOutcome(finished);
+      this.#publishInBackground(finished);
       return;
     }
     if (current) {
@@ -236,7 +238,7 @@ export class HostAgent {
 
   /** After a start: re-publish unreported outcomes, then resume the step in flight. */
   async #recover(): Promise<void> {
-    for (const f of this.#state.recent.filter((r) => !r.published)) void this.#publishOutcome(f);
+    for (const f of this.#state.recent.filter((r) => !r.published)) this.#publishInBackground(f);
     const current = this.#state.current;
     if (!current) return;
     if (current.step === 'reboot') {
@@ -378,7 +380,17 @@ export class HostAgent {
     await this.#journal(step, 'finish', outcome.ok);
     this.#emitLog(step, outcome.ok ? `${step.step} succeeded` : `${step.step} failed: ${outcome.message}`, LogStream.AGENT);
     this.#sendHeartbeat();
-    void this.#publishOutcome(finished);
+    this.#publishInBackground(finished);
+  }
+
+  /** Publishes an outcome without waiting; it stays unpublished in the state (re-sent at start) if this fails. */
+  #publishInBackground(f: FinishedStep): void {
+    this.#publishOutcome(f).catch((err: Error) =>
+      this.#deps.log.error(
+        { hostId: this.hostId, commandId: f.commandId, err: err.message },
+        'outcome not published; re-sent at the next start',
+      ),
+    );
   }
 
   async #publishOutcome(f: FinishedStep): Promise<void> {

@@ -4,6 +4,7 @@
 // again with a new boot id, exactly as a real host's agent would.
 import { randomUUID } from 'node:crypto';
 import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Bus, Logger } from '@yixing/common';
 import { type AgentIdentity, HostAgent, type HostEnv } from './agent.ts';
 import { SimulateDriver, type SimulateOptions, stepDurationMs } from './drivers/simulate/simulate.driver.ts';
@@ -78,7 +79,11 @@ export class SimulatedFleet {
       rebootable: true,
       reboot: async () => {
         // Power-cycle after the current call stack: the agent's step returns first.
-        setImmediate(() => void this.#powerCycle(identity));
+        setImmediate(() => {
+          this.#powerCycle(identity).catch((err: Error) =>
+            this.#deps.log.error({ hostId: identity.hostId, err: err.message }, 'simulated power cycle failed'),
+          );
+        });
       },
     };
   }
@@ -88,10 +93,26 @@ export class SimulatedFleet {
     if (!agent || this.#stopped) return;
     await agent.stop();
     const downMs = stepDurationMs(this.#deps.simulate, identity.hostId, 'reboot', 1);
-    await new Promise((r) => setTimeout(r, downMs));
+    await sleep(downMs);
     if (this.#stopped) return;
     this.#bootIds.set(identity.hostId, randomUUID());
-    await this.#startAgent(identity);
+    await this.#startUntilUp(identity);
+  }
+
+  /** A host that fails to come up is started again (with backoff), never left off for good. */
+  async #startUntilUp(identity: AgentIdentity): Promise<void> {
+    for (let attempt = 0; !this.#stopped; attempt++) {
+      try {
+        await this.#startAgent(identity);
+        return;
+      } catch (err) {
+        this.#deps.log.error(
+          { hostId: identity.hostId, err: (err as Error).message, attempt },
+          'simulated host did not start; trying again',
+        );
+        await sleep(Math.min(5_000, 100 * 2 ** attempt));
+      }
+    }
   }
 
   async #startAgent(identity: AgentIdentity): Promise<void> {
@@ -107,7 +128,13 @@ export class SimulatedFleet {
       heartbeatIntervalMs: this.#deps.heartbeatIntervalMs,
     });
     this.agents.set(identity.hostId, agent);
-    await agent.start();
+    try {
+      await agent.start();
+    } catch (err) {
+      // What started of it (a subscription, the heartbeat) must not outlive the failure.
+      await agent.stop().catch(() => undefined);
+      throw err;
+    }
   }
 
   async start(onProgress?: (started: number, total: number) => void): Promise<void> {

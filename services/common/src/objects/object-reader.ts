@@ -45,7 +45,8 @@ export async function* readObject(js: JetStreamClient, os: ObjectStore, bucket: 
       clearTimeout(watchdog);
       watchdog = setTimeout(() => {
         stalled = true;
-        void messages.close();
+        // Ends the iteration below, which then reports the stall; a failed close changes nothing.
+        messages.close().catch(() => undefined);
       }, STALL_MS);
     };
     let complete = false;

@@ -1,0 +1,82 @@
+// A simulated reboot power-cycles one agent in the background. If starting it again fails
+// (the bus refuses a subscription), the host must not stay off for good: the failure is
+// logged and the start tried again, and nothing is left as an unhandled rejection.
+import assert from 'node:assert/strict';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { test } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { type AgentCommand, type Bus, Step, silentLogger, UnavailableError } from '@yixing/common';
+import { defaultSimulateOptions } from './drivers/simulate/simulate.driver.ts';
+import { fleetIdentities, SimulatedFleet } from './fleet.ts';
+
+type Handler = (cmd: AgentCommand, delivery: { respond(ack: unknown): void }) => unknown;
+
+/** A bus on which the second subscription (the first restart) is refused. */
+class RestartFailingBus {
+  readonly nc = { isClosed: () => false };
+  subscriptions = 0;
+  handler: Handler | undefined;
+  subscribe(_name: string, _tokens: unknown, handler: Handler) {
+    this.subscriptions++;
+    if (this.subscriptions === 2) throw new UnavailableError('injected: the bus refused the subscription');
+    this.handler = handler;
+    return { unsubscribe: () => undefined };
+  }
+  publish() {}
+  async publishDurable() {
+    return {};
+  }
+  async request() {
+    return { accepted: true, reason: '' };
+  }
+}
+
+test('a simulated host whose start after a reboot fails is started again, the failure logged', async () => {
+  const unhandled: unknown[] = [];
+  const onUnhandled = (reason: unknown) => unhandled.push(reason);
+  process.on('unhandledRejection', onUnhandled);
+  const stateDir = await mkdtemp(path.join(tmpdir(), 'yx-fleet-'));
+  const bus = new RestartFailingBus();
+  const errors: string[] = [];
+  const log = Object.assign(silentLogger(), { error: (obj: { err?: string }) => errors.push(obj.err ?? '') });
+  const [identity] = fleetIdentities(
+    { size: 1, clusters: 1, zones: 1, racksPerZone: 1, pool: 'p', prefix: 'f', osId: 'debian', osVersion: '11', offset: 0 },
+    'test',
+  );
+  const fleet = new SimulatedFleet({
+    bus: bus as unknown as Bus,
+    log,
+    journal: { append: async () => undefined },
+    stateDir,
+    simulate: { ...defaultSimulateOptions, durations: { reboot: { minMs: 1, maxMs: 1 } } },
+    heartbeatIntervalMs: 60_000,
+    identities: [identity as NonNullable<typeof identity>],
+  });
+  try {
+    await fleet.start();
+    const reboot = {
+      commandId: 'r1.0.reboot.1',
+      hostId: identity?.hostId,
+      runId: 'r1',
+      action: {
+        case: 'runStep',
+        value: { step: Step.REBOOT, attempt: 1, profile: 'p', dryRun: false, backupId: '', planId: 'plan', timeoutSeconds: 0 },
+      },
+    } as unknown as AgentCommand;
+    await new Promise((respond) => void bus.handler?.(reboot, { respond }));
+    // Until the host is back (a third subscription) or the power cycle's failure went unhandled.
+    while (bus.subscriptions < 3 && unhandled.length === 0) await sleep(10);
+    assert.deepEqual(unhandled, [], 'no unhandled rejection');
+    assert.equal(bus.subscriptions, 3, 'the host was started again');
+    assert.ok(
+      errors.some((e) => /injected/.test(e)),
+      `the failed start is logged: ${JSON.stringify(errors)}`,
+    );
+  } finally {
+    await fleet.stop();
+    process.off('unhandledRejection', onUnhandled);
+    await rm(stateDir, { recursive: true, force: true });
+  }
+});
