@@ -121,6 +121,8 @@ async function main(): Promise<void> {
   const [natsBin, ferretBin] = await Promise.all([ensureNatsServer(), ensureFerretDb()]);
 
   const nats = await launch('nats-server', natsBin, [
+    '-c',
+    path.join(repoRoot, 'infra', 'nats', 'jetstream.conf'),
     '-a',
     '127.0.0.1',
     '-p',
