@@ -28,6 +28,7 @@ import type { Inventory } from '../inventory/inventory.ts';
 import type { SchedulerMetrics } from '../metrics.ts';
 import { budgetRoom, requiredHealthy } from '../plans/plan-math.ts';
 import { mayStartAt } from '../plans/windows.ts';
+import { Housekeeping } from './housekeeping.ts';
 import { isFinal, isOccupying, PlanRuntime } from './plan-runtime.ts';
 import { RunFinishedOutbox } from './run-finished-outbox.ts';
 
@@ -51,10 +52,6 @@ export interface EngineConfig {
   /** How long an Idempotency-Key of a plan creation is remembered (default a day). */
   planRequestTtlMs?: number;
 }
-
-/** How often the engine's loop deletes what is kept for a bounded time. */
-const HOUSEKEEPING_MS = 3_600_000;
-const DAY_MS = 86_400_000;
 
 export const defaultEngineConfig: EngineConfig = {
   tickMs: 200,
@@ -129,15 +126,16 @@ export class Engine {
   readonly #held = new Map<string, string>();
   readonly #holds = new Map<string, string[]>();
   readonly #outbox: RunFinishedOutbox;
+  readonly #housekeeping: Housekeeping;
   readonly #startedAt: number;
   #timer: NodeJS.Timeout | undefined;
   #ticking = false;
-  #sweptAt = Number.NEGATIVE_INFINITY;
 
   constructor(deps: EngineDeps) {
     this.#deps = deps;
     this.#startedAt = deps.clock();
     this.#outbox = new RunFinishedOutbox({ ...deps, retryMs: deps.config.announceRetryMs });
+    this.#housekeeping = new Housekeeping({ ...deps, outbox: this.#outbox, planRequestTtlMs: deps.config.planRequestTtlMs });
   }
 
   get #cfg(): EngineConfig {
@@ -278,7 +276,7 @@ export class Engine {
     try {
       const now = this.#deps.clock();
       this.#outbox.tick(now);
-      this.#sweep(now);
+      this.#housekeeping.tick(now, () => [...this.plans.keys()]);
       for (const rt of this.plans.values()) {
         if (FINAL_PLAN.has(rt.plan.state)) continue;
         this.#supervise(rt, now);
@@ -291,25 +289,6 @@ export class Engine {
       this.#deps.metrics.tickSeconds.observe((performance.now() - started) / 1000);
       this.#ticking = false;
     }
-  }
-
-  /**
-   * Once an hour, deletes what is kept for a bounded time (FerretDB v1 has no TTL indexes):
-   * Idempotency-Keys past their time (a retry comes within minutes), and the announcements
-   * of plans no longer live (only live plans read them; their plans are compacted).
-   */
-  #sweep(now: number): void {
-    if (now - this.#sweptAt < HOUSEKEEPING_MS) return;
-    this.#sweptAt = now;
-    const before = new Date(now - (this.#cfg.planRequestTtlMs ?? DAY_MS));
-    const live = [...this.plans.keys()];
-    const warn = (what: string) => (err: Error) => this.#deps.log.warn({ err: err.message }, `${what} not deleted; tried again in an hour`);
-    Promise.resolve()
-      .then(() => this.#deps.models.PlanRequest.deleteMany({ createdAt: { $lt: before } }))
-      .catch(warn('old Idempotency-Keys'));
-    Promise.resolve()
-      .then(() => this.#outbox.forgetAllBut(live))
-      .catch(warn('announcements of ended plans'));
   }
 
   // ---------------------------------------------------------------- taking hosts
