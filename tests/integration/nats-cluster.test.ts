@@ -6,6 +6,7 @@ import { after, test } from 'node:test';
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { Bus, connectBus, createRegistry, defaultStreamLimits, ensureStreams, publishWithRetry, silentLogger } from '@yixing/common';
+import { catalog } from '../../services/common/src/gen/catalog.ts';
 import { type NatsClusterFixture, startNatsCluster } from '../fixtures/nats-cluster.ts';
 import { waitUntil } from '../fixtures/wait.ts';
 
@@ -25,14 +26,23 @@ async function startCluster(name: string): Promise<{ cluster: NatsClusterFixture
   return { cluster, nc };
 }
 
-/** Runs `fn` until it succeeds; fails only when its error stays the same for a while (a stuck cluster). */
+/** A cluster that has not settled within this long is broken, whatever its errors do meanwhile. */
+const SETTLE_DEADLINE_MS = 180_000;
+
+/**
+ * Runs `fn` until it succeeds; fails when its error stays the same for a while (a stuck
+ * cluster), or at the deadline (an error that keeps alternating never stalls).
+ */
 async function untilDone<T>(what: string, fn: () => Promise<T>): Promise<T> {
+  const deadline = Date.now() + SETTLE_DEADLINE_MS;
   return waitUntil(
     async () => {
       try {
         return { done: true, value: await fn(), state: 'done' };
       } catch (err) {
-        return { done: false, value: undefined as T, state: `${(err as Error).name}: ${(err as Error).message}` };
+        const last = `${(err as Error).name}: ${(err as Error).message}`;
+        if (Date.now() > deadline) throw new Error(`${what}: not done within ${SETTLE_DEADLINE_MS} ms; last error ${last}`);
+        return { done: false, value: undefined as T, state: last };
       }
     },
     { what, intervalMs: 250, stallMs: 60_000 },
@@ -75,7 +85,8 @@ test("a service's durable publishes survive the event stream's leader being kill
   const { cluster, nc } = await startCluster('cluster-bus-test');
   await untilDone('the contract streams created with 3 replicas', () => ensureStreams(nc, { ...defaultStreamLimits, replicas: 3 }));
   const bus = new Bus({ nc, log: silentLogger(), registry: createRegistry('cluster-test', { processMetrics: false }) });
-  const leader = await leaderOf(nc, 'YX_EVENTS');
+  const stream = catalog.runFinished.stream;
+  const leader = await leaderOf(nc, stream);
 
   // Events as the scheduler publishes them (RunFinished), 8 at a time, while the leader dies.
   const total = 240;
@@ -100,13 +111,13 @@ test("a service's durable publishes survive the event stream's leader being kill
   await killed;
 
   assert.deepEqual(failures, [], 'every publish was acknowledged');
-  const newLeader = await leaderOf(nc, 'YX_EVENTS');
+  const newLeader = await leaderOf(nc, stream);
   assert.notEqual(newLeader, leader, 'the publishes went on under a new leader');
   const jsm = await jetstreamManager(nc);
-  const info = await jsm.streams.info('YX_EVENTS');
+  const info = await jsm.streams.info(stream);
   const ids: string[] = [];
   for (let seq = info.state.first_seq; seq <= info.state.last_seq; seq++) {
-    const m = await jsm.streams.getMessage('YX_EVENTS', { seq });
+    const m = await jsm.streams.getMessage(stream, { seq });
     ids.push(m?.header.get('Nats-Msg-Id') ?? `(no id at ${seq})`);
   }
   assert.equal(new Set(ids).size, ids.length, 'no event is stored twice');

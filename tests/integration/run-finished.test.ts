@@ -4,7 +4,8 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { jetstreamManager } from '@nats-io/jetstream';
-import { PublishUnavailableError } from '@yixing/common';
+import { PublishUnavailableError, subjectPattern } from '@yixing/common';
+import { catalog } from '../../services/common/src/gen/catalog.ts';
 import type { PlanDoc } from '../../services/scheduler/src/db/models.ts';
 import { type InProcessStack, startInProcess } from '../fixtures/in-process.ts';
 import { waitUntil } from '../fixtures/wait.ts';
@@ -61,10 +62,11 @@ test('a RunFinished whose first publish is lost still reaches the stream, once p
   const runs = await scheduler.runs.loadPlan(planId);
   assert.equal(runs.length, 4);
   const jsm = await jetstreamManager(stack.nc);
-  const info = await jsm.streams.info('YX_EVENTS', { subjects_filter: 'yx.v1.evt.run.>' });
+  const stream = catalog.runFinished.stream;
+  const info = await jsm.streams.info(stream, { subjects_filter: subjectPattern('runFinished') });
   const perHost = info.state.subjects ?? {};
   assert.deepEqual(
-    Object.fromEntries(runs.map((r) => [r.hostId, perHost[`yx.v1.evt.run.${r.hostId}`] ?? 0])),
+    Object.fromEntries(runs.map((r) => [r.hostId, perHost[subjectPattern('runFinished', { hostId: r.hostId })] ?? 0])),
     Object.fromEntries(runs.map((r) => [r.hostId, 1])),
     'one RunFinished per run reached the stream',
   );
