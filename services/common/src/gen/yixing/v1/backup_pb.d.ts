@@ -88,6 +88,8 @@ export declare type BackupSlot = Message<"yixing.v1.BackupSlot"> & {
   accepted: boolean;
 
   /**
+   * Cut to fit by the sender (clip() in @yixing/common).
+   *
    * @generated from field: string reason = 5;
    */
   reason: string;
@@ -171,6 +173,8 @@ export declare type BackupStatus = Message<"yixing.v1.BackupStatus"> & {
   state: BackupState;
 
   /**
+   * Cut to fit by the sender (clip() in @yixing/common).
+   *
    * @generated from field: string reason = 3;
    */
   reason: string;
@@ -222,6 +226,8 @@ export declare type BackupEvent = Message<"yixing.v1.BackupEvent"> & {
   state: BackupState;
 
   /**
+   * Cut to fit by the sender (clip() in @yixing/common).
+   *
    * @generated from field: string reason = 6;
    */
   reason: string;
@@ -297,6 +303,8 @@ export declare type RestoreGrant = Message<"yixing.v1.RestoreGrant"> & {
   granted: boolean;
 
   /**
+   * Cut to fit by the sender (clip() in @yixing/common).
+   *
    * @generated from field: string reason = 7;
    */
   reason: string;
