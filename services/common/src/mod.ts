@@ -2,11 +2,14 @@
 export type { MessageInitShape, MessageShape } from '@bufbuild/protobuf';
 export * from './backup/backup-manifest.ts';
 export * from './bus/bus.ts';
+export * from './bus/clip.ts';
 export * from './bus/codec.ts';
 export * from './bus/connect.ts';
+export * from './bus/durable-consumer.ts';
 export * from './config/env.ts';
 export * from './db/mongo.ts';
 export * from './errors.ts';
+export { idPatterns, limits, patterns, streams } from './gen/catalog.ts';
 export * from './gen/yixing/v1/agent_pb.js';
 export * from './gen/yixing/v1/alert_pb.js';
 export * from './gen/yixing/v1/backup_pb.js';

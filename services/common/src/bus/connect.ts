@@ -10,6 +10,7 @@ import {
 } from '@nats-io/jetstream';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { UnavailableError } from '../errors.ts';
+import { streams } from '../gen/catalog.ts';
 
 export interface BusOptions {
   servers: string | string[];
@@ -65,8 +66,8 @@ export type NamedStreamConfig = Partial<StreamConfig> & { name: string };
 export function streamConfigs(limits: StreamLimits = defaultStreamLimits): NamedStreamConfig[] {
   return [
     {
-      name: 'YX_EVENTS',
-      subjects: ['yx.v1.evt.>'],
+      name: streams.YX_EVENTS.name,
+      subjects: [...streams.YX_EVENTS.subjects],
       retention: RetentionPolicy.Limits,
       storage: StorageType.File,
       num_replicas: limits.replicas,
@@ -76,8 +77,8 @@ export function streamConfigs(limits: StreamLimits = defaultStreamLimits): Named
       discard: DiscardPolicy.Old,
     },
     {
-      name: 'YX_LOGS',
-      subjects: ['yx.v1.log.>'],
+      name: streams.YX_LOGS.name,
+      subjects: [...streams.YX_LOGS.subjects],
       retention: RetentionPolicy.Limits,
       storage: StorageType.File,
       num_replicas: limits.replicas,

@@ -3,6 +3,7 @@ import { test } from 'node:test';
 import { JetStreamApiError, type JetStreamClient, type PubAck } from '@nats-io/jetstream';
 import { jserrors } from '@nats-io/jetstream/internal';
 import { ClosedConnectionError, NoRespondersError, RequestError, TimeoutError } from '@nats-io/transport-node';
+import { subjectPattern } from './codec.ts';
 import { isRetryablePublishError, PublishUnavailableError, publishWithRetry, retryDelay } from './durable-publish.ts';
 
 const apiError = (code: number, err_code: number) => new JetStreamApiError({ code, err_code, description: 'whatever the server says' });
@@ -11,7 +12,7 @@ test('election failures are retryable; refusals and a closed connection are not'
   for (const err of [
     new jserrors.JetStreamNotEnabled('jetstream is not enabled', { cause: new RequestError('', { cause: new NoRespondersError('x') }) }),
     new TimeoutError(),
-    new RequestError('', { cause: new NoRespondersError('yx.v1.evt.plan.p') }),
+    new RequestError('', { cause: new NoRespondersError(subjectPattern('planEvent', { planId: 'p' })) }),
     apiError(503, 10008),
     apiError(503, 99999),
   ]) {

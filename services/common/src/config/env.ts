@@ -78,3 +78,45 @@ export function readEnv<S extends Record<string, EnvSpec<unknown>>>(
   }
   return out as EnvResult<S>;
 }
+
+/** A comma-separated list, empty items dropped. */
+export const list =
+  (opts: { pattern?: RegExp } = {}): Parser<string[]> =>
+  (raw) => {
+    const items = raw
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean);
+    const bad = opts.pattern ? items.filter((s) => !opts.pattern?.test(s)) : [];
+    if (bad.length > 0) throw new Error(`${bad.join(', ')} must match ${opts.pattern}`);
+    return items;
+  };
+
+// The variables every service reads alike, declared once: a service spreads the ones it
+// uses into its readEnv spec (`readEnv({ ...natsEnv, ...mongoEnv, ...apiEnv(8080), … })`).
+
+export const natsEnv = {
+  YX_NATS_URL: { doc: 'NATS server URL(s), comma separated', parse: list(), default: ['nats://127.0.0.1:4222'] },
+} satisfies Record<string, EnvSpec<unknown>>;
+
+export const mongoEnv = {
+  YX_MONGO_URI: { doc: 'MongoDB URI', parse: str({ pattern: /^mongodb(\+srv)?:\/\// }), default: 'mongodb://127.0.0.1:27017/yixing' },
+  YX_MONGO_POOL: {
+    doc: 'most database requests in flight (FerretDB v1 deadlocks near 50)',
+    parse: int({ min: 1, max: 500 }),
+    default: 10,
+  },
+} satisfies Record<string, EnvSpec<unknown>>;
+
+/** The API's address; each service has its own default port. */
+export const apiEnv = (defaultPort: number) =>
+  ({
+    YX_API_HOST: { doc: 'address the API listens on', parse: str(), default: '127.0.0.1' },
+    YX_API_PORT: { doc: 'port the API listens on', parse: int({ min: 0, max: 65535 }), default: defaultPort },
+  }) satisfies Record<string, EnvSpec<unknown>>;
+
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
+export const logEnv = {
+  YX_LOG_LEVEL: { doc: 'least severe log level written', parse: oneOf(LOG_LEVELS), default: 'info' },
+} satisfies Record<string, EnvSpec<unknown>>;

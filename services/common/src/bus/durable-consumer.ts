@@ -1,0 +1,61 @@
+// The one way a service gets its durable pull consumer on a contract stream: created when
+// missing, updated when it exists, so a changed filter or limit in a new release takes
+// effect on the running consumer (and its acknowledged position is kept).
+import {
+  AckPolicy,
+  type Consumer,
+  type ConsumerConfig,
+  DeliverPolicy,
+  JetStreamApiCodes,
+  JetStreamApiError,
+  jetstream,
+  jetstreamManager,
+} from '@nats-io/jetstream';
+import type { NatsConnection } from '@nats-io/transport-node';
+import { streams } from '../gen/catalog.ts';
+
+export type StreamName = keyof typeof streams;
+
+export interface DurableSpec extends Partial<Omit<ConsumerConfig, 'durable_name' | 'filter_subject' | 'filter_subjects'>> {
+  /** Durable name; one consumer however many replicas of the service pull from it. */
+  name: string;
+  /** Subjects it consumes: catalog filters (`catalog.x.filter`) or `subjectPattern(...)`. */
+  filterSubjects: readonly string[];
+}
+
+const isCode = (err: unknown, ...codes: number[]): boolean => err instanceof JetStreamApiError && codes.includes(err.code);
+
+/** The server's "consumer already exists" and "consumer name already in use" (nats-server errors). */
+const CONSUMER_EXISTS = [10148, 10013];
+
+/** Creates or updates the durable pull consumer and returns it for consume()/fetch(). */
+export async function ensureDurable(nc: NatsConnection, stream: StreamName, spec: DurableSpec): Promise<Consumer> {
+  const { name, filterSubjects, ...rest } = spec;
+  const config: Partial<ConsumerConfig> = {
+    ack_policy: AckPolicy.Explicit,
+    deliver_policy: DeliverPolicy.All,
+    ...rest,
+    durable_name: name,
+    filter_subjects: [...filterSubjects],
+  };
+  const jsm = await jetstreamManager(nc);
+  const exists = await jsm.consumers.info(streams[stream].name, name).then(
+    () => true,
+    (err: unknown) => {
+      if (isCode(err, JetStreamApiCodes.ConsumerNotFound)) return false;
+      throw err;
+    },
+  );
+  const update = () => jsm.consumers.update(streams[stream].name, name, config);
+  if (exists) {
+    await update();
+  } else {
+    // Another replica may create it first: the server accepts an identical config as is;
+    // one of another release is updated, as if it had been there.
+    await jsm.consumers.add(streams[stream].name, config).catch(async (err: unknown) => {
+      if (!isCode(err, ...CONSUMER_EXISTS)) throw err;
+      return await update();
+    });
+  }
+  return await jetstream(nc).consumers.get(streams[stream].name, name);
+}
