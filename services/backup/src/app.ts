@@ -1,9 +1,20 @@
 // Builds the backup service from injected parts: bus handlers (slot, commit, restore),
 // the run-final consumer that starts retention clocks, the retention sweep, and the API.
-import { AckPolicy, DeliverPolicy, jetstream, jetstreamManager } from '@nats-io/jetstream';
+import { jetstream } from '@nats-io/jetstream';
 import { Objm } from '@nats-io/obj';
 import type { NatsConnection, Subscription } from '@nats-io/transport-node';
-import { BackupState, Bus, ensureIndexes, ensureStreams, type Logger, type Registry } from '@yixing/common';
+import {
+  BackupState,
+  Bus,
+  catalog,
+  clip,
+  ensureDurable,
+  ensureIndexes,
+  ensureStreams,
+  idPatterns,
+  type Logger,
+  type Registry,
+} from '@yixing/common';
 import { decodeCursor, installApiErrors, NEWEST_FIRST, newestFirstAfter, pageLimit, pageOf, pageQuery } from '@yixing/common/http';
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { Connection } from 'mongoose';
@@ -110,8 +121,8 @@ export async function buildBackupApp(deps: BackupAppDeps): Promise<BackupApp> {
           type: 'object',
           additionalProperties: false,
           properties: {
-            hostId: { type: 'string', pattern: '^[A-Za-z0-9][A-Za-z0-9_-]{0,127}$' },
-            planId: { type: 'string', pattern: '^[A-Za-z0-9_-]{1,128}$' },
+            hostId: { type: 'string', pattern: idPatterns.hostId },
+            planId: { type: 'string', pattern: idPatterns.planId },
             state: { type: 'string', enum: ['uploading', 'verified', 'failed', 'deleted', 'expired'] },
             ...pageQuery(1000),
           },
@@ -171,7 +182,7 @@ export async function buildBackupApp(deps: BackupAppDeps): Promise<BackupApp> {
                   bucket: '',
                   objectName: '',
                   accepted: false,
-                  reason: err.message.slice(0, 1000),
+                  reason: clip('backupSlot', 'reason', err.message),
                   retryable: !(err instanceof BackupRefusedError),
                 }),
               );
@@ -185,7 +196,12 @@ export async function buildBackupApp(deps: BackupAppDeps): Promise<BackupApp> {
             service
               .commit(m.hostId, m.backupId)
               .then((doc) =>
-                d.respond({ backupId: doc._id, state: STATE[doc.state], reason: doc.reason.slice(0, 1000), sha256: doc.sha256 }),
+                d.respond({
+                  backupId: doc._id,
+                  state: STATE[doc.state],
+                  reason: clip('backupStatus', 'reason', doc.reason),
+                  sha256: doc.sha256,
+                }),
               )
               // Refused: failed. Anything else (the store or database did not answer): still
               // uploading, and the agent commits again.
@@ -193,7 +209,7 @@ export async function buildBackupApp(deps: BackupAppDeps): Promise<BackupApp> {
                 d.respond({
                   backupId: m.backupId,
                   state: err instanceof BackupRefusedError ? BackupState.FAILED : BackupState.UPLOADING,
-                  reason: err.message.slice(0, 1000),
+                  reason: clip('backupStatus', 'reason', err.message),
                 }),
               );
           },
@@ -207,15 +223,24 @@ export async function buildBackupApp(deps: BackupAppDeps): Promise<BackupApp> {
               .get(m.backupId)
               .then((doc) =>
                 doc.hostId === m.hostId
-                  ? d.respond({ backupId: doc._id, state: STATE[doc.state], reason: doc.reason.slice(0, 1000), sha256: doc.sha256 })
-                  : d.respond({ backupId: m.backupId, state: BackupState.FAILED, reason: `backup ${m.backupId} belongs to another host` }),
+                  ? d.respond({
+                      backupId: doc._id,
+                      state: STATE[doc.state],
+                      reason: clip('backupStatus', 'reason', doc.reason),
+                      sha256: doc.sha256,
+                    })
+                  : d.respond({
+                      backupId: m.backupId,
+                      state: BackupState.FAILED,
+                      reason: clip('backupStatus', 'reason', `backup ${m.backupId} belongs to another host`),
+                    }),
               )
               // Unknown to the catalog: no verified backup. Anything else: ask again later.
               .catch((err: Error) =>
                 d.respond({
                   backupId: m.backupId,
                   state: err instanceof BackupRefusedError ? BackupState.FAILED : BackupState.UNSPECIFIED,
-                  reason: err.message.slice(0, 1000),
+                  reason: clip('backupStatus', 'reason', err.message),
                 }),
               );
           },
@@ -242,7 +267,7 @@ export async function buildBackupApp(deps: BackupAppDeps): Promise<BackupApp> {
                 d.respond({
                   backupId: m.backupId,
                   granted: false,
-                  reason: err.message.slice(0, 1000),
+                  reason: clip('restoreGrant', 'reason', err.message),
                   retryable: !(err instanceof BackupRefusedError),
                 }),
               );
@@ -251,20 +276,11 @@ export async function buildBackupApp(deps: BackupAppDeps): Promise<BackupApp> {
         ),
       );
       // Run ends start the retention clock; one durable consumer, acked after the write.
-      const jsm = await jetstreamManager(nc);
-      const name = 'yx-backup-runs';
-      const cfg = {
-        durable_name: name,
-        ack_policy: AckPolicy.Explicit,
-        deliver_policy: DeliverPolicy.All,
-        filter_subjects: ['yx.v1.evt.run.>'],
-      };
-      try {
-        await jsm.consumers.info('YX_EVENTS', name);
-      } catch {
-        await jsm.consumers.add('YX_EVENTS', cfg);
-      }
-      const messages = await (await bus.js.consumers.get('YX_EVENTS', name)).consume({ max_messages: 100 });
+      const consumer = await ensureDurable(nc, catalog.runFinished.stream, {
+        name: 'yx-backup-runs',
+        filterSubjects: [catalog.runFinished.filter],
+      });
+      const messages = await consumer.consume({ max_messages: 100 });
       closeConsumer = async () => void (await messages.close());
       consumerLoop = (async () => {
         for await (const msg of messages) {

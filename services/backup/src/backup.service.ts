@@ -16,6 +16,7 @@ import {
   BackupState as BusBackupState,
   CorruptObjectError,
   Counter,
+  clip,
   conditionalUpdate,
   Gauge,
   Histogram,
@@ -217,7 +218,15 @@ export class BackupService {
     this.#d.bus
       .publishDurable(
         'backupEvent',
-        { eventId, hostId: doc.hostId, runId: doc.runId, backupId: doc._id, state, reason: reason.slice(0, 1000), atMs: this.#d.clock() },
+        {
+          eventId,
+          hostId: doc.hostId,
+          runId: doc.runId,
+          backupId: doc._id,
+          state,
+          reason: clip('backupEvent', 'reason', reason),
+          atMs: this.#d.clock(),
+        },
         eventId,
       )
       .catch((err: Error) => this.#d.log.warn({ err: err.message, backup: doc._id }, 'backup event not published'));

@@ -1,17 +1,31 @@
 #!/usr/bin/env node
 // yx-backup: reads and validates configuration (including the sealing key, if any),
 // connects to NATS and MongoDB and serves the backup protocol and API.
-import { bool, connectBus, connectDb, createLogger, createRegistry, int, readEnv, runMain, stopOnSignals, str } from '@yixing/common';
+import {
+  apiEnv,
+  bool,
+  connectBus,
+  connectDb,
+  createLogger,
+  createRegistry,
+  int,
+  logEnv,
+  mongoEnv,
+  natsEnv,
+  readEnv,
+  runMain,
+  stopOnSignals,
+  str,
+} from '@yixing/common';
 import { buildBackupApp } from './app.ts';
 import { loadKeys } from './crypto/key-ring.ts';
 
 async function main(): Promise<void> {
   const cfg = readEnv({
-    YX_NATS_URL: { doc: 'NATS server URL(s), comma separated', parse: str(), default: 'nats://127.0.0.1:4222' },
-    YX_MONGO_URI: { doc: 'MongoDB URI', parse: str({ pattern: /^mongodb(\+srv)?:\/\// }), default: 'mongodb://127.0.0.1:27017/yixing' },
-    YX_MONGO_POOL: { doc: 'most database requests in flight', parse: int({ min: 1, max: 500 }), default: 10 },
-    YX_API_HOST: { doc: 'address the API listens on', parse: str(), default: '127.0.0.1' },
-    YX_API_PORT: { doc: 'port the API listens on', parse: int({ min: 0, max: 65535 }), default: 8081 },
+    ...natsEnv,
+    ...mongoEnv,
+    ...apiEnv(8081),
+    ...logEnv,
     YX_BACKUP_BUCKET: { doc: 'Object Store bucket', parse: str({ pattern: /^[A-Za-z0-9_-]{1,64}$/ }), default: 'yx_backups' },
     YX_BACKUP_RETENTION_DAYS: { doc: 'days kept after the host-run ended', parse: int({ min: 0, max: 3650 }), default: 30 },
     YX_BACKUP_PLAN_QUOTA_BYTES: { doc: 'bytes a plan may hold; 0 for no quota', parse: int({ min: 0 }), default: 0 },
@@ -39,9 +53,9 @@ async function main(): Promise<void> {
     encrypt: cfg.YX_BACKUP_ENCRYPT,
     retiredKeyFiles: cfg.YX_BACKUP_RETIRED_KEY_FILES,
   });
-  const log = createLogger('backup');
+  const log = createLogger('backup', cfg.YX_LOG_LEVEL);
   const registry = createRegistry('backup');
-  const nc = await connectBus({ servers: cfg.YX_NATS_URL.split(','), name: 'yx-backup' });
+  const nc = await connectBus({ servers: cfg.YX_NATS_URL, name: 'yx-backup' });
   const conn = await connectDb({ uri: cfg.YX_MONGO_URI, appName: 'yx-backup', maxPoolSize: cfg.YX_MONGO_POOL });
   const app = await buildBackupApp({
     conn,

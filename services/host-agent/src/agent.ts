@@ -6,6 +6,7 @@ import type { Subscription } from '@nats-io/transport-node';
 import {
   type AgentCommand,
   type Bus,
+  clip,
   FailureKind,
   type HostFacts,
   type HostLabels,
@@ -409,9 +410,14 @@ export class HostAgent {
             phase,
             kindToken: FAILURE_TOKEN[phase],
             percent: 100,
-            message: f.ok ? '' : (f.failure?.message ?? '').slice(0, 4096),
+            message: f.ok ? '' : clip('stepEvent', 'message', f.failure?.message ?? ''),
             error: f.failure
-              ? { code: f.failure.code, message: f.failure.message.slice(0, 4096), retryable: f.failure.retryable, kind: f.failure.kind }
+              ? {
+                  code: f.failure.code,
+                  message: clip('errorInfo', 'message', f.failure.message),
+                  retryable: f.failure.retryable,
+                  kind: f.failure.kind,
+                }
               : undefined,
             atMs: f.finishedAt,
             reportJson: f.reportJson,
@@ -469,7 +475,7 @@ export class HostAgent {
         phase: StepPhase.RUNNING,
         kindToken: 'progress',
         percent: Math.max(0, Math.min(100, Math.round(percent))),
-        message: message.slice(0, 4096),
+        message: clip('stepEvent', 'message', message),
         atMs: this.#now(),
       });
     } catch (err) {
@@ -486,7 +492,7 @@ export class HostAgent {
         seq: ++this.#logSeq,
         atMs: this.#now(),
         source,
-        text: text.slice(0, 16384),
+        text: clip('logLine', 'text', text),
       });
     } catch (err) {
       this.#deps.log.debug({ err: (err as Error).message }, 'log line not sent');

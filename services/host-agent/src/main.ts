@@ -6,7 +6,22 @@ import { readFile } from 'node:fs/promises';
 import { createServer } from 'node:http';
 import { hostname } from 'node:os';
 import path from 'node:path';
-import { Bus, bool, connectBus, createLogger, createRegistry, int, oneOf, readEnv, runMain, stopOnSignals, str } from '@yixing/common';
+import {
+  Bus,
+  bool,
+  connectBus,
+  createLogger,
+  createRegistry,
+  idPatterns,
+  int,
+  logEnv,
+  natsEnv,
+  oneOf,
+  readEnv,
+  runMain,
+  stopOnSignals,
+  str,
+} from '@yixing/common';
 import { AGENT_VERSION, buildFleetApp } from './app.ts';
 import { parseSimulateConfig } from './drivers/simulate/simulate-config.ts';
 import { buildHostAgent } from './host-mode.ts';
@@ -22,7 +37,8 @@ async function main(): Promise<void> {
     return;
   }
   const cfg = readEnv({
-    YX_NATS_URL: { doc: 'NATS server URL(s), comma separated', parse: str(), default: 'nats://127.0.0.1:4222' },
+    ...natsEnv,
+    ...logEnv,
     YX_AGENT_MODE: {
       doc: 'fleet: many simulated hosts in one process; host: this host, real driver',
       parse: oneOf(['fleet', 'host'] as const),
@@ -30,7 +46,7 @@ async function main(): Promise<void> {
     },
     YX_HOST_ID: {
       doc: 'host mode: the host id on the bus',
-      parse: str({ pattern: /^[A-Za-z0-9][A-Za-z0-9_-]{0,127}$/ }),
+      parse: str({ pattern: new RegExp(idPatterns.hostId) }),
       default: hostname().replace(/[^A-Za-z0-9_-]/g, '-'),
     },
     YX_ROOT: { doc: 'host mode: the root to migrate (a directory is a chroot)', parse: str(), default: '/' },
@@ -74,13 +90,13 @@ async function main(): Promise<void> {
   const simulate = parseSimulateConfig(simText);
   const [osId, osVersion] = cfg.YX_FLEET_OS.split(':') as [string, string];
 
-  const log = createLogger('host-agent');
+  const log = createLogger('host-agent', cfg.YX_LOG_LEVEL);
   const registry = createRegistry('host-agent');
   if (cfg.YX_AGENT_MODE === 'host') {
     await runHostMode(cfg, log, registry);
     return;
   }
-  const nc = await connectBus({ servers: cfg.YX_NATS_URL.split(','), name: `yx-agent-fleet-${cfg.YX_FLEET_PREFIX}` });
+  const nc = await connectBus({ servers: cfg.YX_NATS_URL, name: `yx-agent-fleet-${cfg.YX_FLEET_PREFIX}` });
   const bus = new Bus({ nc, log, registry });
   const fleet = buildFleetApp({
     bus,
@@ -129,7 +145,7 @@ async function main(): Promise<void> {
 
 async function runHostMode(
   cfg: {
-    YX_NATS_URL: string;
+    YX_NATS_URL: string[];
     YX_HOST_ID: string;
     YX_ROOT: string;
     YX_DRIVER: 'apt' | 'dnf';
@@ -154,7 +170,7 @@ async function runHostMode(
       .map((kv) => kv.split('=') as [string, string]),
   );
   const profiles = await loadAgentProfiles(cfg.YX_PROFILES_DIR || undefined, mirrors);
-  const nc = await connectBus({ servers: cfg.YX_NATS_URL.split(','), name: `yx-agent-${cfg.YX_HOST_ID}` });
+  const nc = await connectBus({ servers: cfg.YX_NATS_URL, name: `yx-agent-${cfg.YX_HOST_ID}` });
   const agent = await buildHostAgent({
     bus: new Bus({ nc, log, registry }),
     log,

@@ -1,7 +1,20 @@
 #!/usr/bin/env node
 // yx-scheduler: reads and validates configuration, connects to NATS and MongoDB, builds
 // the scheduler and serves its API. Fails fast with a clear message.
-import { connectBus, connectDb, createLogger, createRegistry, int, readEnv, runMain, stopOnSignals, str } from '@yixing/common';
+import {
+  apiEnv,
+  connectBus,
+  connectDb,
+  createLogger,
+  createRegistry,
+  int,
+  logEnv,
+  mongoEnv,
+  natsEnv,
+  readEnv,
+  runMain,
+  stopOnSignals,
+} from '@yixing/common';
 import { DEFAULT_MAX_EVENT_STREAMS } from './api/event-stream.ts';
 import { buildScheduler } from './app.ts';
 import { defaultEngineConfig } from './reconcile/engine.ts';
@@ -9,15 +22,10 @@ import { defaultEngineConfig } from './reconcile/engine.ts';
 async function main(): Promise<void> {
   const d = defaultEngineConfig;
   const cfg = readEnv({
-    YX_NATS_URL: { doc: 'NATS server URL(s), comma separated', parse: str(), default: 'nats://127.0.0.1:4222' },
-    YX_MONGO_URI: { doc: 'MongoDB URI', parse: str({ pattern: /^mongodb(\+srv)?:\/\// }), default: 'mongodb://127.0.0.1:27017/yixing' },
-    YX_MONGO_POOL: {
-      doc: 'most database requests in flight (FerretDB v1 deadlocks near 50)',
-      parse: int({ min: 1, max: 500 }),
-      default: 10,
-    },
-    YX_API_HOST: { doc: 'address the API listens on', parse: str(), default: '127.0.0.1' },
-    YX_API_PORT: { doc: 'port the API listens on', parse: int({ min: 0, max: 65535 }), default: 8080 },
+    ...natsEnv,
+    ...mongoEnv,
+    ...apiEnv(8080),
+    ...logEnv,
     YX_API_MAX_EVENT_STREAMS: {
       doc: 'event streams (GET /v1/plans/<id>/events) served at once; the next is refused with 429',
       parse: int({ min: 1, max: 100_000 }),
@@ -58,9 +66,9 @@ async function main(): Promise<void> {
       default: d.commandTimeoutMs,
     },
   });
-  const log = createLogger('scheduler');
+  const log = createLogger('scheduler', cfg.YX_LOG_LEVEL);
   const registry = createRegistry('scheduler');
-  const nc = await connectBus({ servers: cfg.YX_NATS_URL.split(','), name: 'yx-scheduler' });
+  const nc = await connectBus({ servers: cfg.YX_NATS_URL, name: 'yx-scheduler' });
   const conn = await connectDb({ uri: cfg.YX_MONGO_URI, appName: 'yx-scheduler', maxPoolSize: cfg.YX_MONGO_POOL });
   const scheduler = await buildScheduler({
     conn,

@@ -1,5 +1,5 @@
 // The scheduler's Prometheus metrics, registered on the service's own registry.
-import { Counter, Gauge, Histogram, type Registry } from '@yixing/common';
+import { Counter, catalog, Gauge, Histogram, type Registry } from '@yixing/common';
 
 export interface SchedulerMetrics {
   tickSeconds: Histogram;
@@ -62,7 +62,7 @@ export function createSchedulerMetrics(
     }),
     eventsApplied: new Counter({
       name: 'yx_scheduler_events_applied_total',
-      help: 'Step events consumed from YX_EVENTS',
+      help: `Step events consumed from ${catalog.stepEvent.stream}`,
       registers: [registry],
     }),
   };

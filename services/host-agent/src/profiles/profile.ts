@@ -4,7 +4,7 @@
 // its own disk says; bus messages only name a profile.
 import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { YxError } from '@yixing/common';
+import { patterns, YxError } from '@yixing/common';
 import { Ajv, type ErrorObject } from 'ajv';
 import { parse as parseYaml } from 'yaml';
 
@@ -90,7 +90,7 @@ export const profileSchema = {
   additionalProperties: false,
   required: ['name', 'description', 'source', 'target', 'driver'],
   properties: {
-    name: { type: 'string', pattern: '^[a-z0-9][a-z0-9._-]{0,63}$' },
+    name: { type: 'string', pattern: patterns.runStep.profile },
     description: str,
     source: {
       type: 'object',

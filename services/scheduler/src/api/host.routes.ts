@@ -1,6 +1,6 @@
 // /v1/hosts: the inventory with liveness, a host's runs and steps, and its step logs.
 
-import { STEP_NAMES, type StepName } from '@yixing/common';
+import { idPatterns, STEP_NAMES, type StepName } from '@yixing/common';
 import { errorResponses, okResponse } from '@yixing/common/http';
 import type { FastifyInstance } from 'fastify';
 import type { InventoryHost } from '../inventory/inventory.ts';
@@ -15,7 +15,7 @@ const hostIdParams = {
   type: 'object',
   additionalProperties: false,
   required: ['hostId'],
-  properties: { hostId: { type: 'string', pattern: '^[A-Za-z0-9][A-Za-z0-9_-]{0,127}$' } },
+  properties: { hostId: { type: 'string', pattern: idPatterns.hostId } },
 } as const;
 
 const label = { type: 'string', minLength: 1, maxLength: 128 } as const;
@@ -108,7 +108,7 @@ export function hostRoutes(app: FastifyInstance, deps: ApiDeps): void {
           type: 'object',
           additionalProperties: false,
           properties: {
-            runId: { type: 'string', pattern: '^[A-Za-z0-9_-]{1,128}$' },
+            runId: { type: 'string', pattern: idPatterns.runId },
             step: { type: 'string', enum: STEP_NAMES },
             limit: logLimit,
             tail: {
@@ -167,7 +167,7 @@ export function hostRoutes(app: FastifyInstance, deps: ApiDeps): void {
         querystring: {
           type: 'object',
           additionalProperties: false,
-          properties: { planId: { type: 'string', pattern: '^[A-Za-z0-9_-]{1,128}$' }, ...pageParams(PAGE_SIZES.audit) },
+          properties: { planId: { type: 'string', pattern: idPatterns.planId }, ...pageParams(PAGE_SIZES.audit) },
         },
         response: okResponse('{entries, nextCursor: null on the last page}'),
       },

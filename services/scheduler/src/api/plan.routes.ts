@@ -1,4 +1,5 @@
 // /v1/plans: create, inspect, operate, and follow a plan live (server-sent events).
+import { idPatterns } from '@yixing/common';
 import { errorResponses, okResponse } from '@yixing/common/http';
 import type { FastifyInstance } from 'fastify';
 import type { HostRunDoc, PlanDoc, RunState } from '../db/models.ts';
@@ -16,7 +17,7 @@ const planIdParams = {
   type: 'object',
   additionalProperties: false,
   required: ['planId'],
-  properties: { planId: { type: 'string', pattern: '^[A-Za-z0-9_-]{1,128}$' } },
+  properties: { planId: { type: 'string', pattern: idPatterns.planId } },
 } as const;
 
 const hostParams = {
@@ -24,8 +25,8 @@ const hostParams = {
   additionalProperties: false,
   required: ['planId', 'hostId'],
   properties: {
-    planId: { type: 'string', pattern: '^[A-Za-z0-9_-]{1,128}$' },
-    hostId: { type: 'string', pattern: '^[A-Za-z0-9][A-Za-z0-9_-]{0,127}$' },
+    planId: { type: 'string', pattern: idPatterns.planId },
+    hostId: { type: 'string', pattern: idPatterns.hostId },
   },
 } as const;
 

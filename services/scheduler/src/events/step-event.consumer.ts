@@ -2,9 +2,9 @@
 // 300k agents cost the broker subjects, not consumers). A message is acked only after
 // the engine stored its effect, so a scheduler killed at any moment loses no event; a
 // redelivered event finds its command already moved on and changes nothing.
-import { AckPolicy, type ConsumerMessages, DeliverPolicy, type JsMsg, jetstreamManager } from '@nats-io/jetstream';
+import type { ConsumerMessages, JsMsg } from '@nats-io/jetstream';
 import type { Subscription } from '@nats-io/transport-node';
-import type { Bus, Logger } from '@yixing/common';
+import { type Bus, catalog, ensureDurable, type Logger, subjectPattern } from '@yixing/common';
 import type { SchedulerMetrics } from '../metrics.ts';
 import type { Engine } from '../reconcile/engine.ts';
 
@@ -31,23 +31,16 @@ export class StepEventConsumer {
 
   async start(): Promise<void> {
     const { bus } = this.#deps;
-    const jsm = await jetstreamManager(bus.nc);
-    const config = {
-      durable_name: CONSUMER_NAME,
-      ack_policy: AckPolicy.Explicit,
-      deliver_policy: DeliverPolicy.All,
+    const consumer = await ensureDurable(bus.nc, catalog.stepEvent.stream, {
+      name: CONSUMER_NAME,
       ack_wait: 30_000_000_000,
       max_ack_pending: 20_000,
       // Progress is not needed to move a host: it comes over core NATS below.
-      filter_subjects: ['yx.v1.evt.host.*.started', 'yx.v1.evt.host.*.succeeded', 'yx.v1.evt.host.*.failed', 'yx.v1.evt.backup.*'],
-    };
-    try {
-      await jsm.consumers.info('YX_EVENTS', CONSUMER_NAME);
-      await jsm.consumers.update('YX_EVENTS', CONSUMER_NAME, config);
-    } catch {
-      await jsm.consumers.add('YX_EVENTS', config);
-    }
-    const consumer = await bus.js.consumers.get('YX_EVENTS', CONSUMER_NAME);
+      filterSubjects: [
+        ...(['started', 'succeeded', 'failed'] as const).map((kindToken) => subjectPattern('stepEvent', { kindToken })),
+        catalog.backupEvent.filter,
+      ],
+    });
     this.#messages = await consumer.consume({ max_messages: 1000 });
     this.#loop = this.#run(this.#messages);
     this.#progress = bus.subscribe('stepEvent', { kindToken: 'progress' }, (evt) => this.#deps.engine.onProgress(evt));

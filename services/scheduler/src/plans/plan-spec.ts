@@ -2,7 +2,7 @@
 // edge, served in the OpenAPI document) and its TypeScript shape. Rules that need the
 // inventory or the clock (limits that resolve to zero, windows in the past) are checked
 // by PlanService.create.
-import { STEP_NAMES, type StepName } from '@yixing/common';
+import { idPatterns, patterns, STEP_NAMES, type StepName } from '@yixing/common';
 import type { Amount } from './plan-math.ts';
 import type { MaintenanceWindow } from './windows.ts';
 
@@ -92,10 +92,10 @@ export const planSpecSchema = {
         zone: labelValue,
         rack: labelValue,
         role: labelValue,
-        hosts: { type: 'array', minItems: 1, maxItems: 300_000, items: { type: 'string', pattern: '^[A-Za-z0-9][A-Za-z0-9_-]{0,127}$' } },
+        hosts: { type: 'array', minItems: 1, maxItems: 300_000, items: { type: 'string', pattern: idPatterns.hostId } },
       },
     },
-    profile: { type: 'string', pattern: '^[a-z0-9][a-z0-9._-]{0,63}$' },
+    profile: { type: 'string', pattern: patterns.runStep.profile },
     canary: amount,
     promotion: {
       type: 'object',
