@@ -4,11 +4,19 @@
 import type { StepName } from '@yixing/common';
 import type { FailureKindName } from '../db/models.ts';
 
+/** The step a taken host starts with. */
+export const FIRST_STEP: StepName = 'cluster-check';
+
 /** The forward path of a migration. Rollback is only entered on failure. */
-export const MIGRATION_STEPS: readonly StepName[] = ['cluster-check', 'precheck', 'backup', 'upgrade', 'reboot', 'postcheck'];
+export const MIGRATION_STEPS: readonly StepName[] = [FIRST_STEP, 'precheck', 'backup', 'upgrade', 'reboot', 'postcheck'];
 
 /** Steps after which the host may have changed: a failure there needs a rollback. */
 const CHANGES_HOST: ReadonlySet<StepName> = new Set(['upgrade', 'reboot', 'postcheck']);
+
+/** Whether the host may have changed once `step` began: stopping it then needs a rollback. */
+export function changesHost(step: StepName): boolean {
+  return CHANGES_HOST.has(step);
+}
 
 export type Next =
   /** Run `step` (attempt 1, or the next attempt of a retried step). */
@@ -49,6 +57,6 @@ export function nextAfter(outcome: Outcome, policy: Policy): Next {
     return { kind: 'dispatch', step, attempt: attempt + 1, failed: step === 'rollback' };
   if (step === 'cluster-check') return { kind: 'defer' };
   if (step === 'rollback') return { kind: 'failed', rollback: 'failed' };
-  if (!CHANGES_HOST.has(step)) return { kind: 'failed', rollback: 'none' };
+  if (!changesHost(step)) return { kind: 'failed', rollback: 'none' };
   return policy.onFailure === 'rollback' ? { kind: 'dispatch', step: 'rollback', attempt: 1, failed: true } : { kind: 'held' };
 }

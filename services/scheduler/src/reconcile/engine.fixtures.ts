@@ -41,6 +41,25 @@ export function finishedRun(planId: string, hostId: string, order: number, state
   return testRun(planId, hostId, order, { state, slots: [{ takenSeq: order, takenAt: at, releasedSeq: order, releasedAt: at }] });
 }
 
+/** `run` taken (a new slot) and running `step` (attempt 1 unless overridden), its deadline an hour away. */
+export function activeRun(run: HostRunDoc, overrides: Partial<HostRunDoc> = {}, at = Date.now()): HostRunDoc {
+  const step = overrides.step ?? 'upgrade';
+  const slot = run.slots.length;
+  return {
+    ...run,
+    state: 'active',
+    step,
+    attempt: 1,
+    commandId: `${run.runId}.${slot}.${step}.1`,
+    stepState: 'running',
+    dispatchedAt: new Date(at),
+    stepStartedAt: new Date(at),
+    deadlineAt: new Date(at + 3_600_000),
+    slots: [...run.slots, { takenSeq: run.order + 1, takenAt: new Date(at), releasedSeq: null, releasedAt: null }],
+    ...overrides,
+  };
+}
+
 /** Engine ports that do nothing; a test passes the ones it needs. */
 export function fakeEngineDeps(overrides: Partial<Record<keyof EngineDeps, unknown>> = {}): EngineDeps {
   return {

@@ -2,6 +2,8 @@
 // up to date by accounting every run replacement (old out, new in). The database stays
 // the source of truth; a scheduler that restarts rebuilds this from it.
 import type { HostRunDoc, PlanDoc } from '../db/models.ts';
+import type { ChangeContext } from '../host-runs/run-changes.ts';
+import { RunNotLiveError } from './errors.ts';
 
 export interface PhaseCounters {
   size: number;
@@ -85,6 +87,18 @@ export class PlanRuntime {
   nextSeq(): number {
     this.seq += 1;
     return this.seq;
+  }
+
+  /** The run under `key`, which the caller took from this plan (its order, active set or a run index). */
+  run(key: string): HostRunDoc {
+    const run = this.runs.get(key);
+    if (!run) throw new RunNotLiveError(`run ${key} is not in live plan ${this.plan._id}`);
+    return run;
+  }
+
+  /** What a change of one of this plan's runs at `now` needs (run-changes.ts). */
+  changeContext(now: number, deadlineGraceMs: number): ChangeContext {
+    return { now, nextSeq: () => this.nextSeq(), timeoutSeconds: this.plan.spec.steps.timeoutSeconds, deadlineGraceMs };
   }
 
   /** Replaces a run in the mirror, keeping every counter exact. */

@@ -1,0 +1,89 @@
+// Supervision of steps in flight, on a fake clock: deadlines, agents that never
+// acknowledge, re-sends, lost heartbeats, and the reboot that is allowed to go quiet.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import type { HostRunDoc } from '../db/models.ts';
+import { activeRun, testRun } from './engine.fixtures.ts';
+import { type SentCommand, type SupervisionContext, supervise } from './supervision.ts';
+
+const T0 = Date.parse('2030-01-01T00:00:00Z');
+const limits = { heartbeatGraceMs: 30_000, unreachableAfterMs: 60_000, redispatchMs: 5_000 };
+const ctx = (now: number, over: Partial<SupervisionContext> = {}): SupervisionContext => ({
+  now,
+  startedAt: T0,
+  limits,
+  isAlive: () => true,
+  ...over,
+});
+const run = (over: Partial<HostRunDoc> = {}): HostRunDoc => activeRun(testRun('p', 'h1', 0), over, T0);
+const dispatching = (over: Partial<HostRunDoc> = {}): HostRunDoc => run({ stepState: 'dispatching', stepStartedAt: null, ...over });
+const sent = (over: Partial<SentCommand> = {}): SentCommand => ({ lastSentAt: T0, acked: false, inFlight: false, ...over });
+
+test('a step past its deadline fails as a timeout (retried by the step policy)', () => {
+  const r = run({ deadlineAt: new Date(T0 + 1_000) });
+  assert.deepEqual(supervise(r, sent({ acked: true }), ctx(T0 + 1_000)), { kind: 'fine' }, 'at the deadline');
+  assert.deepEqual(supervise(r, sent({ acked: true }), ctx(T0 + 1_001)), {
+    kind: 'fail',
+    failure: 'timeout',
+    code: 'STEP_DEADLINE',
+    message: 'no outcome from the agent before the upgrade deadline',
+  });
+});
+
+test('the deadline applies to a reboot too, and before anything else', () => {
+  const r = run({ step: 'reboot', deadlineAt: new Date(T0) });
+  assert.equal(supervise(r, undefined, ctx(T0 + 1, { isAlive: () => false })).kind, 'fail');
+});
+
+test('a command no agent acknowledged within unreachableAfterMs fails the step as unreachable', () => {
+  const r = dispatching();
+  assert.deepEqual(supervise(r, sent({ lastSentAt: T0 + 58_000 }), ctx(T0 + 60_000)), { kind: 'fine' }, 'not yet');
+  assert.deepEqual(supervise(r, sent({ lastSentAt: T0 + 58_000 }), ctx(T0 + 60_001)), {
+    kind: 'fail',
+    failure: 'unreachable',
+    code: 'AGENT_UNREACHABLE',
+    message: 'no agent acknowledged upgrade within 60000 ms',
+  });
+});
+
+test('unacknowledged time counts from this scheduler’s start, not from a dispatch before it', () => {
+  const r = dispatching({ dispatchedAt: new Date(T0 - 3_600_000) });
+  assert.deepEqual(supervise(r, undefined, ctx(T0 + 1_000)), { kind: 'send', again: false }, 'sent by the new process first');
+  assert.equal(supervise(r, sent(), ctx(T0 + 60_001)).kind, 'fail');
+});
+
+test('a reboot is never failed as unreachable for want of an acknowledgement or a heartbeat', () => {
+  const r = dispatching({ step: 'reboot' });
+  assert.notEqual(supervise(r, sent(), ctx(T0 + 600_000)).kind, 'fail');
+  const running = run({ step: 'reboot' });
+  assert.deepEqual(supervise(running, sent({ acked: true }), ctx(T0 + 600_000, { isAlive: () => false })), { kind: 'fine' });
+});
+
+test('an unacknowledged command is sent again every redispatchMs, never while a send is in flight', () => {
+  const r = dispatching();
+  assert.deepEqual(supervise(r, undefined, ctx(T0)), { kind: 'send', again: false }, 'not sent by this process');
+  assert.deepEqual(supervise(r, sent(), ctx(T0 + 4_999)), { kind: 'fine' });
+  assert.deepEqual(supervise(r, sent(), ctx(T0 + 5_000)), { kind: 'send', again: true });
+  assert.deepEqual(supervise(r, sent({ inFlight: true }), ctx(T0 + 50_000)), { kind: 'fine' }, 'a send still waiting');
+  assert.deepEqual(supervise(r, sent({ acked: true }), ctx(T0 + 50_000)), { kind: 'fine' }, 'acknowledged');
+});
+
+test('a host that stopped heartbeating during its step fails as unreachable', () => {
+  const r = run();
+  assert.deepEqual(supervise(r, sent({ acked: true }), ctx(T0 + 1_000, { isAlive: () => false })), {
+    kind: 'fail',
+    failure: 'unreachable',
+    code: 'HEARTBEAT_LOST',
+    message: 'no heartbeat for 30000 ms during upgrade',
+  });
+  assert.deepEqual(supervise(r, sent({ acked: true }), ctx(T0 + 1_000)), { kind: 'fine' });
+});
+
+test('an upgrade waiting for its backup asks the backup service', () => {
+  assert.deepEqual(supervise(run({ stepState: 'awaiting-backup' }), undefined, ctx(T0)), { kind: 'ask-backup' });
+});
+
+test('runs not in a step are left alone', () => {
+  assert.deepEqual(supervise(testRun('p', 'h1', 0), undefined, ctx(T0)), { kind: 'fine' });
+  assert.deepEqual(supervise(run({ state: 'held', deadlineAt: new Date(T0) }), undefined, ctx(T0 + 1)), { kind: 'fine' });
+});
