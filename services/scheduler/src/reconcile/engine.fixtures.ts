@@ -1,11 +1,11 @@
 // Test helpers for the engine's unit tests: a plan document and engine ports faked in
 // memory (only what a test overrides does anything).
-import { createRegistry, silentLogger } from '@yixing/common';
+import { createRegistry, type Step, silentLogger, stepName } from '@yixing/common';
 import type { HostRunDoc, PlanDoc } from '../db/models.ts';
 import { pendingRun } from '../host-runs/new-run.ts';
 import { createSchedulerMetrics } from '../metrics.ts';
 import { withDefaults } from '../plans/plan-spec.ts';
-import { defaultEngineConfig, type EngineDeps } from './engine.ts';
+import { defaultEngineConfig, Engine, type EngineDeps } from './engine.ts';
 
 export function testPlan(id: string, hostCount: number, overrides: Partial<PlanDoc> = {}): PlanDoc {
   return {
@@ -74,4 +74,57 @@ export function fakeEngineDeps(overrides: Partial<Record<keyof EngineDeps, unkno
     config: defaultEngineConfig,
     ...overrides,
   } as unknown as EngineDeps;
+}
+
+/** A command the engine sent to an agent: the step it runs, or `cancel`. */
+export interface SentToAgent {
+  hostId: string;
+  commandId: string;
+  what: string;
+}
+
+/**
+ * An engine over in-memory ports and a fake clock: every run and plan write succeeds (a
+ * new version), commands to agents are recorded and acknowledged, nothing is compacted.
+ */
+export function memoryEngine(
+  plan: PlanDoc,
+  runs: HostRunDoc[],
+  at = Date.parse('2030-01-07T10:00:00Z'),
+): { engine: Engine; clock: { now: number }; sent: SentToAgent[]; stored: Map<string, HostRunDoc> } {
+  const clock = { now: at };
+  const sent: SentToAgent[] = [];
+  const stored = new Map<string, HostRunDoc>();
+  let planDoc = plan;
+  const store = {
+    commit: async (before: HostRunDoc, after: HostRunDoc) => {
+      const next = { ...after, version: before.version + 1 };
+      stored.set(next._id, next);
+      return next;
+    },
+    loadRun: async (key: string) => stored.get(key),
+    compact: async () => undefined,
+  };
+  const Plan = {
+    findOneAndUpdate: (_filter: unknown, update: { $set: Partial<PlanDoc> }) => ({
+      lean: () => ({
+        exec: async () => {
+          planDoc = { ...planDoc, ...update.$set, version: planDoc.version + 1 };
+          return planDoc;
+        },
+      }),
+    }),
+  };
+  const bus = {
+    publishDurable: async () => ({}),
+    request: async (_route: string, cmd: { hostId: string; commandId: string; action: { case: string; value: { step: Step } } }) => {
+      const what = cmd.action.case === 'cancelStep' ? 'cancel' : stepName(cmd.action.value.step);
+      sent.push({ hostId: cmd.hostId, commandId: cmd.commandId, what });
+      return { accepted: true };
+    },
+  };
+  const models = { Plan, RunAnnounced: { create: async () => ({}) } };
+  const engine = new Engine(fakeEngineDeps({ models, runs: store, bus, clock: () => clock.now }));
+  engine.addPlan(plan, runs);
+  return { engine, clock, sent, stored };
 }

@@ -1,0 +1,149 @@
+// Commands to agents and questions to the backup service: a taken host's first step, a
+// step sent (and sent again while no agent acknowledged it), a step cancelled, a backup's
+// status asked. What is sent is remembered per run in the live state, so a command is
+// not sent twice at once and an acknowledged one is not sent again.
+import { type BackupEvent, BackupState, type Bus, type Logger, stepEnum } from '@yixing/common';
+import type { HostRunDoc } from '../db/models.ts';
+import { takenRun } from '../host-runs/run-changes.ts';
+import type { SchedulerMetrics } from '../metrics.ts';
+import type { LiveState, SentRecord } from './live-state.ts';
+import type { PlanRuntime } from './plan-runtime.ts';
+
+export interface DispatcherDeps {
+  live: LiveState;
+  bus: Bus;
+  metrics: SchedulerMetrics;
+  log: Logger;
+  clock: () => number;
+  config: { commandTimeoutMs: number; backupStatusPollMs: number; deadlineGraceMs: number };
+  /** Applies the backup service's answer about a backup (as if its event had come). */
+  onBackupStatus: (evt: Pick<BackupEvent, 'runId' | 'backupId' | 'state' | 'reason'>) => Promise<void>;
+}
+
+export class Dispatcher {
+  readonly #deps: DispatcherDeps;
+
+  constructor(deps: DispatcherDeps) {
+    this.#deps = deps;
+  }
+
+  /** Takes a pending host: accounted at once (the rest of the tick sees it), stored under its lock, then sent. */
+  take(rt: PlanRuntime, run: HostRunDoc, now: number): void {
+    const { live, metrics, log, config } = this.#deps;
+    const taken = takenRun(run, rt.changeContext(now, config.deadlineGraceMs));
+    live.replace(rt, taken);
+    metrics.hostsTaken.inc();
+    void live
+      .withLock(run._id, async () => {
+        if (await live.commit(rt, run, taken)) this.send(rt, rt.run(run._id));
+      })
+      .catch((err: Error) => log.error({ err: err.message, run: run._id }, 'take not persisted'));
+  }
+
+  /** The last send of the run's current command by this process, if any. */
+  sentOf(run: HostRunDoc): SentRecord | undefined {
+    const d = this.#deps.live.sent.get(run._id);
+    return d?.commandId === run.commandId ? d : undefined;
+  }
+
+  /** An agent started the run's current command: it is not sent again. */
+  acknowledged(run: HostRunDoc): void {
+    const d = this.sentOf(run);
+    if (d) d.acked = true;
+  }
+
+  /** Sends the run's step unless it is sent already (acknowledged, or a send in flight). */
+  send(rt: PlanRuntime, run: HostRunDoc): void {
+    if (run.stepState !== 'dispatching' || !run.step) return;
+    const { live, bus, metrics, log, clock, config } = this.#deps;
+    const existing = live.sent.get(run._id);
+    if (existing?.commandId === run.commandId && (existing.acked || existing.inFlight)) return;
+    const d: SentRecord = { commandId: run.commandId, lastSentAt: clock(), acked: false, inFlight: true };
+    live.sent.set(run._id, d);
+    const spec = rt.plan.spec;
+    const step = run.step;
+    const probe = step === 'cluster-check' ? spec.clusterCheck.probe : undefined;
+    const cmd = {
+      commandId: run.commandId,
+      hostId: run.hostId,
+      runId: run.runId,
+      issuedAtMs: clock(),
+      action: {
+        case: 'runStep' as const,
+        value: {
+          step: stepEnum(step),
+          profile: spec.profile,
+          attempt: run.attempt,
+          timeoutSeconds: spec.steps.timeoutSeconds[step] ?? 0,
+          dryRun: spec.dryRun,
+          backupId: run.backupId,
+          planId: run.planId,
+          ...(probe ? { probe: { kind: probe.kind, target: probe.target, timeoutMs: probe.timeoutMs } } : {}),
+        },
+      },
+    };
+    metrics.commandsSent.inc({ step });
+    bus
+      .request('agentCommand', cmd, config.commandTimeoutMs)
+      .then((ack) => {
+        if (ack.accepted) d.acked = true;
+        else log.warn({ host: run.hostId, command: run.commandId, reason: ack.reason }, 'agent refused a command');
+      })
+      .catch((err: Error) => log.debug({ host: run.hostId, command: run.commandId, err: err.message }, 'command not delivered'))
+      .finally(() => {
+        d.inFlight = false;
+      });
+  }
+
+  /** Sends the run's step again: no agent acknowledged the last send. */
+  resend(rt: PlanRuntime, run: HostRunDoc): void {
+    this.#deps.live.sent.delete(run._id);
+    this.send(rt, run);
+  }
+
+  /** Tells the agent to stop the run's step (best effort: its deadline covers a lost cancel). */
+  cancel(run: HostRunDoc, reason: string): void {
+    if (!run.step) return;
+    const { bus, clock, config } = this.#deps;
+    bus
+      .request(
+        'agentCommand',
+        {
+          commandId: `${run.commandId}.cancel`,
+          hostId: run.hostId,
+          runId: run.runId,
+          issuedAtMs: clock(),
+          action: { case: 'cancelStep', value: { step: stepEnum(run.step), reason } },
+        },
+        config.commandTimeoutMs,
+      )
+      .catch(() => undefined);
+  }
+
+  /**
+   * The backup service announces verifications as events; should one be lost (the service
+   * died between its write and the publish), asking it settles the wait. First asked one
+   * interval after the wait began (the event normally comes first), then every interval.
+   */
+  askBackupStatus(run: HostRunDoc, now: number): void {
+    const { live, bus, log, config } = this.#deps;
+    const asked = live.backupPolls.get(run._id);
+    if (!asked) {
+      live.backupPolls.set(run._id, { at: now, inFlight: false });
+      return;
+    }
+    if (asked.inFlight || now - asked.at < config.backupStatusPollMs) return;
+    asked.at = now;
+    asked.inFlight = true;
+    bus
+      .request('backupStatusRequest', { hostId: run.hostId, backupId: run.backupId }, config.commandTimeoutMs)
+      .then((status) => {
+        if (status.state !== BackupState.VERIFIED && status.state !== BackupState.FAILED) return;
+        return this.#deps.onBackupStatus({ runId: run.runId, backupId: run.backupId, state: status.state, reason: status.reason });
+      })
+      .catch((err: Error) => log.debug({ host: run.hostId, backup: run.backupId, err: err.message }, 'backup status not known'))
+      .finally(() => {
+        asked.inFlight = false;
+      });
+  }
+}

@@ -1,0 +1,111 @@
+// Stores a live plan's document (one conditional write, under the plan's lock), publishes
+// its plan events, and takes an ended plan out of the engine: removed from the live
+// state, then its runs compacted.
+import { type Bus, conditionalUpdate, type Logger, StaleWriteError } from '@yixing/common';
+import type { HostRunDoc, Models, PlanDoc, PlanState } from '../db/models.ts';
+import type { RunStore } from '../db/run-store.ts';
+import type { LiveState } from './live-state.ts';
+import type { PlanRuntime } from './plan-runtime.ts';
+
+export interface PlanWriterDeps {
+  live: LiveState;
+  models: Pick<Models, 'Plan'>;
+  runs: Pick<RunStore, 'compact'>;
+  bus: Bus;
+  log: Logger;
+  clock: () => number;
+}
+
+// TODO(clip): the proto limit of PlanEvent.message is 4096; clip(route, field) will replace this.
+const MESSAGE_LIMIT = 4000;
+
+export class PlanWriter {
+  readonly #deps: PlanWriterDeps;
+
+  constructor(deps: PlanWriterDeps) {
+    this.#deps = deps;
+  }
+
+  /** Stores changes to the plan document; false if someone moved first (the mirror then holds the stored plan). */
+  save(rt: PlanRuntime, changes: Partial<PlanDoc>): Promise<boolean> {
+    const { live, models, clock } = this.#deps;
+    return live.withLock(`plan:${rt.plan._id}`, async () => {
+      const before = rt.plan;
+      try {
+        rt.plan = await conditionalUpdate(
+          models.Plan,
+          { _id: before._id, version: before.version },
+          { $set: { ...changes, updatedAt: new Date(clock()) } },
+        );
+        live.events.emit('plan', rt.plan._id);
+        return true;
+      } catch (err) {
+        if (!(err instanceof StaleWriteError)) throw err;
+        const fresh = await models.Plan.findById(before._id).lean<PlanDoc>();
+        if (fresh) rt.plan = fresh;
+        return false;
+      }
+    });
+  }
+
+  /** Moves the plan to `state` and announces it; an ended plan leaves the engine and is compacted. */
+  async setState(rt: PlanRuntime, state: PlanState, reason: string, extra: Partial<PlanDoc> = {}): Promise<void> {
+    const final = state === 'completed' || state === 'aborted';
+    const ok = await this.save(rt, {
+      state,
+      stateReason: reason,
+      ...extra,
+      ...(final ? { finishedAt: new Date(this.#deps.clock()) } : {}),
+    });
+    if (!ok) return;
+    this.publish(rt, state, reason);
+    if (final) {
+      this.#deps.live.removePlan(rt.plan._id);
+      await this.#deps.live.settle();
+      await this.compact(rt.plan._id, [...rt.runs.values()]);
+    }
+  }
+
+  /** Compacts an ended plan's runs; what could not be archived keeps its versions and is tried again at start. */
+  async compact(planId: string, finals: HostRunDoc[]): Promise<void> {
+    try {
+      await this.#deps.runs.compact(planId, finals);
+    } catch (err) {
+      this.#deps.log.error({ plan: planId, err: (err as Error).message }, 'compaction incomplete; retried at the next start');
+    }
+  }
+
+  /** Publishes a plan event (durably; its id makes a repeat of the same event a duplicate). */
+  publish(rt: PlanRuntime, kind: string, message: string, actor = 'scheduler'): void {
+    const c = rt.counters;
+    const eventId = `${rt.plan._id}.${kind}.${rt.plan.version}.${c.failures}.${c.succeeded}`;
+    this.#deps.bus
+      .publishDurable(
+        'planEvent',
+        {
+          eventId,
+          planId: rt.plan._id,
+          kind,
+          state: rt.plan.state,
+          waveIndex: rt.plan.openPhase,
+          actor,
+          message: message.slice(0, MESSAGE_LIMIT),
+          atMs: this.#deps.clock(),
+          counters: {
+            total: c.total,
+            pending: c.pending,
+            inFlight: c.inFlight,
+            succeeded: c.succeeded,
+            failed: c.failed,
+            rolledBack: c.rolledBack,
+            excluded: c.excluded,
+            failedExecution: c.failuresByKind.execution,
+            failedTimeout: c.failuresByKind.timeout,
+            failedUnreachable: c.failuresByKind.unreachable,
+          },
+        },
+        eventId,
+      )
+      .catch((err: Error) => this.#deps.log.warn({ err: err.message, kind }, 'plan event not published'));
+  }
+}
