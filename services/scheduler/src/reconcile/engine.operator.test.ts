@@ -3,7 +3,6 @@
 // retry-failed and resume.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import type { HostRunDoc } from '../db/models.ts';
 import { activeRun, memoryEngine, testPlan, testRun } from './engine.fixtures.ts';
 import { PlanConflictError } from './engine.ts';
 
@@ -40,9 +39,9 @@ test('a step past its deadline is cancelled and retried (a timeout), the next at
   clock.now = T0 + 1_001;
   await engine.tick();
   await engine.stop();
-  const after = engine.runtime(plan._id)?.runs.get(run._id) as HostRunDoc;
-  assert.deepEqual([after.step, after.attempt, after.stepState], ['cluster-check', 2, 'dispatching']);
-  assert.equal(after.history.at(-1)?.code, 'STEP_DEADLINE');
+  const after = engine.runtime(plan._id)?.run(run._id);
+  assert.deepEqual([after?.step, after?.attempt, after?.stepState], ['cluster-check', 2, 'dispatching']);
+  assert.equal(after?.history.at(-1)?.code, 'STEP_DEADLINE');
   assert.deepEqual(
     sent.map((s) => s.what),
     ['cancel', 'cluster-check'],
@@ -57,13 +56,14 @@ test('abort with rollback: a changed host rolls back, an unchanged one is releas
   const aborted = await engine.abort(plan._id, 'op', 'rollback');
   await engine.stop();
   assert.deepEqual([aborted.state, aborted.abortMode], ['aborting', 'rollback']);
-  const runs = engine.runtime(plan._id)?.runs as Map<string, HostRunDoc>;
-  const h0 = runs.get(changed._id) as HostRunDoc;
+  const rt = engine.runtime(plan._id);
+  assert.ok(rt);
+  const h0 = rt.run(changed._id);
   assert.deepEqual([h0.state, h0.step, h0.rollback, h0.failure?.code], ['active', 'rollback', 'running', 'PLAN_ABORTED']);
-  const h1 = runs.get(unchanged._id) as HostRunDoc;
+  const h1 = rt.run(unchanged._id);
   assert.deepEqual([h1.state, h1.step, h1.failure], ['pending', null, null]);
   assert.notEqual(h1.slots.at(-1)?.releasedAt, null);
-  assert.equal(runs.get(`${plan._id}/h2`)?.version, 0, 'the pending host was not touched');
+  assert.equal(rt.run(`${plan._id}/h2`).version, 0, 'the pending host was not touched');
   assert.deepEqual(sent.map((s) => [s.hostId, s.what]).sort(), [
     ['h0', 'cancel'],
     ['h0', 'rollback'],
@@ -96,7 +96,7 @@ test('an exhausted budget refuses resume; retry-failed puts failed hosts back an
   assert.deepEqual(await engine.retryFailed(plan._id, 'op'), { retried: 1 });
   const rt = engine.runtime(plan._id);
   assert.equal(rt?.plan.state, 'running');
-  const retried = rt?.runs.get(failed._id) as HostRunDoc;
-  assert.deepEqual([retried.state, retried.failure, retried.previousRunIds], ['pending', null, [failed.runId]]);
+  const retried = rt?.run(failed._id);
+  assert.deepEqual([retried?.state, retried?.failure, retried?.previousRunIds], ['pending', null, [failed.runId]]);
   await engine.stop();
 });
