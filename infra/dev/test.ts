@@ -1,10 +1,12 @@
 // `npm test`: every check and every test. Lint, format, types and the proto contract
-// first (fast, no servers), then the test files under node:test, with the container
-// engine and the fixture images made ready here (idempotently) for testcontainers.
+// (buf lint, and buf breaking against the baseline infra/proto/breaking.ts picks) first
+// (fast, no servers), then the test files under node:test, with the container engine
+// and the fixture images made ready here (idempotently) for testcontainers.
 //
 // Arguments narrow the test files and skip the static checks, for quick iterations:
 // `npm test -- tests/integration/mongo.test.ts`. CI runs it without arguments.
 import { randomUUID } from 'node:crypto';
+import { breakingArgs, protoBaseline } from '../proto/breaking.ts';
 import { capture, run } from './exec.ts';
 import { ensureDebianMirror, ensureDebianRoot } from './os-roots.ts';
 import { repoRoot } from './paths.ts';
@@ -25,6 +27,10 @@ async function main(): Promise<void> {
     await run('tsc', ['-p', 'tsconfig.json', '--noEmit'], opts);
     step('proto lint (buf lint)');
     await run('buf', ['lint'], opts);
+    const baseline = await protoBaseline(repoRoot);
+    step(`proto compatibility (buf breaking against the ${baseline.why})`);
+    const breaking = breakingArgs(baseline);
+    if (breaking) await run('buf', breaking, opts);
   }
 
   step('test infrastructure (container engine, images)');
