@@ -8,11 +8,9 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
+import { APT_CHANGE, HostRoot, mustRun, NONINTERACTIVE, runCommand } from '@yixing/host-agent/internal';
 import { ensureDebianMirror, ensureDebianRoot } from '../../infra/dev/os-roots.ts';
 import { repoRoot } from '../../infra/dev/paths.ts';
-import { mustRun, runCommand } from '../../services/host-agent/src/os/command.ts';
-import { HostRoot } from '../../services/host-agent/src/os/host-root.ts';
-import { APT_CHANGE, NONINTERACTIVE } from '../../services/host-agent/src/pm/apt.ts';
 import { serveDirectory } from '../fixtures/static-server.ts';
 
 const { values } = parseArgs({ options: { rounds: { type: 'string', default: '3' } } });

@@ -10,8 +10,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { after, before, test } from 'node:test';
+import { treeDigest } from '@yixing/host-agent/internal';
 import { repoRoot } from '../../infra/dev/paths.ts';
-import { treeDigest } from '../../services/host-agent/src/os/tree-digest.ts';
 import { runNodeScript } from '../fixtures/os-root.ts';
 
 const CHILD = path.join(repoRoot, 'tests/fixtures/rollback-child.ts');

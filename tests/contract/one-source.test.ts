@@ -12,8 +12,8 @@ import path from 'node:path';
 import { test } from 'node:test';
 import { type DescMessage, getOption, hasOption } from '@bufbuild/protobuf';
 import { catalog } from '@yixing/common';
+import { rule } from '@yixing/common/internal';
 import { repoRoot } from '../../infra/dev/paths.ts';
-import { rule } from '../../services/common/src/gen/yixing/v1/options_pb.js';
 
 const GENERATED = /^services\/common\/src\/gen\//;
 const PINS_THE_WIRE = new Set(['services/common/src/bus/codec.test.ts']);

@@ -5,7 +5,7 @@
 // at the budget and never above it.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import type { PlanView } from '../../services/scheduler/src/api/views.ts';
+import type { PlanView } from '@yixing/scheduler/internal';
 import { allSeqs, loadPlan, maxInFlightBy } from '../fixtures/history.ts';
 import type { ServiceProcess } from '../fixtures/processes.ts';
 import { api, type Stack, startFleet, startScheduler, startStack, waitForHosts } from '../fixtures/stack.ts';

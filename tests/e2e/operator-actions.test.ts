@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { PlanView, RunView } from '../../services/scheduler/src/api/views.ts';
+import type { PlanView, RunView } from '@yixing/scheduler/internal';
 import { type InProcessStack, startInProcess } from '../fixtures/in-process.ts';
 import { api } from '../fixtures/stack.ts';
 import { waitUntil } from '../fixtures/wait.ts';

@@ -8,17 +8,10 @@ import { readFile, rm, stat } from 'node:fs/promises';
 import { after, before, test } from 'node:test';
 import { Objm } from '@nats-io/obj';
 import type { NatsConnection } from '@nats-io/transport-node';
+import { type ArchiveStorage, type BackupApp, BackupStoreUnavailableError, buildBackupApp, parseKey } from '@yixing/backup';
 import { BackupState, Bus, connectBus, connectDb, createRegistry, silentLogger } from '@yixing/common';
+import { BusBackupStore, sha256File } from '@yixing/host-agent/internal';
 import type { Connection } from 'mongoose';
-import {
-  type ArchiveStorage,
-  type BackupApp,
-  BackupStoreUnavailableError,
-  buildBackupApp,
-  parseKey,
-} from '../../services/backup/src/mod.ts';
-import { sha256File } from '../../services/host-agent/src/backup/backup-store.ts';
-import { BusBackupStore } from '../../services/host-agent/src/backup/bus-backup-store.ts';
 import { makeArchive, randomFile, scratchDir } from '../fixtures/archives.ts';
 import { assertDashboardsServed } from '../fixtures/dashboards.ts';
 import { type MongoFixture, startMongo } from '../fixtures/mongo.ts';
@@ -388,7 +381,7 @@ test('yx backups: list, show, verify, and a guarded delete', async () => {
       { hostId: 'host-cli', runId: 'run-cli', profile: 'p', paths: ['/etc'], manifestSha256: '' },
       file,
     );
-    const { run: yx } = await import('../../services/cli/src/app.ts');
+    const { run: yx } = await import('@yixing/cli');
     const { Writable } = await import('node:stream');
     const io = () => {
       const cap = (): NodeJS.WriteStream => {
@@ -508,7 +501,7 @@ test('more than 1,000 backups page through with a cursor, each exactly once, new
 
     // The CLI follows the cursor: every backup, or --limit of them and where to go on.
     const url = await app.api.listen({ host: '127.0.0.1', port: 0 });
-    const { run: yx } = await import('../../services/cli/src/app.ts');
+    const { run: yx } = await import('@yixing/cli');
     const { Writable } = await import('node:stream');
     const cap = (): NodeJS.WriteStream & { text: string } => {
       const w = new Writable({

@@ -5,8 +5,16 @@ import assert from 'node:assert/strict';
 import { after, test } from 'node:test';
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
-import { Bus, connectBus, createRegistry, defaultStreamLimits, ensureStreams, publishWithRetry, silentLogger } from '@yixing/common';
-import { catalog } from '../../services/common/src/gen/catalog.ts';
+import {
+  Bus,
+  catalog,
+  connectBus,
+  createRegistry,
+  defaultStreamLimits,
+  ensureStreams,
+  publishWithRetry,
+  silentLogger,
+} from '@yixing/common';
 import { type NatsClusterFixture, startNatsCluster } from '../fixtures/nats-cluster.ts';
 import { waitUntil } from '../fixtures/wait.ts';
 

@@ -7,8 +7,8 @@ import { after, before, test } from 'node:test';
 import { jetstream } from '@nats-io/jetstream';
 import { Objm } from '@nats-io/obj';
 import type { NatsConnection } from '@nats-io/transport-node';
+import { ObjectStoreStorage } from '@yixing/backup/internal';
 import { CorruptObjectError, connectBus, ObjectMissingError } from '@yixing/common';
-import { ObjectStoreStorage } from '../../services/backup/src/storage/object-store.storage.ts';
 import { type NatsFixture, startNats } from '../fixtures/nats.ts';
 import { corruptChunk } from '../fixtures/object-store.ts';
 

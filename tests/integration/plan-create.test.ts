@@ -5,11 +5,8 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { silentLogger, UnavailableError } from '@yixing/common';
-import { AuditLog } from '../../services/scheduler/src/audit/audit-log.ts';
-import type { Models } from '../../services/scheduler/src/db/models.ts';
-import type { Scheduler } from '../../services/scheduler/src/mod.ts';
-import { PlanService } from '../../services/scheduler/src/plans/plan.service.ts';
-import type { Engine } from '../../services/scheduler/src/reconcile/engine.ts';
+import type { Scheduler } from '@yixing/scheduler';
+import { AuditLog, type Engine, type Models, PlanService } from '@yixing/scheduler/internal';
 import { type InProcessStack, startInProcess } from '../fixtures/in-process.ts';
 import { waitUntil } from '../fixtures/wait.ts';
 

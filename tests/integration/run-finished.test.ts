@@ -4,9 +4,8 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { jetstreamManager } from '@nats-io/jetstream';
-import { PublishUnavailableError, subjectPattern } from '@yixing/common';
-import { catalog } from '../../services/common/src/gen/catalog.ts';
-import type { PlanDoc } from '../../services/scheduler/src/db/models.ts';
+import { catalog, PublishUnavailableError, subjectPattern } from '@yixing/common';
+import type { PlanDoc } from '@yixing/scheduler/internal';
 import { type InProcessStack, startInProcess } from '../fixtures/in-process.ts';
 import { waitUntil } from '../fixtures/wait.ts';
 

@@ -4,10 +4,8 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { connectDb, ensureIndexes, StaleWriteError } from '@yixing/common';
+import { type HostRunDoc, type Models, pendingRun, RunStore, registerModels } from '@yixing/scheduler/internal';
 import type { Connection } from 'mongoose';
-import { type HostRunDoc, type Models, registerModels } from '../../services/scheduler/src/db/models.ts';
-import { RunStore } from '../../services/scheduler/src/db/run-store.ts';
-import { pendingRun } from '../../services/scheduler/src/host-runs/new-run.ts';
 import { type MongoFixture, startMongo } from '../fixtures/mongo.ts';
 
 let mongo: MongoFixture;

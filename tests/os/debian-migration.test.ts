@@ -8,9 +8,8 @@ import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { runCommand, treeDigest } from '@yixing/host-agent/internal';
 import { repoRoot } from '../../infra/dev/paths.ts';
-import { runCommand } from '../../services/host-agent/src/os/command.ts';
-import { treeDigest } from '../../services/host-agent/src/os/tree-digest.ts';
 import { dpkgSet, freshDebianRoot, osVersion, requiredEnv, standaloneState, type TestRoot, yxAgent } from '../fixtures/os-root.ts';
 import { type StaticServer, serveDirectory } from '../fixtures/static-server.ts';
 

@@ -7,8 +7,7 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
-import { runCommand } from '../../services/host-agent/src/os/command.ts';
-import { treeDigest } from '../../services/host-agent/src/os/tree-digest.ts';
+import { runCommand, treeDigest } from '@yixing/host-agent/internal';
 import { osVersion, standaloneState, yxAgent } from '../fixtures/os-root.ts';
 import { buildSyntheticRepos, centos7Root, type SyntheticRepos } from '../fixtures/rpm-repos.ts';
 

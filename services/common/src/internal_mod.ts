@@ -1,0 +1,5 @@
+// Internal surface of @yixing/common (`@yixing/common/internal`), for tests that read the
+// proto descriptors' own options.
+
+export { route, rule } from './gen/yixing/v1/options_pb.js';
+export * from './mod.ts';

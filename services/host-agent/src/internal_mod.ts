@@ -1,0 +1,15 @@
+// Internal surface of @yixing/host-agent (`@yixing/host-agent/internal`), for the tests in
+// tests/ that drive its parts directly: drivers, backup stores, the OS helpers.
+
+export { FileBackupStore, sha256File } from './backup/backup-store.ts';
+export { BusBackupStore } from './backup/bus-backup-store.ts';
+export type { StepContext } from './drivers/driver.ts';
+export { MigrationDriver } from './drivers/migration.driver.ts';
+export * from './mod.ts';
+export { mustRun, runCommand } from './os/command.ts';
+export { type DurableFs, nodeFs } from './os/durable-file.ts';
+export { HostRoot } from './os/host-root.ts';
+export { treeDigest } from './os/tree-digest.ts';
+export { APT_CHANGE, NONINTERACTIVE } from './pm/apt.ts';
+export type { InstalledPackage, PackageManager } from './pm/package-manager.ts';
+export { BUILTIN_PROFILES_DIR, loadProfiles } from './profiles/profile.ts';
