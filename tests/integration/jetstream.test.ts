@@ -8,7 +8,7 @@ import { AckPolicy, jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { Kvm } from '@nats-io/kv';
 import { Objm } from '@nats-io/obj';
 import { type NatsConnection, nanos } from '@nats-io/transport-node';
-import { connectBus, encode, ensureStreams } from '@yixing/common';
+import { catalog, connectBus, encode, ensureDurable, ensureStreams } from '@yixing/common';
 import { type NatsFixture, startNats } from '../fixtures/nats.ts';
 
 let nats: NatsFixture;
@@ -117,4 +117,41 @@ test('the contract streams exist, are idempotent to create and drop a re-publish
   const jsm = await jetstreamManager(nc);
   const si = await jsm.streams.info('YX_EVENTS');
   assert.equal(si.state.messages, 1);
+});
+
+test('ensureDurable creates a durable consumer, updates a changed one, and races safely', async () => {
+  await ensureStreams(nc);
+  const stream = catalog.runFinished.stream;
+  const jsm = await jetstreamManager(nc);
+  const [a, b] = await Promise.all([
+    ensureDurable(nc, stream, { name: 'test-durable', filterSubjects: [catalog.runFinished.filter] }),
+    ensureDurable(nc, stream, { name: 'test-durable', filterSubjects: [catalog.runFinished.filter] }),
+  ]);
+  assert.equal((await a.info()).name, 'test-durable');
+  assert.equal((await b.info()).name, 'test-durable');
+
+  // A new release filters more and allows more in flight: the running consumer follows
+  // (the backup service's own copy used to leave an existing consumer as it was).
+  await ensureDurable(nc, stream, {
+    name: 'test-durable',
+    filterSubjects: [catalog.runFinished.filter, catalog.backupEvent.filter],
+    max_ack_pending: 77,
+  });
+  const info = await jsm.consumers.info(stream, 'test-durable');
+  assert.deepEqual(info.config.filter_subjects, [catalog.runFinished.filter, catalog.backupEvent.filter]);
+  assert.equal(info.config.max_ack_pending, 77);
+  assert.equal(info.config.ack_policy, AckPolicy.Explicit);
+
+  const { subject, data } = encode('runFinished', {
+    eventId: 'e-durable',
+    hostId: 'h-durable',
+    runId: 'r-1',
+    planId: 'p-1',
+    state: 'succeeded',
+  });
+  await jetstream(nc).publish(subject, data, { msgID: 'e-durable' });
+  const consumer = await ensureDurable(nc, stream, { name: 'test-durable', filterSubjects: [catalog.runFinished.filter] });
+  const m = await consumer.next({ expires: 5_000 });
+  assert.equal(m?.subject, subject);
+  m?.ack();
 });
