@@ -2,7 +2,7 @@
 // end of a run (slot released, failure recorded first), hold, the backup gate.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { BackupState } from '@yixing/common';
+import { BackupState, maxLen } from '@yixing/common';
 import type { HostRunDoc } from '../db/models.ts';
 import { activeRun, testRun } from '../reconcile/engine.fixtures.ts';
 import { afterBackupEvent, afterOutcome, backupIdOf, type OutcomeContext, type StepResult } from './outcomes.ts';
@@ -105,9 +105,9 @@ test('onFailure: hold keeps the host (and its slot) for an operator', () => {
 
 test('messages and reports are clipped', () => {
   const { after } = afterOutcome(running('precheck'), failed({ message: 'm'.repeat(5_000), report: 'r'.repeat(70_000) }), context());
-  assert.equal(after.history.at(-1)?.message.length, 4000);
+  assert.equal(after.history.at(-1)?.message.length, maxLen('errorInfo', 'message'));
   assert.equal(after.history.at(-1)?.report.length, 64_000);
-  assert.equal(after.failure?.message.length, 4000);
+  assert.equal(after.failure?.message.length, maxLen('errorInfo', 'message'));
 });
 
 test('backup gate: the upgrade after a backup waits for the backup service to verify it', () => {

@@ -2,7 +2,7 @@
 // the scheduler's own verdict on a deadline or a lost host) and the backup service's
 // verdict on a backup each give the run's next version. transitions.ts decides what comes
 // next; here it becomes the document the engine stores with one conditional write.
-import { type BackupEvent, BackupState } from '@yixing/common';
+import { type BackupEvent, BackupState, clip } from '@yixing/common';
 import type { FailureKindName, HostRunDoc, StepRecord } from '../db/models.ts';
 import { type ChangeContext, IDLE_STEP, type RunInStep, releaseSlot, startStep } from './run-changes.ts';
 import { type Next, nextAfter, type Policy } from './transitions.ts';
@@ -23,8 +23,8 @@ export interface OutcomeContext extends ChangeContext {
   clusterCheckDeferMs: number;
 }
 
-// TODO(clip): the proto limit of a message is 4096; clip(route, field) will replace these.
-const MESSAGE_LIMIT = 4000;
+// A stored report is the database's choice (it is not sent on the bus); the message is the
+// agent's ErrorInfo.message, kept to its proto limit.
 const REPORT_LIMIT = 64_000;
 
 /** The next version of a run after its step's result, and the transition that led there. */
@@ -42,7 +42,7 @@ export function afterOutcome(run: RunInStep, result: StepResult, ctx: OutcomeCon
     outcome: result.ok ? 'succeeded' : next.kind === 'defer' ? 'deferred' : 'failed',
     kind: result.kind,
     code: result.code,
-    message: result.message.slice(0, MESSAGE_LIMIT),
+    message: clip('errorInfo', 'message', result.message),
     report: result.report.slice(0, REPORT_LIMIT),
   };
   const history = [...run.history, record];

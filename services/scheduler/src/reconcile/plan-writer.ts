@@ -1,7 +1,7 @@
 // Stores a live plan's document (one conditional write, under the plan's lock), publishes
 // its plan events, and takes an ended plan out of the engine: removed from the live
 // state, then its runs compacted.
-import { type Bus, conditionalUpdate, type Logger, StaleWriteError } from '@yixing/common';
+import { type Bus, clip, conditionalUpdate, type Logger, StaleWriteError } from '@yixing/common';
 import type { HostRunDoc, Models, PlanDoc, PlanState } from '../db/models.ts';
 import type { RunStore } from '../db/run-store.ts';
 import type { LiveState } from './live-state.ts';
@@ -15,9 +15,6 @@ export interface PlanWriterDeps {
   log: Logger;
   clock: () => number;
 }
-
-// TODO(clip): the proto limit of PlanEvent.message is 4096; clip(route, field) will replace this.
-const MESSAGE_LIMIT = 4000;
 
 export class PlanWriter {
   readonly #deps: PlanWriterDeps;
@@ -89,7 +86,7 @@ export class PlanWriter {
           state: rt.plan.state,
           waveIndex: rt.plan.openPhase,
           actor,
-          message: message.slice(0, MESSAGE_LIMIT),
+          message: clip('planEvent', 'message', message),
           atMs: this.#deps.clock(),
           counters: {
             total: c.total,
