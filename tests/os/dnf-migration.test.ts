@@ -3,11 +3,12 @@
 // root distro-synced to openEuler 22.03, keeping a local configuration edit; the rollback
 // returns exactly the recorded package set and /etc. Planted problems inhibit.
 import assert from 'node:assert/strict';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { runCommand, treeDigest } from '@yixing/host-agent/internal';
+import { repoRoot } from '../../infra/dev/paths.ts';
 import { osVersion, standaloneState, yxAgent } from '../fixtures/os-root.ts';
 import { buildSyntheticRepos, centos7Root, type SyntheticRepos } from '../fixtures/rpm-repos.ts';
 
@@ -110,4 +111,26 @@ test('a version-locked package and a foreign repository inhibit a dnf migration,
     'nothing ran after the inhibited precheck',
   );
   assert.equal(await treeDigest(r.root, ignoreShm), digest, 'the root is unchanged');
+});
+
+test('a standalone rollback remembers its run: no --profile, --profiles-dir or --mirror needed again', async () => {
+  const r = await root();
+  const before = await rpmSet(r.root);
+  // A site's own profile, offered only through --profiles-dir.
+  const siteDir = path.join(path.dirname(r.root), 'site-profiles');
+  await mkdir(siteDir);
+  const shipped = await readFile(path.join(repoRoot, 'services/host-agent/profiles/centos-7-to-openeuler-22.03.yaml'), 'utf8');
+  await writeFile(
+    path.join(siteDir, 'site-centos-7-to-openeuler.yaml'),
+    shipped.replace(/^name: .*$/m, 'name: site-centos-7-to-openeuler'),
+  );
+  const args = r.args.map((a) => (a === 'centos-7-to-openeuler-22.03' ? 'site-centos-7-to-openeuler' : a));
+  const migrated = await yxAgent(['migrate', ...args, '--profiles-dir', siteDir]);
+  assert.equal(migrated.code, 0, migrated.stdout + migrated.stderr);
+  assert.equal(await osVersion(r.root), '22.03');
+
+  const rolledBack = await yxAgent(['rollback', '--root', r.root, '--state-dir', r.stateDir, '--trusted-mirrors']);
+  assert.equal(rolledBack.code, 0, rolledBack.stdout + rolledBack.stderr);
+  assert.equal(await osVersion(r.root), '7');
+  assert.deepEqual(await rpmSet(r.root), before);
 });

@@ -70,6 +70,7 @@ const aptRepo = {
     uri: { type: 'string', pattern: '^(https?|file)://' },
     suites: { ...strList, minItems: 1 },
     components: { ...strList, minItems: 1 },
+    aliases: { type: 'array', items: { type: 'string', pattern: '^(https?|file)://' } },
   },
 } as const;
 const dnfRepo = {
@@ -82,6 +83,7 @@ const dnfRepo = {
     baseurl: { type: 'string', pattern: '^(https?|file)://' },
     gpgcheck: { type: 'boolean', default: true },
     gpgkey: str,
+    aliases: { type: 'array', items: { type: 'string', pattern: '^(https?|file)://' } },
   },
 } as const;
 
@@ -199,11 +201,17 @@ export function parseProfile(text: string, file: string): Profile {
   } catch (err) {
     throw new ProfileError(`${file}: not valid YAML (${(err as Error).message.split('\n')[0]})`);
   }
-  if (!validateProfile(raw)) throw new ProfileError(describe(file, (validateProfile.errors ?? [])[0] as ErrorObject));
-  const p = raw as unknown as Profile;
-  if (p.driver === 'apt' && !p.apt) throw new ProfileError(`${file}: driver apt needs an apt section`);
-  if (p.driver === 'dnf' && !p.dnf) throw new ProfileError(`${file}: driver dnf needs a dnf section`);
+  const p = checkProfile(raw, file);
   if (path.basename(file, path.extname(file)) !== p.name) throw new ProfileError(`${file}: name ${p.name} does not match the file name`);
+  return p;
+}
+
+/** Validates profile data from anywhere (a file, a run's recorded state); `where` names it. */
+export function checkProfile(raw: unknown, where: string): Profile {
+  if (!validateProfile(raw)) throw new ProfileError(describe(where, (validateProfile.errors ?? [])[0] as ErrorObject));
+  const p = raw as unknown as Profile;
+  if (p.driver === 'apt' && !p.apt) throw new ProfileError(`${where}: driver apt needs an apt section`);
+  if (p.driver === 'dnf' && !p.dnf) throw new ProfileError(`${where}: driver dnf needs a dnf section`);
   return p;
 }
 

@@ -1,5 +1,6 @@
 // `yx-agent migrate|assess|rollback`: the standalone one-click commands.
 import { createHash } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { FileBackupStore } from '../backup/backup-store.ts';
@@ -10,6 +11,7 @@ import { AptPackageManager } from '../pm/apt.ts';
 import { DnfPackageManager } from '../pm/dnf.ts';
 import type { PackageManager } from '../pm/package-manager.ts';
 import { loadAgentProfiles, type Profile } from '../profiles/profile.ts';
+import { chooseProfile, type ProfileChoice, type RecordedRun } from './run-profile.ts';
 import { EXIT, StandaloneRun } from './standalone-run.ts';
 
 export const STANDALONE_USAGE = `yx-agent — migrate this host (or a root directory) in place, without a control plane
@@ -83,17 +85,23 @@ export async function runStandalone(argv: string[], out: NodeJS.WriteStream, err
   const stateFile = path.join(stateDir, 'runs', `root-${rootKey}.json`);
   const logFile = path.join(stateDir, 'runs', `root-${rootKey}.log`);
 
-  let profileName = v.profile;
-  if (command === 'rollback' && !profileName) {
-    try {
-      profileName = (JSON.parse(await (await import('node:fs/promises')).readFile(stateFile, 'utf8')) as { profile: string }).profile;
-    } catch {
-      return usage(`no migration of ${root.path} is recorded; nothing to roll back`);
-    }
+  let recorded: RecordedRun | undefined;
+  try {
+    recorded = JSON.parse(await readFile(stateFile, 'utf8')) as RecordedRun;
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') return usage(`${stateFile} is not readable run state: ${(e as Error).message}`);
   }
-  if (!profileName) return usage('--profile is required');
-  const profile = profiles.get(profileName);
-  if (!profile) return usage(`no profile ${profileName} (have: ${[...profiles.keys()].join(', ')})`);
+  let choice: ProfileChoice;
+  try {
+    choice = chooseProfile(command ?? '', v.profile, recorded, profiles, { root: root.path, stateFile });
+  } catch (e) {
+    err.write(`yx-agent: ${(e as Error).message}\n`);
+    return 2;
+  }
+  if (!choice.ok) return usage(choice.message);
+  const profile = choice.profile;
+  // The driver looks profiles up by name: the run's own record wins.
+  if (choice.fromRecord) profiles.set(profile.name, profile);
   const hostname = (await import('node:os')).hostname();
   const packageManager = (p: Profile): PackageManager =>
     p.driver === 'apt'
@@ -111,6 +119,7 @@ export async function runStandalone(argv: string[], out: NodeJS.WriteStream, err
     driver,
     hostId: hostname,
     profile: profile.name,
+    profileDefinition: profile,
     root: root.path,
     stateFile,
     logFile,

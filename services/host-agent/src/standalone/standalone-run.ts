@@ -8,6 +8,7 @@ import path from 'node:path';
 import type { StepName } from '@yixing/common';
 import type { Driver, StepContext, StepOutcome } from '../drivers/driver.ts';
 import { type DurableFs, mkdirDurable, writeFileAtomic } from '../os/durable-file.ts';
+import type { Profile } from '../profiles/profile.ts';
 
 /** How a run ended; `restored` is an operator's rollback that succeeded, `rolled-back` a failed migration undone. */
 export type StandaloneEnd = 'migrated' | 'assessed' | 'restored' | 'inhibited' | 'failed' | 'rolled-back' | 'rollback-failed';
@@ -26,6 +27,11 @@ export interface StepRecordLocal {
 export interface StandaloneState {
   runId: string;
   profile: string;
+  /**
+   * The profile as this run used it (site profiles and mirrors applied), so a rollback or
+   * a resumed run needs no `--profiles-dir` or `--mirror` again.
+   */
+  profileDefinition?: Profile;
   root: string;
   dryRun: boolean;
   steps: StepRecordLocal[];
@@ -38,6 +44,8 @@ export interface StandaloneOptions {
   driver: Driver;
   hostId: string;
   profile: string;
+  /** Recorded in the state of a new run (see StandaloneState.profileDefinition). */
+  profileDefinition?: Profile;
   root: string;
   stateFile: string;
   logFile: string;
@@ -100,6 +108,7 @@ export class StandaloneRun {
     this.#state = {
       runId: `s${randomBytes(8).toString('hex')}`,
       profile: this.#o.profile,
+      ...(this.#o.profileDefinition ? { profileDefinition: this.#o.profileDefinition } : {}),
       root: this.#o.root,
       dryRun,
       steps: [],
