@@ -5,6 +5,7 @@ export { FileBackupStore, sha256File } from './backup/backup-store.ts';
 export { BusBackupStore } from './backup/bus-backup-store.ts';
 export type { StepContext } from './drivers/driver.ts';
 export { MigrationDriver } from './drivers/migration.driver.ts';
+export { stepContext } from './drivers/step-context.testing.ts';
 export * from './mod.ts';
 export { mustRun, runCommand } from './os/command.ts';
 export { type DurableFs, nodeFs } from './os/durable-file.ts';

@@ -9,6 +9,7 @@ import { after, test } from 'node:test';
 import { BACKUP_MANIFEST_MEMBER, listTarMembers, manifestMismatch, parseBackupManifest, readTarMember } from '@yixing/common';
 import { type BackupStore, FileBackupStore } from '../../backup/backup-store.ts';
 import type { StepContext, StepOutcome } from '../driver.ts';
+import { stepContext } from '../step-context.testing.ts';
 import { defaultSimulateOptions, SimulateDriver } from './simulate.driver.ts';
 import { SIMULATED_CONFIG_PATH, SimulatedBackups } from './simulated-backups.ts';
 
@@ -20,27 +21,7 @@ after(async () => {
 const quick = { ...defaultSimulateOptions, durations: {}, tickMs: 5 };
 
 function context(step: StepContext['step'], data: Map<string, unknown>, backupId = ''): StepContext {
-  return {
-    hostId: 'sim-01',
-    runId: 'run-1',
-    step,
-    attempt: 1,
-    profile: 'centos-7-to-openeuler-22.03',
-    dryRun: false,
-    backupId,
-    planId: 'plan-1',
-    probe: undefined,
-    signal: new AbortController().signal,
-    resumed: false,
-    lastCheckpoint: undefined,
-    log: () => undefined,
-    progress: () => undefined,
-    checkpoint: async () => undefined,
-    runData: {
-      get: <T>(k: string) => data.get(k) as T | undefined,
-      set: async (k: string, v: unknown) => void data.set(k, v),
-    },
-  };
+  return stepContext({ hostId: 'sim-01', runId: 'run-1', step, profile: 'centos-7-to-openeuler-22.03', backupId, planId: 'plan-1' }, data);
 }
 
 test('the backup step stores a backup the manifest contract accepts, and the rollback fetches it', async () => {
