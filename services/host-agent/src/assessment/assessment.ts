@@ -5,21 +5,16 @@
 import { statfs } from 'node:fs/promises';
 import path from 'node:path';
 import type { StepContext } from '../drivers/driver.ts';
+import { type DataPath, evaluateKnowledge } from '../knowledge/knowledge.ts';
 import { runCommand } from '../os/command.ts';
 import type { HostRoot } from '../os/host-root.ts';
 import type { PackageManager, UpgradePreview } from '../pm/package-manager.ts';
 import type { Profile } from '../profiles/profile.ts';
+import type { Finding } from './finding.ts';
+import { packageFindings } from './package-findings.ts';
+import { assessRollback, type RollbackAssessment } from './rollback-strategy.ts';
 
-export type Severity = 'info' | 'low' | 'medium' | 'high';
-
-export interface Finding {
-  id: string;
-  severity: Severity;
-  inhibitor: boolean;
-  title: string;
-  detail: string;
-  remediation: string;
-}
+export type { Finding, Severity } from './finding.ts';
 
 export interface AssessmentReport {
   profile: string;
@@ -32,6 +27,10 @@ export interface AssessmentReport {
   preview: UpgradePreview | null;
   runningServices: string[];
   packages: number;
+  /** How this host would be rolled back. */
+  rollback: RollbackAssessment;
+  /** Data the knowledge rules name, backed up with the configuration. */
+  dataPaths: DataPath[];
   summary: string;
 }
 
@@ -195,26 +194,7 @@ export async function assess(root: HostRoot, profile: Profile, pm: PackageManage
       remediation: 'resolve the conflicting or broken packages first',
     });
   }
-  if (preview && preview.notInTarget.length > 0) {
-    add({
-      id: 'packages-not-in-target',
-      severity: 'medium',
-      inhibitor: false,
-      title: `${preview.notInTarget.length} installed packages are not offered by the target release`,
-      detail: preview.notInTarget.join(' '),
-      remediation: 'they stay at their current version or are removed by the upgrade; check they are not needed by the business',
-    });
-  }
-  if (preview && preview.removals.length > 0) {
-    add({
-      id: 'packages-removed',
-      severity: 'medium',
-      inhibitor: false,
-      title: `the upgrade removes ${preview.removals.length} packages`,
-      detail: preview.removals.join(' '),
-      remediation: 'check the list; reinstall replacements after the migration if needed',
-    });
-  }
+  if (preview) for (const f of packageFindings(preview)) add(f);
   ctx.progress(70, 'upgrade computed');
 
   // 6. Free space where it is needed, measured on the filesystem that holds each path.
@@ -272,6 +252,13 @@ export async function assess(root: HostRoot, profile: Profile, pm: PackageManage
       });
     }
   }
+  // 8. What the knowledge rules know about this host's software.
+  const knowledge = await evaluateKnowledge({ root, profile, installed, preview, running }, ctx);
+  for (const f of knowledge.findings) add(f);
+
+  // 9. How it can be rolled back.
+  const rollback = await assessRollback(root, profile, ctx);
+  for (const f of rollback.findings) add(f);
   ctx.progress(95, 'assessment done');
 
   const inhibitors = findings.filter((f) => f.inhibitor).length;
@@ -286,6 +273,8 @@ export async function assess(root: HostRoot, profile: Profile, pm: PackageManage
     preview,
     runningServices: running ?? [],
     packages: installed.length,
+    rollback,
+    dataPaths: knowledge.dataPaths,
     summary:
       inhibitors > 0
         ? `${inhibitors} inhibitor(s): ${findings

@@ -9,6 +9,8 @@ export interface InstalledPackage {
   version: string;
   /** Held (apt-mark hold) or version-locked (dnf versionlock). */
   held: boolean;
+  /** The source package it was built from (dpkg `source:Package`, rpm SOURCERPM's name); absent in older manifests. */
+  source?: string;
 }
 
 /** A repository configured in the root. */
@@ -28,6 +30,27 @@ export interface LockState {
   detail: string;
 }
 
+/**
+ * What the upgrade does to one package: `upgraded` (a newer version from the target),
+ * `unchanged`, `replaced` (by design: obsoleted/replaced by a renamed package, the release
+ * package swapped; `by` names what replaces it), `removed` (by the upgrade, nothing takes
+ * its place), `orphaned` (from the source repositories, no candidate in the target: stays
+ * at its source version, unsupported), `foreign` (not from the source repositories), `new`
+ * (installed by the upgrade).
+ */
+export type PackageFate = 'upgraded' | 'unchanged' | 'replaced' | 'removed' | 'orphaned' | 'foreign' | 'new';
+
+export interface PackageChange {
+  name: string;
+  arch: string;
+  /** Installed version before the upgrade (absent for `new`). */
+  from?: string;
+  /** Version after the upgrade (absent when removed, replaced or left alone). */
+  to?: string;
+  fate: PackageFate;
+  by?: string;
+}
+
 export interface UpgradePreview {
   /** The target repositories answered. */
   reachable: boolean;
@@ -41,6 +64,8 @@ export interface UpgradePreview {
   removals: string[];
   /** Installed packages no target repository offers. */
   notInTarget: string[];
+  /** Every installed package and every new one, classified (see PackageFate). */
+  changes: PackageChange[];
 }
 
 export interface PackageManager {
