@@ -13,6 +13,11 @@ export interface StepContext {
   /** The plan of the run, when a scheduler sent the step. */
   planId: string;
   probe: ClusterProbe | undefined;
+  /**
+   * The rollback strategy the plan (host mode) or the operator (standalone `--rollback`)
+   * requires; absent: the profile's requirement, else any.
+   */
+  rollbackRequired?: 'snapshot' | 'packages' | 'any';
   /** Aborted on cancel or when the step's timeout passes. */
   signal: AbortSignal;
   /** True when this step was interrupted (agent crash) and is being resumed. */
