@@ -24,6 +24,7 @@ import { BusBackupStore } from '@yixing/host-agent/internal';
 import { makeArchive, randomFile } from '../fixtures/archives.ts';
 import { type ServiceProcess, spawnService } from '../fixtures/processes.ts';
 import { startEmbeddedServers } from './embedded-servers.ts';
+import { writeBenchResult } from './results.ts';
 
 const { values } = parseArgs({
   options: {
@@ -148,6 +149,7 @@ async function main(): Promise<void> {
       });
     }
     process.stdout.write(`${JSON.stringify(rows, null, 2)}\n`);
+    await writeBenchResult('backup', rows);
   } finally {
     await service?.kill();
     for (const c of conns) await c.close();

@@ -12,6 +12,7 @@ import { APT_CHANGE, HostRoot, mustRun, NONINTERACTIVE, runCommand } from '@yixi
 import { ensureDebianMirror, ensureDebianRoot } from '../../infra/dev/os-roots.ts';
 import { repoRoot } from '../../infra/dev/paths.ts';
 import { serveDirectory } from '../fixtures/static-server.ts';
+import { writeBenchResult } from './results.ts';
 
 const { values } = parseArgs({ options: { rounds: { type: 'string', default: '3' } } });
 const ROUNDS = Number(values.rounds);
@@ -121,21 +122,17 @@ async function main(): Promise<void> {
     upgrade: median(rows.map((r) => r.upgrade)),
     backup: median(rows.map((r) => r.backup)),
   };
-  process.stdout.write(
-    `${JSON.stringify(
-      {
-        rounds: ROUNDS,
-        bareSeconds: Number(m.bare.toFixed(2)),
-        agentSeconds: Number(m.total.toFixed(2)),
-        agentOverBare: Number((m.total / m.bare).toFixed(2)),
-        upgradeStepSeconds: Number(m.upgrade.toFixed(2)),
-        upgradeStepOverBare: Number((m.upgrade / m.bare).toFixed(2)),
-        backupSeconds: Number(m.backup.toFixed(2)),
-      },
-      null,
-      2,
-    )}\n`,
-  );
+  const figures = {
+    rounds: ROUNDS,
+    bareSeconds: Number(m.bare.toFixed(2)),
+    agentSeconds: Number(m.total.toFixed(2)),
+    agentOverBare: Number((m.total / m.bare).toFixed(2)),
+    upgradeStepSeconds: Number(m.upgrade.toFixed(2)),
+    upgradeStepOverBare: Number((m.upgrade / m.bare).toFixed(2)),
+    backupSeconds: Number(m.backup.toFixed(2)),
+  };
+  process.stdout.write(`${JSON.stringify(figures, null, 2)}\n`);
+  await writeBenchResult('debian-migration', figures);
 }
 
 main().catch((err: Error) => {

@@ -11,6 +11,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import { type ServiceProcess, spawnService } from '../fixtures/processes.ts';
 import { startEmbeddedServers } from './embedded-servers.ts';
+import { writeBenchResult } from './results.ts';
 
 const { values } = parseArgs({
   options: {
@@ -155,6 +156,7 @@ async function main(): Promise<void> {
       schedulerPeakRssMiB: Number(rss.toFixed(0)),
     };
     process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
+    await writeBenchResult('fleet', result);
   } finally {
     for (const p of procs) await p.kill();
     await servers.stop();
