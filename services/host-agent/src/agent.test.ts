@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { type AgentCommand, type Bus, createRegistry, Step, StepPhase, silentLogger } from '@yixing/common';
-import { type AgentIdentity, HostAgent } from './agent.ts';
+import { type AgentIdentity, HostAgent, planRollbackRequirement } from './agent.ts';
 import type { Driver, StepContext } from './drivers/driver.ts';
 import { type Journal, type JournalEntry, journalFailureCounter } from './journal.ts';
 import type { AgentState, AgentStateStore } from './state/agent-state.store.ts';
@@ -77,6 +77,12 @@ const runStep = (commandId: string, runId: string): Partial<AgentCommand> =>
       value: { step: Step.UPGRADE, attempt: 1, profile: 'p', dryRun: false, backupId: '', planId: 'plan', timeoutSeconds: 0 },
     },
   }) as unknown as Partial<AgentCommand>;
+
+const runStepRequiring = (commandId: string, runId: string, rollbackRequired: string): Partial<AgentCommand> => {
+  const cmd = runStep(commandId, runId) as { action: { value: Record<string, unknown> } };
+  cmd.action.value.rollbackRequired = rollbackRequired;
+  return cmd as Partial<AgentCommand>;
+};
 
 const cancel = (commandId: string): Partial<AgentCommand> =>
   ({
@@ -154,4 +160,64 @@ test('a journal append that fails (ENOSPC) is reported, and the agent goes on: s
   } finally {
     await agent.stop();
   }
+});
+
+test("a plan's rollback requirement: snapshot and packages are requirements, any and empty leave the profile's", () => {
+  assert.equal(planRollbackRequirement('snapshot'), 'snapshot');
+  assert.equal(planRollbackRequirement('packages'), 'packages');
+  assert.equal(planRollbackRequirement('any'), undefined);
+  assert.equal(planRollbackRequirement(''), undefined);
+});
+
+test("the plan's rollback requirement reaches the driver's step context, and a resumed step keeps it", async () => {
+  const bus = new FakeBus();
+  const store = new MemoryStateStore();
+  const seen: { runId: string; rollbackRequired: string | undefined; resumed: boolean }[] = [];
+  // Run r3 blocks until the agent stops: it is resumed by the next agent on the same state.
+  const driver: Driver = {
+    name: 'simulate',
+    run: async (ctx: StepContext) => {
+      seen.push({ runId: ctx.runId, rollbackRequired: ctx.rollbackRequired, resumed: ctx.resumed });
+      if (ctx.runId !== 'r3' || ctx.resumed) return { ok: true };
+      await new Promise((_, reject) => ctx.signal.addEventListener('abort', () => reject(ctx.signal.reason)));
+      return { ok: true };
+    },
+  };
+  const agentOn = (b: FakeBus): HostAgent =>
+    new HostAgent({
+      bus: b as unknown as Bus,
+      identity,
+      driver,
+      store,
+      host: { bootId: () => 'boot', rebootable: false, reboot: async () => undefined },
+      journal: { append: async () => undefined },
+      log: silentLogger(),
+      heartbeatIntervalMs: 60_000,
+    });
+  const first = agentOn(bus);
+  await first.start();
+  try {
+    await bus.send(runStepRequiring('c1', 'r1', 'snapshot'));
+    await until('the outcome of c1', () => bus.outcomes('c1')[0]);
+    await bus.send(runStepRequiring('c2', 'r2', 'any'));
+    await until('the outcome of c2', () => bus.outcomes('c2')[0]);
+    await bus.send(runStepRequiring('c3', 'r3', 'packages'));
+    await until('run r3 to start', () => seen.find((s) => s.runId === 'r3'));
+  } finally {
+    await first.stop();
+  }
+  const again = new FakeBus();
+  const second = agentOn(again);
+  await second.start();
+  try {
+    await until('the outcome of the resumed c3', () => again.outcomes('c3')[0]);
+  } finally {
+    await second.stop();
+  }
+  assert.deepEqual(seen, [
+    { runId: 'r1', rollbackRequired: 'snapshot', resumed: false },
+    { runId: 'r2', rollbackRequired: undefined, resumed: false },
+    { runId: 'r3', rollbackRequired: 'packages', resumed: false },
+    { runId: 'r3', rollbackRequired: 'packages', resumed: true },
+  ]);
 });

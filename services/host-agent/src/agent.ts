@@ -54,6 +54,23 @@ export interface AgentDeps {
   registerRetryMs?: number;
 }
 
+type RollbackRequirement = NonNullable<StepContext['rollbackRequired']>;
+
+/**
+ * The step in flight with the rollback strategy its plan requires. Persisted with the
+ * step (the state store writes it whole), so a step resumed after a crash keeps it.
+ */
+type StepInFlight = InFlightStep & { rollbackRequired?: RollbackRequirement };
+
+/**
+ * The plan's rollback requirement as a driver reads it. "any" and empty (a scheduler that
+ * predates the field) require nothing of their own: the profile's requirement applies.
+ * The bus has checked the value against the field's rule.
+ */
+export function planRollbackRequirement(wire: string): RollbackRequirement | undefined {
+  return wire === 'snapshot' || wire === 'packages' ? wire : undefined;
+}
+
 const FAILURE_TOKEN = { [StepPhase.SUCCEEDED]: 'succeeded', [StepPhase.FAILED]: 'failed' } as const;
 
 export class HostAgent {
@@ -213,7 +230,8 @@ export class HostAgent {
     }
 
     const run = cmd.action.value;
-    const inFlight: InFlightStep = {
+    const rollbackRequired = planRollbackRequirement(run.rollbackRequired);
+    const inFlight: StepInFlight = {
       commandId: cmd.commandId,
       runId: cmd.runId,
       step: stepName(run.step),
@@ -224,6 +242,7 @@ export class HostAgent {
       planId: run.planId,
       timeoutSeconds: run.timeoutSeconds,
       probe: run.probe ? { kind: run.probe.kind, target: run.probe.target, timeoutMs: run.probe.timeoutMs } : undefined,
+      ...(rollbackRequired ? { rollbackRequired } : {}),
       startedAt: this.#now(),
       bootId: this.#deps.host.bootId(),
       resumes: 0,
@@ -323,7 +342,7 @@ export class HostAgent {
     }
   }
 
-  #context(step: InFlightStep, resumed: boolean, signal: AbortSignal): StepContext {
+  #context(step: StepInFlight, resumed: boolean, signal: AbortSignal): StepContext {
     return {
       hostId: this.hostId,
       runId: step.runId,
@@ -334,6 +353,7 @@ export class HostAgent {
       backupId: step.backupId,
       planId: step.planId ?? '',
       probe: undefined,
+      ...(step.rollbackRequired ? { rollbackRequired: step.rollbackRequired } : {}),
       signal,
       resumed,
       lastCheckpoint: step.checkpoint,

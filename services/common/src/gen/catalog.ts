@@ -151,7 +151,7 @@ export const patterns = {
   agentRegistration: { hostId: "^[A-Za-z0-9][A-Za-z0-9_-]{0,127}$", driver: "^(simulate|apt|dnf)$" },
   heartbeat: { hostId: "^[A-Za-z0-9][A-Za-z0-9_-]{0,127}$" },
   agentCommand: { commandId: "^[A-Za-z0-9_.:-]{1,128}$", hostId: "^[A-Za-z0-9][A-Za-z0-9_-]{0,127}$", runId: "^[A-Za-z0-9_-]{1,128}$" },
-  runStep: { profile: "^[a-z0-9][a-z0-9._-]{0,63}$" },
+  runStep: { profile: "^[a-z0-9][a-z0-9._-]{0,63}$", rollbackRequired: "^(|any|snapshot|packages)$" },
   clusterProbe: { kind: "^(|none|tcp|http)$" },
   alertNotification: { severity: "^(critical|warning|info)$" },
   backupSlotRequest: { hostId: "^[A-Za-z0-9][A-Za-z0-9_-]{0,127}$", sha256: "^[0-9a-f]{64}$", manifestSha256: "^(|[0-9a-f]{64})$" },

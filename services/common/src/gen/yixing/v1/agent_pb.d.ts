@@ -258,6 +258,15 @@ export declare type RunStep = Message<"yixing.v1.RunStep"> & {
    * @generated from field: string plan_id = 8;
    */
   planId: string;
+
+  /**
+   * The rollback strategy the plan requires of the host: "snapshot", "packages", or "any"
+   * (the plan adds no requirement to the profile's). Empty: sent by a scheduler that
+   * predates the field, read as "any".
+   *
+   * @generated from field: string rollback_required = 9;
+   */
+  rollbackRequired: string;
 };
 
 /**
