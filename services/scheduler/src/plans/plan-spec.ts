@@ -22,9 +22,14 @@ export interface PlanSpec {
   steps: { timeoutSeconds: Partial<Record<StepName, number>>; retries: Partial<Record<StepName, number>> };
   clusterCheck: { minHealthyPercent: number; probe?: { kind: 'tcp' | 'http'; target: string; timeoutMs: number } };
   onFailure: 'rollback' | 'hold';
+  /** The rollback strategy every host must be able to take; a host that cannot is inhibited at assessment. */
+  rollback: RollbackRequirement;
   dryRun: boolean;
   startPaused: boolean;
 }
+
+export const ROLLBACK_REQUIREMENTS = ['any', 'snapshot', 'packages'] as const;
+export type RollbackRequirement = (typeof ROLLBACK_REQUIREMENTS)[number];
 
 /** Defaults for optional fields, applied by PlanService.create. */
 export const DEFAULT_TIMEOUTS: Record<StepName, number> = {
@@ -181,6 +186,12 @@ export const planSpecSchema = {
       },
     },
     onFailure: { type: 'string', enum: ['rollback', 'hold'] },
+    rollback: {
+      type: 'string',
+      enum: ROLLBACK_REQUIREMENTS,
+      description:
+        'The rollback strategy every host must be able to take: snapshot (a root snapshot reverted on rollback), packages (the package set restored) or any (the default); the profile may require one too, and a host that cannot meet a requirement is inhibited at assessment.',
+    },
     dryRun: { type: 'boolean' },
     startPaused: { type: 'boolean' },
   },
@@ -212,6 +223,7 @@ export function withDefaults(input: PlanInput): PlanSpec {
         : {}),
     },
     onFailure: input.onFailure ?? 'rollback',
+    rollback: input.rollback ?? 'any',
     dryRun: input.dryRun ?? false,
     startPaused: input.startPaused ?? false,
   };

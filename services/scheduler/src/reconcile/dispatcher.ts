@@ -78,6 +78,8 @@ export class Dispatcher {
           dryRun: spec.dryRun,
           backupId: run.backupId,
           planId: run.planId,
+          // Plans stored before the field existed require nothing.
+          rollbackRequired: spec.rollback ?? 'any',
           ...(probe ? { probe: { kind: probe.kind, target: probe.target, timeoutMs: probe.timeoutMs } } : {}),
         },
       },
