@@ -10,6 +10,7 @@ import { type AgentIdentity, HostAgent, type HostEnv } from './agent.ts';
 import { BusBackupStore } from './backup/bus-backup-store.ts';
 import { MigrationDriver } from './drivers/migration.driver.ts';
 import { FileJournal, journalFailureCounter } from './journal.ts';
+import type { KnowledgeRule } from './knowledge/rule.ts';
 import { mustRun, runCommand } from './os/command.ts';
 import { HostRoot } from './os/host-root.ts';
 import { AptPackageManager } from './pm/apt.ts';
@@ -27,6 +28,8 @@ export interface HostModeOptions {
   labels: AgentIdentity['labels'];
   stateDir: string;
   profiles: Map<string, Profile>;
+  /** The shipped knowledge rules and the site's. */
+  knowledgeRules: KnowledgeRule[];
   trustedMirrors: boolean;
   heartbeatIntervalMs: number;
   agentVersion: string;
@@ -75,6 +78,7 @@ export async function buildHostAgent(o: HostModeOptions): Promise<HostAgent> {
       // backup, so backups always go through it (a local directory is for standalone runs).
       store: new BusBackupStore({ bus: o.bus, hostId: o.hostId, log: (line) => o.log.info({ hostId: o.hostId }, line) }),
       packageManager,
+      knowledgeRules: o.knowledgeRules,
     }),
     store: new FileAgentStateStore(path.join(o.stateDir, 'agent'), o.hostId, { durable: true }),
     host,

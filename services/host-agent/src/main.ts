@@ -26,6 +26,7 @@ import { AGENT_VERSION, buildFleetApp } from './app.ts';
 import { parseSimulateConfig } from './drivers/simulate/simulate-config.ts';
 import { buildHostAgent } from './host-mode.ts';
 import { FileJournal, noJournal } from './journal.ts';
+import { loadKnowledgeRules } from './knowledge/rule.ts';
 import { loadAgentProfiles } from './profiles/profile.ts';
 import { runStandalone } from './standalone/migrate.command.ts';
 
@@ -63,6 +64,11 @@ async function main(): Promise<void> {
     YX_MIRRORS: { doc: 'host mode: FROM=TO repository mirrors, comma separated', parse: str(), default: '' },
     YX_TRUSTED_MIRRORS: { doc: 'host mode: the mirrors are unsigned', parse: bool, default: false },
     YX_PROFILES_DIR: { doc: "host mode: the site's own profiles, besides the shipped ones", parse: str(), default: '' },
+    YX_KNOWLEDGE_DIR: {
+      doc: "host mode: the site's own knowledge rules, besides the shipped ones (same id: replaces)",
+      parse: str(),
+      default: '',
+    },
     YX_STATE_DIR: { doc: "directory for the agents' local state", parse: str(), default: path.resolve('.data/agents') },
     YX_JOURNAL_FILE: { doc: 'append-only journal of executed steps (JSON lines); empty for none', parse: str(), default: '' },
     YX_HEARTBEAT_MS: { doc: 'heartbeat interval in ms', parse: int({ min: 100, max: 600_000 }), default: 5_000 },
@@ -154,6 +160,7 @@ async function runHostMode(
     YX_MIRRORS: string;
     YX_TRUSTED_MIRRORS: boolean;
     YX_PROFILES_DIR: string;
+    YX_KNOWLEDGE_DIR: string;
     YX_HEARTBEAT_MS: number;
   },
   log: ReturnType<typeof createLogger>,
@@ -170,6 +177,7 @@ async function runHostMode(
       .map((kv) => kv.split('=') as [string, string]),
   );
   const profiles = await loadAgentProfiles(cfg.YX_PROFILES_DIR || undefined, mirrors);
+  const knowledgeRules = await loadKnowledgeRules(cfg.YX_KNOWLEDGE_DIR || undefined);
   const nc = await connectBus({ servers: cfg.YX_NATS_URL, name: `yx-agent-${cfg.YX_HOST_ID}` });
   const agent = await buildHostAgent({
     bus: new Bus({ nc, log, registry }),
@@ -187,6 +195,7 @@ async function runHostMode(
     },
     stateDir: cfg.YX_STATE_DIR,
     profiles,
+    knowledgeRules,
     trustedMirrors: cfg.YX_TRUSTED_MIRRORS,
     heartbeatIntervalMs: cfg.YX_HEARTBEAT_MS,
     agentVersion: AGENT_VERSION,

@@ -6,6 +6,7 @@ import { statfs } from 'node:fs/promises';
 import path from 'node:path';
 import type { StepContext } from '../drivers/driver.ts';
 import { type DataPath, evaluateKnowledge } from '../knowledge/knowledge.ts';
+import type { KnowledgeRule } from '../knowledge/rule.ts';
 import { runCommand } from '../os/command.ts';
 import type { HostRoot } from '../os/host-root.ts';
 import type { PackageManager, UpgradePreview } from '../pm/package-manager.ts';
@@ -29,8 +30,12 @@ export interface AssessmentReport {
   packages: number;
   /** How this host would be rolled back. */
   rollback: RollbackAssessment;
-  /** Data the knowledge rules name, backed up with the configuration. */
+  /** Data the knowledge rules name, backed up with the configuration (those with backup: true). */
   dataPaths: DataPath[];
+  /** What the backup does not hold, so a rollback does not put back. */
+  notBackedUp: string[];
+  /** Services enabled in the root, to compare after the migration. */
+  enabledServices: string[];
   summary: string;
 }
 
@@ -67,7 +72,14 @@ function existingAncestor(root: HostRoot, p: string): string {
   return cur;
 }
 
-export async function assess(root: HostRoot, profile: Profile, pm: PackageManager, ctx: StepContext): Promise<AssessmentReport> {
+export async function assess(
+  root: HostRoot,
+  profile: Profile,
+  pm: PackageManager,
+  ctx: StepContext,
+  /** The knowledge rules to evaluate; absent: the shipped ones. */
+  rules?: KnowledgeRule[],
+): Promise<AssessmentReport> {
   const findings: Finding[] = [];
   const add = (f: Finding): void => {
     findings.push(f);
@@ -226,7 +238,7 @@ export async function assess(root: HostRoot, profile: Profile, pm: PackageManage
     }
   }
 
-  // 7. Services to compare after the migration; kernel modules the target drops.
+  // 7. Services to compare after the migration.
   const running = await runningServices(root);
   if (running === null) {
     add({
@@ -238,22 +250,8 @@ export async function assess(root: HostRoot, profile: Profile, pm: PackageManage
       remediation: '',
     });
   }
-  if (root.isHost && profile.removedModules.length > 0) {
-    const loaded = (await runCommand(['cat', '/proc/modules'])).stdout.split('\n').map((l) => l.split(' ')[0]);
-    const dropped = profile.removedModules.filter((m) => loaded.includes(m));
-    if (dropped.length > 0) {
-      add({
-        id: 'kernel-modules-dropped',
-        severity: 'medium',
-        inhibitor: false,
-        title: `loaded kernel modules the target kernel does not ship: ${dropped.join(', ')}`,
-        detail: dropped.join(' '),
-        remediation: 'check the hardware they drive has a supported driver in the target release',
-      });
-    }
-  }
   // 8. What the knowledge rules know about this host's software.
-  const knowledge = await evaluateKnowledge({ root, profile, installed, preview, running }, ctx);
+  const knowledge = await evaluateKnowledge({ root, profile, installed, preview, running, ...(rules ? { rules } : {}) }, ctx);
   for (const f of knowledge.findings) add(f);
 
   // 9. How it can be rolled back.
@@ -275,6 +273,8 @@ export async function assess(root: HostRoot, profile: Profile, pm: PackageManage
     packages: installed.length,
     rollback,
     dataPaths: knowledge.dataPaths,
+    notBackedUp: knowledge.notBackedUp,
+    enabledServices: knowledge.enabledServices,
     summary:
       inhibitors > 0
         ? `${inhibitors} inhibitor(s): ${findings

@@ -5,6 +5,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { FileBackupStore } from '../backup/backup-store.ts';
 import { MigrationDriver } from '../drivers/migration.driver.ts';
+import { type KnowledgeRule, loadKnowledgeRules } from '../knowledge/rule.ts';
 import { mustRun } from '../os/command.ts';
 import { HostRoot } from '../os/host-root.ts';
 import { AptPackageManager } from '../pm/apt.ts';
@@ -24,6 +25,7 @@ Options:
   --root DIR             the root to migrate (default /); a directory is handled as a chroot
   --state-dir DIR        where runs and backups are kept (default /var/lib/yixing)
   --profiles-dir DIR     more profiles (default: the ones shipped with the agent)
+  --knowledge-dir DIR    more knowledge rules (a rule with a shipped rule's id replaces it)
   --mirror FROM=TO       use a mirror for repository addresses starting with FROM (repeatable)
   --trusted-mirrors      the mirrors are unsigned (apt [trusted=yes], dnf gpgcheck off)
   --verbose              print every log line
@@ -42,6 +44,7 @@ export async function runStandalone(argv: string[], out: NodeJS.WriteStream, err
         'dry-run': { type: 'boolean', default: false },
         'state-dir': { type: 'string', default: '/var/lib/yixing' },
         'profiles-dir': { type: 'string' },
+        'knowledge-dir': { type: 'string' },
         mirror: { type: 'string', multiple: true, default: [] },
         'trusted-mirrors': { type: 'boolean', default: false },
         verbose: { type: 'boolean', default: false },
@@ -72,8 +75,10 @@ export async function runStandalone(argv: string[], out: NodeJS.WriteStream, err
     mirrors[from.replace(/\/+$/, '')] = to.replace(/\/+$/, '');
   }
   let profiles: Map<string, Profile>;
+  let knowledgeRules: KnowledgeRule[];
   try {
     profiles = await loadAgentProfiles(v['profiles-dir'], mirrors);
+    knowledgeRules = await loadKnowledgeRules(v['knowledge-dir']);
   } catch (e) {
     err.write(`yx-agent: ${(e as Error).message}\n`);
     return 2;
@@ -114,6 +119,7 @@ export async function runStandalone(argv: string[], out: NodeJS.WriteStream, err
     profiles,
     store: new FileBackupStore(path.join(stateDir, 'backups')),
     packageManager,
+    knowledgeRules,
   });
   const run = new StandaloneRun({
     driver,

@@ -1,10 +1,12 @@
-// The backup step: the profile's paths and the package manifest, archived, stored and
-// vouched for by the store before anything is changed.
+// The backup step: the profile's paths, the data paths the assessment's knowledge rules
+// named, and the package manifest, archived, stored and vouched for by the store before
+// anything is changed. A rollback restores every archived path.
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { runningServices } from '../../assessment/assessment.ts';
 import { createBackupArchive } from '../../backup/backup-archive.ts';
+import { backupPathList, type DataPath } from '../../knowledge/data-paths.ts';
 import type { PackageManager } from '../../pm/package-manager.ts';
 import type { Profile } from '../../profiles/profile.ts';
 import type { StepContext, StepOutcome } from '../driver.ts';
@@ -13,7 +15,13 @@ import type { BackupRef, MigrationDriverDeps } from './step-deps.ts';
 
 export async function backupStep(d: MigrationDriverDeps, ctx: StepContext, profile: Profile, pm: PackageManager): Promise<StepOutcome> {
   const root = d.root;
-  const paths = profile.backup.paths;
+  // Data paths gone since the assessment (nothing to keep) are left out; tar needs each path.
+  const data = (ctx.runData.get<DataPath[]>('dataPaths') ?? []).filter((p) => p.backup);
+  for (const p of data.filter((p) => !root.exists(p.path))) ctx.log(`data path ${p.path} no longer exists: not backed up`, 'agent');
+  const paths = backupPathList(
+    profile.backup.paths,
+    data.filter((p) => root.exists(p.path)),
+  );
   const work = await mkdtemp(path.join(tmpdir(), 'yx-backup-'));
   try {
     const manifest = await pm.installed();

@@ -2,6 +2,7 @@
 // shape and the backup the run relies on.
 import { FailureKind } from '@yixing/common';
 import type { BackupStore } from '../../backup/backup-store.ts';
+import type { KnowledgeRule } from '../../knowledge/rule.ts';
 import type { DurableFs } from '../../os/durable-file.ts';
 import type { HostRoot } from '../../os/host-root.ts';
 import type { PackageManager } from '../../pm/package-manager.ts';
@@ -15,6 +16,8 @@ export interface MigrationDriverDeps {
   profiles: Map<string, Profile>;
   store: BackupStore;
   packageManager(profile: Profile): PackageManager;
+  /** The knowledge rules the assessment evaluates (shipped and the site's); absent: the shipped ones. */
+  knowledgeRules?: KnowledgeRule[];
   /** The file system restores write through (fault tests stop the process mid-way). */
   fs?: DurableFs;
 }
