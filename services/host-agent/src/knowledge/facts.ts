@@ -180,9 +180,12 @@ export async function enabledServices(root: HostRoot): Promise<string[]> {
   return [...out].sort();
 }
 
+/** Loaded kernel modules of the live host; null in a chroot, or where the kernel lists none (no /proc/modules). */
 async function loadedModules(root: HostRoot): Promise<string[] | null> {
   if (!root.isHost) return null;
-  return (await readText(root, '/proc/modules'))
+  const text = await readFile('/proc/modules', 'utf8').catch(() => null);
+  if (text === null) return null;
+  return text
     .split('\n')
     .map((l) => l.split(' ')[0] ?? '')
     .filter(Boolean);
