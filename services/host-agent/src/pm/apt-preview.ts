@@ -1,55 +1,122 @@
 // What the upgrade to the target release would do, computed with apt against throwaway
-// lists and caches: nothing in the root changes.
+// lists and caches: nothing in the root changes. The source and the target repositories
+// are fetched into separate scratch directories; their `Packages` indexes are read
+// directly (every version of every package, as published) and the simulation's
+// Inst/Remv lines say what the upgrade does; classify-upgrade.ts decides each package's fate.
+import { createReadStream } from 'node:fs';
+import { access, readFile } from 'node:fs/promises';
+import { createInterface } from 'node:readline';
+import { createGunzip } from 'node:zlib';
 import type { StepContext } from '../drivers/driver.ts';
 import { runCommand } from '../os/command.ts';
+import { offeredFromStanza, parseAptSimulation, StanzaReader } from './apt-indexes.ts';
 import { APT_CHANGE, type AptRoot, NONINTERACTIVE } from './apt-root.ts';
-import type { UpgradePreview } from './package-manager.ts';
+import { classifyUpgrade, type OfferedPackage } from './classify-upgrade.ts';
+import { type InstalledPackage, packageKey, type UpgradePreview } from './package-manager.ts';
+import { compareDebianVersions } from './version-compare.ts';
+
+// Indexes stored as fetched, whatever the machine's apt.conf says (Docker images turn on
+// GzipIndexes, which stores them lz4-compressed).
+const PLAIN_LISTS = ['-o', 'Acquire::GzipIndexes=false'];
+
+/** `apt-get update` into the scratch lists; the first error line when it fails. */
+async function update(args: string[], ctx: StepContext): Promise<string> {
+  const r = await runCommand(['apt-get', ...args, ...PLAIN_LISTS, 'update', '-q'], { env: NONINTERACTIVE, signal: ctx.signal });
+  if (r.code === 0 && !/^(E|Err):/m.test(r.stdout + r.stderr)) return '';
+  return (r.stderr + r.stdout).split('\n').find((l) => /^(E|Err):/.test(l)) ?? `apt-get update exited with ${r.code}`;
+}
+
+/** Every package of every `Packages` index in the scratch lists. */
+async function readIndexes(args: string[], ctx: StepContext): Promise<OfferedPackage[]> {
+  const targets = await runCommand(
+    ['apt-get', ...args, ...PLAIN_LISTS, 'indextargets', '--format', '$(FILENAME)', 'Created-By: Packages'],
+    { env: NONINTERACTIVE, signal: ctx.signal },
+  );
+  if (targets.code !== 0) throw new Error(`apt-get indextargets exited with ${targets.code}: ${targets.stderr.trim()}`);
+  const out: OfferedPackage[] = [];
+  const reader = new StanzaReader((f) => {
+    const p = offeredFromStanza(f);
+    if (p) out.push(p);
+  });
+  for (const file of targets.stdout.split('\n').filter(Boolean)) {
+    // A target whose index was not published (an empty component) has no file.
+    if (
+      !(await access(file).then(
+        () => true,
+        () => false,
+      ))
+    )
+      continue;
+    const raw = createReadStream(file);
+    for await (const line of createInterface({ input: file.endsWith('.gz') ? raw.pipe(createGunzip()) : raw, crlfDelay: Infinity })) {
+      reader.line(line);
+    }
+    reader.end();
+  }
+  return out;
+}
+
+/** Installed packages with their source package, from the root's dpkg status. */
+async function withSources(a: AptRoot, installed: InstalledPackage[]): Promise<InstalledPackage[]> {
+  const sources = new Map<string, string>();
+  const reader = new StanzaReader((f) => {
+    const p = offeredFromStanza(f);
+    if (p) sources.set(packageKey(p), p.source ?? p.name);
+  });
+  for (const line of (await readFile(a.root.at('var/lib/dpkg/status'), 'utf8')).split('\n')) reader.line(line);
+  reader.end();
+  return installed.map((p) => ({ ...p, source: p.source ?? sources.get(packageKey(p)) ?? p.name }));
+}
 
 export async function aptPreview(a: AptRoot, ctx: StepContext): Promise<UpgradePreview> {
+  const source = await a.withScratch(a.apt.sourceRepositories, async (args) => {
+    const error = await update(args, ctx);
+    return error ? { error, packages: null } : { error: '', packages: await readIndexes(args, ctx) };
+  });
   return a.withScratch(a.apt.repositories, async (args) => {
-    const update = await runCommand(['apt-get', ...args, 'update', '-q'], { env: NONINTERACTIVE, signal: ctx.signal });
-    if (update.code !== 0 || /^(E|Err):/m.test(update.stdout + update.stderr)) {
-      const err =
-        (update.stderr + update.stdout).split('\n').find((l) => /^(E|Err):/.test(l)) ?? `apt-get update exited with ${update.code}`;
+    const error = await update(args, ctx);
+    if (error) {
       return {
         reachable: false,
-        error: err,
+        error,
+        sourceError: source.error,
         downloadBytes: 0,
         installBytes: 0,
         upgrades: 0,
         installs: 0,
         removals: [],
-        notInTarget: [],
         changes: [],
       };
     }
-    // --assume-no prints the whole summary (sizes included) and stops before changing anything.
     const APT_PREVIEW = APT_CHANGE.filter((a) => a !== '-y');
-    const sim = await runCommand(['apt-get', ...args, ...APT_PREVIEW, '--assume-no', 'full-upgrade'], {
+    // --assume-no prints the whole summary (sizes included) and stops before changing anything.
+    const summary = await runCommand(['apt-get', ...args, ...APT_PREVIEW, '--assume-no', 'full-upgrade'], {
       env: NONINTERACTIVE,
       signal: ctx.signal,
     });
-    const text = sim.stdout + sim.stderr;
+    const text = summary.stdout + summary.stderr;
     const aborted = /^Abort\.?$/m.test(text) || /0 upgraded, 0 newly installed, 0 to remove/.test(text);
-    const policy = await runCommand(['apt-cache', ...args, 'pkgnames'], { env: NONINTERACTIVE });
-    const offered = new Set(policy.stdout.split('\n').filter(Boolean));
-    const installed = await a.installed();
+    // -s lists each action (Inst/Remv) in a stable, parseable form.
+    const sim = await runCommand(['apt-get', ...args, ...APT_PREVIEW, '-s', 'full-upgrade'], { env: NONINTERACTIVE, signal: ctx.signal });
+    const plan = parseAptSimulation(sim.stdout);
+    const installed = await withSources(a, await a.installed());
+    const changes = classifyUpgrade({
+      installed,
+      source: source.packages,
+      target: await readIndexes(args, ctx),
+      plan,
+      compare: compareDebianVersions,
+    });
     return {
       reachable: true,
-      error: sim.code === 0 || aborted ? '' : (text.split('\n').find((l) => /^E:/.test(l)) ?? `simulation exited with ${sim.code}`),
+      error: summary.code === 0 || aborted ? '' : (text.split('\n').find((l) => /^E:/.test(l)) ?? `simulation exited with ${summary.code}`),
+      sourceError: source.error,
       downloadBytes: parseSize(/Need to get ([\d.,]+ [kMG]?B)/.exec(text)?.[1]),
       installBytes: parseSize(/After this operation, ([\d.,]+ [kMG]?B) of additional/.exec(text)?.[1]),
       upgrades: Number(/(\d+) upgraded/.exec(text)?.[1] ?? 0),
       installs: Number(/(\d+) newly installed/.exec(text)?.[1] ?? 0),
-      removals: (/^The following packages will be REMOVED:\n((?:\s+.+\n)+)/m.exec(text)?.[1] ?? '')
-        .split(/\s+/)
-        .filter(Boolean)
-        .map((p) => p.replace(/\*$/, '')),
-      notInTarget: installed.filter((p) => !offered.has(p.name)).map((p) => p.name),
-      // Interim: only the packages without a target candidate are classified (as orphaned).
-      changes: installed
-        .filter((p) => !offered.has(p.name))
-        .map((p) => ({ name: p.name, arch: p.arch, from: p.version, fate: 'orphaned' as const })),
+      removals: plan.removes.map((r) => r.name),
+      changes,
     };
   });
 }

@@ -2,9 +2,29 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { StepContext } from '../drivers/driver.ts';
-import { runCommand } from '../os/command.ts';
+import { CommandError, runCommand } from '../os/command.ts';
+import type { DnfRepository } from '../profiles/profile.ts';
+import { classifyUpgrade } from './classify-upgrade.ts';
+import { parseDnfTransaction, REPOQUERY_FORMAT, RepoqueryReader, sourceRpmName } from './dnf-outputs.ts';
 import { type DnfRoot, repoFile } from './dnf-root.ts';
-import type { UpgradePreview } from './package-manager.ts';
+import { type InstalledPackage, packageKey, type UpgradePreview } from './package-manager.ts';
+import { compareRpmVersions } from './version-compare.ts';
+
+/** The source repositories are read for names and versions only. */
+const SOURCE_FORMAT = '@@%{name}\t%{arch}\t%{epoch}:%{version}-%{release}\t%{sourcerpm}';
+
+/** Installed packages with their source package (SOURCERPM's name). */
+async function withSources(d: DnfRoot, installed: InstalledPackage[]): Promise<InstalledPackage[]> {
+  const r = await runCommand(['rpm', '--root', d.root.path, '-qa', '--qf', '%{NAME}\t%{ARCH}\t%{SOURCERPM}\n']);
+  if (r.code !== 0) throw new CommandError(['rpm', '-qa'], r);
+  const sources = new Map<string, string | undefined>(
+    r.stdout
+      .split('\n')
+      .map((l) => l.split('\t'))
+      .map(([name, arch, srpm]) => [`${name}:${arch}`, sourceRpmName(srpm ?? '')] as const),
+  );
+  return installed.map((p) => ({ ...p, source: p.source ?? sources.get(packageKey(p)) ?? p.name }));
+}
 
 export async function dnfPreview(d: DnfRoot, ctx: StepContext): Promise<UpgradePreview> {
   // dnf puts its cache, logs and state under the installroot whatever path it is given,
@@ -24,47 +44,69 @@ export async function dnfPreview(d: DnfRoot, ctx: StepContext): Promise<UpgradeP
     // it: the log directory exists on both sides (the host one is removed too).
     await mkdir(d.root.at(`${scratch}/log`), { recursive: true });
     if (!d.root.isHost) await mkdir(`${scratch}/log`, { recursive: true });
-    await writeFile(path.join(reposdir, 'target.repo'), repoFile(d.dnf.repositories, d.trusted));
-    const base = [
-      ...d.base(reposdir, d.profile.target.version, `${scratch}/cache`),
-      `--setopt=logdir=${scratch}/log`,
-      `--setopt=persistdir=${scratch}/lib`,
-    ];
-    const avail = await runCommand([...base, '-q', '--refresh', 'repoquery', '--available', '--qf', '%{name}'], { signal: ctx.signal });
-    if (avail.code !== 0) {
-      const err = (avail.stderr + avail.stdout).trim().split('\n').slice(-1)[0] ?? `dnf exited with ${avail.code}`;
+    const query = async (repos: DnfRepository[], name: string, releasever: string, qf: string) => {
+      // Each side in a directory of its own: a profile may give both sides the same repository ids.
+      const dir = path.join(reposdir, name);
+      await mkdir(dir);
+      await writeFile(path.join(dir, `${name}.repo`), repoFile(repos, d.trusted));
+      const argv = [
+        ...d.base(dir, releasever, `${scratch}/cache-${name}`),
+        `--setopt=logdir=${scratch}/log`,
+        `--setopt=persistdir=${scratch}/lib`,
+      ];
+      // A whole distribution's repoquery is far larger than a command result keeps: read as it streams.
+      const reader = new RepoqueryReader();
+      const errors: string[] = [];
+      const r = await runCommand([...argv, '-q', '--refresh', 'repoquery', '--available', '--qf', qf], {
+        signal: ctx.signal,
+        keep: 0,
+        onLine: (l, s) => (s === 'stdout' ? reader.line(l) : errors.push(l)),
+      });
+      return {
+        argv,
+        packages: reader.packages,
+        error: r.code === 0 ? '' : (errors.filter(Boolean).slice(-1)[0] ?? `dnf exited with ${r.code}`),
+      };
+    };
+    const source = await query(d.dnf.sourceRepositories, 'source', d.profile.source.versions[0] as string, SOURCE_FORMAT);
+    const target = await query(d.dnf.repositories, 'target', d.profile.target.version, REPOQUERY_FORMAT);
+    if (target.error) {
       return {
         reachable: false,
-        error: err,
+        error: target.error,
+        sourceError: source.error,
         downloadBytes: 0,
         installBytes: 0,
         upgrades: 0,
         installs: 0,
         removals: [],
-        notInTarget: [],
         changes: [],
       };
     }
-    const offered = new Set(avail.stdout.split('\n').filter(Boolean));
-    const sim = await runCommand([...base, '--assumeno', '--allowerasing', 'distro-sync'], { signal: ctx.signal });
+    const sim = await runCommand([...target.argv, '--assumeno', ...(d.dnf.allowErasing ? ['--allowerasing'] : []), 'distro-sync'], {
+      signal: ctx.signal,
+    });
     const text = sim.stdout + sim.stderr;
     const unresolved = /^(Error|Problem)/m.test(text) && !/Operation aborted/.test(text);
-    const installed = await d.installed();
+    const plan = parseDnfTransaction(sim.stdout);
+    const changes = classifyUpgrade({
+      installed: await withSources(d, await d.installed()),
+      source: source.error ? null : source.packages,
+      target: target.packages,
+      plan,
+      releaseSwap: d.dnf.releaseSwap,
+      compare: compareRpmVersions,
+    });
     return {
       reachable: true,
       error: unresolved ? (text.split('\n').find((l) => /^(Error|Problem)/.test(l)) ?? 'unresolvable') : '',
+      sourceError: source.error,
       downloadBytes: sizeOf(/Total download size:\s*([\d.]+ [kMG]?)/.exec(text)?.[1]),
       installBytes: sizeOf(/Installed size:\s*([\d.]+ [kMG]?)/.exec(text)?.[1]),
       upgrades: Number(/Upgrade\s+(\d+) Package/.exec(text)?.[1] ?? 0) + Number(/Downgrade\s+(\d+) Package/.exec(text)?.[1] ?? 0),
       installs: Number(/Install\s+(\d+) Package/.exec(text)?.[1] ?? 0),
-      removals: [...text.matchAll(/^Removing:\n((?: .+\n)+)/gm)]
-        .flatMap((m) => (m[1] as string).split('\n').map((l) => l.trim().split(/\s+/)[0] ?? ''))
-        .filter(Boolean),
-      notInTarget: installed.filter((p) => !offered.has(p.name)).map((p) => p.name),
-      // Interim: only the packages without a target candidate are classified (as orphaned).
-      changes: installed
-        .filter((p) => !offered.has(p.name))
-        .map((p) => ({ name: p.name, arch: p.arch, from: p.version, fate: 'orphaned' as const })),
+      removals: plan.removes.map((r) => r.name),
+      changes,
     };
   } finally {
     await rm(d.root.at(scratch), { recursive: true, force: true });

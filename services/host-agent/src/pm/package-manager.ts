@@ -60,10 +60,10 @@ export interface UpgradePreview {
   installBytes: number;
   upgrades: number;
   installs: number;
-  /** Packages the upgrade would remove. */
+  /** Why the source repositories could not be read (absent or '' when they were): then no package is called foreign. */
+  sourceError?: string;
+  /** Packages the upgrade would remove (replaced ones included; `changes` tells which). */
   removals: string[];
-  /** Installed packages no target repository offers. */
-  notInTarget: string[];
   /** Every installed package and every new one, classified (see PackageFate). */
   changes: PackageChange[];
 }
