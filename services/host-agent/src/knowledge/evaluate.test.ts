@@ -177,7 +177,7 @@ test('third-party repositories: EPEL the profile does not know fires per reposit
 test('enabled services are listed in one finding; none enabled, no finding', () => {
   const r = rule('enabled-services');
   const hit = evaluateRule(r, facts({ services: { enabled: ['cron', 'postgresql', 'ssh'], running: null } }), debian);
-  assert.equal(hit?.findings[0]?.title, '3 services are enabled: cron, postgresql, ssh');
+  assert.equal(hit?.findings[0]?.title, '3 service(s) enabled: cron, postgresql, ssh');
   assert.equal(hit?.findings[0]?.severity, 'info');
   assert.equal(evaluateRule(r, facts(), debian), null);
 });
