@@ -8,7 +8,7 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
-import { mustRun, treeDigest } from '@yixing/host-agent/internal';
+import { mustRun, runCommand, treeDigest } from '@yixing/host-agent/internal';
 import { dpkgSet, freshDebianRoot, requiredEnv, standaloneState, type TestRoot, yxAgent } from '../fixtures/os-root.ts';
 import { buildRpms, createRepo } from '../fixtures/rpm-repos.ts';
 import { type StaticServer, serveDirectory } from '../fixtures/static-server.ts';
@@ -120,10 +120,16 @@ test('on the clean Debian 11 root the rules report only what is true: its one en
   assert.deepEqual(report.dataPaths, []);
 });
 
-test('on Debian 11, PostgreSQL 13, MariaDB 10.5 and eth0 in /etc/network/interfaces are reported, data paths measured', async () => {
+test('on Debian 11, PostgreSQL 13, MariaDB 10.5 and eth0 in /etc/network/interfaces are reported; data paths measured, a mounted one left out and said so', async () => {
   const r = await debianRoot();
   await plantPostgresql13(r.root);
   await installDeb(r.root, 'mariadb-server-10.5', '1:10.5.26-0+deb11u2', { '/usr/sbin/mariadbd': '#!/bin/sh\nexit 0\n' });
+  // The database's data on its own filesystem, as it often is: the restore's swap by
+  // renames cannot take a mount point, so it is left out of the backup, and said so.
+  const mysqlData = path.join(r.root, 'var/lib/mysql');
+  await mkdir(mysqlData, { recursive: true });
+  await mustRun(['mount', '-t', 'tmpfs', '-o', 'size=1m', 'tmpfs', mysqlData]);
+  cleanups.unshift(async () => void (await runCommand(['umount', '-l', mysqlData])));
   await put(r.root, 'var/lib/mysql/ibdata1', 'i'.repeat(4096));
   await put(r.root, 'etc/network/interfaces', 'auto lo\niface lo inet loopback\n\nallow-hotplug eth0\niface eth0 inet dhcp\n');
   // apt's simulation of the upgrade logs its planner's run (EIPP) in the root's
@@ -147,10 +153,17 @@ test('on Debian 11, PostgreSQL 13, MariaDB 10.5 and eth0 in /etc/network/interfa
   assert.deepEqual(
     report.dataPaths.map((d) => [d.path, d.bytes, d.rule, d.backup]),
     [
-      ['/var/lib/mysql', 4096, 'mysql-major-change', true],
+      ['/var/lib/mysql', 0, 'mysql-major-change', false],
       ['/var/lib/postgresql', 8192 + 3, 'postgresql-major-not-in-target', true],
     ],
   );
+  const left = finding(report, 'data-not-backed-up');
+  assert.equal(left.severity, 'medium');
+  assert.equal(
+    report.notBackedUp[0],
+    '/var/lib/mysql (named by mysql-major-change): a filesystem is mounted on it: back it up with a snapshot of that volume',
+  );
+  assert.match(report.notBackedUp[1] ?? '', /^anything outside \/etc, \/var\/lib\/postgresql; /);
   assert.equal(
     report.findings.some((f) => f.id.startsWith('python2') || f.id.startsWith('third-party')),
     false,

@@ -5,6 +5,7 @@ import type { RuleHit } from './evaluate.ts';
 import { parseRule } from './rule.ts';
 
 const MiB = 1024 * 1024;
+const at = (bytes: number, mountPoint: string | null = null) => ({ bytes, mountPoint });
 
 const hit = (id: string, dataPaths: string[], opts: { maxBackupMiB?: number; services?: string[]; bad?: string[] } = {}): RuleHit => {
   const rule = parseRule(
@@ -40,10 +41,10 @@ test('a data path within its limit is backed up; a larger one, a missing one or 
       hit('conf', ['/etc/app']),
     ],
     new Map([
-      ['/var/lib/postgresql', 40 * MiB],
-      ['/var/lib/mysql', 300 * MiB],
+      ['/var/lib/postgresql', at(40 * MiB)],
+      ['/var/lib/mysql', at(300 * MiB)],
       ['/srv/none', null],
-      ['/etc/app', 10],
+      ['/etc/app', at(10)],
     ]),
     ['/etc'],
     ['cron', 'mariadb', 'postgresql'],
@@ -69,13 +70,34 @@ test('a data path within its limit is backed up; a larger one, a missing one or 
 test('two rules naming one path: the smaller limit holds, both are named', () => {
   const scope = planBackupScope(
     [hit('a', ['/var/lib/x'], { maxBackupMiB: 500 }), hit('b', ['/var/lib/x'], { maxBackupMiB: 10 })],
-    new Map([['/var/lib/x', 20 * MiB]]),
+    new Map([['/var/lib/x', at(20 * MiB)]]),
     ['/etc'],
     [],
   );
   assert.deepEqual(scope.dataPaths, [
     { path: '/var/lib/x', bytes: 20 * MiB, rule: 'a, b', backup: false, reason: '20 MiB, more than the 10 MiB a backup of it may take' },
   ]);
+});
+
+test('a data path with a filesystem mounted on or in it is not backed up: the restore swaps it by renames', () => {
+  const scope = planBackupScope(
+    [hit('pg', ['/var/lib/postgresql', '/var/lib/mysql'])],
+    new Map([
+      ['/var/lib/postgresql', at(0, '/var/lib/postgresql')],
+      ['/var/lib/mysql', at(100, '/var/lib/mysql/data')],
+    ]),
+    ['/etc'],
+    [],
+  );
+  assert.deepEqual(
+    scope.dataPaths.map((d) => [d.path, d.backup, d.reason]),
+    [
+      ['/var/lib/postgresql', false, 'a filesystem is mounted on it: back it up with a snapshot of that volume'],
+      ['/var/lib/mysql', false, 'a filesystem is mounted at /var/lib/mysql/data: back it up with a snapshot of that volume'],
+    ],
+  );
+  assert.equal(scope.notBackedUp.length, 2);
+  assert.equal(scope.ruleDataLeftOut, true);
 });
 
 test('nothing to say when the rules named no data and no service is enabled', () => {

@@ -1,6 +1,7 @@
 // Which data paths the rules named are backed up, and what is not: pure. A path is backed
-// up when it exists and is within the smallest size limit of the rules naming it; one
-// inside a path the profile backs up already is in the backup with it.
+// up when it exists, no filesystem is mounted on or in it, and it is within the smallest
+// size limit of the rules naming it; one inside a path the profile backs up already is in
+// the backup with it.
 import type { RuleHit } from './evaluate.ts';
 
 /** Data a rule says must be backed up with the configuration (a database's cluster). */
@@ -37,8 +38,8 @@ export function backupPathList(profilePaths: string[], dataPaths: Pick<DataPath,
 
 export function planBackupScope(
   hits: RuleHit[],
-  /** Size of each named path on the root; null when it does not exist. */
-  sizes: ReadonlyMap<string, number | null>,
+  /** Size of each named path on the root, and a mount on or in it; null when it does not exist. */
+  sizes: ReadonlyMap<string, { bytes: number; mountPoint: string | null } | null>,
   profilePaths: string[],
   enabledServices: string[],
 ): BackupScope {
@@ -51,11 +52,20 @@ export function planBackupScope(
       named.set(p, e);
     }
   const dataPaths: DataPath[] = [...named.entries()].map(([p, { rules, maxBytes }]) => {
-    const bytes = sizes.get(p) ?? null;
-    const base = { path: p, bytes: bytes ?? 0, rule: rules.join(', ') };
+    const measured = sizes.get(p) ?? null;
+    const bytes = measured?.bytes ?? 0;
+    const base = { path: p, bytes, rule: rules.join(', ') };
     const inProfile = profilePaths.find((q) => isWithin(p, q));
     if (inProfile) return { ...base, backup: true, reason: `inside ${inProfile}, backed up with it` };
-    if (bytes === null) return { ...base, backup: false, reason: 'it does not exist' };
+    if (measured === null) return { ...base, backup: false, reason: 'it does not exist' };
+    // The restore swaps the whole directory by renames and removes the replaced copy: a
+    // mount point refuses the rename, and a mount inside would be emptied with the copy.
+    if (measured.mountPoint)
+      return {
+        ...base,
+        backup: false,
+        reason: `a filesystem is mounted ${measured.mountPoint === p ? 'on it' : `at ${measured.mountPoint}`}: back it up with a snapshot of that volume`,
+      };
     if (bytes > maxBytes)
       return { ...base, backup: false, reason: `${mib(bytes)}, more than the ${mib(maxBytes)} a backup of it may take` };
     return { ...base, backup: true };
@@ -63,7 +73,7 @@ export function planBackupScope(
   const notBackedUp: string[] = [];
   let ruleDataLeftOut = false;
   for (const d of dataPaths)
-    if (!d.backup && d.bytes > 0) {
+    if (!d.backup && sizes.get(d.path)) {
       notBackedUp.push(`${d.path} (named by ${d.rule}): ${d.reason}`);
       ruleDataLeftOut = true;
     }

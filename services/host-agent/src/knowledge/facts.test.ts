@@ -5,7 +5,7 @@ import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { HostRoot } from '../os/host-root.ts';
 import { loadProfiles, type Profile } from '../profiles/profile.ts';
-import { enabledServices, gatherFacts, interfaceFacts, kernelArgFacts, packageFacts, treeBytes } from './facts.ts';
+import { enabledServices, gatherFacts, interfaceFacts, kernelArgFacts, measurePath, packageFacts } from './facts.ts';
 import { loadKnowledgeRules } from './rule.ts';
 
 let dir: string;
@@ -84,9 +84,9 @@ test('enabled services: systemd wants/requires links to services, SysV start lin
 });
 
 test('the size of a data path counts its regular files, links not followed; a missing path has none', async () => {
-  assert.equal(await treeBytes(root, '/var/lib/pgsql'), 1003);
-  assert.equal(await treeBytes(root, '/var/lib/pgsql/data/PG_VERSION'), 3);
-  assert.equal(await treeBytes(root, '/var/lib/nothing'), null);
+  assert.deepEqual(await measurePath(root, '/var/lib/pgsql'), { bytes: 1003, mountPoint: null });
+  assert.deepEqual(await measurePath(root, '/var/lib/pgsql/data/PG_VERSION'), { bytes: 3, mountPoint: null });
+  assert.equal(await measurePath(root, '/var/lib/nothing'), null);
 });
 
 test('packages joined with the fate and target version the preview gives them', () => {

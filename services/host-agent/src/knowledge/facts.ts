@@ -234,13 +234,29 @@ export async function gatherFacts(s: FactSources, rules: KnowledgeRule[]): Promi
   };
 }
 
-/** Bytes of the regular files under `p` in the root (links not followed), or null when it does not exist. */
-export async function treeBytes(root: HostRoot, p: string): Promise<number | null> {
+export interface PathMeasure {
+  /** Bytes of its regular files (links not followed). */
+  bytes: number;
+  /** The path itself or the first path under it on another filesystem than its parent directory. */
+  mountPoint: string | null;
+}
+
+/** Size of a data path in the root and whether a filesystem is mounted on or in it; null when it does not exist. */
+export async function measurePath(root: HostRoot, p: string): Promise<PathMeasure | null> {
   const top = await lstat(root.at(p)).catch(() => null);
   if (!top) return null;
-  if (!top.isDirectory()) return top.size;
+  const parent = await lstat(path.dirname(root.at(p)));
+  if (top.dev !== parent.dev) return { bytes: 0, mountPoint: p };
+  if (!top.isDirectory()) return { bytes: top.size, mountPoint: null };
   let bytes = 0;
-  for (const e of await readdir(root.at(p), { recursive: true, withFileTypes: true }))
-    if (e.isFile()) bytes += (await lstat(path.join(e.parentPath, e.name))).size;
-  return bytes;
+  for (const e of await readdir(root.at(p), { recursive: true, withFileTypes: true })) {
+    if (!e.isFile() && !e.isDirectory()) continue;
+    const full = path.join(e.parentPath, e.name);
+    const st = await lstat(full);
+    // A directory on another filesystem is a mount point (not descended into by a size; the
+    // restore's swap must not be given one).
+    if (st.dev !== top.dev) return { bytes, mountPoint: `/${path.relative(root.path, full)}` };
+    if (e.isFile()) bytes += st.size;
+  }
+  return { bytes, mountPoint: null };
 }

@@ -10,7 +10,7 @@ import type { InstalledPackage, UpgradePreview } from '../pm/package-manager.ts'
 import type { Profile } from '../profiles/profile.ts';
 import { type DataPath, planBackupScope } from './data-paths.ts';
 import { evaluateRules, ruleApplies } from './evaluate.ts';
-import { gatherFacts, treeBytes } from './facts.ts';
+import { gatherFacts, measurePath, type PathMeasure } from './facts.ts';
 import { type KnowledgeRule, loadKnowledgeRules } from './rule.ts';
 
 export type { DataPath } from './data-paths.ts';
@@ -39,8 +39,8 @@ export async function evaluateKnowledge(input: KnowledgeInput, ctx: StepContext)
   const rules = (input.rules ?? (await loadKnowledgeRules())).filter((r) => ruleApplies(r, input.profile));
   const facts = await gatherFacts(input, rules);
   const hits = evaluateRules(rules, facts, input.profile);
-  const sizes = new Map<string, number | null>();
-  for (const p of new Set(hits.flatMap((h) => h.dataPaths))) sizes.set(p, await treeBytes(input.root, p));
+  const sizes = new Map<string, PathMeasure | null>();
+  for (const p of new Set(hits.flatMap((h) => h.dataPaths))) sizes.set(p, await measurePath(input.root, p));
   const scope = planBackupScope(hits, sizes, input.profile.backup.paths, facts.services.enabled);
   const findings = hits.flatMap((h) => h.findings);
   if (scope.notBackedUp.length > 0)
