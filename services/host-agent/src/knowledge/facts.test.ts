@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { HostRoot } from '../os/host-root.ts';
+import type { UpgradePreview } from '../pm/package-manager.ts';
 import { loadProfiles, type Profile } from '../profiles/profile.ts';
 import { enabledServices, gatherFacts, interfaceFacts, kernelArgFacts, measurePath, packageFacts } from './facts.ts';
 import { loadKnowledgeRules } from './rule.ts';
@@ -94,7 +95,7 @@ test('packages joined with the fate and target version the preview gives them', 
     { name: 'a', arch: 'x86_64', version: '1', held: false, source: 'a-src' },
     { name: 'b', arch: 'x86_64', version: '1', held: false },
   ];
-  const preview = {
+  const preview: UpgradePreview = {
     reachable: true,
     error: '',
     downloadBytes: 0,
@@ -102,7 +103,6 @@ test('packages joined with the fate and target version the preview gives them', 
     upgrades: 1,
     installs: 0,
     removals: [],
-    notInTarget: [],
     changes: [{ name: 'a', arch: 'x86_64', from: '1', to: '2', fate: 'upgraded' as const }],
   };
   assert.deepEqual(packageFacts(installed, preview), [
