@@ -4,11 +4,13 @@
 // directly (every version of every package, as published) and the simulation's
 // Inst/Remv lines say what the upgrade does; classify-upgrade.ts decides each package's fate.
 import { createReadStream } from 'node:fs';
-import { access, readFile } from 'node:fs/promises';
+import { access, mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { createGunzip } from 'node:zlib';
 import type { StepContext } from '../drivers/driver.ts';
-import { runCommand } from '../os/command.ts';
+import { type CommandResult, runCommand } from '../os/command.ts';
 import { offeredFromStanza, parseAptSimulation, StanzaReader } from './apt-indexes.ts';
 import { APT_CHANGE, type AptRoot, NONINTERACTIVE } from './apt-root.ts';
 import { classifyUpgrade, type OfferedPackage } from './classify-upgrade.ts';
@@ -88,16 +90,24 @@ export async function aptPreview(a: AptRoot, ctx: StepContext): Promise<UpgradeP
         changes: [],
       };
     }
-    const APT_PREVIEW = APT_CHANGE.filter((a) => a !== '-y');
-    // --assume-no prints the whole summary (sizes included) and stops before changing anything.
-    const summary = await runCommand(['apt-get', ...args, ...APT_PREVIEW, '--assume-no', 'full-upgrade'], {
-      env: NONINTERACTIVE,
-      signal: ctx.signal,
-    });
+    // A simulation still writes the planner's log (var/log/apt/eipp.log.xz): into the scratch.
+    const logs = await mkdtemp(path.join(tmpdir(), 'yx-apt-log-'));
+    const APT_PREVIEW = [...APT_CHANGE.filter((a) => a !== '-y'), '-o', `Dir::Log=${logs}`];
+    let summary: CommandResult;
+    let sim: CommandResult;
+    try {
+      // --assume-no prints the whole summary (sizes included) and stops before changing anything.
+      summary = await runCommand(['apt-get', ...args, ...APT_PREVIEW, '--assume-no', 'full-upgrade'], {
+        env: NONINTERACTIVE,
+        signal: ctx.signal,
+      });
+      // -s lists each action (Inst/Remv) in a stable, parseable form.
+      sim = await runCommand(['apt-get', ...args, ...APT_PREVIEW, '-s', 'full-upgrade'], { env: NONINTERACTIVE, signal: ctx.signal });
+    } finally {
+      await rm(logs, { recursive: true, force: true });
+    }
     const text = summary.stdout + summary.stderr;
     const aborted = /^Abort\.?$/m.test(text) || /0 upgraded, 0 newly installed, 0 to remove/.test(text);
-    // -s lists each action (Inst/Remv) in a stable, parseable form.
-    const sim = await runCommand(['apt-get', ...args, ...APT_PREVIEW, '-s', 'full-upgrade'], { env: NONINTERACTIVE, signal: ctx.signal });
     const plan = parseAptSimulation(sim.stdout);
     const installed = await withSources(a, await a.installed());
     const changes = classifyUpgrade({

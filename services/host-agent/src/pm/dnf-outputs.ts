@@ -61,7 +61,8 @@ const REMOVING = /^(Removing|Removing dependent packages|Removing unused depende
 /**
  * The transaction table of `dnf --assumeno …`: a section header (`Upgrading:`), then one
  * package a line (` name arch version repo size`; a long name may wrap to a deeper
- * indented line) and `replacing name.arch version` under the package that obsoletes it.
+ * indented line) and `replacing name.arch version` under the package that obsoletes it
+ * (a removal too).
  */
 export function parseDnfTransaction(text: string): SimulatedUpgrade {
   const plan: SimulatedUpgrade = { installs: [], removes: [], replacedBy: new Map() };
@@ -88,7 +89,11 @@ export function parseDnfTransaction(text: string): SimulatedUpgrade {
     if (replacing) {
       const by = (entry as string[] | null)?.[0] ?? plan.installs[plan.installs.length - 1]?.name;
       flush();
-      if (by) plan.replacedBy?.set(replacing[1] as string, [...(plan.replacedBy?.get(replacing[1] as string) ?? []), by]);
+      // An obsoleted package leaves with the transaction though no removal section lists it.
+      const name = replacing[1] as string;
+      const arch = replacing[2] as string;
+      plan.removes.push({ name, arch });
+      if (by) plan.replacedBy?.set(name, [...(plan.replacedBy?.get(name) ?? []), by]);
       continue;
     }
     if (/^ \S/.test(line)) {
