@@ -26,6 +26,7 @@ test('only orphaned, foreign and truly removed packages are findings', () => {
       { name: 'postgresql-13', arch: 'amd64', from: '13.16-0+deb11u1', fate: 'orphaned' },
       { name: 'libssl1.1', arch: 'amd64', from: '1.1.1w-0+deb11u1', fate: 'orphaned' },
       { name: 'acme-agent', arch: 'amd64', from: '4.2-1', fate: 'foreign' },
+      { name: 'gzip', arch: 'amd64', from: '1.10-4+local1', to: '1.12-1', fate: 'foreign' },
       { name: 'victim', arch: 'noarch', from: '0:1.0-1.el7', fate: 'removed' },
     ]),
   );
@@ -33,7 +34,11 @@ test('only orphaned, foreign and truly removed packages are findings', () => {
     findings.map((f) => [f.id, f.inhibitor, f.detail]),
     [
       ['packages-not-in-target', false, 'libssl1.1 1.1.1w-0+deb11u1\npostgresql-13 13.16-0+deb11u1'],
-      ['packages-foreign', false, 'acme-agent 4.2-1'],
+      [
+        'packages-foreign',
+        false,
+        "acme-agent 4.2-1\ngzip 1.10-4+local1 (the upgrade replaces it with the target's 1.12-1; a package rollback cannot reinstall 1.10-4+local1)",
+      ],
       ['packages-removed', false, 'victim 0:1.0-1.el7'],
     ],
   );

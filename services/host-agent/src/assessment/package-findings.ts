@@ -23,9 +23,9 @@ const REPORTED: {
   {
     fate: 'foreign',
     id: 'packages-foreign',
-    title: (n) =>
-      `${n} installed packages are not from the source repositories: the upgrade cannot vouch for them and a package rollback cannot reinstall them`,
-    line: (c) => `${c.name} ${c.from}${c.to ? ` (the upgrade replaces it with the target's ${c.to})` : ''}`,
+    title: (n) => `${n} installed packages are not from the source repositories: nothing vouches they work on the target release`,
+    line: (c) =>
+      `${c.name} ${c.from}${c.to ? ` (the upgrade replaces it with the target's ${c.to}; a package rollback cannot reinstall ${c.from})` : ''}`,
     remediation:
       'check where they come from; add their repository (and its target-release equivalent) to the profile, or keep their package files to reinstall them by hand',
   },
