@@ -4,6 +4,7 @@ import type { StepContext } from '../drivers/driver.ts';
 import { CommandError, runCommand } from '../os/command.ts';
 import type { HostRoot } from '../os/host-root.ts';
 import type { DnfRepository, Profile } from '../profiles/profile.ts';
+import { sourceRpmName } from './dnf-outputs.ts';
 import { type ConfiguredRepo, type InstalledPackage, packageKey } from './package-manager.ts';
 
 export function repoFile(repos: DnfRepository[], trusted: boolean): string {
@@ -85,7 +86,14 @@ export class DnfRoot {
   }
 
   async installed(): Promise<InstalledPackage[]> {
-    const r = await runCommand(['rpm', '--root', this.root.path, '-qa', '--qf', '%{NAME}\t%{ARCH}\t%{EPOCHNUM}:%{VERSION}-%{RELEASE}\n']);
+    const r = await runCommand([
+      'rpm',
+      '--root',
+      this.root.path,
+      '-qa',
+      '--qf',
+      '%{NAME}\t%{ARCH}\t%{EPOCHNUM}:%{VERSION}-%{RELEASE}\t%{SOURCERPM}\n',
+    ]);
     if (r.code !== 0) throw new CommandError(['rpm', '-qa'], r);
     const locked = await this.lockedNames();
     return r.stdout
@@ -93,12 +101,16 @@ export class DnfRoot {
       .filter(Boolean)
       .map((l) => l.split('\t'))
       .filter((f) => (f[0] as string) !== 'gpg-pubkey')
-      .map(([name, arch, version]) => ({
-        name: name as string,
-        arch: arch as string,
-        version: version as string,
-        held: locked(name as string),
-      }))
+      .map(([name, arch, version, srpm]) => {
+        const source = sourceRpmName(srpm ?? '');
+        return {
+          name: name as string,
+          arch: arch as string,
+          version: version as string,
+          held: locked(name as string),
+          ...(source ? { source } : {}),
+        };
+      })
       .sort((a, b) => packageKey(a).localeCompare(packageKey(b)));
   }
 
