@@ -47,6 +47,7 @@ export const HOST_PROGRAMS: Record<ProgramGroup, Record<string, HostProgram>> = 
     'apt-ftparchive': { package: 'apt-utils', for: 'indexing the local apt mirror' },
     dpkg: { package: 'dpkg', for: 'auditing a Debian root' },
     'dpkg-query': { package: 'dpkg', for: 'checking installed packages' },
+    'dpkg-deb': { package: 'dpkg', for: 'real Debian binaries (C library, shells) in the synthetic RPM roots' },
     rpm: { package: 'rpm', for: 'RPM roots' },
     rpmbuild: { package: 'rpm', for: 'synthetic RPM packages' },
     dnf: { package: 'dnf', for: 'the dnf migration driver tests' },

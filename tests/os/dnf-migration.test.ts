@@ -3,54 +3,17 @@
 // root distro-synced to openEuler 22.03, keeping a local configuration edit; the rollback
 // returns exactly the recorded package set and /etc. Planted problems inhibit.
 import assert from 'node:assert/strict';
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import { runCommand, treeDigest } from '@yixing/host-agent/internal';
 import { repoRoot } from '../../infra/dev/paths.ts';
 import { osVersion, standaloneState, yxAgent } from '../fixtures/os-root.ts';
-import { buildSyntheticRepos, centos7Root, type SyntheticRepos } from '../fixtures/rpm-repos.ts';
+import { rpmQuery, rpmTestBed } from '../fixtures/rpm-repos.ts';
 
-let repos: SyntheticRepos;
-const dirs: string[] = [];
+const { root } = rpmTestBed();
 
-before(async () => {
-  repos = await buildSyntheticRepos();
-});
-
-after(async () => {
-  for (const d of dirs) await rm(d, { recursive: true, force: true });
-  await repos?.remove();
-});
-
-async function root(): Promise<{ root: string; stateDir: string; args: string[] }> {
-  const dir = await mkdtemp(path.join(tmpdir(), 'yx-dnf-'));
-  dirs.push(dir);
-  const r = path.join(dir, 'root');
-  await centos7Root(repos, r);
-  const stateDir = path.join(dir, 'state');
-  return {
-    root: r,
-    stateDir,
-    args: [
-      '--profile',
-      'centos-7-to-openeuler-22.03',
-      '--root',
-      r,
-      '--state-dir',
-      stateDir,
-      ...repos.mirrors.flatMap((m) => ['--mirror', m]),
-      '--trusted-mirrors',
-    ],
-  };
-}
-
-const rpmSet = async (r: string): Promise<string[]> =>
-  (await runCommand(['rpm', '--root', r, '-qa', '--qf', '%{NAME}-%{EPOCHNUM}:%{VERSION}-%{RELEASE}.%{ARCH}\n'])).stdout
-    .split('\n')
-    .filter(Boolean)
-    .sort();
+const rpmSet = (r: string): Promise<string[]> => rpmQuery(r, '%{NAME}-%{EPOCHNUM}:%{VERSION}-%{RELEASE}.%{ARCH}');
 
 test('CentOS 7 is migrated to openEuler 22.03 by release swap and distro-sync, then rolled back exactly', async () => {
   const r = await root();
