@@ -8,7 +8,7 @@
 import { randomUUID } from 'node:crypto';
 import { breakingArgs, protoBaseline } from '../proto/breaking.ts';
 import { capture, run } from './exec.ts';
-import { ensureDebianMirror, ensureDebianRoot } from './os-roots.ts';
+import { ensureDebianMirror, ensureDebianRoot, ensureDebianServicesRoot } from './os-roots.ts';
 import { repoRoot } from './paths.ts';
 import { ensureContainerEngine, ensureHostPrograms, ensureTestImages, proveContainerEngine } from './toolchain.ts';
 
@@ -40,11 +40,13 @@ async function main(): Promise<void> {
   step('OS roots and package mirrors (debootstrap, cached)');
   await ensureHostPrograms('os-roots');
   const debianRoot = await ensureDebianRoot();
+  const debianServicesRoot = await ensureDebianServicesRoot();
   const debianMirror = await ensureDebianMirror();
   const runId = randomUUID();
   const env = {
     ...process.env,
     YX_DEBIAN_ROOT_TAR: debianRoot,
+    YX_DEBIAN_SERVICES_ROOT_TAR: debianServicesRoot,
     YX_DEBIAN_MIRROR: debianMirror,
     DOCKER_HOST: engine.dockerHost,
     TESTCONTAINERS_RYUK_DISABLED: 'true',
