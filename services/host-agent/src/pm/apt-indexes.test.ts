@@ -60,6 +60,15 @@ test('a real `apt-get -s full-upgrade` of Debian 11 minbase to 12: Inst and Remv
   assert.ok(plan.installs.some((i) => i.name === 'libsemanage2'));
 });
 
+test('a package apt removes and installs again in the same run is an install, not a removal', () => {
+  const plan = parseAptSimulation(recorded('services-bookworm-full-upgrade-simulation.txt'));
+  assert.deepEqual(plan.removes, [{ name: 'libsemanage1' }]);
+  assert.deepEqual(
+    plan.installs.find((i) => i.name === 'cron'),
+    { name: 'cron', arch: 'amd64', version: '3.0pl1-162' },
+  );
+});
+
 test('multiarch names and several origins in one Inst line', () => {
   const plan = parseAptSimulation(
     [

@@ -104,5 +104,10 @@ export function parseAptSimulation(text: string): SimulatedUpgrade {
     const remv = /^(?:Remv|Purg) (\S+)/.exec(line);
     if (remv) plan.removes.push(splitArch(remv[1] as string));
   }
+  // apt breaks an ordering loop by removing a package and installing it again later in
+  // the same run (bookworm's cron after cron-daemon-common): that is an upgrade.
+  const back = (r: { name: string; arch?: string }): boolean =>
+    plan.installs.some((i) => i.name === r.name && (r.arch === undefined || r.arch === i.arch || i.arch === 'all'));
+  plan.removes = plan.removes.filter((r) => !back(r));
   return plan;
 }

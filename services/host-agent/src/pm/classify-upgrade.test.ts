@@ -60,6 +60,45 @@ test('Debian 11 minbase → 12: only the packages bookworm really lacks are orph
   );
 });
 
+test('Debian 11 with nginx, PostgreSQL 13, exim4 and cron → 12: PostgreSQL 13 and the old libraries are orphaned, cron upgraded', () => {
+  // Recorded on the services root (minbase + nginx postgresql exim4-daemon-light cron)
+  // against the real archives.
+  const status = parsePackagesText(recorded('services-bullseye-status'));
+  const changes = classifyUpgrade({
+    installed: status.map((p) => ({ name: p.name, arch: p.arch, version: p.version, held: false, source: p.source ?? p.name })),
+    source: parsePackagesText(recorded('services-bullseye-Packages')),
+    target: parsePackagesText(recorded('services-bookworm-Packages')),
+    plan: parseAptSimulation(recorded('services-bookworm-full-upgrade-simulation.txt')),
+    compare: compareDebianVersions,
+  });
+  assert.deepEqual(fates(changes, 'orphaned'), [
+    'gcc-10-base',
+    'gcc-9-base',
+    'libbpf0',
+    'libffi7',
+    'libicu67',
+    'libidn11',
+    'libldap-2.4-2',
+    'libllvm11',
+    'libperl5.32',
+    'libsepol1',
+    'libssl1.1',
+    'libtiff5',
+    'libwebp6',
+    'perl-modules-5.32',
+    'postgresql-13',
+    'postgresql-client-13',
+  ]);
+  // apt removes cron and installs it again to order cron-daemon-common first.
+  assert.equal(changes.find((c) => c.name === 'cron')?.fate, 'upgraded');
+  assert.deepEqual(fates(changes, 'replaced'), ['libsemanage1']);
+  assert.deepEqual(fates(changes, 'removed'), []);
+  assert.deepEqual(fates(changes, 'foreign'), []);
+  for (const n of ['nginx', 'postgresql', 'exim4-daemon-light', 'bsdutils', 'dash', 'zlib1g']) {
+    assert.equal(changes.find((c) => c.name === n)?.fate, 'upgraded', n);
+  }
+});
+
 test('a package at a version no source repository offers is foreign, wherever the upgrade takes it', () => {
   const withLocal: InstalledPackage[] = [
     ...installed.map((p) => (p.name === 'gzip' ? { ...p, version: `${p.version}+local1` } : p)),
