@@ -53,16 +53,19 @@ async function assessReport(args: string[], stateDir: string): Promise<Report> {
 const debian = debianAgent();
 
 /**
- * The packages of the Debian 11 minbase root that bookworm does not have (checked against
- * the real archive; the classifier's unit test holds that recording). The local mirror's
- * bookworm holds only what the upgrade downloads, so a package at the same version in both
- * releases (libnsl2) has no bookworm candidate THERE, and is truly orphaned against it.
+ * The packages of a Debian 11 root that bookworm does not have, as checked against the
+ * real archive (the classifier's unit tests hold those recordings), and the ones at the
+ * same version in both releases. The local mirror's bookworm holds only what the upgrade
+ * downloads, so a same-version package has no bookworm candidate THERE, and is truly
+ * orphaned against it.
  */
-async function expectedOrphans(): Promise<string[]> {
+async function expectedOrphans(notInBookworm: string[], sameVersionInBoth: string[]): Promise<string[]> {
   const bookworm = await readFile(path.join(requiredEnv('YX_DEBIAN_MIRROR'), 'debian/dists/bookworm/main/binary-amd64/Packages'), 'utf8');
-  const sameVersionInBoth = ['libnsl2'].filter((n) => !new RegExp(`^Package: ${n.replace(/[.+]/g, '\\$&')}$`, 'm').test(bookworm));
-  return ['gcc-10-base', 'gcc-9-base', 'libffi7', 'libsepol1', 'libssl1.1', ...sameVersionInBoth].sort();
+  const offered = new Set([...bookworm.matchAll(/^Package: (\S+)$/gm)].map((m) => m[1]));
+  return [...notInBookworm, ...sameVersionInBoth.filter((n) => !offered.has(n))].sort();
 }
+const minbaseOrphans = (): Promise<string[]> =>
+  expectedOrphans(['gcc-10-base', 'gcc-9-base', 'libffi7', 'libsepol1', 'libssl1.1'], ['libnsl2']);
 
 /** The packages the old preview called "not offered by the target", which bookworm upgrades. */
 const UPGRADED_IN_BOOKWORM = ['bsdutils', 'dash', 'e2fsprogs', 'passwd', 'zlib1g', 'libstdc++6', 'tzdata', 'libc6'];
@@ -71,7 +74,7 @@ test('clean Debian 11 root: only the packages bookworm lacks are reported, the r
   const r = await debian.root();
   const report = await assessReport(debian.args(r), r.stateDir);
   assert.deepEqual(packageFindingIds(report), ['packages-not-in-target']);
-  assert.deepEqual(detailNames(report, 'packages-not-in-target'), await expectedOrphans());
+  assert.deepEqual(detailNames(report, 'packages-not-in-target'), await minbaseOrphans());
   for (const n of UPGRADED_IN_BOOKWORM) assert.equal(fateOf(report, n)?.fate, 'upgraded', n);
   assert.deepEqual(fateOf(report, 'libsemanage1'), {
     name: 'libsemanage1',
@@ -105,7 +108,46 @@ test('a .deb from no repository is reported foreign; the assessment changes noth
   assert.equal(await treeDigest(r.root), before, 'the assessment changed the root');
   assert.deepEqual(packageFindingIds(report), ['packages-foreign', 'packages-not-in-target']);
   assert.deepEqual(detailNames(report, 'packages-foreign'), ['acme-agent']);
-  assert.deepEqual(detailNames(report, 'packages-not-in-target'), await expectedOrphans());
+  assert.deepEqual(detailNames(report, 'packages-not-in-target'), await minbaseOrphans());
+});
+
+test('Debian 11 with services: PostgreSQL 13 is orphaned (and its rule fires), nothing bookworm offers is reported', async () => {
+  const r = await debian.root('services');
+  const report = await assessReport(debian.args(r), r.stateDir);
+  assert.deepEqual(packageFindingIds(report), ['packages-not-in-target']);
+  assert.deepEqual(
+    detailNames(report, 'packages-not-in-target'),
+    await expectedOrphans(
+      [
+        'gcc-10-base',
+        'gcc-9-base',
+        'libbpf0',
+        'libffi7',
+        'libicu67',
+        'libidn11',
+        'libldap-2.4-2',
+        'libllvm11',
+        'libperl5.32',
+        'libsepol1',
+        'libssl1.1',
+        'libtiff5',
+        'libwebp6',
+        'perl-modules-5.32',
+        'postgresql-13',
+        'postgresql-client-13',
+      ],
+      ['libmnl0', 'libnsl2', 'libxau6', 'libxdmcp6'],
+    ),
+  );
+  assert.equal(fateOf(report, 'postgresql-13')?.fate, 'orphaned');
+  assert.ok(
+    report.findings.some((f) => f.id === 'postgresql-major-not-in-target:postgresql-13'),
+    JSON.stringify(report.findings.map((f) => f.id)),
+  );
+  for (const n of [...UPGRADED_IN_BOOKWORM, 'nginx', 'postgresql', 'exim4-daemon-light', 'cron']) {
+    assert.equal(fateOf(report, n)?.fate, 'upgraded', n);
+  }
+  assert.ok(report.preview?.changes.every((c) => c.fate !== 'foreign' && c.fate !== 'removed'));
 });
 
 for (const name of [
