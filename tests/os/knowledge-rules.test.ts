@@ -4,12 +4,20 @@
 // synthetic RPMs; the clean roots report nothing that is not true of them. A data path a
 // rule names (/var/lib/postgresql) is backed up and put back exactly by the rollback.
 import assert from 'node:assert/strict';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { mustRun, runCommand, treeDigest } from '@yixing/host-agent/internal';
-import { dpkgSet, freshDebianRoot, requiredEnv, standaloneState, type TestRoot, yxAgent } from '../fixtures/os-root.ts';
+import {
+  dpkgSet,
+  freshDebianRoot,
+  freshDebianServicesRoot,
+  requiredEnv,
+  standaloneState,
+  type TestRoot,
+  yxAgent,
+} from '../fixtures/os-root.ts';
 import { buildRpms, createRepo } from '../fixtures/rpm-repos.ts';
 import { type StaticServer, serveDirectory } from '../fixtures/static-server.ts';
 
@@ -199,6 +207,30 @@ test('PostgreSQL data is backed up with /etc and put back exactly by the rollbac
   assert.equal(await treeDigest(path.join(r.root, 'var/lib/postgresql')), dataBefore, '/var/lib/postgresql as backed up');
   assert.equal(await treeDigest(path.join(r.root, 'etc')), etcBefore, '/etc as backed up');
   assert.deepEqual(await dpkgSet(r.root), packagesBefore);
+});
+
+test("on the Debian 11 root with real services, PostgreSQL 13's cluster is reported and backed up with /etc", async () => {
+  const r = await freshDebianServicesRoot();
+  cleanups.push(() => r.remove());
+  const clusterBefore = await treeDigest(path.join(r.root, 'var/lib/postgresql'));
+  const migrated = await yxAgent(['migrate', ...debianArgs(r)]);
+  assert.equal(migrated.code, 0, migrated.stdout + migrated.stderr);
+  const state = await standaloneState(r.stateDir);
+  const report = state.steps.find((s) => s.step === 'precheck')?.report as Report;
+  assert.deepEqual(knowledgeIds(report), ['data-not-backed-up', 'enabled-services', 'postgresql-major-not-in-target:postgresql-13']);
+  const pg = finding(report, 'postgresql-major-not-in-target:postgresql-13');
+  assert.match(pg.title, /^PostgreSQL 13 \(13\.[0-9.]+-0\+deb11u[0-9]+\) is not in debian 12 \(bookworm\)/);
+  assert.match(pg.remediation, /pg_upgradecluster 13 main/);
+  const data = report.dataPaths.find((d) => d.path === '/var/lib/postgresql');
+  assert.ok(data?.backup && data.bytes > 1024 * 1024, `the cluster is measured: ${JSON.stringify(report.dataPaths)}`);
+  // The services with a rule for their data are not in the list of what is left out.
+  assert.match(report.notBackedUp.join('\n'), /^anything outside \/etc, \/var\/lib\/postgresql; .*\((?!.*postgresql).*nginx.*\)$/m);
+
+  const backup = state.steps.find((s) => s.step === 'backup')?.report as { backup: { paths: string[] }; digests: Record<string, string> };
+  assert.deepEqual(backup.backup.paths, ['/etc', '/var/lib/postgresql']);
+  assert.equal(backup.digests['/var/lib/postgresql'], clusterBefore, 'the cluster as it was before the upgrade');
+  // bookworm's postgresql-15 made its own cluster beside 13's (the backup holds the root's one).
+  assert.deepEqual((await readdir(path.join(r.root, 'var/lib/postgresql'))).sort(), ['13', '15']);
 });
 
 // --- CentOS 7 to openEuler 22.03, from synthetic RPM repositories ---
