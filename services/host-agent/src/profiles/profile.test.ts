@@ -23,3 +23,13 @@ test('backup paths must be absolute paths below the root', async () => {
   }
   assert.throws(() => parseProfile(text.replace('paths: [/etc]', 'paths: [/etc]\n  fullRoot: true'), 'debian-11-to-12.yaml'), /fullRoot/);
 });
+
+test('rollback: a profile may require a strategy; absent, any; anything else names the field', async () => {
+  const text = await debian();
+  assert.equal(parseProfile(text, 'debian-11-to-12.yaml').rollback, 'any');
+  assert.equal(parseProfile(`${text}rollback: snapshot\n`, 'debian-11-to-12.yaml').rollback, 'snapshot');
+  assert.throws(
+    () => parseProfile(`${text}rollback: zfs\n`, 'debian-11-to-12.yaml'),
+    /debian-11-to-12\.yaml: \/rollback must be equal to one of/,
+  );
+});

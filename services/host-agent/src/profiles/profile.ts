@@ -58,6 +58,11 @@ export interface Profile {
   checks: CustomCheck[];
   /** Kernel modules the target kernel is known not to ship (warnings when loaded). */
   removedModules: string[];
+  /**
+   * The rollback strategy this migration requires (a plan or `--rollback` overrides it):
+   * `snapshot`, `packages`, or `any` (a snapshot where the root allows, else packages).
+   */
+  rollback: 'snapshot' | 'packages' | 'any';
 }
 
 const str = { type: 'string', minLength: 1, maxLength: 512 } as const;
@@ -175,6 +180,7 @@ export const profileSchema = {
       },
     },
     removedModules: { ...strList, default: [] },
+    rollback: { type: 'string', enum: ['snapshot', 'packages', 'any'], default: 'any' },
   },
 } as const;
 
