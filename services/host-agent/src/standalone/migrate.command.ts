@@ -12,6 +12,7 @@ import { AptPackageManager } from '../pm/apt.ts';
 import { DnfPackageManager } from '../pm/dnf.ts';
 import type { PackageManager } from '../pm/package-manager.ts';
 import { loadAgentProfiles, type Profile } from '../profiles/profile.ts';
+import { isRollbackRequirement } from '../snapshot/strategy-choice.ts';
 import { chooseProfile, type ProfileChoice, type RecordedRun } from './run-profile.ts';
 import { EXIT, StandaloneRun } from './standalone-run.ts';
 
@@ -26,10 +27,12 @@ Options:
   --state-dir DIR        where runs and backups are kept (default /var/lib/yixing)
   --profiles-dir DIR     more profiles (default: the ones shipped with the agent)
   --knowledge-dir DIR    more knowledge rules (a rule with a shipped rule's id replaces it)
+  --rollback STRATEGY    the rollback the migration requires: snapshot, packages or any
+                         (default: the profile's, else any); a host that cannot meet it is inhibited
   --mirror FROM=TO       use a mirror for repository addresses starting with FROM (repeatable)
   --trusted-mirrors      the mirrors are unsigned (apt [trusted=yes], dnf gpgcheck off)
   --verbose              print every log line
-Exit codes: 0 done, 2 bad usage, 3 inhibited (nothing changed), 4 failed (rolled back or nothing changed), 5 rollback failed.
+Exit codes: 0 done (or rebooting to finish a rollback), 2 bad usage, 3 inhibited (nothing changed), 4 failed (rolled back or nothing changed), 5 rollback failed.
 `;
 
 export async function runStandalone(argv: string[], out: NodeJS.WriteStream, err: NodeJS.WriteStream): Promise<number> {
@@ -45,6 +48,7 @@ export async function runStandalone(argv: string[], out: NodeJS.WriteStream, err
         'state-dir': { type: 'string', default: '/var/lib/yixing' },
         'profiles-dir': { type: 'string' },
         'knowledge-dir': { type: 'string' },
+        rollback: { type: 'string' },
         mirror: { type: 'string', multiple: true, default: [] },
         'trusted-mirrors': { type: 'boolean', default: false },
         verbose: { type: 'boolean', default: false },
@@ -67,6 +71,9 @@ export async function runStandalone(argv: string[], out: NodeJS.WriteStream, err
     err.write(`yx-agent: ${msg}\n(see yx-agent --help)\n`);
     return 2;
   };
+  const rollbackRequired = v.rollback;
+  if (rollbackRequired !== undefined && !isRollbackRequirement(rollbackRequired))
+    return usage(`--rollback ${rollbackRequired}: expected snapshot, packages or any`);
   const mirrors: Record<string, string> = {};
   for (const m of v.mirror) {
     const [from, to] = m.split('=');
@@ -127,6 +134,7 @@ export async function runStandalone(argv: string[], out: NodeJS.WriteStream, err
     profile: profile.name,
     profileDefinition: profile,
     root: root.path,
+    ...(rollbackRequired ? { rollbackRequired } : {}),
     stateFile,
     logFile,
     reboot: root.isHost ? async () => void (await mustRun(['systemctl', 'reboot'])) : null,

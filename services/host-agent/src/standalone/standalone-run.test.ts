@@ -56,3 +56,35 @@ test('a log file that cannot be written does not end the run', async () => {
     assert.equal(await run.migrate({ dryRun: true, assessOnly: true }), 'assessed');
   });
 });
+
+test('--rollback: every step is told the strategy, and a resumed run keeps it without the flag', async () => {
+  await withTempDir(async (dir) => {
+    const seen: string[] = [];
+    let upgrades = 0;
+    const opts = (rollbackRequired?: 'snapshot' | 'packages') => ({
+      driver: {
+        name: 'apt' as const,
+        run: async (ctx: { step: string; rollbackRequired?: string }) => {
+          seen.push(`${ctx.step}:${ctx.rollbackRequired ?? '-'}`);
+          // The first upgrade never ends, as in a process killed there.
+          if (ctx.step === 'upgrade' && upgrades++ === 0) await new Promise(() => undefined);
+          return { ok: true as const, report: { findings: [] } };
+        },
+      },
+      hostId: 'h1',
+      profile: 'p',
+      root: dir,
+      ...(rollbackRequired ? { rollbackRequired } : {}),
+      stateFile: path.join(dir, 'root.json'),
+      logFile: path.join(dir, 'root.log'),
+      reboot: null,
+      out: { write: () => true },
+      verbose: false,
+    });
+    void new StandaloneRun(opts('snapshot')).migrate({ dryRun: false, assessOnly: false });
+    while (!seen.includes('upgrade:snapshot')) await new Promise((r) => setTimeout(r, 5));
+    assert.equal(JSON.parse(await readFile(path.join(dir, 'root.json'), 'utf8')).rollbackRequired, 'snapshot');
+    assert.equal(await new StandaloneRun(opts()).migrate({ dryRun: false, assessOnly: false }), 'migrated');
+    assert.deepEqual(seen, ['precheck:snapshot', 'backup:snapshot', 'upgrade:snapshot', 'upgrade:snapshot', 'postcheck:snapshot']);
+  });
+});

@@ -9,9 +9,13 @@ import type { StepName } from '@yixing/common';
 import type { Driver, StepContext, StepOutcome } from '../drivers/driver.ts';
 import { type DurableFs, mkdirDurable, writeFileAtomic } from '../os/durable-file.ts';
 import type { Profile } from '../profiles/profile.ts';
+import type { RollbackRequirement } from '../snapshot/strategy-choice.ts';
 
-/** How a run ended; `restored` is an operator's rollback that succeeded, `rolled-back` a failed migration undone. */
-export type StandaloneEnd = 'migrated' | 'assessed' | 'restored' | 'inhibited' | 'failed' | 'rolled-back' | 'rollback-failed';
+/**
+ * How a run ended; `restored` is an operator's rollback that succeeded, `rolled-back` a
+ * failed migration undone; `rebooting` is no end: the host reboots to finish a rollback.
+ */
+export type StandaloneEnd = 'migrated' | 'assessed' | 'restored' | 'inhibited' | 'failed' | 'rolled-back' | 'rollback-failed' | 'rebooting';
 
 export interface StepRecordLocal {
   step: StepName;
@@ -34,6 +38,8 @@ export interface StandaloneState {
   profileDefinition?: Profile;
   root: string;
   dryRun: boolean;
+  /** The rollback strategy the operator required (`--rollback`), kept for a resumed run. */
+  rollbackRequired?: RollbackRequirement;
   steps: StepRecordLocal[];
   runData: Record<string, unknown>;
   checkpoint?: unknown;
@@ -47,6 +53,8 @@ export interface StandaloneOptions {
   /** Recorded in the state of a new run (see StandaloneState.profileDefinition). */
   profileDefinition?: Profile;
   root: string;
+  /** `--rollback`: the strategy a new run requires; absent, the profile's. */
+  rollbackRequired?: RollbackRequirement;
   stateFile: string;
   logFile: string;
   /** Whether the host reboots between upgrade and post-check (not for a chroot root). */
@@ -65,6 +73,7 @@ export const EXIT: Record<StandaloneEnd, number> = {
   failed: 4,
   'rolled-back': 4,
   'rollback-failed': 5,
+  rebooting: 0,
 };
 
 export class StandaloneRun {
@@ -111,6 +120,7 @@ export class StandaloneRun {
       ...(this.#o.profileDefinition ? { profileDefinition: this.#o.profileDefinition } : {}),
       root: this.#o.root,
       dryRun,
+      ...(this.#o.rollbackRequired ? { rollbackRequired: this.#o.rollbackRequired } : {}),
       steps: [],
       runData: {},
     };
@@ -156,6 +166,7 @@ export class StandaloneRun {
       backupId: '',
       planId: '',
       probe: undefined,
+      ...(this.#state.rollbackRequired ? { rollbackRequired: this.#state.rollbackRequired } : {}),
       signal: new AbortController().signal,
       resumed,
       lastCheckpoint: this.#state.checkpoint,
@@ -253,6 +264,12 @@ export class StandaloneRun {
   async #rollback(total: number, requested = false): Promise<StandaloneEnd> {
     this.#print('rolling back to the state of the backup\n');
     const outcome = await this.#step('rollback', total + 1, total + 1);
+    if (!outcome.ok && outcome.code === 'ROLLBACK_REBOOT_PENDING' && this.#o.reboot) {
+      // A live root's snapshot is reverted by booting it; the run is not over until verified.
+      this.#print('rebooting into the reverted root; run yx-agent rollback again after boot to verify it\n');
+      await this.#o.reboot();
+      return 'rebooting';
+    }
     return outcome.ok
       ? this.#end(requested ? 'restored' : 'rolled-back', 'rolled back and verified: release, packages and configuration as before')
       : this.#end('rollback-failed', `CRITICAL: ${outcome.message}; the host needs a human`);
