@@ -53,10 +53,17 @@ export const oneOf =
 
 export type EnvResult<S extends Record<string, EnvSpec<unknown>>> = { [K in keyof S]: S[K] extends { parse: Parser<infer T> } ? T : never };
 
-/** Parses every variable of the spec; throws one ConfigError listing all problems. */
+/**
+ * A check of variables that are each valid but must agree (both of a pair set, …): the
+ * problems it finds, given the values read (a variable that failed its own parse is absent).
+ */
+export type EnvCheck = (values: Readonly<Record<string, unknown>>) => string[];
+
+/** Parses every variable of the spec, then runs the checks; throws one ConfigError listing all problems. */
 export function readEnv<S extends Record<string, EnvSpec<unknown>>>(
   spec: S,
   env: Record<string, string | undefined> = process.env,
+  checks: readonly EnvCheck[] = [],
 ): EnvResult<S> {
   const out: Record<string, unknown> = {};
   const problems: string[] = [];
@@ -73,6 +80,7 @@ export function readEnv<S extends Record<string, EnvSpec<unknown>>>(
       problems.push(`${name}=${JSON.stringify(raw)} ${(err as Error).message} (${s.doc})`);
     }
   }
+  for (const check of checks) problems.push(...check(out));
   if (problems.length > 0) {
     throw new ConfigError(`invalid configuration:\n  ${problems.join('\n  ')}`, { details: { problems } });
   }

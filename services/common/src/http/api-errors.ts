@@ -49,9 +49,10 @@ export interface ErrorBody {
   [detail: string]: unknown;
 }
 
-/** Sends the one error shape; a 429 or 503 says when to come back. */
+/** Sends the one error shape; a 429 or 503 says when to come back, a 401 how to authenticate (RFC 6750). */
 export function sendError(reply: FastifyReply, status: number, body: ErrorBody, retryAfterSeconds?: number): FastifyReply {
   if (status === 429 || status === 503) reply.header('retry-after', String(retryAfterSeconds ?? DEFAULT_RETRY_AFTER_SECONDS));
+  if (status === 401) reply.header('www-authenticate', 'Bearer realm="yixing"');
   return reply.status(status).send({ error: body });
 }
 

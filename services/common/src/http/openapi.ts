@@ -29,13 +29,15 @@ export const apiErrorSchema = {
 
 const DESCRIPTIONS: Record<number, string> = {
   400: 'The request is invalid: `error.field` names the field and `error.reason` what is wrong.',
+  401: 'No bearer token, or one that is unknown, expired or not from the configured issuer; `WWW-Authenticate` says how to authenticate.',
+  403: "The caller's role is below what the route needs; `error.needs` names the role.",
   404: 'Nothing has this id.',
   405: 'The path has no such method; `Allow` lists the ones it has.',
   409: 'The resource is in a state that does not allow this now.',
   413: 'The body is larger than the API accepts.',
   415: 'The body is not application/json.',
   422: 'The request conflicts with an earlier one (an Idempotency-Key reused with another body).',
-  429: 'Too many requests of this kind at once; try again after Retry-After seconds.',
+  429: 'Too many requests (of this kind at once, or from this identity in the window); try again after Retry-After seconds.',
   500: 'An internal error; the service log has the details.',
   503: 'A dependency (database, bus, object store) did not answer in time; try again after Retry-After seconds.',
 };
