@@ -2,6 +2,9 @@
 export type { MessageInitShape, MessageShape } from '@bufbuild/protobuf';
 export * from './backup/backup-manifest.ts';
 export * from './bus/bus.ts';
+export * from './bus/bus-credentials.ts';
+export * from './bus/bus-identities.ts';
+export * from './bus/bus-trust.ts';
 export * from './bus/clip.ts';
 export * from './bus/codec.ts';
 export * from './bus/connect.ts';
@@ -14,6 +17,7 @@ export * from './gen/yixing/v1/agent_pb.js';
 export * from './gen/yixing/v1/alert_pb.js';
 export * from './gen/yixing/v1/backup_pb.js';
 export * from './gen/yixing/v1/common_pb.js';
+export * from './gen/yixing/v1/enrol_pb.js';
 export * from './gen/yixing/v1/events_pb.js';
 export * from './gen/yixing/v1/plan_pb.js';
 export * from './log.ts';

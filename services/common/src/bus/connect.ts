@@ -8,9 +8,24 @@ import {
   StorageType,
   type StreamConfig,
 } from '@nats-io/jetstream';
-import { connect, type NatsConnection } from '@nats-io/transport-node';
-import { UnavailableError } from '../errors.ts';
+import {
+  AuthorizationError,
+  type ConnectionOptions,
+  connect,
+  credsAuthenticator,
+  jwtAuthenticator,
+  type NatsConnection,
+  UserAuthenticationExpiredError,
+} from '@nats-io/transport-node';
+import { UnavailableError, YxError } from '../errors.ts';
 import { streams } from '../gen/catalog.ts';
+
+/** TLS to the server: a CA to trust, and a client certificate and key for mutual TLS. */
+export interface BusTls {
+  caFile?: string;
+  certFile?: string;
+  keyFile?: string;
+}
 
 export interface BusOptions {
   servers: string | string[];
@@ -18,19 +33,49 @@ export interface BusOptions {
   name: string;
   /** Give up on the first connect after this long; reconnects after that are forever. */
   timeoutMs?: number;
+  /** A NATS credentials file's content (user JWT and nkey seed); none: no authentication. */
+  creds?: Uint8Array;
+  /** A bearer user JWT (the enrolment identity): no seed, no signature. */
+  bearerJwt?: string;
+  tls?: BusTls;
+  /**
+   * Where replies to this connection's requests go; a restricted identity may read only
+   * its own (`agentInboxPrefix`, `serviceInboxPrefix` in bus-identities.ts).
+   */
+  inboxPrefix?: string;
+}
+
+/** The server refused the credential (unknown, expired, revoked): retrying will not help. */
+export class BusAuthError extends YxError {
+  readonly code = 'BUS_AUTH_REFUSED';
+  readonly retryable = false;
+}
+
+/** The nats.js options for a bus connection: authentication, TLS and the inbox prefix. */
+export function connectionOptions(opts: BusOptions): ConnectionOptions {
+  const authenticator = opts.creds ? credsAuthenticator(opts.creds) : opts.bearerJwt ? jwtAuthenticator(opts.bearerJwt) : undefined;
+  return {
+    servers: opts.servers,
+    name: opts.name,
+    timeout: opts.timeoutMs ?? 10_000,
+    maxReconnectAttempts: -1,
+    reconnectTimeWait: 500,
+    waitOnFirstConnect: false,
+    ...(authenticator ? { authenticator } : {}),
+    ...(opts.tls ? { tls: { ...opts.tls } } : {}),
+    ...(opts.inboxPrefix ? { inboxPrefix: opts.inboxPrefix } : {}),
+  };
 }
 
 export async function connectBus(opts: BusOptions): Promise<NatsConnection> {
   try {
-    return await connect({
-      servers: opts.servers,
-      name: opts.name,
-      timeout: opts.timeoutMs ?? 10_000,
-      maxReconnectAttempts: -1,
-      reconnectTimeWait: 500,
-      waitOnFirstConnect: false,
-    });
+    return await connect(connectionOptions(opts));
   } catch (err) {
+    if (err instanceof AuthorizationError || err instanceof UserAuthenticationExpiredError) {
+      throw new BusAuthError(`NATS at ${String(opts.servers)} refused the credential of ${opts.name}: ${(err as Error).message}`, {
+        cause: err,
+      });
+    }
     throw new UnavailableError(`cannot reach NATS at ${String(opts.servers)}: ${(err as Error).message}`, { cause: err });
   }
 }

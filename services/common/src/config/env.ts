@@ -1,5 +1,6 @@
 // Reading configuration from the environment: every value parsed and checked at start,
 // with one ConfigError naming every bad variable, so a service fails fast and clearly.
+import { accessSync, constants } from 'node:fs';
 import { ConfigError } from '../errors.ts';
 
 type Parser<T> = (raw: string) => T;
@@ -87,6 +88,16 @@ export function readEnv<S extends Record<string, EnvSpec<unknown>>>(
   return out as EnvResult<S>;
 }
 
+/** A path to a file this process can read (checked at start, not when first used). */
+export const readableFile: Parser<string> = (raw) => {
+  try {
+    accessSync(raw, constants.R_OK);
+  } catch (err) {
+    throw new Error(`cannot be read (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
+  }
+  return raw;
+};
+
 /** A comma-separated list, empty items dropped. */
 export const list =
   (opts: { pattern?: RegExp } = {}): Parser<string[]> =>
@@ -105,6 +116,10 @@ export const list =
 
 export const natsEnv = {
   YX_NATS_URL: { doc: 'NATS server URL(s), comma separated', parse: list(), default: ['nats://127.0.0.1:4222'] },
+  YX_NATS_CREDS: { doc: "this identity's NATS credentials file (user JWT and seed); empty: none", parse: readableFile, default: '' },
+  YX_NATS_TLS_CA: { doc: 'CA certificate (PEM) the NATS server is checked against; empty: TLS off', parse: readableFile, default: '' },
+  YX_NATS_TLS_CERT: { doc: 'client certificate (PEM) for mutual TLS; needs YX_NATS_TLS_KEY', parse: readableFile, default: '' },
+  YX_NATS_TLS_KEY: { doc: 'private key (PEM) of YX_NATS_TLS_CERT', parse: readableFile, default: '' },
 } satisfies Record<string, EnvSpec<unknown>>;
 
 export const mongoEnv = {

@@ -1,6 +1,7 @@
 import { AgentCommandSchema, AgentRegistrationSchema, CommandAckSchema, HeartbeatSchema, RegistrationAckSchema } from "./yixing/v1/agent_pb.js";
 import { AlertNotificationSchema } from "./yixing/v1/alert_pb.js";
 import { BackupCommitSchema, BackupEventSchema, BackupSlotRequestSchema, BackupSlotSchema, BackupStatusRequestSchema, BackupStatusSchema, RestoreGrantSchema, RestoreRequestSchema } from "./yixing/v1/backup_pb.js";
+import { EnrolReplySchema, EnrolRequestSchema } from "./yixing/v1/enrol_pb.js";
 import { LogLineSchema, StepEventSchema } from "./yixing/v1/events_pb.js";
 import { PlanEventSchema, RunFinishedSchema } from "./yixing/v1/plan_pb.js";
 
@@ -92,6 +93,15 @@ export const catalog = {
     schema: RestoreRequestSchema,
     reply: RestoreGrantSchema,
   },
+  enrolRequest: {
+    typeName: "yixing.v1.EnrolRequest",
+    subject: "yx.v1.enrol.{host_id}",
+    filter: "yx.v1.enrol.*",
+    tokens: ["hostId"] as const,
+    stream: undefined,
+    schema: EnrolRequestSchema,
+    reply: EnrolReplySchema,
+  },
   stepEvent: {
     typeName: "yixing.v1.StepEvent",
     subject: "yx.v1.evt.host.{host_id}.{kind_token}",
@@ -159,6 +169,7 @@ export const patterns = {
   backupStatusRequest: { hostId: "^[A-Za-z0-9][A-Za-z0-9_-]{0,127}$" },
   backupEvent: { hostId: "^[A-Za-z0-9][A-Za-z0-9_-]{0,127}$" },
   restoreRequest: { hostId: "^[A-Za-z0-9][A-Za-z0-9_-]{0,127}$" },
+  enrolRequest: { hostId: "^[A-Za-z0-9][A-Za-z0-9_-]{0,127}$", userPublicKey: "^U[A-Z2-7]{55}$" },
   stepEvent: { eventId: "^[A-Za-z0-9_.:-]{1,200}$", hostId: "^[A-Za-z0-9][A-Za-z0-9_-]{0,127}$", kindToken: "^(started|progress|succeeded|failed)$" },
   logLine: { hostId: "^[A-Za-z0-9][A-Za-z0-9_-]{0,127}$", runId: "^[A-Za-z0-9_-]{1,128}$" },
   planEvent: { planId: "^[A-Za-z0-9_-]{1,128}$", kind: "^[a-z][a-z-]{0,31}$" },
@@ -176,6 +187,8 @@ export const limits = {
   backupStatus: { reason: 1000 },
   backupEvent: { reason: 1000 },
   restoreGrant: { reason: 1000 },
+  enrolRequest: { token: 256 },
+  enrolReply: { reason: 1000, userJwt: 8192 },
   stepEvent: { message: 4096, reportJson: 1048576 },
   logLine: { text: 16384 },
   planEvent: { message: 4096 },

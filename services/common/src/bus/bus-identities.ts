@@ -1,0 +1,159 @@
+// Who may say what on the bus: the permissions of each identity, derived from the
+// catalog's routes, which nats-server enforces (NATS decentralized JWT auth). Agents'
+// permissions are a template of the account's scoped signing key ({{name()}} is the
+// user JWT's name, the host id), so 300,000 agents need no server configuration each.
+import { catalog, streams } from '../gen/catalog.ts';
+import type { RouteName } from './codec.ts';
+
+/** A NATS permission set as a user JWT (or a scoped signing key's template) carries it. */
+export interface BusPermissions {
+  pub: { allow: string[]; deny?: string[] };
+  sub: { allow: string[]; deny?: string[] };
+  /** May answer the requests it received (one reply each, within ttl), whatever their reply subject. */
+  resp?: { max: number; ttl: number };
+}
+
+/** The template tag that nats-server fills with the user JWT's name: the host id. */
+export const HOST_TEMPLATE = '{{name()}}';
+
+/** Services and tools each with their own credential in the fleet account. */
+export const SERVICE_IDENTITIES = ['scheduler', 'backup', 'alerting'] as const;
+export type ServiceIdentity = (typeof SERVICE_IDENTITIES)[number];
+
+/**
+ * Inbox prefixes, one per identity, so a reply can be read only by whoever asked:
+ * `_INBOX.h.<host>` for an agent, `_INBOX.s.<service>` for a service. The kind token keeps
+ * an agent named like a service from reading the service's replies.
+ */
+export const agentInboxPrefix = (hostId: string): string => `_INBOX.h.${hostId}`;
+export const serviceInboxPrefix = (service: string): string => `_INBOX.s.${service}`;
+/** The enrolment account holds only unenrolled hosts; its inboxes are its own. */
+export const ENROL_INBOX_PREFIX = '_INBOX.e';
+
+/** A route's subject with its tokens filled as given (the rest `*`); values are not checked. */
+export function routeSubject(name: RouteName, tokens: Record<string, string> = {}): string {
+  const route = catalog[name];
+  let i = 0;
+  return route.subject.replace(/\{[a-z0-9_]+\}/g, () => tokens[route.tokens[i++] as string] ?? '*');
+}
+
+const ownHost = (name: RouteName): string => routeSubject(name, { hostId: HOST_TEMPLATE });
+
+/** What an agent publishes, each only with its own host id in the subject. */
+export const AGENT_PUBLISHES = [
+  'agentRegistration',
+  'heartbeat',
+  'stepEvent',
+  'logLine',
+  'backupSlotRequest',
+  'backupCommit',
+  'backupStatusRequest',
+  'restoreRequest',
+] as const satisfies readonly RouteName[];
+
+/** One reply to each command, within a minute (nanoseconds, as the JWT counts). */
+const ONE_REPLY = { max: 1, ttl: 60_000_000_000 };
+
+/**
+ * The agents' template: publish only their own registration, heartbeat, step events, logs
+ * and backup requests; subscribe only to their own commands and inbox. No JetStream API:
+ * an agent cannot read, purge or delete any stream or bucket (a JetStream publish needs
+ * none; its acknowledgement comes to the inbox).
+ */
+export function agentPermissionTemplate(): BusPermissions {
+  return {
+    pub: { allow: AGENT_PUBLISHES.map(ownHost) },
+    sub: { allow: [ownHost('agentCommand'), `${agentInboxPrefix(HOST_TEMPLATE)}.>`] },
+    resp: ONE_REPLY,
+  };
+}
+
+/** JetStream API subjects to read a stream through consumers (create, info, fetch, ack, delete). */
+function consumeStream(stream: string): string[] {
+  return [
+    `$JS.API.STREAM.INFO.${stream}`,
+    `$JS.API.CONSUMER.*.${stream}`,
+    `$JS.API.CONSUMER.*.${stream}.>`,
+    `$JS.API.CONSUMER.DURABLE.CREATE.${stream}.>`,
+    `$JS.API.CONSUMER.MSG.NEXT.${stream}.>`,
+    `$JS.API.DIRECT.GET.${stream}`,
+    `$JS.API.DIRECT.GET.${stream}.>`,
+    `$JS.API.STREAM.MSG.GET.${stream}`,
+    `$JS.ACK.${stream}.>`,
+    `$JS.FC.${stream}.>`,
+  ];
+}
+
+/** JetStream API subjects to create and update a stream's configuration. */
+const manageStream = (stream: string): string[] => [`$JS.API.STREAM.CREATE.${stream}`, `$JS.API.STREAM.UPDATE.${stream}`];
+
+const contractStreams = Object.values(streams).map((s) => s.name);
+const filters = (...names: RouteName[]): string[] => names.map((n) => catalog[n].filter);
+
+/** The Object Store's stream and subjects of a bucket (`@nats-io/obj` naming). */
+export function objectStoreSubjects(bucket: string): { stream: string; subjects: string } {
+  return { stream: `OBJ_${bucket}`, subjects: `$O.${bucket}.>` };
+}
+
+export interface ServicePermissionOptions {
+  /** The backup service's Object Store bucket. */
+  backupBucket: string;
+}
+
+/** Each service's least privilege, by what its code publishes, requests and consumes. */
+export function servicePermissions(service: ServiceIdentity, opts: ServicePermissionOptions): BusPermissions {
+  const inbox = `${serviceInboxPrefix(service)}.>`;
+  switch (service) {
+    case 'scheduler':
+      return {
+        pub: {
+          allow: [
+            ...filters('agentCommand', 'backupStatusRequest', 'planEvent', 'runFinished'),
+            '$JS.API.INFO',
+            ...contractStreams.flatMap((s) => [...manageStream(s), ...consumeStream(s)]),
+          ],
+        },
+        // Enrolment requests arrive through the enrolment account's import.
+        sub: { allow: [...filters('agentRegistration', 'heartbeat', 'stepEvent', 'enrolRequest'), inbox] },
+        resp: ONE_REPLY,
+      };
+    case 'backup': {
+      const obj = objectStoreSubjects(opts.backupBucket);
+      return {
+        pub: {
+          allow: [
+            ...filters('backupEvent'),
+            '$JS.API.INFO',
+            ...contractStreams.flatMap(manageStream),
+            ...consumeStream(catalog.runFinished.stream),
+            ...manageStream(obj.stream),
+            ...consumeStream(obj.stream),
+            `$JS.API.STREAM.PURGE.${obj.stream}`,
+            obj.subjects,
+          ],
+        },
+        sub: { allow: [...filters('backupSlotRequest', 'backupCommit', 'backupStatusRequest', 'restoreRequest'), inbox] },
+        resp: ONE_REPLY,
+      };
+    }
+    case 'alerting':
+      return {
+        pub: { allow: [...filters('alertNotification'), '$JS.API.INFO', ...consumeStream(catalog.stepEvent.stream)] },
+        sub: { allow: [inbox] },
+      };
+  }
+}
+
+/** The enrolment identity: ask for enrolment, read its own account's inboxes; nothing else. */
+export function enrolPermissions(): BusPermissions {
+  return { pub: { allow: [catalog.enrolRequest.filter] }, sub: { allow: [`${ENROL_INBOX_PREFIX}.>`] } };
+}
+
+/** The registrar (system account): look up and push account JWTs, for revocations. */
+export const REGISTRAR_INBOX_PREFIX = '_INBOX.s.registrar';
+export function registrarPermissions(): BusPermissions {
+  return {
+    pub: { allow: ['$SYS.REQ.CLAIMS.UPDATE', '$SYS.REQ.ACCOUNT.*.CLAIMS.UPDATE', '$SYS.REQ.ACCOUNT.*.CLAIMS.LOOKUP'] },
+    sub: { allow: [`${REGISTRAR_INBOX_PREFIX}.>`] },
+  };
+}

@@ -1,0 +1,249 @@
+// The bus's chain of trust (NATS decentralized JWT auth): an operator, its accounts and
+// the users' JWTs, made with the nats.io libraries (@nats-io/jwt, @nats-io/nkeys).
+//
+// - operator `yixing`: its identity key signs nothing after the start; accounts are signed
+//   with the operator's signing key (strict_signing_key_usage), which the registrar holds
+//   to push account updates (revocations).
+// - account SYS: the system account; user `registrar` looks up and pushes account JWTs.
+// - account YX: the fleet. JetStream on. The services' users (scheduler, backup, alerting,
+//   admin) are signed by the account key; agents' by the scoped signing key `agent`,
+//   whose template is every agent's permissions ({{name()}} = the host id), so a user JWT
+//   carries no permissions of its own and no agent needs server configuration.
+//   Revocations of agents are in this account's JWT.
+// - account ENROL: unenrolled hosts, with one bearer user that may only ask for enrolment
+//   (imported from YX's `yx.v1.enrol.*` service export); nothing else lives there.
+
+import { mkdir, readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { type Account, encodeAccount, encodeOperator, encodeUser, newScopedSigner, type User } from '@nats-io/jwt';
+import { createAccount, createOperator, createUser, fromPublic, fromSeed, type KeyPair } from '@nats-io/nkeys';
+import { catalog } from '../gen/catalog.ts';
+import { credsText, writeSecretFile } from './bus-credentials.ts';
+import {
+  agentPermissionTemplate,
+  type BusPermissions,
+  enrolPermissions,
+  registrarPermissions,
+  SERVICE_IDENTITIES,
+  type ServiceIdentity,
+  type ServicePermissionOptions,
+  servicePermissions,
+} from './bus-identities.ts';
+
+export const ACCOUNTS = ['SYS', 'YX', 'ENROL'] as const;
+export type AccountName = (typeof ACCOUNTS)[number];
+
+/** Role of the agents' scoped signing key in the fleet account. */
+export const AGENT_SIGNING_ROLE = 'agent';
+
+/** Every key and JWT of the trust chain; seeds are secrets. */
+export interface BusTrust {
+  operatorJwt: string;
+  operatorSeed: string;
+  operatorSigningSeed: string;
+  /** Each account's identity key (signs nothing) and its signing key for named users. */
+  accounts: Record<AccountName, { publicKey: string; seed: string; signingSeed: string; jwt: string }>;
+  agentSigningSeed: string;
+  /** The enrolment identity's bearer JWT (it may only ask for enrolment). */
+  enrolJwt: string;
+}
+
+const seedOf = (kp: KeyPair): string => new TextDecoder().decode(kp.getSeed());
+const kpOf = (seed: string): KeyPair => fromSeed(new TextEncoder().encode(seed));
+
+const UNLIMITED = { subs: -1, data: -1, payload: -1, imports: -1, exports: -1, wildcards: true, conn: -1, leaf: -1 };
+
+function accountClaims(name: AccountName, trust: { yx: string; signing: string; agentSigning: string }): Partial<Account> {
+  switch (name) {
+    case 'SYS':
+      return { limits: UNLIMITED, signing_keys: [trust.signing] };
+    case 'YX':
+      return {
+        limits: { ...UNLIMITED, disk_storage: -1, mem_storage: -1, streams: -1, consumer: -1 },
+        signing_keys: [trust.signing, newScopedSigner(trust.agentSigning, AGENT_SIGNING_ROLE, agentPermissionTemplate())],
+        exports: [{ name: 'enrol', subject: catalog.enrolRequest.filter, type: 'service', response_type: 'Singleton' }],
+      };
+    case 'ENROL':
+      // A small payload: an enrolment request is a host id, a token and a key.
+      return {
+        limits: { ...UNLIMITED, payload: 4096 },
+        signing_keys: [trust.signing],
+        imports: [{ name: 'enrol', subject: catalog.enrolRequest.filter, account: trust.yx, type: 'service' }],
+      };
+  }
+}
+
+/** Signs an account JWT with the operator's signing key. */
+export function signAccount(
+  name: string,
+  accountPublicKey: string,
+  claims: Partial<Account>,
+  operatorSigningSeed: string,
+): Promise<string> {
+  return encodeAccount(name, fromPublic(accountPublicKey), claims, { signer: kpOf(operatorSigningSeed) });
+}
+
+/** A new trust chain: operator, accounts, the agents' signing key and the enrolment JWT. */
+export async function createBusTrust(): Promise<BusTrust> {
+  const operator = createOperator();
+  const operatorSigning = createOperator();
+  const kps = { SYS: createAccount(), YX: createAccount(), ENROL: createAccount() };
+  const agentSigning = createAccount();
+  const operatorJwt = await encodeOperator('yixing', operator, {
+    signing_keys: [operatorSigning.getPublicKey()],
+    system_account: kps.SYS.getPublicKey(),
+    strict_signing_key_usage: true,
+  } as Parameters<typeof encodeOperator>[2]);
+  const accounts = {} as BusTrust['accounts'];
+  for (const name of ACCOUNTS) {
+    const kp = kps[name];
+    const signing = createAccount();
+    const ctx = { yx: kps.YX.getPublicKey(), signing: signing.getPublicKey(), agentSigning: agentSigning.getPublicKey() };
+    accounts[name] = {
+      publicKey: kp.getPublicKey(),
+      seed: seedOf(kp),
+      signingSeed: seedOf(signing),
+      jwt: await signAccount(name, kp.getPublicKey(), accountClaims(name, ctx), seedOf(operatorSigning)),
+    };
+  }
+  const enrolJwt = await signUser('enrol', createUser(), accounts.ENROL, { ...userClaims(enrolPermissions()), bearer_token: true });
+  return {
+    operatorJwt,
+    operatorSeed: seedOf(operator),
+    operatorSigningSeed: seedOf(operatorSigning),
+    accounts,
+    agentSigningSeed: seedOf(agentSigning),
+    enrolJwt,
+  };
+}
+
+/** A named user's JWT, signed by its account's signing key (strict: identity keys sign nothing). */
+function signUser(
+  name: string,
+  user: KeyPair,
+  account: { publicKey: string; signingSeed: string },
+  claims: Partial<User>,
+): Promise<string> {
+  return encodeUser(name, user, fromPublic(account.publicKey), claims, { signer: kpOf(account.signingSeed) });
+}
+
+const userClaims = (p: BusPermissions): Partial<User> => ({ pub: p.pub, sub: p.sub, ...(p.resp ? { resp: p.resp } : {}) });
+
+/** A full-access user of the fleet account, for operators' tools and tests (break-glass). */
+const ADMIN: BusPermissions = { pub: { allow: ['>'] }, sub: { allow: ['>'] } };
+
+export type NamedIdentity = ServiceIdentity | 'registrar' | 'admin';
+
+/** A credentials file (JWT and a fresh seed) for a service, the registrar or the admin. */
+export async function issueIdentityCreds(trust: BusTrust, who: NamedIdentity, opts: ServicePermissionOptions): Promise<Uint8Array> {
+  const user = createUser();
+  const [account, perms] =
+    who === 'registrar'
+      ? [trust.accounts.SYS, registrarPermissions()]
+      : who === 'admin'
+        ? [trust.accounts.YX, ADMIN]
+        : [trust.accounts.YX, servicePermissions(who, opts)];
+  const jwt = await signUser(who, user, account, userClaims(perms));
+  return credsText(jwt, user.getSeed());
+}
+
+export const NAMED_IDENTITIES: readonly NamedIdentity[] = [...SERVICE_IDENTITIES, 'registrar', 'admin'];
+
+/**
+ * An agent's user JWT: named by its host id, issued by the fleet account's scoped
+ * `agent` signing key, so the key's template decides what it may do.
+ */
+export function issueAgentJwt(opts: {
+  hostId: string;
+  userPublicKey: string;
+  accountPublicKey: string;
+  agentSigningSeed: string;
+}): Promise<string> {
+  return encodeUser(
+    opts.hostId,
+    fromPublic(opts.userPublicKey),
+    fromPublic(opts.accountPublicKey),
+    {},
+    { signer: kpOf(opts.agentSigningSeed), scopedUser: true },
+  );
+}
+
+/** A fresh key pair and credentials file for an agent (the demo fleet, tests); a host makes its own at enrolment. */
+export async function issueAgentCreds(trust: BusTrust, hostId: string): Promise<Uint8Array> {
+  const user = createUser();
+  const jwt = await issueAgentJwt({
+    hostId,
+    userPublicKey: user.getPublicKey(),
+    accountPublicKey: trust.accounts.YX.publicKey,
+    agentSigningSeed: trust.agentSigningSeed,
+  });
+  return credsText(jwt, user.getSeed());
+}
+
+/**
+ * The server's authentication configuration: the operator, the system account and the
+ * full resolver, which keeps account JWTs in `resolverDir` and takes pushed updates
+ * (revocations) at once, with no restart and no configuration change per agent.
+ */
+export function serverAuthConf(trust: BusTrust, resolverDir: string): string {
+  const preload = ACCOUNTS.map((n) => `  ${trust.accounts[n].publicKey}: ${trust.accounts[n].jwt}`).join('\n');
+  return [
+    '# Generated by Yixing (bus-trust.ts): NATS decentralized JWT authentication.',
+    `operator: ${trust.operatorJwt}`,
+    `system_account: ${trust.accounts.SYS.publicKey}`,
+    'resolver: {',
+    '  type: full',
+    `  dir: ${JSON.stringify(resolverDir)}`,
+    '  allow_delete: false',
+    '  interval: "2m"',
+    '  timeout: "5s"',
+    '}',
+    'resolver_preload: {',
+    preload,
+    '}',
+    '',
+  ].join('\n');
+}
+
+/** Where a trust chain's files are: what each process is given, each secret 0600. */
+export function busTrustFiles(dir: string) {
+  return {
+    dir,
+    /** Everything, seeds included: only for the generator to find its chain again. */
+    trust: path.join(dir, 'trust.json'),
+    /** The server's `include`d authentication configuration. */
+    authConf: path.join(dir, 'nats-auth.conf'),
+    resolverDir: path.join(dir, 'jwt'),
+    creds: (who: string) => path.join(dir, 'creds', `${who}.creds`),
+    agentCreds: (hostId: string) => path.join(dir, 'creds', 'agents', `${hostId}.creds`),
+    /** The scheduler's enrolment keys: it signs agents' JWTs and pushes revocations. */
+    agentSigningKey: path.join(dir, 'keys', 'agent-signing.nk'),
+    operatorSigningKey: path.join(dir, 'keys', 'operator-signing.nk'),
+    enrolJwt: path.join(dir, 'enrol.jwt'),
+  };
+}
+
+/**
+ * The trust chain in `dir`, made and written on first use (then read back as it is, so
+ * credentials already handed out stay valid): server configuration, keys, and a
+ * credentials file per named identity.
+ */
+export async function ensureBusTrust(dir: string, opts: ServicePermissionOptions): Promise<{ trust: BusTrust; created: boolean }> {
+  const files = busTrustFiles(dir);
+  try {
+    return { trust: JSON.parse(await readFile(files.trust, 'utf8')) as BusTrust, created: false };
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+  }
+  const trust = await createBusTrust();
+  const enc = new TextEncoder();
+  for (const who of NAMED_IDENTITIES) await writeSecretFile(files.creds(who), await issueIdentityCreds(trust, who, opts));
+  await writeSecretFile(files.agentSigningKey, enc.encode(trust.agentSigningSeed));
+  await writeSecretFile(files.operatorSigningKey, enc.encode(trust.operatorSigningSeed));
+  await writeSecretFile(files.enrolJwt, enc.encode(trust.enrolJwt));
+  await mkdir(files.resolverDir, { recursive: true, mode: 0o700 });
+  await writeSecretFile(files.authConf, enc.encode(serverAuthConf(trust, files.resolverDir)));
+  // Last: its presence means the rest was written.
+  await writeSecretFile(files.trust, enc.encode(JSON.stringify(trust, null, 2)));
+  return { trust, created: true };
+}
