@@ -93,7 +93,7 @@ test('Debian 11 is migrated to Debian 12, then rolled back to exactly what it wa
   const packagesBefore = await dpkgSet(r.root);
   const etcBefore = await treeDigest(path.join(r.root, 'etc'));
 
-  const migrated = await yxAgent(['migrate', ...common(r)]);
+  const migrated = await yxAgent(['migrate', '--rollback', 'packages', ...common(r)]);
   assert.equal(migrated.code, 0, migrated.stdout + migrated.stderr);
   assert.equal(await osVersion(r.root), '12');
   assert.notDeepEqual(await dpkgSet(r.root), packagesBefore);
@@ -101,6 +101,10 @@ test('Debian 11 is migrated to Debian 12, then rolled back to exactly what it wa
 
   const rolledBack = await yxAgent(['rollback', ...common(r)]);
   assert.equal(rolledBack.code, 0, rolledBack.stdout + rolledBack.stderr);
+  const rollbackReport = (await standaloneState(r.stateDir)).steps.find((s) => s.step === 'rollback')?.report as {
+    rollback: { strategy: string };
+  };
+  assert.equal(rollbackReport.rollback.strategy, 'packages', 'the package set was restored, not a copy swapped back');
   assert.equal(await osVersion(r.root), '11');
   assert.deepEqual(await dpkgSet(r.root), packagesBefore, 'the dpkg package set equals the pre-migration manifest');
   assert.equal(await treeDigest(path.join(r.root, 'etc')), etcBefore, '/etc matches the backup');

@@ -26,7 +26,7 @@ test('CentOS 7 is migrated to openEuler 22.03 by release swap and distro-sync, t
     'libfoo-0:1.0-1.el7.noarch',
   ]);
 
-  const migrated = await yxAgent(['migrate', ...r.args]);
+  const migrated = await yxAgent(['migrate', '--rollback', 'packages', ...r.args]);
   assert.equal(migrated.code, 0, migrated.stdout + migrated.stderr);
   assert.equal(await osVersion(r.root), '22.03');
   assert.deepEqual(await rpmSet(r.root), [
@@ -49,6 +49,10 @@ test('CentOS 7 is migrated to openEuler 22.03 by release swap and distro-sync, t
 
   const rolledBack = await yxAgent(['rollback', ...r.args]);
   assert.equal(rolledBack.code, 0, rolledBack.stdout + rolledBack.stderr);
+  const rollbackReport = (await standaloneState(r.stateDir)).steps.find((s) => s.step === 'rollback')?.report as {
+    rollback: { strategy: string };
+  };
+  assert.equal(rollbackReport.rollback.strategy, 'packages', 'the package set was restored, not a copy swapped back');
   assert.equal(await osVersion(r.root), '7');
   assert.deepEqual(await rpmSet(r.root), before, 'the exact pre-migration package set');
   assert.equal(await treeDigest(path.join(r.root, 'etc')), etcBefore, '/etc as backed up');
@@ -88,7 +92,7 @@ test('a standalone rollback remembers its run: no --profile, --profiles-dir or -
     shipped.replace(/^name: .*$/m, 'name: site-centos-7-to-openeuler'),
   );
   const args = r.args.map((a) => (a === 'centos-7-to-openeuler-22.03' ? 'site-centos-7-to-openeuler' : a));
-  const migrated = await yxAgent(['migrate', ...args, '--profiles-dir', siteDir]);
+  const migrated = await yxAgent(['migrate', '--rollback', 'packages', ...args, '--profiles-dir', siteDir]);
   assert.equal(migrated.code, 0, migrated.stdout + migrated.stderr);
   assert.equal(await osVersion(r.root), '22.03');
 

@@ -77,7 +77,7 @@ test('CentOS 7 → openEuler 22.03 with a new glibc rolls back exactly, the shel
   assert.ok(before.includes('glibc.x86_64 0:2.17-326.el7_9'), before.join(' '));
 
   const t0 = performance.now();
-  const migrated = await yxAgent(['migrate', ...r.args]);
+  const migrated = await yxAgent(['migrate', '--rollback', 'packages', ...r.args]);
   const migrateMs = performance.now() - t0;
   assert.equal(migrated.code, 0, migrated.stdout + migrated.stderr);
   const upgraded = await rpmSet(r.root);
@@ -133,7 +133,7 @@ for (const [where, at] of [
     const r = await root();
     const before = await rpmSet(r.root);
     const etcBefore = await treeDigest(path.join(r.root, 'etc'));
-    const migrated = await yxAgent(['migrate', ...r.args]);
+    const migrated = await yxAgent(['migrate', '--rollback', 'packages', ...r.args]);
     assert.equal(migrated.code, 0, migrated.stdout + migrated.stderr);
 
     assert.equal(await killedRollback(r.args, r.stateDir, at), 'SIGKILL', 'the rollback was killed before it ended');
