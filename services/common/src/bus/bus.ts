@@ -2,8 +2,15 @@
 // every message is validated on the way out and decoded and validated on the way in.
 // A message that fails to decode is counted (yx_bus_invalid_messages_total) and dropped.
 import { type JetStreamClient, type JsMsg, jetstream, type PubAck } from '@nats-io/jetstream';
-import { type MsgHdrs, type NatsConnection, NoRespondersError, type Subscription, TimeoutError } from '@nats-io/transport-node';
-import { isYxError, UnavailableError } from '../errors.ts';
+import {
+  type MsgHdrs,
+  type NatsConnection,
+  NoRespondersError,
+  PermissionViolationError,
+  type Subscription,
+  TimeoutError,
+} from '@nats-io/transport-node';
+import { isYxError, UnavailableError, YxError } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import { Counter, type Registry } from '../metrics.ts';
 import {
@@ -40,6 +47,19 @@ export interface Delivery<N extends RouteName> {
 /** No agent (or service) listens on the subject: the peer is unreachable. */
 export class NoResponderError extends UnavailableError {
   override readonly code = 'BUS_NO_RESPONDER';
+}
+
+/** The broker refused: this identity may not publish (or read) that subject. */
+export class BusPermissionError extends YxError {
+  readonly code = 'BUS_PERMISSION_DENIED';
+  readonly retryable = false;
+}
+
+/** A permission violation the client reported for an operation, as a BusPermissionError. */
+function permissionError(err: unknown, subject: string): BusPermissionError | undefined {
+  const cause = (err as Error).cause ?? err;
+  if (!(err instanceof PermissionViolationError || cause instanceof PermissionViolationError)) return undefined;
+  return new BusPermissionError(`the bus refused ${subject} to this identity`, { cause: err, details: { subject } });
 }
 
 /** The peer did not answer in time. */
@@ -109,12 +129,16 @@ export class Bus {
     retry: Partial<PublishRetryOptions> = {},
   ): Promise<PubAck> {
     const { subject, data } = encode(name, init);
-    return publishWithRetry(this.js, subject, data, msgId, retry, {
-      onRetry: (err, attempt) => {
-        this.#publishRetries.inc({ route: name });
-        if (attempt === 0) this.#log.warn({ subject, msgId, err: (err as Error).message }, 'publish not acknowledged yet, retrying');
-      },
-    });
+    try {
+      return await publishWithRetry(this.js, subject, data, msgId, retry, {
+        onRetry: (err, attempt) => {
+          this.#publishRetries.inc({ route: name });
+          if (attempt === 0) this.#log.warn({ subject, msgId, err: (err as Error).message }, 'publish not acknowledged yet, retrying');
+        },
+      });
+    } catch (err) {
+      throw permissionError(err, subject) ?? err;
+    }
   }
 
   /** Request/reply; the reply is decoded and validated. */
@@ -124,6 +148,8 @@ export class Bus {
     try {
       reply = await this.nc.request(subject, data, { timeout: timeoutMs });
     } catch (err) {
+      const denied = permissionError(err, subject);
+      if (denied) throw denied;
       const cause = (err as Error).cause ?? err;
       if (err instanceof NoRespondersError || cause instanceof NoRespondersError) {
         throw new NoResponderError(`no responder on ${subject}`, { cause: err });
