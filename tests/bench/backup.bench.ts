@@ -21,6 +21,7 @@ import type { NatsConnection } from '@nats-io/transport-node';
 import { ObjectStoreStorage } from '@yixing/backup/internal';
 import { Bus, connectBus, createRegistry, silentLogger } from '@yixing/common';
 import { BusBackupStore } from '@yixing/host-agent/internal';
+import { writeTestTokensFile } from '../fixtures/api-access.ts';
 import { makeArchive, randomFile } from '../fixtures/archives.ts';
 import { type ServiceProcess, spawnService } from '../fixtures/processes.ts';
 import { startEmbeddedServers } from './embedded-servers.ts';
@@ -76,6 +77,7 @@ async function main(): Promise<void> {
           YX_NATS_URL: servers.natsUrl,
           YX_MONGO_URI: servers.mongoUri('bench'),
           YX_API_PORT: '0',
+          YX_API_TOKENS_FILE: await writeTestTokensFile(dir),
           YX_BACKUP_BUCKET: sealed ? 'sealed' : 'plain',
           ...(sealed ? { YX_BACKUP_KEY: randomBytes(32).toString('hex') } : {}),
         },

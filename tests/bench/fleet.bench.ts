@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
+import { bearer, writeTestTokensFile } from '../fixtures/api-access.ts';
 import { type ServiceProcess, spawnService } from '../fixtures/processes.ts';
 import { startEmbeddedServers } from './embedded-servers.ts';
 import { writeBenchResult } from './results.ts';
@@ -47,7 +48,7 @@ async function peakRssMiB(pid: number): Promise<number> {
 async function api<T>(base: string, method: string, p: string, body?: unknown): Promise<T> {
   const res = await fetch(new URL(p, base), {
     method,
-    headers: body === undefined ? {} : { 'content-type': 'application/json' },
+    headers: { ...bearer('admin'), ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
     ...(body === undefined ? {} : { body: JSON.stringify(body) }),
   });
   const json = (await res.json()) as T & { error?: { message: string } };
@@ -69,6 +70,7 @@ async function main(): Promise<void> {
         YX_NATS_URL: natsUrl,
         YX_MONGO_URI: servers.mongoUri('bench'),
         YX_API_PORT: '0',
+        YX_API_TOKENS_FILE: await writeTestTokensFile(dir),
         YX_TICK_MS: '100',
         YX_HEARTBEAT_GRACE_MS: String(Number(values['heartbeat-ms']) * 6),
       },

@@ -27,6 +27,7 @@ const startService = (name: string) =>
       YX_NATS_URL: stack.nats.url,
       YX_MONGO_URI: stack.dbUri,
       YX_API_PORT: '0',
+      YX_API_TOKENS_FILE: stack.apiTokensFile,
       YX_BACKUP_UPLOAD_TIMEOUT_MS: '300000',
       YX_BACKUP_SWEEP_MS: '500',
     },

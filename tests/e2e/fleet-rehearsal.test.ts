@@ -6,6 +6,7 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import type { PlanView } from '@yixing/scheduler/internal';
+import { bearer } from '../fixtures/api-access.ts';
 import { allSeqs, loadPlan, maxInFlightBy } from '../fixtures/history.ts';
 import type { ServiceProcess } from '../fixtures/processes.ts';
 import { api, type Stack, startFleet, startScheduler, startStack, waitForHosts } from '../fixtures/stack.ts';
@@ -178,7 +179,7 @@ test('the error budget stops new starts exactly at the budget, never above it', 
   // Operators cannot simply resume past an exhausted budget.
   const res = await fetch(new URL(`/v1/plans/${created.id}/resume`, scheduler.api), {
     method: 'POST',
-    headers: { 'content-type': 'application/json' },
+    headers: { 'content-type': 'application/json', ...bearer('operator') },
     body: '{}',
   });
   assert.equal(res.status, 409);

@@ -1,14 +1,15 @@
 // The README's commands run as written: `./dev start`'s stack (infra/dev/start.ts, on
 // free ports and a scratch data directory), then the shell block of "Using it" and the
 // backup commands, executed by bash with `set -euo pipefail`. Only the placeholders are
-// filled in (<PLAN> from the "created plan" line, <BACKUP> from `yx backups list`), and
-// YX_API / YX_BACKUP_API point the CLI at this stack's ports.
+// filled in (<PLAN> from the "created plan" line, <BACKUP> from `yx backups list`),
+// YX_API / YX_BACKUP_API point the CLI at this stack's ports, and YX_DATA_DIR at its data.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
+import { devApiToken } from '../../infra/dev/api-token.ts';
 import { freePort } from '../../infra/dev/net.ts';
 import { repoRoot } from '../../infra/dev/paths.ts';
 import { type ServiceProcess, spawnService } from '../fixtures/processes.ts';
@@ -49,6 +50,8 @@ test('placeholders: the plan id comes from the create line, the rest is left as 
 let stack: ServiceProcess | undefined;
 let dataDir = '';
 const env: Record<string, string> = {};
+/** The admin token `./dev start` made, as the README's export reads it. */
+let auth: { authorization: string } = { authorization: '' };
 
 before(async () => {
   dataDir = await mkdtemp(path.join(tmpdir(), 'yx-readme-'));
@@ -62,10 +65,12 @@ before(async () => {
     YX_DATA_DIR: dataDir,
   });
   stack = await spawnService({ name: 'dev-start', main: 'infra/dev/start.ts', env, ready: /Yixing is running/, logDir: dataDir });
+  // Made by the start above; read, not made, here.
+  auth = { authorization: `Bearer ${(await devApiToken(dataDir)).token}` };
   // "With ./dev start running (60 simulated hosts in 6 clusters)": wait for all of them.
   await waitUntil(
     async () => {
-      const res = await fetch(`http://127.0.0.1:${api}/v1/hosts?pool=demo`).catch(() => undefined);
+      const res = await fetch(`http://127.0.0.1:${api}/v1/hosts?pool=demo`, { headers: auth }).catch(() => undefined);
       const body = res?.ok ? ((await res.json()) as { hosts: unknown[] }) : { hosts: [] };
       return { done: body.hosts.length >= 60, value: undefined, state: String(body.hosts.length) };
     },
@@ -107,6 +112,8 @@ test('README "Using it": the example plan is accepted and migrates the demo pool
     YX_API: `http://127.0.0.1:${env.YX_API_PORT}`,
     YX_BACKUP_API: `http://127.0.0.1:${env.YX_BACKUP_API_PORT}`,
     YX_README_OUT: path.join(dataDir, 'create.out'),
+    // Where the README's `export YX_TOKEN=$(cat …)` finds the token of this stack.
+    YX_DATA_DIR: dataDir,
   };
   const first = await bash(fillPlaceholders(usingIt), cliEnv);
   assert.equal(first.code, 0, `the "Using it" block failed:\n${first.out.slice(-4000)}`);
@@ -124,7 +131,7 @@ test('README "Using it": the example plan is accepted and migrates the demo pool
   // heard that it ended (RunFinished is acknowledged by the stream before the service applies it).
   await waitUntil(
     async () => {
-      const res = await fetch(`${cliEnv.YX_BACKUP_API}/v1/backups/${verified.id}`);
+      const res = await fetch(`${cliEnv.YX_BACKUP_API}/v1/backups/${verified.id}`, { headers: auth });
       const b = (await res.json()) as { runFinalAt?: string | null };
       return { done: Boolean(b.runFinalAt), value: undefined, state: String(b.runFinalAt) };
     },

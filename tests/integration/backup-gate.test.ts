@@ -76,7 +76,7 @@ after(async () => {
 });
 
 async function planFor(hostId: string): Promise<string> {
-  const res = await s.scheduler.api.inject({
+  const res = await s.inject({
     method: 'POST',
     url: '/v1/plans',
     payload: {
@@ -92,12 +92,12 @@ async function planFor(hostId: string): Promise<string> {
 }
 
 const run = async (planId: string): Promise<RunView> =>
-  ((await s.scheduler.api.inject({ method: 'GET', url: `/v1/plans/${planId}/hosts` })).json() as { hosts: RunView[] }).hosts[0] as RunView;
+  ((await s.inject({ method: 'GET', url: `/v1/plans/${planId}/hosts` })).json() as { hosts: RunView[] }).hosts[0] as RunView;
 
 const completed = (planId: string): Promise<PlanView> =>
   waitUntil(
     async () => {
-      const p = (await s.scheduler.api.inject({ method: 'GET', url: `/v1/plans/${planId}` })).json() as PlanView;
+      const p = (await s.inject({ method: 'GET', url: `/v1/plans/${planId}` })).json() as PlanView;
       return { done: p.state === 'completed', value: p, state: p.state };
     },
     { what: 'the plan to complete' },

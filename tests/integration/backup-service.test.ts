@@ -12,6 +12,7 @@ import { type ArchiveStorage, type BackupApp, BackupStoreUnavailableError, build
 import { BackupState, Bus, connectBus, connectDb, createRegistry, silentLogger } from '@yixing/common';
 import { BusBackupStore, sha256File } from '@yixing/host-agent/internal';
 import type { Connection } from 'mongoose';
+import { bearer, testApiAccess, testTokens } from '../fixtures/api-access.ts';
 import { makeArchive, randomFile, scratchDir } from '../fixtures/archives.ts';
 import { assertDashboardsServed } from '../fixtures/dashboards.ts';
 import { type MongoFixture, startMongo } from '../fixtures/mongo.ts';
@@ -71,6 +72,7 @@ function backupService(
     log,
     registry: createRegistry('backup', { processMetrics: false }),
     clock: Date.now,
+    access: testApiAccess(),
     keys: { sealing: sealWith, byId: new Map(sealWith ? [[sealWith.id, sealWith]] : []) },
     config: { ...config, ...cfg },
   });
@@ -102,7 +104,7 @@ test('50 concurrent 20 MB backups are uploaded and verified', async () => {
     assert.equal(doc.sha256, await sha256File(archives[i] as string));
     assert.ok(doc.sizeBytes > 20 * 1024 * 1024);
   }
-  const metrics = (await plain.api.inject({ method: 'GET', url: '/metrics' })).body;
+  const metrics = (await plain.api.inject({ headers: bearer(), method: 'GET', url: '/metrics' })).body;
   assert.match(metrics, /^yx_backup_verified_total\{[^}]*\} 50$/m);
   // What the backups dashboard queries is what the service exports.
   assert.equal(await assertDashboardsServed(metrics, 'backup service', (m) => m.startsWith('yx_backup_')), 5);
@@ -117,7 +119,7 @@ test('a corrupted chunk is detected at verification and again at restore', async
   const rb = await store.put({ hostId: 'host-corrupt', runId: 'run-cb', profile: 'p', paths: ['/etc'], manifestSha256: '' }, b);
 
   await corrupt('plain', (await plain.service.get(ra.id)).object);
-  const verify = (await plain.api.inject({ method: 'POST', url: `/v1/backups/${ra.id}/verify` })).json() as {
+  const verify = (await plain.api.inject({ headers: bearer(), method: 'POST', url: `/v1/backups/${ra.id}/verify` })).json() as {
     ok: boolean;
     reason: string;
     backup: { state: string };
@@ -143,7 +145,7 @@ test('an archive its manifest does not describe is never verified; a verified on
     store.put({ hostId: 'host-manifest', runId: 'run-m2', profile: 'p', paths: ['/etc'], manifestSha256: '' }, broken),
     /manifest: yixing\/backup.json: osRelease must have id and versionId/,
   );
-  const attempts = (await plain.api.inject({ method: 'GET', url: '/v1/backups?hostId=host-manifest' })).json().items as {
+  const attempts = (await plain.api.inject({ headers: bearer(), method: 'GET', url: '/v1/backups?hostId=host-manifest' })).json().items as {
     state: string;
   }[];
   assert.equal(attempts.length, 6);
@@ -153,7 +155,7 @@ test('an archive its manifest does not describe is never verified; a verified on
     { hostId: 'host-manifest', runId: 'run-m3', profile: 'p', paths: ['/etc'], manifestSha256: '' },
     await makeArchive(dir, 'manifest-good', payload20),
   );
-  const shown = (await plain.api.inject({ method: 'GET', url: `/v1/backups/${good.id}` })).json();
+  const shown = (await plain.api.inject({ headers: bearer(), method: 'GET', url: `/v1/backups/${good.id}` })).json();
   assert.equal(shown.state, 'verified');
   assert.equal(shown.osRelease, 'debian 11');
   assert.equal(shown.packageCount, 2);
@@ -163,7 +165,9 @@ test('an archive its manifest does not describe is never verified; a verified on
   // The agent's check before it upgrades: the service vouches, nothing is downloaded.
   assert.equal((await store.verify(good.id)).sha256, good.sha256);
   const failedId = (
-    (await plain.api.inject({ method: 'GET', url: '/v1/backups?hostId=host-manifest&state=failed' })).json().items as { id: string }[]
+    (await plain.api.inject({ headers: bearer(), method: 'GET', url: '/v1/backups?hostId=host-manifest&state=failed' })).json().items as {
+      id: string;
+    }[]
   )[0]?.id as string;
   await assert.rejects(store.verify(failedId), /backup b-\S+ is failed at the backup service: manifest: /);
   // Where a backup stands, as the scheduler asks when an event went missing.
@@ -206,7 +210,7 @@ test('retention deletes only eligible backups', async () => {
     { what: 'run-final events applied' },
   );
   // The backup of a live run cannot be deleted, by the API or by age, even beside others.
-  const refused = await plain.api.inject({ method: 'DELETE', url: `/v1/backups/${live.id}` });
+  const refused = await plain.api.inject({ headers: bearer(), method: 'DELETE', url: `/v1/backups/${live.id}` });
   assert.equal(refused.statusCode, 409);
   assert.match(refused.json().error.message, /is verified and host host-r3's run run-still-live has not ended; a rollback may need it/);
   assert.equal((await plain.service.get(earlier.id)).state, 'verified');
@@ -221,7 +225,7 @@ test('retention deletes only eligible backups', async () => {
   assert.ok(gone === null || gone.deleted, 'the expired archive is gone from storage');
   assert.ok(await os.info((await plain.service.get(recent.id)).object));
   // A backup whose run has ended may be deleted by an operator.
-  assert.equal((await plain.api.inject({ method: 'DELETE', url: `/v1/backups/${recent.id}` })).json().state, 'deleted');
+  assert.equal((await plain.api.inject({ headers: bearer(), method: 'DELETE', url: `/v1/backups/${recent.id}` })).json().state, 'deleted');
 });
 
 test('an encrypted backup restores byte for byte', async () => {
@@ -257,6 +261,7 @@ test('an encrypted backup restores byte for byte', async () => {
     log,
     registry: createRegistry('backup', { processMetrics: false }),
     clock: Date.now,
+    access: testApiAccess(),
     keys: {
       sealing: newKey,
       byId: new Map([
@@ -316,7 +321,9 @@ test('a store that does not answer is not a damaged backup: nothing is failed, t
     failures.left = 2; // the commit's read of the upload, twice
     const rec = await store.put({ hostId: 'host-flaky', runId: 'run-f', profile: 'p', paths: ['/etc'], manifestSha256: '' }, file);
     assert.equal(failures.seen, 2);
-    const attempts = (await app.api.inject({ method: 'GET', url: '/v1/backups?hostId=host-flaky' })).json().items as { state: string }[];
+    const attempts = (await app.api.inject({ headers: bearer(), method: 'GET', url: '/v1/backups?hostId=host-flaky' })).json().items as {
+      state: string;
+    }[];
     assert.deepEqual(
       attempts.map((b) => b.state),
       ['verified'],
@@ -324,7 +331,7 @@ test('a store that does not answer is not a damaged backup: nothing is failed, t
     );
 
     failures.left = 1;
-    const verify = (await app.api.inject({ method: 'POST', url: `/v1/backups/${rec.id}/verify` })).json();
+    const verify = (await app.api.inject({ headers: bearer(), method: 'POST', url: `/v1/backups/${rec.id}/verify` })).json();
     assert.equal(verify.ok, false);
     assert.match(verify.reason, /could not be read just now \(TIMEOUT\); try again/);
     assert.equal(verify.backup.state, 'verified');
@@ -364,7 +371,7 @@ test('two commits of one backup at once: one verifies, the other is told to ask 
       outcomes.join(' | '),
     );
     assert.equal((await app.service.commit('host-twice', slot._id)).state, 'verified', 'a later commit answers verified');
-    const metrics = (await app.api.inject({ method: 'GET', url: '/metrics' })).body;
+    const metrics = (await app.api.inject({ headers: bearer(), method: 'GET', url: '/metrics' })).body;
     assert.doesNotMatch(metrics, /^yx_backup_failed_total\{/m);
   } finally {
     await app.stop();
@@ -394,7 +401,7 @@ test('yx backups: list, show, verify, and a guarded delete', async () => {
         (w as unknown as { text: string }).text = '';
         return w as unknown as NodeJS.WriteStream;
       };
-      return { stdout: cap(), stderr: cap(), env: { YX_BACKUP_API: url } };
+      return { stdout: cap(), stderr: cap(), env: { YX_BACKUP_API: url, YX_TOKEN: testTokens.admin } };
     };
     const text = (s: NodeJS.WriteStream): string => (s as unknown as { text: string }).text;
 
@@ -426,7 +433,7 @@ test('yx backups: list, show, verify, and a guarded delete', async () => {
 
 test("the API answers with each error's own status: 404, a retryable 503 with Retry-After, 405 with Allow", async () => {
   const app = await backupService({ bucket: 'api-errors' }); // its API only: nothing started
-  const missing = await app.api.inject({ method: 'GET', url: '/v1/backups/b-20260101-000000000000' });
+  const missing = await app.api.inject({ headers: bearer(), method: 'GET', url: '/v1/backups/b-20260101-000000000000' });
   assert.equal(missing.statusCode, 404, missing.body);
   assert.equal(missing.json().error.code, 'NOT_FOUND');
 
@@ -440,7 +447,7 @@ test("the API answers with each error's own status: 404, a retryable 503 with Re
       ['POST', '/v1/backups/b-20260101-000000000001/verify'],
       ['DELETE', '/v1/backups/b-20260101-000000000001'],
     ] as const) {
-      const res = await app.api.inject({ method, url });
+      const res = await app.api.inject({ headers: bearer(), method, url });
       assert.equal(res.statusCode, 503, `${method} ${url}: ${res.body}`);
       assert.ok(Number(res.headers['retry-after']) > 0, `${method} ${url}: Retry-After`);
       assert.deepEqual(
@@ -452,10 +459,10 @@ test("the API answers with each error's own status: 404, a retryable 503 with Re
     app.service.get = get;
   }
 
-  const put = await app.api.inject({ method: 'PUT', url: '/v1/backups?hostId=x' });
+  const put = await app.api.inject({ headers: bearer(), method: 'PUT', url: '/v1/backups?hostId=x' });
   assert.equal(put.statusCode, 405, put.body);
   assert.equal(put.headers.allow, 'GET, HEAD');
-  const patch = await app.api.inject({ method: 'PATCH', url: '/v1/backups/b-20260101-000000000001' });
+  const patch = await app.api.inject({ headers: bearer(), method: 'PATCH', url: '/v1/backups/b-20260101-000000000001' });
   assert.equal(patch.statusCode, 405, patch.body);
   assert.equal(patch.headers.allow, 'GET, HEAD, DELETE');
   await app.stop();
@@ -484,7 +491,7 @@ test('more than 1,000 backups page through with a cursor, each exactly once, new
     let pages = 0;
     do {
       const url: string = `/v1/backups?planId=p-paged&limit=500${cursor ? `&cursor=${cursor}` : ''}`;
-      const res = await app.api.inject({ method: 'GET', url });
+      const res = await app.api.inject({ headers: bearer(), method: 'GET', url });
       assert.equal(res.statusCode, 200, res.body);
       const page = res.json() as { items: { id: string }[]; nextCursor: string | null };
       seen.push(...page.items.map((b) => b.id));
@@ -495,7 +502,7 @@ test('more than 1,000 backups page through with a cursor, each exactly once, new
     assert.equal(new Set(seen).size, 1205, 'every backup once');
     assert.deepEqual(seen, [...docs.map((d) => d._id)].reverse(), 'newest first, ties by id');
 
-    const bad = await app.api.inject({ method: 'GET', url: '/v1/backups?cursor=bm9wZQ' });
+    const bad = await app.api.inject({ headers: bearer(), method: 'GET', url: '/v1/backups?cursor=bm9wZQ' });
     assert.equal(bad.statusCode, 400, bad.body);
     assert.equal(bad.json().error.code, 'INVALID_CURSOR');
 
@@ -513,10 +520,10 @@ test('more than 1,000 backups page through with a cursor, each exactly once, new
       w.text = '';
       return w;
     };
-    const all = { stdout: cap(), stderr: cap(), env: { YX_BACKUP_API: url } };
+    const all = { stdout: cap(), stderr: cap(), env: { YX_BACKUP_API: url, YX_TOKEN: testTokens.admin } };
     assert.equal(await yx(['backups', 'list', '--plan', 'p-paged', '--json'], all), 0);
     assert.equal((JSON.parse(all.stdout.text) as unknown[]).length, 1205);
-    const some = { stdout: cap(), stderr: cap(), env: { YX_BACKUP_API: url } };
+    const some = { stdout: cap(), stderr: cap(), env: { YX_BACKUP_API: url, YX_TOKEN: testTokens.admin } };
     assert.equal(await yx(['backups', 'list', '--plan', 'p-paged', '--limit', '3'], some), 0);
     assert.equal(some.stdout.text.trim().split('\n').length, 4, 'a header and 3 backups');
     assert.match(some.stderr.text, /^\(more: --cursor [A-Za-z0-9_-]+\)\n$/);

@@ -9,6 +9,7 @@ import { run as yx } from '@yixing/cli';
 import { encode } from '@yixing/common';
 import type { Scheduler } from '@yixing/scheduler';
 import { readRunLog, readRunLogTail } from '@yixing/scheduler/internal';
+import { testIdentity, testTokens } from '../fixtures/api-access.ts';
 import { assertDashboardsServed } from '../fixtures/dashboards.ts';
 import { type InProcessStack, startInProcess } from '../fixtures/in-process.ts';
 import { waitUntil } from '../fixtures/wait.ts';
@@ -59,7 +60,7 @@ async function expectRejected(
   headers: Record<string, string> = {},
 ): Promise<void> {
   const before = await snapshot();
-  const res = await scheduler.api.inject({
+  const res = await stack.inject({
     method: 'POST',
     url: '/v1/plans',
     headers: { 'content-type': 'application/json', ...headers },
@@ -142,6 +143,60 @@ test('windows in the past or inside out are refused', async () => {
   );
 });
 
+test('a cluster probe the scheduler is not configured with is refused, naming it', async () => {
+  await expectRejected(
+    { ...valid, clusterCheck: { minHealthyPercent: 40, probe: { kind: 'http', target: 'http://169.254.169.254/latest/meta-data/' } } },
+    400,
+    'body.clusterCheck.probe.target',
+    /"http:\/\/169\.254\.169\.254\/latest\/meta-data\/" is not a configured http probe target/,
+  );
+});
+
+test('the API knows its caller: no token is 401, a viewer can read but not create or pause (403), and nothing changes', async () => {
+  const before = await snapshot();
+  const anonymous = await scheduler.api.inject({ method: 'POST', url: '/v1/plans', payload: valid });
+  assert.equal(anonymous.statusCode, 401, anonymous.body);
+  assert.equal(anonymous.json().error.code, 'UNAUTHENTICATED');
+  const viewer = await stack.inject({ method: 'POST', url: '/v1/plans', payload: valid }, 'viewer');
+  assert.equal(viewer.statusCode, 403, viewer.body);
+  assert.equal(viewer.json().error.code, 'FORBIDDEN');
+  assert.equal((await stack.inject({ method: 'GET', url: '/v1/plans' }, 'viewer')).statusCode, 200);
+  assert.equal(await snapshot(), before, 'a refused creation changed something');
+  // A plan that exists, paused by a viewer: refused before the engine hears of it.
+  const plan = await stack.inject({ method: 'POST', url: '/v1/plans', payload: { ...valid, startPaused: true } }, 'operator');
+  assert.equal(plan.statusCode, 201, plan.body);
+  const { id } = plan.json() as { id: string };
+  const afterCreate = await snapshot();
+  for (const action of ['resume', 'abort']) {
+    const res = await stack.inject({ method: 'POST', url: `/v1/plans/${id}/${action}`, payload: {} }, 'viewer');
+    assert.equal(res.statusCode, 403, res.body);
+    assert.match(
+      res.json().error.message,
+      new RegExp(`^${testIdentity('viewer')} is a viewer; POST /v1/plans/:planId/${action} needs operator$`),
+    );
+  }
+  assert.equal(await snapshot(), afterCreate, 'a refused action changed something');
+  const aborted = await stack.inject({ method: 'POST', url: `/v1/plans/${id}/abort`, payload: {} }, 'operator');
+  assert.equal(aborted.statusCode, 200, aborted.body);
+  await waitUntil(
+    async () => {
+      const p = (await stack.inject({ method: 'GET', url: `/v1/plans/${id}` }, 'viewer')).json() as { state: string };
+      return { done: p.state === 'aborted', value: p, state: p.state };
+    },
+    { what: 'the paused plan to be aborted' },
+  );
+  const audit = (await stack.inject({ method: 'GET', url: `/v1/audit?planId=${id}` }, 'viewer')).json() as {
+    entries: { actor: string; action: string }[];
+  };
+  assert.deepEqual(audit.entries.map((e) => `${e.action} ${e.actor}`).sort(), [
+    `plan.abort ${testIdentity('operator')}`,
+    `plan.create ${testIdentity('operator')}`,
+  ]);
+  // Gone again, for the tests that count plans.
+  await scheduler.runs.deletePlan(id);
+  await scheduler.models.Plan.deleteOne({ _id: id });
+});
+
 test('an oversized body, broken JSON and the wrong media type are refused', async () => {
   await expectRejected({ ...valid, name: 'x'.repeat(300 * 1024) }, 413, undefined, /larger than the 262144 bytes allowed/);
   await expectRejected('{"name": "x", ', 400, undefined, /not valid JSON/);
@@ -149,7 +204,8 @@ test('an oversized body, broken JSON and the wrong media type are refused', asyn
 });
 
 test('a valid plan is created, runs and completes; the API serves OpenAPI', async () => {
-  const res = await scheduler.api.inject({ method: 'POST', url: '/v1/plans', payload: valid, headers: { 'x-yx-actor': 'alice' } });
+  // An operator creates it, and a header claiming another actor is not believed.
+  const res = await stack.inject({ method: 'POST', url: '/v1/plans', payload: valid, headers: { 'x-yx-actor': 'alice' } }, 'operator');
   assert.equal(res.statusCode, 201, res.body);
   const plan = res.json() as { id: string; phases: { size: number }[] };
   assert.deepEqual(
@@ -158,7 +214,7 @@ test('a valid plan is created, runs and completes; the API serves OpenAPI', asyn
     'canary 1, then half of 8, and the 3 left over join the last wave',
   );
   // The same hosts cannot be in two live plans.
-  const clash = await scheduler.api.inject({ method: 'POST', url: '/v1/plans', payload: valid });
+  const clash = await stack.inject({ method: 'POST', url: '/v1/plans', payload: valid });
   assert.equal(clash.statusCode, 409);
   assert.match(clash.json().error.message, /8 selected hosts are in another live plan/);
 
@@ -168,11 +224,11 @@ test('a valid plan is created, runs and completes; the API serves OpenAPI', asyn
   const watching = yx(['plan', 'show', plan.id, '--watch'], watch);
   await waitUntil(
     async () => {
-      const p = (await scheduler.api.inject({ method: 'GET', url: `/v1/plans/${plan.id}` })).json() as {
+      const p = (await stack.inject({ method: 'GET', url: `/v1/plans/${plan.id}` })).json() as {
         state: string;
         percentDone: number;
       };
-      if (p.state === 'waiting-approval') await scheduler.api.inject({ method: 'POST', url: `/v1/plans/${plan.id}/approve`, payload: {} });
+      if (p.state === 'waiting-approval') await stack.inject({ method: 'POST', url: `/v1/plans/${plan.id}/approve`, payload: {} });
       return { done: p.state === 'completed', value: p, state: `${p.state} ${p.percentDone}` };
     },
     { what: 'the plan to complete' },
@@ -183,13 +239,14 @@ test('a valid plan is created, runs and completes; the API serves OpenAPI', asyn
   assert.match(lines[0] as string, /^running all +\[-+\] +0%/);
   assert.ok(lines.some((l) => l.startsWith('waiting-approval ')));
   assert.match(lines.at(-1) as string, /^completed all +\[#{30}\] +100% +8\/8 +ok 8/);
-  const audit = (await scheduler.api.inject({ method: 'GET', url: `/v1/audit?planId=${plan.id}` })).json() as {
+  const audit = (await stack.inject({ method: 'GET', url: `/v1/audit?planId=${plan.id}` })).json() as {
     entries: { actor: string; action: string }[];
   };
   assert.deepEqual(audit.entries.map((e) => e.action).sort(), ['plan.approve', 'plan.create']);
-  assert.equal(audit.entries.find((e) => e.action === 'plan.create')?.actor, 'alice');
+  assert.equal(audit.entries.find((e) => e.action === 'plan.create')?.actor, testIdentity('operator'));
+  assert.equal(audit.entries.find((e) => e.action === 'plan.approve')?.actor, testIdentity('admin'));
 
-  const openapi = (await scheduler.api.inject({ method: 'GET', url: '/docs/json' })).json() as {
+  const openapi = (await stack.inject({ method: 'GET', url: '/docs/json' })).json() as {
     openapi: string;
     paths: Record<string, unknown>;
   };
@@ -209,7 +266,7 @@ test('malformed bus messages are counted and dropped without a crash', async () 
   await js.publish('yx.v1.evt.host.api-00.failed', new TextEncoder().encode('{"json": "is not protobuf"}'));
 
   const count = async (): Promise<number> => {
-    const text = (await scheduler.api.inject({ method: 'GET', url: '/metrics' })).body;
+    const text = (await stack.inject({ method: 'GET', url: '/metrics' })).body;
     return [...text.matchAll(/^yx_bus_invalid_messages_total\{[^}]*\} (\d+)/gm)].reduce((n, m) => n + Number(m[1]), 0);
   };
   await waitUntil(
@@ -219,12 +276,12 @@ test('malformed bus messages are counted and dropped without a crash', async () 
     },
     { what: 'five invalid messages counted' },
   );
-  const metrics = (await scheduler.api.inject({ method: 'GET', url: '/metrics' })).body;
+  const metrics = (await stack.inject({ method: 'GET', url: '/metrics' })).body;
   assert.match(metrics, /yx_bus_invalid_messages_total\{route="heartbeat",code="MESSAGE_UNDECODABLE"/);
   assert.match(metrics, /yx_bus_invalid_messages_total\{route="agentRegistration",code="MESSAGE_INVALID"/);
   assert.match(metrics, /yx_bus_invalid_messages_total\{route="stepEvent",code="MESSAGE_UNDECODABLE"/);
   // Still serving and still consuming.
-  const hosts = (await scheduler.api.inject({ method: 'GET', url: '/v1/hosts?pool=api' })).json() as { total: number };
+  const hosts = (await stack.inject({ method: 'GET', url: '/v1/hosts?pool=api' })).json() as { total: number };
   assert.equal(hosts.total, 8);
 });
 
@@ -232,7 +289,7 @@ function cliIo() {
   return {
     stdout: new Capture() as unknown as NodeJS.WriteStream,
     stderr: new Capture() as unknown as NodeJS.WriteStream,
-    env: { YX_API: apiUrl },
+    env: { YX_API: apiUrl, YX_TOKEN: testTokens.operator },
   };
 }
 
@@ -248,7 +305,7 @@ test('the yx CLI lists, shows and fails with one line and a non-zero exit', asyn
   const io = () => ({
     stdout: new Capture() as unknown as NodeJS.WriteStream,
     stderr: new Capture() as unknown as NodeJS.WriteStream,
-    env: { YX_API: apiUrl },
+    env: { YX_API: apiUrl, YX_TOKEN: testTokens.operator },
   });
   const list = io();
   assert.equal(await yx(['plan', 'list', '--json'], list), 0);
@@ -273,7 +330,7 @@ test('the yx CLI lists, shows and fails with one line and a non-zero exit', asyn
 });
 
 test('every scheduler metric a Grafana dashboard queries is exported', async () => {
-  const exported = (await scheduler.api.inject({ method: 'GET', url: '/metrics' })).body;
+  const exported = (await stack.inject({ method: 'GET', url: '/metrics' })).body;
   const checked = await assertDashboardsServed(exported, 'scheduler', (m) => !m.startsWith('yx_backup_'));
   assert.ok(checked > 5);
 });
@@ -336,7 +393,7 @@ test('the plan list is summaries from stored counts, paged with a cursor, never 
     let pages = 0;
     do {
       const url: string = `/v1/plans?state=completed&limit=2${cursor ? `&cursor=${cursor}` : ''}`;
-      const res = await scheduler.api.inject({ method: 'GET', url });
+      const res = await stack.inject({ method: 'GET', url });
       assert.equal(res.statusCode, 200, res.body);
       const page = res.json() as { items: Summary[]; nextCursor: string | null };
       assert.ok(page.items.length <= 2);
@@ -357,7 +414,7 @@ test('the plan list is summaries from stored counts, paged with a cursor, never 
     }
     assert.deepEqual(listed[0]?.counters, { ...listed[0]?.counters, total: 3, succeeded: 1, failed: 1, excluded: 1, failures: 1 });
 
-    const bad = await scheduler.api.inject({ method: 'GET', url: '/v1/plans?cursor=AAAA' });
+    const bad = await stack.inject({ method: 'GET', url: '/v1/plans?cursor=AAAA' });
     assert.equal(bad.statusCode, 400, bad.body);
     assert.equal(bad.json().error.code, 'INVALID_CURSOR');
 
@@ -394,7 +451,7 @@ test('a log read costs what it returns, pages by stream sequence, and survives a
   let pages = 0;
   do {
     const url: string = `/v1/hosts/h-logs/logs?runId=r-logs&limit=10${cursor ? `&cursor=${cursor}` : ''}`;
-    const res = await scheduler.api.inject({ method: 'GET', url });
+    const res = await stack.inject({ method: 'GET', url });
     assert.equal(res.statusCode, 200, res.body);
     const body = res.json() as { lines: { at: string | null; text: string }[]; nextCursor: string | null };
     for (const l of body.lines) {
@@ -466,7 +523,7 @@ async function allPages(url: string, limit: number): Promise<{ pages: HostsPage[
   do {
     const sep = url.includes('?') ? '&' : '?';
     const pageUrl: string = `${url}${sep}limit=${limit}${cursor ? `&cursor=${cursor}` : ''}`;
-    const res = await scheduler.api.inject({ method: 'GET', url: pageUrl });
+    const res = await stack.inject({ method: 'GET', url: pageUrl });
     assert.equal(res.statusCode, 200, res.body);
     const page = res.json() as HostsPage;
     assert.ok(page.hosts.length <= limit, `a page of ${page.hosts.length} for limit ${limit}`);
@@ -571,7 +628,7 @@ test("a finished plan's hosts page with a cursor, reading only each page's runs 
     const ok = await allPages(`/v1/plans/${planId}/hosts?state=succeeded`, 2);
     assert.deepEqual(ok.hostIds, ['h-0', 'h-1', 'h-2', 'h-4', 'h-5']);
     // The plan list counts the runs archived and those left in run_states, each once.
-    const listed = (await scheduler.api.inject({ method: 'GET', url: '/v1/plans?state=completed&limit=500' })).json() as {
+    const listed = (await stack.inject({ method: 'GET', url: '/v1/plans?state=completed&limit=500' })).json() as {
       items: { id: string; counters: Record<string, number> }[];
     };
     const summary = listed.items.find((p) => p.id === planId);
@@ -601,7 +658,7 @@ test("a finished plan's hosts page with a cursor, reading only each page's runs 
 });
 
 test("a live plan's hosts page with a cursor in take order", async () => {
-  const res = await scheduler.api.inject({ method: 'POST', url: '/v1/plans', payload: { ...valid, startPaused: true } });
+  const res = await stack.inject({ method: 'POST', url: '/v1/plans', payload: { ...valid, startPaused: true } });
   assert.equal(res.statusCode, 201, res.body);
   const planId = (res.json() as { id: string }).id;
   try {
@@ -614,7 +671,7 @@ test("a live plan's hosts page with a cursor in take order", async () => {
       rt.order.map((key) => key.slice(planId.length + 1)),
     );
   } finally {
-    await scheduler.api.inject({ method: 'POST', url: `/v1/plans/${planId}/abort`, payload: {} });
+    await stack.inject({ method: 'POST', url: `/v1/plans/${planId}/abort`, payload: {} });
   }
 });
 
@@ -624,7 +681,7 @@ test('the inventory pages with a cursor', async () => {
   let pages = 0;
   do {
     const url: string = `/v1/hosts?pool=api&limit=3${cursor ? `&cursor=${cursor}` : ''}`;
-    const res = await scheduler.api.inject({ method: 'GET', url });
+    const res = await stack.inject({ method: 'GET', url });
     assert.equal(res.statusCode, 200, res.body);
     const page = res.json() as { total: number; hosts: { hostId: string }[]; nextCursor: string | null };
     assert.equal(page.total, 8);
@@ -657,7 +714,7 @@ test('the audit log pages newest first with a cursor past one page', async () =>
     let pages = 0;
     do {
       const url: string = `/v1/audit?planId=${planId}&limit=3${cursor ? `&cursor=${cursor}` : ''}`;
-      const res = await scheduler.api.inject({ method: 'GET', url });
+      const res = await stack.inject({ method: 'GET', url });
       assert.equal(res.statusCode, 200, res.body);
       const page = res.json() as { entries: { action: string }[]; nextCursor: string | null };
       assert.ok(page.entries.length <= 3);
@@ -667,7 +724,7 @@ test('the audit log pages newest first with a cursor past one page', async () =>
     } while (cursor && pages < 10);
     assert.equal(pages, 3);
     assert.deepEqual(seen, ['a6', 'a5', 'a4', 'a3', 'a2', 'a1', 'a0']);
-    const bad = await scheduler.api.inject({ method: 'GET', url: '/v1/audit?cursor=AAAA' });
+    const bad = await stack.inject({ method: 'GET', url: '/v1/audit?cursor=AAAA' });
     assert.equal(bad.statusCode, 400, bad.body);
     assert.equal(bad.json().error.code, 'INVALID_CURSOR');
   } finally {
@@ -701,15 +758,15 @@ test("a log tail reads only the run's last lines", async () => {
   assert.ok(counting.delivered() <= 10, `a tail of 10 read ${counting.delivered()} messages`);
   assert.equal(tail.nextCursor, null);
 
-  const res = await scheduler.api.inject({ method: 'GET', url: '/v1/hosts/h-tail/logs?runId=r-tail&tail=10' });
+  const res = await stack.inject({ method: 'GET', url: '/v1/hosts/h-tail/logs?runId=r-tail&tail=10' });
   assert.equal(res.statusCode, 200, res.body);
   assert.deepEqual(
     (res.json() as { lines: { text: string }[] }).lines.map((l) => l.text),
     Array.from({ length: 10 }, (_, i) => `line ${91 + i}`),
   );
-  const more = await scheduler.api.inject({ method: 'GET', url: '/v1/hosts/h-tail/logs?runId=r-tail&tail=1000' });
+  const more = await stack.inject({ method: 'GET', url: '/v1/hosts/h-tail/logs?runId=r-tail&tail=1000' });
   assert.equal((more.json() as { lines: unknown[] }).lines.length, 100, 'a tail longer than the run is the whole run');
-  const both = await scheduler.api.inject({ method: 'GET', url: '/v1/hosts/h-tail/logs?runId=r-tail&tail=10&cursor=5' });
+  const both = await stack.inject({ method: 'GET', url: '/v1/hosts/h-tail/logs?runId=r-tail&tail=10&cursor=5' });
   assert.equal(both.statusCode, 400, both.body);
   assert.equal(both.json().error.field, 'querystring.tail');
 

@@ -148,7 +148,7 @@ test('POST /v1/plans with the same Idempotency-Key answers the same plan; anothe
   const hosts = ['pc-08', 'pc-09'];
   const body = planOf('api retry', hosts);
   const post = (payload: object, key: string) =>
-    scheduler.api.inject({
+    stack.inject({
       method: 'POST',
       url: '/v1/plans',
       headers: { 'content-type': 'application/json', 'idempotency-key': key },

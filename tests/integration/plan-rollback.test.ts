@@ -11,6 +11,7 @@ import { after, before, test } from 'node:test';
 import { run as yx } from '@yixing/cli';
 import { Bus, createRegistry, silentLogger, stepName } from '@yixing/common';
 import type { Scheduler } from '@yixing/scheduler';
+import { testTokens } from '../fixtures/api-access.ts';
 import { type InProcessStack, startInProcess } from '../fixtures/in-process.ts';
 import { waitUntil } from '../fixtures/wait.ts';
 
@@ -55,7 +56,7 @@ async function counts(): Promise<string> {
 async function completed(planId: string): Promise<void> {
   await waitUntil(
     async () => {
-      const p = (await scheduler.api.inject({ method: 'GET', url: `/v1/plans/${planId}` })).json() as {
+      const p = (await stack.inject({ method: 'GET', url: `/v1/plans/${planId}` })).json() as {
         state: string;
         percentDone: number;
       };
@@ -68,12 +69,12 @@ async function completed(planId: string): Promise<void> {
 test('a rollback requirement that is not snapshot, packages or any is refused, naming the field; nothing is written', async () => {
   const before = await counts();
   for (const rollback of ['lvm', 'Snapshot', '', 1, null]) {
-    const res = await scheduler.api.inject({ method: 'POST', url: '/v1/plans', payload: { ...plan, rollback } });
+    const res = await stack.inject({ method: 'POST', url: '/v1/plans', payload: { ...plan, rollback } });
     assert.equal(res.statusCode, 400, res.body);
     const { error } = res.json() as { error: { field: string; message: string } };
     assert.equal(error.field, 'body.rollback', error.message);
   }
-  const res = await scheduler.api.inject({ method: 'POST', url: '/v1/plans', payload: { ...plan, rollback: 'lvm' } });
+  const res = await stack.inject({ method: 'POST', url: '/v1/plans', payload: { ...plan, rollback: 'lvm' } });
   assert.match(
     (res.json() as { error: { message: string } }).error.message,
     /^body\.rollback: must be one of "any", "snapshot", "packages"$/,
@@ -82,15 +83,15 @@ test('a rollback requirement that is not snapshot, packages or any is refused, n
 });
 
 test('the requirement is stored on the plan and sent with every step; a plan without one requires any', async () => {
-  const res = await scheduler.api.inject({ method: 'POST', url: '/v1/plans', payload: { ...plan, rollback: 'snapshot' } });
+  const res = await stack.inject({ method: 'POST', url: '/v1/plans', payload: { ...plan, rollback: 'snapshot' } });
   assert.equal(res.statusCode, 201, res.body);
   const { id } = res.json() as { id: string };
-  const shown = (await scheduler.api.inject({ method: 'GET', url: `/v1/plans/${id}` })).json() as { spec: { rollback: string } };
+  const shown = (await stack.inject({ method: 'GET', url: `/v1/plans/${id}` })).json() as { spec: { rollback: string } };
   assert.equal(shown.spec.rollback, 'snapshot');
   assert.equal((await scheduler.models.Plan.findById(id).lean())?.spec.rollback, 'snapshot');
   await completed(id);
 
-  const plain = await scheduler.api.inject({ method: 'POST', url: '/v1/plans', payload: { ...plan, name: 'no requirement' } });
+  const plain = await stack.inject({ method: 'POST', url: '/v1/plans', payload: { ...plan, name: 'no requirement' } });
   assert.equal(plain.statusCode, 201, plain.body);
   const other = (plain.json() as { id: string }).id;
   assert.equal((await scheduler.models.Plan.findById(other).lean())?.spec.rollback, 'any');
@@ -131,7 +132,7 @@ test('yx plan create takes the requirement from the plan file', async (t) => {
   const io = {
     stdout: stdout as unknown as NodeJS.WriteStream,
     stderr: stderr as unknown as NodeJS.WriteStream,
-    env: { YX_API: stack.apiUrl },
+    env: { YX_API: stack.apiUrl, YX_TOKEN: testTokens.operator },
   };
   assert.equal(await yx(['plan', 'create', '-f', file, '--json'], io), 0, stderr.text);
   const { id } = JSON.parse(stdout.text) as { id: string };

@@ -33,7 +33,7 @@ test('a RunFinished whose first publish is lost still reaches the stream, once p
     return publish(...args);
   }) as typeof bus.publishDurable;
 
-  const res = await scheduler.api.inject({
+  const res = await stack.inject({
     method: 'POST',
     url: '/v1/plans',
     headers: { 'content-type': 'application/json' },

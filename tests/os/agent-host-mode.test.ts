@@ -10,6 +10,7 @@ import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { BUILTIN_PROFILES_DIR, treeDigest } from '@yixing/host-agent/internal';
 import type { PlanView, RunView } from '@yixing/scheduler/internal';
+import { bearer } from '../fixtures/api-access.ts';
 import { freshDebianRoot, osVersion, requiredEnv, type TestRoot } from '../fixtures/os-root.ts';
 import { type ServiceProcess, spawnService } from '../fixtures/processes.ts';
 import { api, type Stack, startScheduler, startStack, waitForHosts } from '../fixtures/stack.ts';
@@ -30,7 +31,13 @@ before(async () => {
   backup = await spawnService({
     name: 'backup',
     main: 'services/backup/src/main.ts',
-    env: { YX_NATS_URL: stack.nats.url, YX_MONGO_URI: stack.dbUri, YX_API_PORT: '0', YX_BACKUP_KEY: randomBytes(32).toString('base64') },
+    env: {
+      YX_NATS_URL: stack.nats.url,
+      YX_MONGO_URI: stack.dbUri,
+      YX_API_PORT: '0',
+      YX_API_TOKENS_FILE: stack.apiTokensFile,
+      YX_BACKUP_KEY: randomBytes(32).toString('base64'),
+    },
     ready: /^yx-backup ready (\S+)/,
     logDir: stack.dir,
     onReady: (m) => {
@@ -175,7 +182,7 @@ test('a failed post-check rolls the host back from the backup service to exactly
     assert.equal(await osVersion(r.root), '11');
     assert.equal(await treeDigest(path.join(r.root, 'etc')), etcBefore, '/etc is what the backup held');
     // The rollback's backup came from the service: restored once, from a sealed copy.
-    const metrics = await (await fetch(new URL('/metrics', backupApi))).text();
+    const metrics = await (await fetch(new URL('/metrics', backupApi), { headers: bearer('viewer') })).text();
     assert.match(metrics, /^yx_backup_restore_seconds_count\{[^}]*\} 1$/m);
   } finally {
     await agent2?.kill();

@@ -3,21 +3,11 @@
 import { jetstream } from '@nats-io/jetstream';
 import { Objm } from '@nats-io/obj';
 import type { NatsConnection, Subscription } from '@nats-io/transport-node';
-import {
-  BackupState,
-  Bus,
-  catalog,
-  clip,
-  ensureDurable,
-  ensureIndexes,
-  ensureStreams,
-  idPatterns,
-  type Logger,
-  type Registry,
-} from '@yixing/common';
-import { decodeCursor, installApiErrors, NEWEST_FIRST, newestFirstAfter, pageLimit, pageOf, pageQuery } from '@yixing/common/http';
-import Fastify, { type FastifyInstance } from 'fastify';
+import { BackupState, Bus, catalog, clip, ensureDurable, ensureIndexes, ensureStreams, type Logger, type Registry } from '@yixing/common';
+import type { ApiAccess } from '@yixing/common/http';
+import type { FastifyInstance } from 'fastify';
 import type { Connection } from 'mongoose';
+import { buildBackupApi } from './api/backup.routes.ts';
 import { type BackupConfig, BackupRefusedError, BackupService } from './backup.service.ts';
 import { type BackupDoc, backupModel } from './catalog/backup.model.ts';
 import { CommitLeases } from './catalog/commit-lease.model.ts';
@@ -33,6 +23,8 @@ export interface BackupAppDeps {
   clock: () => number;
   keys: Keys;
   config: BackupConfig & { sweepIntervalMs: number };
+  /** Who may call the API: authentication, rate limits and, when set, TLS. */
+  access: ApiAccess;
   /** Wraps the Object Store storage (bucket `config.bucket`): decorators, fault injection. */
   wrapStorage?: (store: ArchiveStorage) => ArchiveStorage;
 }
@@ -51,27 +43,6 @@ const STATE: Record<BackupDoc['state'], BackupState> = {
   deleted: BackupState.DELETED,
   expired: BackupState.EXPIRED,
 };
-
-const view = (d: BackupDoc) => ({
-  id: d._id,
-  hostId: d.hostId,
-  runId: d.runId,
-  planId: d.planId,
-  paths: d.paths,
-  state: d.state,
-  reason: d.reason,
-  sizeBytes: d.sizeBytes,
-  storedBytes: d.storedBytes,
-  sha256: d.sha256,
-  encrypted: d.keyId !== null,
-  keyId: d.keyId,
-  osRelease: d.osRelease,
-  packageCount: d.packageCount,
-  createdAt: d.createdAt,
-  verifiedAt: d.verifiedAt,
-  runFinalAt: d.runFinalAt,
-  expiresAt: d.expiresAt,
-});
 
 export async function buildBackupApp(deps: BackupAppDeps): Promise<BackupApp> {
   const { nc, log, registry, config } = deps;
@@ -99,60 +70,7 @@ export async function buildBackupApp(deps: BackupAppDeps): Promise<BackupApp> {
   let consumerLoop: Promise<void> | undefined;
   let closeConsumer: (() => Promise<void>) | undefined;
 
-  const api = Fastify({ logger: false, ajv: { customOptions: { removeAdditional: false, coerceTypes: false } } });
-  // Each error's own status: a refusal 409, an unknown id 404, a store that did not answer 503.
-  installApiErrors(api, { service: 'backup service' });
-  const idParams = {
-    type: 'object',
-    required: ['id'],
-    additionalProperties: false,
-    properties: { id: { type: 'string', pattern: '^b-[0-9]{8}-[0-9a-f]{12}$' } },
-  } as const;
-  api.get('/healthz', async () => ({ ok: true }));
-  api.get('/metrics', async (_req, reply) => {
-    reply.header('content-type', registry.contentType);
-    return registry.metrics();
-  });
-  api.get<{ Querystring: { hostId?: string; planId?: string; state?: string; limit?: string; cursor?: string } }>(
-    '/v1/backups',
-    {
-      schema: {
-        querystring: {
-          type: 'object',
-          additionalProperties: false,
-          properties: {
-            hostId: { type: 'string', pattern: idPatterns.hostId },
-            planId: { type: 'string', pattern: idPatterns.planId },
-            state: { type: 'string', enum: ['uploading', 'verified', 'failed', 'deleted', 'expired'] },
-            ...pageQuery(1000),
-          },
-        },
-      },
-    },
-    async (req) => {
-      const filter: Record<string, unknown> = req.query.cursor ? newestFirstAfter(decodeCursor(req.query.cursor)) : {};
-      for (const k of ['hostId', 'planId', 'state'] as const) if (req.query[k]) filter[k] = req.query[k] as string;
-      const limit = pageLimit(req.query.limit, 200, 1000);
-      const found = await model
-        .find(filter, { packages: 0 })
-        .sort({ ...NEWEST_FIRST })
-        .limit(limit + 1)
-        .lean<BackupDoc[]>();
-      const { docs, nextCursor } = pageOf(found, limit);
-      return { items: docs.map(view), nextCursor };
-    },
-  );
-  api.get<{ Params: { id: string } }>('/v1/backups/:id', { schema: { params: idParams } }, async (req) => {
-    const doc = await service.get(req.params.id);
-    return { ...view(doc), packages: doc.packages };
-  });
-  api.post<{ Params: { id: string } }>('/v1/backups/:id/verify', { schema: { params: idParams } }, async (req) => {
-    const r = await service.verify(req.params.id);
-    return { ok: r.ok, reason: r.reason, backup: view(r.doc) };
-  });
-  api.delete<{ Params: { id: string } }>('/v1/backups/:id', { schema: { params: idParams } }, async (req) =>
-    view(await service.delete(req.params.id)),
-  );
+  const api = await buildBackupApi({ service, model, registry, access: deps.access });
 
   return {
     service,

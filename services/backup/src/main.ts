@@ -17,35 +17,41 @@ import {
   stopOnSignals,
   str,
 } from '@yixing/common';
+import { apiAuthChecks, apiAuthEnv, loadApiAccess } from '@yixing/common/http';
 import { buildBackupApp } from './app.ts';
 import { loadKeys } from './crypto/key-ring.ts';
 
 async function main(): Promise<void> {
-  const cfg = readEnv({
-    ...natsEnv,
-    ...mongoEnv,
-    ...apiEnv(8081),
-    ...logEnv,
-    YX_BACKUP_BUCKET: { doc: 'Object Store bucket', parse: str({ pattern: /^[A-Za-z0-9_-]{1,64}$/ }), default: 'yx_backups' },
-    YX_BACKUP_RETENTION_DAYS: { doc: 'days kept after the host-run ended', parse: int({ min: 0, max: 3650 }), default: 30 },
-    YX_BACKUP_PLAN_QUOTA_BYTES: { doc: 'bytes a plan may hold; 0 for no quota', parse: int({ min: 0 }), default: 0 },
-    YX_BACKUP_UPLOAD_TIMEOUT_MS: { doc: 'an upload not committed by then fails', parse: int({ min: 1000 }), default: 3_600_000 },
-    YX_BACKUP_VERIFY_CONCURRENCY: { doc: 'backups verified at once', parse: int({ min: 1, max: 64 }), default: 4 },
-    YX_BACKUP_SWEEP_MS: { doc: 'interval of the retention sweep', parse: int({ min: 100 }), default: 60_000 },
-    YX_BACKUP_KEY_FILE: { doc: 'AES-256 key file (32 bytes, hex or base64) to seal backups with', parse: str(), default: '' },
-    YX_BACKUP_KEY: { doc: 'AES-256 key (hex or base64), instead of a file', parse: str(), default: '' },
-    YX_BACKUP_KEY_ID: {
-      doc: 'id recorded with sealed backups (derived from the key when empty)',
-      parse: str({ pattern: /^[A-Za-z0-9_.-]{1,64}$/ }),
-      default: '',
+  const cfg = readEnv(
+    {
+      ...natsEnv,
+      ...mongoEnv,
+      ...apiEnv(8081),
+      ...apiAuthEnv,
+      ...logEnv,
+      YX_BACKUP_BUCKET: { doc: 'Object Store bucket', parse: str({ pattern: /^[A-Za-z0-9_-]{1,64}$/ }), default: 'yx_backups' },
+      YX_BACKUP_RETENTION_DAYS: { doc: 'days kept after the host-run ended', parse: int({ min: 0, max: 3650 }), default: 30 },
+      YX_BACKUP_PLAN_QUOTA_BYTES: { doc: 'bytes a plan may hold; 0 for no quota', parse: int({ min: 0 }), default: 0 },
+      YX_BACKUP_UPLOAD_TIMEOUT_MS: { doc: 'an upload not committed by then fails', parse: int({ min: 1000 }), default: 3_600_000 },
+      YX_BACKUP_VERIFY_CONCURRENCY: { doc: 'backups verified at once', parse: int({ min: 1, max: 64 }), default: 4 },
+      YX_BACKUP_SWEEP_MS: { doc: 'interval of the retention sweep', parse: int({ min: 100 }), default: 60_000 },
+      YX_BACKUP_KEY_FILE: { doc: 'AES-256 key file (32 bytes, hex or base64) to seal backups with', parse: str(), default: '' },
+      YX_BACKUP_KEY: { doc: 'AES-256 key (hex or base64), instead of a file', parse: str(), default: '' },
+      YX_BACKUP_KEY_ID: {
+        doc: 'id recorded with sealed backups (derived from the key when empty)',
+        parse: str({ pattern: /^[A-Za-z0-9_.-]{1,64}$/ }),
+        default: '',
+      },
+      YX_BACKUP_ENCRYPT: { doc: 'seal new backups (needs a key)', parse: bool, default: true },
+      YX_BACKUP_RETIRED_KEY_FILES: {
+        doc: 'keys that only open older backups after a rotation: path or id=path, comma separated',
+        parse: str(),
+        default: '',
+      },
     },
-    YX_BACKUP_ENCRYPT: { doc: 'seal new backups (needs a key)', parse: bool, default: true },
-    YX_BACKUP_RETIRED_KEY_FILES: {
-      doc: 'keys that only open older backups after a rotation: path or id=path, comma separated',
-      parse: str(),
-      default: '',
-    },
-  });
+    process.env,
+    apiAuthChecks,
+  );
   const keys = await loadKeys({
     keyFile: cfg.YX_BACKUP_KEY_FILE,
     key: cfg.YX_BACKUP_KEY,
@@ -54,6 +60,7 @@ async function main(): Promise<void> {
     retiredKeyFiles: cfg.YX_BACKUP_RETIRED_KEY_FILES,
   });
   const log = createLogger('backup', cfg.YX_LOG_LEVEL);
+  const access = await loadApiAccess(cfg, log);
   const registry = createRegistry('backup');
   const nc = await connectBus({ servers: cfg.YX_NATS_URL, name: 'yx-backup' });
   const conn = await connectDb({ uri: cfg.YX_MONGO_URI, appName: 'yx-backup', maxPoolSize: cfg.YX_MONGO_POOL });
@@ -64,6 +71,7 @@ async function main(): Promise<void> {
     registry,
     clock: Date.now,
     keys,
+    access,
     config: {
       bucket: cfg.YX_BACKUP_BUCKET,
       retentionDays: cfg.YX_BACKUP_RETENTION_DAYS,

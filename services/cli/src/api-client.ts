@@ -20,7 +20,8 @@ export class ApiError extends YxError {
 
 export interface ApiClientOptions {
   baseUrl: string;
-  actor: string;
+  /** The bearer token sent with every request; the API knows the caller by it. */
+  token?: string;
   fetch?: typeof fetch;
 }
 
@@ -31,13 +32,17 @@ export class ApiClient {
     this.#opts = opts;
   }
 
+  #auth(): Record<string, string> {
+    return this.#opts.token ? { authorization: `Bearer ${this.#opts.token}` } : {};
+  }
+
   async request<T>(method: string, path: string, body?: unknown): Promise<T> {
     const f = this.#opts.fetch ?? fetch;
     let res: Response;
     try {
       res = await f(new URL(path, this.#opts.baseUrl), {
         method,
-        headers: { 'x-yx-actor': this.#opts.actor, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+        headers: { ...this.#auth(), ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
         ...(body === undefined ? {} : { body: JSON.stringify(body) }),
       });
     } catch (err) {
@@ -101,7 +106,10 @@ export class ApiClient {
   /** Server-sent events of a path, until the server ends the stream or `signal` aborts. */
   async *events(path: string, signal?: AbortSignal): AsyncGenerator<{ event: string; data: unknown }> {
     const f = this.#opts.fetch ?? fetch;
-    const res = await f(new URL(path, this.#opts.baseUrl), { headers: { accept: 'text/event-stream' }, ...(signal ? { signal } : {}) });
+    const res = await f(new URL(path, this.#opts.baseUrl), {
+      headers: { accept: 'text/event-stream', ...this.#auth() },
+      ...(signal ? { signal } : {}),
+    });
     if (!res.ok || !res.body) {
       const body = (await res.json().catch(() => ({}))) as { error?: { code?: string; message?: string } };
       throw new ApiError(res.status, body.error?.code ?? 'HTTP_ERROR', body.error?.message ?? `HTTP ${res.status}`);

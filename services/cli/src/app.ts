@@ -5,6 +5,7 @@ import { parseArgs } from 'node:util';
 import { YxError } from '@yixing/common/errors';
 import { parse as parseYaml } from 'yaml';
 import { ApiClient, ApiError } from './api-client.ts';
+import { accessHint, CliConfigError, type CliSettings, newToken, readCliSettings } from './credentials.ts';
 import { type PlanProgress, type PlanSummary, ProgressRenderer } from './progress.ts';
 
 export interface Io {
@@ -29,9 +30,11 @@ export const USAGE = `yx — Yixing from the terminal
   yx backups list [--host H] [--plan P] [--state S] [--limit N] [--cursor C]
   yx backup show|verify ID                      a backup; verify re-reads it end to end
   yx backup delete ID                           refused for a verified backup whose run has not ended
+  yx token new NAME ROLE                        a new API token (viewer, operator or admin) and its tokens-file line
 
-Options: --api URL (or YX_API; default http://127.0.0.1:8080), --backup-api URL (or YX_BACKUP_API;
-default http://127.0.0.1:8081), --actor NAME (or YX_ACTOR), --json
+Options: --api URL (or YX_API, or api: in the config file; default http://127.0.0.1:8080), --backup-api URL
+(or YX_BACKUP_API, or backupApi:; default http://127.0.0.1:8081), --json
+The API token: YX_TOKEN, or token: in the config file (YX_CONFIG, default ~/.config/yixing/config.yaml, chmod 600).
 Lists print every page unless --limit N; with more left, stderr names the --cursor to go on from.
 Exit codes: 0 done; 1 the API refused or failed; 2 bad usage; 3 the plan ended with failures or was aborted.
 `;
@@ -56,28 +59,31 @@ export async function run(argv: string[], io: Io): Promise<number> {
     io.stdout.write(USAGE);
     return values.help ? 0 : 2;
   }
-  const api = new ApiClient({
-    baseUrl: values.api ?? io.env.YX_API ?? 'http://127.0.0.1:8080',
-    actor: values.actor ?? io.env.YX_ACTOR ?? io.env.USER ?? 'cli',
-  });
   const out = (text: string): void => {
     io.stdout.write(text.endsWith('\n') ? text : `${text}\n`);
   };
   const json = (v: unknown): void => out(JSON.stringify(v, null, 2));
-  const backups = new ApiClient({
-    baseUrl: values['backup-api'] ?? io.env.YX_BACKUP_API ?? 'http://127.0.0.1:8081',
-    actor: values.actor ?? io.env.YX_ACTOR ?? io.env.USER ?? 'cli',
-  });
+  let settings: CliSettings | undefined;
   try {
+    if (pos[0] === 'token') return tokenCommand(pos, values, out, json);
+    settings = await readCliSettings(io.env);
+    const token = settings.token ? { token: settings.token } : {};
+    const api = new ApiClient({ baseUrl: values.api ?? io.env.YX_API ?? settings.api ?? 'http://127.0.0.1:8080', ...token });
+    const backups = new ApiClient({
+      baseUrl: values['backup-api'] ?? io.env.YX_BACKUP_API ?? settings.backupApi ?? 'http://127.0.0.1:8081',
+      ...token,
+    });
     if (pos[0] === 'backups' || pos[0] === 'backup') return await backupCommands(pos, values, backups, io, out, json);
     return await dispatch(pos, values, api, io, out, json);
   } catch (err) {
-    if (err instanceof UsageError) {
-      io.stderr.write(`yx: ${err.message}\n(see yx --help)\n`);
+    if (err instanceof UsageError || err instanceof CliConfigError) {
+      io.stderr.write(`yx: ${err.message}\n${err instanceof UsageError ? '(see yx --help)\n' : ''}`);
       return 2;
     }
     if (err instanceof ApiError) {
       io.stderr.write(`yx: ${err.message}${err.status ? ` (HTTP ${err.status} ${err.code})` : ''}\n`);
+      const hint = settings ? accessHint(err.status, settings) : '';
+      if (hint) io.stderr.write(`yx: ${hint}\n`);
       return 1;
     }
     io.stderr.write(`yx: ${(err as Error).message}\n`);
@@ -94,7 +100,6 @@ function parseCli(argv: string[]) {
       'backup-api': { type: 'string' },
       host: { type: 'string' },
       plan: { type: 'string' },
-      actor: { type: 'string' },
       json: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
       file: { type: 'string', short: 'f' },
@@ -138,6 +143,24 @@ function count(option: string, raw: string): number {
 /** --limit and --cursor of a list command. */
 function paging(v: Values): { max?: number; cursor?: string } {
   return { ...(v.limit !== undefined ? { max: count('--limit', v.limit) } : {}), ...(v.cursor ? { cursor: v.cursor } : {}) };
+}
+
+/** `yx token new NAME ROLE`: made here, nothing sent; the token is printed once and kept nowhere. */
+function tokenCommand(pos: string[], v: Values, out: (t: string) => void, json: (x: unknown) => void): number {
+  const [, verb, name, role] = pos;
+  if (verb !== 'new' || pos.length !== 4) throw new UsageError(`unknown command "${pos.join(' ')}"; it is yx token new NAME ROLE`);
+  const made = newToken(name as string, role as string);
+  if (v.json) json(made);
+  else
+    out(
+      [
+        `token for ${made.name} (${made.role}); give it to them, it is shown only this once:`,
+        `  ${made.token}`,
+        "add this line to the API's tokens file (YX_API_TOKENS_FILE; read again when it changes):",
+        `  ${made.line}`,
+      ].join('\n'),
+    );
+  return 0;
 }
 
 /** Where a list stopped with more left, on stderr so that stdout stays the list. */

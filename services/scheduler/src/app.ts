@@ -2,6 +2,7 @@
 // configuration. main.ts wires real ones; tests wire their own.
 import type { NatsConnection } from '@nats-io/transport-node';
 import { Bus, defaultStreamLimits, ensureIndexes, ensureStreams, type Logger, type Registry } from '@yixing/common';
+import type { ApiAccess } from '@yixing/common/http';
 import type { FastifyInstance } from 'fastify';
 import type { Connection } from 'mongoose';
 import { buildApi } from './api/server.ts';
@@ -21,6 +22,8 @@ export interface SchedulerConfig {
   /** Event streams the API serves at once. */
   maxEventStreams?: number;
   lastSeenFlushMs?: number;
+  /** The cluster probe targets plans may name; none: plans cannot probe. */
+  probeTargets?: readonly string[];
 }
 
 export interface SchedulerDeps {
@@ -30,6 +33,8 @@ export interface SchedulerDeps {
   registry: Registry;
   clock: () => number;
   config: SchedulerConfig;
+  /** Who may call the API: authentication, rate limits and, when set, TLS. */
+  access: ApiAccess;
 }
 
 export interface Scheduler {
@@ -71,7 +76,7 @@ export async function buildScheduler(deps: SchedulerDeps): Promise<Scheduler> {
   const runs = new RunStore(models);
   const engine = new Engine({ models, runs, bus, inventory, audit, metrics, log, clock, config: config.engine });
   engineRef = engine;
-  const plans = new PlanService({ models, runs, engine, inventory, audit, log, clock });
+  const plans = new PlanService({ models, runs, engine, inventory, audit, log, clock, probeTargets: config.probeTargets ?? [] });
   const orphans = await plans.deleteOrphanRuns();
   if (orphans > 0) log.warn({ orphans }, 'deleted the runs of plans that were never created');
   // Load live plans before consuming events: an event must find its run.
@@ -87,6 +92,7 @@ export async function buildScheduler(deps: SchedulerDeps): Promise<Scheduler> {
     bus,
     registry,
     heartbeatGraceMs: config.engine.heartbeatGraceMs,
+    access: deps.access,
     ...(config.bodyLimit ? { bodyLimit: config.bodyLimit } : {}),
     ...(config.maxEventStreams ? { maxEventStreams: config.maxEventStreams } : {}),
   });

@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { EventEmitter } from 'node:events';
 import http from 'node:http';
 import { after, test } from 'node:test';
+import { fixedApiAccess, newApiToken } from '@yixing/common/http';
 import type { FastifyInstance } from 'fastify';
 import type { HostRunDoc, PlanDoc } from '../db/models.ts';
 import { PlanRuntime } from '../reconcile/plan-runtime.ts';
@@ -34,9 +35,12 @@ const events = new EventEmitter();
 const rt = new PlanRuntime(plan, []);
 const apps: FastifyInstance[] = [];
 
+const viewer = newApiToken();
+
 async function serve(extra: Record<string, unknown>): Promise<{ app: FastifyInstance; url: string; raws: http.ServerResponse[] }> {
   const app = await buildApi({
     registry: { contentType: 'text/plain', metrics: async () => '' },
+    access: fixedApiAccess([{ token: viewer, name: 'watcher', role: 'viewer' }]),
     engine: { runtime: (id: string) => (id === plan._id ? rt : undefined), events },
     ...extra,
   } as unknown as Parameters<typeof buildApi>[0]);
@@ -55,7 +59,7 @@ after(async () => {
 /** Opens a stream; resolves with the response once its headers arrive. */
 function open(url: string): Promise<http.IncomingMessage> {
   return new Promise((resolve, reject) => {
-    http.get(`${url}/v1/plans/${plan._id}/events`, resolve).on('error', reject);
+    http.get(`${url}/v1/plans/${plan._id}/events`, { headers: { authorization: `Bearer ${viewer}` } }, resolve).on('error', reject);
   });
 }
 

@@ -52,6 +52,8 @@ export interface StreamOptions {
   /** A client whose socket stays full this long is disconnected. */
   stallMs: number;
   keepAliveMs: number;
+  /** When the caller's credential expires (a JWT's exp): the stream ends then, and the client must authenticate again. */
+  endAtMs?: number;
 }
 
 export const DEFAULT_STREAM_OPTIONS: StreamOptions = { stallMs: 60_000, keepAliveMs: 15_000 };
@@ -129,9 +131,12 @@ export function streamPlan(
   engine.events.on('plan', onPlan);
   engine.events.on('run', onRun);
   const keepAlive = setInterval(() => write(': keep-alive\n\n'), opts.keepAliveMs);
+  const expiry =
+    opts.endAtMs === undefined ? undefined : setTimeout(() => res.end(), Math.min(Math.max(0, opts.endAtMs - Date.now()), 2 ** 31 - 1));
   res.on('close', () => {
     ended = true;
     clearInterval(keepAlive);
+    clearTimeout(expiry);
     clearTimeout(timer);
     clearTimeout(stalled);
     engine.events.off('plan', onPlan);

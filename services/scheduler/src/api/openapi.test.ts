@@ -4,6 +4,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { Validator } from '@seriousme/openapi-schema-validator';
+import { fixedApiAccess, newApiToken } from '@yixing/common/http';
 import type { FastifyInstance } from 'fastify';
 import { buildApi } from './server.ts';
 
@@ -12,9 +13,12 @@ interface Operation {
   responses: Record<string, { description: string; headers?: Record<string, unknown> }>;
 }
 
+const admin = newApiToken();
+const access = fixedApiAccess([{ token: admin, name: 'admin', role: 'admin' }]);
+
 // Routes build their views from these parts only when called: the document needs none.
 const api = (): Promise<FastifyInstance> =>
-  buildApi({ registry: { contentType: 'text/plain', metrics: async () => '' } } as unknown as Parameters<typeof buildApi>[0]);
+  buildApi({ registry: { contentType: 'text/plain', metrics: async () => '' }, access } as unknown as Parameters<typeof buildApi>[0]);
 
 async function openapi(): Promise<{ openapi: string; paths: Record<string, Record<string, Operation>> }> {
   const app = await api();
@@ -36,15 +40,16 @@ test('every route documents the errors it can answer with', async () => {
     const got = statuses(path, method);
     for (const s of expected) assert.ok(got.includes(s), `${method.toUpperCase()} ${path} does not document ${s}: ${got.join(' ')}`);
   };
-  has('/v1/plans', 'post', ['201', '400', '409', '413', '415', '422', '500', '503']);
-  has('/v1/plans', 'get', ['200', '400', '500', '503']);
+  has('/v1/plans', 'post', ['201', '400', '401', '403', '409', '413', '415', '422', '429', '500', '503']);
+  has('/v1/plans', 'get', ['200', '400', '401', '403', '429', '500', '503']);
   has('/v1/plans/{planId}', 'get', ['200', '400', '404', '500', '503']);
-  has('/v1/plans/{planId}/pause', 'post', ['200', '400', '404', '409', '413', '415', '503']);
-  has('/v1/plans/{planId}/events', 'get', ['200', '404', '429', '503']);
-  has('/v1/hosts/{hostId}', 'get', ['200', '404']);
-  has('/v1/hosts/{hostId}/logs', 'get', ['200', '400', '404']);
+  has('/v1/plans/{planId}/pause', 'post', ['200', '400', '401', '403', '404', '409', '413', '415', '503']);
+  has('/v1/plans/{planId}/events', 'get', ['200', '401', '403', '404', '429', '503']);
+  has('/v1/hosts/{hostId}', 'get', ['200', '401', '404']);
+  has('/v1/hosts/{hostId}/logs', 'get', ['200', '400', '401', '404']);
   for (const [path, methods] of Object.entries(paths)) {
     for (const [method, op] of Object.entries(methods)) {
+      assert.deepEqual((op as { security?: unknown }).security, [{ bearer: [] }], `${method} ${path} names the bearer scheme`);
       assert.ok(!('200' in op.responses && op.responses['200']?.description === 'Default Response'), `${method} ${path}: undocumented 200`);
       const errors = Object.keys(op.responses).filter((s) => Number(s) >= 400);
       assert.ok(errors.includes('500'), `${method} ${path} documents no 500`);
@@ -67,7 +72,7 @@ test('a method a path does not have is a 405 with Allow; an unknown path is a 40
     ['POST', '/v1/hosts/h-1/logs?limit=3', 'GET, HEAD'],
   ];
   for (const [method, url, allow] of cases) {
-    const res = await app.inject({ method: method as 'GET', url });
+    const res = await app.inject({ method: method as 'GET', url, headers: { authorization: `Bearer ${admin}` } });
     assert.equal(res.statusCode, 405, `${method} ${url}: ${res.body}`);
     assert.equal(res.headers.allow, allow, `${method} ${url}`);
     assert.equal(res.json().error.code, 'METHOD_NOT_ALLOWED');

@@ -1,6 +1,6 @@
 // /v1/plans: create, inspect, operate, and follow a plan live (server-sent events).
 import { idPatterns } from '@yixing/common';
-import { errorResponses, okResponse } from '@yixing/common/http';
+import { errorResponses, identityOf, okResponse } from '@yixing/common/http';
 import type { FastifyInstance } from 'fastify';
 import type { HostRunDoc, PlanDoc, RunState } from '../db/models.ts';
 import { IDEMPOTENCY_KEY_PATTERN } from '../plans/plan.service.ts';
@@ -31,11 +31,6 @@ const hostParams = {
 } as const;
 
 const RUN_STATES = ['pending', 'active', 'held', 'succeeded', 'failed', 'excluded'] as const;
-
-export function actorOf(headers: Record<string, unknown>): string {
-  const raw = headers['x-yx-actor'];
-  return typeof raw === 'string' && /^[\w.@-]{1,64}$/.test(raw) ? raw : 'anonymous';
-}
 
 export async function loadPlanView(deps: ApiDeps, planId: string): Promise<PlanView> {
   const rt = deps.engine.runtime(planId);
@@ -72,7 +67,7 @@ export function planRoutes(app: FastifyInstance, deps: ApiDeps): void {
     },
     async (req, reply) => {
       const idempotencyKey = req.headers['idempotency-key'] as string | undefined;
-      const plan = await plans.create(req.body, actorOf(req.headers), { idempotencyKey });
+      const plan = await plans.create(req.body, identityOf(req).name, { idempotencyKey });
       return reply.status(201).send(await loadPlanView(deps, plan._id));
     },
   );
@@ -163,7 +158,7 @@ export function planRoutes(app: FastifyInstance, deps: ApiDeps): void {
         },
       },
       async (req) => {
-        const result = await run(req.params.planId, actorOf(req.headers), req.body ?? {});
+        const result = await run(req.params.planId, identityOf(req).name, req.body ?? {});
         return { result, plan: await loadPlanView(deps, req.params.planId) };
       },
     );
@@ -192,7 +187,7 @@ export function planRoutes(app: FastifyInstance, deps: ApiDeps): void {
           response: { ...okResponse("The host's run"), ...errorResponses(404, 409) },
         },
       },
-      async (req) => runView(await run(req.params.planId, req.params.hostId, actorOf(req.headers))),
+      async (req) => runView(await run(req.params.planId, req.params.hostId, identityOf(req).name)),
     );
   hostAction('exclude', (p, h, a) => engine.exclude(p, h, a));
   hostAction('rollback', (p, h, a) => engine.resolveHeld(p, h, a, 'rollback'));
@@ -217,9 +212,11 @@ export function planRoutes(app: FastifyInstance, deps: ApiDeps): void {
     async (req, reply) => {
       await loadPlanView(deps, req.params.planId);
       const release = streams.take();
+      const { expiresAtMs } = identityOf(req);
       streamPlan(engine, req.params.planId, reply, () => loadPlanView(deps, req.params.planId), release, {
         ...DEFAULT_STREAM_OPTIONS,
         ...deps.eventStreams,
+        ...(expiresAtMs === undefined ? {} : { endAtMs: expiresAtMs }),
       });
     },
   );

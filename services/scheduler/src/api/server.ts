@@ -2,7 +2,15 @@
 // validation rejects unknown fields (removeAdditional is off) and errors name the field.
 import swagger from '@fastify/swagger';
 import type { Bus, Registry } from '@yixing/common';
-import { documentErrors, installApiErrors, localReference } from '@yixing/common/http';
+import {
+  type ApiAccess,
+  apiSecuritySchemes,
+  apiServerOptions,
+  documentErrors,
+  installApiAuth,
+  installApiErrors,
+  localReference,
+} from '@yixing/common/http';
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { AuditLog } from '../audit/audit-log.ts';
 import type { Models } from '../db/models.ts';
@@ -14,6 +22,7 @@ import type { Engine } from '../reconcile/engine.ts';
 import type { StreamOptions } from './event-stream.ts';
 import { hostRoutes } from './host.routes.ts';
 import { planRoutes } from './plan.routes.ts';
+import { schedulerRouteRoles } from './route-roles.ts';
 
 export interface ApiDeps {
   models: Models;
@@ -25,6 +34,8 @@ export interface ApiDeps {
   bus: Bus;
   registry: Registry;
   heartbeatGraceMs: number;
+  /** Who may call: authentication, rate limits and, when set, TLS. */
+  access: ApiAccess;
   /** Largest accepted request body. */
   bodyLimit?: number;
   /** Event streams (GET /v1/plans/<id>/events) open at once; the next is refused with 429. */
@@ -34,18 +45,22 @@ export interface ApiDeps {
 }
 
 export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
-  const app = Fastify({
-    logger: deps.logger ?? false,
-    bodyLimit: deps.bodyLimit ?? 256 * 1024,
-    ajv: { customOptions: { removeAdditional: false, coerceTypes: false, useDefaults: false, allErrors: false } },
-  });
+  const app = Fastify(
+    apiServerOptions({
+      logger: deps.logger ?? false,
+      bodyLimit: deps.bodyLimit ?? 256 * 1024,
+      ...(deps.access.tls ? { tls: deps.access.tls } : {}),
+    }),
+  ) as unknown as FastifyInstance;
   installApiErrors(app, { service: 'scheduler' });
   documentErrors(app);
+  await installApiAuth(app, { ...deps.access, routeRoles: schedulerRouteRoles });
   // 3.1: its schemas are JSON Schema 2020-12, the dialect the routes validate with.
   await app.register(swagger, {
     openapi: {
       openapi: '3.1.0',
       info: { title: 'Yixing scheduler API', version: '1.0.0', description: 'Plans, hosts, steps and logs of in-place OS migrations.' },
+      components: { securitySchemes: apiSecuritySchemes },
     },
     refResolver: { buildLocalReference: localReference },
   });

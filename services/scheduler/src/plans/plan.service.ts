@@ -96,6 +96,8 @@ export interface PlanServiceDeps {
    * 503 and leaves the question to the background (its hosts held meanwhile).
    */
   settleBackoffMs?: { first: number; max: number; attempts: number };
+  /** The cluster probe targets a plan may name (tcp host:port, http URLs); none: plans cannot probe. */
+  probeTargets?: readonly string[];
 }
 
 const SETTLE_BACKOFF_MS = { first: 200, max: 30_000, attempts: 5 };
@@ -132,12 +134,31 @@ function checkWindows(spec: PlanSpec, now: number): void {
   if (spec.promotion.mode === 'auto' && (spec.promotion as { soakSeconds?: number }).soakSeconds === undefined) {
     throw new PlanValidationError('promotion.soakSeconds', 'is required with mode auto');
   }
-  const probe = spec.clusterCheck.probe;
-  if (probe?.kind === 'tcp' && !/^\[?[^\]\s]+\]?:\d{1,5}$/.test(probe.target)) {
-    throw new PlanValidationError('clusterCheck.probe.target', `${JSON.stringify(probe.target)} is not host:port`);
+}
+
+/** What a tcp probe's target is (host:port), and an http one's (an http(s) URL). */
+export const PROBE_TARGET_PATTERNS = { tcp: /^\[?[^\]\s]+\]?:\d{1,5}$/, http: /^https?:\/\/\S+$/ } as const;
+
+/**
+ * A plan's cluster probe is fetched by every agent it reaches, from inside the fleet: only
+ * a target the scheduler is configured with (YX_CLUSTER_PROBE_TARGETS) may be probed, or
+ * a plan could make the fleet request any address (server-side request forgery).
+ */
+export function checkProbe(probe: PlanSpec['clusterCheck']['probe'], allowed: readonly string[]): void {
+  if (!probe) return;
+  const field = 'clusterCheck.probe.target';
+  if (!PROBE_TARGET_PATTERNS[probe.kind].test(probe.target)) {
+    throw new PlanValidationError(field, `${JSON.stringify(probe.target)} is not ${probe.kind === 'tcp' ? 'host:port' : 'an http(s) URL'}`);
   }
-  if (probe?.kind === 'http' && !/^https?:\/\/\S+$/.test(probe.target)) {
-    throw new PlanValidationError('clusterCheck.probe.target', `${JSON.stringify(probe.target)} is not an http(s) URL`);
+  const isUrl = (target: string): boolean => PROBE_TARGET_PATTERNS.http.test(target);
+  if (!allowed.some((a) => a === probe.target && isUrl(a) === (probe.kind === 'http'))) {
+    const configured = allowed.filter((a) => isUrl(a) === (probe.kind === 'http'));
+    throw new PlanValidationError(
+      field,
+      `${JSON.stringify(probe.target)} is not a configured ${probe.kind} probe target (YX_CLUSTER_PROBE_TARGETS: ${
+        configured.length > 0 ? configured.join(', ') : 'none'
+      })`,
+    );
   }
 }
 
@@ -231,6 +252,7 @@ export class PlanService {
     const now = clock();
     const spec = withDefaults(input);
     checkWindows(spec, now);
+    checkProbe(spec.clusterCheck.probe, this.#deps.probeTargets ?? []);
 
     const hosts = inventory.select({}).filter(compileSelector(spec.selector));
     if (hosts.length === 0) throw new PlanValidationError('selector', 'matches no registered host');

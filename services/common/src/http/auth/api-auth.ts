@@ -5,7 +5,7 @@
 // read. Handlers find the caller in req.identity; no header names an actor.
 import rateLimit from '@fastify/rate-limit';
 import type { FastifyInstance, FastifyRequest, onRequestAsyncHookHandler } from 'fastify';
-import { errorResponses } from '../openapi.ts';
+import { API_ERROR_SCHEMA_ID, errorResponses } from '../openapi.ts';
 import type { Authenticator } from './authenticator.ts';
 import { ForbiddenError, RateLimitedError, UnauthenticatedError } from './errors.ts';
 import { type Access, type Identity, type RouteRoles, roleAtLeast, routeKey } from './roles.ts';
@@ -14,6 +14,10 @@ declare module 'fastify' {
   interface FastifyRequest {
     /** The authenticated caller of a protected route; null on a public one. */
     identity: Identity | null;
+  }
+  interface FastifyInstance {
+    /** Every route as installApiAuth guards it: `METHOD /path` → what it needs (HEAD folded into GET). */
+    guardedRoutes: ReadonlyMap<string, Access>;
   }
   interface FastifyContextConfig {
     /** The route's entry in its API's RouteRoles table. */
@@ -55,6 +59,8 @@ export const rateLimitKey = (req: FastifyRequest): string => (req.identity ? `${
 /** Installs authentication, roles and rate limits; call before the API's routes are added. */
 export async function installApiAuth(app: FastifyInstance, opts: ApiAuthOptions): Promise<void> {
   app.decorateRequest('identity', null);
+  const guarded = new Map<string, Access>();
+  app.decorate('guardedRoutes', guarded);
   // After authentication (onRequest), before the body is read.
   await app.register(rateLimit, {
     hook: 'preParsing',
@@ -77,8 +83,10 @@ export async function installApiAuth(app: FastifyInstance, opts: ApiAuthOptions)
     const needs = [...new Set(keys.map((k) => opts.routeRoles[k] as Access))];
     if (needs.length !== 1) throw new Error(`${keys.join(', ')}: one route, different roles (${needs.join(', ')})`);
     const access = needs[0] as Access;
+    for (const k of keys) guarded.set(k, access);
     route.config = { ...route.config, access };
-    if (route.schema && !route.schema.hide) {
+    // Documented where the API documents its errors (documentErrors added their schema).
+    if (route.schema && !route.schema.hide && app.getSchema(API_ERROR_SCHEMA_ID)) {
       route.schema = {
         ...route.schema,
         ...(access === 'public' ? {} : { security: [{ [BEARER_SCHEME]: [] }] }),

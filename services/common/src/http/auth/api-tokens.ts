@@ -8,6 +8,9 @@ import { ConfigError } from '../../errors.ts';
 import type { Logger } from '../../log.ts';
 import { type Identity, isRole, ROLES, type Role } from './roles.ts';
 
+// What a token's line names, for callers that load only this module (the CLI).
+export { isRole, ROLES, type Role } from './roles.ts';
+
 export const API_TOKEN_PREFIX = 'yx_';
 /** What a static token looks like: the prefix and 43 base64url characters (32 bytes). */
 export const API_TOKEN_PATTERN = /^yx_[A-Za-z0-9_-]{43}$/;

@@ -6,9 +6,10 @@ import { type EnvCheck, int, str } from '../../config/env.ts';
 import { ConfigError } from '../../errors.ts';
 import type { Logger } from '../../log.ts';
 import type { RateLimitConfig } from './api-auth.ts';
-import { TokenFile } from './api-tokens.ts';
+import { hashApiToken, StaticTokens, TokenFile } from './api-tokens.ts';
 import { type Authenticator, bearerAuthenticator } from './authenticator.ts';
 import { oidcVerifier } from './oidc-verifier.ts';
+import type { Role } from './roles.ts';
 
 const httpUrl = str({ pattern: /^https?:\/\/[^\s/]+(\/\S*)?$/ });
 
@@ -103,4 +104,13 @@ export async function loadApiAccess(cfg: ApiAuthEnv, log?: Logger): Promise<ApiA
     rateLimit: { max: cfg.YX_API_RATE_LIMIT, windowMs: cfg.YX_API_RATE_WINDOW_MS },
     ...(cert && key ? { tls: { cert, key } } : {}),
   };
+}
+
+/** An ApiAccess of tokens given here (a server built in process: tests, embedding); plain HTTP. */
+export function fixedApiAccess(
+  tokens: readonly { token: string; name: string; role: Role }[],
+  rateLimit: RateLimitConfig = { max: apiAuthEnv.YX_API_RATE_LIMIT.default, windowMs: apiAuthEnv.YX_API_RATE_WINDOW_MS.default },
+): ApiAccess {
+  const known = new StaticTokens(tokens.map((t) => ({ name: t.name, role: t.role, sha256: hashApiToken(t.token) })));
+  return { authenticator: bearerAuthenticator({ tokens: known }), rateLimit };
 }
