@@ -32,6 +32,7 @@ export const HOST_PROGRAMS: Record<ProgramGroup, Record<string, HostProgram>> = 
     umount: { package: 'mount', for: '/proc and /dev inside a root' },
     mountpoint: { package: 'util-linux', for: 'checking mounts inside a root' },
     systemctl: { package: 'systemd', for: 'running services and reboots on a real host' },
+    openssl: { package: 'openssl', for: 'test certificates of the APIs over HTTPS' },
   },
   containers: {
     podman: { package: 'podman', for: 'the container engine behind testcontainers' },
