@@ -9,6 +9,7 @@ export * from './bus/clip.ts';
 export * from './bus/codec.ts';
 export * from './bus/connect.ts';
 export * from './bus/durable-consumer.ts';
+export * from './bus/enrol-token.ts';
 export * from './config/env.ts';
 export * from './db/mongo.ts';
 export * from './errors.ts';

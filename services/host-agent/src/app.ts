@@ -1,16 +1,16 @@
 // Builds the agent side from injected parts: the simulated fleet (many hosts in one
 // process) and its metrics. main.ts reads the configuration and wires these.
-import { type Bus, Gauge, type Logger, type Registry } from '@yixing/common';
+import { Gauge, type Logger, type Registry } from '@yixing/common';
 import { BusBackupStore } from './backup/bus-backup-store.ts';
 import type { SimulateOptions } from './drivers/simulate/simulate.driver.ts';
 import { SimulatedBackups } from './drivers/simulate/simulated-backups.ts';
-import { type FleetSpec, fleetIdentities, SimulatedFleet } from './fleet.ts';
+import { busOfHost, type FleetBus, type FleetSpec, fleetIdentities, SimulatedFleet } from './fleet.ts';
 import { type Journal, journalFailureCounter } from './journal.ts';
 
 export const AGENT_VERSION = '0.1.0';
 
 export interface FleetAppDeps {
-  bus: Bus;
+  bus: FleetBus;
   log: Logger;
   registry: Registry;
   journal: Journal;
@@ -30,7 +30,7 @@ function serviceBackups(deps: FleetAppDeps): SimulatedBackups {
     storeFor(hostId) {
       let store = stores.get(hostId);
       if (!store) {
-        store = new BusBackupStore({ bus: deps.bus, hostId });
+        store = new BusBackupStore({ bus: busOfHost(deps.bus, hostId), hostId });
         stores.set(hostId, store);
       }
       return store;

@@ -48,8 +48,12 @@ export function fleetIdentities(spec: FleetSpec, agentVersion: string): AgentIde
   });
 }
 
+/** One bus for every simulated host, or each host's own (its own credential, per host). */
+export type FleetBus = Bus | ((hostId: string) => Bus);
+export const busOfHost = (bus: FleetBus, hostId: string): Bus => (typeof bus === 'function' ? bus(hostId) : bus);
+
 export interface FleetDeps {
-  bus: Bus;
+  bus: FleetBus;
   log: Logger;
   journal: Journal;
   journalFailures?: { inc(): void };
@@ -117,7 +121,7 @@ export class SimulatedFleet {
 
   async #startAgent(identity: AgentIdentity): Promise<void> {
     const agent = new HostAgent({
-      bus: this.#deps.bus,
+      bus: busOfHost(this.#deps.bus, identity.hostId),
       identity,
       driver: this.#driver,
       store: new FileAgentStateStore(this.#deps.stateDir, identity.hostId, { durable: false }),

@@ -7,8 +7,12 @@ import { createServer } from 'node:http';
 import { hostname } from 'node:os';
 import path from 'node:path';
 import {
+  agentInboxPrefix,
   Bus,
+  type BusOptions,
+  type BusSecurityEnv,
   bool,
+  busSecurityFromEnv,
   connectBus,
   createLogger,
   createRegistry,
@@ -17,6 +21,7 @@ import {
   logEnv,
   natsEnv,
   oneOf,
+  readableFile,
   readEnv,
   runMain,
   stopOnSignals,
@@ -24,6 +29,8 @@ import {
 } from '@yixing/common';
 import { AGENT_VERSION, buildFleetApp } from './app.ts';
 import { parseSimulateConfig } from './drivers/simulate/simulate-config.ts';
+import { agentCredsFile, runEnrol } from './enrol/enrol.command.ts';
+import { fleetIdentities } from './fleet.ts';
 import { buildHostAgent } from './host-mode.ts';
 import { FileJournal, noJournal } from './journal.ts';
 import { loadKnowledgeRules } from './knowledge/rule.ts';
@@ -32,6 +39,10 @@ import { runStandalone } from './standalone/migrate.command.ts';
 
 async function main(): Promise<void> {
   const command = process.argv[2];
+  if (command === 'enrol') {
+    process.exitCode = await runEnrol(process.argv.slice(3), process.env, process.stdout, process.stderr);
+    return;
+  }
   if (command !== undefined) {
     // The standalone one-click commands: no control plane, progress on the terminal.
     process.exitCode = await runStandalone(process.argv.slice(2), process.stdout, process.stderr);
@@ -90,6 +101,11 @@ async function main(): Promise<void> {
       default: 'none',
     },
     YX_SIM_CONFIG: { doc: 'rehearsal configuration as JSON, or @file', parse: str(), default: '' },
+    YX_FLEET_CREDS_DIR: {
+      doc: 'fleet mode: a directory with each simulated host’s own credentials (<host id>.creds); empty: one shared connection',
+      parse: readableFile,
+      default: '',
+    },
     YX_METRICS_PORT: { doc: 'port for /metrics on 127.0.0.1 (0: none)', parse: int({ min: 0, max: 65535 }), default: 0 },
   });
   const simText = cfg.YX_SIM_CONFIG.startsWith('@') ? await readFile(cfg.YX_SIM_CONFIG.slice(1), 'utf8') : cfg.YX_SIM_CONFIG;
@@ -102,25 +118,28 @@ async function main(): Promise<void> {
     await runHostMode(cfg, log, registry);
     return;
   }
-  const nc = await connectBus({ servers: cfg.YX_NATS_URL, name: `yx-agent-fleet-${cfg.YX_FLEET_PREFIX}` });
-  const bus = new Bus({ nc, log, registry });
+  const spec = {
+    size: cfg.YX_FLEET_SIZE,
+    offset: cfg.YX_FLEET_OFFSET,
+    clusters: cfg.YX_FLEET_CLUSTERS,
+    zones: cfg.YX_FLEET_ZONES,
+    racksPerZone: cfg.YX_FLEET_RACKS,
+    pool: cfg.YX_FLEET_POOL,
+    prefix: cfg.YX_FLEET_PREFIX,
+    osId,
+    osVersion,
+  };
+  const security = busSecurityFromEnv(cfg);
+  const conns = await fleetConnections(cfg.YX_NATS_URL, security, cfg.YX_FLEET_CREDS_DIR, cfg.YX_FLEET_PREFIX, spec);
+  const buses = new Map([...conns].map(([hostId, nc]) => [hostId, new Bus({ nc, log, registry })]));
+  const shared = buses.get('');
   const fleet = buildFleetApp({
-    bus,
+    bus: shared ?? ((hostId) => buses.get(hostId) as Bus),
     log,
     registry,
     journal: cfg.YX_JOURNAL_FILE ? new FileJournal(cfg.YX_JOURNAL_FILE) : noJournal,
     stateDir: cfg.YX_STATE_DIR,
-    spec: {
-      size: cfg.YX_FLEET_SIZE,
-      offset: cfg.YX_FLEET_OFFSET,
-      clusters: cfg.YX_FLEET_CLUSTERS,
-      zones: cfg.YX_FLEET_ZONES,
-      racksPerZone: cfg.YX_FLEET_RACKS,
-      pool: cfg.YX_FLEET_POOL,
-      prefix: cfg.YX_FLEET_PREFIX,
-      osId,
-      osVersion,
-    },
+    spec,
     simulate,
     backups: cfg.YX_FLEET_BACKUPS,
     heartbeatIntervalMs: cfg.YX_HEARTBEAT_MS,
@@ -145,12 +164,46 @@ async function main(): Promise<void> {
 
   stopOnSignals(
     () => fleet.stop(),
-    () => nc.drain(),
+    () => Promise.all([...conns.values()].map((nc) => nc.drain())),
   );
 }
 
+/**
+ * The fleet's connections: with a credentials directory, one per simulated host with its
+ * own credential (the broker holds each to its own subjects, as it does real hosts),
+ * keyed by host id; otherwise one shared connection, keyed ''.
+ */
+async function fleetConnections(
+  servers: string[],
+  security: Pick<BusOptions, 'creds' | 'tls'>,
+  credsDir: string,
+  prefix: string,
+  spec: Parameters<typeof fleetIdentities>[0],
+): Promise<Map<string, Awaited<ReturnType<typeof connectBus>>>> {
+  if (!credsDir) return new Map([['', await connectBus({ servers, name: `yx-agent-fleet-${prefix}`, ...security })]]);
+  const out = new Map<string, Awaited<ReturnType<typeof connectBus>>>();
+  const ids = fleetIdentities(spec, AGENT_VERSION).map((i) => i.hostId);
+  for (let i = 0; i < ids.length; i += 100) {
+    const batch = await Promise.all(
+      ids.slice(i, i + 100).map(async (hostId) => {
+        const creds = await readFile(path.join(credsDir, `${hostId}.creds`));
+        const nc = await connectBus({
+          servers,
+          name: `yx-agent-${hostId}`,
+          ...(security.tls ? { tls: security.tls } : {}),
+          creds,
+          inboxPrefix: agentInboxPrefix(hostId),
+        });
+        return [hostId, nc] as const;
+      }),
+    );
+    for (const [hostId, nc] of batch) out.set(hostId, nc);
+  }
+  return out;
+}
+
 async function runHostMode(
-  cfg: {
+  cfg: BusSecurityEnv & {
     YX_NATS_URL: string[];
     YX_HOST_ID: string;
     YX_ROOT: string;
@@ -178,7 +231,17 @@ async function runHostMode(
   );
   const profiles = await loadAgentProfiles(cfg.YX_PROFILES_DIR || undefined, mirrors);
   const knowledgeRules = await loadKnowledgeRules(cfg.YX_KNOWLEDGE_DIR || undefined);
-  const nc = await connectBus({ servers: cfg.YX_NATS_URL, name: `yx-agent-${cfg.YX_HOST_ID}` });
+  // The host's own credential: YX_NATS_CREDS, else what `yx-agent enrol` left in the state directory.
+  const security = busSecurityFromEnv(cfg);
+  const enrolled = agentCredsFile(cfg.YX_STATE_DIR);
+  const creds = security.creds ?? (existsSync(enrolled) ? await readFile(enrolled) : undefined);
+  const nc = await connectBus({
+    servers: cfg.YX_NATS_URL,
+    name: `yx-agent-${cfg.YX_HOST_ID}`,
+    ...(security.tls ? { tls: security.tls } : {}),
+    ...(creds ? { creds } : {}),
+    inboxPrefix: agentInboxPrefix(cfg.YX_HOST_ID),
+  });
   const agent = await buildHostAgent({
     bus: new Bus({ nc, log, registry }),
     log,

@@ -17,7 +17,7 @@ export interface BusPermissions {
 export const HOST_TEMPLATE = '{{name()}}';
 
 /** Services and tools each with their own credential in the fleet account. */
-export const SERVICE_IDENTITIES = ['scheduler', 'backup', 'alerting'] as const;
+export const SERVICE_IDENTITIES = ['scheduler', 'backup', 'alerting', 'enroller'] as const;
 export type ServiceIdentity = (typeof SERVICE_IDENTITIES)[number];
 
 /**
@@ -113,8 +113,7 @@ export function servicePermissions(service: ServiceIdentity, opts: ServicePermis
             ...contractStreams.flatMap((s) => [...manageStream(s), ...consumeStream(s)]),
           ],
         },
-        // Enrolment requests arrive through the enrolment account's import.
-        sub: { allow: [...filters('agentRegistration', 'heartbeat', 'stepEvent', 'enrolRequest'), inbox] },
+        sub: { allow: [...filters('agentRegistration', 'heartbeat', 'stepEvent'), inbox] },
         resp: ONE_REPLY,
       };
     case 'backup': {
@@ -136,6 +135,10 @@ export function servicePermissions(service: ServiceIdentity, opts: ServicePermis
         resp: ONE_REPLY,
       };
     }
+    case 'enroller':
+      // Enrolment requests arrive through the enrolment account's import; the enroller
+      // answers them and nothing else (it pushes revocations as the registrar).
+      return { pub: { allow: [], deny: ['>'] }, sub: { allow: [...filters('enrolRequest'), inbox] }, resp: ONE_REPLY };
     case 'alerting':
       return {
         pub: { allow: [...filters('alertNotification'), '$JS.API.INFO', ...consumeStream(catalog.stepEvent.stream)] },
