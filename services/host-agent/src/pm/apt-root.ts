@@ -74,6 +74,126 @@ export async function readAptSources(root: HostRoot): Promise<ConfiguredRepo[]> 
   return out;
 }
 
+/** One package as dpkg records it. */
+export interface DpkgState {
+  name: string;
+  arch: string;
+  version: string;
+  source: string;
+  /** Held (the selection is `hold`). */
+  held: boolean;
+  /**
+   * dpkg's status letter: i installed, n not installed, c config-files, H half-installed,
+   * U unpacked, F half-configured, W triggers awaited, t triggers pending.
+   */
+  status: string;
+  /** dpkg marked it as needing reinstallation (the `R` error flag). */
+  reinstRequired: boolean;
+}
+
+/** dpkg-query's `Status-Abbrev, Status-Want, Package, Architecture, Version, source:Package` lines. */
+export function parseDpkgStates(text: string): DpkgState[] {
+  return text
+    .split('\n')
+    .map((l) => l.split('\t'))
+    .filter((f) => f.length === 6)
+    .map(([abbrev, want, name, arch, version, source]) => ({
+      name: name as string,
+      arch: arch as string,
+      version: version as string,
+      source: (source as string) || (name as string),
+      held: want === 'hold',
+      status: (abbrev as string)[1] ?? '',
+      reinstRequired: (abbrev as string)[2] === 'R',
+    }));
+}
+
+/** Packages dpkg has not finished with: what `dpkg --audit` reports (unpacked, half done, triggers). */
+export function unsettled(states: readonly DpkgState[]): DpkgState[] {
+  return states.filter((s) => s.reinstRequired || !['i', 'n', 'c'].includes(s.status));
+}
+
+/** A dpkg path filter (`path-exclude`/`path-include` in dpkg.cfg and dpkg.cfg.d/). */
+export interface PathFilter {
+  include: boolean;
+  /** dpkg's fnmatch() glob without flags: `*` and `?` match `/` too. */
+  pattern: RegExp;
+}
+
+/** fnmatch(3) with no flags, as dpkg matches its path filters: `*` and `?` cross `/`. */
+function globToRegExp(glob: string): RegExp {
+  let re = '';
+  for (let i = 0; i < glob.length; i++) {
+    const c = glob[i] as string;
+    if (c === '*') re += '.*';
+    else if (c === '?') re += '.';
+    else if (c === '[') {
+      const end = glob.indexOf(']', i + 2);
+      if (end < 0) re += '\\[';
+      else {
+        const body = glob
+          .slice(i + 1, end)
+          .replace(/^!/, '^')
+          .replace(/\\/g, '\\\\');
+        re += `[${body}]`;
+        i = end;
+      }
+    } else if (c === '\\' && i + 1 < glob.length) re += (glob[++i] as string).replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
+    else re += c.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
+  }
+  return new RegExp(`^${re}$`, 's');
+}
+
+/** The path filters of dpkg configuration files' text, in order. */
+export function parsePathFilters(texts: readonly string[]): PathFilter[] {
+  const out: PathFilter[] = [];
+  for (const text of texts) {
+    for (const line of text.split('\n')) {
+      const m = /^\s*path-(exclude|include)(?:\s*=\s*|\s+)(\S+)\s*$/.exec(line);
+      if (m) out.push({ include: m[1] === 'include', pattern: globToRegExp(m[2] as string) });
+    }
+  }
+  return out;
+}
+
+/** dpkg leaves the path out when the last filter matching it is an exclude. */
+export function filteredOut(filters: readonly PathFilter[], absPath: string): boolean {
+  let out = false;
+  for (const f of filters) if (f.pattern.test(absPath)) out = !f.include;
+  return out;
+}
+
+export interface Diversion {
+  to: string;
+  /** The package that diverts it (`:` for a local diversion). */
+  by: string;
+}
+
+/** /var/lib/dpkg/diversions: triples of lines (from, to, diverting package). */
+export function parseDiversions(text: string): Map<string, Diversion> {
+  const lines = text.split('\n');
+  const out = new Map<string, Diversion>();
+  for (let i = 0; i + 2 < lines.length && lines[i]; i += 3) out.set(lines[i] as string, { to: lines[i + 1] ?? '', by: lines[i + 2] ?? '' });
+  return out;
+}
+
+/**
+ * Where a package's file is expected on disk: its own path, or where a diversion by
+ * another package (or a local one) sends it; null when dpkg filters it out or it is under
+ * /etc (conffiles: the configuration restore owns /etc).
+ */
+export function expectedPath(
+  file: string,
+  owner: string,
+  diversions: ReadonlyMap<string, Diversion>,
+  filters: readonly PathFilter[],
+): string | null {
+  const abs = file.startsWith('/') ? file : `/${file}`;
+  if (abs.startsWith('/etc/') || filteredOut(filters, abs)) return null;
+  const d = diversions.get(abs);
+  return d && d.by !== owner ? d.to : abs;
+}
+
 /** apt and dpkg on one root, with the profile's repositories. */
 export class AptRoot {
   readonly root: HostRoot;
@@ -91,25 +211,24 @@ export class AptRoot {
     return this.profile.apt as NonNullable<Profile['apt']>;
   }
 
-  async installed(): Promise<InstalledPackage[]> {
+  /** Every package dpkg knows in the root, whatever its state. */
+  async states(): Promise<DpkgState[]> {
     const r = await runCommand([
       'dpkg-query',
       `--admindir=${this.root.at('var/lib/dpkg')}`,
       '-W',
       // biome-ignore lint/suspicious/noTemplateCurlyInString: the format syntax of dpkg-query, not a template
-      '-f=${db:Status-Abbrev}\t${db:Status-Want}\t${Package}\t${Architecture}\t${Version}\n',
+      '-f=${db:Status-Abbrev}\t${db:Status-Want}\t${Package}\t${Architecture}\t${Version}\t${source:Package}\n',
     ]);
     if (r.code !== 0) throw new CommandError(['dpkg-query'], r);
-    return r.stdout
-      .split('\n')
-      .map((l) => l.split('\t'))
-      .filter((f) => f.length === 5 && (f[0] as string)[1] === 'i') // installed, whatever is wanted (hold)
-      .map(([, want, name, arch, version]) => ({
-        name: name as string,
-        arch: arch as string,
-        version: version as string,
-        held: want === 'hold',
-      }))
+    return parseDpkgStates(r.stdout);
+  }
+
+  /** The installed packages (held ones too), with the source package each was built from. */
+  async installed(): Promise<InstalledPackage[]> {
+    return (await this.states())
+      .filter((s) => s.status === 'i')
+      .map(({ name, arch, version, held, source }) => ({ name, arch, version, held, source }))
       .sort((a, b) => packageKey(a).localeCompare(packageKey(b)));
   }
 
@@ -165,6 +284,63 @@ export class AptRoot {
     ctx.log(`$ ${argv.join(' ')}`, 'agent');
     const r = await this.root.exec(argv, { env: NONINTERACTIVE, signal: ctx.signal, onLine: (l, s) => ctx.log(l, s), keep: 200_000 });
     if (r.code !== 0) throw new CommandError(argv, r);
+  }
+
+  /** dpkg in the root, keeping local configuration files. */
+  async dpkg(ctx: StepContext, args: string[]): Promise<void> {
+    const argv = ['dpkg', '--force-confdef', '--force-confold', ...args];
+    ctx.log(`$ ${argv.join(' ')}`, 'agent');
+    const r = await this.root.exec(argv, { env: NONINTERACTIVE, signal: ctx.signal, onLine: (l, s) => ctx.log(l, s), keep: 200_000 });
+    if (r.code !== 0) throw new CommandError(argv, r);
+  }
+
+  /** Exactly `names` held (apt-mark hold), every other package not. */
+  async setHolds(names: string[]): Promise<void> {
+    const now = (await this.installed()).filter((p) => p.held).map((p) => p.name);
+    const unhold = now.filter((n) => !names.includes(n));
+    const hold = names.filter((n) => !now.includes(n));
+    if (unhold.length > 0) await this.root.mustExec(['apt-mark', 'unhold', '--', ...unhold], { env: NONINTERACTIVE });
+    if (hold.length > 0) await this.root.mustExec(['apt-mark', 'hold', '--', ...hold], { env: NONINTERACTIVE });
+  }
+
+  /**
+   * Installed packages with files missing from disk, by the package's own md5sums list
+   * (the .deb's record of its files, which dpkg keeps as shipped): a downgrade whose file
+   * an installed newer package claimed by Replaces (bookworm's nginx over bullseye's
+   * nginx-core) leaves the file to that package, which then takes it away when removed,
+   * and the file is gone from the older package's list too, so `dpkg --verify` does not
+   * see it. Files dpkg filters out (path-exclude) or diverts are where dpkg puts them.
+   */
+  async missingFiles(packages: readonly InstalledPackage[]): Promise<Map<string, string[]>> {
+    const cfg: string[] = [await readFile(this.root.at('etc/dpkg/dpkg.cfg'), 'utf8').catch(() => '')];
+    for (const f of (await readdir(this.root.at('etc/dpkg/dpkg.cfg.d')).catch(() => [] as string[])).sort()) {
+      cfg.push(await readFile(this.root.at(`etc/dpkg/dpkg.cfg.d/${f}`), 'utf8').catch(() => ''));
+    }
+    const filters = parsePathFilters(cfg);
+    const diversions = parseDiversions(await readFile(this.root.at('var/lib/dpkg/diversions'), 'utf8').catch(() => ''));
+    const owners = new Map<string, string[]>();
+    for (const p of packages) {
+      const info = this.root.at('var/lib/dpkg/info');
+      const text = await readFile(path.join(info, `${p.name}:${p.arch}.md5sums`), 'utf8').catch(() =>
+        readFile(path.join(info, `${p.name}.md5sums`), 'utf8').catch(() => ''),
+      );
+      for (const line of text.split('\n')) {
+        const file = line.replace(/^[0-9a-f]{32} {2}/, '');
+        if (!file || file === line) continue;
+        const at = expectedPath(file, p.name, diversions, filters);
+        if (at) owners.set(at, [...(owners.get(at) ?? []), packageKey(p)]);
+      }
+    }
+    // Checked inside the root, so its own symlinks (/bin -> usr/bin) resolve as they do there.
+    const r = await this.root.exec(['/bin/sh', '-c', 'while IFS= read -r p; do [ -e "$p" ] || [ -L "$p" ] || printf "%s\\n" "$p"; done'], {
+      input: `${[...owners.keys()].join('\n')}\n`,
+    });
+    if (r.code !== 0) throw new CommandError(['/bin/sh', '-c', '(file check)'], r);
+    const missing = new Map<string, string[]>();
+    for (const file of r.stdout.split('\n').filter(Boolean)) {
+      for (const key of owners.get(file) ?? []) missing.set(key, [...(missing.get(key) ?? []), file]);
+    }
+    return missing;
   }
 
   /** A chroot has no init: keep package scripts from starting services in it. */
