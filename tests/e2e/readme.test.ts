@@ -51,6 +51,7 @@ let stack: ServiceProcess | undefined;
 let dataDir = '';
 const env: Record<string, string> = {};
 /** The admin token `./dev start` made, as the README's export reads it. */
+let token = '';
 let auth: { authorization: string } = { authorization: '' };
 
 before(async () => {
@@ -66,7 +67,8 @@ before(async () => {
   });
   stack = await spawnService({ name: 'dev-start', main: 'infra/dev/start.ts', env, ready: /Yixing is running/, logDir: dataDir });
   // Made by the start above; read, not made, here.
-  auth = { authorization: `Bearer ${(await devApiToken(dataDir)).token}` };
+  token = (await devApiToken(dataDir)).token;
+  auth = { authorization: `Bearer ${token}` };
   // "With ./dev start running (60 simulated hosts in 6 clusters)": wait for all of them.
   await waitUntil(
     async () => {
@@ -122,7 +124,8 @@ test('README "Using it": the example plan is accepted and migrates the demo pool
 
   // The backup block refers to the plan just made and to one of its backups.
   const plan = /created plan ([^;\s]+);/.exec(first.out)?.[1] as string;
-  const list = await bash(`yx backups list --plan ${plan} --json`, cliEnv);
+  // The same terminal: YX_TOKEN as the first block exported it.
+  const list = await bash(`yx backups list --plan ${plan} --json`, { ...cliEnv, YX_TOKEN: token });
   assert.equal(list.code, 0, list.out);
   const backupsOfPlan = JSON.parse(list.out) as { id: string; state: string }[];
   const verified = backupsOfPlan.find((b) => b.state === 'verified');
@@ -137,6 +140,6 @@ test('README "Using it": the example plan is accepted and migrates the demo pool
     },
     { what: `the backup service recording that the run of ${verified.id} ended` },
   );
-  const second = await bash(fillPlaceholders(backups), { ...cliEnv, PLAN: plan, BACKUP: verified.id });
+  const second = await bash(fillPlaceholders(backups), { ...cliEnv, YX_TOKEN: token, PLAN: plan, BACKUP: verified.id });
   assert.equal(second.code, 0, `the backup block failed:\n${second.out.slice(-4000)}`);
 });
