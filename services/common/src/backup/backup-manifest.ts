@@ -76,6 +76,40 @@ export function listTarMembers(file: string): Promise<string[]> {
   });
 }
 
+// What a manifest may name. A backup is data from the bus that a root-owned agent acts on,
+// so every name that reaches a command line (apt, dpkg, dnf, rpm, apt-mark) or a path
+// joined to the root is checked here, on both sides: the service refuses to verify it and
+// the agent refuses to restore it. Names cover Debian (policy 5.6.1) and RPM packages
+// (upper case and `_` occur there); none may start with `-` (an option) or hold white
+// space (a line of a `dnf shell` script); versions allow an epoch and `~`/`^` (RPM).
+const PACKAGE_NAME = /^[A-Za-z0-9_][A-Za-z0-9_.+-]{0,199}$/;
+const PACKAGE_ARCH = /^[A-Za-z0-9_][A-Za-z0-9_-]{0,31}$/;
+const PACKAGE_VERSION = /^(?:\d{1,10}:)?[A-Za-z0-9_][A-Za-z0-9_.+~^-]{0,199}$/;
+
+/** What is wrong with a manifest's package (its field and why), or undefined. */
+export function manifestPackageProblem(p: Pick<ManifestPackage, 'name' | 'arch' | 'version'>): string | undefined {
+  if (!PACKAGE_NAME.test(p.name)) return `name ${JSON.stringify(p.name)} is not a package name (${PACKAGE_NAME.source})`;
+  if (!PACKAGE_ARCH.test(p.arch)) return `arch ${JSON.stringify(p.arch)} is not an architecture (${PACKAGE_ARCH.source})`;
+  if (!PACKAGE_VERSION.test(p.version)) return `version ${JSON.stringify(p.version)} is not a package version (${PACKAGE_VERSION.source})`;
+  return undefined;
+}
+
+/**
+ * What is wrong with a backed-up path as a manifest names it, or undefined: it must be
+ * absolute, below `/`, normalized (no `.`, `..` or empty segment, no trailing `/`), with
+ * no control character, so that joined to a `--root` directory it stays inside it.
+ */
+export function manifestPathProblem(p: string): string | undefined {
+  if (!p.startsWith('/')) return 'is not an absolute path';
+  if (p === '/') return 'is the whole root, not a path below it';
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what is refused
+  if (/[\u0000-\u001f\u007f]/.test(p)) return 'holds a control character';
+  const segments = p.slice(1).split('/');
+  if (segments.some((s) => s === '..')) return 'has a `..` segment';
+  if (segments.some((s) => s === '' || s === '.')) return 'is not normalized (an empty or `.` segment, or a trailing `/`)';
+  return undefined;
+}
+
 const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /** Parses and checks `yixing/backup.json`; the error names the first thing wrong. */
@@ -95,13 +129,18 @@ export function parseBackupManifest(bytes: Buffer): BackupManifest {
     if (!isRecord(p) || typeof p.name !== 'string' || !p.name || typeof p.version !== 'string' || !p.version)
       return bad(`manifest[${i}] must have a name and a version`);
     if (typeof p.arch !== 'string' || typeof p.held !== 'boolean') return bad(`manifest[${i}] (${p.name}) must have arch and held`);
+    const problem = manifestPackageProblem(p as unknown as ManifestPackage);
+    if (problem) return bad(`manifest[${i}]: ${problem}`);
   }
+  // A rollback installs exactly the recorded set: an empty one would remove every package.
+  if (raw.manifest.length === 0) return bad('manifest lists no packages; restoring it would remove every package');
   if (!Array.isArray(raw.services) || raw.services.some((s) => typeof s !== 'string')) return bad('services must be a list of names');
   const os = raw.osRelease;
   if (!isRecord(os) || typeof os.id !== 'string' || typeof os.versionId !== 'string') return bad('osRelease must have id and versionId');
   if (!isRecord(raw.digests) || Object.keys(raw.digests).length === 0) return bad('digests must name at least one backed-up path');
   for (const [p, d] of Object.entries(raw.digests)) {
-    if (!/^\/[^/]/.test(p)) return bad(`digests: ${p} is not an absolute path below the root`);
+    const problem = manifestPathProblem(p);
+    if (problem) return bad(`digests: ${JSON.stringify(p)} ${problem}`);
     if (typeof d !== 'string' || !d) return bad(`digests: ${p} has no digest`);
   }
   return raw as unknown as BackupManifest;

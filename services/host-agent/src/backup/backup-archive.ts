@@ -2,10 +2,17 @@
 // modes, links), the package manifest and the running services, in one tar archive.
 // Restoring puts the paths back exactly: what the archive lacks is removed.
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { lstat, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { BACKUP_MANIFEST_MEMBER, type BackupManifest, parseBackupManifest, readTarMember, YxError } from '@yixing/common';
+import {
+  BACKUP_MANIFEST_MEMBER,
+  type BackupManifest,
+  manifestPathProblem,
+  parseBackupManifest,
+  readTarMember,
+  YxError,
+} from '@yixing/common';
 import { mustRun } from '../os/command.ts';
 import { type DurableFs, fsyncDir, fsyncTree, nodeFs } from '../os/durable-file.ts';
 import type { HostRoot } from '../os/host-root.ts';
@@ -44,6 +51,40 @@ export class RestoreUnverifiedError extends YxError {
   readonly retryable = false;
 }
 
+/** A backed-up path that cannot be restored without writing outside the root. */
+export class RestorePathError extends YxError {
+  readonly code = 'RESTORE_PATH_UNSAFE';
+  readonly retryable = false;
+}
+
+/**
+ * Refuses (RestorePathError) a path that is not a normalized absolute path, or whose
+ * parent directories inside the root are not all real directories: a symlinked `<root>/etc`
+ * would make tar and the renames write wherever it points (the host's own /etc when the
+ * root is a directory). Each component is checked with lstat and never followed; one that
+ * does not exist yet is created by the restore as a directory. The path itself may be a
+ * symlink: the swap renames the link, it does not write through it.
+ */
+export async function assertRestorable(root: HostRoot, p: string): Promise<void> {
+  const problem = manifestPathProblem(p);
+  if (problem) throw new RestorePathError(`backed-up path ${JSON.stringify(p)} ${problem}`, { details: { path: p } });
+  const segments = p.slice(1).split('/');
+  let at = root.path;
+  for (const segment of segments.slice(0, -1)) {
+    at = path.join(at, segment);
+    const st = await lstat(at).catch((err: NodeJS.ErrnoException) => {
+      if (err.code === 'ENOENT') return undefined;
+      throw err;
+    });
+    if (!st) return;
+    if (!st.isDirectory())
+      throw new RestorePathError(
+        `backed-up path ${p}: ${path.relative(root.path, at) || '.'} in the root is ${st.isSymbolicLink() ? 'a symlink' : 'not a directory'}; restoring through it could write outside ${root.path}`,
+        { details: { path: p, component: at } },
+      );
+  }
+}
+
 export async function readBackupContents(file: string): Promise<BackupContents> {
   const bytes = await readTarMember(file, BACKUP_MANIFEST_MEMBER);
   if (!bytes) throw new BackupVerificationError(`the backup archive has no ${BACKUP_MANIFEST_MEMBER}`);
@@ -63,6 +104,7 @@ const swapPaths = (root: HostRoot, p: string) => {
  * Run before anything needs the root (a package manager needs /etc); returns what it did.
  */
 export async function finishInterruptedRestore(root: HostRoot, contents: BackupContents, fs: DurableFs = nodeFs): Promise<string[]> {
+  for (const p of Object.keys(contents.digests)) await assertRestorable(root, p);
   const done: string[] = [];
   for (const p of Object.keys(contents.digests)) {
     const { target, staging, old, parent } = swapPaths(root, p);
@@ -87,8 +129,11 @@ export async function finishInterruptedRestore(root: HostRoot, contents: BackupC
  * finishInterruptedRestore, which this runs first, so a restore run again always completes.
  */
 export async function restorePaths(root: HostRoot, file: string, contents: BackupContents, fs: DurableFs = nodeFs): Promise<void> {
+  // Every path is checked before any is touched (finishInterruptedRestore checks them all first).
   await finishInterruptedRestore(root, contents, fs);
   for (const p of Object.keys(contents.digests)) {
+    // Again: a path restored before this one may have put a symlink on its way.
+    await assertRestorable(root, p);
     const { target, staging, old, parent } = swapPaths(root, p);
     await rm(staging, { recursive: true, force: true });
     await mkdir(staging, { recursive: true });

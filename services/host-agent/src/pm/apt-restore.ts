@@ -19,18 +19,15 @@ import { YxError } from '@yixing/common';
 import type { StepContext } from '../drivers/driver.ts';
 import { CommandError } from '../os/command.ts';
 import { type AptRoot, type DpkgState, NONINTERACTIVE, unsettled } from './apt-root.ts';
-import { type InstalledPackage, packageKey } from './package-manager.ts';
+import { type InstalledPackage, ManifestEntryError, packageKey } from './package-manager.ts';
+
+export { ManifestEntryError };
+
 import { DEFAULT_LAST_SOURCES, planRestore, type RestorePhase, type RestorePhaseName } from './restore-plan.ts';
 
 /** The restore cannot go on safely: the root is not sound, or a phase did not reach its set. */
 export class AptRestoreError extends YxError {
   readonly code = 'APT_RESTORE_FAILED';
-  readonly retryable = false;
-}
-
-/** A manifest (read from a backup) entry that is not a Debian package, arch or version. */
-export class ManifestEntryError extends YxError {
-  readonly code = 'MANIFEST_ENTRY_INVALID';
   readonly retryable = false;
 }
 

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { cLibraryNames, cutShort, strayDuplicates, transactionScript } from './dnf-restore.ts';
-import type { InstalledPackage } from './package-manager.ts';
+import { nevra } from './dnf-root.ts';
+import { type InstalledPackage, ManifestEntryError } from './package-manager.ts';
 
 const pkg = (name: string, version: string, arch = 'x86_64', source?: string): InstalledPackage => ({
   name,
@@ -71,4 +72,24 @@ test('packages a killed phase had installed are installed again; a checked phase
   assert.deepEqual(cutShort({ dnfRestore: { ...saved.dnfRestore, checked: true } }, 'userland', installed), []);
   assert.deepEqual(cutShort(undefined, 'userland', installed), []);
   assert.deepEqual(cutShort({ other: 'step data' }, 'userland', installed), []);
+});
+
+test('a manifest entry that is not a package never reaches a dnf script or an rpm command line', () => {
+  for (const [bad, field] of [
+    [pkg('--foo', '1.0-1'), /name "--foo" is not a package name/],
+    [pkg('bash\nrun\nremove glibc', '1.0-1'), /name .* is not a package name/],
+    [pkg('bash', '1.0-1 glibc'), /version "1.0-1 glibc" is not a package version/],
+    [pkg('bash', '1.0-1', '-noarch'), /arch "-noarch" is not an architecture/],
+  ] as const) {
+    for (const phase of [
+      { name: 'userland' as const, install: [bad], remove: [] },
+      { name: 'userland' as const, install: [], remove: [bad] },
+    ]) {
+      assert.throws(
+        () => transactionScript(phase),
+        (e: unknown) => e instanceof ManifestEntryError && e.code === 'MANIFEST_ENTRY_INVALID' && field.test(e.message),
+      );
+    }
+  }
+  assert.equal(nevra(pkg('NetworkManager', '1:1.18.8-2.el7_9')), 'NetworkManager-1:1.18.8-2.el7_9.x86_64');
 });

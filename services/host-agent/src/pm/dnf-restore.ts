@@ -132,7 +132,7 @@ export async function dnfRestore(d: DnfRoot, manifest: InstalledPackage[], ctx: 
   // What dnf kept because something outside the recorded set still needed it: the shell
   // and the C library are the recorded ones by now, so removing it strands nothing.
   const left = diffPackages(manifest, await d.installed());
-  if (left.extra.length > 0) await d.dnfRun(ctx, [...base, '-y', 'remove', '--noautoremove', ...left.extra]);
+  if (left.extra.length > 0) await d.dnfRun(ctx, [...base, '-y', 'remove', '--noautoremove', '--', ...left.extra]);
   ctx.progress(65, 'packages at their recorded versions');
 }
 
@@ -143,15 +143,15 @@ async function dropStrayDuplicates(d: DnfRoot, manifest: InstalledPackage[], ctx
   ctx.log(`an interrupted transaction left duplicate packages: ${stray.map(nevra).join(' ')}`, 'agent');
   // Files the kept version shares stay (rpm removes only what no other package owns);
   // the scriptlets belong to a transaction that is not being finished.
-  await rpm(d, ctx, ['-e', '--nodeps', '--noscripts', ...stray.map(nevra)]);
+  await rpm(d, ctx, ['-e', '--nodeps', '--noscripts', '--', ...stray.map(nevra)]);
   const kept = new Set(stray.map(packageKey));
   for (const p of await d.installed()) {
     if (!kept.has(packageKey(p))) continue;
-    const verify = await runCommand(['rpm', '--root', d.root.path, '-V', '--nodeps', '--noconfig', nevra(p)]);
+    const verify = await runCommand(['rpm', '--root', d.root.path, '-V', '--nodeps', '--noconfig', '--', nevra(p)]);
     if (verify.code === 0) continue;
     // Out of the database only: the phase then installs it again, whole, with its scriptlets.
     ctx.log(`${nevra(p)} is not whole (${verify.stdout.trim().split('\n').length} files differ): it is installed again`, 'agent');
-    await rpm(d, ctx, ['-e', '--nodeps', '--noscripts', '--justdb', nevra(p)]);
+    await rpm(d, ctx, ['-e', '--nodeps', '--noscripts', '--justdb', '--', nevra(p)]);
   }
 }
 
@@ -181,7 +181,7 @@ async function checkPhase(d: DnfRoot, ctx: StepContext, name: RestorePhaseName, 
   const now = new Map((await d.installed()).map((p) => [packageKey(p), p]));
   const installed = phase.install.map((p) => now.get(packageKey(p))).filter((p): p is InstalledPackage => p !== undefined);
   if (installed.length > 0) {
-    const files = await runCommand(['rpm', '--root', d.root.path, '-V', '--nodeps', '--noconfig', ...installed.map(nevra)]);
+    const files = await runCommand(['rpm', '--root', d.root.path, '-V', '--nodeps', '--noconfig', '--', ...installed.map(nevra)]);
     if (files.code !== 0) problems.push(`rpm -V of the phase's packages: ${(files.stdout + files.stderr).trim()}`);
   }
   if (problems.length > 0)

@@ -5,7 +5,7 @@ import { CommandError, runCommand } from '../os/command.ts';
 import type { HostRoot } from '../os/host-root.ts';
 import type { DnfRepository, Profile } from '../profiles/profile.ts';
 import { sourceRpmName } from './dnf-outputs.ts';
-import { type ConfiguredRepo, type InstalledPackage, packageKey } from './package-manager.ts';
+import { type ConfiguredRepo, checkedPackage, type InstalledPackage, packageKey } from './package-manager.ts';
 
 export function repoFile(repos: DnfRepository[], trusted: boolean): string {
   return `${repos
@@ -44,7 +44,9 @@ export async function readDnfRepos(root: HostRoot): Promise<ConfiguredRepo[]> {
   return out;
 }
 
+/** `name-[epoch:]version.arch`, of a package checked to be one (it goes into commands and dnf scripts). */
 export const nevra = (p: InstalledPackage): string => {
+  checkedPackage(p);
   const [epoch, rest] = p.version.includes(':') ? (p.version.split(':') as [string, string]) : ['0', p.version];
   return epoch === '0' ? `${p.name}-${rest}.${p.arch}` : `${p.name}-${epoch}:${rest}.${p.arch}`;
 };

@@ -66,13 +66,13 @@ export class DnfPackageManager implements PackageManager {
     const names = new Set((await this.#d.installed()).map((p) => p.name));
     const remove = this.#d.dnf.releaseSwap.remove.filter((n) => names.has(n));
     if (remove.length > 0) {
-      const argv = ['rpm', '--root', this.#d.root.path, '-e', '--nodeps', ...remove];
+      const argv = ['rpm', '--root', this.#d.root.path, '-e', '--nodeps', '--', ...remove];
       ctx.log(`$ ${argv.join(' ')}`, 'agent');
       const r = await runCommand(argv, { signal: ctx.signal });
       if (r.code !== 0) throw new CommandError(argv, r);
     }
     const install = this.#d.dnf.releaseSwap.install.filter((n) => !names.has(n));
-    if (install.length > 0) await this.#d.dnfRun(ctx, [...base, '-y', 'install', ...install]);
+    if (install.length > 0) await this.#d.dnfRun(ctx, [...base, '-y', 'install', '--', ...install]);
     ctx.progress(30, 'release package swapped');
     await this.#d.dnfRun(ctx, [...base, '-y', ...(this.#d.dnf.allowErasing ? ['--allowerasing'] : []), 'distro-sync']);
     ctx.progress(85, 'distro-sync done');

@@ -1,6 +1,7 @@
 // What the migration needs from a package manager, whichever it is (apt, dnf). The
 // migration driver does the step logic; a PackageManager knows how to read and change
 // one root's packages.
+import { manifestPackageProblem, YxError } from '@yixing/common';
 import type { StepContext } from '../drivers/driver.ts';
 
 export interface InstalledPackage {
@@ -11,6 +12,23 @@ export interface InstalledPackage {
   held: boolean;
   /** The source package it was built from (dpkg `source:Package`, rpm SOURCERPM's name); absent in older manifests. */
   source?: string;
+}
+
+/** A manifest (read from a backup) entry that is not a package name, arch or version. */
+export class ManifestEntryError extends YxError {
+  readonly code = 'MANIFEST_ENTRY_INVALID';
+  readonly retryable = false;
+}
+
+/**
+ * The package, if its name, arch and version may go on a command line or into a `dnf
+ * shell` script (see manifestPackageProblem); else ManifestEntryError, before any command runs.
+ */
+export function checkedPackage<P extends Pick<InstalledPackage, 'name' | 'arch' | 'version'>>(p: P): P {
+  const problem = manifestPackageProblem(p);
+  if (problem)
+    throw new ManifestEntryError(`the manifest's package ${JSON.stringify(`${p.name}:${p.arch}`)}: ${problem}`, { details: { ...p } });
+  return p;
 }
 
 /** A repository configured in the root. */
