@@ -1,9 +1,20 @@
 import { runningServices } from '../../assessment/assessment.ts';
+import { enabledServices } from '../../knowledge/facts.ts';
 import type { PackageManager } from '../../pm/package-manager.ts';
 import type { Profile } from '../../profiles/profile.ts';
 import type { StepContext, StepOutcome } from '../driver.ts';
 
 import { fail, type MigrationDriverDeps } from './step-deps.ts';
+
+/**
+ * Services the precheck found enabled that the migrated root no longer enables: a package
+ * the upgrade replaced or removed took its unit's links, and the service would not start
+ * at the next boot. Pure.
+ */
+export function servicesNoLongerEnabled(before: readonly string[], now: readonly string[]): string[] {
+  const enabled = new Set(now);
+  return before.filter((s) => !enabled.has(s));
+}
 
 export async function postcheckStep(d: MigrationDriverDeps, ctx: StepContext, profile: Profile, pm: PackageManager): Promise<StepOutcome> {
   const root = d.root;
@@ -20,6 +31,10 @@ export async function postcheckStep(d: MigrationDriverDeps, ctx: StepContext, pr
   } else {
     ctx.log('no service manager in this root: services not checked', 'agent');
   }
+  const enabledBefore = ctx.runData.get<string[]>('enabledServices') ?? [];
+  const enabledNow = await enabledServices(root);
+  for (const s of servicesNoLongerEnabled(enabledBefore, enabledNow))
+    problems.push(`service ${s} was enabled before the migration and is not enabled now`);
   const installed = new Set((await pm.installed()).map((p) => p.name));
   for (const check of profile.checks) {
     if (check.kind === 'file-exists' && !root.exists(check.path)) problems.push(`check ${check.id}: ${check.path} does not exist`);
@@ -30,7 +45,14 @@ export async function postcheckStep(d: MigrationDriverDeps, ctx: StepContext, pr
       if (r.code !== 0) problems.push(`check ${check.id}: ${check.argv.join(' ')} exited with ${r.code}`);
     }
   }
-  const report = { osRelease: { id: os.id, versionId: os.versionId }, servicesBefore: before, servicesNow: now, problems };
+  const report = {
+    osRelease: { id: os.id, versionId: os.versionId },
+    servicesBefore: before,
+    servicesNow: now,
+    enabledBefore,
+    enabledNow,
+    problems,
+  };
   for (const p of problems) ctx.log(`postcheck: ${p}`, 'stderr');
   if (problems.length > 0) return fail('POSTCHECK_FAILED', problems.join('; '), report);
   ctx.log(`postcheck passed: ${os.prettyName || `${os.id} ${os.versionId}`}`, 'agent');
