@@ -253,6 +253,8 @@ const runStepSchema = new Schema<RunStepDoc>(
 );
 runStepSchema.index({ planId: 1 });
 runStepSchema.index({ hostId: 1 });
+// A run's history (GET /v1/hosts/:id/runs/:key, the engine's reload) is read by key.
+runStepSchema.index({ key: 1 });
 
 /** Last heartbeat times, in a few chunk documents rewritten periodically (see Inventory). */
 export interface LivenessDoc {
