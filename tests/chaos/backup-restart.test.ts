@@ -24,7 +24,7 @@ const startService = (name: string) =>
     name,
     main: 'services/backup/src/main.ts',
     env: {
-      YX_NATS_URL: stack.nats.url,
+      ...stack.busEnv('backup'),
       YX_MONGO_URI: stack.dbUri,
       YX_API_PORT: '0',
       YX_API_TOKENS_FILE: stack.apiTokensFile,
@@ -37,7 +37,7 @@ const startService = (name: string) =>
 
 before(async () => {
   [stack, dir] = await Promise.all([startStack('backup_restart'), scratchDir('yx-backup-restart-')]);
-  nc = await connectBus({ servers: stack.nats.url, name: 'agent-h1' });
+  nc = await connectBus(await stack.agentConnect('h1'));
   service = await startService('backup-0');
 });
 

@@ -32,7 +32,7 @@ before(async () => {
     name: 'backup',
     main: 'services/backup/src/main.ts',
     env: {
-      YX_NATS_URL: stack.nats.url,
+      ...stack.busEnv('backup'),
       YX_MONGO_URI: stack.dbUri,
       YX_API_PORT: '0',
       YX_API_TOKENS_FILE: stack.apiTokensFile,
@@ -49,12 +49,12 @@ before(async () => {
 });
 
 /** A host-mode agent for a Debian root, its packages from the loopback mirror. */
-function hostAgent(hostId: string, r: TestRoot, labels: string, env: Record<string, string> = {}): Promise<ServiceProcess> {
+async function hostAgent(hostId: string, r: TestRoot, labels: string, env: Record<string, string> = {}): Promise<ServiceProcess> {
   return spawnService({
     name: `agent-${hostId}`,
     main: 'services/host-agent/src/main.ts',
     env: {
-      YX_NATS_URL: stack.nats.url,
+      ...(await stack.agentBusEnv(hostId)),
       YX_AGENT_MODE: 'host',
       YX_HOST_ID: hostId,
       YX_ROOT: r.root,

@@ -4,16 +4,19 @@
 import {
   apiEnv,
   bool,
+  busSecurityFromEnv,
   connectBus,
   connectDb,
   createLogger,
   createRegistry,
+  DEFAULT_BACKUP_BUCKET,
   int,
   logEnv,
   mongoEnv,
   natsEnv,
   readEnv,
   runMain,
+  serviceInboxPrefix,
   stopOnSignals,
   str,
 } from '@yixing/common';
@@ -29,7 +32,7 @@ async function main(): Promise<void> {
       ...apiEnv(8081),
       ...apiAuthEnv,
       ...logEnv,
-      YX_BACKUP_BUCKET: { doc: 'Object Store bucket', parse: str({ pattern: /^[A-Za-z0-9_-]{1,64}$/ }), default: 'yx_backups' },
+      YX_BACKUP_BUCKET: { doc: 'Object Store bucket', parse: str({ pattern: /^[A-Za-z0-9_-]{1,64}$/ }), default: DEFAULT_BACKUP_BUCKET },
       YX_BACKUP_RETENTION_DAYS: { doc: 'days kept after the host-run ended', parse: int({ min: 0, max: 3650 }), default: 30 },
       YX_BACKUP_PLAN_QUOTA_BYTES: { doc: 'bytes a plan may hold; 0 for no quota', parse: int({ min: 0 }), default: 0 },
       YX_BACKUP_UPLOAD_TIMEOUT_MS: { doc: 'an upload not committed by then fails', parse: int({ min: 1000 }), default: 3_600_000 },
@@ -62,7 +65,12 @@ async function main(): Promise<void> {
   const log = createLogger('backup', cfg.YX_LOG_LEVEL);
   const access = await loadApiAccess(cfg, log);
   const registry = createRegistry('backup');
-  const nc = await connectBus({ servers: cfg.YX_NATS_URL, name: 'yx-backup' });
+  const nc = await connectBus({
+    servers: cfg.YX_NATS_URL,
+    name: 'yx-backup',
+    ...busSecurityFromEnv(cfg),
+    inboxPrefix: serviceInboxPrefix('backup'),
+  });
   const conn = await connectDb({ uri: cfg.YX_MONGO_URI, appName: 'yx-backup', maxPoolSize: cfg.YX_MONGO_POOL });
   const app = await buildBackupApp({
     conn,

@@ -3,6 +3,7 @@
 // the scheduler and serves its API. Fails fast with a clear message.
 import {
   apiEnv,
+  busSecurityFromEnv,
   connectBus,
   connectDb,
   createLogger,
@@ -14,6 +15,7 @@ import {
   natsEnv,
   readEnv,
   runMain,
+  serviceInboxPrefix,
   stopOnSignals,
 } from '@yixing/common';
 import { apiAuthChecks, apiAuthEnv, loadApiAccess } from '@yixing/common/http';
@@ -82,7 +84,12 @@ async function main(): Promise<void> {
   const log = createLogger('scheduler', cfg.YX_LOG_LEVEL);
   const access = await loadApiAccess(cfg, log);
   const registry = createRegistry('scheduler');
-  const nc = await connectBus({ servers: cfg.YX_NATS_URL, name: 'yx-scheduler' });
+  const nc = await connectBus({
+    servers: cfg.YX_NATS_URL,
+    name: 'yx-scheduler',
+    ...busSecurityFromEnv(cfg),
+    inboxPrefix: serviceInboxPrefix('scheduler'),
+  });
   const conn = await connectDb({ uri: cfg.YX_MONGO_URI, appName: 'yx-scheduler', maxPoolSize: cfg.YX_MONGO_POOL });
   const scheduler = await buildScheduler({
     conn,

@@ -99,3 +99,11 @@ test('the enrolment identity may only ask for enrolment', () => {
   assert.deepEqual(p.pub.allow, [catalog.enrolRequest.filter]);
   assert.ok(!allowed(p.pub.allow, subjectPattern('heartbeat', { hostId: 'h' })));
 });
+
+test('the backup bucket is open to agents only while uploads still go there directly (transitional)', () => {
+  const strict = agentPermissionTemplate();
+  const transitional = agentPermissionTemplate({ objectStoreBucket: 'yx_backups' });
+  assert.ok(!allowed(strict.pub.allow, '$O.yx_backups.C.x'));
+  assert.ok(allowed(transitional.pub.allow, '$O.yx_backups.C.x'));
+  assert.ok(!allowed(transitional.pub.allow, '$JS.API.STREAM.PURGE.YX_EVENTS'), 'never the contract streams');
+});

@@ -59,10 +59,20 @@ const ONE_REPLY = { max: 1, ttl: 60_000_000_000 };
  * and backup requests; subscribe only to their own commands and inbox. No JetStream API:
  * an agent cannot read, purge or delete any stream or bucket (a JetStream publish needs
  * none; its acknowledgement comes to the inbox).
+ *
+ * TRANSITIONAL: `objectStoreBucket` lets agents into the backup bucket, which today's
+ * upload and restore (BusBackupStore) still use directly; any agent can then read and
+ * overwrite any host's backup. It goes when backups travel through the backup service.
  */
-export function agentPermissionTemplate(): BusPermissions {
+export function agentPermissionTemplate(opts: { objectStoreBucket?: string } = {}): BusPermissions {
+  const bucket = opts.objectStoreBucket ? objectStoreSubjects(opts.objectStoreBucket) : undefined;
   return {
-    pub: { allow: AGENT_PUBLISHES.map(ownHost) },
+    pub: {
+      allow: [
+        ...AGENT_PUBLISHES.map(ownHost),
+        ...(bucket ? ['$JS.API.INFO', ...consumeStream(bucket.stream), `$JS.API.STREAM.PURGE.${bucket.stream}`, bucket.subjects] : []),
+      ],
+    },
     sub: { allow: [ownHost('agentCommand'), `${agentInboxPrefix(HOST_TEMPLATE)}.>`] },
     resp: ONE_REPLY,
   };
@@ -95,9 +105,14 @@ export function objectStoreSubjects(bucket: string): { stream: string; subjects:
   return { stream: `OBJ_${bucket}`, subjects: `$O.${bucket}.>` };
 }
 
+/** The backup service's Object Store bucket unless configured otherwise (YX_BACKUP_BUCKET). */
+export const DEFAULT_BACKUP_BUCKET = 'yx_backups';
+
 export interface ServicePermissionOptions {
   /** The backup service's Object Store bucket. */
   backupBucket: string;
+  /** TRANSITIONAL (see agentPermissionTemplate): agents may use the backup bucket directly. */
+  agentsUseBackupBucket?: boolean;
 }
 
 /** Each service's least privilege, by what its code publishes, requests and consumes. */
@@ -123,7 +138,7 @@ export function servicePermissions(service: ServiceIdentity, opts: ServicePermis
           allow: [
             ...filters('backupEvent'),
             '$JS.API.INFO',
-            ...contractStreams.flatMap(manageStream),
+            ...contractStreams.flatMap((s) => [`$JS.API.STREAM.INFO.${s}`, ...manageStream(s)]),
             ...consumeStream(catalog.runFinished.stream),
             ...manageStream(obj.stream),
             ...consumeStream(obj.stream),

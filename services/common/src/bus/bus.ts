@@ -89,18 +89,19 @@ export class Bus {
     this.nc = deps.nc;
     this.js = jetstream(deps.nc);
     this.#log = deps.log;
-    this.#invalid = new Counter({
-      name: 'yx_bus_invalid_messages_total',
-      help: 'Bus messages dropped because they failed to decode or validate',
-      labelNames: ['route', 'code'],
-      registers: [deps.registry],
-    });
-    this.#publishRetries = new Counter({
-      name: 'yx_bus_publish_retries_total',
-      help: 'JetStream publishes sent again after a retryable failure (a leader election, a timeout)',
-      labelNames: ['route'],
-      registers: [deps.registry],
-    });
+    // Several buses may share a registry (a simulated fleet: one connection per host).
+    const counter = <L extends string>(name: string, help: string, labelNames: L[]): Counter<L> =>
+      (deps.registry.getSingleMetric(name) as Counter<L> | undefined) ??
+      new Counter({ name, help, labelNames, registers: [deps.registry] });
+    this.#invalid = counter('yx_bus_invalid_messages_total', 'Bus messages dropped because they failed to decode or validate', [
+      'route',
+      'code',
+    ]);
+    this.#publishRetries = counter(
+      'yx_bus_publish_retries_total',
+      'JetStream publishes sent again after a retryable failure (a leader election, a timeout)',
+      ['route'],
+    );
   }
 
   /** Records a message that failed to decode, and logs it (rate limited by the logger). */
