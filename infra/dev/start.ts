@@ -6,6 +6,8 @@ import { createWriteStream, existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import net from 'node:net';
 import path from 'node:path';
+import { type DevBusAuth, devBusAuth } from './bus-auth.ts';
+import { capture } from './exec.ts';
 import { waitForPort } from './net.ts';
 import { dataDir, repoRoot } from './paths.ts';
 import { ensureFerretDb, ensureNatsServer } from './toolchain.ts';
@@ -88,23 +90,34 @@ async function stopAll(): Promise<boolean> {
   return clean;
 }
 
-/** Services that exist so far, in start order; each is the package's main.ts. */
-function services(): { name: string; main: string; env: Record<string, string> }[] {
-  const common = {
-    YX_NATS_URL: `nats://127.0.0.1:${ports.nats}`,
-    YX_MONGO_URI: `mongodb://127.0.0.1:${ports.mongo}/yixing`,
-  };
+const natsUrl = `nats://127.0.0.1:${ports.nats}`;
+const mongoUri = `mongodb://127.0.0.1:${ports.mongo}/yixing`;
+const fleetSize = Number(process.env.YX_FLEET_SIZE ?? '60');
+
+/** Services that exist so far, in start order; each is the package's main.ts and connects to NATS as itself. */
+function services(bus: DevBusAuth): { name: string; main: string; env: Record<string, string> }[] {
+  const common = { YX_NATS_URL: natsUrl, YX_MONGO_URI: mongoUri };
   const list = [
-    { name: 'scheduler', main: 'services/scheduler/src/main.ts', env: { ...common, YX_API_PORT: String(env('YX_API_PORT', 8080)) } },
-    { name: 'backup', main: 'services/backup/src/main.ts', env: { ...common, YX_API_PORT: String(env('YX_BACKUP_API_PORT', 8081)) } },
+    {
+      name: 'scheduler',
+      main: 'services/scheduler/src/main.ts',
+      env: { ...common, ...bus.env.scheduler, YX_API_PORT: String(env('YX_API_PORT', 8080)) },
+    },
+    {
+      name: 'backup',
+      main: 'services/backup/src/main.ts',
+      env: { ...common, ...bus.env.backup, YX_API_PORT: String(env('YX_BACKUP_API_PORT', 8081)) },
+    },
+    { name: 'enrol', main: 'services/enrol/src/main.ts', env: bus.env.enrol },
     {
       name: 'host-agent-demo-fleet',
       main: 'services/host-agent/src/main.ts',
       // The demo's hosts back up for real (a small tree each) through the backup service.
       env: {
         ...common,
+        ...bus.env.fleet,
         YX_AGENT_MODE: 'fleet',
-        YX_FLEET_SIZE: process.env.YX_FLEET_SIZE ?? '60',
+        YX_FLEET_SIZE: String(fleetSize),
         YX_FLEET_CLUSTERS: '6',
         YX_FLEET_BACKUPS: 'service',
         YX_STATE_DIR: path.join(dataDir, 'agents'),
@@ -119,10 +132,12 @@ async function main(): Promise<void> {
   await assertFree(ports.natsMonitor, 'NATS monitoring');
   await assertFree(ports.mongo, 'FerretDB');
   const [natsBin, ferretBin] = await Promise.all([ensureNatsServer(), ensureFerretDb()]);
+  if (!Number.isInteger(fleetSize) || fleetSize < 1) throw new Error(`YX_FLEET_SIZE=${process.env.YX_FLEET_SIZE} is not a number of hosts`);
+  const bus = await devBusAuth(dataDir, natsUrl, mongoUri, { size: fleetSize, prefix: 'sim' });
 
   const nats = await launch('nats-server', natsBin, [
     '-c',
-    path.join(repoRoot, 'infra', 'nats', 'jetstream.conf'),
+    bus.serverConf,
     '-a',
     '127.0.0.1',
     '-p',
@@ -143,16 +158,19 @@ async function main(): Promise<void> {
   await waitForServer(ports.mongo, mongo);
 
   const started: string[] = [];
-  for (const s of services()) {
+  for (const s of services(bus)) {
     await launch(s.name, process.execPath, [s.main], s.env);
     started.push(s.name);
   }
 
   const apiPort = env('YX_API_PORT', 8080);
+  const enrolment = started.includes('enrol') ? await sampleEnrolment(bus) : [];
   const lines = [
     '',
     'Yixing is running (embedded default). Ctrl-C stops everything.',
-    `  NATS         nats://127.0.0.1:${ports.nats}   monitoring http://127.0.0.1:${ports.natsMonitor}/`,
+    `  NATS         ${natsUrl}   monitoring http://127.0.0.1:${ports.natsMonitor}/`,
+    `               JWT authentication${bus.created ? ' (operator, accounts and keys made now)' : ''}: ${bus.files.dir}/`,
+    `               every service its own credential; full access: --creds ${bus.files.creds('admin')}`,
     `  FerretDB     mongodb://127.0.0.1:${ports.mongo}/yixing`,
     ...(started.includes('scheduler')
       ? [
@@ -163,6 +181,7 @@ async function main(): Promise<void> {
         ]
       : []),
     `  services     ${started.length > 0 ? started.join(', ') : '(none yet)'}`,
+    ...enrolment,
     `  logs         ${path.join(dataDir, 'logs')}/`,
     `  data         ${dataDir}/ (delete it to start from scratch)`,
     '',
@@ -175,6 +194,22 @@ async function main(): Promise<void> {
       void stopAll().then((clean) => process.exit(clean ? 0 : 1));
     });
   }
+}
+
+/** A token for one more host, and the commands that enrol and run it. */
+async function sampleEnrolment(bus: DevBusAuth): Promise<string[]> {
+  const stateDir = path.join(dataDir, 'dev-host-1');
+  const out = await capture(process.execPath, ['services/enrol/src/main.ts', 'token', 'dev-host-1'], {
+    cwd: repoRoot,
+    env: { ...process.env, ...bus.env.enrol },
+  });
+  const token = out.stdout.trim().split(' ')[1];
+  if (out.code !== 0 || !token) return [`  enrol a host (no token made: ${out.stderr.trim()})`];
+  return [
+    `  enrol a host yx-agent enrol --server ${natsUrl} --host-id dev-host-1 --state-dir ${stateDir} --token ${token}`,
+    `               then: YX_AGENT_MODE=host YX_HOST_ID=dev-host-1 YX_STATE_DIR=${stateDir} YX_NATS_URL=${natsUrl} yx-agent`,
+    `               more tokens: env $(cat ${bus.enrolEnvFile}) yx-enrol token HOST...   cut a host off: … yx-enrol revoke HOST`,
+  ];
 }
 
 main().catch(async (err: Error) => {

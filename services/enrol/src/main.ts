@@ -69,7 +69,8 @@ async function main(): Promise<void> {
   const security = busSecurityFromEnv(cfg);
   if (!security.creds) throw new ConfigError('YX_NATS_CREDS is required: the enroller identity’s credentials');
   const accountPublicKey = (await readCreds(security.creds)).account;
-  const log = createLogger('enrol', cfg.YX_LOG_LEVEL);
+  // The commands print their results on stdout: their logs stay quiet unless something is wrong.
+  const log = createLogger('enrol', command === 'serve' ? cfg.YX_LOG_LEVEL : 'warn');
 
   const conn = await connectDb({ uri: cfg.YX_MONGO_URI, appName: 'yx-enrol', maxPoolSize: cfg.YX_MONGO_POOL });
   const models = enrolModels(conn);
