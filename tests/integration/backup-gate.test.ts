@@ -5,9 +5,10 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { BackupState, Bus, createRegistry, Step, StepPhase, silentLogger, stepName } from '@yixing/common';
+import { BackupState, Bus, createRegistry, Step, silentLogger, stepName } from '@yixing/common';
 import type { PlanView, RunView } from '@yixing/scheduler/internal';
 import { type InProcessStack, startInProcess } from '../fixtures/in-process.ts';
+import { registerPeer, reportStep } from '../fixtures/protocol-peer.ts';
 import { waitUntil } from '../fixtures/wait.ts';
 
 let s: InProcessStack;
@@ -28,32 +29,10 @@ async function peer(hostId: string): Promise<void> {
     commands.get(hostId)?.push({ step: stepName(step), backupId: cmd.action.value.backupId });
     const report = step === Step.BACKUP ? JSON.stringify({ backup: { id: backupIdOf(hostId) } }) : '';
     const base = { hostId, runId: cmd.runId, commandId: cmd.commandId, step, attempt: cmd.action.value.attempt };
-    void bus.publishDurable(
-      'stepEvent',
-      { ...base, eventId: `${cmd.commandId}.started`, phase: StepPhase.RUNNING, kindToken: 'started' },
-      `${cmd.commandId}.started`,
-    );
-    void bus.publishDurable(
-      'stepEvent',
-      {
-        ...base,
-        eventId: `${cmd.commandId}.succeeded`,
-        phase: StepPhase.SUCCEEDED,
-        kindToken: 'succeeded',
-        percent: 100,
-        reportJson: report,
-      },
-      `${cmd.commandId}.succeeded`,
-    );
+    void reportStep(bus, base, 'started');
+    void reportStep(bus, base, 'succeeded', report);
   });
-  await bus.request(
-    'agentRegistration',
-    { hostId, driver: 'apt', facts: { hostname: hostId, osId: 'debian', osVersion: '11' }, labels: { pool: 'gate', cluster: hostId } },
-    5_000,
-  );
-  const hb = () => bus.publish('heartbeat', { hostId, atMs: Date.now() });
-  hb();
-  timers.push(setInterval(hb, 500));
+  timers.push(await registerPeer(bus, hostId, 'gate'));
 }
 
 before(async () => {

@@ -190,6 +190,14 @@ test('retention deletes only eligible backups', async () => {
   // host-r3 also has a verified backup of an earlier run: it does not stand in for the live one.
   const earlier = await put('host-r3', 'run-r3-earlier');
   const live = await put('host-r3', 'run-still-live');
+  // A run's end is never taken to be before its backup was made: these were made as long ago.
+  for (const [doc, ago] of [
+    [ended, 41 * day],
+    [recent, 2 * day],
+    [earlier, 3 * day],
+  ] as const) {
+    await conn.collection('backups').updateOne({ _id: doc.id as never }, { $set: { createdAt: new Date(Date.now() - ago) } });
+  }
   const bus = new Bus({ nc, log, registry: createRegistry('scheduler', { processMetrics: false }) });
   for (const [runId, hostId, at] of [
     ['run-ended-long-ago', 'host-r1', Date.now() - 40 * day],

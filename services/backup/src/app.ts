@@ -209,7 +209,8 @@ export async function buildBackupApp(deps: BackupAppDeps): Promise<BackupApp> {
             continue;
           }
           try {
-            await service.runFinished(decoded.message.runId, decoded.message.atMs || deps.clock());
+            const { hostId, runId, atMs } = decoded.message;
+            await service.runFinished({ hostId, runId, atMs });
             msg.ack();
           } catch (err) {
             log.warn({ err: (err as Error).message }, 'run-final event not applied, redelivering');

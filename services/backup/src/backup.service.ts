@@ -16,6 +16,7 @@ import {
   BackupState as BusBackupState,
   CorruptObjectError,
   Counter,
+  clampEventTime,
   clip,
   conditionalUpdate,
   Gauge,
@@ -101,6 +102,7 @@ export class BackupService {
   readonly #m: {
     verified: Counter;
     failed: Counter<'reason'>;
+    refused: Counter<'route' | 'reason'>;
     uploadSeconds: Histogram;
     restoreSeconds: Histogram;
   };
@@ -127,6 +129,12 @@ export class BackupService {
         name: 'yx_backup_failed_total',
         help: 'Backups that failed verification or restore checks',
         labelNames: ['reason'],
+        registers,
+      }),
+      refused: new Counter({
+        name: 'yx_backup_events_refused_total',
+        help: 'Bus events dropped unapplied because their sender may not speak for the backups they name',
+        labelNames: ['route', 'reason'],
         registers,
       }),
       uploadSeconds: new Histogram({
@@ -457,13 +465,36 @@ export class BackupService {
     return { object, sha256: sha, sizeBytes: size };
   }
 
-  /** The run ended: its backups may expire `retentionDays` after. */
-  async runFinished(runId: string, at: number): Promise<void> {
-    const expires = new Date(at + this.#d.config.retentionDays * 86_400_000);
-    await this.#d.model.updateMany(
-      { runId, runFinalAt: null },
-      { $set: { runFinalAt: new Date(at), expiresAt: expires }, $inc: { version: 1 } },
-    );
+  /**
+   * The run ended: its backups may expire `retentionDays` after. Only the backups of the
+   * host the event names (the host of its subject, which only the scheduler may publish
+   * on) are touched: a RunFinished about another host's run changes nothing and is
+   * counted. Its time is clamped: not before the backup was made (the run was live then),
+   * not after now plus a small skew, so a forged `atMs: 1` cannot expire a backup at once.
+   * Returns how many backups it applied to and how many it refused.
+   */
+  async runFinished(evt: { hostId: string; runId: string; atMs: number }): Promise<{ applied: number; refused: number }> {
+    const now = this.#d.clock();
+    const docs = await this.#d.model.find({ runId: evt.runId, runFinalAt: null }).lean<BackupDoc[]>();
+    let applied = 0;
+    const others = docs.filter((d) => d.hostId !== evt.hostId);
+    for (const doc of docs.filter((d) => d.hostId === evt.hostId)) {
+      const at = clampEventTime(evt.atMs, { notBefore: new Date(doc.createdAt).getTime(), now });
+      const expires = new Date(at + this.#d.config.retentionDays * 86_400_000);
+      const r = await this.#d.model.updateOne(
+        { _id: doc._id, runFinalAt: null },
+        { $set: { runFinalAt: new Date(at), expiresAt: expires }, $inc: { version: 1 } },
+      );
+      applied += r.modifiedCount;
+    }
+    if (others.length > 0) {
+      this.#m.refused.inc({ route: 'runFinished', reason: 'other-host' }, others.length);
+      this.#d.log.warn(
+        { sender: evt.hostId, run: evt.runId, backups: others.map((d) => `${d._id} of ${d.hostId}`) },
+        `run-finished refused: host ${evt.hostId}'s event names run ${evt.runId}, whose backups are another host's`,
+      );
+    }
+    return { applied, refused: others.length };
   }
 
   /**

@@ -13,6 +13,7 @@ export * from './bus/enrol-token.ts';
 export * from './config/env.ts';
 export * from './db/mongo.ts';
 export * from './errors.ts';
+export * from './events/event-time.ts';
 export { idPatterns, limits, patterns, streams } from './gen/catalog.ts';
 export * from './gen/yixing/v1/agent_pb.js';
 export * from './gen/yixing/v1/alert_pb.js';

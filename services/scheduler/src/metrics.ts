@@ -8,6 +8,7 @@ export interface SchedulerMetrics {
   stepOutcomes: Counter<'step' | 'outcome'>;
   runsFinished: Counter<'state' | 'rollback'>;
   eventsApplied: Counter;
+  eventsRefused: Counter<'route' | 'reason'>;
 }
 
 export function createSchedulerMetrics(
@@ -63,6 +64,12 @@ export function createSchedulerMetrics(
     eventsApplied: new Counter({
       name: 'yx_scheduler_events_applied_total',
       help: `Step events consumed from ${catalog.stepEvent.stream}`,
+      registers: [registry],
+    }),
+    eventsRefused: new Counter({
+      name: 'yx_scheduler_events_refused_total',
+      help: 'Events dropped unapplied because their sender may not speak for the run (another host)',
+      labelNames: ['route', 'reason'],
       registers: [registry],
     }),
   };

@@ -17,7 +17,7 @@ export interface DispatcherDeps {
   clock: () => number;
   config: { commandTimeoutMs: number; backupStatusPollMs: number; deadlineGraceMs: number };
   /** Applies the backup service's answer about a backup (as if its event had come). */
-  onBackupStatus: (evt: Pick<BackupEvent, 'runId' | 'backupId' | 'state' | 'reason'>) => Promise<void>;
+  onBackupStatus: (evt: Pick<BackupEvent, 'hostId' | 'runId' | 'backupId' | 'state' | 'reason'>) => Promise<void>;
 }
 
 export class Dispatcher {
@@ -141,7 +141,11 @@ export class Dispatcher {
       .request('backupStatusRequest', { hostId: run.hostId, backupId: run.backupId }, config.commandTimeoutMs)
       .then((status) => {
         if (status.state !== BackupState.VERIFIED && status.state !== BackupState.FAILED) return;
-        return this.#deps.onBackupStatus({ runId: run.runId, backupId: run.backupId, state: status.state, reason: status.reason });
+        // An answer about another backup than the one asked about says nothing of this one.
+        if (status.backupId !== run.backupId) return;
+        // Asked on the run host's own subject: the answer is about that host's backup.
+        const about = { hostId: run.hostId, runId: run.runId, backupId: run.backupId };
+        return this.#deps.onBackupStatus({ ...about, state: status.state, reason: status.reason });
       })
       .catch((err: Error) => log.debug({ host: run.hostId, backup: run.backupId, err: err.message }, 'backup status not known'))
       .finally(() => {

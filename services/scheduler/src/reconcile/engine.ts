@@ -12,6 +12,7 @@ import { type BackupEvent, type Bus, FailureKind, type Logger, type StepEvent, S
 import type { AuditLog } from '../audit/audit-log.ts';
 import type { FailureKindName, HostRunDoc, Models, PlanDoc, PlanState } from '../db/models.ts';
 import type { RunStore } from '../db/run-store.ts';
+import { foreignSender, stepStartedAt } from '../host-runs/event-sender.ts';
 import { afterBackupEvent, afterOutcome, type StepResult } from '../host-runs/outcomes.ts';
 import { isInStep, type RunInStep } from '../host-runs/run-changes.ts';
 import type { Inventory } from '../inventory/inventory.ts';
@@ -206,6 +207,18 @@ export class Engine {
 
   // ---------------------------------------------------------------- events
 
+  /**
+   * An event from a host other than its run's changes nothing: counted and logged, and
+   * true is returned so that the caller drops it.
+   */
+  #foreign(route: 'stepEvent' | 'backupEvent', run: HostRunDoc, sender: string): boolean {
+    const problem = foreignSender(run, sender);
+    if (!problem) return false;
+    this.#deps.metrics.eventsRefused.inc({ route, reason: 'other-host' });
+    this.#deps.log.warn({ route, sender, host: run.hostId, run: run.runId }, `event refused: ${problem}`);
+    return true;
+  }
+
   /** Applies a step event from the stream. Resolves once its effect is stored. */
   applyStepEvent(evt: StepEvent): Promise<void> {
     const where = this.#live.locate(evt.runId);
@@ -213,12 +226,13 @@ export class Engine {
     const { rt, docId } = where;
     return this.#live.withLock(docId, async () => {
       const run = rt.run(docId);
+      if (this.#foreign('stepEvent', run, evt.hostId)) return;
       // An event of an older command (a replay, a duplicate) changes nothing.
       if (run.commandId !== evt.commandId || run.state !== 'active' || !run.stepState || !isInStep(run)) return;
       if (evt.phase === StepPhase.RUNNING) {
         if (evt.kindToken === 'started' && run.stepState === 'dispatching') {
           this.#dispatcher.acknowledged(run);
-          this.#live.replace(rt, { ...run, stepState: 'running', stepStartedAt: new Date(evt.atMs || this.#deps.clock()) });
+          this.#live.replace(rt, { ...run, stepState: 'running', stepStartedAt: stepStartedAt(run, evt.atMs, this.#deps.clock()) });
         }
         return;
       }
@@ -240,12 +254,13 @@ export class Engine {
    * The backup service verified (or failed) a backup: recorded on its run; an upgrade
    * waiting for it is dispatched (or the run fails: no upgrade without a verified backup).
    */
-  applyBackupEvent(evt: Pick<BackupEvent, 'runId' | 'backupId' | 'state' | 'reason'>): Promise<void> {
+  applyBackupEvent(evt: Pick<BackupEvent, 'hostId' | 'runId' | 'backupId' | 'state' | 'reason'>): Promise<void> {
     const where = this.#live.locate(evt.runId);
     if (!where) return Promise.resolve();
     const { rt, docId } = where;
     return this.#live.withLock(docId, async () => {
       const run = rt.run(docId);
+      if (this.#foreign('backupEvent', run, evt.hostId)) return;
       const verdict = afterBackupEvent(run, evt, this.#deps.clock());
       if (verdict.kind === 'failed') await this.#applyOutcome(rt, verdict.run, verdict.result);
       if (verdict.kind === 'verified' && (await this.#live.commit(rt, run, verdict.after)) && verdict.dispatch)
@@ -257,7 +272,7 @@ export class Engine {
   onProgress(evt: StepEvent): void {
     const where = this.#live.locate(evt.runId);
     const run = where?.rt.runs.get(where.docId);
-    if (!where || !run || run.commandId !== evt.commandId) return;
+    if (!where || !run || run.commandId !== evt.commandId || run.hostId !== evt.hostId) return;
     where.rt.progress.set(run._id, evt.percent);
   }
 
