@@ -3,12 +3,12 @@
 // RunFinished. A's run and A's backup stay exactly as they were. A RunFinished with
 // `atMs: 1` on A's own subject cannot expire A's backup either: its time is clamped.
 // Real nats-server and FerretDB; A is a protocol peer that backs up through the real
-// backup service and then stays in its upgrade.
+// backup service and then stays in its upgrade. B cannot have A's backup restored onto it.
 import assert from 'node:assert/strict';
 import { rm } from 'node:fs/promises';
 import { after, before, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { type BackupApp, buildBackupApp } from '@yixing/backup';
+import { type BackupApp, BackupOfAnotherHostError, buildBackupApp } from '@yixing/backup';
 import { BackupState, Bus, createRegistry, FailureKind, Step, StepPhase, silentLogger } from '@yixing/common';
 import { BusBackupStore } from '@yixing/host-agent/internal';
 import type { PlanView, RunView } from '@yixing/scheduler/internal';
@@ -208,3 +208,24 @@ async function latestBackupOf(hostId: string): Promise<string> {
   assert.ok(d, `a backup of ${hostId}`);
   return d._id;
 }
+
+test('a backup uploaded by host A cannot be restored onto host B, nor vouched for to B', async () => {
+  const id = await latestBackupOf(A);
+  const before = await backups.service.get(id);
+  const storeB = new BusBackupStore({ bus, hostId: B, patienceMs: 0 });
+  // B's restore and status requests travel on B's own subjects, as the broker allows B.
+  await assert.rejects(storeB.get(id), new RegExp(`restore of ${id} refused: backup ${id} is not host ${B}'s`));
+  await assert.rejects(storeB.verify(id), new RegExp(`backup ${id} is failed at the backup service: backup ${id} is not host ${B}'s`));
+  await assert.rejects(
+    backups.service.restore(B, id),
+    (e: unknown) => e instanceof BackupOfAnotherHostError && e.code === 'BACKUP_OF_ANOTHER_HOST' && !e.retryable,
+  );
+  assert.deepEqual(await backups.service.get(id), before, 'the backup is unchanged');
+  // A's own restore is granted, byte for byte what was verified.
+  const fetched = await new BusBackupStore({ bus, hostId: A, patienceMs: 0 }).get(id);
+  try {
+    assert.equal(fetched.record.sha256, before.sha256);
+  } finally {
+    await fetched.release();
+  }
+});

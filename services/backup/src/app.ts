@@ -138,22 +138,16 @@ export async function buildBackupApp(deps: BackupAppDeps): Promise<BackupApp> {
           {},
           (m, d) => {
             service
-              .get(m.backupId)
+              .getFor(m.hostId, m.backupId)
               .then((doc) =>
-                doc.hostId === m.hostId
-                  ? d.respond({
-                      backupId: doc._id,
-                      state: STATE[doc.state],
-                      reason: clip('backupStatus', 'reason', doc.reason),
-                      sha256: doc.sha256,
-                    })
-                  : d.respond({
-                      backupId: m.backupId,
-                      state: BackupState.FAILED,
-                      reason: clip('backupStatus', 'reason', `backup ${m.backupId} belongs to another host`),
-                    }),
+                d.respond({
+                  backupId: doc._id,
+                  state: STATE[doc.state],
+                  reason: clip('backupStatus', 'reason', doc.reason),
+                  sha256: doc.sha256,
+                }),
               )
-              // Unknown to the catalog: no verified backup. Anything else: ask again later.
+              // Unknown to the catalog or another host's: no verified backup. Anything else: ask again later.
               .catch((err: Error) =>
                 d.respond({
                   backupId: m.backupId,

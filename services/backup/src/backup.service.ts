@@ -36,7 +36,7 @@ import type { BackupDoc } from './catalog/backup.model.ts';
 import type { CommitLeases } from './catalog/commit-lease.model.ts';
 import type { Keys } from './crypto/key-ring.ts';
 import { SealedStreamError, seal, unseal } from './crypto/sealed-stream.ts';
-import { BackupNotFoundError, BackupRefusedError, BackupStoreUnavailableError } from './errors.ts';
+import { BackupNotFoundError, BackupOfAnotherHostError, BackupRefusedError, BackupStoreUnavailableError } from './errors.ts';
 import { Semaphore } from './semaphore.ts';
 import type { ArchiveStorage } from './storage/archive-storage.ts';
 
@@ -65,7 +65,7 @@ export interface BackupServiceDeps {
   config: BackupConfig;
 }
 
-export { BackupNotFoundError, BackupRefusedError, BackupStoreUnavailableError };
+export { BackupNotFoundError, BackupOfAnotherHostError, BackupRefusedError, BackupStoreUnavailableError };
 
 /** What the stored bytes themselves are to blame for; anything else is not the backup's fault. */
 const isDamage = (err: unknown): boolean =>
@@ -267,6 +267,16 @@ export class BackupService {
     return doc;
   }
 
+  /** A backup as `hostId` may see it over the bus: only its own (BackupOfAnotherHostError otherwise). */
+  async getFor(hostId: string, id: string): Promise<BackupDoc> {
+    const doc = await this.get(id);
+    if (doc.hostId !== hostId)
+      throw new BackupOfAnotherHostError(`backup ${id} is not host ${hostId}'s: the catalog holds it for another host`, {
+        details: { backupId: id, hostId },
+      });
+    return doc;
+  }
+
   /**
    * The agent finished uploading: check the archive against what it declared (SHA-256 of
    * the whole, SHA-256 of its manifest), store it (sealed if a key is set), read the
@@ -285,8 +295,7 @@ export class BackupService {
   }
 
   async #commit(hostId: string, id: string): Promise<BackupDoc> {
-    let doc = await this.get(id);
-    if (doc.hostId !== hostId) throw new BackupRefusedError(`backup ${id} belongs to host ${doc.hostId}`);
+    let doc = await this.getFor(hostId, id);
     if (doc.state !== 'uploading') return doc;
     // One commit at a time per backup, across services; a repeated commit while it runs
     // is told to ask again.
@@ -423,8 +432,7 @@ export class BackupService {
    */
   async restore(hostId: string, id: string): Promise<{ object: string; sha256: string; sizeBytes: number }> {
     const started = this.#d.clock();
-    const doc = await this.get(id);
-    if (doc.hostId !== hostId) throw new BackupRefusedError(`backup ${id} belongs to host ${doc.hostId}`);
+    const doc = await this.getFor(hostId, id);
     if (doc.state !== 'verified') throw new BackupRefusedError(`backup ${id} is ${doc.state}${doc.reason ? ` (${doc.reason})` : ''}`);
     const noKey = this.#keyMissing(doc);
     if (noKey) throw new BackupRefusedError(noKey);

@@ -14,6 +14,16 @@ export class BackupNotFoundError extends BackupRefusedError {
   override readonly httpStatus: number = 404;
 }
 
+/**
+ * A host asked about, committed or restored a backup the catalog holds for another host.
+ * The host is the one of the request's subject, which the broker lets only that host's
+ * identity publish on: a backup is never restored onto a host it was not made of.
+ */
+export class BackupOfAnotherHostError extends BackupRefusedError {
+  override readonly code: string = 'BACKUP_OF_ANOTHER_HOST';
+  override readonly httpStatus: number = 403;
+}
+
 /** The store could not be read or written just now (timeout, no server): try again. */
 export class BackupStoreUnavailableError extends YxError {
   readonly code = 'BACKUP_STORE_UNAVAILABLE';
