@@ -8,12 +8,13 @@ import assert from 'node:assert/strict';
 import { rm } from 'node:fs/promises';
 import { after, before, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { type BackupApp, BackupOfAnotherHostError, buildBackupApp } from '@yixing/backup';
+import { type BackupApp, BackupOfAnotherHostError } from '@yixing/backup';
 import { BackupState, Bus, createRegistry, FailureKind, Step, StepPhase, silentLogger } from '@yixing/common';
 import { BusBackupStore } from '@yixing/host-agent/internal';
 import type { PlanView, RunView } from '@yixing/scheduler/internal';
-import { bearer, testApiAccess } from '../fixtures/api-access.ts';
+import { bearer } from '../fixtures/api-access.ts';
 import { makeArchive, randomFile, scratchDir } from '../fixtures/archives.ts';
+import { startBackupService } from '../fixtures/backup-service.ts';
 import { type InProcessStack, startInProcess } from '../fixtures/in-process.ts';
 import { registerPeer, reportStep } from '../fixtures/protocol-peer.ts';
 import { waitUntil } from '../fixtures/wait.ts';
@@ -53,25 +54,7 @@ before(async () => {
   s = await startInProcess('event_sender');
   dir = await scratchDir('yx-sender-');
   bus = new Bus({ nc: s.nc, log: silentLogger(), registry: createRegistry('peers', { processMetrics: false }) });
-  backups = await buildBackupApp({
-    conn: s.conn,
-    nc: s.nc,
-    log: silentLogger(),
-    registry: createRegistry('backup', { processMetrics: false }),
-    clock: Date.now,
-    access: testApiAccess(),
-    keys: { sealing: undefined, byId: new Map() },
-    config: {
-      bucket: 'sender',
-      retentionDays: 30,
-      planQuotaBytes: 0,
-      uploadTimeoutMs: 3_600_000,
-      restoreCopyTtlMs: 3_600_000,
-      sweepIntervalMs: 3_600_000,
-      maxConcurrentVerifications: 2,
-    },
-  });
-  await backups.start();
+  backups = await startBackupService({ conn: s.conn, nc: s.nc, bucket: 'sender' });
   await hostA();
 });
 

@@ -1,7 +1,7 @@
 // Internal surface of @yixing/host-agent (`@yixing/host-agent/internal`), for the tests in
 // tests/ that drive its parts directly: drivers, backup stores, the OS helpers.
 
-export { FileBackupStore, sha256File } from './backup/backup-store.ts';
+export { type BackupStore, FileBackupStore, sha256File } from './backup/backup-store.ts';
 export { BusBackupStore } from './backup/bus-backup-store.ts';
 export type { StepContext } from './drivers/driver.ts';
 export { MigrationDriver } from './drivers/migration.driver.ts';
