@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { test } from 'node:test';
-import { BUILTIN_PROFILES_DIR, loadProfiles, parseProfile } from './profile.ts';
+import { BUILTIN_PROFILES_DIR, loadProfiles, ProfileError, parseProfile } from './profile.ts';
 
 const debian = (): Promise<string> => readFile(path.join(BUILTIN_PROFILES_DIR, 'debian-11-to-12.yaml'), 'utf8');
 
@@ -22,6 +22,18 @@ test('backup paths must be absolute paths below the root', async () => {
     );
   }
   assert.throws(() => parseProfile(text.replace('paths: [/etc]', 'paths: [/etc]\n  fullRoot: true'), 'debian-11-to-12.yaml'), /fullRoot/);
+  // The rule a backup's manifest is held to, so a profile cannot make a backup that no restore accepts.
+  for (const [bad, why] of [
+    ["['/etc/../root/.ssh']", /has a `\.\.` segment/],
+    ["['/etc/']", /is not normalized/],
+    ["['/etc//cron.d']", /is not normalized/],
+  ] as const) {
+    assert.throws(
+      () => parseProfile(text.replace('paths: [/etc]', `paths: ${bad}`), 'debian-11-to-12.yaml'),
+      (e: unknown) => e instanceof ProfileError && /debian-11-to-12\.yaml: \/backup\/paths: "/.test(e.message) && why.test(e.message),
+      bad,
+    );
+  }
 });
 
 test('rollback: a profile may require a strategy; absent, any; anything else names the field', async () => {

@@ -4,7 +4,7 @@
 // its own disk says; bus messages only name a profile.
 import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { patterns, YxError } from '@yixing/common';
+import { manifestPathProblem, patterns, YxError } from '@yixing/common';
 import { Ajv, type ErrorObject } from 'ajv';
 import { parse as parseYaml } from 'yaml';
 
@@ -218,6 +218,11 @@ export function checkProfile(raw: unknown, where: string): Profile {
   const p = raw as unknown as Profile;
   if (p.driver === 'apt' && !p.apt) throw new ProfileError(`${where}: driver apt needs an apt section`);
   if (p.driver === 'dnf' && !p.dnf) throw new ProfileError(`${where}: driver dnf needs a dnf section`);
+  // The rule a backup's manifest is held to: refused here, not after the backup was made.
+  for (const bp of p.backup.paths) {
+    const problem = manifestPathProblem(bp);
+    if (problem) throw new ProfileError(`${where}: /backup/paths: ${JSON.stringify(bp)} ${problem}`);
+  }
   return p;
 }
 
