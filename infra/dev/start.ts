@@ -6,6 +6,7 @@ import { createWriteStream, existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import net from 'node:net';
 import path from 'node:path';
+import { devApiToken } from './api-token.ts';
 import { type DevBusAuth, devBusAuth } from './bus-auth.ts';
 import { capture } from './exec.ts';
 import { waitForPort } from './net.ts';
@@ -95,18 +96,18 @@ const mongoUri = `mongodb://127.0.0.1:${ports.mongo}/yixing`;
 const fleetSize = Number(process.env.YX_FLEET_SIZE ?? '60');
 
 /** Services that exist so far, in start order; each is the package's main.ts and connects to NATS as itself. */
-function services(bus: DevBusAuth): { name: string; main: string; env: Record<string, string> }[] {
+function services(bus: DevBusAuth, apiEnv: Record<string, string>): { name: string; main: string; env: Record<string, string> }[] {
   const common = { YX_NATS_URL: natsUrl, YX_MONGO_URI: mongoUri };
   const list = [
     {
       name: 'scheduler',
       main: 'services/scheduler/src/main.ts',
-      env: { ...common, ...bus.env.scheduler, YX_API_PORT: String(env('YX_API_PORT', 8080)) },
+      env: { ...common, ...bus.env.scheduler, ...apiEnv, YX_API_PORT: String(env('YX_API_PORT', 8080)) },
     },
     {
       name: 'backup',
       main: 'services/backup/src/main.ts',
-      env: { ...common, ...bus.env.backup, YX_API_PORT: String(env('YX_BACKUP_API_PORT', 8081)) },
+      env: { ...common, ...bus.env.backup, ...apiEnv, YX_API_PORT: String(env('YX_BACKUP_API_PORT', 8081)) },
     },
     { name: 'enrol', main: 'services/enrol/src/main.ts', env: bus.env.enrol },
     {
@@ -158,7 +159,8 @@ async function main(): Promise<void> {
   await waitForServer(ports.mongo, mongo);
 
   const started: string[] = [];
-  for (const s of services(bus)) {
+  const apiToken = await devApiToken(dataDir);
+  for (const s of services(bus, apiToken.env)) {
     await launch(s.name, process.execPath, [s.main], s.env);
     started.push(s.name);
   }
@@ -178,6 +180,7 @@ async function main(): Promise<void> {
           `  metrics      http://127.0.0.1:${apiPort}/metrics`,
           `  backups      http://127.0.0.1:${env('YX_BACKUP_API_PORT', 8081)}/v1/backups`,
           `  CLI          PATH=$PWD/node_modules/.bin:$PATH YX_API=http://127.0.0.1:${apiPort} yx hosts list`,
+          ...apiToken.lines,
         ]
       : []),
     `  services     ${started.length > 0 ? started.join(', ') : '(none yet)'}`,
