@@ -266,6 +266,13 @@ async function runHostMode(
   });
   await agent.start();
   process.stdout.write(`yx-agent host ready ${cfg.YX_HOST_ID}\n`);
+  // The client gives up only when the server refuses the credential (revoked, expired):
+  // nothing this process can do will bring it back, so it says so and stops.
+  void nc.closed().then((err) => {
+    if (!err) return;
+    log.fatal({ hostId: cfg.YX_HOST_ID, err: err.message }, 'the bus refused this host’s credential (revoked?); enrol it again');
+    process.exit(6);
+  });
   stopOnSignals(
     () => agent.stop(),
     () => nc.drain(),

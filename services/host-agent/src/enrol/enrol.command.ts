@@ -13,6 +13,7 @@ export const ENROL_USAGE = `yx-agent enrol --token TOKEN — get this host's cre
   --state-dir DIR     where the agent keeps its state; the credential goes to DIR/bus.creds
                       (default: YX_STATE_DIR, else /var/lib/yixing)
   --tls-ca FILE       CA certificate to check the server with (default: YX_NATS_TLS_CA)
+                      a client certificate for mutual TLS: YX_NATS_TLS_CERT and YX_NATS_TLS_KEY
 Exit codes: 0 enrolled, 2 bad usage, 4 refused (the token is unknown, used, expired or another host's), 1 the service did not answer.
 `;
 
@@ -59,9 +60,19 @@ export async function runEnrol(
   const stateDir = (values['state-dir'] as string | undefined) ?? env.YX_STATE_DIR ?? '/var/lib/yixing';
   const servers = ((values.server as string | undefined) ?? env.YX_NATS_URL ?? 'nats://127.0.0.1:4222').split(',').filter(Boolean);
   const ca = (values['tls-ca'] as string | undefined) ?? env.YX_NATS_TLS_CA;
+  const tls = {
+    ...(ca ? { caFile: ca } : {}),
+    ...(env.YX_NATS_TLS_CERT && env.YX_NATS_TLS_KEY ? { certFile: env.YX_NATS_TLS_CERT, keyFile: env.YX_NATS_TLS_KEY } : {}),
+  };
   const credsFile = agentCredsFile(stateDir);
   try {
-    const { userKey } = await enrolHost({ servers, hostId, token: token as string, credsFile, ...(ca ? { tls: { caFile: ca } } : {}) });
+    const { userKey } = await enrolHost({
+      servers,
+      hostId,
+      token: token as string,
+      credsFile,
+      ...(Object.keys(tls).length > 0 ? { tls } : {}),
+    });
     out.write(
       `enrolled ${hostId} (key ${userKey}); credential in ${credsFile}\nrun the agent: YX_AGENT_MODE=host YX_HOST_ID=${hostId} YX_STATE_DIR=${stateDir} yx-agent\n`,
     );
