@@ -55,7 +55,7 @@ test('an agent may publish only its own registration, heartbeat, events, logs an
     subjectOf('backupEvent', { hostId: 'host-a' }),
     subjectOf('planEvent', { planId: 'p', kind: 'done' }),
     '$JS.API.INFO',
-    '$JS.API.STREAM.PURGE.YX_EVENTS',
+    `$JS.API.STREAM.PURGE.${catalog.stepEvent.stream}`,
     '$O.yx_backups.C.x',
   ])
     assert.ok(!allowed(a.pub.allow, s), `host-a may not publish ${s}`);
@@ -105,5 +105,5 @@ test('the backup bucket is open to agents only while uploads still go there dire
   const transitional = agentPermissionTemplate({ objectStoreBucket: 'yx_backups' });
   assert.ok(!allowed(strict.pub.allow, '$O.yx_backups.C.x'));
   assert.ok(allowed(transitional.pub.allow, '$O.yx_backups.C.x'));
-  assert.ok(!allowed(transitional.pub.allow, '$JS.API.STREAM.PURGE.YX_EVENTS'), 'never the contract streams');
+  assert.ok(!allowed(transitional.pub.allow, `$JS.API.STREAM.PURGE.${catalog.stepEvent.stream}`), 'never the contract streams');
 });
