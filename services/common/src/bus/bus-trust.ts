@@ -16,7 +16,7 @@
 import { mkdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { type Account, encodeAccount, encodeOperator, encodeUser, newScopedSigner, type User } from '@nats-io/jwt';
-import { createAccount, createOperator, createUser, fromPublic, fromSeed, type KeyPair } from '@nats-io/nkeys';
+import { createAccount, createOperator, createUser, fromPublic, type KeyPair } from '@nats-io/nkeys';
 import { catalog } from '../gen/catalog.ts';
 import { credsText, writeSecretFile } from './bus-credentials.ts';
 import {
@@ -29,6 +29,7 @@ import {
   type ServicePermissionOptions,
   servicePermissions,
 } from './bus-identities.ts';
+import { nativeKeyPair } from './native-keys.ts';
 
 export const ACCOUNTS = ['SYS', 'YX', 'ENROL'] as const;
 export type AccountName = (typeof ACCOUNTS)[number];
@@ -49,7 +50,7 @@ export interface BusTrust {
 }
 
 const seedOf = (kp: KeyPair): string => new TextDecoder().decode(kp.getSeed());
-const kpOf = (seed: string): KeyPair => fromSeed(new TextEncoder().encode(seed));
+const kpOf = (seed: string): KeyPair => nativeKeyPair(seed);
 
 const UNLIMITED = { subs: -1, data: -1, payload: -1, imports: -1, exports: -1, wildcards: true, conn: -1, leaf: -1 };
 

@@ -12,13 +12,13 @@ import {
   AuthorizationError,
   type ConnectionOptions,
   connect,
-  credsAuthenticator,
   jwtAuthenticator,
   type NatsConnection,
   UserAuthenticationExpiredError,
 } from '@nats-io/transport-node';
 import { UnavailableError, YxError } from '../errors.ts';
 import { streams } from '../gen/catalog.ts';
+import { nativeCredsAuthenticator } from './native-keys.ts';
 
 /** TLS to the server: a CA to trust, and a client certificate and key for mutual TLS. */
 export interface BusTls {
@@ -53,7 +53,7 @@ export class BusAuthError extends YxError {
 
 /** The nats.js options for a bus connection: authentication, TLS and the inbox prefix. */
 export function connectionOptions(opts: BusOptions): ConnectionOptions {
-  const authenticator = opts.creds ? credsAuthenticator(opts.creds) : opts.bearerJwt ? jwtAuthenticator(opts.bearerJwt) : undefined;
+  const authenticator = opts.creds ? nativeCredsAuthenticator(opts.creds) : opts.bearerJwt ? jwtAuthenticator(opts.bearerJwt) : undefined;
   return {
     servers: opts.servers,
     name: opts.name,
