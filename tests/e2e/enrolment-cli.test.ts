@@ -44,7 +44,7 @@ after(async () => {
 });
 
 /** Runs a command's main.ts; never throws for a non-zero exit. */
-async function run(main: string, args: string[], env: Record<string, string>): Promise<{ code: number; stdout: string; stderr: string }> {
+async function runNode(main: string, args: string[], env: Record<string, string>): Promise<{ code: number; stdout: string; stderr: string }> {
   try {
     const { stdout, stderr } = await exec(process.execPath, [main, ...args], { cwd: repoRoot, env: { ...process.env, ...env } });
     return { code: 0, stdout, stderr };
@@ -54,8 +54,8 @@ async function run(main: string, args: string[], env: Record<string, string>): P
   }
 }
 
-const yxEnrol = (args: string[]) => run('services/enrol/src/main.ts', args, enrolEnv);
-const yxAgentEnrol = (args: string[]) => run('services/host-agent/src/main.ts', ['enrol', ...args], { YX_NATS_URL: stack.nats.url });
+const yxEnrol = (args: string[]) => runNode('services/enrol/src/main.ts', args, enrolEnv);
+const yxAgentEnrol = (args: string[]) => runNode('services/host-agent/src/main.ts', ['enrol', ...args], { YX_NATS_URL: stack.nats.url });
 
 test('token, enrol (once), revoke: as the README says', async () => {
   const made = await yxEnrol(['token', 'cli-host']);
@@ -92,7 +92,7 @@ test('bad input is refused with every problem named, and changes nothing', async
   assert.equal(r.code, 1);
   assert.match(r.stderr, /not host ids: bad host, also\/bad/);
   assert.equal(await tokens(), before, 'no token made, not even for the good host');
-  const missing = await run('services/enrol/src/main.ts', [], { YX_MONGO_URI: stack.dbUri });
+  const missing = await runNode('services/enrol/src/main.ts', [], { YX_MONGO_URI: stack.dbUri });
   assert.equal(missing.code, 1);
   for (const v of [
     'YX_ENROL_REGISTRAR_CREDS',
