@@ -44,7 +44,11 @@ after(async () => {
 });
 
 /** Runs a command's main.ts; never throws for a non-zero exit. */
-async function runNode(main: string, args: string[], env: Record<string, string>): Promise<{ code: number; stdout: string; stderr: string }> {
+async function runNode(
+  main: string,
+  args: string[],
+  env: Record<string, string>,
+): Promise<{ code: number; stdout: string; stderr: string }> {
   try {
     const { stdout, stderr } = await exec(process.execPath, [main, ...args], { cwd: repoRoot, env: { ...process.env, ...env } });
     return { code: 0, stdout, stderr };
