@@ -53,6 +53,12 @@ export const AGENT_PUBLISHES = [
 
 /** One reply to each command, within a minute (nanoseconds, as the JWT counts). */
 const ONE_REPLY = { max: 1, ttl: 60_000_000_000 };
+/**
+ * A service's one reply may take longer: the backup service answers a commit after it has
+ * read and verified the whole archive (agents wait up to 5 minutes for it); a reply later
+ * than its permission would be dropped by the server, and the agent would ask again.
+ */
+const ONE_SLOW_REPLY = { max: 1, ttl: 600_000_000_000 };
 
 /**
  * The agents' template: publish only their own registration, heartbeat, step events, logs
@@ -129,7 +135,7 @@ export function servicePermissions(service: ServiceIdentity, opts: ServicePermis
           ],
         },
         sub: { allow: [...filters('agentRegistration', 'heartbeat', 'stepEvent'), inbox] },
-        resp: ONE_REPLY,
+        resp: ONE_SLOW_REPLY,
       };
     case 'backup': {
       const obj = objectStoreSubjects(opts.backupBucket);
@@ -147,13 +153,13 @@ export function servicePermissions(service: ServiceIdentity, opts: ServicePermis
           ],
         },
         sub: { allow: [...filters('backupSlotRequest', 'backupCommit', 'backupStatusRequest', 'restoreRequest'), inbox] },
-        resp: ONE_REPLY,
+        resp: ONE_SLOW_REPLY,
       };
     }
     case 'enroller':
       // Enrolment requests arrive through the enrolment account's import; the enroller
       // answers them and nothing else (it pushes revocations as the registrar).
-      return { pub: { allow: [], deny: ['>'] }, sub: { allow: [...filters('enrolRequest'), inbox] }, resp: ONE_REPLY };
+      return { pub: { allow: [], deny: ['>'] }, sub: { allow: [...filters('enrolRequest'), inbox] }, resp: ONE_SLOW_REPLY };
     case 'alerting':
       return {
         pub: { allow: [...filters('alertNotification'), '$JS.API.INFO', ...consumeStream(catalog.stepEvent.stream)] },
