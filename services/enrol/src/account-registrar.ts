@@ -49,19 +49,27 @@ export class AccountRegistrar {
     return { jwt, name: decoded.name, claims: decoded.nats };
   }
 
-  /** Makes the account JWT refuse every given credential; resolves once the server took it. */
-  revoke(revoked: { userKey: string; revokedAt: Date }[]): Promise<{ added: number; total: number }> {
-    const run = this.#queue.then(() => this.#revoke(revoked));
+  /**
+   * Makes the account JWT refuse every given credential, and forget the `prune` ones (their
+   * JWTs have all expired); resolves once the server took it.
+   */
+  revoke(revoked: { userKey: string; revokedAt: Date }[], prune: string[] = []): Promise<{ added: number; pruned: number; total: number }> {
+    const run = this.#queue.then(() => this.#revoke(revoked, prune));
     this.#queue = run.catch(() => undefined);
     return run;
   }
 
-  async #revoke(revoked: { userKey: string; revokedAt: Date }[]): Promise<{ added: number; total: number }> {
+  async #revoke(
+    revoked: { userKey: string; revokedAt: Date }[],
+    prune: string[],
+  ): Promise<{ added: number; pruned: number; total: number }> {
     const { name, claims } = await this.current();
     const add = revocationsToAdd(claims.revocations, revoked);
     const added = Object.keys(add).length;
-    const revocations = { ...claims.revocations, ...add };
-    if (added === 0) return { added, total: Object.keys(revocations).length };
+    const revocations: Record<string, number> = { ...claims.revocations, ...add };
+    const pruned = prune.filter((k) => k in revocations && !(k in add)).length;
+    for (const k of prune) if (!(k in add)) delete revocations[k];
+    if (added === 0 && pruned === 0) return { added, pruned, total: Object.keys(revocations).length };
     const jwt = await signAccount(name, this.#d.accountPublicKey, { ...claims, revocations }, this.#d.operatorSigningSeed);
     const reply = await this.#d.nc.request('$SYS.REQ.CLAIMS.UPDATE', jwt, { timeout: this.#d.timeoutMs ?? 5_000 }).catch((err: unknown) => {
       throw new UnavailableError(`cannot push the fleet account's JWT: ${(err as Error).message}`, { cause: err });
@@ -72,7 +80,7 @@ export class AccountRegistrar {
         details: { bytes: jwt.length },
       });
     }
-    this.#d.log.info({ added, total: Object.keys(revocations).length, bytes: jwt.length }, 'fleet account revocations pushed');
-    return { added, total: Object.keys(revocations).length };
+    this.#d.log.info({ added, pruned, total: Object.keys(revocations).length, bytes: jwt.length }, 'fleet account revocations pushed');
+    return { added, pruned, total: Object.keys(revocations).length };
   }
 }

@@ -26,7 +26,7 @@ import {
 } from '@yixing/common';
 import type { AccountRegistrar } from './account-registrar.ts';
 import type { EnrolStore } from './enrol.store.ts';
-import { decideEnrolment } from './enrol-decision.ts';
+import { decideEnrolment, decideRenewal, revocationsInForce } from './enrol-decision.ts';
 
 export interface EnrolServiceDeps {
   bus: Bus;
@@ -38,6 +38,10 @@ export interface EnrolServiceDeps {
   agentSigningSeed: string;
   /** The enrolment identity's bearer JWT, which every token carries. */
   enrolJwt: string;
+  /** How long an agent's JWT lives (hosts renew it before); none: forever, and revocations are kept forever. */
+  credentialTtlMs?: number;
+  /** How long past a revoked credential's last possible expiry its revocation is kept (clock skew). */
+  clockMarginMs?: number;
   clock?: () => number;
 }
 
@@ -47,6 +51,7 @@ export class EnrolService {
   readonly #d: EnrolServiceDeps;
   #sub: Subscription | undefined;
   #timer: NodeJS.Timeout | undefined;
+  #renewals: Subscription | undefined;
 
   constructor(deps: EnrolServiceDeps) {
     this.#d = deps;
@@ -69,6 +74,9 @@ export class EnrolService {
       },
       { queue: ENROL_QUEUE },
     );
+    this.#renewals = this.#d.bus.subscribe('credentialRenewal', {}, async (req, d) => d.respond(await this.renew(req)), {
+      queue: ENROL_QUEUE,
+    });
     this.#timer = setInterval(() => {
       this.reconcile().catch((err: Error) => this.#d.log.warn({ err: err.message }, 'revocations not pushed; trying again'));
     }, reconcileEveryMs);
@@ -78,10 +86,39 @@ export class EnrolService {
   stop(): void {
     clearInterval(this.#timer);
     this.#sub?.unsubscribe();
+    this.#renewals?.unsubscribe();
   }
 
-  async reconcile(): Promise<{ added: number; total: number }> {
-    return this.#d.registrar.revoke(await this.#d.store.revoked());
+  /** Pushes the revocations still in force, and drops those whose JWTs have all expired. */
+  async reconcile(): Promise<{ added: number; pruned: number; total: number }> {
+    const { keep, prune } = revocationsInForce(await this.#d.store.revoked(), this.#now(), this.#d.clockMarginMs);
+    return this.#d.registrar.revoke(keep, prune);
+  }
+
+  #expiry(now: Date, ttlMs: number | null | undefined): { expiresAt?: Date } {
+    return ttlMs ? { expiresAt: new Date(now.getTime() + ttlMs) } : {};
+  }
+
+  /** A new JWT for a credential on record, for the host that holds it; same key, same lifetime. */
+  async renew(req: MessageOf<'credentialRenewal'>): Promise<ReplyInitOf<'credentialRenewal'>> {
+    try {
+      const enrolment = await this.#d.store.findEnrolment(req.userPublicKey);
+      const decision = decideRenewal(enrolment, req);
+      if (!decision.ok)
+        return { hostId: req.hostId, accepted: false, reason: clip('enrolReply', 'reason', decision.reason), retryable: false };
+      const userJwt = await issueAgentJwt({
+        hostId: req.hostId,
+        userPublicKey: req.userPublicKey,
+        accountPublicKey: this.#d.accountPublicKey,
+        agentSigningSeed: this.#d.agentSigningSeed,
+        ...this.#expiry(this.#now(), enrolment?.ttlMs),
+      });
+      return { hostId: req.hostId, accepted: true, reason: '', userJwt, retryable: false };
+    } catch (err) {
+      this.#d.log.error({ hostId: req.hostId, err: (err as Error).message }, 'renewal failed');
+      const reason = clip('enrolReply', 'reason', `renewal failed: ${(err as Error).message}`);
+      return { hostId: req.hostId, accepted: false, reason, retryable: err instanceof UnavailableError };
+    }
   }
 
   /** One-time tokens, one per host, valid for `ttlMs`. */
@@ -120,8 +157,9 @@ export class EnrolService {
         userPublicKey: req.userPublicKey,
         accountPublicKey: this.#d.accountPublicKey,
         agentSigningSeed: this.#d.agentSigningSeed,
+        ...this.#expiry(now, this.#d.credentialTtlMs),
       });
-      await this.#d.store.recordEnrolment(req.userPublicKey, req.hostId, now);
+      await this.#d.store.recordEnrolment(req.userPublicKey, req.hostId, now, this.#d.credentialTtlMs || null);
       const earlier = await this.#d.store.activeKeys(req.hostId, req.userPublicKey);
       await this.#d.store.markRevoked(earlier, now, `re-enrolment of ${req.hostId}`);
       this.#d.log.info({ hostId: req.hostId, userKey: req.userPublicKey, revokedEarlier: earlier.length, use }, 'host enrolled');

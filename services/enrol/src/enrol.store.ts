@@ -3,7 +3,7 @@
 // updates are no compare-and-swap) and every credential issued, with its revocation.
 import { isDuplicateKey } from '@yixing/common';
 import { type Connection, type Model, Schema } from 'mongoose';
-import type { EnrolTokenDoc } from './enrol-decision.ts';
+import type { EnrolTokenDoc, RevokedCredential } from './enrol-decision.ts';
 
 export interface EnrolTokenUseDoc {
   _id: string;
@@ -17,6 +17,8 @@ export interface EnrolmentDoc {
   _id: string;
   hostId: string;
   issuedAt: Date;
+  /** The lifetime of every JWT issued for this key (renewals too); null: they never expire. */
+  ttlMs: number | null;
   revokedAt: Date | null;
   revokedBy: string | null;
 }
@@ -34,7 +36,7 @@ export function enrolModels(conn: Connection): EnrolModels {
   );
   const use = new Schema<EnrolTokenUseDoc>({ _id: String, hostId: String, userKey: String, at: Date }, { versionKey: false });
   const enrolment = new Schema<EnrolmentDoc>(
-    { _id: String, hostId: { type: String, index: true }, issuedAt: Date, revokedAt: Date, revokedBy: String },
+    { _id: String, hostId: { type: String, index: true }, issuedAt: Date, ttlMs: Number, revokedAt: Date, revokedBy: String },
     { versionKey: false },
   );
   return {
@@ -75,9 +77,9 @@ export class EnrolStore {
   }
 
   /** Records an issued credential; recording it again (a repeated request) changes nothing. */
-  async recordEnrolment(userKey: string, hostId: string, issuedAt: Date): Promise<void> {
+  async recordEnrolment(userKey: string, hostId: string, issuedAt: Date, ttlMs: number | null): Promise<void> {
     try {
-      await this.#m.Enrolment.create({ _id: userKey, hostId, issuedAt, revokedAt: null, revokedBy: null });
+      await this.#m.Enrolment.create({ _id: userKey, hostId, issuedAt, ttlMs, revokedAt: null, revokedBy: null });
     } catch (err) {
       if (!isDuplicateKey(err)) throw err;
     }
@@ -94,11 +96,15 @@ export class EnrolStore {
     await this.#m.Enrolment.updateMany({ _id: { $in: userKeys }, revokedAt: null }, { $set: { revokedAt: at, revokedBy: by } }).exec();
   }
 
-  /** Every revoked credential: what the fleet account's JWT must refuse. */
-  async revoked(): Promise<{ userKey: string; revokedAt: Date }[]> {
+  findEnrolment(userKey: string): Promise<EnrolmentDoc | null> {
+    return this.#m.Enrolment.findById(userKey).lean<EnrolmentDoc>().exec();
+  }
+
+  /** Every revoked credential: what the fleet account's JWT must refuse (while its JWTs may live). */
+  async revoked(): Promise<RevokedCredential[]> {
     const docs = await this.#m.Enrolment.find({ revokedAt: { $ne: null } })
       .lean<EnrolmentDoc[]>()
       .exec();
-    return docs.map((d) => ({ userKey: d._id, revokedAt: d.revokedAt as Date }));
+    return docs.map((d) => ({ userKey: d._id, revokedAt: d.revokedAt as Date, ttlMs: d.ttlMs ?? null }));
   }
 }

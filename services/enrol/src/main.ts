@@ -64,6 +64,11 @@ async function main(): Promise<void> {
     YX_ENROL_OPERATOR_SIGNING_KEY_FILE: { doc: "seed of the operator's signing key (signs the account JWT)", parse: readableFile },
     YX_ENROL_JWT_FILE: { doc: "the enrolment identity's bearer JWT, carried by every token", parse: readableFile },
     YX_ENROL_TOKEN_TTL_HOURS: { doc: 'how long a token may be used', parse: int({ min: 1, max: 24 * 365 }), default: 24 },
+    YX_ENROL_CREDENTIAL_DAYS: {
+      doc: "how long an agent's credential lives (agents renew it at two thirds); 0: forever, and revocations are kept forever",
+      parse: int({ min: 0, max: 3650 }),
+      default: 0,
+    },
     YX_ACTOR: { doc: 'who is recorded as creating tokens or revoking', parse: str({ pattern: /^[\w.@-]{1,64}$/ }), default: 'yx-enrol' },
   });
   const security = busSecurityFromEnv(cfg);
@@ -98,6 +103,7 @@ async function main(): Promise<void> {
     accountPublicKey,
     agentSigningSeed: await text(cfg.YX_ENROL_AGENT_SIGNING_KEY_FILE),
     enrolJwt: await text(cfg.YX_ENROL_JWT_FILE),
+    credentialTtlMs: cfg.YX_ENROL_CREDENTIAL_DAYS * 24 * 3_600_000,
   });
   const close = async () => {
     await Promise.all([nc.drain(), sys.drain()]);

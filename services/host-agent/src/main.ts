@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 // yx-agent: reads and validates configuration from the environment, connects to NATS and
 // runs the simulated fleet (YX_AGENT_MODE=fleet). Fails fast with a clear message.
 import { readFile } from 'node:fs/promises';
@@ -29,6 +29,7 @@ import {
 } from '@yixing/common';
 import { AGENT_VERSION, buildFleetApp } from './app.ts';
 import { parseSimulateConfig } from './drivers/simulate/simulate-config.ts';
+import { CredentialRenewer } from './enrol/credential-renewal.ts';
 import { agentCredsFile, runEnrol } from './enrol/enrol.command.ts';
 import { fleetIdentities } from './fleet.ts';
 import { buildHostAgent } from './host-mode.ts';
@@ -233,18 +234,20 @@ async function runHostMode(
   const profiles = await loadAgentProfiles(cfg.YX_PROFILES_DIR || undefined, mirrors);
   const knowledgeRules = await loadKnowledgeRules(cfg.YX_KNOWLEDGE_DIR || undefined);
   // The host's own credential: YX_NATS_CREDS, else what `yx-agent enrol` left in the state directory.
+  // It is read at every (re)connect, so a renewed credential is used from then on.
   const security = busSecurityFromEnv(cfg);
   const enrolled = agentCredsFile(cfg.YX_STATE_DIR);
-  const creds = security.creds ?? (existsSync(enrolled) ? await readFile(enrolled) : undefined);
+  const credsFile = cfg.YX_NATS_CREDS || (existsSync(enrolled) ? enrolled : '');
   const nc = await connectBus({
     servers: cfg.YX_NATS_URL,
     name: `yx-agent-${cfg.YX_HOST_ID}`,
     ...(security.tls ? { tls: security.tls } : {}),
-    ...(creds ? { creds } : {}),
+    ...(credsFile ? { creds: () => readFileSync(credsFile) } : {}),
     inboxPrefix: agentInboxPrefix(cfg.YX_HOST_ID),
   });
+  const bus = new Bus({ nc, log, registry });
   const agent = await buildHostAgent({
-    bus: new Bus({ nc, log, registry }),
+    bus,
     log,
     registry,
     hostId: cfg.YX_HOST_ID,
@@ -265,6 +268,10 @@ async function runHostMode(
     agentVersion: AGENT_VERSION,
   });
   await agent.start();
+  const renewer = credsFile
+    ? new CredentialRenewer({ bus, hostId: cfg.YX_HOST_ID, credsFile, log, reconnect: () => nc.reconnect() })
+    : undefined;
+  await renewer?.start();
   process.stdout.write(`yx-agent host ready ${cfg.YX_HOST_ID}\n`);
   // The client gives up only when the server refuses the credential (revoked, expired):
   // nothing this process can do will bring it back, so it says so and stops.
@@ -274,7 +281,10 @@ async function runHostMode(
     process.exit(6);
   });
   stopOnSignals(
-    () => agent.stop(),
+    async () => {
+      renewer?.stop();
+      await agent.stop();
+    },
     () => nc.drain(),
   );
 }

@@ -6,7 +6,7 @@ import path from 'node:path';
 import { fmtCreds, parseCreds } from '@nats-io/jwt';
 import { fromSeed } from '@nats-io/nkeys';
 import { ConfigError } from '../errors.ts';
-import type { BusOptions, BusTls } from './connect.ts';
+import type { BusTls } from './connect.ts';
 
 export interface BusSecurityEnv {
   YX_NATS_CREDS: string;
@@ -19,7 +19,7 @@ export interface BusSecurityEnv {
  * The credential and TLS options of the configuration, for `connectBus`. Files were checked
  * readable by readEnv; a client certificate without its key (or the other way) is refused.
  */
-export function busSecurityFromEnv(cfg: BusSecurityEnv): Pick<BusOptions, 'creds' | 'tls'> {
+export function busSecurityFromEnv(cfg: BusSecurityEnv): { creds?: Uint8Array; tls?: BusTls } {
   const problems: string[] = [];
   if (Boolean(cfg.YX_NATS_TLS_CERT) !== Boolean(cfg.YX_NATS_TLS_KEY)) {
     problems.push('YX_NATS_TLS_CERT and YX_NATS_TLS_KEY go together (mutual TLS): set both or neither');
@@ -40,6 +40,15 @@ export function busSecurityFromEnv(cfg: BusSecurityEnv): Pick<BusOptions, 'creds
         }
       : undefined;
   return { ...(creds ? { creds } : {}), ...(tls ? { tls } : {}) };
+}
+
+const CREDS_BLOCK = /\s*(?:(?:-{3,}[^\n]*-{3,}\n)(.+)(?:\n\s*-{3,}[^\n]*-{3,}\n))/gi;
+
+/** The user JWT and the seed of a credentials file, as nats.js reads them (nothing verified). */
+export function splitCreds(creds: Uint8Array): { jwt: string; seed: string } {
+  const [jwt, seed] = [...new TextDecoder().decode(creds).matchAll(CREDS_BLOCK)].map((m) => (m[1] as string).trim());
+  if (!jwt || !seed) throw new Error('unable to parse credentials');
+  return { jwt, seed };
 }
 
 /** A credentials file's text: the user JWT and the seed of its key. */

@@ -45,6 +45,7 @@ test('an agent may publish only its own registration, heartbeat, events, logs an
     subjectPattern('backupCommit', { hostId: 'host-a' }),
     subjectPattern('backupStatusRequest', { hostId: 'host-a' }),
     subjectPattern('restoreRequest', { hostId: 'host-a' }),
+    subjectPattern('credentialRenewal', { hostId: 'host-a' }),
   ];
   for (const s of own) assert.ok(allowed(a.pub.allow, s), `host-a may publish ${s}`);
   for (const s of own.map((x) => x.replace('host-a', 'host-b'))) assert.ok(!allowed(a.pub.allow, s), `host-a may not publish ${s}`);

@@ -49,6 +49,7 @@ export const AGENT_PUBLISHES = [
   'backupCommit',
   'backupStatusRequest',
   'restoreRequest',
+  'credentialRenewal',
 ] as const satisfies readonly RouteName[];
 
 /** One reply to each command, within a minute (nanoseconds, as the JWT counts). */
@@ -159,7 +160,11 @@ export function servicePermissions(service: ServiceIdentity, opts: ServicePermis
     case 'enroller':
       // Enrolment requests arrive through the enrolment account's import; the enroller
       // answers them and nothing else (it pushes revocations as the registrar).
-      return { pub: { allow: [], deny: ['>'] }, sub: { allow: [...filters('enrolRequest'), inbox] }, resp: ONE_SLOW_REPLY };
+      return {
+        pub: { allow: [], deny: ['>'] },
+        sub: { allow: [...filters('enrolRequest', 'credentialRenewal'), inbox] },
+        resp: ONE_SLOW_REPLY,
+      };
     case 'alerting':
       return {
         pub: { allow: [...filters('alertNotification'), '$JS.API.INFO', ...consumeStream(catalog.stepEvent.stream)] },

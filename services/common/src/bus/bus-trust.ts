@@ -170,13 +170,19 @@ export function issueAgentJwt(opts: {
   userPublicKey: string;
   accountPublicKey: string;
   agentSigningSeed: string;
+  /** When the credential stops working (the server closes its connection then); none: never. */
+  expiresAt?: Date;
 }): Promise<string> {
   return encodeUser(
     opts.hostId,
     fromPublic(opts.userPublicKey),
     fromPublic(opts.accountPublicKey),
     {},
-    { signer: kpOf(opts.agentSigningSeed), scopedUser: true },
+    {
+      signer: kpOf(opts.agentSigningSeed),
+      scopedUser: true,
+      ...(opts.expiresAt ? { exp: Math.floor(opts.expiresAt.getTime() / 1000) } : {}),
+    },
   );
 }
 

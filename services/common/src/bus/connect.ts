@@ -33,8 +33,11 @@ export interface BusOptions {
   name: string;
   /** Give up on the first connect after this long; reconnects after that are forever. */
   timeoutMs?: number;
-  /** A NATS credentials file's content (user JWT and nkey seed); none: no authentication. */
-  creds?: Uint8Array;
+  /**
+   * A NATS credentials file's content (user JWT and nkey seed); none: no authentication. A
+   * function is read at every (re)connect, so a renewed credential is used from then on.
+   */
+  creds?: Uint8Array | (() => Uint8Array);
   /** A bearer user JWT (the enrolment identity): no seed, no signature. */
   bearerJwt?: string;
   tls?: BusTls;

@@ -6,6 +6,7 @@
 import { createPrivateKey, type KeyObject, sign } from 'node:crypto';
 import { fromSeed, type KeyPair } from '@nats-io/nkeys';
 import type { Authenticator } from '@nats-io/transport-node';
+import { splitCreds } from './bus-credentials.ts';
 
 // PKCS#8 wrapping of a raw 32-byte Ed25519 seed (RFC 8410).
 const PKCS8_ED25519_PREFIX = Buffer.from('302e020100300506032b657004220420', 'hex');
@@ -26,17 +27,13 @@ export function nativeKeyPair(seed: Uint8Array | string): KeyPair {
   });
 }
 
-const CREDS = /\s*(?:(?:-{3,}[^\n]*-{3,}\n)(.+)(?:\n\s*-{3,}[^\n]*-{3,}\n))/gi;
-
-/** nats.js's credsAuthenticator, signing the server's nonce natively. */
-export function nativeCredsAuthenticator(creds: Uint8Array): Authenticator {
-  const text = new TextDecoder().decode(creds);
-  const [jwt, seed] = [...text.matchAll(CREDS)].map((m) => (m[1] as string).trim());
-  if (!jwt || !seed) throw new Error('unable to parse credentials');
-  const kp = nativeKeyPair(seed);
-  return (nonce?: string) => ({
-    jwt,
-    nkey: kp.getPublicKey(),
-    sig: nonce ? Buffer.from(kp.sign(new TextEncoder().encode(nonce))).toString('base64') : '',
-  });
+/** nats.js's credsAuthenticator, signing the server's nonce natively; a function is read at each (re)connect. */
+export function nativeCredsAuthenticator(creds: Uint8Array | (() => Uint8Array)): Authenticator {
+  const read = typeof creds === 'function' ? creds : () => creds;
+  splitCreds(read()); // a file that is not credentials fails here, not at the first connect
+  return (nonce?: string) => {
+    const { jwt, seed } = splitCreds(read());
+    const kp = nativeKeyPair(seed);
+    return { jwt, nkey: kp.getPublicKey(), sig: nonce ? Buffer.from(kp.sign(new TextEncoder().encode(nonce))).toString('base64') : '' };
+  };
 }

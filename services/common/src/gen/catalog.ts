@@ -1,7 +1,7 @@
 import { AgentCommandSchema, AgentRegistrationSchema, CommandAckSchema, HeartbeatSchema, RegistrationAckSchema } from "./yixing/v1/agent_pb.js";
 import { AlertNotificationSchema } from "./yixing/v1/alert_pb.js";
 import { BackupCommitSchema, BackupEventSchema, BackupSlotRequestSchema, BackupSlotSchema, BackupStatusRequestSchema, BackupStatusSchema, RestoreGrantSchema, RestoreRequestSchema } from "./yixing/v1/backup_pb.js";
-import { EnrolReplySchema, EnrolRequestSchema } from "./yixing/v1/enrol_pb.js";
+import { CredentialRenewalSchema, EnrolReplySchema, EnrolRequestSchema } from "./yixing/v1/enrol_pb.js";
 import { LogLineSchema, StepEventSchema } from "./yixing/v1/events_pb.js";
 import { PlanEventSchema, RunFinishedSchema } from "./yixing/v1/plan_pb.js";
 
@@ -102,6 +102,15 @@ export const catalog = {
     schema: EnrolRequestSchema,
     reply: EnrolReplySchema,
   },
+  credentialRenewal: {
+    typeName: "yixing.v1.CredentialRenewal",
+    subject: "yx.v1.cred.renew.{host_id}",
+    filter: "yx.v1.cred.renew.*",
+    tokens: ["hostId"] as const,
+    stream: undefined,
+    schema: CredentialRenewalSchema,
+    reply: EnrolReplySchema,
+  },
   stepEvent: {
     typeName: "yixing.v1.StepEvent",
     subject: "yx.v1.evt.host.{host_id}.{kind_token}",
@@ -170,6 +179,7 @@ export const patterns = {
   backupEvent: { hostId: "^[A-Za-z0-9][A-Za-z0-9_-]{0,127}$" },
   restoreRequest: { hostId: "^[A-Za-z0-9][A-Za-z0-9_-]{0,127}$" },
   enrolRequest: { hostId: "^[A-Za-z0-9][A-Za-z0-9_-]{0,127}$", userPublicKey: "^U[A-Z2-7]{55}$" },
+  credentialRenewal: { hostId: "^[A-Za-z0-9][A-Za-z0-9_-]{0,127}$", userPublicKey: "^U[A-Z2-7]{55}$" },
   stepEvent: { eventId: "^[A-Za-z0-9_.:-]{1,200}$", hostId: "^[A-Za-z0-9][A-Za-z0-9_-]{0,127}$", kindToken: "^(started|progress|succeeded|failed)$" },
   logLine: { hostId: "^[A-Za-z0-9][A-Za-z0-9_-]{0,127}$", runId: "^[A-Za-z0-9_-]{1,128}$" },
   planEvent: { planId: "^[A-Za-z0-9_-]{1,128}$", kind: "^[a-z][a-z-]{0,31}$" },

@@ -87,3 +87,30 @@ export declare type EnrolReply = Message<"yixing.v1.EnrolReply"> & {
  */
 export declare const EnrolReplySchema: GenMessage<EnrolReply>;
 
+/**
+ * An enrolled host renews its credential before it expires, as itself (the broker lets a
+ * host send only its own subject). The enrolment service issues a new user JWT for the
+ * same key if that credential is on record for this host and not revoked.
+ *
+ * @generated from message yixing.v1.CredentialRenewal
+ */
+export declare type CredentialRenewal = Message<"yixing.v1.CredentialRenewal"> & {
+  /**
+   * @generated from field: string host_id = 1;
+   */
+  hostId: string;
+
+  /**
+   * The public key of the credential to renew (an nkey starting with U).
+   *
+   * @generated from field: string user_public_key = 2;
+   */
+  userPublicKey: string;
+};
+
+/**
+ * Describes the message yixing.v1.CredentialRenewal.
+ * Use `create(CredentialRenewalSchema)` to create a new message.
+ */
+export declare const CredentialRenewalSchema: GenMessage<CredentialRenewal>;
+

@@ -9,7 +9,7 @@ import { file_yixing_v1_options } from "./options_pb.js";
  * Describes the file yixing/v1/enrol.proto.
  */
 export const file_yixing_v1_enrol = /*@__PURE__*/
-  fileDesc("ChV5aXhpbmcvdjEvZW5yb2wucHJvdG8SCXlpeGluZy52MSLJAQoMRW5yb2xSZXF1ZXN0EjoKB2hvc3RfaWQYASABKAlCKdLzGCUIARIhXltBLVphLXowLTldW0EtWmEtejAtOV8tXXswLDEyN30kEhgKBXRva2VuGAIgASgJQgnS8xgFCAEYgAISMAoPdXNlcl9wdWJsaWNfa2V5GAMgASgJQhfS8xgTCAESD15VW0EtWjItN117NTV9JDoxyvMYLQoVeXgudjEuZW5yb2wue2hvc3RfaWR9GhR5aXhpbmcudjEuRW5yb2xSZXBseSJ+CgpFbnJvbFJlcGx5EhcKB2hvc3RfaWQYASABKAlCBtLzGAIIARIQCghhY2NlcHRlZBgCIAEoCBIXCgZyZWFzb24YAyABKAlCB9LzGAMY6AcSGQoIdXNlcl9qd3QYBCABKAlCB9LzGAMYgEASEQoJcmV0cnlhYmxlGAUgASgIYgZwcm90bzM", [file_yixing_v1_options]);
+  fileDesc("ChV5aXhpbmcvdjEvZW5yb2wucHJvdG8SCXlpeGluZy52MSLJAQoMRW5yb2xSZXF1ZXN0EjoKB2hvc3RfaWQYASABKAlCKdLzGCUIARIhXltBLVphLXowLTldW0EtWmEtejAtOV8tXXswLDEyN30kEhgKBXRva2VuGAIgASgJQgnS8xgFCAEYgAISMAoPdXNlcl9wdWJsaWNfa2V5GAMgASgJQhfS8xgTCAESD15VW0EtWjItN117NTV9JDoxyvMYLQoVeXgudjEuZW5yb2wue2hvc3RfaWR9GhR5aXhpbmcudjEuRW5yb2xSZXBseSJ+CgpFbnJvbFJlcGx5EhcKB2hvc3RfaWQYASABKAlCBtLzGAIIARIQCghhY2NlcHRlZBgCIAEoCBIXCgZyZWFzb24YAyABKAlCB9LzGAMY6AcSGQoIdXNlcl9qd3QYBCABKAlCB9LzGAMYgEASEQoJcmV0cnlhYmxlGAUgASgIIrkBChFDcmVkZW50aWFsUmVuZXdhbBI6Cgdob3N0X2lkGAEgASgJQinS8xglCAESIV5bQS1aYS16MC05XVtBLVphLXowLTlfLV17MCwxMjd9JBIwCg91c2VyX3B1YmxpY19rZXkYAiABKAlCF9LzGBMIARIPXlVbQS1aMi03XXs1NX0kOjbK8xgyChp5eC52MS5jcmVkLnJlbmV3Lntob3N0X2lkfRoUeWl4aW5nLnYxLkVucm9sUmVwbHliBnByb3RvMw", [file_yixing_v1_options]);
 
 /**
  * Describes the message yixing.v1.EnrolRequest.
@@ -24,4 +24,11 @@ export const EnrolRequestSchema = /*@__PURE__*/
  */
 export const EnrolReplySchema = /*@__PURE__*/
   messageDesc(file_yixing_v1_enrol, 1);
+
+/**
+ * Describes the message yixing.v1.CredentialRenewal.
+ * Use `create(CredentialRenewalSchema)` to create a new message.
+ */
+export const CredentialRenewalSchema = /*@__PURE__*/
+  messageDesc(file_yixing_v1_enrol, 2);
 
