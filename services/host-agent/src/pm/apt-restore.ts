@@ -18,12 +18,12 @@
 import { YxError } from '@yixing/common';
 import type { StepContext } from '../drivers/driver.ts';
 import { CommandError } from '../os/command.ts';
-import { type AptRoot, type DpkgState, NONINTERACTIVE, unsettled } from './apt-root.ts';
+import { type AptRoot, type DpkgState, installedOf, NONINTERACTIVE, unsettled } from './apt-root.ts';
 import { type InstalledPackage, ManifestEntryError, packageKey } from './package-manager.ts';
 
 export { ManifestEntryError };
 
-import { DEFAULT_LAST_SOURCES, planRestore, type RestorePhase, type RestorePhaseName } from './restore-plan.ts';
+import { DEFAULT_LAST_SOURCES, fromLastSources, planRestore, type RestorePhase, type RestorePhaseName } from './restore-plan.ts';
 
 /** The restore cannot go on safely: the root is not sound, or a phase did not reach its set. */
 export class AptRestoreError extends YxError {
@@ -74,8 +74,7 @@ export function userlandArgs(
   installed: readonly InstalledPackage[],
   lastSources: readonly string[] = DEFAULT_LAST_SOURCES,
 ): string[] {
-  const last = new Set(lastSources);
-  const keep = installed.filter((p) => last.has(p.source || p.name));
+  const keep = installed.filter((p) => fromLastSources(p, lastSources));
   return [
     '--purge',
     '--allow-remove-essential',
@@ -102,9 +101,8 @@ export function settleInterrupted(
   manifest: readonly InstalledPackage[],
   lastSources: readonly string[] = DEFAULT_LAST_SOURCES,
 ): { unpack: InstalledPackage[]; purge: DpkgState[] } {
-  const last = new Set(lastSources);
   const recorded = new Map(manifest.map((p) => [packageKey(p), p]));
-  const broken = states.filter((s) => s.reinstRequired && !last.has(s.source));
+  const broken = states.filter((s) => s.reinstRequired && !fromLastSources(s, lastSources));
   const unpack = broken.flatMap((s) => recorded.get(packageKey(s)) ?? []);
   const purge = broken.filter((s) => !recorded.has(packageKey(s)));
   return { unpack, purge };
@@ -178,8 +176,7 @@ async function soundness(a: AptRoot, ctx: StepContext, allowUnsettled: (s: DpkgS
  * leaves those unfinished; the phase finishes them).
  */
 async function mustRunBeforeCLibrary(a: AptRoot, ctx: StepContext): Promise<void> {
-  const last = new Set(DEFAULT_LAST_SOURCES);
-  const problem = await soundness(a, ctx, (s) => last.has(s.source));
+  const problem = await soundness(a, ctx, (s) => fromLastSources(s));
   if (problem) throw new AptRestoreError(`before the C library changes, the root is not sound; nothing more is changed: ${problem}`);
   ctx.log('before the C library: the root runs its shell, dpkg and apt; dpkg has finished with every other package', 'agent');
 }
@@ -217,13 +214,13 @@ async function runUserland(a: AptRoot, ctx: StepContext, phase: RestorePhase, in
   await a.aptGet(ctx, ['-o', 'APT::Immediate-Configure=0', ...args]);
 }
 
-async function runCLibrary(a: AptRoot, ctx: StepContext, phase: RestorePhase): Promise<void> {
+async function runCLibrary(a: AptRoot, ctx: StepContext, phase: RestorePhase, states: readonly DpkgState[]): Promise<void> {
   if (phase.install.length > 0) {
     // Normally apt resolves the set first (proving it installs) and downloads it; after a
     // kill inside this phase a C library package needs reinstalling and apt refuses to
     // resolve anything, so the recorded versions are fetched as they are.
     let files: string[];
-    if ((await a.states()).some((s) => s.reinstRequired)) files = await downloadArchives(a, ctx, phase.install);
+    if (states.some((s) => s.reinstRequired)) files = await downloadArchives(a, ctx, phase.install);
     else {
       await a.aptGet(ctx, ['--download-only', 'install', '--', ...phase.install.map(aptInstallSpec)]);
       files = downloaded(a, phase.install);
@@ -238,8 +235,7 @@ async function runCLibrary(a: AptRoot, ctx: StepContext, phase: RestorePhase): P
  * AptRoot.missingFiles) installed again, once; still incomplete, the restore stops.
  */
 async function reinstallIncomplete(a: AptRoot, ctx: StepContext, phase: RestorePhaseName): Promise<void> {
-  const last = new Set(DEFAULT_LAST_SOURCES);
-  const ofPhase = (await a.installed()).filter((p) => last.has(p.source || p.name) === (phase === 'c-library'));
+  const ofPhase = (await a.installed()).filter((p) => fromLastSources(p) === (phase === 'c-library'));
   let missing = await a.missingFiles(ofPhase);
   if (missing.size === 0) return;
   const incomplete = ofPhase.filter((p) => missing.has(packageKey(p)));
@@ -269,7 +265,8 @@ export async function aptRestore(a: AptRoot, manifest: InstalledPackage[], ctx: 
         ['c-library', 50],
       ] as const) {
         for (let pass = 1; ; pass++) {
-          const installed = await a.installed();
+          const states = await a.states();
+          const installed = installedOf(states);
           const phase = planRestore(manifest, installed).find((p) => p.name === name);
           if (!phase) break;
           if (pass > 2) {
@@ -280,7 +277,7 @@ export async function aptRestore(a: AptRoot, manifest: InstalledPackage[], ctx: 
           ctx.progress(percent + (pass - 1) * 5, `${name}: ${phase.install.length} to install, ${phase.remove.length} to remove`);
           ctx.log(`restore ${name} pass ${pass}: ${phase.install.length} to install, ${phase.remove.length} to remove`, 'agent');
           if (name === 'userland') await runUserland(a, ctx, phase, installed, pass);
-          else await runCLibrary(a, ctx, phase);
+          else await runCLibrary(a, ctx, phase, states);
         }
         await reinstallIncomplete(a, ctx, name);
       }

@@ -113,6 +113,14 @@ export function unsettled(states: readonly DpkgState[]): DpkgState[] {
   return states.filter((s) => s.reinstRequired || !['i', 'n', 'c'].includes(s.status));
 }
 
+/** The installed ones of dpkg's packages (held ones too), by name:arch. */
+export function installedOf(states: readonly DpkgState[]): InstalledPackage[] {
+  return states
+    .filter((s) => s.status === 'i')
+    .map(({ name, arch, version, held, source }) => ({ name, arch, version, held, source }))
+    .sort((a, b) => packageKey(a).localeCompare(packageKey(b)));
+}
+
 /** A dpkg path filter (`path-exclude`/`path-include` in dpkg.cfg and dpkg.cfg.d/). */
 export interface PathFilter {
   include: boolean;
@@ -226,10 +234,7 @@ export class AptRoot {
 
   /** The installed packages (held ones too), with the source package each was built from. */
   async installed(): Promise<InstalledPackage[]> {
-    return (await this.states())
-      .filter((s) => s.status === 'i')
-      .map(({ name, arch, version, held, source }) => ({ name, arch, version, held, source }))
-      .sort((a, b) => packageKey(a).localeCompare(packageKey(b)));
+    return installedOf(await this.states());
   }
 
   /** apt with the root's package state and a throwaway lists/cache directory. */

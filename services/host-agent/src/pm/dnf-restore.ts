@@ -17,7 +17,7 @@ import type { StepContext } from '../drivers/driver.ts';
 import { CommandError, runCommand } from '../os/command.ts';
 import { type DnfRoot, nevra } from './dnf-root.ts';
 import { diffPackages, type InstalledPackage, packageKey } from './package-manager.ts';
-import { DEFAULT_LAST_SOURCES, planRestore, type RestorePhase, type RestorePhaseName } from './restore-plan.ts';
+import { DEFAULT_LAST_SOURCES, fromLastSources, planRestore, type RestorePhase, type RestorePhaseName } from './restore-plan.ts';
 
 /** A phase left the root in a state the next one must not start from. */
 export class RestoreCheckError extends YxError {
@@ -77,8 +77,7 @@ export function cutShort(last: unknown, phase: RestorePhaseName, installed: read
 
 /** Installed packages of the C library's source packages: the userland phase must not take them away. */
 export function cLibraryNames(installed: readonly InstalledPackage[], lastSources: readonly string[] = DEFAULT_LAST_SOURCES): string[] {
-  const last = new Set(lastSources);
-  return [...new Set(installed.filter((p) => last.has(p.source ?? p.name)).map((p) => p.name))].sort();
+  return [...new Set(installed.filter((p) => fromLastSources(p, lastSources)).map((p) => p.name))].sort();
 }
 
 const PHASES: { name: RestorePhaseName; progress: number }[] = [

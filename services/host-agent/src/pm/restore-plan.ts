@@ -24,6 +24,11 @@ export interface RestorePhase {
 /** The source packages whose binaries change last (the C library: glibc on Debian and EL). */
 export const DEFAULT_LAST_SOURCES: readonly string[] = ['glibc'];
 
+/** Whether a package is built from one of the last sources (its recorded source, else its name). */
+export function fromLastSources(p: { name: string; source?: string }, lastSources: readonly string[] = DEFAULT_LAST_SOURCES): boolean {
+  return lastSources.includes(p.source || p.name);
+}
+
 /**
  * The package's source package: what dpkg/rpm recorded, else (a manifest from before
  * sources were recorded) the same name's source on the root now, else its own name.
