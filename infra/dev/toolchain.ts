@@ -144,7 +144,10 @@ export async function ensureContainerEngine(): Promise<ContainerEngine> {
     log(`starting podman system service on ${PODMAN_SOCKET}`);
     await mkdir(path.dirname(PODMAN_SOCKET), { recursive: true });
     await mkdir(cacheDir, { recursive: true });
-    await run('sh', ['-c', `nohup podman system service --time=0 unix://${PODMAN_SOCKET} >${cacheDir}/podman-service.log 2>&1 &`]);
+    // Started from /: the service outlives this checkout, and the containers it starts
+    // inherit its working directory; once a CI clone it was started from is deleted, every
+    // container start fails with `write child: broken pipe`.
+    await run('sh', ['-c', `cd / && nohup podman system service --time=0 unix://${PODMAN_SOCKET} >${cacheDir}/podman-service.log 2>&1 &`]);
     for (let i = 0; i < 100 && !(await ping(PODMAN_SOCKET)); i++) await new Promise((r) => setTimeout(r, 100));
     if (!(await ping(PODMAN_SOCKET)))
       throw new Error(`podman service did not answer on ${PODMAN_SOCKET}; see ${cacheDir}/podman-service.log`);
