@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { type AgentCommand, type Bus, createRegistry, Step, StepPhase, silentLogger } from '@yixing/common';
-import { type AgentIdentity, HostAgent, planRollbackRequirement } from './agent.ts';
+import { type AgentDeps, type AgentIdentity, HostAgent, planRollbackRequirement } from './agent.ts';
 import type { Driver, StepContext } from './drivers/driver.ts';
 import { type Journal, type JournalEntry, journalFailureCounter } from './journal.ts';
 import type { AgentState, AgentStateStore } from './state/agent-state.store.ts';
@@ -67,6 +67,20 @@ const identity: AgentIdentity = {
   labels: { pool: 'p', cluster: 'c', zone: 'z', rack: 'r', role: 'app' },
 };
 
+/** An agent on the fake bus with an in-memory state, no journal and no reboots; `deps` override. */
+const testAgent = (bus: FakeBus, driver: Driver, deps: Partial<AgentDeps> = {}): HostAgent =>
+  new HostAgent({
+    bus: bus as unknown as Bus,
+    identity,
+    driver,
+    store: new MemoryStateStore(),
+    host: { bootId: () => 'boot', rebootable: false, reboot: async () => undefined },
+    journal: { append: async () => undefined },
+    log: silentLogger(),
+    heartbeatIntervalMs: 60_000,
+    ...deps,
+  });
+
 const runStep = (commandId: string, runId: string): Partial<AgentCommand> =>
   ({
     commandId,
@@ -84,12 +98,12 @@ const runStepRequiring = (commandId: string, runId: string, rollbackRequired: st
   return cmd as Partial<AgentCommand>;
 };
 
-const cancel = (commandId: string): Partial<AgentCommand> =>
+const cancel = (commandId: string, runId: string, step = Step.UPGRADE): Partial<AgentCommand> =>
   ({
     commandId,
     hostId: 'h1',
-    runId: '',
-    action: { case: 'cancelStep', value: { reason: 'operator' } },
+    runId,
+    action: { case: 'cancelStep', value: { step, reason: 'operator' } },
   }) as unknown as Partial<AgentCommand>;
 
 async function until<T>(what: string, probe: () => T | undefined): Promise<T> {
@@ -124,17 +138,7 @@ test('a journal append that fails (ENOSPC) is reported, and the agent goes on: s
     },
   };
   const registry = createRegistry('host-agent', { processMetrics: false });
-  const agent = new HostAgent({
-    bus: bus as unknown as Bus,
-    identity,
-    driver,
-    store: new MemoryStateStore(),
-    host: { bootId: () => 'boot', rebootable: false, reboot: async () => undefined },
-    journal,
-    journalFailures: journalFailureCounter(registry),
-    log: silentLogger(),
-    heartbeatIntervalMs: 60_000,
-  });
+  const agent = testAgent(bus, driver, { journal, journalFailures: journalFailureCounter(registry) });
   await agent.start();
   try {
     // The journal fails on the first command's "run" entry: the step still runs and finishes.
@@ -145,7 +149,7 @@ test('a journal append that fails (ENOSPC) is reported, and the agent goes on: s
     // The next command is taken (not "busy") and runs; a cancel finds it and ends it.
     assert.deepEqual(await bus.send(runStep('c2', 'r2')), { commandId: 'c2', accepted: true, duplicate: false, reason: '' });
     await until('run r2 to start', () => (started.includes('r2') ? true : undefined));
-    assert.deepEqual(await bus.send(cancel('c2')), { commandId: 'c2', accepted: true, duplicate: false, reason: '' });
+    assert.deepEqual(await bus.send(cancel('c2.cancel', 'r2')), { commandId: 'c2.cancel', accepted: true, duplicate: false, reason: '' });
     const second = await until('the outcome of c2', () => bus.outcomes('c2')[0]);
     assert.equal(second.phase, StepPhase.FAILED);
     assert.equal((second.error as { code: string }).code, 'STEP_CANCELLED');
@@ -157,6 +161,53 @@ test('a journal append that fails (ENOSPC) is reported, and the agent goes on: s
       ['c1:finish', 'c2:run', 'c2:finish'],
     );
     assert.match(await registry.metrics(), /^yx_agent_journal_write_failures_total\{service="host-agent"\} 1$/m);
+  } finally {
+    await agent.stop();
+  }
+});
+
+test('a cancel for another run or another step is refused and the running step goes on; its own cancel stops it', async () => {
+  const bus = new FakeBus();
+  const signals = new Map<string, AbortSignal>();
+  const driver: Driver = {
+    name: 'simulate',
+    run: async (ctx: StepContext) => {
+      signals.set(ctx.runId, ctx.signal);
+      await new Promise((_, reject) => ctx.signal.addEventListener('abort', () => reject(ctx.signal.reason)));
+      return { ok: true };
+    },
+  };
+  const agent = testAgent(bus, driver);
+  await agent.start();
+  try {
+    await bus.send(runStep('c2', 'r2'));
+    const signal = await until('run r2 to start', () => signals.get('r2'));
+    const running = 'running: upgrade of run r2 (command c2)';
+    assert.deepEqual(await bus.send(cancel('c1.cancel', 'r1')), {
+      commandId: 'c1.cancel',
+      accepted: false,
+      duplicate: false,
+      reason: `step upgrade of run r1 is not running; ${running}`,
+    });
+    assert.deepEqual(await bus.send(cancel('c2.cancel', 'r2', Step.BACKUP)), {
+      commandId: 'c2.cancel',
+      accepted: false,
+      duplicate: false,
+      reason: `step backup of run r2 is not running; ${running}`,
+    });
+    assert.equal(signal.aborted, false);
+    assert.deepEqual(bus.outcomes('c2'), []);
+
+    assert.equal((await bus.send(cancel('c2.cancel', 'r2'))).accepted, true);
+    const outcome = await until('the outcome of c2', () => bus.outcomes('c2')[0]);
+    assert.equal((outcome.error as { code: string }).code, 'STEP_CANCELLED');
+    // Nothing runs now: a cancel is refused, not acknowledged as if it stopped something.
+    assert.deepEqual(await bus.send(cancel('c2.cancel', 'r2')), {
+      commandId: 'c2.cancel',
+      accepted: false,
+      duplicate: false,
+      reason: 'step upgrade of run r2 is not running; running: nothing',
+    });
   } finally {
     await agent.stop();
   }
@@ -183,17 +234,7 @@ test("the plan's rollback requirement reaches the driver's step context, and a r
       return { ok: true };
     },
   };
-  const agentOn = (b: FakeBus): HostAgent =>
-    new HostAgent({
-      bus: b as unknown as Bus,
-      identity,
-      driver,
-      store,
-      host: { bootId: () => 'boot', rebootable: false, reboot: async () => undefined },
-      journal: { append: async () => undefined },
-      log: silentLogger(),
-      heartbeatIntervalMs: 60_000,
-    });
+  const agentOn = (b: FakeBus): HostAgent => testAgent(b, driver, { store });
   const first = agentOn(bus);
   await first.start();
   try {

@@ -21,6 +21,7 @@ import type { Driver, StepContext, StepFailure, StepOutcome } from './drivers/dr
 import type { Journal } from './journal.ts';
 import { runProbe } from './probe.ts';
 import type { AgentState, AgentStateStore, FinishedStep, InFlightStep } from './state/agent-state.store.ts';
+import { decideCancel } from './step-cancel.ts';
 
 /** The machine the agent runs on: its boot identity and how to reboot it. */
 export interface HostEnv {
@@ -198,12 +199,15 @@ export class HostAgent {
     const current = this.#state.current;
 
     if (cmd.action.case === 'cancelStep') {
-      if (current && this.#running?.commandId === current.commandId) {
-        this.#running.abort.abort(new CancelReason(cmd.action.value.reason || 'cancelled by the scheduler'));
-        ack(true, false);
-      } else {
-        ack(true, false, 'nothing running');
+      // Only the step the cancel names: a stale or misdirected cancel must not abort another.
+      const launched = current && this.#running?.commandId === current.commandId ? current : undefined;
+      const decision = decideCancel(cmd.runId, cmd.action.value.step, launched);
+      if (!decision.cancel) {
+        ack(false, false, decision.reason);
+        return;
       }
+      this.#running?.abort.abort(new CancelReason(cmd.action.value.reason || 'cancelled by the scheduler'));
+      ack(true, false);
       return;
     }
     if (cmd.action.case !== 'runStep') {

@@ -106,7 +106,7 @@ export class Dispatcher {
   /** Tells the agent to stop the run's step (best effort: its deadline covers a lost cancel). */
   cancel(run: HostRunDoc, reason: string): void {
     if (!run.step) return;
-    const { bus, clock, config } = this.#deps;
+    const { bus, clock, config, log } = this.#deps;
     bus
       .request(
         'agentCommand',
@@ -119,6 +119,10 @@ export class Dispatcher {
         },
         config.commandTimeoutMs,
       )
+      // The agent stops only the step named: a refusal says what it runs instead.
+      .then((ack) => {
+        if (!ack.accepted) log.info({ host: run.hostId, run: run.runId, reason: ack.reason }, 'agent did not cancel');
+      })
       .catch(() => undefined);
   }
 

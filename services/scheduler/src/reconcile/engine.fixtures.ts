@@ -76,9 +76,10 @@ export function fakeEngineDeps(overrides: Partial<Record<keyof EngineDeps, unkno
   } as unknown as EngineDeps;
 }
 
-/** A command the engine sent to an agent: the step it runs, or `cancel`. */
+/** A command the engine sent to an agent: the step it runs, or `cancel <step>`. */
 export interface SentToAgent {
   hostId: string;
+  runId: string;
   commandId: string;
   what: string;
 }
@@ -117,9 +118,14 @@ export function memoryEngine(
   };
   const bus = {
     publishDurable: async () => ({}),
-    request: async (_route: string, cmd: { hostId: string; commandId: string; action: { case: string; value: { step: Step } } }) => {
-      const what = cmd.action.case === 'cancelStep' ? 'cancel' : stepName(cmd.action.value.step);
-      sent.push({ hostId: cmd.hostId, commandId: cmd.commandId, what });
+    request: async (
+      _route: string,
+      cmd: { hostId: string; runId: string; commandId: string; action: { case: string; value: { step: Step } } },
+    ) => {
+      // A cancel names the step it means (the agent stops only that one).
+      const step = stepName(cmd.action.value.step);
+      const what = cmd.action.case === 'cancelStep' ? `cancel ${step}` : step;
+      sent.push({ hostId: cmd.hostId, runId: cmd.runId, commandId: cmd.commandId, what });
       return { accepted: true };
     },
   };

@@ -43,8 +43,11 @@ test('a step past its deadline is cancelled and retried (a timeout), the next at
   assert.deepEqual([after?.step, after?.attempt, after?.stepState], ['cluster-check', 2, 'dispatching']);
   assert.equal(after?.history.at(-1)?.code, 'STEP_DEADLINE');
   assert.deepEqual(
-    sent.map((s) => s.what),
-    ['cancel', 'cluster-check'],
+    sent.map((s) => [s.runId, s.what]),
+    [
+      [run.runId, 'cancel cluster-check'],
+      [run.runId, 'cluster-check'],
+    ],
   );
 });
 
@@ -65,9 +68,9 @@ test('abort with rollback: a changed host rolls back, an unchanged one is releas
   assert.notEqual(h1.slots.at(-1)?.releasedAt, null);
   assert.equal(rt.run(`${plan._id}/h2`).version, 0, 'the pending host was not touched');
   assert.deepEqual(sent.map((s) => [s.hostId, s.what]).sort(), [
-    ['h0', 'cancel'],
+    ['h0', 'cancel upgrade'],
     ['h0', 'rollback'],
-    ['h1', 'cancel'],
+    ['h1', 'cancel precheck'],
   ]);
   await engine.tick();
   await engine.stop();
