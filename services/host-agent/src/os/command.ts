@@ -66,3 +66,16 @@ export async function mustRun(argv: string[], opts: CommandOptions = {}): Promis
   if (r.code !== 0) throw new CommandError(argv, r);
   return r;
 }
+
+/** How programs are started: the real runner, or a recording one in unit tests. */
+export interface CommandPort {
+  run(argv: string[], opts?: CommandOptions): Promise<CommandResult>;
+}
+
+export const realCommands: CommandPort = { run: runCommand };
+
+export async function mustRunOn(port: CommandPort, argv: string[]): Promise<CommandResult> {
+  const r = await port.run(argv);
+  if (r.code !== 0) throw new CommandError(argv, r);
+  return r;
+}

@@ -272,7 +272,7 @@ export class AptRoot {
 
   /** Points the root at `repos`: sources.list rewritten, other source files set aside. */
   async switchSources(repos: AptRepository[]): Promise<void> {
-    await writeFile(this.root.at('etc/apt/sources.list'), sourcesList(repos, this.trusted));
+    await this.root.writeInside('etc/apt/sources.list', sourcesList(repos, this.trusted));
     let parts: string[] = [];
     try {
       parts = await readdir(this.root.at('etc/apt/sources.list.d'));
@@ -280,7 +280,11 @@ export class AptRoot {
       return;
     }
     for (const f of parts.filter((p) => /\.(list|sources)$/.test(p))) {
-      await rename(this.root.at(`etc/apt/sources.list.d/${f}`), this.root.at(`etc/apt/sources.list.d/${f}.yixing-disabled`));
+      const part = `etc/apt/sources.list.d/${f}`;
+      await rename(
+        await this.root.safePath(part, { follow: false }),
+        await this.root.safePath(`${part}.yixing-disabled`, { follow: false }),
+      );
     }
   }
 
@@ -351,12 +355,13 @@ export class AptRoot {
   /** A chroot has no init: keep package scripts from starting services in it. */
   async withPolicyRc<T>(fn: () => Promise<T>): Promise<T> {
     if (this.root.isHost) return fn();
-    const file = this.root.at('usr/sbin/policy-rc.d');
-    await writeFile(file, '#!/bin/sh\n# Yixing: no service starts inside a migration chroot\nexit 101\n', { mode: 0o755 });
+    const file = 'usr/sbin/policy-rc.d';
+    await this.root.writeInside(file, '#!/bin/sh\n# Yixing: no service starts inside a migration chroot\nexit 101\n', { mode: 0o755 });
     try {
       return await fn();
     } finally {
-      await rm(file, { force: true });
+      // Resolved again: the package scripts that ran since may have changed the links on its way.
+      await rm(await this.root.safePath(file, { follow: false }), { force: true });
     }
   }
 

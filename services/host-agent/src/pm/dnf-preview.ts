@@ -33,8 +33,9 @@ export async function dnfPreview(d: DnfRoot, ctx: StepContext): Promise<UpgradeP
   const created: string[] = [];
   for (const dir of ['var', 'var/tmp']) {
     if (!d.root.exists(dir)) {
-      await mkdir(d.root.at(dir));
-      created.unshift(d.root.at(dir));
+      const at = await d.root.safePath(dir);
+      await mkdir(at);
+      created.unshift(at);
     }
   }
   const scratch = `/var/tmp/yixing-preview-${process.pid}-${Date.now()}`;
@@ -42,7 +43,7 @@ export async function dnfPreview(d: DnfRoot, ctx: StepContext): Promise<UpgradeP
   try {
     // libdnf prefixes the installroot to these paths but hawkey opens its log without
     // it: the log directory exists on both sides (the host one is removed too).
-    await mkdir(d.root.at(`${scratch}/log`), { recursive: true });
+    await mkdir(await d.root.safePath(`${scratch}/log`), { recursive: true });
     if (!d.root.isHost) await mkdir(`${scratch}/log`, { recursive: true });
     const query = async (repos: DnfRepository[], name: string, releasever: string, qf: string) => {
       // Each side in a directory of its own: a profile may give both sides the same repository ids.
@@ -109,7 +110,7 @@ export async function dnfPreview(d: DnfRoot, ctx: StepContext): Promise<UpgradeP
       changes,
     };
   } finally {
-    await rm(d.root.at(scratch), { recursive: true, force: true });
+    await rm(await d.root.safePath(scratch, { follow: false }), { recursive: true, force: true });
     if (!d.root.isHost) await rm(scratch, { recursive: true, force: true });
     for (const d of created) await rm(d, { recursive: true, force: true });
     await rm(reposdir, { recursive: true, force: true });

@@ -1,4 +1,4 @@
-import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
 import type { StepContext } from '../drivers/driver.ts';
 import { CommandError, runCommand } from '../os/command.ts';
@@ -142,13 +142,15 @@ export class DnfRoot {
 
   /** Only Yixing's repository file stays enabled; the others are set aside. */
   async switchRepos(repos: DnfRepository[], name: string): Promise<string> {
-    const dir = this.root.at('etc/yum.repos.d');
-    await mkdir(dir, { recursive: true });
-    for (const f of await readdir(dir)) {
-      if (f.endsWith('.repo') && !f.startsWith('yixing-')) await rename(path.join(dir, f), path.join(dir, `${f}.yixing-disabled`));
-      if (f.startsWith('yixing-') && f.endsWith('.repo')) await rm(path.join(dir, f));
+    const dir = 'etc/yum.repos.d';
+    await mkdir(await this.root.safePath(dir), { recursive: true });
+    // Renamed and removed as they are (a link, not what it points to).
+    const entry = (f: string): Promise<string> => this.root.safePath(`${dir}/${f}`, { follow: false });
+    for (const f of await readdir(await this.root.safePath(dir))) {
+      if (f.endsWith('.repo') && !f.startsWith('yixing-')) await rename(await entry(f), await entry(`${f}.yixing-disabled`));
+      if (f.startsWith('yixing-') && f.endsWith('.repo')) await rm(await entry(f));
     }
-    await writeFile(path.join(dir, `yixing-${name}.repo`), repoFile(repos, this.trusted));
-    return dir;
+    await this.root.writeInside(`${dir}/yixing-${name}.repo`, repoFile(repos, this.trusted));
+    return this.root.at(dir);
   }
 }

@@ -3,7 +3,7 @@
 // relabel); the preview (dnf-preview.ts) and the restore (dnf-restore.ts) have their own
 // files.
 import { existsSync } from 'node:fs';
-import { readdir, readFile, writeFile } from 'node:fs/promises';
+import { readdir, readFile } from 'node:fs/promises';
 import type { StepContext } from '../drivers/driver.ts';
 import { CommandError, runCommand } from '../os/command.ts';
 import type { HostRoot } from '../os/host-root.ts';
@@ -93,7 +93,7 @@ export class DnfPackageManager implements PackageManager {
     } else if (after.initramfs) ctx.log('no dracut in this root: initramfs left alone', 'agent');
     const selinux = await readFile(this.#d.root.at('etc/selinux/config'), 'utf8').catch(() => '');
     if (after.selinuxRelabel && selinux && !/^\s*SELINUX\s*=\s*disabled/m.test(selinux)) {
-      await writeFile(this.#d.root.at('.autorelabel'), '');
+      await this.#d.root.writeInside('.autorelabel', '');
       ctx.log('SELinux relabel scheduled for the first boot (/.autorelabel)', 'agent');
     }
   }

@@ -2,7 +2,7 @@
 // keeps it: a btrfs subvolume snapshot, an LVM thin snapshot, or a copy of a directory
 // root. One interface, so the rollback step does not care which.
 import { YxError } from '@yixing/common';
-import { CommandError, type CommandOptions, type CommandResult, runCommand } from '../os/command.ts';
+import type { CommandPort } from '../os/command.ts';
 import type { HostRoot } from '../os/host-root.ts';
 
 export type SnapshotDriverName = 'btrfs' | 'lvm-thin' | 'copy';
@@ -43,18 +43,9 @@ export interface SnapshotDriver {
   reverted(ref: SnapshotRef): Promise<boolean>;
 }
 
-/** How drivers start programs: the real runner, or a recording one in unit tests. */
-export interface CommandPort {
-  run(argv: string[], opts?: CommandOptions): Promise<CommandResult>;
-}
-
-export const realCommands: CommandPort = { run: runCommand };
-
-export async function mustRunOn(port: CommandPort, argv: string[]): Promise<CommandResult> {
-  const r = await port.run(argv);
-  if (r.code !== 0) throw new CommandError(argv, r);
-  return r;
-}
+// How drivers start programs (the real runner, or a recording one in unit tests): the
+// port every root operation uses, defined beside runCommand.
+export { type CommandPort, mustRunOn, realCommands } from '../os/command.ts';
 
 /** What every driver is built from: the root it serves and how it starts programs. */
 export abstract class RootSnapshotDriver {
