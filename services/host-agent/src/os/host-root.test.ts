@@ -62,6 +62,8 @@ test('an absolute link, a ../.. link and a dangling link out of the root are ref
     await symlink('../../outside', root.at('usr/local'));
     // a dangling link: writing through it would create its target outside
     await symlink(path.join(outside, 'cron.d/evil'), root.at('etc/apt/preferences'));
+    // a loop: where it leads cannot be known
+    await symlink('loop', root.at('etc/loop'));
     // a root whose etc/yum.repos.d is the host's directory
     await symlink(outside, root.at('etc/yum.repos.d'));
 
@@ -80,6 +82,7 @@ test('an absolute link, a ../.. link and a dangling link out of the root are ref
       ['a directory link', () => root.safePath('etc/yum.repos.d/yixing-target.repo'), /etc\/yum\.repos\.d leads to/],
       ['a removal through a directory link', () => root.safePath('etc/yum.repos.d/a.repo', { follow: false }), /outside the root/],
       ['.. in the path', () => root.safePath('../outside/shadow'), /is outside the root/],
+      ['a link loop', () => root.writeInside('etc/loop', 'x\n'), /the links at .*etc\/loop loop/],
     ];
     for (const [what, refused, message] of refusals) {
       await assert.rejects(refused(), (err: unknown) => {

@@ -65,7 +65,10 @@ export class HostRoot {
     let existing = leaf ? path.dirname(target) : target;
     let rest = '';
     for (;;) {
-      const real = await realpath(existing).catch(missing);
+      const real = await realpath(existing).catch((err: NodeJS.ErrnoException) => {
+        if (err.code === 'ELOOP') throw this.#escape(p, `the links at ${existing} loop`);
+        return missing(err);
+      });
       if (real !== undefined) {
         if (!isWithin(this.#real, real)) throw this.#escape(p, `${existing} leads to ${real}, outside the root`);
         return path.join(real, rest, leaf);
