@@ -32,8 +32,7 @@ export async function devBusAuth(
   fleet: { size: number; prefix: string },
 ): Promise<DevBusAuth> {
   const dir = path.join(dataDir, 'bus');
-  // Agents still upload backups to the bucket themselves (the transitional grant in bus-identities.ts).
-  const { trust, created } = await ensureBusTrust(dir, { backupBucket: DEFAULT_BACKUP_BUCKET, agentsUseBackupBucket: true });
+  const { trust, created } = await ensureBusTrust(dir, { backupBucket: DEFAULT_BACKUP_BUCKET });
   const files = busTrustFiles(dir);
   const serverConf = path.join(dir, 'server.conf');
   const jetstreamConf = path.relative(dir, path.join(repoRoot, 'infra', 'nats', 'jetstream.conf'));

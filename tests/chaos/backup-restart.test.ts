@@ -5,10 +5,10 @@ import assert from 'node:assert/strict';
 import { readFile, rm } from 'node:fs/promises';
 import { after, before, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Objm } from '@nats-io/obj';
+import { jetstreamManager } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
 import type { BackupDoc } from '@yixing/backup/internal';
-import { Bus, connectBus, createRegistry, silentLogger } from '@yixing/common';
+import { Bus, catalog as busCatalog, connectBus, createRegistry, silentLogger, subjectPattern, UPLOAD_CHUNK_BYTES } from '@yixing/common';
 import { BusBackupStore } from '@yixing/host-agent/internal';
 import { makeArchive, randomFile, scratchDir } from '../fixtures/archives.ts';
 import { type ServiceProcess, spawnService } from '../fixtures/processes.ts';
@@ -16,6 +16,7 @@ import { type Stack, startStack } from '../fixtures/stack.ts';
 
 let stack: Stack;
 let nc: NatsConnection;
+let admin: NatsConnection;
 let dir: string;
 let service: ServiceProcess;
 
@@ -38,12 +39,18 @@ const startService = (name: string) =>
 before(async () => {
   [stack, dir] = await Promise.all([startStack('backup_restart'), scratchDir('yx-backup-restart-')]);
   nc = await connectBus(await stack.agentConnect('h1'));
+  admin = await connectBus({
+    servers: stack.nats.url,
+    name: 'admin',
+    ...(stack.nats.auth ? { creds: await stack.nats.auth.creds('admin') } : {}),
+  });
   service = await startService('backup-0');
 });
 
 after(async () => {
   await service?.kill();
   await nc?.close();
+  await admin?.close();
   await stack?.stop();
   await rm(dir, { recursive: true, force: true });
 });
@@ -59,13 +66,14 @@ test('a backup service killed during verification marks nothing verified; the ag
   const catalog = stack.db.collection<BackupDoc>('backups');
   const put = store.put({ hostId: 'h1', runId: 'run-1', profile: 'p', paths: ['/etc'], manifestSha256: '' }, archive);
 
-  // Wait until the archive is fully uploaded and the service is verifying it, then kill it.
-  const size = (await readFile(archive)).length;
-  const os = await new Objm(nc).open('yx_backups');
+  // Wait until every piece of the archive is published and the service is verifying it, then kill it.
+  const pieces = Math.ceil((await readFile(archive)).length / UPLOAD_CHUNK_BYTES);
+  const jsm = await jetstreamManager(admin);
   for (;;) {
     const doc = await catalog.findOne({ hostId: 'h1' });
-    const staged = doc ? await os.info(doc.stagingObject) : null;
-    if (doc?.state === 'uploading' && staged?.size === size) break;
+    const subject = doc ? subjectPattern('backupChunk', { hostId: 'h1', backupId: doc._id }) : '';
+    const info = doc ? await jsm.streams.info(busCatalog.backupChunk.stream, { subjects_filter: subject }) : undefined;
+    if (doc?.state === 'uploading' && info?.state.subjects?.[subject] === pieces) break;
     await sleep(50);
   }
   await sleep(300);

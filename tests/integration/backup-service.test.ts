@@ -10,7 +10,7 @@ import { Objm } from '@nats-io/obj';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { type ArchiveStorage, type BackupApp, BackupStoreUnavailableError, buildBackupApp, parseKey } from '@yixing/backup';
 import { BackupState, Bus, connectBus, connectDb, createRegistry, silentLogger } from '@yixing/common';
-import { BusBackupStore, sha256File } from '@yixing/host-agent/internal';
+import { BusBackupStore, publishArchivePieces, sha256File } from '@yixing/host-agent/internal';
 import type { Connection } from 'mongoose';
 import { bearer, testApiAccess, testTokens } from '../fixtures/api-access.ts';
 import { makeArchive, randomFile, scratchDir } from '../fixtures/archives.ts';
@@ -308,6 +308,7 @@ function flaky(store: ArchiveStorage, failures: { left: number; seen: number }):
     put: (name, data) => store.put(name, data),
     delete: (name) => store.delete(name),
     list: (prefix) => store.list(prefix),
+    readPiece: (name, cursor) => store.readPiece(name, cursor),
     async *get(name) {
       if (failures.left > 0) {
         failures.left--;
@@ -326,7 +327,7 @@ test('a store that does not answer is not a damaged backup: nothing is failed, t
   try {
     const file = await makeArchive(dir, 'flaky', payload20);
     const store = await agent('host-flaky');
-    failures.left = 2; // the commit's read of the upload, twice
+    failures.left = 2; // the commit's read-back of what it stored, twice
     const rec = await store.put({ hostId: 'host-flaky', runId: 'run-f', profile: 'p', paths: ['/etc'], manifestSha256: '' }, file);
     assert.equal(failures.seen, 2);
     const attempts = (await app.api.inject({ headers: bearer(), method: 'GET', url: '/v1/backups?hostId=host-flaky' })).json().items as {
@@ -369,8 +370,12 @@ test('two commits of one backup at once: one verifies, the other is told to ask 
       sha256,
       manifestSha256,
     });
-    const os = await new Objm(nc).open('twice');
-    await os.putBlob({ name: slot.stagingObject }, await readFile(file));
+    await publishArchivePieces(
+      new Bus({ nc, log, registry: createRegistry('agent', { processMetrics: false }) }),
+      'host-twice',
+      slot._id,
+      file,
+    );
     const [a, b] = await Promise.allSettled([app.service.commit('host-twice', slot._id), app.service.commit('host-twice', slot._id)]);
     const outcomes = [a, b].map((r) => (r.status === 'fulfilled' ? r.value.state : (r.reason as Error).message));
     assert.ok(outcomes.includes('verified'), outcomes.join(' | '));
@@ -488,7 +493,6 @@ test('more than 1,000 backups page through with a cursor, each exactly once, new
     planId: 'p-paged',
     sha256: 'x'.repeat(64),
     state: 'failed',
-    stagingObject: 's',
     object: 'o',
     createdAt: new Date(base + Math.floor(i / 2) * 1000),
   }));

@@ -160,7 +160,7 @@ test('no identity but the scheduler can command an agent, not even the agent its
     BusPermissionError,
   );
   await assert.rejects(
-    a.publishDurable('backupEvent', { eventId: 'be-1', hostId: 'host-a', backupId: 'b-1', state: 2 }, 'be-1'),
+    a.publishDurable('backupEvent', { eventId: 'be-1', hostId: 'host-a', backupId: 'b-20261206-000000000001', state: 2 }, 'be-1'),
     BusPermissionError,
   );
 });

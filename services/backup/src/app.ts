@@ -1,9 +1,22 @@
-// Builds the backup service from injected parts: bus handlers (slot, commit, restore),
-// the run-final consumer that starts retention clocks, the retention sweep, and the API.
-import { jetstream } from '@nats-io/jetstream';
+// Builds the backup service from injected parts: bus handlers (slot, commit, restore and
+// its pieces), the run-final consumer that starts retention clocks, the retention sweep,
+// and the API.
+import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { Objm } from '@nats-io/obj';
 import type { NatsConnection, Subscription } from '@nats-io/transport-node';
-import { BackupState, Bus, catalog, clip, ensureDurable, ensureIndexes, ensureStreams, type Logger, type Registry } from '@yixing/common';
+import {
+  BackupState,
+  Bus,
+  catalog,
+  clip,
+  defaultStreamLimits,
+  ensureDurable,
+  ensureIndexes,
+  ensureStreams,
+  isYxError,
+  type Logger,
+  type Registry,
+} from '@yixing/common';
 import type { ApiAccess } from '@yixing/common/http';
 import type { FastifyInstance } from 'fastify';
 import type { Connection } from 'mongoose';
@@ -14,6 +27,7 @@ import { CommitLeases } from './catalog/commit-lease.model.ts';
 import type { Keys } from './crypto/key-ring.ts';
 import type { ArchiveStorage } from './storage/archive-storage.ts';
 import { ObjectStoreStorage } from './storage/object-store.storage.ts';
+import { JetStreamUploads } from './storage/upload-pieces.ts';
 
 export interface BackupAppDeps {
   conn: Connection;
@@ -22,7 +36,8 @@ export interface BackupAppDeps {
   registry: Registry;
   clock: () => number;
   keys: Keys;
-  config: BackupConfig & { sweepIntervalMs: number };
+  /** `streamReplicas`: of the contract's streams and the bucket (YX_STREAM_REPLICAS, as the scheduler has it). */
+  config: BackupConfig & { sweepIntervalMs: number; streamReplicas?: number };
   /** Who may call the API: authentication, rate limits and, when set, TLS. */
   access: ApiAccess;
   /** Wraps the Object Store storage (bucket `config.bucket`): decorators, fault injection. */
@@ -48,9 +63,10 @@ export async function buildBackupApp(deps: BackupAppDeps): Promise<BackupApp> {
   const { nc, log, registry, config } = deps;
   const model = backupModel(deps.conn);
   await ensureIndexes(deps.conn);
-  await ensureStreams(nc);
+  const replicas = config.streamReplicas ?? 1;
+  await ensureStreams(nc, { ...defaultStreamLimits, replicas });
   const js = jetstream(nc, { timeout: 60_000 });
-  const os = await new Objm(js).create(config.bucket, { description: 'Yixing backups' });
+  const os = await new Objm(js).create(config.bucket, { description: 'Yixing backups', replicas });
   const objects = new ObjectStoreStorage(os, js, config.bucket);
   const storage = deps.wrapStorage ? deps.wrapStorage(objects) : objects;
   const bus = new Bus({ nc, log, registry });
@@ -58,6 +74,7 @@ export async function buildBackupApp(deps: BackupAppDeps): Promise<BackupApp> {
     model,
     leases: new CommitLeases(deps.conn),
     storage,
+    uploads: new JetStreamUploads(js, await jetstreamManager(nc, { timeout: 60_000 })),
     bus,
     log,
     registry,
@@ -91,14 +108,10 @@ export async function buildBackupApp(deps: BackupAppDeps): Promise<BackupApp> {
                 sha256: m.sha256,
                 manifestSha256: m.manifestSha256,
               })
-              .then((doc) =>
-                d.respond({ backupId: doc._id, bucket: config.bucket, objectName: doc.stagingObject, accepted: true, reason: '' }),
-              )
+              .then((doc) => d.respond({ backupId: doc._id, accepted: true, reason: '' }))
               .catch((err: Error) =>
                 d.respond({
                   backupId: 'none',
-                  bucket: '',
-                  objectName: '',
                   accepted: false,
                   reason: clip('backupSlot', 'reason', err.message),
                   retryable: !(err instanceof BackupRefusedError),
@@ -167,7 +180,6 @@ export async function buildBackupApp(deps: BackupAppDeps): Promise<BackupApp> {
               .then((g) =>
                 d.respond({
                   backupId: m.backupId,
-                  bucket: config.bucket,
                   objectName: g.object,
                   sha256: g.sha256,
                   sizeBytes: g.sizeBytes,
@@ -181,6 +193,22 @@ export async function buildBackupApp(deps: BackupAppDeps): Promise<BackupApp> {
                   granted: false,
                   reason: clip('restoreGrant', 'reason', err.message),
                   retryable: !(err instanceof BackupRefusedError),
+                }),
+              );
+          },
+          { queue: 'yx-backup' },
+        ),
+        bus.subscribe(
+          'restoreChunkRequest',
+          {},
+          (m, d) => {
+            service
+              .readPiece(m.hostId, m.backupId, m.objectName, m.cursor)
+              .then((p) => d.respond({ data: p.data, nextCursor: p.next, reason: '' }))
+              .catch((err: Error) =>
+                d.respond({
+                  reason: clip('restoreChunk', 'reason', err.message) || 'refused',
+                  retryable: isYxError(err) ? err.retryable : true,
                 }),
               );
           },

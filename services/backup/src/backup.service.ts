@@ -1,7 +1,9 @@
 // The backup service's rules: a slot per upload (within the plan's quota), verification
 // of what was uploaded (checksum and manifest) before a backup counts, optional sealing
 // at rest, restores that are checked before they are handed out, and retention that only
-// ever removes backups whose host-run has ended (plus the configured days).
+// ever removes backups whose host-run has ended (plus the configured days). Agents never
+// touch the store: an upload arrives as pieces on the agent's own subject (UploadedPieces)
+// and this service writes it; a restore copy is read through this service, piece by piece.
 import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
 import { mkdtemp, rm, stat } from 'node:fs/promises';
@@ -39,6 +41,7 @@ import { SealedStreamError, seal, unseal } from './crypto/sealed-stream.ts';
 import { BackupNotFoundError, BackupOfAnotherHostError, BackupRefusedError, BackupStoreUnavailableError } from './errors.ts';
 import { Semaphore } from './semaphore.ts';
 import type { ArchiveStorage } from './storage/archive-storage.ts';
+import { type UploadedPieces, UploadPiecesError } from './storage/upload-pieces.ts';
 
 export interface BackupConfig {
   /** Days a backup is kept after its host-run ended. */
@@ -57,6 +60,8 @@ export interface BackupServiceDeps {
   model: Model<BackupDoc>;
   leases: CommitLeases;
   storage: ArchiveStorage;
+  /** Where agents' uploads arrive, piece by piece. */
+  uploads: UploadedPieces;
   bus: Bus;
   log: Logger;
   registry: Registry;
@@ -69,7 +74,10 @@ export { BackupNotFoundError, BackupOfAnotherHostError, BackupRefusedError, Back
 
 /** What the stored bytes themselves are to blame for; anything else is not the backup's fault. */
 const isDamage = (err: unknown): boolean =>
-  err instanceof CorruptObjectError || err instanceof ObjectMissingError || err instanceof SealedStreamError;
+  err instanceof CorruptObjectError ||
+  err instanceof ObjectMissingError ||
+  err instanceof SealedStreamError ||
+  err instanceof UploadPiecesError;
 
 /** A commit's lease on its backup, renewed while it works; one that died lets the next in after it. */
 const COMMIT_LEASE_MS = 30_000;
@@ -188,8 +196,6 @@ export class BackupService {
       manifestSha256: req.manifestSha256,
       sizeBytes: req.sizeBytes,
       storedBytes: 0,
-      // Sealed backups are rewritten by the service; plain ones are verified where uploaded.
-      stagingObject: this.#d.keys.sealing ? `incoming/${id}` : `backups/${id}`,
       object: `backups/${id}`,
       state: 'uploading',
       reason: '',
@@ -246,13 +252,20 @@ export class BackupService {
     if (!failed) return this.get(doc._id);
     this.#m.failed.inc({ reason: reason.split(':')[0] ?? 'failed' });
     this.#event(doc, BusBackupState.FAILED, reason);
-    // A failed upload is dropped, with any copy made of it; a backup found corrupt later is
-    // kept for a look.
+    // A failed upload is dropped, its pieces and any copy made of it; a backup found
+    // corrupt later is kept for a look.
     if (doc.state === 'uploading') {
-      await this.#d.storage.delete(doc.stagingObject);
-      if (doc.object !== doc.stagingObject) await this.#d.storage.delete(doc.object);
+      await this.#dropPieces(doc);
+      await this.#d.storage.delete(doc.object);
     }
     return failed;
+  }
+
+  /** The upload's pieces are no longer needed; left behind, the stream's age limit drops them. */
+  async #dropPieces(doc: BackupDoc): Promise<void> {
+    await this.#d.uploads
+      .discard(doc.hostId, doc._id)
+      .catch((err: Error) => this.#d.log.warn({ err: err.message, backup: doc._id }, 'upload pieces not purged'));
   }
 
   /** A sealed backup whose key this service lacks cannot be read; that is not corruption. */
@@ -278,9 +291,10 @@ export class BackupService {
   }
 
   /**
-   * The agent finished uploading: check the archive against what it declared (SHA-256 of
-   * the whole, SHA-256 of its manifest), store it (sealed if a key is set), read the
-   * stored copy back, and only then mark it verified. Idempotent: a repeated commit of a
+   * The agent finished uploading: assemble its pieces (from its own host's subject only),
+   * check the archive against what it declared (SHA-256 of the whole, SHA-256 of its
+   * manifest), store it (sealed if a key is set), read the stored copy back, and only
+   * then mark it verified. Idempotent: a repeated commit of a
    * verified backup answers verified, an interrupted one is done again.
    */
   async commit(hostId: string, id: string): Promise<BackupDoc> {
@@ -322,7 +336,7 @@ export class BackupService {
       const file = path.join(work, 'archive.tar');
       let actual: string;
       try {
-        actual = await downloadHashing(this.#d.storage.get(doc.stagingObject), file);
+        actual = await downloadHashing(this.#d.uploads.read(doc.hostId, doc._id, doc.sizeBytes), file);
       } catch (err) {
         if (!isDamage(err)) throw unavailable(`upload ${doc._id}`, err);
         return this.#fail(doc, `upload unreadable: ${firstLine(err)}`);
@@ -334,20 +348,16 @@ export class BackupService {
       const described = await this.#checkManifest(doc, file);
       if (typeof described === 'string') return this.#fail(doc, `manifest: ${described}`);
       const key = this.#d.keys.sealing;
-      let storedBytes = size;
-      // Stored as uploaded, what was just read and checked is the stored copy; otherwise
-      // it is written (sealed) and read back: verify what was stored, not what was meant to be.
-      if (key || doc.stagingObject !== doc.object) {
-        storedBytes = (await this.#d.storage.put(doc.object, key ? seal(readFileChunks(file), key) : readFileChunks(file))).size;
-        let readBack: string;
-        try {
-          readBack = await this.#readPlain(doc.object, key !== undefined);
-        } catch (err) {
-          if (!isDamage(err)) throw unavailable(`stored copy of ${doc._id}`, err);
-          readBack = `unreadable (${firstLine(err)})`;
-        }
-        if (readBack !== doc.sha256) return this.#fail(doc, `stored copy: reads back with SHA-256 ${readBack}`);
+      // Written (sealed if a key is set) and read back: verify what was stored, not what was meant to be.
+      const storedBytes = (await this.#d.storage.put(doc.object, key ? seal(readFileChunks(file), key) : readFileChunks(file))).size;
+      let readBack: string;
+      try {
+        readBack = await this.#readPlain(doc.object, key !== undefined);
+      } catch (err) {
+        if (!isDamage(err)) throw unavailable(`stored copy of ${doc._id}`, err);
+        readBack = `unreadable (${firstLine(err)})`;
       }
+      if (readBack !== doc.sha256) return this.#fail(doc, `stored copy: reads back with SHA-256 ${readBack}`);
       const verified = await this.#setState(doc, 'verified', {
         verifiedAt: this.#now,
         storedBytes,
@@ -361,7 +371,7 @@ export class BackupService {
       this.#m.verified.inc();
       this.#m.uploadSeconds.observe((this.#d.clock() - new Date(doc.createdAt).getTime()) / 1000);
       this.#event(doc, BusBackupState.VERIFIED);
-      if (doc.stagingObject !== doc.object) await this.#d.storage.delete(doc.stagingObject);
+      await this.#dropPieces(doc);
       return doc;
     } finally {
       await rm(work, { recursive: true, force: true });
@@ -474,6 +484,26 @@ export class BackupService {
   }
 
   /**
+   * A piece of a restore copy `restore` handed out, for the host whose backup it is: the
+   * backup's own object when plain, a copy under `restore/<id>/` when sealed; nothing
+   * else in the store can be named.
+   */
+  async readPiece(hostId: string, id: string, object: string, cursor: string): Promise<{ data: Uint8Array; next: string }> {
+    const doc = await this.getFor(hostId, id);
+    if (doc.state !== 'verified') throw new BackupRefusedError(`backup ${id} is ${doc.state}`);
+    const granted = doc.keyId
+      ? object.startsWith(`restore/${id}/`) && !object.slice(`restore/${id}/`.length).includes('/')
+      : object === doc.object;
+    if (!granted) throw new BackupRefusedError(`${object} is not a restore copy of backup ${id}`);
+    try {
+      return await this.#d.storage.readPiece(object, cursor);
+    } catch (err) {
+      if (isDamage(err)) throw new BackupRefusedError(`restore copy of ${id}: ${firstLine(err)}`);
+      throw unavailable(`restore copy of ${id}`, err);
+    }
+  }
+
+  /**
    * The run ended: its backups may expire `retentionDays` after. Only the backups of the
    * host the event names (the host of its subject, which only the scheduler may publish
    * on) are touched: a RunFinished about another host's run changes nothing and is
@@ -524,7 +554,6 @@ export class BackupService {
     const deleted = await this.#setState(doc, 'deleted', { deletedAt: this.#now });
     if (!deleted) return this.delete(id);
     await this.#d.storage.delete(doc.object);
-    if (doc.stagingObject !== doc.object) await this.#d.storage.delete(doc.stagingObject);
     return deleted;
   }
 

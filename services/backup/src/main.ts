@@ -19,6 +19,7 @@ import {
   serviceInboxPrefix,
   stopOnSignals,
   str,
+  streamEnv,
 } from '@yixing/common';
 import { apiAuthChecks, apiAuthEnv, loadApiAccess } from '@yixing/common/http';
 import { buildBackupApp } from './app.ts';
@@ -32,6 +33,7 @@ async function main(): Promise<void> {
       ...apiEnv(8081),
       ...apiAuthEnv,
       ...logEnv,
+      ...streamEnv,
       YX_BACKUP_BUCKET: { doc: 'Object Store bucket', parse: str({ pattern: /^[A-Za-z0-9_-]{1,64}$/ }), default: DEFAULT_BACKUP_BUCKET },
       YX_BACKUP_RETENTION_DAYS: { doc: 'days kept after the host-run ended', parse: int({ min: 0, max: 3650 }), default: 30 },
       YX_BACKUP_PLAN_QUOTA_BYTES: { doc: 'bytes a plan may hold; 0 for no quota', parse: int({ min: 0 }), default: 0 },
@@ -88,6 +90,7 @@ async function main(): Promise<void> {
       restoreCopyTtlMs: 3_600_000,
       maxConcurrentVerifications: cfg.YX_BACKUP_VERIFY_CONCURRENCY,
       sweepIntervalMs: cfg.YX_BACKUP_SWEEP_MS,
+      streamReplicas: cfg.YX_STREAM_REPLICAS,
     },
   });
   await app.start();

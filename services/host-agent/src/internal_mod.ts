@@ -2,7 +2,7 @@
 // tests/ that drive its parts directly: drivers, backup stores, the OS helpers.
 
 export { type BackupStore, FileBackupStore, sha256File } from './backup/backup-store.ts';
-export { BusBackupStore } from './backup/bus-backup-store.ts';
+export { BusBackupStore, publishArchivePieces } from './backup/bus-backup-store.ts';
 export type { StepContext } from './drivers/driver.ts';
 export { MigrationDriver } from './drivers/migration.driver.ts';
 export { stepContext } from './drivers/step-context.testing.ts';

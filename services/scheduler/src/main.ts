@@ -17,6 +17,7 @@ import {
   runMain,
   serviceInboxPrefix,
   stopOnSignals,
+  streamEnv,
 } from '@yixing/common';
 import { apiAuthChecks, apiAuthEnv, loadApiAccess } from '@yixing/common/http';
 import { DEFAULT_MAX_EVENT_STREAMS } from './api/event-stream.ts';
@@ -33,6 +34,7 @@ async function main(): Promise<void> {
       ...apiEnv(8080),
       ...apiAuthEnv,
       ...logEnv,
+      ...streamEnv,
       YX_CLUSTER_PROBE_TARGETS: {
         doc: 'cluster probe targets plans may name, comma separated: host:port (tcp) or http(s) URLs; empty: plans cannot probe',
         parse: list({ pattern: new RegExp(`${PROBE_TARGET_PATTERNS.tcp.source}|${PROBE_TARGET_PATTERNS.http.source}`) }),
@@ -43,7 +45,6 @@ async function main(): Promise<void> {
         parse: int({ min: 1, max: 100_000 }),
         default: DEFAULT_MAX_EVENT_STREAMS,
       },
-      YX_STREAM_REPLICAS: { doc: 'replicas of the JetStream streams', parse: int({ min: 1, max: 5 }), default: 1 },
       YX_TICK_MS: { doc: 'reconciliation interval', parse: int({ min: 10, max: 60_000 }), default: d.tickMs },
       YX_HEARTBEAT_GRACE_MS: { doc: 'silence after which a host is unreachable', parse: int({ min: 100 }), default: d.heartbeatGraceMs },
       YX_UNREACHABLE_AFTER_MS: {

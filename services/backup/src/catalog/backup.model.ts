@@ -16,7 +16,7 @@ export interface BackupDoc {
   sizeBytes: number;
   /** What the storage holds (larger when sealed). */
   storedBytes: number;
-  stagingObject: string;
+  /** Where the store holds it (written by this service; agents' pieces arrive on the bus). */
   object: string;
   state: BackupState;
   reason: string;
@@ -46,7 +46,6 @@ const schema = new Schema<BackupDoc>(
     manifestSha256: { type: String, default: '' },
     sizeBytes: { type: Number, default: 0 },
     storedBytes: { type: Number, default: 0 },
-    stagingObject: String,
     object: String,
     state: { type: String, required: true },
     reason: { type: String, default: '' },

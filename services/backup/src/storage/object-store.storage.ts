@@ -1,10 +1,17 @@
 // Archives in a NATS JetStream Object Store bucket: chunked, with a SHA-256 digest checked
 // on every read, so a corrupted chunk fails the read.
-import type { JetStreamClient } from '@nats-io/jetstream';
+import type { JetStreamClient, JetStreamManager, MsgRequest, StoredMsg } from '@nats-io/jetstream';
 import type { ObjectStore } from '@nats-io/obj';
-import { readObject } from '@yixing/common';
+import { CorruptObjectError, ObjectMissingError, readObject } from '@yixing/common';
 import { Semaphore } from '../semaphore.ts';
 import type { ArchiveStorage, StoredObject } from './archive-storage.ts';
+
+/** The first message on `subject` after stream sequence `afterSeq`, or null; answered by the stream's leader. */
+function nextOnSubject(jsm: JetStreamManager, stream: string, subject: string, afterSeq: number): Promise<StoredMsg | null> {
+  // The server takes next_by_subj on STREAM.MSG.GET too; the client types it only for direct gets,
+  // which a follower may answer before it has every acknowledged message.
+  return jsm.streams.getMessage(stream, { seq: afterSeq + 1, next_by_subj: subject } as unknown as MsgRequest);
+}
 
 /** Objects read at once. */
 const MAX_READERS = 8;
@@ -19,6 +26,28 @@ export class ObjectStoreStorage implements ArchiveStorage {
     this.#os = os;
     this.#js = js;
     this.bucket = bucket;
+  }
+
+  #jsm: Promise<JetStreamManager> | undefined;
+
+  /**
+   * A piece is one of the object's chunks. The cursor is `<nuid>:<stream seq>:<offset>`;
+   * it comes back from an agent, so its nuid must be the named object's own (another
+   * would read another object's chunks), and its position only moves within them.
+   */
+  async readPiece(name: string, cursor: string): Promise<{ data: Uint8Array; next: string }> {
+    const info = await this.#os.info(name);
+    if (!info || info.deleted) throw new ObjectMissingError(`object ${name} is not in bucket ${this.bucket}`);
+    const [nuid, seqText, offsetText] = cursor ? cursor.split(':') : [info.nuid, '0', '0'];
+    const seq = Number(seqText);
+    const offset = Number(offsetText);
+    if (nuid !== info.nuid || !Number.isSafeInteger(seq) || seq < 0 || !Number.isSafeInteger(offset) || offset < 0)
+      throw new ObjectMissingError(`cursor ${JSON.stringify(cursor)} is not a place in object ${name} as it is now`);
+    this.#jsm ??= this.#js.jetstreamManager();
+    const m = await nextOnSubject(await this.#jsm, `OBJ_${this.bucket}`, `$O.${this.bucket}.C.${nuid}`, seq);
+    if (!m) throw new CorruptObjectError(`object ${name} in bucket ${this.bucket} ends at byte ${offset} of ${info.size}`);
+    const end = offset + m.data.length;
+    return { data: m.data, next: end >= info.size ? '' : `${nuid}:${m.seq}:${end}` };
   }
 
   async put(name: string, data: AsyncIterable<Uint8Array>): Promise<StoredObject> {

@@ -42,9 +42,11 @@ test('an agent may publish only its own registration, heartbeat, events, logs an
     subjectOf('stepEvent', { hostId: 'host-a', kindToken: 'failed' }),
     subjectOf('logLine', { hostId: 'host-a', runId: 'r1' }),
     subjectPattern('backupSlotRequest', { hostId: 'host-a' }),
+    subjectOf('backupChunk', { hostId: 'host-a', backupId: 'b-20261206-0123456789ab' }),
     subjectPattern('backupCommit', { hostId: 'host-a' }),
     subjectPattern('backupStatusRequest', { hostId: 'host-a' }),
     subjectPattern('restoreRequest', { hostId: 'host-a' }),
+    subjectPattern('restoreChunkRequest', { hostId: 'host-a' }),
     subjectPattern('credentialRenewal', { hostId: 'host-a' }),
   ];
   for (const s of own) assert.ok(allowed(a.pub.allow, s), `host-a may publish ${s}`);
@@ -101,10 +103,21 @@ test('the enrolment identity may only ask for enrolment', () => {
   assert.ok(!allowed(p.pub.allow, subjectPattern('heartbeat', { hostId: 'h' })));
 });
 
-test('the backup bucket is open to agents only while uploads still go there directly (transitional)', () => {
-  const strict = agentPermissionTemplate();
-  const transitional = agentPermissionTemplate({ objectStoreBucket: 'yx_backups' });
-  assert.ok(!allowed(strict.pub.allow, '$O.yx_backups.C.x'));
-  assert.ok(allowed(transitional.pub.allow, '$O.yx_backups.C.x'));
-  assert.ok(!allowed(transitional.pub.allow, `$JS.API.STREAM.PURGE.${catalog.stepEvent.stream}`), 'never the contract streams');
+test("backup bytes are the backup service's alone: no agent or other service reads the bucket or the pieces", () => {
+  const a = asAgent('host-a');
+  const uploads = catalog.backupChunk.stream;
+  for (const s of [
+    '$O.yx_backups.C.x',
+    '$O.yx_backups.M.x',
+    '$JS.API.STREAM.INFO.OBJ_yx_backups',
+    `$JS.API.STREAM.MSG.GET.${uploads}`,
+    `$JS.API.STREAM.PURGE.${uploads}`,
+    `$JS.API.CONSUMER.CREATE.${uploads}.x.>`,
+  ])
+    assert.ok(!allowed(a.pub.allow, s), `an agent may not use ${s}`);
+  for (const who of SERVICE_IDENTITIES) {
+    const pub = servicePermissions(who, opts).pub.allow;
+    assert.equal(allowed(pub, `$JS.API.STREAM.MSG.GET.${uploads}`), who === 'backup', `${who} reading archive pieces`);
+    assert.equal(allowed(pub, `$JS.API.CONSUMER.CREATE.${uploads}.x.y`), who === 'backup', `${who} consuming archive pieces`);
+  }
 });

@@ -46,9 +46,11 @@ export const AGENT_PUBLISHES = [
   'stepEvent',
   'logLine',
   'backupSlotRequest',
+  'backupChunk',
   'backupCommit',
   'backupStatusRequest',
   'restoreRequest',
+  'restoreChunkRequest',
   'credentialRenewal',
 ] as const satisfies readonly RouteName[];
 
@@ -62,24 +64,16 @@ const ONE_REPLY = { max: 1, ttl: 60_000_000_000 };
 const ONE_SLOW_REPLY = { max: 1, ttl: 600_000_000_000 };
 
 /**
- * The agents' template: publish only their own registration, heartbeat, step events, logs
- * and backup requests; subscribe only to their own commands and inbox. No JetStream API:
- * an agent cannot read, purge or delete any stream or bucket (a JetStream publish needs
- * none; its acknowledgement comes to the inbox).
- *
- * TRANSITIONAL: `objectStoreBucket` lets agents into the backup bucket, which today's
- * upload and restore (BusBackupStore) still use directly; any agent can then read and
- * overwrite any host's backup. It goes when backups travel through the backup service.
+ * The agents' template: publish only their own registration, heartbeat, step events, logs,
+ * archive pieces and backup requests; subscribe only to their own commands and inbox. No
+ * JetStream API: an agent cannot read, purge or delete any stream or bucket (a JetStream
+ * publish needs none; its acknowledgement comes to the inbox). Backups go through the
+ * backup service: pieces published on the agent's own upload subject, restores read
+ * piece by piece by request, so no agent can read or write another host's backup.
  */
-export function agentPermissionTemplate(opts: { objectStoreBucket?: string } = {}): BusPermissions {
-  const bucket = opts.objectStoreBucket ? objectStoreSubjects(opts.objectStoreBucket) : undefined;
+export function agentPermissionTemplate(): BusPermissions {
   return {
-    pub: {
-      allow: [
-        ...AGENT_PUBLISHES.map(ownHost),
-        ...(bucket ? ['$JS.API.INFO', ...consumeStream(bucket.stream), `$JS.API.STREAM.PURGE.${bucket.stream}`, bucket.subjects] : []),
-      ],
-    },
+    pub: { allow: AGENT_PUBLISHES.map(ownHost) },
     sub: { allow: [ownHost('agentCommand'), `${agentInboxPrefix(HOST_TEMPLATE)}.>`] },
     resp: ONE_REPLY,
   };
@@ -105,6 +99,8 @@ function consumeStream(stream: string): string[] {
 const manageStream = (stream: string): string[] => [`$JS.API.STREAM.CREATE.${stream}`, `$JS.API.STREAM.UPDATE.${stream}`];
 
 const contractStreams = Object.values(streams).map((s) => s.name);
+/** Archive pieces are for the backup service alone: no other identity reads them. */
+const uploadsStream = catalog.backupChunk.stream;
 const filters = (...names: RouteName[]): string[] => names.map((n) => catalog[n].filter);
 
 /** The Object Store's stream and subjects of a bucket (`@nats-io/obj` naming). */
@@ -118,8 +114,6 @@ export const DEFAULT_BACKUP_BUCKET = 'yx_backups';
 export interface ServicePermissionOptions {
   /** The backup service's Object Store bucket. */
   backupBucket: string;
-  /** TRANSITIONAL (see agentPermissionTemplate): agents may use the backup bucket directly. */
-  agentsUseBackupBucket?: boolean;
 }
 
 /** Each service's least privilege, by what its code publishes, requests and consumes. */
@@ -132,7 +126,9 @@ export function servicePermissions(service: ServiceIdentity, opts: ServicePermis
           allow: [
             ...filters('agentCommand', 'backupStatusRequest', 'planEvent', 'runFinished'),
             '$JS.API.INFO',
-            ...contractStreams.flatMap((s) => [...manageStream(s), ...consumeStream(s)]),
+            // It keeps every contract stream as configured, and reads all but the archive pieces.
+            ...contractStreams.flatMap((s) => [`$JS.API.STREAM.INFO.${s}`, ...manageStream(s)]),
+            ...contractStreams.filter((s) => s !== uploadsStream).flatMap(consumeStream),
           ],
         },
         sub: { allow: [...filters('agentRegistration', 'heartbeat', 'stepEvent'), inbox] },
@@ -147,13 +143,18 @@ export function servicePermissions(service: ServiceIdentity, opts: ServicePermis
             '$JS.API.INFO',
             ...contractStreams.flatMap((s) => [`$JS.API.STREAM.INFO.${s}`, ...manageStream(s)]),
             ...consumeStream(catalog.runFinished.stream),
+            // Assembles an upload from its pieces, then drops them.
+            ...consumeStream(uploadsStream),
+            `$JS.API.STREAM.PURGE.${uploadsStream}`,
             ...manageStream(obj.stream),
             ...consumeStream(obj.stream),
             `$JS.API.STREAM.PURGE.${obj.stream}`,
             obj.subjects,
           ],
         },
-        sub: { allow: [...filters('backupSlotRequest', 'backupCommit', 'backupStatusRequest', 'restoreRequest'), inbox] },
+        sub: {
+          allow: [...filters('backupSlotRequest', 'backupCommit', 'backupStatusRequest', 'restoreRequest', 'restoreChunkRequest'), inbox],
+        },
         resp: ONE_SLOW_REPLY,
       };
     }

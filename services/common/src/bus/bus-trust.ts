@@ -54,25 +54,14 @@ const kpOf = (seed: string): KeyPair => nativeKeyPair(seed);
 
 const UNLIMITED = { subs: -1, data: -1, payload: -1, imports: -1, exports: -1, wildcards: true, conn: -1, leaf: -1 };
 
-function accountClaims(
-  name: AccountName,
-  trust: { yx: string; signing: string; agentSigning: string },
-  opts: ServicePermissionOptions,
-): Partial<Account> {
+function accountClaims(name: AccountName, trust: { yx: string; signing: string; agentSigning: string }): Partial<Account> {
   switch (name) {
     case 'SYS':
       return { limits: UNLIMITED, signing_keys: [trust.signing] };
     case 'YX':
       return {
         limits: { ...UNLIMITED, disk_storage: -1, mem_storage: -1, streams: -1, consumer: -1 },
-        signing_keys: [
-          trust.signing,
-          newScopedSigner(
-            trust.agentSigning,
-            AGENT_SIGNING_ROLE,
-            agentPermissionTemplate(opts.agentsUseBackupBucket ? { objectStoreBucket: opts.backupBucket } : {}),
-          ),
-        ],
+        signing_keys: [trust.signing, newScopedSigner(trust.agentSigning, AGENT_SIGNING_ROLE, agentPermissionTemplate())],
         exports: [{ name: 'enrol', subject: catalog.enrolRequest.filter, type: 'service', response_type: 'Singleton' }],
       };
     case 'ENROL':
@@ -96,7 +85,7 @@ export function signAccount(
 }
 
 /** A new trust chain: operator, accounts, the agents' signing key and the enrolment JWT. */
-export async function createBusTrust(opts: ServicePermissionOptions): Promise<BusTrust> {
+export async function createBusTrust(): Promise<BusTrust> {
   const operator = createOperator();
   const operatorSigning = createOperator();
   const kps = { SYS: createAccount(), YX: createAccount(), ENROL: createAccount() };
@@ -115,7 +104,7 @@ export async function createBusTrust(opts: ServicePermissionOptions): Promise<Bu
       publicKey: kp.getPublicKey(),
       seed: seedOf(kp),
       signingSeed: seedOf(signing),
-      jwt: await signAccount(name, kp.getPublicKey(), accountClaims(name, ctx, opts), seedOf(operatorSigning)),
+      jwt: await signAccount(name, kp.getPublicKey(), accountClaims(name, ctx), seedOf(operatorSigning)),
     };
   }
   const enrolJwt = await signUser('enrol', createUser(), accounts.ENROL, { ...userClaims(enrolPermissions()), bearer_token: true });
@@ -273,7 +262,7 @@ export async function ensureBusTrust(dir: string, opts: ServicePermissionOptions
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
   }
-  const trust = await createBusTrust(opts);
+  const trust = await createBusTrust();
   const enc = new TextEncoder();
   for (const who of NAMED_IDENTITIES) await writeSecretFile(files.creds(who), await issueIdentityCreds(trust, who, opts));
   await writeSecretFile(files.agentSigningKey, enc.encode(trust.agentSigningSeed));

@@ -17,7 +17,7 @@ import {
   UserAuthenticationExpiredError,
 } from '@nats-io/transport-node';
 import { UnavailableError, YxError } from '../errors.ts';
-import { streams } from '../gen/catalog.ts';
+import { limits as fieldLimits, streams } from '../gen/catalog.ts';
 import { nativeCredsAuthenticator } from './native-keys.ts';
 
 /** TLS to the server: a CA to trust, and a client certificate and key for mutual TLS. */
@@ -95,6 +95,14 @@ export interface StreamLimits {
   logsMaxMsgsPerSubject: number;
   /** Window in which a re-published message id is dropped. */
   duplicateWindowMs: number;
+  /**
+   * Archive pieces on their way to the backup service: kept until it assembled them (it
+   * purges them then), at most this long and this many bytes in all. When full, new
+   * pieces are refused, not older ones dropped: an upload fails (and its host is not
+   * upgraded), no other host's upload in flight loses a piece.
+   */
+  uploadsMaxAgeMs: number;
+  uploadsMaxBytes: number;
 }
 
 export const defaultStreamLimits: StreamLimits = {
@@ -105,7 +113,12 @@ export const defaultStreamLimits: StreamLimits = {
   logsMaxBytes: 16 * 1024 ** 3,
   logsMaxMsgsPerSubject: 200_000,
   duplicateWindowMs: 10 * 60_000,
+  uploadsMaxAgeMs: 24 * 3600_000,
+  uploadsMaxBytes: 8 * 1024 ** 3,
 };
+
+/** The largest archive piece an agent publishes (BackupChunk.data's limit). */
+export const UPLOAD_CHUNK_BYTES = fieldLimits.backupChunk.data;
 
 const ns = (ms: number): number => ms * 1_000_000;
 
@@ -113,6 +126,19 @@ export type NamedStreamConfig = Partial<StreamConfig> & { name: string };
 
 export function streamConfigs(limits: StreamLimits = defaultStreamLimits): NamedStreamConfig[] {
   return [
+    {
+      name: streams.YX_UPLOADS.name,
+      subjects: [...streams.YX_UPLOADS.subjects],
+      retention: RetentionPolicy.Limits,
+      storage: StorageType.File,
+      num_replicas: limits.replicas,
+      max_age: ns(limits.uploadsMaxAgeMs),
+      max_bytes: limits.uploadsMaxBytes,
+      // A piece and its envelope (host, backup id, index).
+      max_msg_size: UPLOAD_CHUNK_BYTES + 1024,
+      duplicate_window: ns(limits.duplicateWindowMs),
+      discard: DiscardPolicy.New,
+    },
     {
       name: streams.YX_EVENTS.name,
       subjects: [...streams.YX_EVENTS.subjects],

@@ -131,6 +131,11 @@ export const mongoEnv = {
   },
 } satisfies Record<string, EnvSpec<unknown>>;
 
+/** The contract's streams, which the scheduler and the backup service both keep as configured. */
+export const streamEnv = {
+  YX_STREAM_REPLICAS: { doc: 'replicas of the JetStream streams', parse: int({ min: 1, max: 5 }), default: 1 },
+} satisfies Record<string, EnvSpec<unknown>>;
+
 /** The API's address; each service has its own default port. */
 export const apiEnv = (defaultPort: number) =>
   ({

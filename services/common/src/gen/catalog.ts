@@ -1,6 +1,6 @@
 import { AgentCommandSchema, AgentRegistrationSchema, CommandAckSchema, HeartbeatSchema, RegistrationAckSchema } from "./yixing/v1/agent_pb.js";
 import { AlertNotificationSchema } from "./yixing/v1/alert_pb.js";
-import { BackupCommitSchema, BackupEventSchema, BackupSlotRequestSchema, BackupSlotSchema, BackupStatusRequestSchema, BackupStatusSchema, RestoreGrantSchema, RestoreRequestSchema } from "./yixing/v1/backup_pb.js";
+import { BackupChunkSchema, BackupCommitSchema, BackupEventSchema, BackupSlotRequestSchema, BackupSlotSchema, BackupStatusRequestSchema, BackupStatusSchema, RestoreChunkRequestSchema, RestoreChunkSchema, RestoreGrantSchema, RestoreRequestSchema } from "./yixing/v1/backup_pb.js";
 import { CredentialRenewalSchema, EnrolReplySchema, EnrolRequestSchema } from "./yixing/v1/enrol_pb.js";
 import { LogLineSchema, StepEventSchema } from "./yixing/v1/events_pb.js";
 import { PlanEventSchema, RunFinishedSchema } from "./yixing/v1/plan_pb.js";
@@ -57,6 +57,15 @@ export const catalog = {
     schema: BackupSlotRequestSchema,
     reply: BackupSlotSchema,
   },
+  backupChunk: {
+    typeName: "yixing.v1.BackupChunk",
+    subject: "yx.v1.upload.{host_id}.{backup_id}",
+    filter: "yx.v1.upload.*.*",
+    tokens: ["hostId","backupId"] as const,
+    stream: "YX_UPLOADS",
+    schema: BackupChunkSchema,
+    reply: undefined,
+  },
   backupCommit: {
     typeName: "yixing.v1.BackupCommit",
     subject: "yx.v1.backup.commit.{host_id}",
@@ -92,6 +101,15 @@ export const catalog = {
     stream: undefined,
     schema: RestoreRequestSchema,
     reply: RestoreGrantSchema,
+  },
+  restoreChunkRequest: {
+    typeName: "yixing.v1.RestoreChunkRequest",
+    subject: "yx.v1.backup.read.{host_id}",
+    filter: "yx.v1.backup.read.*",
+    tokens: ["hostId"] as const,
+    stream: undefined,
+    schema: RestoreChunkRequestSchema,
+    reply: RestoreChunkSchema,
   },
   enrolRequest: {
     typeName: "yixing.v1.EnrolRequest",
@@ -152,12 +170,14 @@ export const catalog = {
 // The JetStream streams of the contract and the subjects each captures: the literal
 // prefix its routes share.
 export const streams = {
+  YX_UPLOADS: { name: "YX_UPLOADS", subjects: ["yx.v1.upload.>"] },
   YX_EVENTS: { name: "YX_EVENTS", subjects: ["yx.v1.evt.>"] },
   YX_LOGS: { name: "YX_LOGS", subjects: ["yx.v1.log.>"] },
 } as const;
 
 // The one pattern of each identifier (`*_id` field), for API schemas and configuration.
 export const idPatterns = {
+  backupId: "^b-[0-9]{8}-[0-9a-f]{12}$",
   commandId: "^[A-Za-z0-9_.:-]{1,128}$",
   eventId: "^[A-Za-z0-9_.:-]{1,200}$",
   hostId: "^[A-Za-z0-9][A-Za-z0-9_-]{0,127}$",
@@ -174,10 +194,12 @@ export const patterns = {
   clusterProbe: { kind: "^(|none|tcp|http)$" },
   alertNotification: { severity: "^(critical|warning|info)$" },
   backupSlotRequest: { hostId: "^[A-Za-z0-9][A-Za-z0-9_-]{0,127}$", sha256: "^[0-9a-f]{64}$", manifestSha256: "^(|[0-9a-f]{64})$" },
-  backupCommit: { hostId: "^[A-Za-z0-9][A-Za-z0-9_-]{0,127}$" },
-  backupStatusRequest: { hostId: "^[A-Za-z0-9][A-Za-z0-9_-]{0,127}$" },
-  backupEvent: { hostId: "^[A-Za-z0-9][A-Za-z0-9_-]{0,127}$" },
-  restoreRequest: { hostId: "^[A-Za-z0-9][A-Za-z0-9_-]{0,127}$" },
+  backupChunk: { hostId: "^[A-Za-z0-9][A-Za-z0-9_-]{0,127}$", backupId: "^b-[0-9]{8}-[0-9a-f]{12}$" },
+  backupCommit: { hostId: "^[A-Za-z0-9][A-Za-z0-9_-]{0,127}$", backupId: "^b-[0-9]{8}-[0-9a-f]{12}$" },
+  backupStatusRequest: { hostId: "^[A-Za-z0-9][A-Za-z0-9_-]{0,127}$", backupId: "^b-[0-9]{8}-[0-9a-f]{12}$" },
+  backupEvent: { hostId: "^[A-Za-z0-9][A-Za-z0-9_-]{0,127}$", backupId: "^b-[0-9]{8}-[0-9a-f]{12}$" },
+  restoreRequest: { hostId: "^[A-Za-z0-9][A-Za-z0-9_-]{0,127}$", backupId: "^b-[0-9]{8}-[0-9a-f]{12}$" },
+  restoreChunkRequest: { hostId: "^[A-Za-z0-9][A-Za-z0-9_-]{0,127}$", backupId: "^b-[0-9]{8}-[0-9a-f]{12}$" },
   enrolRequest: { hostId: "^[A-Za-z0-9][A-Za-z0-9_-]{0,127}$", userPublicKey: "^U[A-Z2-7]{55}$" },
   credentialRenewal: { hostId: "^[A-Za-z0-9][A-Za-z0-9_-]{0,127}$", userPublicKey: "^U[A-Z2-7]{55}$" },
   stepEvent: { eventId: "^[A-Za-z0-9_.:-]{1,200}$", hostId: "^[A-Za-z0-9][A-Za-z0-9_-]{0,127}$", kindToken: "^(started|progress|succeeded|failed)$" },
@@ -194,9 +216,12 @@ export const limits = {
   clusterProbe: { target: 512 },
   cancelStep: { reason: 512 },
   backupSlot: { reason: 1000 },
+  backupChunk: { data: 262144 },
   backupStatus: { reason: 1000 },
   backupEvent: { reason: 1000 },
-  restoreGrant: { reason: 1000 },
+  restoreGrant: { objectName: 256, reason: 1000 },
+  restoreChunkRequest: { objectName: 256, cursor: 256 },
+  restoreChunk: { data: 262144, nextCursor: 256, reason: 1000 },
   enrolRequest: { token: 256 },
   enrolReply: { reason: 1000, userJwt: 8192 },
   stepEvent: { message: 4096, reportJson: 1048576 },

@@ -1,28 +1,24 @@
-// Backups through the backup service: ask for an upload slot, stream the archive into the
-// Object Store, commit, and wait for the service to verify it; restore by asking for a
-// grant and checking the copy it names before handing it out. Every request is retried
+// Backups through the backup service, never the store itself: ask for an upload slot,
+// publish the archive's pieces on this host's own upload subject, commit, and wait for the
+// service to verify it; restore by asking for a grant, reading the granted copy piece by
+// piece from the service, and checking it before handing it out. Every request is retried
 // while the service is away (restarting), and an upload the service refused is redone.
 import { createHash } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
 import { mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { jetstream } from '@nats-io/jetstream';
-import { Objm } from '@nats-io/obj';
 import {
   BACKUP_MANIFEST_MEMBER,
   BackupState,
   type Bus,
-  CorruptObjectError,
   type InitOf,
-  ObjectMissingError,
   type ReplyOf,
   type RouteName,
-  readObject,
   readTarMember,
   UnavailableError,
+  UPLOAD_CHUNK_BYTES,
 } from '@yixing/common';
 import { type BackupRecord, type BackupStore, BackupVerificationError, type FetchedBackup, sha256File } from './backup-store.ts';
 
@@ -42,6 +38,37 @@ export interface BusBackupStoreOptions {
 async function manifestSha(file: string): Promise<string> {
   const bytes = await readTarMember(file, BACKUP_MANIFEST_MEMBER);
   return bytes?.length ? createHash('sha256').update(bytes).digest('hex') : '';
+}
+
+/** Pieces awaiting the stream's acknowledgement at once: every write is fsynced, so one at a time would wait on each. */
+const PIECES_IN_FLIGHT = 16;
+
+/**
+ * The archive as BackupChunk pieces on the host's upload subject, a few awaiting their
+ * acknowledgement at once (a retried one may land after later ones; the service puts them
+ * back in order). A piece sent again keeps its message id, and the stream drops the copy.
+ * Returns how many pieces were published.
+ */
+export async function publishArchivePieces(bus: Bus, hostId: string, backupId: string, file: string): Promise<number> {
+  const inFlight: Promise<unknown>[] = [];
+  let index = 0;
+  try {
+    for await (const data of createReadStream(file, { highWaterMark: UPLOAD_CHUNK_BYTES })) {
+      // A generous deadline: many hosts back up at once at the start of a wave.
+      const acked = bus.publishDurable('backupChunk', { hostId, backupId, index, data: data as Buffer }, `${backupId}.${index}`, {
+        deadlineMs: 120_000,
+        attemptTimeoutMs: 30_000,
+      });
+      acked.catch(() => undefined); // awaited below; a failure must not go unhandled meanwhile
+      inFlight.push(acked);
+      index++;
+      if (inFlight.length >= PIECES_IN_FLIGHT) await inFlight.shift();
+    }
+    await Promise.all(inFlight);
+  } finally {
+    await Promise.allSettled(inFlight);
+  }
+  return index;
 }
 
 export class BusBackupStore implements BackupStore {
@@ -101,12 +128,7 @@ export class BusBackupStore implements BackupStore {
       );
       if (!slot.accepted) throw new BackupVerificationError(`the backup service refused the upload: ${slot.reason}`);
       try {
-        // A generous ack timeout: many hosts back up at once at the start of a wave.
-        const os = await new Objm(jetstream(this.#o.bus.nc, { timeout: 60_000 })).open(slot.bucket);
-        await os.put(
-          { name: slot.objectName, options: { max_chunk_size: 256 * 1024 } },
-          Readable.toWeb(createReadStream(file)) as ReadableStream<Uint8Array>,
-        );
+        await publishArchivePieces(this.#o.bus, this.#o.hostId, slot.backupId, file);
       } catch (err) {
         lastReason = `upload failed: ${(err as Error).message}`;
         this.#log(`${lastReason}; uploading again (attempt ${attempt + 1})`);
@@ -145,15 +167,7 @@ export class BusBackupStore implements BackupStore {
     const dir = await mkdtemp(path.join(tmpdir(), 'yx-restore-'));
     const file = path.join(dir, `${id}.tar`);
     try {
-      const js = jetstream(this.#o.bus.nc, { timeout: 60_000 });
-      const os = await new Objm(js).open(grant.bucket);
-      try {
-        await pipeline(readObject(js, os, grant.bucket, grant.objectName), createWriteStream(file));
-      } catch (err) {
-        if (err instanceof ObjectMissingError || err instanceof CorruptObjectError)
-          throw new BackupVerificationError(`restore copy of ${id}: ${err.message}`);
-        throw err;
-      }
+      await this.#readPieces(id, grant.objectName, grant.sizeBytes, file);
       // Checked here too, before anything on the host is written from it.
       const sha = await sha256File(file);
       if (sha !== grant.sha256)
@@ -177,5 +191,26 @@ export class BusBackupStore implements BackupStore {
       await rm(dir, { recursive: true, force: true });
       throw e;
     }
+  }
+
+  /** The granted copy, piece by piece from the service, into `file`; at most `sizeBytes` bytes. */
+  async #readPieces(id: string, objectName: string, sizeBytes: number, file: string): Promise<void> {
+    const ask = (cursor: string) =>
+      this.#ask('restoreChunkRequest', { hostId: this.#o.hostId, backupId: id, objectName, cursor }, 60_000, (p) =>
+        p.reason && p.retryable ? `piece of ${id} not read yet (${p.reason})` : undefined,
+      );
+    async function* pieces(): AsyncIterable<Uint8Array> {
+      let cursor = '';
+      let bytes = 0;
+      do {
+        const piece = await ask(cursor);
+        if (piece.reason) throw new BackupVerificationError(`restore copy of ${id}: ${piece.reason}`);
+        bytes += piece.data.length;
+        if (bytes > sizeBytes) throw new BackupVerificationError(`restore copy of ${id} is longer than the ${sizeBytes} bytes granted`);
+        yield piece.data;
+        cursor = piece.nextCursor;
+      } while (cursor);
+    }
+    await pipeline(pieces, createWriteStream(file));
   }
 }

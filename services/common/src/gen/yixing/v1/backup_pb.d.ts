@@ -11,8 +11,8 @@ import type { Message } from "@bufbuild/protobuf";
 export declare const file_yixing_v1_backup: GenFile;
 
 /**
- * An agent asks the backup service for an upload slot before it streams an archive into
- * the object store.
+ * An agent asks the backup service for an upload slot before it publishes the archive's
+ * pieces (BackupChunk) on its own subject.
  *
  * @generated from message yixing.v1.BackupSlotRequest
  */
@@ -73,16 +73,6 @@ export declare type BackupSlot = Message<"yixing.v1.BackupSlot"> & {
   backupId: string;
 
   /**
-   * @generated from field: string bucket = 2;
-   */
-  bucket: string;
-
-  /**
-   * @generated from field: string object_name = 3;
-   */
-  objectName: string;
-
-  /**
    * @generated from field: bool accepted = 4;
    */
   accepted: boolean;
@@ -109,7 +99,44 @@ export declare type BackupSlot = Message<"yixing.v1.BackupSlot"> & {
 export declare const BackupSlotSchema: GenMessage<BackupSlot>;
 
 /**
- * The agent finished streaming; the service verifies and answers with the status.
+ * One piece of an archive being uploaded, published by the agent (with Nats-Msg-Id
+ * `<backup_id>.<index>`) into the YX_UPLOADS stream on its own host's subject, which the
+ * broker lets no other host publish on: the service binds the backup to that host by
+ * reading only that subject when the agent commits. Pieces are numbered from 0.
+ *
+ * @generated from message yixing.v1.BackupChunk
+ */
+export declare type BackupChunk = Message<"yixing.v1.BackupChunk"> & {
+  /**
+   * @generated from field: string host_id = 1;
+   */
+  hostId: string;
+
+  /**
+   * @generated from field: string backup_id = 2;
+   */
+  backupId: string;
+
+  /**
+   * @generated from field: uint32 index = 3;
+   */
+  index: number;
+
+  /**
+   * @generated from field: bytes data = 4;
+   */
+  data: Uint8Array;
+};
+
+/**
+ * Describes the message yixing.v1.BackupChunk.
+ * Use `create(BackupChunkSchema)` to create a new message.
+ */
+export declare const BackupChunkSchema: GenMessage<BackupChunk>;
+
+/**
+ * The agent finished publishing the pieces; the service assembles, verifies and answers
+ * with the status.
  *
  * @generated from message yixing.v1.BackupCommit
  */
@@ -278,11 +305,8 @@ export declare type RestoreGrant = Message<"yixing.v1.RestoreGrant"> & {
   backupId: string;
 
   /**
-   * @generated from field: string bucket = 2;
-   */
-  bucket: string;
-
-  /**
+   * The granted copy, named again in each RestoreChunkRequest.
+   *
    * @generated from field: string object_name = 3;
    */
   objectName: string;
@@ -322,6 +346,76 @@ export declare type RestoreGrant = Message<"yixing.v1.RestoreGrant"> & {
  * Use `create(RestoreGrantSchema)` to create a new message.
  */
 export declare const RestoreGrantSchema: GenMessage<RestoreGrant>;
+
+/**
+ * The agent reads its granted restore copy piece by piece from the backup service (it has
+ * no access to the store): `cursor` is '' for the first piece, then the reply's
+ * `next_cursor`. The service answers only for a copy of a backup of the asking host.
+ *
+ * @generated from message yixing.v1.RestoreChunkRequest
+ */
+export declare type RestoreChunkRequest = Message<"yixing.v1.RestoreChunkRequest"> & {
+  /**
+   * @generated from field: string host_id = 1;
+   */
+  hostId: string;
+
+  /**
+   * @generated from field: string backup_id = 2;
+   */
+  backupId: string;
+
+  /**
+   * @generated from field: string object_name = 3;
+   */
+  objectName: string;
+
+  /**
+   * @generated from field: string cursor = 4;
+   */
+  cursor: string;
+};
+
+/**
+ * Describes the message yixing.v1.RestoreChunkRequest.
+ * Use `create(RestoreChunkRequestSchema)` to create a new message.
+ */
+export declare const RestoreChunkRequestSchema: GenMessage<RestoreChunkRequest>;
+
+/**
+ * @generated from message yixing.v1.RestoreChunk
+ */
+export declare type RestoreChunk = Message<"yixing.v1.RestoreChunk"> & {
+  /**
+   * @generated from field: bytes data = 1;
+   */
+  data: Uint8Array;
+
+  /**
+   * Where the next piece starts; '' after the last piece.
+   *
+   * @generated from field: string next_cursor = 2;
+   */
+  nextCursor: string;
+
+  /**
+   * Set when the piece could not be read: the read is refused, or (retryable) failed for now.
+   *
+   * @generated from field: string reason = 3;
+   */
+  reason: string;
+
+  /**
+   * @generated from field: bool retryable = 4;
+   */
+  retryable: boolean;
+};
+
+/**
+ * Describes the message yixing.v1.RestoreChunk.
+ * Use `create(RestoreChunkSchema)` to create a new message.
+ */
+export declare const RestoreChunkSchema: GenMessage<RestoreChunk>;
 
 /**
  * @generated from enum yixing.v1.BackupState
