@@ -3,9 +3,19 @@
 // `registrar`; signs with the operator's signing key. The current JWT is looked up from
 // the server and only its revocations change, so whatever else an administrator put in
 // the account stays. Pushes are serialized: two concurrent ones could drop each other's.
+// At start it also brings the account's agent template (limits, exports) up to this
+// version's, keeping the revocations: a server running an older chain takes it at once.
 import { type Account, decode } from '@nats-io/jwt';
 import type { NatsConnection } from '@nats-io/transport-node';
-import { type Logger, signAccount, UnavailableError, YxError } from '@yixing/common';
+import {
+  type FleetAccountPart,
+  fleetAccountClaims,
+  type Logger,
+  signAccount,
+  UnavailableError,
+  upgradeFleetAccount,
+  YxError,
+} from '@yixing/common';
 import { revocationsToAdd } from './enrol-decision.ts';
 
 /** The server refused the account JWT (a bad signature, a key it does not trust). */
@@ -54,7 +64,27 @@ export class AccountRegistrar {
    * JWTs have all expired); resolves once the server took it.
    */
   revoke(revoked: { userKey: string; revokedAt: Date }[], prune: string[] = []): Promise<{ added: number; pruned: number; total: number }> {
-    const run = this.#queue.then(() => this.#revoke(revoked, prune));
+    return this.#serialized(() => this.#revoke(revoked, prune));
+  }
+
+  /**
+   * Brings the server's account JWT up to this version's agent template (issued by the
+   * agents' signing key `agentSigningKey`), limits and exports, keeping everything else;
+   * resolves with what changed (nothing: no push).
+   */
+  catchUp(agentSigningKey: string): Promise<FleetAccountPart[]> {
+    return this.#serialized(async () => {
+      const { name, claims } = await this.current();
+      const up = upgradeFleetAccount(claims, fleetAccountClaims(agentSigningKey));
+      if (!up) return [];
+      const bytes = await this.#push(name, up.claims);
+      this.#d.log.info({ changed: up.changed, bytes }, 'fleet account brought up to this version and pushed');
+      return up.changed;
+    });
+  }
+
+  #serialized<T>(op: () => Promise<T>): Promise<T> {
+    const run = this.#queue.then(op);
     this.#queue = run.catch(() => undefined);
     return run;
   }
@@ -70,7 +100,14 @@ export class AccountRegistrar {
     const pruned = prune.filter((k) => k in revocations && !(k in add)).length;
     for (const k of prune) if (!(k in add)) delete revocations[k];
     if (added === 0 && pruned === 0) return { added, pruned, total: Object.keys(revocations).length };
-    const jwt = await signAccount(name, this.#d.accountPublicKey, { ...claims, revocations }, this.#d.operatorSigningSeed);
+    const bytes = await this.#push(name, { ...claims, revocations });
+    this.#d.log.info({ added, pruned, total: Object.keys(revocations).length, bytes }, 'fleet account revocations pushed');
+    return { added, pruned, total: Object.keys(revocations).length };
+  }
+
+  /** Signs the account's claims and pushes them; resolves with the JWT's size once the server took it. */
+  async #push(name: string, claims: Partial<Account>): Promise<number> {
+    const jwt = await signAccount(name, this.#d.accountPublicKey, claims, this.#d.operatorSigningSeed);
     const reply = await this.#d.nc.request('$SYS.REQ.CLAIMS.UPDATE', jwt, { timeout: this.#d.timeoutMs ?? 5_000 }).catch((err: unknown) => {
       throw new UnavailableError(`cannot push the fleet account's JWT: ${(err as Error).message}`, { cause: err });
     });
@@ -80,7 +117,6 @@ export class AccountRegistrar {
         details: { bytes: jwt.length },
       });
     }
-    this.#d.log.info({ added, pruned, total: Object.keys(revocations).length, bytes: jwt.length }, 'fleet account revocations pushed');
-    return { added, pruned, total: Object.keys(revocations).length };
+    return jwt.length;
   }
 }

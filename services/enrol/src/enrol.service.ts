@@ -4,7 +4,8 @@
 // fleet account's scoped `agent` signing key. Its earlier credentials are revoked then:
 // one live credential per host. Revoking a host marks its credentials and pushes the
 // account JWT; at start and every minute every revocation on record is pushed again if
-// the server lacks it (level-triggered).
+// the server lacks it (level-triggered); before that, at start, the account's agent
+// template is brought up to this version's (AccountRegistrar.catchUp).
 //
 // An account update drops the replies of requests in flight across the account import
 // (seen: an enrolment reply sent after a push never arrived), so the reply goes out
@@ -21,6 +22,7 @@ import {
   type Logger,
   type MessageOf,
   newEnrolSecret,
+  publicKeyOfSeed,
   type ReplyInitOf,
   UnavailableError,
 } from '@yixing/common';
@@ -61,8 +63,12 @@ export class EnrolService {
     return new Date((this.#d.clock ?? Date.now)());
   }
 
-  /** Pushes every revocation on record, then answers enrolment requests. */
+  /**
+   * Brings the fleet account up to this version's agent template, pushes every revocation
+   * on record, then answers enrolment requests.
+   */
   async start(reconcileEveryMs = 60_000): Promise<void> {
+    await this.#d.registrar.catchUp(publicKeyOfSeed(this.#d.agentSigningSeed));
     await this.reconcile();
     this.#sub = this.#d.bus.subscribe(
       'enrolRequest',

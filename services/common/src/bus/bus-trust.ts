@@ -15,12 +15,11 @@
 
 import { mkdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { type Account, encodeAccount, encodeOperator, encodeUser, newScopedSigner, type User } from '@nats-io/jwt';
+import { type Account, decode, encodeAccount, encodeOperator, encodeUser, parseCreds, type User } from '@nats-io/jwt';
 import { createAccount, createOperator, createUser, fromPublic, type KeyPair } from '@nats-io/nkeys';
 import { catalog } from '../gen/catalog.ts';
 import { credsText, writeSecretFile } from './bus-credentials.ts';
 import {
-  agentPermissionTemplate,
   type BusPermissions,
   enrolPermissions,
   registrarPermissions,
@@ -29,13 +28,27 @@ import {
   type ServicePermissionOptions,
   servicePermissions,
 } from './bus-identities.ts';
+import {
+  type FleetAccountPart,
+  fleetAccountClaims,
+  newestJwt,
+  UNLIMITED,
+  upgradeFleetAccount,
+  userPermissionsDiffer,
+} from './fleet-account.ts';
 import { nativeKeyPair } from './native-keys.ts';
+
+export {
+  AGENT_SIGNING_ROLE,
+  type FleetAccountClaims,
+  type FleetAccountPart,
+  fleetAccountClaims,
+  samePermissions,
+  upgradeFleetAccount,
+} from './fleet-account.ts';
 
 export const ACCOUNTS = ['SYS', 'YX', 'ENROL'] as const;
 export type AccountName = (typeof ACCOUNTS)[number];
-
-/** Role of the agents' scoped signing key in the fleet account. */
-export const AGENT_SIGNING_ROLE = 'agent';
 
 /** Every key and JWT of the trust chain; seeds are secrets. */
 export interface BusTrust {
@@ -51,19 +64,17 @@ export interface BusTrust {
 
 const seedOf = (kp: KeyPair): string => new TextDecoder().decode(kp.getSeed());
 const kpOf = (seed: string): KeyPair => nativeKeyPair(seed);
-
-const UNLIMITED = { subs: -1, data: -1, payload: -1, imports: -1, exports: -1, wildcards: true, conn: -1, leaf: -1 };
+/** The public key of a seed (an nkey's identity), e.g. of the agents' signing key. */
+export const publicKeyOfSeed = (seed: string): string => kpOf(seed).getPublicKey();
 
 function accountClaims(name: AccountName, trust: { yx: string; signing: string; agentSigning: string }): Partial<Account> {
   switch (name) {
     case 'SYS':
       return { limits: UNLIMITED, signing_keys: [trust.signing] };
-    case 'YX':
-      return {
-        limits: { ...UNLIMITED, disk_storage: -1, mem_storage: -1, streams: -1, consumer: -1 },
-        signing_keys: [trust.signing, newScopedSigner(trust.agentSigning, AGENT_SIGNING_ROLE, agentPermissionTemplate())],
-        exports: [{ name: 'enrol', subject: catalog.enrolRequest.filter, type: 'service', response_type: 'Singleton' }],
-      };
+    case 'YX': {
+      const { limits, exports, agentSigner } = fleetAccountClaims(trust.agentSigning);
+      return { limits, signing_keys: [trust.signing, agentSigner], exports };
+    }
     case 'ENROL':
       // A small payload: an enrolment request is a host id, a token and a key.
       return {
@@ -135,16 +146,16 @@ const ADMIN: BusPermissions = { pub: { allow: ['>'] }, sub: { allow: ['>'] } };
 
 export type NamedIdentity = ServiceIdentity | 'registrar' | 'admin';
 
+/** What a named identity may do, as this version has it. */
+function identityPermissions(who: NamedIdentity, opts: ServicePermissionOptions): BusPermissions {
+  return who === 'registrar' ? registrarPermissions() : who === 'admin' ? ADMIN : servicePermissions(who, opts);
+}
+
 /** A credentials file (JWT and a fresh seed) for a service, the registrar or the admin. */
 export async function issueIdentityCreds(trust: BusTrust, who: NamedIdentity, opts: ServicePermissionOptions): Promise<Uint8Array> {
   const user = createUser();
-  const [account, perms] =
-    who === 'registrar'
-      ? [trust.accounts.SYS, registrarPermissions()]
-      : who === 'admin'
-        ? [trust.accounts.YX, ADMIN]
-        : [trust.accounts.YX, servicePermissions(who, opts)];
-  const jwt = await signUser(who, user, account, userClaims(perms));
+  const account = who === 'registrar' ? trust.accounts.SYS : trust.accounts.YX;
+  const jwt = await signUser(who, user, account, userClaims(identityPermissions(who, opts)));
   return credsText(jwt, user.getSeed());
 }
 
@@ -250,18 +261,26 @@ export function busTrustFiles(dir: string) {
   };
 }
 
+/** What ensureBusTrust brought up to this version's permissions in an existing chain. */
+export interface BusTrustUpgrade {
+  /** The parts of the fleet account's JWT re-signed (its revocations and keys kept). */
+  account: FleetAccountPart[];
+  /** The named identities given new credentials files (their old ones stay valid). */
+  identities: NamedIdentity[];
+}
+
 /**
- * The trust chain in `dir`, made and written on first use (then read back as it is, so
- * credentials already handed out stay valid): server configuration, keys, and a
- * credentials file per named identity.
+ * The trust chain in `dir`, made and written on first use. Afterwards it is read back and
+ * kept, so credentials already handed out stay valid, but brought up to this version's
+ * permissions (upgradeBusTrust): `upgraded` says what changed.
  */
-export async function ensureBusTrust(dir: string, opts: ServicePermissionOptions): Promise<{ trust: BusTrust; created: boolean }> {
+export async function ensureBusTrust(
+  dir: string,
+  opts: ServicePermissionOptions,
+): Promise<{ trust: BusTrust; created: boolean; upgraded: BusTrustUpgrade }> {
   const files = busTrustFiles(dir);
-  try {
-    return { trust: JSON.parse(await readFile(files.trust, 'utf8')) as BusTrust, created: false };
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
-  }
+  const stored = await readIfExists(files.trust);
+  if (stored !== undefined) return { ...(await upgradeBusTrust(dir, JSON.parse(stored) as BusTrust, opts)), created: false };
   const trust = await createBusTrust();
   const enc = new TextEncoder();
   for (const who of NAMED_IDENTITIES) await writeSecretFile(files.creds(who), await issueIdentityCreds(trust, who, opts));
@@ -272,5 +291,56 @@ export async function ensureBusTrust(dir: string, opts: ServicePermissionOptions
   await writeSecretFile(files.authConf, enc.encode(serverAuthConf(trust, files.resolverDir)));
   // Last: its presence means the rest was written.
   await writeSecretFile(files.trust, enc.encode(JSON.stringify(trust, null, 2)));
-  return { trust, created: true };
+  return { trust, created: true, upgraded: { account: [], identities: [] } };
+}
+
+async function readIfExists(file: string): Promise<string | undefined> {
+  try {
+    return await readFile(file, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw err;
+  }
+}
+
+/** The file in which the full resolver keeps an account's JWT (`<dir>/<account>.jwt`, unsharded). */
+export const resolverJwtFile = (resolverDir: string, accountPublicKey: string): string => path.join(resolverDir, `${accountPublicKey}.jwt`);
+
+/**
+ * Brings an existing chain up to this version's permissions. The fleet account's JWT is
+ * taken from trust.json or the resolver's copy, whichever is newer (the server keeps the
+ * pushed revocations there), re-signed if its agent template, limits or exports differ, and
+ * written to all three places (trust.json, the preload, the resolver's copy), so a server
+ * started afterwards runs it; a running one gets it from `yx-enrol` (AccountRegistrar.catchUp).
+ * A named identity whose credentials file carries other permissions gets a new one.
+ */
+export async function upgradeBusTrust(
+  dir: string,
+  trust: BusTrust,
+  opts: ServicePermissionOptions,
+): Promise<{ trust: BusTrust; upgraded: BusTrustUpgrade }> {
+  const files = busTrustFiles(dir);
+  const enc = new TextEncoder();
+  const yx = trust.accounts.YX;
+  const resolverCopy = resolverJwtFile(files.resolverDir, yx.publicKey);
+  const stored = await readIfExists(resolverCopy);
+  const newest = decode<Account>(newestJwt(stored ? [yx.jwt, stored.trim()] : [yx.jwt]));
+  const up = upgradeFleetAccount(newest.nats, fleetAccountClaims(publicKeyOfSeed(trust.agentSigningSeed)));
+  let next = trust;
+  if (up) {
+    const jwt = await signAccount(newest.name, yx.publicKey, up.claims, trust.operatorSigningSeed);
+    next = { ...trust, accounts: { ...trust.accounts, YX: { ...yx, jwt } } };
+    await writeSecretFile(resolverCopy, enc.encode(jwt));
+    await writeSecretFile(files.authConf, enc.encode(serverAuthConf(next, files.resolverDir)));
+    await writeSecretFile(files.trust, enc.encode(JSON.stringify(next, null, 2)));
+  }
+  const identities: NamedIdentity[] = [];
+  for (const who of NAMED_IDENTITIES) {
+    const creds = await readIfExists(files.creds(who));
+    const held = creds === undefined ? undefined : (await parseCreds(enc.encode(creds))).uc.nats;
+    if (held && !userPermissionsDiffer(held, identityPermissions(who, opts))) continue;
+    await writeSecretFile(files.creds(who), await issueIdentityCreds(next, who, opts));
+    identities.push(who);
+  }
+  return { trust: next, upgraded: { account: up?.changed ?? [], identities } };
 }
