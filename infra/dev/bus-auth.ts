@@ -2,6 +2,8 @@
 // (operator, accounts, signing keys, every service's credentials) is made under
 // <data>/bus and kept; the server runs it, each service connects as itself, and each
 // simulated host of the demo fleet has its own credential, as an enrolled host would.
+// A chain made by an earlier version is brought up to this version's permissions first
+// (ensureBusTrust keeps its keys and revocations), before the server starts on it.
 import { existsSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -32,7 +34,14 @@ export async function devBusAuth(
   fleet: { size: number; prefix: string },
 ): Promise<DevBusAuth> {
   const dir = path.join(dataDir, 'bus');
-  const { trust, created } = await ensureBusTrust(dir, { backupBucket: DEFAULT_BACKUP_BUCKET });
+  const { trust, created, upgraded } = await ensureBusTrust(dir, { backupBucket: DEFAULT_BACKUP_BUCKET });
+  if (upgraded.account.length > 0 || upgraded.identities.length > 0) {
+    const parts = [
+      ...(upgraded.account.length ? [`fleet account's ${upgraded.account.join(', ')} (revocations kept)`] : []),
+      ...(upgraded.identities.length ? [`new credentials for ${upgraded.identities.join(', ')}`] : []),
+    ];
+    process.stdout.write(`start: bus trust in ${dir} brought up to this version: ${parts.join('; ')}\n`);
+  }
   const files = busTrustFiles(dir);
   const serverConf = path.join(dir, 'server.conf');
   const jetstreamConf = path.relative(dir, path.join(repoRoot, 'infra', 'nats', 'jetstream.conf'));
