@@ -20,6 +20,7 @@ import {
   BusPermissionError,
   type BusTrust,
   busTrustFiles,
+  ConfigError,
   catalog,
   connectBus,
   createRegistry,
@@ -162,6 +163,18 @@ test('ensureBusTrust brings an earlier chain up to date; after a restart an agen
   assert.deepEqual(upgraded, { account: ['agent template'], identities: ['scheduler', 'backup'] });
   // Up to date: the next start changes nothing.
   assert.deepEqual((await ensureBusTrust(dir, opts)).upgraded, { account: [], identities: [] });
+});
+
+test('an unreadable file of the chain is named and nothing is changed', async () => {
+  const { dir } = await writeEarlierChain();
+  const files = busTrustFiles(dir);
+  const before = await Promise.all([files.trust, files.authConf, files.creds('scheduler')].map((f) => readFile(f, 'utf8')));
+  await writeFile(files.creds('alerting'), 'not a credentials file');
+  await assert.rejects(
+    ensureBusTrust(dir, opts),
+    (err: unknown) => err instanceof ConfigError && err.message.includes(files.creds('alerting')),
+  );
+  assert.deepEqual(await Promise.all([files.trust, files.authConf, files.creds('scheduler')].map((f) => readFile(f, 'utf8'))), before);
 });
 
 test('a running server gets the current template from the registrar at once; connected agents come back under it', async () => {

@@ -17,6 +17,7 @@ import { mkdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { type Account, decode, encodeAccount, encodeOperator, encodeUser, parseCreds, type User } from '@nats-io/jwt';
 import { createAccount, createOperator, createUser, fromPublic, type KeyPair } from '@nats-io/nkeys';
+import { ConfigError } from '../errors.ts';
 import { catalog } from '../gen/catalog.ts';
 import { credsText, writeSecretFile } from './bus-credentials.ts';
 import {
@@ -280,7 +281,10 @@ export async function ensureBusTrust(
 ): Promise<{ trust: BusTrust; created: boolean; upgraded: BusTrustUpgrade }> {
   const files = busTrustFiles(dir);
   const stored = await readIfExists(files.trust);
-  if (stored !== undefined) return { ...(await upgradeBusTrust(dir, JSON.parse(stored) as BusTrust, opts)), created: false };
+  if (stored !== undefined) {
+    const trust = await decoded(files.trust, async () => JSON.parse(stored) as BusTrust);
+    return { ...(await upgradeBusTrust(dir, trust, opts)), created: false };
+  }
   const trust = await createBusTrust();
   const enc = new TextEncoder();
   for (const who of NAMED_IDENTITIES) await writeSecretFile(files.creds(who), await issueIdentityCreds(trust, who, opts));
@@ -303,6 +307,15 @@ async function readIfExists(file: string): Promise<string | undefined> {
   }
 }
 
+/** A file's content decoded, or a ConfigError naming the file. */
+async function decoded<T>(file: string, read: () => Promise<T>): Promise<T> {
+  try {
+    return await read();
+  } catch (err) {
+    throw new ConfigError(`${file} cannot be read as the bus trust chain has it: ${(err as Error).message}`, { cause: err });
+  }
+}
+
 /** The file in which the full resolver keeps an account's JWT (`<dir>/<account>.jwt`, unsharded). */
 export const resolverJwtFile = (resolverDir: string, accountPublicKey: string): string => path.join(resolverDir, `${accountPublicKey}.jwt`);
 
@@ -322,10 +335,21 @@ export async function upgradeBusTrust(
   const files = busTrustFiles(dir);
   const enc = new TextEncoder();
   const yx = trust.accounts.YX;
+  // Everything read and decided first: a file that cannot be read changes nothing.
   const resolverCopy = resolverJwtFile(files.resolverDir, yx.publicKey);
-  const stored = await readIfExists(resolverCopy);
-  const newest = decode<Account>(newestJwt(stored ? [yx.jwt, stored.trim()] : [yx.jwt]));
+  const stored = (await readIfExists(resolverCopy))?.trim();
+  const newest = await decoded(`${files.trust} or ${resolverCopy}`, async () =>
+    decode<Account>(newestJwt(stored ? [yx.jwt, stored] : [yx.jwt])),
+  );
+  if (newest.sub !== yx.publicKey) throw new ConfigError(`${resolverCopy} is not the JWT of the fleet account ${yx.publicKey}`);
   const up = upgradeFleetAccount(newest.nats, fleetAccountClaims(publicKeyOfSeed(trust.agentSigningSeed)));
+  const identities: NamedIdentity[] = [];
+  for (const who of NAMED_IDENTITIES) {
+    const creds = await readIfExists(files.creds(who));
+    const held =
+      creds === undefined ? undefined : await decoded(files.creds(who), async () => (await parseCreds(enc.encode(creds))).uc.nats);
+    if (!held || userPermissionsDiffer(held, identityPermissions(who, opts))) identities.push(who);
+  }
   let next = trust;
   if (up) {
     const jwt = await signAccount(newest.name, yx.publicKey, up.claims, trust.operatorSigningSeed);
@@ -334,13 +358,6 @@ export async function upgradeBusTrust(
     await writeSecretFile(files.authConf, enc.encode(serverAuthConf(next, files.resolverDir)));
     await writeSecretFile(files.trust, enc.encode(JSON.stringify(next, null, 2)));
   }
-  const identities: NamedIdentity[] = [];
-  for (const who of NAMED_IDENTITIES) {
-    const creds = await readIfExists(files.creds(who));
-    const held = creds === undefined ? undefined : (await parseCreds(enc.encode(creds))).uc.nats;
-    if (held && !userPermissionsDiffer(held, identityPermissions(who, opts))) continue;
-    await writeSecretFile(files.creds(who), await issueIdentityCreds(next, who, opts));
-    identities.push(who);
-  }
+  for (const who of identities) await writeSecretFile(files.creds(who), await issueIdentityCreds(next, who, opts));
   return { trust: next, upgraded: { account: up?.changed ?? [], identities } };
 }
