@@ -6,7 +6,7 @@
 // with the credential it already had and the revoked one stays out; a running server is
 // brought up to date by yx-enrol's registrar instead (AccountRegistrar.catchUp).
 import assert from 'node:assert/strict';
-import { copyFile, mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { copyFile, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, test } from 'node:test';
@@ -50,9 +50,12 @@ const enc = new TextEncoder();
 /** What the earlier version did not have: archive pieces, restore reads, the uploads stream. */
 const withoutNew = (allow: string[] = []): string[] => allow.filter((s) => !/^yx\.v1\.(upload|backup\.read)\.|YX_UPLOADS/.test(s));
 
+const dirs: string[] = [];
+
 /** A trust directory as the earlier version left it: its template and its services' credentials. */
 async function writeEarlierChain(): Promise<{ dir: string; trust: BusTrust }> {
   const dir = await mkdtemp(path.join(tmpdir(), 'yx-trust-upgrade-'));
+  dirs.push(dir);
   const { trust: current } = await ensureBusTrust(dir, opts);
   const files = busTrustFiles(dir);
   const yx = current.accounts.YX;
@@ -107,6 +110,7 @@ async function startServer(dir: string): Promise<{ url: string; stop(): Promise<
 after(async () => {
   await Promise.all(conns.map((c) => c.close().catch(() => undefined)));
   await Promise.all(containers.map((c) => c.stop()));
+  await Promise.all(dirs.map((d) => rm(d, { recursive: true, force: true })));
 });
 
 async function busAs(url: string, name: string, creds: Uint8Array, inboxPrefix: string): Promise<Bus> {
