@@ -308,7 +308,7 @@ function flaky(store: ArchiveStorage, failures: { left: number; seen: number }):
     put: (name, data) => store.put(name, data),
     delete: (name) => store.delete(name),
     list: (prefix) => store.list(prefix),
-    readPiece: (name, cursor) => store.readPiece(name, cursor),
+    readPiece: (name, cursor, maxBytes) => store.readPiece(name, cursor, maxBytes),
     async *get(name) {
       if (failures.left > 0) {
         failures.left--;

@@ -24,6 +24,7 @@ import {
   Gauge,
   Histogram,
   type Logger,
+  limits,
   listTarMembers,
   type ManifestPackage,
   manifestMismatch,
@@ -82,6 +83,9 @@ const isDamage = (err: unknown): boolean =>
 /** A commit's lease on its backup, renewed while it works; one that died lets the next in after it. */
 const COMMIT_LEASE_MS = 30_000;
 
+/** How long a restore copy checked against the catalog is read without checking again. */
+const READ_CHECK_MS = 60_000;
+
 const firstLine = (err: unknown): string => (err as Error).message.split('\n')[0] as string;
 
 /** A store error that is not damage, as the retryable error callers see. */
@@ -116,6 +120,8 @@ export class BackupService {
   };
 
   readonly #verifySlots: Semaphore;
+  /** Restore copies being read, checked against the catalog: host, backup and object, until when. */
+  readonly #reads = new Map<string, number>();
 
   constructor(deps: BackupServiceDeps) {
     this.#d = deps;
@@ -489,14 +495,21 @@ export class BackupService {
    * else in the store can be named.
    */
   async readPiece(hostId: string, id: string, object: string, cursor: string): Promise<{ data: Uint8Array; next: string }> {
-    const doc = await this.getFor(hostId, id);
-    if (doc.state !== 'verified') throw new BackupRefusedError(`backup ${id} is ${doc.state}`);
-    const granted = doc.keyId
-      ? object.startsWith(`restore/${id}/`) && !object.slice(`restore/${id}/`.length).includes('/')
-      : object === doc.object;
-    if (!granted) throw new BackupRefusedError(`${object} is not a restore copy of backup ${id}`);
+    const key = `${hostId}\n${id}\n${object}`;
+    const now = this.#d.clock();
+    // Checked against the catalog once per read, not once per piece (another replica of
+    // this service may have granted it: then the first piece here checks).
+    if ((this.#reads.get(key) ?? 0) <= now) {
+      const doc = await this.getFor(hostId, id);
+      if (doc.state !== 'verified') throw new BackupRefusedError(`backup ${id} is ${doc.state}`);
+      const prefix = `restore/${id}/`;
+      const granted = doc.keyId ? object.startsWith(prefix) && !object.slice(prefix.length).includes('/') : object === doc.object;
+      if (!granted) throw new BackupRefusedError(`${object} is not a restore copy of backup ${id}`);
+      for (const [k, until] of this.#reads) if (until <= now) this.#reads.delete(k);
+      this.#reads.set(key, now + READ_CHECK_MS);
+    }
     try {
-      return await this.#d.storage.readPiece(object, cursor);
+      return await this.#d.storage.readPiece(object, cursor, limits.restoreChunk.data);
     } catch (err) {
       if (isDamage(err)) throw new BackupRefusedError(`restore copy of ${id}: ${firstLine(err)}`);
       throw unavailable(`restore copy of ${id}`, err);

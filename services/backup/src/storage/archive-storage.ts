@@ -11,11 +11,12 @@ export interface ArchiveStorage {
   /** Reads the object; ObjectMissingError, or CorruptObjectError from the iterator when it is not intact. */
   get(name: string): AsyncIterable<Uint8Array>;
   /**
-   * One piece of the object from `cursor` ('' for the first) and where the next starts
-   * ('' after the last): how an agent reads its restore copy through the service.
-   * ObjectMissingError when the object is gone, CorruptObjectError when it ends early.
+   * A piece of the object from `cursor` ('' for the first), at most `maxBytes` unless one
+   * chunk is larger, and where the next starts ('' after the last): how an agent reads
+   * its restore copy through the service. ObjectMissingError when the object is gone,
+   * CorruptObjectError when it ends early.
    */
-  readPiece(name: string, cursor: string): Promise<{ data: Uint8Array; next: string }>;
+  readPiece(name: string, cursor: string, maxBytes: number): Promise<{ data: Uint8Array; next: string }>;
   delete(name: string): Promise<void>;
   list(prefix: string): Promise<StoredObject[]>;
 }

@@ -13,6 +13,9 @@ function nextOnSubject(jsm: JetStreamManager, stream: string, subject: string, a
   return jsm.streams.getMessage(stream, { seq: afterSeq + 1, next_by_subj: subject } as unknown as MsgRequest);
 }
 
+/** How long an object being read piece by piece is taken to be as it was. */
+const READING_MS = 30_000;
+
 /** Objects read at once. */
 const MAX_READERS = 8;
 
@@ -29,25 +32,53 @@ export class ObjectStoreStorage implements ArchiveStorage {
   }
 
   #jsm: Promise<JetStreamManager> | undefined;
+  /** Objects being read piece by piece: their chunks' nuid and size, for a little while. */
+  readonly #reading = new Map<string, { nuid: string; size: number; at: number }>();
 
-  /**
-   * A piece is one of the object's chunks. The cursor is `<nuid>:<stream seq>:<offset>`;
-   * it comes back from an agent, so its nuid must be the named object's own (another
-   * would read another object's chunks), and its position only moves within them.
-   */
-  async readPiece(name: string, cursor: string): Promise<{ data: Uint8Array; next: string }> {
+  /** The object's nuid and size: asked once per `READING_MS`, not once per piece. */
+  async #readingInfo(name: string): Promise<{ nuid: string; size: number }> {
+    const now = Date.now();
+    const known = this.#reading.get(name);
+    if (known && now - known.at < READING_MS) return known;
     const info = await this.#os.info(name);
     if (!info || info.deleted) throw new ObjectMissingError(`object ${name} is not in bucket ${this.bucket}`);
+    for (const [n, r] of this.#reading) if (now - r.at >= READING_MS) this.#reading.delete(n);
+    const read = { nuid: info.nuid, size: info.size, at: now };
+    this.#reading.set(name, read);
+    return read;
+  }
+
+  /**
+   * Pieces are the object's chunks, as many as fit in `maxBytes` (at least one). The
+   * cursor is `<nuid>:<stream seq>:<offset>`; it comes back from an agent, so its nuid
+   * must be the named object's own (another would read another object's chunks), and its
+   * position only moves within them. A replaced object's old chunks are gone: its read
+   * then ends early (CorruptObjectError), and the agent's checksum refuses it anyway.
+   */
+  async readPiece(name: string, cursor: string, maxBytes: number): Promise<{ data: Uint8Array; next: string }> {
+    const info = await this.#readingInfo(name);
     const [nuid, seqText, offsetText] = cursor ? cursor.split(':') : [info.nuid, '0', '0'];
-    const seq = Number(seqText);
-    const offset = Number(offsetText);
+    let seq = Number(seqText);
+    let offset = Number(offsetText);
     if (nuid !== info.nuid || !Number.isSafeInteger(seq) || seq < 0 || !Number.isSafeInteger(offset) || offset < 0)
       throw new ObjectMissingError(`cursor ${JSON.stringify(cursor)} is not a place in object ${name} as it is now`);
     this.#jsm ??= this.#js.jetstreamManager();
-    const m = await nextOnSubject(await this.#jsm, `OBJ_${this.bucket}`, `$O.${this.bucket}.C.${nuid}`, seq);
-    if (!m) throw new CorruptObjectError(`object ${name} in bucket ${this.bucket} ends at byte ${offset} of ${info.size}`);
-    const end = offset + m.data.length;
-    return { data: m.data, next: end >= info.size ? '' : `${nuid}:${m.seq}:${end}` };
+    const jsm = await this.#jsm;
+    const chunks: Uint8Array[] = [];
+    let bytes = 0;
+    while (offset < info.size) {
+      const m = await nextOnSubject(jsm, `OBJ_${this.bucket}`, `$O.${this.bucket}.C.${nuid}`, seq);
+      if (!m) throw new CorruptObjectError(`object ${name} in bucket ${this.bucket} ends at byte ${offset} of ${info.size}`);
+      chunks.push(m.data);
+      bytes += m.data.length;
+      seq = m.seq;
+      offset += m.data.length;
+      if (bytes + m.data.length > maxBytes) break; // the next chunk, as large, would not fit
+    }
+    return {
+      data: chunks.length === 1 ? (chunks[0] as Uint8Array) : Buffer.concat(chunks),
+      next: offset >= info.size ? '' : `${nuid}:${seq}:${offset}`,
+    };
   }
 
   async put(name: string, data: AsyncIterable<Uint8Array>): Promise<StoredObject> {

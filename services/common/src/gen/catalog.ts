@@ -221,7 +221,7 @@ export const limits = {
   backupEvent: { reason: 1000 },
   restoreGrant: { objectName: 256, reason: 1000 },
   restoreChunkRequest: { objectName: 256, cursor: 256 },
-  restoreChunk: { data: 262144, nextCursor: 256, reason: 1000 },
+  restoreChunk: { data: 786432, nextCursor: 256, reason: 1000 },
   enrolRequest: { token: 256 },
   enrolReply: { reason: 1000, userJwt: 8192 },
   stepEvent: { message: 4096, reportJson: 1048576 },

@@ -387,6 +387,8 @@ export declare const RestoreChunkRequestSchema: GenMessage<RestoreChunkRequest>;
  */
 export declare type RestoreChunk = Message<"yixing.v1.RestoreChunk"> & {
   /**
+   * Up to three of the store's 256 KiB chunks: fewer round trips, within NATS's 1 MiB payload.
+   *
    * @generated from field: bytes data = 1;
    */
   data: Uint8Array;
