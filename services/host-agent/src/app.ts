@@ -2,12 +2,13 @@
 // process) and its metrics. main.ts reads the configuration and wires these.
 import { Gauge, type Logger, type Registry } from '@yixing/common';
 import { BusBackupStore } from './backup/bus-backup-store.ts';
+import { AGENT_VERSION } from './build-info.ts';
 import type { SimulateOptions } from './drivers/simulate/simulate.driver.ts';
 import { SimulatedBackups } from './drivers/simulate/simulated-backups.ts';
 import { busOfHost, type FleetBus, type FleetSpec, fleetIdentities, SimulatedFleet } from './fleet.ts';
 import { type Journal, journalFailureCounter } from './journal.ts';
 
-export const AGENT_VERSION = '0.1.0';
+export { AGENT_VERSION };
 
 export interface FleetAppDeps {
   bus: FleetBus;

@@ -28,6 +28,7 @@ import {
   str,
 } from '@yixing/common';
 import { AGENT_VERSION, buildFleetApp } from './app.ts';
+import { versionLine } from './build-info.ts';
 import { parseSimulateConfig } from './drivers/simulate/simulate-config.ts';
 import { CredentialRenewer } from './enrol/credential-renewal.ts';
 import { agentCredsFile, runEnrol } from './enrol/enrol.command.ts';
@@ -40,6 +41,10 @@ import { runStandalone } from './standalone/migrate.command.ts';
 
 async function main(): Promise<void> {
   const command = process.argv[2];
+  if (command === 'version') {
+    process.stdout.write(versionLine());
+    return;
+  }
   if (command === 'enrol') {
     process.exitCode = await runEnrol(process.argv.slice(3), process.env, process.stdout, process.stderr);
     return;

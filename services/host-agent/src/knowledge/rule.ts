@@ -10,6 +10,7 @@ import { YxError } from '@yixing/common';
 import { Ajv, type ErrorObject } from 'ajv';
 import { parse as parseYaml } from 'yaml';
 import type { Severity } from '../assessment/finding.ts';
+import { shippedDir } from '../build-info.ts';
 import type { PackageFate } from '../pm/package-manager.ts';
 
 export interface PackageSelector {
@@ -251,8 +252,8 @@ export function parseRule(text: string, file: string): KnowledgeRule {
   return rule;
 }
 
-/** The rules shipped with the agent (services/host-agent/knowledge). */
-export const BUILTIN_KNOWLEDGE_DIR = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..', '..', 'knowledge');
+/** The rules shipped with the agent (services/host-agent/knowledge, embedded in the executable). */
+export const BUILTIN_KNOWLEDGE_DIR = shippedDir('knowledge');
 
 async function loadDir(dir: string): Promise<KnowledgeRule[]> {
   let names: string[];

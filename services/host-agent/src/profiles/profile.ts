@@ -7,6 +7,7 @@ import path from 'node:path';
 import { manifestPathProblem, patterns, YxError } from '@yixing/common';
 import { Ajv, type ErrorObject } from 'ajv';
 import { parse as parseYaml } from 'yaml';
+import { shippedDir } from '../build-info.ts';
 
 export interface AptRepository {
   uri: string;
@@ -226,8 +227,8 @@ export function checkProfile(raw: unknown, where: string): Profile {
   return p;
 }
 
-/** The profiles shipped with the agent (services/host-agent/profiles). */
-export const BUILTIN_PROFILES_DIR = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..', '..', 'profiles');
+/** The profiles shipped with the agent (services/host-agent/profiles, embedded in the executable). */
+export const BUILTIN_PROFILES_DIR = shippedDir('profiles');
 
 export async function loadProfiles(dir = BUILTIN_PROFILES_DIR): Promise<Map<string, Profile>> {
   const out = new Map<string, Profile>();

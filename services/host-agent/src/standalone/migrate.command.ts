@@ -21,6 +21,7 @@ export const STANDALONE_USAGE = `yx-agent — migrate this host (or a root direc
   yx-agent migrate --profile NAME [--root DIR] [--dry-run]   precheck, backup, upgrade, post-check (rollback on failure)
   yx-agent assess  --profile NAME [--root DIR]               the assessment only; changes nothing
   yx-agent rollback [--root DIR]                             restore the last migration's backup and verify it
+  yx-agent version                                           the agent's version and the commit it was built from
 
 Options:
   --root DIR             the root to migrate (default /); a directory is handled as a chroot
