@@ -12,8 +12,11 @@ export interface HostProgram {
   for: string;
 }
 
-/** Groups of the set-up: the engine for testcontainers, and what the OS-root tests use. */
-export type ProgramGroup = 'base' | 'containers' | 'os-roots';
+/**
+ * Groups of the set-up: the engine for testcontainers, what the OS-root tests use, and what
+ * builds and checks the compiled agent.
+ */
+export type ProgramGroup = 'base' | 'containers' | 'os-roots' | 'agent';
 
 export const HOST_PROGRAMS: Record<ProgramGroup, Record<string, HostProgram>> = {
   base: {
@@ -67,6 +70,15 @@ export const HOST_PROGRAMS: Record<ProgramGroup, Record<string, HostProgram>> = 
     lvcreate: { package: 'lvm2', for: 'LVM thin snapshot rollback: the snapshot' },
     lvremove: { package: 'lvm2', for: 'LVM thin snapshot rollback: a left-over snapshot' },
     lvconvert: { package: 'lvm2', for: 'LVM thin snapshot rollback: the merge' },
+  },
+  agent: {
+    npm: { package: null, for: 'fetching the aarch64 Bun runtime (npm pack) for the agent executables' },
+    objdump: { package: 'binutils', for: 'checking the agent executables need nothing newer than glibc 2.17' },
+    'qemu-aarch64-static': { package: 'qemu-user-static', for: 'starting the aarch64 agent executable on this x86_64 machine' },
+    '/usr/aarch64-linux-gnu/lib/ld-linux-aarch64.so.1': {
+      package: 'libc6-arm64-cross',
+      for: 'the aarch64 glibc the aarch64 agent executable runs on under qemu',
+    },
   },
 };
 

@@ -6,6 +6,7 @@
 // Arguments narrow the test files and skip the static checks, for quick iterations:
 // `npm test -- tests/integration/mongo.test.ts`. CI runs it without arguments.
 import { randomUUID } from 'node:crypto';
+import { buildAgent } from '../agent/build.ts';
 import { breakingArgs, protoBaseline } from '../proto/breaking.ts';
 import { capture, run } from './exec.ts';
 import { ensureDebianMirror, ensureDebianRoot, ensureDebianServicesRoot } from './os-roots.ts';
@@ -42,6 +43,10 @@ async function main(): Promise<void> {
   const debianRoot = await ensureDebianRoot();
   const debianServicesRoot = await ensureDebianServicesRoot();
   const debianMirror = await ensureDebianMirror();
+  step('agent executables (npm run build:agent)');
+  await ensureHostPrograms('agent');
+  const agent = await buildAgent();
+  process.stderr.write(`yx-agent ${agent.version} (commit ${agent.commit}) for ${agent.executables.map((e) => e.arch).join(', ')}\n`);
   const runId = randomUUID();
   const env = {
     ...process.env,
