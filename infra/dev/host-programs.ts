@@ -29,6 +29,7 @@ export const HOST_PROGRAMS: Record<ProgramGroup, Record<string, HostProgram>> = 
     ln: { package: 'coreutils', for: 'test roots' },
     mkdir: { package: 'coreutils', for: 'test roots' },
     cat: { package: 'coreutils', for: 'test roots' },
+    mv: { package: 'coreutils', for: 'test roots' },
     uname: { package: 'coreutils', for: 'host facts' },
     chroot: { package: 'coreutils', for: 'running package managers inside a root' },
     mount: { package: 'mount', for: '/proc and /dev inside a root' },

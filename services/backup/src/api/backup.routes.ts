@@ -57,7 +57,7 @@ export async function buildBackupApi(deps: BackupApiDeps): Promise<FastifyInstan
     type: 'object',
     required: ['id'],
     additionalProperties: false,
-    properties: { id: { type: 'string', pattern: '^b-[0-9]{8}-[0-9a-f]{12}$' } },
+    properties: { id: { type: 'string', pattern: idPatterns.backupId } },
   } as const;
   api.get('/healthz', async () => ({ ok: true }));
   api.get('/metrics', async (_req, reply) => {

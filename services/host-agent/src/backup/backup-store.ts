@@ -4,7 +4,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
-import { YxError } from '@yixing/common';
+import { idPatterns, YxError } from '@yixing/common';
 import { type DurableFs, fsyncFile, mkdirDurable, nodeFs, renameDurable, writeFileAtomic } from '../os/durable-file.ts';
 
 export interface BackupRecord {
@@ -38,6 +38,9 @@ export interface BackupStore {
   /** The record and a local copy of the archive, checked against its SHA-256 first. */
   get(id: string): Promise<FetchedBackup>;
 }
+
+/** A backup id as the backup service makes them; a local store makes the same. */
+const BACKUP_ID = new RegExp(idPatterns.backupId);
 
 export class BackupVerificationError extends YxError {
   readonly code = 'BACKUP_UNVERIFIED';
@@ -97,7 +100,7 @@ export class FileBackupStore implements BackupStore {
   }
 
   async get(id: string): Promise<FetchedBackup> {
-    if (!/^b-[0-9]{8}-[0-9a-f]{12}$/.test(id)) throw new BackupVerificationError(`backup id ${JSON.stringify(id)} is malformed`);
+    if (!BACKUP_ID.test(id)) throw new BackupVerificationError(`backup id ${JSON.stringify(id)} is malformed`);
     let record: BackupRecord;
     try {
       record = JSON.parse(await readFile(path.join(this.#dir, `${id}.json`), 'utf8')) as BackupRecord;
