@@ -125,6 +125,7 @@ export function streamPlan(
       attempt: run.attempt,
       failure: run.failure,
       rollback: run.rollback,
+      exclusionReason: run.exclusionReason ?? '',
     });
     timer ??= setTimeout(snapshot, 250);
   };

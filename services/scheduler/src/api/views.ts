@@ -114,6 +114,8 @@ export interface RunView {
   percent: number | null;
   failure: HostRunDoc['failure'];
   rollback: HostRunDoc['rollback'];
+  /** Why an excluded run never started; '' otherwise. */
+  exclusionReason: string;
   deferrals: number;
   history: HostRunDoc['history'];
   slots: HostRunDoc['slots'];
@@ -136,6 +138,7 @@ export function runView(run: HostRunDoc, percent?: number): RunView {
     percent: percent ?? null,
     failure: run.failure,
     rollback: run.rollback,
+    exclusionReason: run.exclusionReason ?? '',
     deferrals: run.deferrals,
     history: run.history,
     slots: run.slots,

@@ -125,6 +125,8 @@ export interface HostRunDoc {
   /** The backup this run's upgrade and rollback rely on, and whether the service verified it. */
   backupId: string;
   backupVerified: boolean;
+  /** Why an excluded run never started (an old agent, an operator); absent on runs stored before it existed. */
+  exclusionReason?: string;
   version: number;
 }
 
@@ -209,6 +211,7 @@ const runStateFields = {
   deferrals: { type: Number, default: 0 },
   backupId: { type: String, default: '' },
   backupVerified: { type: Boolean, default: false },
+  exclusionReason: { type: String, default: '' },
   version: { type: Number, required: true },
 };
 

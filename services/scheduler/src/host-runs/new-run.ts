@@ -1,4 +1,4 @@
-// A run as a plan creates it: pending, version 0, nothing done yet.
+// A run as a plan creates it: pending (or excluded, with the reason), version 0, nothing done yet.
 import { randomBytes } from 'node:crypto';
 import type { HostRunDoc } from '../db/models.ts';
 
@@ -30,6 +30,12 @@ export function pendingRun(where: Pick<HostRunDoc, 'planId' | 'hostId' | 'order'
     deferrals: 0,
     backupId: '',
     backupVerified: false,
+    exclusionReason: '',
     version: 0,
   };
+}
+
+/** A run a plan creates excluded: it never starts, and does not count against the error budget. */
+export function excludedRun(where: Parameters<typeof pendingRun>[0], reason: string): HostRunDoc {
+  return { ...pendingRun(where), state: 'excluded', exclusionReason: reason };
 }

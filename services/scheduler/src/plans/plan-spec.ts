@@ -2,7 +2,7 @@
 // edge, served in the OpenAPI document) and its TypeScript shape. Rules that need the
 // inventory or the clock (limits that resolve to zero, windows in the past) are checked
 // by PlanService.create.
-import { idPatterns, patterns, STEP_NAMES, type StepName } from '@yixing/common';
+import { idPatterns, limits, patterns, STEP_NAMES, type StepName } from '@yixing/common';
 import type { Amount } from './plan-math.ts';
 import type { MaintenanceWindow } from './windows.ts';
 
@@ -24,6 +24,8 @@ export interface PlanSpec {
   onFailure: 'rollback' | 'hold';
   /** The rollback strategy every host must be able to take; a host that cannot is inhibited at assessment. */
   rollback: RollbackRequirement;
+  /** The oldest agent version a host may run the plan with; older or unknown agents are excluded at creation. */
+  minAgentVersion?: string;
   dryRun: boolean;
   startPaused: boolean;
 }
@@ -192,6 +194,13 @@ export const planSpecSchema = {
       description:
         'The rollback strategy every host must be able to take: snapshot (a root snapshot reverted on rollback), packages (the package set restored) or any (the default); the profile may require one too, and a host that cannot meet a requirement is inhibited at assessment.',
     },
+    minAgentVersion: {
+      type: 'string',
+      minLength: 1,
+      maxLength: limits.agentRegistration.agentVersion,
+      description:
+        'The oldest agent version (a semantic version, like 0.2.0) a host may run the plan with: a host whose agent reported an older version at registration, or none, or one that is not a semantic version, is excluded when the plan is created, with the reason; it never starts and does not count against the error budget. Canary, waves and budgets are taken from the hosts that remain.',
+    },
     dryRun: { type: 'boolean' },
     startPaused: { type: 'boolean' },
   },
@@ -224,6 +233,7 @@ export function withDefaults(input: PlanInput): PlanSpec {
     },
     onFailure: input.onFailure ?? 'rollback',
     rollback: input.rollback ?? 'any',
+    ...(input.minAgentVersion !== undefined ? { minAgentVersion: input.minAgentVersion } : {}),
     dryRun: input.dryRun ?? false,
     startPaused: input.startPaused ?? false,
   };

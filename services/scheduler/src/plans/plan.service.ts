@@ -7,9 +7,10 @@ import { isDuplicateKey, type Logger, UnavailableError, YxError } from '@yixing/
 import type { AuditLog } from '../audit/audit-log.ts';
 import { type DomainLimitDoc, FINAL_PLAN_STATES, type HostRunDoc, type Models, type PhaseDoc, type PlanDoc } from '../db/models.ts';
 import type { RunStore } from '../db/run-store.ts';
-import { pendingRun } from '../host-runs/new-run.ts';
+import { excludedRun, pendingRun } from '../host-runs/new-run.ts';
 import type { Inventory, InventoryHost } from '../inventory/inventory.ts';
 import type { Engine } from '../reconcile/engine.ts';
+import { minAgentVersionProblem, splitByAgentVersion } from './agent-version.ts';
 import { orderHosts, planPhases, requiredHealthy, resolveAmount } from './plan-math.ts';
 import { type LabelSelector, type PlanInput, type PlanSpec, withDefaults } from './plan-spec.ts';
 import { timeLeftInWindow } from './windows.ts';
@@ -254,8 +255,19 @@ export class PlanService {
     checkWindows(spec, now);
     checkProbe(spec.clusterCheck.probe, this.#deps.probeTargets ?? []);
 
-    const hosts = inventory.select({}).filter(compileSelector(spec.selector));
-    if (hosts.length === 0) throw new PlanValidationError('selector', 'matches no registered host');
+    const minProblem = spec.minAgentVersion === undefined ? undefined : minAgentVersionProblem(spec.minAgentVersion);
+    if (minProblem) throw new PlanValidationError('minAgentVersion', minProblem);
+
+    const selected = inventory.select({}).filter(compileSelector(spec.selector));
+    if (selected.length === 0) throw new PlanValidationError('selector', 'matches no registered host');
+    // Hosts with too old an agent are excluded now; canary, waves and budgets count the rest.
+    const { eligible: hosts, refused } = splitByAgentVersion(selected, spec.minAgentVersion);
+    if (hosts.length === 0) {
+      throw new PlanValidationError(
+        'minAgentVersion',
+        `refuses all ${selected.length} selected hosts (${refused[0]?.host._id}: ${refused[0]?.reason}); upgrade their agents first`,
+      );
+    }
     const total = hosts.length;
 
     const phases = planPhases(total, spec.canary, spec.waves);
@@ -329,7 +341,7 @@ export class PlanService {
       gate: null,
       budget,
       domainLimits,
-      hostCount: total,
+      hostCount: selected.length,
       createdAt: new Date(now),
       updatedAt: new Date(now),
       finishedAt: null,
@@ -343,12 +355,25 @@ export class PlanService {
       left--;
       return pendingRun({ planId, hostId: h.hostId, order, phase: phaseIndex, cluster: h.cluster, zone: h.zone, rack: h.rack });
     });
+    // Refused runs come last, in no phase (one past the last): phase counters never see them.
+    for (const { host: h, reason } of [...refused].sort((a, b) => (a.host._id < b.host._id ? -1 : 1))) {
+      const { cluster, zone, rack } = h.labels;
+      runs.push(excludedRun({ planId, hostId: h._id, order: runs.length, phase: phaseDocs.length, cluster, zone, rack }, reason));
+    }
     await reserve(planId);
     // Before the commit: runs (a plan document without them would look live with nothing to
     // do), then the audit entry. A crash here leaves runs without a plan: removed at start.
     try {
       await this.#deps.runs.insertNew(runs);
-      await this.#deps.audit.record(actor, 'plan.create', { planId, details: { name: spec.name, hosts: total, profile: spec.profile } });
+      await this.#deps.audit.record(actor, 'plan.create', {
+        planId,
+        details: {
+          name: spec.name,
+          hosts: selected.length,
+          profile: spec.profile,
+          ...(spec.minAgentVersion === undefined ? {} : { minAgentVersion: spec.minAgentVersion, refusedForAgentVersion: refused.length }),
+        },
+      });
     } catch (err) {
       await this.#discardAfter(planId, err);
       throw err;

@@ -131,7 +131,7 @@ export class OperatorActions {
       const run = rt.runs.get(docId);
       if (!run) throw new PlanConflictError(`host ${hostId} is not in plan ${planId}`);
       if (run.state !== 'pending') throw new PlanConflictError(`host ${hostId} is ${run.state}; only a pending host can be excluded`);
-      if (!(await this.#deps.live.commit(rt, run, { ...run, state: 'excluded' })))
+      if (!(await this.#deps.live.commit(rt, run, { ...run, state: 'excluded', exclusionReason: `excluded by ${actor}` })))
         throw new PlanConflictError(`host ${hostId} changed meanwhile; try again`);
       await this.#deps.audit.record(actor, 'plan.exclude-host', { planId, hostId });
       return rt.run(docId);

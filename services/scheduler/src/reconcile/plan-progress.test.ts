@@ -148,3 +148,35 @@ test('a manual gate waits for the operator whatever the clock says', () => {
     kind: 'none',
   });
 });
+
+test('hosts refused at creation (excluded, past the last phase) open no gate, spend no budget and end with the plan', () => {
+  const reason = "agent 0.1.0 is older than the plan's minimum 0.2.0";
+  const withRefused = (states: Kind[], over: Partial<PlanDoc> = {}): PlanRuntime => {
+    const rt = plan(states, over);
+    const refused = [0, 1].map((i) => testRun('p', `old${i}`, 5 + i, { state: 'excluded', phase: PHASES.length, exclusionReason: reason }));
+    return new PlanRuntime({ ...rt.plan, hostCount: 7 }, [...rt.runs.values(), ...refused]);
+  };
+  const running = withRefused(['active', 'pending', 'pending', 'pending', 'pending']);
+  assert.deepEqual(
+    { excluded: running.counters.excluded, failures: running.counters.failures, total: running.counters.total },
+    { excluded: 2, failures: 0, total: 7 },
+  );
+  assert.deepEqual(
+    running.phases.map((p) => [p.started, p.final]),
+    [
+      [1, 0],
+      [0, 0],
+      [0, 0],
+    ],
+  );
+  assert.deepEqual(nextPlanStep(running, NOW, false), { kind: 'none' }, 'the canary is the real host, still running');
+  assert.equal(budgetExhausted(withRefused(['succeeded', 'pending', 'pending', 'pending', 'pending'], { budget: 1 })), undefined);
+  assert.deepEqual(
+    nextPlanStep(withRefused(['succeeded', 'succeeded', 'succeeded', 'succeeded', 'succeeded'], { openPhase: 2 }), NOW, false),
+    {
+      kind: 'state',
+      state: 'completed',
+      reason: 'every host migrated but the 2 excluded',
+    },
+  );
+});

@@ -28,7 +28,12 @@ export function nextPlanStep(view: PlanView, now: number, announcing: boolean): 
     return {
       kind: 'state',
       state: 'completed',
-      reason: c.failures > 0 ? `${c.failures} of ${c.total} hosts failed` : 'every host migrated',
+      reason:
+        c.failures > 0
+          ? `${c.failures} of ${c.total} hosts failed`
+          : c.excluded > 0
+            ? `every host migrated but the ${c.excluded} excluded`
+            : 'every host migrated',
     };
   if (p.state !== 'running') return NONE;
   const exhausted = budgetExhausted(view);
