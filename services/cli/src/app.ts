@@ -278,21 +278,22 @@ async function dispatch(
         cluster: string;
         failure: { step: string; code: string } | null;
         rollback: string;
+        exclusionReason?: string;
       }>(`/v1/plans/${seg(id)}/hosts`, new URLSearchParams(v.state ? { state: v.state } : {}), { ...paging(v), key: 'hosts' });
       more(io, nextCursor);
       if (v.json) json(hosts);
       else
         out(
           table([
-            ['HOST', 'PHASE', 'CLUSTER', 'STATE', 'STEP', 'FAILURE', 'ROLLBACK'],
+            ['HOST', 'PHASE', 'CLUSTER', 'STATE', 'STEP', 'ROLLBACK', 'FAILURE / WHY EXCLUDED'],
             ...hosts.map((h) => [
               h.hostId,
-              String(h.phase),
+              h.state === 'excluded' ? '-' : String(h.phase),
               h.cluster,
               h.state,
               h.step ?? '-',
-              h.failure ? `${h.failure.step}: ${h.failure.code}` : '-',
               h.rollback,
+              h.failure ? `${h.failure.step}: ${h.failure.code}` : h.exclusionReason || '-',
             ]),
           ]),
         );
@@ -331,6 +332,7 @@ async function dispatch(
         hostId: string;
         labels: Record<string, string>;
         facts: Record<string, string>;
+        agentVersion: string;
         alive: boolean;
         activePlanId: string | null;
       }>('/v1/hosts', q, { ...paging(v), key: 'hosts' });
@@ -340,10 +342,11 @@ async function dispatch(
       else
         out(
           `${table([
-            ['HOST', 'OS', 'POOL', 'CLUSTER', 'ZONE', 'RACK', 'ALIVE', 'PLAN'],
+            ['HOST', 'OS', 'AGENT', 'POOL', 'CLUSTER', 'ZONE', 'RACK', 'ALIVE', 'PLAN'],
             ...hosts.map((h) => [
               h.hostId,
               `${h.facts.osId} ${h.facts.osVersion}`,
+              h.agentVersion || '-',
               h.labels.pool ?? '',
               h.labels.cluster ?? '',
               h.labels.zone ?? '',
@@ -357,20 +360,23 @@ async function dispatch(
     }
     case 'host show': {
       const res = await api.get<{
-        host: { hostId: string; facts: Record<string, string>; labels: Record<string, string>; alive: boolean };
+        host: { hostId: string; facts: Record<string, string>; labels: Record<string, string>; agentVersion: string; alive: boolean };
         runs: {
           planId: string;
           runId: string;
           state: string;
+          exclusionReason?: string;
           history: { step: string; attempt: number; outcome: string; finishedAt: string; code: string; message: string }[];
         }[];
       }>(`/v1/hosts/${seg(need(a, 'HOST'))}`);
       if (v.json) json(res);
       else {
         const h = res.host;
-        out(`${h.hostId}  ${h.facts.osId} ${h.facts.osVersion}  cluster ${h.labels.cluster}  ${h.alive ? 'alive' : 'NOT ALIVE'}`);
+        out(
+          `${h.hostId}  ${h.facts.osId} ${h.facts.osVersion}  agent ${h.agentVersion || 'unknown'}  cluster ${h.labels.cluster}  ${h.alive ? 'alive' : 'NOT ALIVE'}`,
+        );
         for (const r of res.runs) {
-          out(`\n  plan ${r.planId}  run ${r.runId}  ${r.state}`);
+          out(`\n  plan ${r.planId}  run ${r.runId}  ${r.state}${r.exclusionReason ? `: ${r.exclusionReason}` : ''}`);
           out(
             table([
               ['    STEP', 'ATTEMPT', 'OUTCOME', 'FINISHED', 'ERROR'],
