@@ -223,12 +223,14 @@ async function dispatch(
     case 'plan create': {
       const body = await readPlanFile(need(v.file, '-f PLAN_FILE'));
       const plan = await api.post<PlanProgress>('/v1/plans', body);
+      // Hosts excluded at creation (an agent older than minAgentVersion) are named at once.
+      const excluded = plan.counters.excluded > 0 ? `; ${plan.counters.excluded} excluded: yx plan hosts ${plan.id} --state excluded` : '';
       if (!v.wait) {
         if (v.json) json(plan);
-        else out(`created plan ${plan.id} (${plan.counters.total} hosts, ${plan.state})`);
+        else out(`created plan ${plan.id} (${plan.counters.total} hosts, ${plan.state})${excluded}`);
         return 0;
       }
-      if (!v.json) out(`created plan ${plan.id}; following it (Ctrl-C stops watching, not the plan)`);
+      if (!v.json) out(`created plan ${plan.id}${excluded}; following it (Ctrl-C stops watching, not the plan)`);
       const end = await follow(api, plan.id, io, v.json);
       if (v.json) json(end);
       return endCode(end);
