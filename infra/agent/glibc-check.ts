@@ -6,7 +6,7 @@
 export const OLDEST_GLIBC = '2.17';
 
 /** glibc's own shared objects, the only libraries the executable may need. */
-const GLIBC_LIBRARIES = new Set([
+export const GLIBC_LIBRARIES = new Set([
   'libc.so.6',
   'libm.so.6',
   'libpthread.so.0',
@@ -19,7 +19,8 @@ const GLIBC_LIBRARIES = new Set([
   'ld-linux-aarch64.so.1',
 ]);
 
-const newer = (a: string, b: string): boolean => {
+/** Is version a (x.y.z) newer than b? */
+export const newer = (a: string, b: string): boolean => {
   const pa = a.split('.').map(Number);
   const pb = b.split('.').map(Number);
   for (let i = 0; i < Math.max(pa.length, pb.length); i++) {

@@ -13,10 +13,10 @@ export interface HostProgram {
 }
 
 /**
- * Groups of the set-up: the engine for testcontainers, what the OS-root tests use, and what
- * builds and checks the compiled agent.
+ * Groups of the set-up: the engine for testcontainers, what the OS-root tests use, what
+ * builds and checks the compiled agent, and what packages it (npm run package:agent).
  */
-export type ProgramGroup = 'base' | 'containers' | 'os-roots' | 'agent';
+export type ProgramGroup = 'base' | 'containers' | 'os-roots' | 'agent' | 'packages';
 
 export const HOST_PROGRAMS: Record<ProgramGroup, Record<string, HostProgram>> = {
   base: {
@@ -80,6 +80,12 @@ export const HOST_PROGRAMS: Record<ProgramGroup, Record<string, HostProgram>> = 
       package: 'libc6-arm64-cross',
       for: 'the aarch64 glibc the aarch64 agent executable runs on under qemu',
     },
+  },
+  packages: {
+    rpmbuild: { package: 'rpm', for: 'the yixing-agent RPM (npm run package:agent)' },
+    'dpkg-deb': { package: 'dpkg', for: 'the yixing-agent deb (npm run package:agent)' },
+    rpm: { package: 'rpm', for: 'installing the yixing-agent RPM into a test root' },
+    'systemd-analyze': { package: 'systemd', for: 'verifying the yixing-agent systemd unit' },
   },
 };
 

@@ -44,7 +44,7 @@ async function main(): Promise<void> {
   const debianServicesRoot = await ensureDebianServicesRoot();
   const debianMirror = await ensureDebianMirror();
   step('agent executables (npm run build:agent)');
-  await ensureHostPrograms('agent');
+  await ensureHostPrograms('agent', 'packages');
   const agent = await buildAgent();
   process.stderr.write(`yx-agent ${agent.version} (commit ${agent.commit}) for ${agent.executables.map((e) => e.arch).join(', ')}\n`);
   const runId = randomUUID();
