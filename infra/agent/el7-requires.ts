@@ -32,11 +32,13 @@ const EL7_FILES = new Set(['/bin/sh', '/bin/bash']);
 
 /**
  * Every requirement EL7 cannot meet, each with the reason; empty when it can. Allowed:
- * EL7's rpmlib features, /bin/sh, and glibc's libraries at symbol versions up to 2.17.
+ * what the package provides itself (`rpm -qp --provides`: config(NAME) = V-R), EL7's
+ * rpmlib features, /bin/sh, and glibc's libraries at symbol versions up to 2.17.
  */
-export function el7RequireProblems(requires: string[]): string[] {
+export function el7RequireProblems(requires: string[], ownProvides: string[] = []): string[] {
+  const own = new Set(ownProvides.map((l) => l.trim()));
   const problems: string[] = [];
-  for (const line of requires.map((l) => l.trim()).filter(Boolean)) {
+  for (const line of requires.map((l) => l.trim()).filter((l) => l && !own.has(l))) {
     if (line.startsWith('(')) {
       problems.push(`${line}: a rich dependency, which rpm 4.11 cannot parse`);
       continue;

@@ -154,7 +154,7 @@ export function rpmSpec(m: PackageMeta): string {
     `Release: ${m.release}`,
     `Summary: ${SUMMARY}`,
     'License: Apache-2.0',
-    `BuildArch: ${PACKAGE_ARCH[m.arch].rpm}`,
+    // No BuildArch: `rpmbuild --target` names it (BuildArch: aarch64 needs an aarch64 build host).
     '',
     '%description',
     description(m),

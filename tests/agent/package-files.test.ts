@@ -25,7 +25,6 @@ test('the spec: an xz or gzip payload, the executable unstripped, no target-dist
   assert.doesNotMatch(spec, /zstd/);
   assert.doesNotMatch(spec, /%\{\?systemd/);
   assert.match(spec, /^%define __os_install_post %\{nil\}$/m);
-  assert.match(spec, /^BuildArch: aarch64$/m);
   assert.match(spec, /^Version: 0\.1\.0$/m);
   assert.match(spec, /^Release: 3$/m);
   assert.match(spec, /^%config\(noreplace\) %attr\(0600,root,root\) \/etc\/yixing\/agent\.env$/m);
@@ -48,17 +47,21 @@ test('a release must order as a build number in rpm and dpkg alike', () => {
   for (const bad of ['', '0', '01', '1a', '2~rc1', '1-2', '1.']) assert.match(releaseProblem(bad) ?? '', /must be a build number/, bad);
 });
 
-test('the EL7 check passes glibc up to 2.17 and /bin/sh, and names anything else', () => {
+test('the EL7 check passes glibc up to 2.17, /bin/sh and what the package provides itself, and names anything else', () => {
   assert.deepEqual(
-    el7RequireProblems([
-      '/bin/sh',
-      'libc.so.6()(64bit)',
-      'libc.so.6(GLIBC_2.17)(64bit)',
-      'ld-linux-aarch64.so.1(GLIBC_2.17)(64bit)',
-      'libpthread.so.0(GLIBC_2.2.5)(64bit)',
-      'rpmlib(CompressedFileNames) <= 3.0.4-1',
-      'rpmlib(PayloadIsXz) <= 5.2-1',
-    ]),
+    el7RequireProblems(
+      [
+        '/bin/sh',
+        'libc.so.6()(64bit)',
+        'libc.so.6(GLIBC_2.17)(64bit)',
+        'ld-linux-aarch64.so.1(GLIBC_2.17)(64bit)',
+        'libpthread.so.0(GLIBC_2.2.5)(64bit)',
+        'rpmlib(CompressedFileNames) <= 3.0.4-1',
+        'rpmlib(PayloadIsXz) <= 5.2-1',
+        'config(yixing-agent) = 0.1.0-1',
+      ],
+      ['config(yixing-agent) = 0.1.0-1', 'yixing-agent = 0.1.0-1'],
+    ),
     [],
   );
   assert.deepEqual(
@@ -69,6 +72,7 @@ test('the EL7 check passes glibc up to 2.17 and /bin/sh, and names anything else
       '(systemd if systemd-sysv)',
       'libstdc++.so.6()(64bit)',
       '/usr/bin/python3',
+      'config(other) = 1-1',
     ]),
     [
       "libc.so.6(GLIBC_2.28)(64bit): newer than EL7's glibc 2.17",
@@ -77,6 +81,7 @@ test('the EL7 check passes glibc up to 2.17 and /bin/sh, and names anything else
       '(systemd if systemd-sysv): a rich dependency, which rpm 4.11 cannot parse',
       'libstdc++.so.6()(64bit): outside what EL7 is sure to have (glibc, /bin/sh)',
       "/usr/bin/python3: a file EL7's base may not have",
+      'config(other) = 1-1: outside what EL7 is sure to have (glibc, /bin/sh)',
     ],
   );
 });
