@@ -5,8 +5,9 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { readAgentBuild } from '../../infra/agent/build.ts';
-import { agentCommand, agentExecutable, assessDebianRoot, comparable } from '../fixtures/agent-executable.ts';
+import { assessDebianRoot, comparable } from '../fixtures/agent-executable.ts';
 import { runToEnd } from '../fixtures/os-root.ts';
+import { agentCommand, agentExecutable } from '../fixtures/yx-agent.ts';
 
 test('the aarch64 executable answers version and --help under qemu', async () => {
   const build = await readAgentBuild();

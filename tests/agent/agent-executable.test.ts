@@ -12,8 +12,9 @@ import { promisify } from 'node:util';
 import { readAgentBuild } from '../../infra/agent/build.ts';
 import { glibcProblems, highestGlibc, OLDEST_GLIBC } from '../../infra/agent/glibc-check.ts';
 import { repoRoot } from '../../infra/dev/paths.ts';
-import { agentCommand, agentExecutable, assessDebianRoot, comparable, nodeEntryCommand } from '../fixtures/agent-executable.ts';
+import { assessDebianRoot, comparable } from '../fixtures/agent-executable.ts';
 import { runToEnd } from '../fixtures/os-root.ts';
+import { agentCommand, agentExecutable, nodeEntryCommand } from '../fixtures/yx-agent.ts';
 
 const exec = promisify(execFile);
 const objdump = async (args: string[]): Promise<string> => (await exec('objdump', args, { maxBuffer: 256 * 2 ** 20 })).stdout;

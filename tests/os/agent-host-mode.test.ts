@@ -16,6 +16,7 @@ import { type ServiceProcess, spawnService } from '../fixtures/processes.ts';
 import { api, type Stack, startScheduler, startStack, waitForHosts } from '../fixtures/stack.ts';
 import { type StaticServer, serveDirectory } from '../fixtures/static-server.ts';
 import { waitUntil } from '../fixtures/wait.ts';
+import { yxAgentCommand } from '../fixtures/yx-agent.ts';
 
 let stack: Stack;
 let scheduler: { proc: ServiceProcess; api: string };
@@ -52,7 +53,7 @@ before(async () => {
 async function hostAgent(hostId: string, r: TestRoot, labels: string, env: Record<string, string> = {}): Promise<ServiceProcess> {
   return spawnService({
     name: `agent-${hostId}`,
-    main: 'services/host-agent/src/main.ts',
+    command: await yxAgentCommand(),
     env: {
       ...(await stack.agentBusEnv(hostId)),
       YX_AGENT_MODE: 'host',

@@ -9,9 +9,9 @@ import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { runCommand, treeDigest } from '@yixing/host-agent/internal';
-import { repoRoot } from '../../infra/dev/paths.ts';
 import { dpkgSet, freshDebianRoot, osVersion, requiredEnv, standaloneState, type TestRoot, yxAgent } from '../fixtures/os-root.ts';
 import { type StaticServer, serveDirectory } from '../fixtures/static-server.ts';
+import { yxAgentCommand } from '../fixtures/yx-agent.ts';
 
 let mirror: StaticServer;
 const roots: TestRoot[] = [];
@@ -114,7 +114,8 @@ test('Debian 11 is migrated to Debian 12, then rolled back to exactly what it wa
 
 test('an agent killed in the middle of the upgrade resumes it when started again', async () => {
   const r = await root();
-  const child = spawn(process.execPath, [path.join(repoRoot, 'services/host-agent/src/main.ts'), 'migrate', ...common(r)], {
+  const [agent, ...agentArgs] = (await yxAgentCommand()) as [string, ...string[]];
+  const child = spawn(agent, [...agentArgs, 'migrate', ...common(r)], {
     stdio: 'ignore',
     detached: true,
   });

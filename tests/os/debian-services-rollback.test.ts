@@ -13,9 +13,9 @@ import { before, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { runCommand, treeDigest } from '@yixing/host-agent/internal';
 import { DEBIAN_SERVICES } from '../../infra/dev/os-roots.ts';
-import { repoRoot } from '../../infra/dev/paths.ts';
 import { debianAgent } from '../fixtures/debian-agent.ts';
 import { type AgentRun, dpkgSet, osVersion, standaloneState, type TestRoot, yxAgent } from '../fixtures/os-root.ts';
+import { yxAgentCommand } from '../fixtures/yx-agent.ts';
 
 const agent = debianAgent();
 let r: TestRoot;
@@ -110,7 +110,8 @@ for (const [where, killAt] of [
 ] as const) {
   test(`a rollback killed in ${where} ends exactly as before when started again`, async () => {
     await fromMigrated();
-    const child = spawn(process.execPath, [path.join(repoRoot, 'services/host-agent/src/main.ts'), 'rollback', ...common()], {
+    const [agent, ...agentArgs] = (await yxAgentCommand()) as [string, ...string[]];
+    const child = spawn(agent, [...agentArgs, 'rollback', ...common()], {
       stdio: 'ignore',
       detached: true,
     });

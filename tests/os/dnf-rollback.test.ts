@@ -13,9 +13,9 @@ import path from 'node:path';
 import { test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { runCommand, treeDigest } from '@yixing/host-agent/internal';
-import { repoRoot } from '../../infra/dev/paths.ts';
 import { osVersion, yxAgent } from '../fixtures/os-root.ts';
 import { rpmQuery, rpmTestBed, SCRIPTLET_RECORDS } from '../fixtures/rpm-repos.ts';
+import { yxAgentCommand } from '../fixtures/yx-agent.ts';
 
 const { root, repos } = rpmTestBed({ cLibrary: true });
 
@@ -110,7 +110,8 @@ async function runLog(stateDir: string): Promise<string> {
  */
 async function killedRollback(args: string[], stateDir: string, at: RegExp): Promise<string> {
   const logBefore = (await runLog(stateDir)).length;
-  const child = spawn(process.execPath, [path.join(repoRoot, 'services/host-agent/src/main.ts'), 'rollback', ...args], {
+  const [agent, ...agentArgs] = (await yxAgentCommand()) as [string, ...string[]];
+  const child = spawn(agent, [...agentArgs, 'rollback', ...args], {
     stdio: 'ignore',
     detached: true,
   });
