@@ -6,6 +6,7 @@ export { BusBackupStore, publishArchivePieces } from './backup/bus-backup-store.
 export type { StepContext } from './drivers/driver.ts';
 export { MigrationDriver } from './drivers/migration.driver.ts';
 export { stepContext } from './drivers/step-context.testing.ts';
+export { mergeAgentEnv, parseAgentEnv } from './enrol/agent-config.ts';
 export { CredentialRenewer } from './enrol/credential-renewal.ts';
 export { agentCredsFile, runEnrol } from './enrol/enrol.command.ts';
 export { EnrolmentRefusedError, enrolHost } from './enrol/enrol-host.ts';
