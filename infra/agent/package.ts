@@ -42,6 +42,10 @@ export const packagingDir = path.join(repoRoot, 'infra', 'agent', 'packaging');
 export interface BuiltPackage {
   kind: 'rpm' | 'deb';
   arch: AgentArch;
+  /** The agent inside: its version line's parts and its executable's digest. */
+  version: string;
+  commit: string;
+  executableSha256: string;
   path: string;
   bytes: number;
   sha256: string;
@@ -154,27 +158,36 @@ export async function buildPackages(opts: PackageOptions = {}): Promise<BuiltPac
   const env = { ...process.env, SOURCE_DATE_EPOCH: await sourceDateEpoch() };
   await mkdir(outDir, { recursive: true });
   const built: BuiltPackage[] = [];
-  for (const arch of opts.archs ?? (Object.keys(PACKAGE_ARCH) as AgentArch[])) {
-    const exe = agent.executables.find((e) => e.arch === arch);
-    if (!exe) throw new Error(`${agentDir}: the agent build has no ${arch} executable`);
-    if ((await sha256(exe.path)) !== exe.sha256)
-      throw new Error(`${exe.path}: its bytes are not the ones SHA256SUMS names; build it again`);
-    const meta: PackageMeta = { version: agent.version, release, commit: agent.commit, arch, compression };
-    // Side by side: each compressor is single-threaded, and the machine has more cores.
-    const pair = await Promise.all(
-      (
-        [
-          ['rpm', buildRpm],
-          ['deb', buildDeb],
-        ] as const
-      ).map(async ([kind, build]): Promise<BuiltPackage> => {
-        const started = performance.now();
-        const file = await build(meta, exe.path, outDir, env);
-        const seconds = (performance.now() - started) / 1000;
-        return { kind, arch, path: file, bytes: (await stat(file)).size, sha256: await sha256(file), seconds };
-      }),
-    );
-    built.push(...pair);
+  // The executables are copied first and the copies checked: a build:agent running meanwhile
+  // (another test run in the same checkout) cannot slip other bytes in.
+  const copies = await mkdtemp(path.join(tmpdir(), 'yx-package-exe-'));
+  try {
+    for (const arch of opts.archs ?? (Object.keys(PACKAGE_ARCH) as AgentArch[])) {
+      const exe = agent.executables.find((e) => e.arch === arch);
+      if (!exe) throw new Error(`${agentDir}: the agent build has no ${arch} executable`);
+      const copy = path.join(copies, exe.file);
+      await copyFile(exe.path, copy);
+      if ((await sha256(copy)) !== exe.sha256) throw new Error(`${exe.path}: its bytes are not the ones SHA256SUMS names; build it again`);
+      const meta: PackageMeta = { version: agent.version, release, commit: agent.commit, arch, compression };
+      // Side by side: each compressor is single-threaded, and the machine has more cores.
+      const pair = await Promise.all(
+        (
+          [
+            ['rpm', buildRpm],
+            ['deb', buildDeb],
+          ] as const
+        ).map(async ([kind, build]): Promise<BuiltPackage> => {
+          const started = performance.now();
+          const file = await build(meta, copy, outDir, env);
+          const seconds = (performance.now() - started) / 1000;
+          const agentFacts = { version: agent.version, commit: agent.commit, executableSha256: exe.sha256 };
+          return { kind, arch, ...agentFacts, path: file, bytes: (await stat(file)).size, sha256: await sha256(file), seconds };
+        }),
+      );
+      built.push(...pair);
+    }
+  } finally {
+    await rm(copies, { recursive: true, force: true });
   }
   await writeFile(path.join(outDir, 'SHA256SUMS'), built.map((b) => `${b.sha256}  ${path.basename(b.path)}\n`).join(''));
   return built;

@@ -13,7 +13,6 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { mustRun, runCommand } from '@yixing/host-agent/internal';
-import { readAgentBuild } from '../../infra/agent/build.ts';
 import { el7RequireProblems } from '../../infra/agent/el7-requires.ts';
 import { buildPackages } from '../../infra/agent/package.ts';
 import { PACKAGE_PATHS, UNIT_NAME } from '../../infra/agent/package-files.ts';
@@ -48,17 +47,17 @@ const mode = async (file: string): Promise<string> => ((await stat(file)).mode &
 const EDIT = '\nYX_NATS_URL=nats://nats.example.test:4222\nYX_LABELS=pool=shop,zone=a\n';
 const CREDS = 'a credential enrolment wrote\n';
 
-async function agentVersionLine(): Promise<string> {
-  const build = await readAgentBuild();
-  return `yx-agent ${build.version} (commit ${build.commit})\n`;
+function agentVersionLine(kind: 'rpm' | 'deb', release: '1' | '2'): string {
+  const p = packages.built(kind, 'x64', release);
+  return `yx-agent ${p.version} (commit ${p.commit})\n`;
 }
 
 for (const arch of ['x64', 'arm64'] as const) {
   test(`the ${arch} RPM and deb hold that architecture's executable, and EL7 meets every requirement of the RPM`, async () => {
     const rpm = packages.get('rpm', arch, '1');
     const deb = packages.get('deb', arch, '1');
-    const exe = (await readAgentBuild()).executables.find((e) => e.arch === arch);
-    assert.ok(exe);
+    const exe = { sha256: packages.built('rpm', arch, '1').executableSha256 };
+    assert.equal(packages.built('deb', arch, '1').executableSha256, exe.sha256);
     const [rpmArch] = await rpmQueryPackage(rpm, ['--qf', '%{ARCH} %{PAYLOADCOMPRESSOR}\\n']);
     assert.equal(rpmArch, `${arch === 'x64' ? 'x86_64' : 'aarch64'} gzip`);
     assert.equal((await rpmFileDigests(rpm)).get(PACKAGE_PATHS.executable), exe.sha256);
@@ -118,7 +117,7 @@ test('the RPM installs into a CentOS 7 root, upgrades to a newer build and erase
   assert.deepEqual(await calls(), ['daemon-reload']);
   const version = await inChroot(root, [PACKAGE_PATHS.executable, 'version']);
   assert.equal(version.code, 0, version.stderr);
-  assert.equal(version.stdout, await agentVersionLine());
+  assert.equal(version.stdout, agentVersionLine('rpm', '1'));
 
   await appendFile(inRoot(root, PACKAGE_PATHS.config), EDIT);
   const edited = await readFile(inRoot(root, PACKAGE_PATHS.config), 'utf8');
@@ -168,7 +167,7 @@ test('the deb installs into the Debian 11 root, upgrades to a newer build, is re
   assert.equal(await mode(inRoot(root, PACKAGE_PATHS.stateDir)), '700');
   const version = await inChroot(root, [PACKAGE_PATHS.executable, 'version']);
   assert.equal(version.code, 0, version.stderr);
-  assert.equal(version.stdout, await agentVersionLine());
+  assert.equal(version.stdout, agentVersionLine('deb', '1'));
 
   const calls = await recordSystemctl(root);
   await appendFile(inRoot(root, PACKAGE_PATHS.config), EDIT);
