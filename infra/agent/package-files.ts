@@ -6,6 +6,9 @@
 // macros (they need the target's macro packages at build time): plain scriptlets that call
 // systemctl when it is there.
 
+import path from 'node:path';
+import { AGENT_CONFIG_FILE, AGENT_UNIT } from '../../services/host-agent/src/enrol/agent-config.ts';
+
 /** The architectures the agent is built for (AgentTarget['arch']), as each packager names them. */
 export const PACKAGE_ARCH = {
   x64: { rpm: 'x86_64', deb: 'amd64' },
@@ -14,7 +17,8 @@ export const PACKAGE_ARCH = {
 export type AgentArch = keyof typeof PACKAGE_ARCH;
 
 export const PACKAGE_NAME = 'yixing-agent';
-export const UNIT_NAME = 'yixing-agent.service';
+/** The agent owns these names (`yx-agent enrol` writes the file and starts the unit). */
+export const UNIT_NAME = AGENT_UNIT;
 
 /** Where each file goes on a host; the same in both packages but for the unit. */
 export const PACKAGE_PATHS = {
@@ -25,8 +29,8 @@ export const PACKAGE_PATHS = {
   // (/lib -> usr/lib) dpkg then sees the directory shared, and never tries to remove it.
   // Never to move between builds: dpkg can lose a file moved between aliased paths.
   debUnit: `/lib/systemd/system/${UNIT_NAME}`,
-  configDir: '/etc/yixing',
-  config: '/etc/yixing/agent.env',
+  configDir: path.posix.dirname(AGENT_CONFIG_FILE),
+  config: AGENT_CONFIG_FILE,
   stateDir: '/var/lib/yixing',
 } as const;
 
@@ -121,7 +125,7 @@ export function debMaintainerScripts(): { postinst: string; prerm: string; postr
       'case "$1" in',
       `  remove|purge) ${reloadUnits} ;;`,
       'esac',
-      'if [ "$1" = purge ] && [ -d /var/lib/yixing ]; then',
+      `if [ "$1" = purge ] && [ -d ${PACKAGE_PATHS.stateDir} ]; then`,
       `  echo "${PACKAGE_NAME}: kept ${PACKAGE_PATHS.stateDir} (the host's credential and migration records); remove it by hand if the host is done with" >&2`,
       'fi',
     ),

@@ -87,8 +87,16 @@ test('the unit, as the deb installs it beside the executable, passes systemd-ana
   assert.equal(r.stderr + r.stdout, '');
   const unit = await readFile(path.join(root, PACKAGE_PATHS.debUnit), 'utf8');
   assert.match(unit, /^Restart=on-failure$/m);
-  assert.match(unit, /^ExecStart=\/usr\/bin\/yx-agent$/m);
-  assert.match(unit, /^EnvironmentFile=\/etc\/yixing\/agent\.env$/m);
+  // The paths the packages install, which the unit file names as text.
+  for (const line of [
+    `ExecStart=${PACKAGE_PATHS.executable}`,
+    `EnvironmentFile=${PACKAGE_PATHS.config}`,
+    `YX_STATE_DIR=${PACKAGE_PATHS.stateDir}`,
+  ])
+    assert.ok(
+      unit.split('\n').some((l) => l.endsWith(line)),
+      line,
+    );
   // Nothing that stops a root agent from rewriting the OS (reasons in the unit's comments).
   for (const d of ['NoNewPrivileges', 'ProtectSystem', 'ProtectHome', 'PrivateTmp', 'PrivateDevices', 'RestrictSUIDSGID'])
     assert.doesNotMatch(unit, new RegExp(`^${d}=`, 'm'));
