@@ -151,7 +151,7 @@ export function rpmSpec(m: PackageMeta): string {
     `%define _binary_payload ${rpmPayload(m.compression)}`,
     // Byte-stable builds: times from SOURCE_DATE_EPOCH, no build host name.
     '%define use_source_date_epoch_as_buildtime 1',
-    '%define clamp_mtime_to_source_epoch 1',
+    '%define clamp_mtime_to_source_date_epoch 1',
     '%define _buildhost yixing-build',
     `Name: ${PACKAGE_NAME}`,
     `Version: ${m.version}`,

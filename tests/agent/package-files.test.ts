@@ -25,6 +25,9 @@ test('the spec: an xz or gzip payload, the executable unstripped, no target-dist
   assert.doesNotMatch(spec, /zstd/);
   assert.doesNotMatch(spec, /%\{\?systemd/);
   assert.match(spec, /^%define __os_install_post %\{nil\}$/m);
+  // Byte-stable: file times and the build time from SOURCE_DATE_EPOCH (rpm's exact macro names).
+  assert.match(spec, /^%define clamp_mtime_to_source_date_epoch 1$/m);
+  assert.match(spec, /^%define use_source_date_epoch_as_buildtime 1$/m);
   assert.match(spec, /^Version: 0\.1\.0$/m);
   assert.match(spec, /^Release: 3$/m);
   assert.match(spec, /^%config\(noreplace\) %attr\(0600,root,root\) \/etc\/yixing\/agent\.env$/m);

@@ -208,6 +208,11 @@ test('the deb installs into the Debian 11 root, upgrades to a newer build, is re
   assert.match(purged.stderr, /kept \/var\/lib\/yixing/);
 });
 
+test('packaging the same agent build again gives the same bytes, RPM and deb', async () => {
+  const again = await buildPackages({ outDir: path.join(packages.dir, 'again'), release: '1', compression: 'gzip', archs: ['x64'] });
+  for (const p of again) assert.equal(p.sha256, packages.built(p.kind, 'x64', '1').sha256, `${p.kind}: another build, other bytes`);
+});
+
 test('a release that does not order as a build number, or a compression EL7 cannot read, is refused before anything is built', async () => {
   const outDir = path.join(tmpdir(), `yx-packages-refused-${process.pid}`);
   await assert.rejects(buildPackages({ outDir, release: '01' }), /release "01" must be a build number/);
