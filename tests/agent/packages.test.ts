@@ -61,6 +61,9 @@ for (const arch of ['x64', 'arm64'] as const) {
     const [rpmArch] = await rpmQueryPackage(rpm, ['--qf', '%{ARCH} %{PAYLOADCOMPRESSOR}\\n']);
     assert.equal(rpmArch, `${arch === 'x64' ? 'x86_64' : 'aarch64'} gzip`);
     assert.equal((await rpmFileDigests(rpm)).get(PACKAGE_PATHS.executable), exe.sha256);
+    // EL7's rpm 4.11 checks a package by its MD5 and SHA1 digests and 32-bit sizes: all there.
+    const [digests] = await rpmQueryPackage(rpm, ['--qf', '%{SIGMD5} %{SHA1HEADER} %{SIGSIZE}\\n']);
+    assert.match(digests ?? '', /^[0-9a-f]{32} [0-9a-f]{40} [0-9]+$/);
     const requires = await rpmQueryPackage(rpm, ['--requires']);
     assert.deepEqual(el7RequireProblems(requires, await rpmQueryPackage(rpm, ['--provides'])), []);
     // The executable's own needs are in (rpmbuild read them from the ELF), not nothing.
