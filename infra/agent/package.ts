@@ -59,6 +59,8 @@ export interface PackageOptions {
   /** The agent build to package (default: dist/agent, built first if there is none). */
   agentDir?: string;
   archs?: AgentArch[];
+  /** Seconds since 1970 for every time in the packages (default: SOURCE_DATE_EPOCH, else HEAD's commit time). */
+  sourceDateEpoch?: number;
 }
 
 function mustSucceed(what: string, r: RunResult): void {
@@ -71,8 +73,9 @@ async function sha256(file: string): Promise<string> {
     .digest('hex');
 }
 
-/** The commit's time, for byte-stable package times (SOURCE_DATE_EPOCH). */
+/** The time every file and header of the packages gets: byte-stable packages. */
 async function sourceDateEpoch(): Promise<string> {
+  if (process.env.SOURCE_DATE_EPOCH) return process.env.SOURCE_DATE_EPOCH;
   const r = await capture('git', ['log', '-1', '--format=%ct'], { cwd: repoRoot });
   return r.code === 0 && r.stdout.trim() ? r.stdout.trim() : '0';
 }
@@ -155,7 +158,10 @@ export async function buildPackages(opts: PackageOptions = {}): Promise<BuiltPac
     await buildAgent();
     return readAgentBuild(agentDir);
   });
-  const env = { ...process.env, SOURCE_DATE_EPOCH: await sourceDateEpoch() };
+  const env = {
+    ...process.env,
+    SOURCE_DATE_EPOCH: opts.sourceDateEpoch !== undefined ? String(opts.sourceDateEpoch) : await sourceDateEpoch(),
+  };
   await mkdir(outDir, { recursive: true });
   const built: BuiltPackage[] = [];
   // The executables are copied first and the copies checked: a build:agent running meanwhile
