@@ -29,6 +29,7 @@ export const HOST_PROGRAMS: Record<ProgramGroup, Record<string, HostProgram>> = 
     ln: { package: 'coreutils', for: 'test roots' },
     mkdir: { package: 'coreutils', for: 'test roots' },
     cat: { package: 'coreutils', for: 'test roots' },
+    getconf: { package: 'libc-bin', for: 'clock ticks per second, to read CPU time from /proc in the agent benchmark' },
     mv: { package: 'coreutils', for: 'test roots' },
     uname: { package: 'coreutils', for: 'host facts' },
     chroot: { package: 'coreutils', for: 'running package managers inside a root' },

@@ -119,7 +119,9 @@ async function main(): Promise<void> {
   const [osId, osVersion] = cfg.YX_FLEET_OS.split(':') as [string, string];
 
   const log = createLogger('host-agent', cfg.YX_LOG_LEVEL);
-  const registry = createRegistry('host-agent');
+  // Host mode serves no /metrics: process metrics there would only cost CPU (their event-loop
+  // monitor wakes the agent every 10 ms; most of an idle agent's CPU, BENCHMARKS.md).
+  const registry = createRegistry('host-agent', { processMetrics: cfg.YX_AGENT_MODE !== 'host' });
   if (cfg.YX_AGENT_MODE === 'host') {
     await runHostMode(cfg, log, registry);
     return;
