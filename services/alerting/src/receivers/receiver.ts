@@ -1,0 +1,18 @@
+// A receiver delivers notifications to one destination. It formats the notification in
+// the destination's documented shape and sends it; the dispatcher owns retries, backoff,
+// rate limits and the notification log, so a receiver makes one attempt per call.
+import type { Notification } from '../model/alert.ts';
+
+export type ReceiverKind = 'webhook' | 'alertmanager' | 'pagerduty' | 'email' | 'dingtalk' | 'wecom' | 'feishu';
+
+export interface Receiver {
+  /** The receiver's name in the configuration (`receivers[].name`) and its kind, for logs and metrics. */
+  readonly name: string;
+  readonly kind: ReceiverKind;
+  /**
+   * One delivery attempt. Resolves when the destination accepted the notification;
+   * rejects with a DeliveryError (errors.ts) saying whether to try again and, for a
+   * 429 or 503 with Retry-After, when. `signal` aborts an attempt that takes too long.
+   */
+  send(notification: Notification, signal: AbortSignal): Promise<void>;
+}
