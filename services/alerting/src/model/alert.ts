@@ -43,6 +43,11 @@ export interface Notification {
   groupKey: string;
   /** firing when at least one alert fires. */
   status: AlertStatus;
+  /**
+   * Every firing alert of the group is acknowledged (in Yixing or, flowed back, by the
+   * pager): receivers with an acknowledge action (PagerDuty) send it instead of a trigger.
+   */
+  acknowledged: boolean;
   groupLabels: LabelSet;
   commonLabels: LabelSet;
   commonAnnotations: LabelSet;

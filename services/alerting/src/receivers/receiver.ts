@@ -10,6 +10,12 @@ export interface Receiver {
   readonly name: string;
   readonly kind: ReceiverKind;
   /**
+   * Set by receivers that forget a firing alert not re-sent in time (Alertmanager's API
+   * resolves an alert when its endsAt passes): the dispatcher re-sends the group's
+   * firing alerts at least this often, whatever the repeat interval.
+   */
+  readonly refreshMs?: number;
+  /**
    * One delivery attempt. Resolves when the destination accepted the notification;
    * rejects with a DeliveryError (errors.ts) saying whether to try again and, for a
    * 429 or 503 with Retry-After, when. `signal` aborts an attempt that takes too long.
