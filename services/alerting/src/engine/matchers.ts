@@ -1,0 +1,239 @@
+// Alertmanager's matchers: `name="value"`, `name!="value"`, `name=~"regex"`, `name!~"regex"`,
+// alone or as a list `{a="b", c=~"d"}` (braces optional). Regexes are anchored at both ends,
+// as Alertmanager does (`^(?:re)$`); a label that is absent matches like an empty value.
+// Written here rather than taken from npm: no package parses Alertmanager's grammar, and its
+// errors must name the exact problem and where it is.
+import { YxError } from '@yixing/common';
+import type { LabelSet } from '../model/alert.ts';
+
+export type MatchType = '=' | '!=' | '=~' | '!~';
+
+export interface Matcher {
+  readonly name: string;
+  readonly type: MatchType;
+  readonly value: string;
+}
+
+/** Text that is not a matcher or a list of them; the message says what is wrong and where. */
+export class MatcherSyntaxError extends YxError {
+  readonly code = 'MATCHER_INVALID';
+  readonly retryable = false;
+  override readonly httpStatus = 400;
+}
+
+const TYPE_ORDER: readonly MatchType[] = ['=', '!=', '=~', '!~'];
+const NAME = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
+const NAME_CHAR = /[a-zA-Z0-9_]/;
+/** Characters that end an unquoted value (as in Alertmanager's classic parser, commas and braces delimit). */
+const UNQUOTED_END = /[\s,{}"]/;
+const ESCAPES: Readonly<Record<string, string>> = { '\\': '\\', '"': '"', n: '\n', t: '\t', r: '\r' };
+
+const compiled = new Map<string, RegExp>();
+
+/** The anchored regular expression of a `=~` / `!~` matcher's value; throws MatcherSyntaxError if invalid. */
+export function regexOf(value: string, name = '?'): RegExp {
+  const known = compiled.get(value);
+  if (known) return known;
+  let re: RegExp;
+  try {
+    re = new RegExp(`^(?:${value})$`, 'u');
+  } catch {
+    // Go's RE2 accepts identity escapes such as `\-` that JavaScript's unicode mode refuses.
+    try {
+      re = new RegExp(`^(?:${value})$`);
+    } catch (err) {
+      throw new MatcherSyntaxError(
+        `${JSON.stringify(value)} is not a valid regular expression for ${JSON.stringify(name)}: ${(err as Error).message}`,
+      );
+    }
+  }
+  if (compiled.size > 10_000) compiled.clear();
+  compiled.set(value, re);
+  return re;
+}
+
+/** Builds a matcher, checking its name and (for regexes) its value. */
+export function matcher(name: string, type: MatchType, value: string): Matcher {
+  if (name === '') throw new MatcherSyntaxError('a matcher needs a label name');
+  if (type === '=~' || type === '!~') regexOf(value, name);
+  return { name, type, value };
+}
+
+/** Whether one matcher holds for `labels` (an absent label is the empty string). */
+export function matchesOne(m: Matcher, labels: LabelSet): boolean {
+  const v = labels[m.name] ?? '';
+  switch (m.type) {
+    case '=':
+      return v === m.value;
+    case '!=':
+      return v !== m.value;
+    case '=~':
+      return regexOf(m.value, m.name).test(v);
+    case '!~':
+      return !regexOf(m.value, m.name).test(v);
+  }
+}
+
+/** Whether every matcher holds for `labels`; no matchers match everything. */
+export function matches(matchers: readonly Matcher[], labels: LabelSet): boolean {
+  return matchers.every((m) => matchesOne(m, labels));
+}
+
+/** Whether the matcher matches a label that is absent or empty. */
+export function matchesEmpty(m: Matcher): boolean {
+  return matchesOne(m, {});
+}
+
+/** Parses exactly one matcher, e.g. `severity=~"critical|warning"`. */
+export function parseMatcher(text: string): Matcher {
+  const list = parseMatchers(text);
+  if (list.length !== 1) throw new MatcherSyntaxError(`${JSON.stringify(text)}: expected one matcher, found ${list.length}`);
+  return list[0]!;
+}
+
+/** Parses `{a="b", c=~"d"}` or `a="b", c=~"d"` (braces optional, a trailing comma allowed); `{}` is no matchers. */
+export function parseMatchers(text: string): Matcher[] {
+  return new Parser(text).list();
+}
+
+class Parser {
+  private pos = 0;
+  private readonly text: string;
+  constructor(text: string) {
+    this.text = text;
+  }
+
+  list(): Matcher[] {
+    this.skipSpace();
+    const braced = this.peek() === '{';
+    if (braced) this.pos++;
+    const out: Matcher[] = [];
+    for (;;) {
+      this.skipSpace();
+      if (this.atEnd()) {
+        if (braced) this.fail(`missing closing '}'`);
+        break;
+      }
+      if (braced && this.peek() === '}') {
+        this.pos++;
+        this.skipSpace();
+        if (!this.atEnd()) this.fail(`unexpected ${JSON.stringify(this.peek())} after '}'`);
+        break;
+      }
+      out.push(this.one());
+      this.skipSpace();
+      if (this.peek() === ',') this.pos++;
+      else if (!this.atEnd() && !(braced && this.peek() === '}'))
+        this.fail(`expected ',' between matchers, found ${JSON.stringify(this.peek())}`);
+    }
+    if (!braced && out.length === 0) this.fail('no matcher');
+    return out;
+  }
+
+  private one(): Matcher {
+    const name = this.name();
+    this.skipSpace();
+    const type = this.operator(name);
+    this.skipSpace();
+    const value = this.value(name);
+    try {
+      return matcher(name, type, value);
+    } catch (err) {
+      throw new MatcherSyntaxError(`${JSON.stringify(this.text)}: ${(err as Error).message}`);
+    }
+  }
+
+  private name(): string {
+    if (this.peek() === '"') {
+      const name = this.quoted();
+      if (name === '') this.fail('a label name cannot be empty');
+      return name;
+    }
+    const start = this.pos;
+    while (!this.atEnd() && NAME_CHAR.test(this.peek())) this.pos++;
+    const name = this.text.slice(start, this.pos);
+    if (name === '') this.fail(`expected a label name, found ${JSON.stringify(this.peek() || 'the end')}`);
+    if (!NAME.test(name)) this.fail(`${JSON.stringify(name)} is not a label name (it must not start with a digit)`, start);
+    return name;
+  }
+
+  private operator(name: string): MatchType {
+    const two = this.text.slice(this.pos, this.pos + 2);
+    for (const op of ['=~', '!~', '!=', '='] as const) {
+      if (two.startsWith(op)) {
+        this.pos += op.length;
+        return op;
+      }
+    }
+    return this.fail(
+      `expected an operator (=, !=, =~, !~) after ${JSON.stringify(name)}, found ${JSON.stringify(this.peek() || 'the end')}`,
+    );
+  }
+
+  private value(name: string): string {
+    if (this.peek() === '"') return this.quoted();
+    const start = this.pos;
+    while (!this.atEnd() && !UNQUOTED_END.test(this.peek())) this.pos++;
+    const value = this.text.slice(start, this.pos);
+    if (value.startsWith('=') || value.startsWith('~'))
+      this.fail(`${JSON.stringify(value)} is not a value for ${JSON.stringify(name)} (unknown operator?)`, start);
+    return value;
+  }
+
+  private quoted(): string {
+    const start = this.pos;
+    this.pos++;
+    let out = '';
+    for (;;) {
+      if (this.atEnd()) this.fail('unterminated quoted string', start);
+      const c = this.text[this.pos++]!;
+      if (c === '"') return out;
+      if (c !== '\\') {
+        out += c;
+        continue;
+      }
+      const e = this.text[this.pos++];
+      const decoded = e === undefined ? undefined : ESCAPES[e];
+      if (decoded === undefined)
+        this.fail(`unknown escape ${JSON.stringify(`\\${e ?? ''}`)} in a quoted string (use \\\\, \\", \\n, \\t or \\r)`, this.pos - 2);
+      out += decoded;
+    }
+  }
+
+  private skipSpace(): void {
+    while (!this.atEnd() && /\s/.test(this.peek())) this.pos++;
+  }
+  private peek(): string {
+    return this.text[this.pos] ?? '';
+  }
+  private atEnd(): boolean {
+    return this.pos >= this.text.length;
+  }
+  private fail(reason: string, at = this.pos): never {
+    throw new MatcherSyntaxError(`${JSON.stringify(this.text)}: ${reason} at position ${at}`, {
+      details: { text: this.text, position: at, reason },
+    });
+  }
+}
+
+function quote(s: string): string {
+  return `"${s.replace(/[\\"\n\t\r]/g, (c) => `\\${c === '\n' ? 'n' : c === '\t' ? 't' : c === '\r' ? 'r' : c}`)}"`;
+}
+
+/** Alertmanager's text of a matcher: `name="value"`, the name quoted when it is not a plain identifier. */
+export function matcherString(m: Matcher): string {
+  return `${NAME.test(m.name) ? m.name : quote(m.name)}${m.type}${quote(m.value)}`;
+}
+
+/** Sorted as Alertmanager sorts: by name, then operator (=, !=, =~, !~), then value. */
+export function sortMatchers(matchers: readonly Matcher[]): Matcher[] {
+  const cmp = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
+  return [...matchers].sort(
+    (a, b) => cmp(a.name, b.name) || TYPE_ORDER.indexOf(a.type) - TYPE_ORDER.indexOf(b.type) || cmp(a.value, b.value),
+  );
+}
+
+/** `{a="b", c=~"d"}` in the order given (sort first for Alertmanager's canonical text). */
+export function matchersString(matchers: readonly Matcher[]): string {
+  return `{${matchers.map(matcherString).join(', ')}}`;
+}
