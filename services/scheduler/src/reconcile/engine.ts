@@ -15,6 +15,7 @@ import type { RunStore } from '../db/run-store.ts';
 import { foreignSender, stepStartedAt } from '../host-runs/event-sender.ts';
 import { afterBackupEvent, afterOutcome, type StepResult } from '../host-runs/outcomes.ts';
 import { isInStep, type RunInStep } from '../host-runs/run-changes.ts';
+import { hostRunEventOf } from '../host-runs/run-events.ts';
 import type { Inventory } from '../inventory/inventory.ts';
 import type { SchedulerMetrics } from '../metrics.ts';
 import { pickHosts } from './admission.ts';
@@ -69,7 +70,7 @@ export class Engine {
     const { config } = deps;
     this.#deps = deps;
     this.#startedAt = deps.clock();
-    const live = new LiveState(deps.runs);
+    const live = new LiveState(deps.runs, (rt, before, stored) => this.#announceChange(rt, before, stored));
     this.#live = live;
     this.#outbox = new RunFinishedOutbox({ ...deps, retryMs: config.announceRetryMs });
     this.#housekeeping = new Housekeeping({ ...deps, outbox: this.#outbox, planRequestTtlMs: config.planRequestTtlMs });
@@ -296,6 +297,18 @@ export class Engine {
     if (isFinal(stored)) metrics.runsFinished.inc({ state: stored.state, rollback: stored.rollback });
     // Tells the backup service (and anyone else) that the run ended; retention starts.
     this.#outbox.add(stored);
+  }
+
+  /**
+   * Publishes a stored change's event (host-runs/run-events.ts) for alerting and the
+   * console. Best effort, like plan events: the run's state is stored either way.
+   */
+  #announceChange(rt: PlanRuntime, before: HostRunDoc, stored: HostRunDoc): void {
+    const evt = hostRunEventOf(before, stored, rt.plan.phases[stored.phase]?.name ?? '', this.#deps.clock());
+    if (!evt) return;
+    this.#deps.bus
+      .publishDurable('hostRunEvent', evt, evt.eventId)
+      .catch((err: Error) => this.#deps.log.warn({ err: err.message, run: stored._id }, 'host-run event not published'));
   }
 
   // ---------------------------------------------------------------- operator actions (operator-actions.ts)

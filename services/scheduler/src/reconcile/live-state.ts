@@ -42,8 +42,15 @@ export class LiveState {
   readonly #held = new Map<string, string>();
   readonly #holds = new Map<string, string[]>();
 
-  constructor(runs: Pick<RunStore, 'commit' | 'loadRun'>) {
+  readonly #onStored: (rt: PlanRuntime, before: HostRunDoc, stored: HostRunDoc) => void;
+
+  /** `onStored` hears of every run version this process stored (after it was stored). */
+  constructor(
+    runs: Pick<RunStore, 'commit' | 'loadRun'>,
+    onStored: (rt: PlanRuntime, before: HostRunDoc, stored: HostRunDoc) => void = () => {},
+  ) {
     this.#runs = runs;
+    this.#onStored = onStored;
   }
 
   addPlan(plan: PlanDoc, runs: HostRunDoc[]): PlanRuntime {
@@ -154,7 +161,9 @@ export class LiveState {
   /** Stores `after` as the next version of `before`; false if someone moved first. */
   async commit(rt: PlanRuntime, before: HostRunDoc, after: HostRunDoc): Promise<boolean> {
     try {
-      this.replace(rt, await this.#runs.commit(before, after));
+      const stored = await this.#runs.commit(before, after);
+      this.replace(rt, stored);
+      this.#onStored(rt, before, stored);
       return true;
     } catch (err) {
       if (!(err instanceof StaleWriteError)) {

@@ -4,6 +4,7 @@
 
 import type { GenFile, GenMessage } from "@bufbuild/protobuf/codegenv2";
 import type { Message } from "@bufbuild/protobuf";
+import type { ErrorInfo, Step } from "./common_pb.js";
 
 /**
  * Describes the file yixing/v1/plan.proto.
@@ -178,4 +179,121 @@ export declare type RunFinished = Message<"yixing.v1.RunFinished"> & {
  * Use `create(RunFinishedSchema)` to create a new message.
  */
 export declare const RunFinishedSchema: GenMessage<RunFinished>;
+
+/**
+ * A host-run's stored change that people care about, published by the scheduler after it
+ * stored it: a step's outcome (with the failure), or a new run state (an operator's retry,
+ * exclusion or resolution). For alerting and the console; the message id is the run key
+ * and its stored version, so a re-sent event is dropped by the stream.
+ *
+ * @generated from message yixing.v1.HostRunEvent
+ */
+export declare type HostRunEvent = Message<"yixing.v1.HostRunEvent"> & {
+  /**
+   * `hostrun.<plan>.<host>.<version>`.
+   *
+   * @generated from field: string event_id = 1;
+   */
+  eventId: string;
+
+  /**
+   * @generated from field: string host_id = 2;
+   */
+  hostId: string;
+
+  /**
+   * @generated from field: string plan_id = 3;
+   */
+  planId: string;
+
+  /**
+   * @generated from field: string run_id = 4;
+   */
+  runId: string;
+
+  /**
+   * "step-succeeded", "step-failed", "step-deferred" (a cluster check that waits), "state".
+   *
+   * @generated from field: string kind = 5;
+   */
+  kind: string;
+
+  /**
+   * The run's state after the change: pending, active, held, succeeded, failed, excluded.
+   *
+   * @generated from field: string state = 6;
+   */
+  state: string;
+
+  /**
+   * none, running, succeeded, failed.
+   *
+   * @generated from field: string rollback = 7;
+   */
+  rollback: string;
+
+  /**
+   * The wave (plan phase) of the host, and its name ("canary", "wave-1", ...).
+   *
+   * @generated from field: int32 wave_index = 8;
+   */
+  waveIndex: number;
+
+  /**
+   * @generated from field: string wave_name = 9;
+   */
+  waveName: string;
+
+  /**
+   * The step whose outcome this is (unset for "state").
+   *
+   * @generated from field: yixing.v1.Step step = 10;
+   */
+  step: Step;
+
+  /**
+   * @generated from field: uint32 attempt = 11;
+   */
+  attempt: number;
+
+  /**
+   * @generated from field: string command_id = 12;
+   */
+  commandId: string;
+
+  /**
+   * The failure of a failed step (code, message, kind).
+   *
+   * @generated from field: yixing.v1.ErrorInfo error = 13;
+   */
+  error?: ErrorInfo | undefined;
+
+  /**
+   * Failure domains of the host, for grouping and inhibition.
+   *
+   * @generated from field: string cluster = 14;
+   */
+  cluster: string;
+
+  /**
+   * @generated from field: string zone = 15;
+   */
+  zone: string;
+
+  /**
+   * @generated from field: string rack = 16;
+   */
+  rack: string;
+
+  /**
+   * @generated from field: double at_ms = 17;
+   */
+  atMs: number;
+};
+
+/**
+ * Describes the message yixing.v1.HostRunEvent.
+ * Use `create(HostRunEventSchema)` to create a new message.
+ */
+export declare const HostRunEventSchema: GenMessage<HostRunEvent>;
 
