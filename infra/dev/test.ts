@@ -11,7 +11,7 @@ import { breakingArgs, protoBaseline } from '../proto/breaking.ts';
 import { capture, run } from './exec.ts';
 import { ensureDebianMirror, ensureDebianRoot, ensureDebianServicesRoot } from './os-roots.ts';
 import { repoRoot } from './paths.ts';
-import { ensureContainerEngine, ensureHostPrograms, ensureTestImages, proveContainerEngine } from './toolchain.ts';
+import { ensureContainerEngine, ensureHostPrograms, ensureMailpit, ensureTestImages, proveContainerEngine } from './toolchain.ts';
 
 const step = (name: string): void => {
   process.stderr.write(`\n== ${name}\n`);
@@ -38,6 +38,8 @@ async function main(): Promise<void> {
   const engine = await ensureContainerEngine();
   const images = await ensureTestImages(engine);
   await proveContainerEngine(engine, images.nats);
+  step('SMTP server for the email receiver tests (Mailpit, cached)');
+  const mailpit = await ensureMailpit();
   step('OS roots and package mirrors (debootstrap, cached)');
   await ensureHostPrograms('os-roots');
   const debianRoot = await ensureDebianRoot();
@@ -57,6 +59,7 @@ async function main(): Promise<void> {
     TESTCONTAINERS_RYUK_DISABLED: 'true',
     YX_NATS_IMAGE: images.nats,
     YX_MONGO_IMAGE: images.mongo,
+    YX_MAILPIT: mailpit,
     YX_TEST_RUN_ID: runId,
   };
   process.stderr.write(`engine ${engine.cli} at ${engine.dockerHost}; images ${images.nats}, ${images.mongo}\n`);

@@ -8,7 +8,7 @@ import path from 'node:path';
 import { capture, commandExists, run } from './exec.ts';
 import { HOST_PROGRAMS, type HostProgram, type ProgramGroup, planInstall } from './host-programs.ts';
 import { binDir, cacheDir, repoRoot } from './paths.ts';
-import { FERRETDB_VERSION, NATS_SERVER_MODULE, NATS_SERVER_VERSION } from './versions.ts';
+import { FERRETDB_VERSION, MAILPIT_MODULE, MAILPIT_VERSION, NATS_SERVER_MODULE, NATS_SERVER_VERSION } from './versions.ts';
 
 const log = (msg: string): void => {
   process.stderr.write(`setup: ${msg}\n`);
@@ -53,23 +53,34 @@ async function installDebianPackages(packages: string[]): Promise<void> {
 }
 
 async function goBuildEnv(): Promise<NodeJS.ProcessEnv> {
-  if (!(await commandExists('go'))) throw new Error('Go is required to build nats-server and FerretDB; `go` is not on PATH');
+  if (!(await commandExists('go'))) throw new Error('Go is required to build nats-server, FerretDB and Mailpit; `go` is not on PATH');
   // Static binaries: they run FROM scratch in images as well as on the host.
   return { ...process.env, CGO_ENABLED: '0' };
 }
 
-/** nats-server built from its Go module at the pinned release. */
-export async function ensureNatsServer(): Promise<string> {
-  const target = path.join(binDir, `nats-server-${NATS_SERVER_VERSION}`);
+/** A program `go install`ed from its module at a pinned version into .cache/bin/<name>-<version>. */
+async function ensureGoInstalled(name: string, module: string, version: string, note = ''): Promise<string> {
+  const target = path.join(binDir, `${name}-${version}`);
   if (existsSync(target)) return target;
-  log(`go install ${NATS_SERVER_MODULE}@${NATS_SERVER_VERSION}`);
+  log(`go install ${module}@${version}${note}`);
   const gobin = path.join(cacheDir, 'gobin');
   await mkdir(binDir, { recursive: true });
-  await run('go', ['install', '-trimpath', `${NATS_SERVER_MODULE}@${NATS_SERVER_VERSION}`], {
-    env: { ...(await goBuildEnv()), GOBIN: gobin },
-  });
-  await rename(path.join(gobin, 'nats-server'), target);
+  await run('go', ['install', '-trimpath', `${module}@${version}`], { env: { ...(await goBuildEnv()), GOBIN: gobin } });
+  await rename(path.join(gobin, name), target);
   return target;
+}
+
+/** nats-server built from its Go module at the pinned release. */
+export function ensureNatsServer(): Promise<string> {
+  return ensureGoInstalled('nats-server', NATS_SERVER_MODULE, NATS_SERVER_VERSION);
+}
+
+/**
+ * Mailpit, the email receiver tests' SMTP server, built from its Go module. The module
+ * lacks the web UI's built assets (its HTTP API, which the tests read, works without them).
+ */
+export function ensureMailpit(): Promise<string> {
+  return ensureGoInstalled('mailpit', MAILPIT_MODULE, MAILPIT_VERSION, ', about two minutes the first time');
 }
 
 async function ferretSourceHash(): Promise<string> {
