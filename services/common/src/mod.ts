@@ -23,6 +23,7 @@ export * from './gen/yixing/v1/enrol_pb.js';
 export * from './gen/yixing/v1/events_pb.js';
 export * from './gen/yixing/v1/plan_pb.js';
 export * from './log.ts';
+export * from './logs/log-reader.ts';
 export * from './metrics.ts';
 export * from './objects/object-reader.ts';
 export * from './process.ts';

@@ -6,7 +6,6 @@ export { AuditLog } from './audit/audit-log.ts';
 export { type Models, registerModels } from './db/models.ts';
 export { RunStore } from './db/run-store.ts';
 export { pendingRun } from './host-runs/new-run.ts';
-export { readRunLog, readRunLogTail } from './logs/log-reader.ts';
 export * from './mod.ts';
 export { PlanService } from './plans/plan.service.ts';
 export type { Engine } from './reconcile/engine.ts';

@@ -168,7 +168,16 @@ export function servicePermissions(service: ServiceIdentity, opts: ServicePermis
       };
     case 'alerting':
       return {
-        pub: { allow: [...filters('alertNotification'), '$JS.API.INFO', ...consumeStream(catalog.stepEvent.stream)] },
+        // Reads events, the failed step's last log lines and the scheduler's consumer (is it
+        // there, is it behind); publishes what it notified.
+        pub: {
+          allow: [
+            ...filters('alertNotification'),
+            '$JS.API.INFO',
+            ...consumeStream(catalog.stepEvent.stream),
+            ...consumeStream(catalog.logLine.stream),
+          ],
+        },
         sub: { allow: [inbox] },
       };
   }

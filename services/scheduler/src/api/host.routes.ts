@@ -1,10 +1,9 @@
 // /v1/hosts: the inventory with liveness, a host's runs and steps, and its step logs.
 
-import { idPatterns, STEP_NAMES, type StepName } from '@yixing/common';
+import { idPatterns, readRunLog, readRunLogTail, STEP_NAMES, type StepName } from '@yixing/common';
 import { errorResponses, okResponse } from '@yixing/common/http';
 import type { FastifyInstance } from 'fastify';
 import type { InventoryHost } from '../inventory/inventory.ts';
-import { readRunLog, readRunLogTail } from '../logs/log-reader.ts';
 import { auditPage } from './audit-page.ts';
 import { NotFoundError, QueryInvalidError } from './errors.ts';
 import { ascendingCursor, limitOf, PAGE_SIZES, pageParams, readAscendingCursor } from './paging.ts';

@@ -6,7 +6,10 @@
 // not decode is skipped; one with an impossible time keeps its text and has no time.
 import { AckPolicy, type Consumer, DeliverPolicy, JetStreamApiCodes, JetStreamApiError, type JetStreamClient } from '@nats-io/jetstream';
 import { nanos } from '@nats-io/transport-node';
-import { catalog, decode, LogStream, type StepName, stepName, subjectPattern } from '@yixing/common';
+import { decode, subjectPattern } from '../bus/codec.ts';
+import { catalog } from '../gen/catalog.ts';
+import { LogStream } from '../gen/yixing/v1/events_pb.js';
+import { type StepName, stepName } from '../steps.ts';
 
 /** The stream that captures log lines, as the catalog says. */
 const LOG_STREAM = catalog.logLine.stream;
