@@ -23,7 +23,7 @@ function inhibits(rule: InhibitRule, source: InhibitAlert, target: InhibitAlert)
 }
 
 function smallest(fingerprints: readonly string[]): string | null {
-  return fingerprints.length === 0 ? null : fingerprints.reduce((a, b) => (b < a ? b : a));
+  return [...fingerprints].sort()[0] ?? null;
 }
 
 /**
