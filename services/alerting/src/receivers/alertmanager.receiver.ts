@@ -4,7 +4,7 @@
 // a resolved alert carries its real endsAt, which resolves it at once.
 // API: https://github.com/prometheus/alertmanager/blob/main/api/v2/openapi.yaml (postableAlert)
 import type { LabelSet, Notification } from '../model/alert.ts';
-import { postJson } from './http-post.ts';
+import { HttpReceiver } from './http-post.ts';
 import type { Receiver } from './receiver.ts';
 import { rfc3339 } from './webhook.receiver.ts';
 
@@ -41,25 +41,15 @@ export interface AlertmanagerReceiverConfig {
   timeoutMs: number;
 }
 
-export class AlertmanagerReceiver implements Receiver {
+export class AlertmanagerReceiver extends HttpReceiver<AlertmanagerReceiverConfig> implements Receiver {
   readonly kind = 'alertmanager' as const;
+
   /** A third of the resolve timeout: two re-sends may fail before Alertmanager resolves on its own. */
-  readonly refreshMs: number;
-  readonly name: string;
-  private readonly config: AlertmanagerReceiverConfig;
-  constructor(name: string, config: AlertmanagerReceiverConfig) {
-    this.name = name;
-    this.config = config;
-    this.refreshMs = Math.floor(config.resolveTimeoutMs / 3);
+  get refreshMs(): number {
+    return Math.floor(this.config.resolveTimeoutMs / 3);
   }
 
   async send(notification: Notification, signal: AbortSignal): Promise<void> {
-    await postJson({
-      url: alertmanagerAlertsUrl(this.config.url),
-      body: buildPostableAlerts(notification, this.config.resolveTimeoutMs),
-      timeoutMs: this.config.timeoutMs,
-      signal,
-      label: this.name,
-    });
+    await this.post(alertmanagerAlertsUrl(this.config.url), buildPostableAlerts(notification, this.config.resolveTimeoutMs), signal);
   }
 }

@@ -135,3 +135,17 @@ async function readLimited(res: Response): Promise<string> {
   }
   return new TextDecoder().decode(Buffer.concat(chunks));
 }
+
+/** What every HTTP receiver holds: its name, its validated configuration, one POST per attempt. */
+export abstract class HttpReceiver<C extends { timeoutMs: number }> {
+  readonly name: string;
+  protected readonly config: C;
+  constructor(name: string, config: C) {
+    this.name = name;
+    this.config = config;
+  }
+
+  protected post(url: string, body: unknown, signal: AbortSignal, headers?: Record<string, string>): Promise<PostJsonResponse> {
+    return postJson({ url, body, headers, timeoutMs: this.config.timeoutMs, signal, label: this.name });
+  }
+}

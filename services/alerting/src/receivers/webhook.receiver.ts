@@ -2,7 +2,7 @@
 // for Alertmanager's webhook_config takes Yixing's notifications unchanged.
 // Format: https://prometheus.io/docs/alerting/latest/configuration/#webhook_config
 import type { LabelSet, Notification } from '../model/alert.ts';
-import { postJson } from './http-post.ts';
+import { HttpReceiver } from './http-post.ts';
 import type { Receiver } from './receiver.ts';
 
 /** Go's zero time, which Alertmanager sends as endsAt while an alert fires. */
@@ -69,23 +69,11 @@ export interface WebhookReceiverConfig {
   timeoutMs: number;
 }
 
-export class WebhookReceiver implements Receiver {
+export class WebhookReceiver extends HttpReceiver<WebhookReceiverConfig> implements Receiver {
   readonly kind = 'webhook' as const;
-  readonly name: string;
-  private readonly config: WebhookReceiverConfig;
-  constructor(name: string, config: WebhookReceiverConfig) {
-    this.name = name;
-    this.config = config;
-  }
 
   async send(notification: Notification, signal: AbortSignal): Promise<void> {
-    await postJson({
-      url: this.config.url,
-      body: buildWebhookPayload(notification, this.config.maxAlerts),
-      headers: { ...this.config.httpHeaders, [IDEMPOTENCY_HEADER]: notification.id },
-      timeoutMs: this.config.timeoutMs,
-      signal,
-      label: this.name,
-    });
+    const body = buildWebhookPayload(notification, this.config.maxAlerts);
+    await this.post(this.config.url, body, signal, { ...this.config.httpHeaders, [IDEMPOTENCY_HEADER]: notification.id });
   }
 }
