@@ -1,0 +1,172 @@
+// The alerts, one document per fingerprint, shared by every alerting replica. Events are
+// applied by whichever replica's consumer took them, in any order, so every field that
+// decides an alert's state only ever moves forward: the latest fire and the latest
+// resolve are kept with $max, and the alert fires while its latest fire is the later one.
+// Applying an event twice, or two events out of order, ends in the same document; no
+// compare-and-swap is needed (FerretDB v1 has none for updates).
+import { isDuplicateKey } from '@yixing/common';
+import { type Connection, type Model, Schema } from 'mongoose';
+import type { Alert, AlertStatus, LabelSet } from '../model/alert.ts';
+
+export interface AlertDoc {
+  /** The fingerprint of the labels. */
+  _id: string;
+  labels: Record<string, string>;
+  annotations: Record<string, string>;
+  /** The console path of what failed (joined to YX_CONSOLE_URL for links). */
+  path: string;
+  /** When the current episode started firing. */
+  startsAt: Date;
+  /** The latest event that fired it, and the latest that resolved it (epoch 0: never). */
+  firedAt: Date;
+  resolvedAt: Date;
+  /** Who resolved it last: `rule` (its condition ended) or the operator's identity. */
+  resolvedBy: string;
+  /** Acknowledged at (epoch 0: never); an acknowledgement counts for the episode it was made in. */
+  ackedAt: Date;
+  ackedBy: string;
+  /** The writer's clock at its latest change: replicas load what changed since they last looked. */
+  changedAt: Date;
+}
+
+const NEVER = new Date(0);
+
+const schema = new Schema<AlertDoc>(
+  {
+    _id: String,
+    labels: { type: Object, default: {} },
+    annotations: { type: Object, default: {} },
+    path: { type: String, default: '' },
+    startsAt: Date,
+    firedAt: Date,
+    resolvedAt: { type: Date, default: NEVER },
+    resolvedBy: { type: String, default: '' },
+    ackedAt: { type: Date, default: NEVER },
+    ackedBy: { type: String, default: '' },
+    changedAt: Date,
+  },
+  { collection: 'alerts', versionKey: false, minimize: false },
+);
+schema.index({ changedAt: 1 });
+schema.index({ 'labels.plan': 1, 'labels.host': 1 });
+
+export const isFiring = (d: Pick<AlertDoc, 'firedAt' | 'resolvedAt'>): boolean => d.firedAt.getTime() > d.resolvedAt.getTime();
+export const isAcknowledged = (d: Pick<AlertDoc, 'ackedAt' | 'startsAt'>): boolean => d.ackedAt.getTime() >= d.startsAt.getTime();
+export const statusOf = (d: AlertDoc): AlertStatus => (isFiring(d) ? 'firing' : 'resolved');
+
+/** The alert as notifications carry it; `consoleUrl` + its path is the link. */
+export function alertOf(d: AlertDoc, consoleUrl: string): Alert {
+  return {
+    fingerprint: d._id,
+    labels: d.labels,
+    annotations: d.annotations,
+    startsAt: d.startsAt.getTime(),
+    endsAt: isFiring(d) ? null : d.resolvedAt.getTime(),
+    link: `${consoleUrl}${d.path}`,
+  };
+}
+
+export interface FireInput {
+  fingerprint: string;
+  labels: LabelSet;
+  annotations: LabelSet;
+  path: string;
+  at: number;
+}
+
+export class AlertStore {
+  readonly #model: Model<AlertDoc>;
+  readonly #clock: () => number;
+
+  constructor(conn: Connection, clock: () => number) {
+    this.#model = conn.models.Alert ?? conn.model<AlertDoc>('Alert', schema);
+    this.#clock = clock;
+  }
+
+  get model(): Model<AlertDoc> {
+    return this.#model;
+  }
+
+  /**
+   * Fires the alert as of `at`. An alert that had resolved before `at` starts a new episode
+   * (a new start, no acknowledgement); one that fires already keeps its start.
+   */
+  async fire(input: FireInput): Promise<void> {
+    const at = new Date(input.at);
+    const changedAt = new Date(this.#clock());
+    const existing = await this.#model.findById(input.fingerprint).lean<AlertDoc>();
+    if (!existing) {
+      try {
+        await this.#model.create({
+          _id: input.fingerprint,
+          labels: input.labels,
+          annotations: input.annotations,
+          path: input.path,
+          startsAt: at,
+          firedAt: at,
+          resolvedAt: NEVER,
+          resolvedBy: '',
+          ackedAt: NEVER,
+          ackedBy: '',
+          changedAt,
+        });
+        return;
+      } catch (err) {
+        // Another replica created it first: apply ours on top, like any later event.
+        if (!isDuplicateKey(err)) throw err;
+      }
+    }
+    const newEpisode = existing !== null && !isFiring(existing) && at.getTime() > existing.resolvedAt.getTime();
+    await this.#model.updateOne(
+      { _id: input.fingerprint },
+      {
+        $set: { annotations: input.annotations, path: input.path, ...(newEpisode ? { startsAt: at, ackedBy: '' } : {}) },
+        $max: { firedAt: at, changedAt },
+      },
+    );
+  }
+
+  /** Resolves, as of `at`, every alert named `names` whose labels include `where`. */
+  async resolveWhere(names: readonly string[], where: LabelSet, at: number, by = 'rule'): Promise<number> {
+    const filter: Record<string, unknown> = { 'labels.alertname': { $in: [...names] }, firedAt: { $lt: new Date(at) } };
+    for (const [k, v] of Object.entries(where)) filter[`labels.${k}`] = v;
+    const res = await this.#model.updateMany(filter, {
+      $set: { resolvedBy: by },
+      $max: { resolvedAt: new Date(at), changedAt: new Date(this.#clock()) },
+    });
+    return res.modifiedCount;
+  }
+
+  /** An operator resolves one alert by hand; it fires again only on a later event. */
+  async resolve(fingerprint: string, actor: string): Promise<AlertDoc | null> {
+    const now = new Date(this.#clock());
+    await this.#model.updateOne({ _id: fingerprint }, { $set: { resolvedBy: actor }, $max: { resolvedAt: now, changedAt: now } });
+    return await this.get(fingerprint);
+  }
+
+  /** An operator acknowledges one alert: repeats of it stop until it resolves and fires again. */
+  async acknowledge(fingerprint: string, actor: string): Promise<AlertDoc | null> {
+    const now = new Date(this.#clock());
+    await this.#model.updateOne({ _id: fingerprint }, { $set: { ackedBy: actor }, $max: { ackedAt: now, changedAt: now } });
+    return await this.get(fingerprint);
+  }
+
+  async get(fingerprint: string): Promise<AlertDoc | null> {
+    return await this.#model.findById(fingerprint).lean<AlertDoc>();
+  }
+
+  /** Alerts changed at or after `since` (writer clocks: ask with a margin). */
+  async changedSince(since: number): Promise<AlertDoc[]> {
+    return await this.#model.find({ changedAt: { $gte: new Date(since) } }).lean<AlertDoc[]>();
+  }
+
+  /** Drops alerts resolved before `before` (the history the API keeps). */
+  async forgetResolvedBefore(before: number): Promise<number> {
+    const all = await this.#model
+      .find({ resolvedAt: { $gt: NEVER, $lt: new Date(before) } }, { firedAt: 1, resolvedAt: 1 })
+      .lean<AlertDoc[]>();
+    const gone = all.filter((d) => !isFiring(d)).map((d) => d._id);
+    if (gone.length === 0) return 0;
+    return (await this.#model.deleteMany({ _id: { $in: gone } })).deletedCount;
+  }
+}
