@@ -1,2 +1,7 @@
 // Internal surface of @yixing/alerting (`@yixing/alerting/internal`), for the tests in tests/.
+
+export * from './errors.ts';
 export * from './mod.ts';
+export * from './receivers/email.receiver.ts';
+export * from './receivers/email-config.ts';
+export * from './receivers/email-render.ts';
