@@ -140,12 +140,66 @@ async function readLimited(res: Response): Promise<string> {
 export abstract class HttpReceiver<C extends { timeoutMs: number }> {
   readonly name: string;
   protected readonly config: C;
-  constructor(name: string, config: C) {
+  /** The clock robots sign their requests with; tests fix it. */
+  protected readonly now: () => number;
+  constructor(name: string, config: C, now: () => number = Date.now) {
     this.name = name;
     this.config = config;
+    this.now = now;
   }
 
   protected post(url: string, body: unknown, signal: AbortSignal, headers?: Record<string, string>): Promise<PostJsonResponse> {
     return postJson({ url, body, headers, timeoutMs: this.config.timeoutMs, signal, label: this.name });
   }
+
+  /** POSTs to a chat robot and checks its JSON answer (classifyRobotAnswer). */
+  protected async postToRobot(
+    url: string,
+    body: unknown,
+    signal: AbortSignal,
+    rateLimitCodes: readonly number[],
+    retryAfterMs?: number,
+  ): Promise<void> {
+    const res = await this.post(url, body, signal);
+    const refused = classifyRobotAnswer(this.name, originOf(url), res.body, rateLimitCodes, retryAfterMs);
+    if (refused) throw refused;
+  }
+}
+
+/**
+ * The chat robots answer HTTP 200 with a JSON code (`errcode`, `code` or `StatusCode`); 0 is
+ * accepted. Undefined when accepted; else a DeliveryError, RECEIVER_RATE_LIMITED and retryable
+ * for the robot's frequency-limit codes, RECEIVER_REFUSED for any other code and for an
+ * answer that is not the robot's JSON (trying again could post the message twice).
+ */
+export function classifyRobotAnswer(
+  label: string,
+  origin: string,
+  body: string,
+  rateLimitCodes: readonly number[],
+  retryAfterMs?: number,
+): DeliveryError | undefined {
+  let answer: Record<string, unknown> | undefined;
+  try {
+    const parsed: unknown = JSON.parse(body);
+    if (parsed !== null && typeof parsed === 'object') answer = parsed as Record<string, unknown>;
+  } catch {
+    answer = undefined;
+  }
+  const code = answer?.errcode ?? answer?.code ?? answer?.StatusCode;
+  if (code === 0) return undefined;
+  const msg = answer?.errmsg ?? answer?.msg ?? answer?.StatusMessage;
+  const details = { receiver: label, robotCode: code };
+  if (typeof code !== 'number') {
+    const excerpt = body.slice(0, BODY_EXCERPT_CHARS);
+    return new DeliveryError(
+      `${label}: unexpected answer from ${origin}: ${excerpt}`,
+      { code: 'RECEIVER_REFUSED', retryable: false },
+      { details },
+    );
+  }
+  const message = `${label}: ${origin} answered code ${code}${typeof msg === 'string' ? ` (${msg.slice(0, BODY_EXCERPT_CHARS)})` : ''}`;
+  if (rateLimitCodes.includes(code))
+    return new DeliveryError(message, { code: 'RECEIVER_RATE_LIMITED', retryable: true, retryAfterMs }, { details });
+  return new DeliveryError(message, { code: 'RECEIVER_REFUSED', retryable: false }, { details });
 }

@@ -1,7 +1,7 @@
 // A notification as Markdown for people (the robots, PagerDuty's summary): per alert the
 // host, plan, wave, step, failure code, the last lines of the step's log and the link to the
 // step, within a receiver's byte limit: whole alerts while they fit, then "…and N more".
-import type { AlertStatus, Notification, NotifiedAlert } from '../model/alert.ts';
+import type { AlertStatus, Notification, NotifiedAlert, Severity } from '../model/alert.ts';
 import { type Locale, RECEIVER_TEXT, type ReceiverText } from './receiver-text.ts';
 
 export interface MarkdownOptions {
@@ -65,6 +65,19 @@ export function logTail(log: string, maxBytes: number): string {
 export function statusWord(n: Pick<Notification, 'status' | 'acknowledged'>, t: ReceiverText): string {
   if (n.status === 'resolved') return t.resolved;
   return n.acknowledged ? t.acknowledged : t.firing;
+}
+
+const RANK: Record<Severity, number> = { critical: 3, warning: 2, info: 1 };
+
+/** The worst severity among the firing alerts (all alerts when none fires); undefined when none is labelled. */
+export function worstSeverity(alerts: readonly NotifiedAlert[]): Severity | undefined {
+  const firing = alerts.filter((a) => a.status === 'firing');
+  let worst: Severity | undefined;
+  for (const a of firing.length > 0 ? firing : alerts) {
+    const s = a.labels.severity as Severity | undefined;
+    if (s && RANK[s] !== undefined && (worst === undefined || RANK[s] > RANK[worst])) worst = s;
+  }
+  return worst;
 }
 
 /** What the group is about: its alert name and group labels, e.g. `StepFailed plan=p1`. */

@@ -4,7 +4,8 @@ import { after, before, test } from 'node:test';
 import type { DeliveryError } from '../errors.ts';
 import { type CaptureServer, startCaptureServer } from './capture-server.testing.ts';
 import { failedStep, notification, T0 } from './notification.testing.ts';
-import { buildPagerDutyEvent, PagerDutyReceiver, pagerDutyDedupKey, worstSeverity } from './pagerduty.receiver.ts';
+import { worstSeverity } from './notification-markdown.ts';
+import { buildPagerDutyEvent, PagerDutyReceiver, pagerDutyDedupKey } from './pagerduty.receiver.ts';
 import { parsePagerDutyWebhook, WebhookPayloadError, WebhookSignatureError } from './pagerduty-webhook.ts';
 
 const opts = { routingKey: 'R0UT1NGKEY0000000000000000000000', locale: 'en' as const };

@@ -4,9 +4,9 @@
 // Format: https://developer.pagerduty.com/docs/events-api-v2/trigger-events/ (and
 // https://developer.pagerduty.com/docs/events-api-v2/acknowledge-events/, …/resolve-events/)
 import { createHash } from 'node:crypto';
-import type { Notification, NotifiedAlert, Severity } from '../model/alert.ts';
+import type { Notification } from '../model/alert.ts';
 import { HttpReceiver } from './http-post.ts';
-import { cutUtf8, groupSubject, LOG_TAIL_MAX_BYTES, logTail, statusWord } from './notification-markdown.ts';
+import { cutUtf8, groupSubject, LOG_TAIL_MAX_BYTES, logTail, statusWord, worstSeverity } from './notification-markdown.ts';
 import type { Receiver } from './receiver.ts';
 import { type Locale, RECEIVER_TEXT } from './receiver-text.ts';
 import { rfc3339 } from './webhook.receiver.ts';
@@ -51,19 +51,6 @@ export function pagerDutyDedupKey(receiver: string, groupKey: string): string {
 export function pagerDutyAction(n: Pick<Notification, 'status' | 'acknowledged'>): PagerDutyAction {
   if (n.status === 'resolved') return 'resolve';
   return n.acknowledged ? 'acknowledge' : 'trigger';
-}
-
-const RANK: Record<Severity, number> = { critical: 3, warning: 2, info: 1 };
-
-/** The worst severity among the firing alerts (all alerts when none fires); undefined when none is labelled. */
-export function worstSeverity(alerts: readonly NotifiedAlert[]): Severity | undefined {
-  const firing = alerts.filter((a) => a.status === 'firing');
-  let worst: Severity | undefined;
-  for (const a of firing.length > 0 ? firing : alerts) {
-    const s = a.labels.severity as Severity | undefined;
-    if (s && RANK[s] !== undefined && (worst === undefined || RANK[s] > RANK[worst])) worst = s;
-  }
-  return worst;
 }
 
 export interface PagerDutyEventOptions {
