@@ -54,7 +54,8 @@ test('errors name the problem and where it is', () => {
   syntaxError('{a="b"} x', /unexpected "x" after '}'/);
   syntaxError('a="b" c="d"', /expected ',' between matchers, found "c"/);
   syntaxError('a=~"("', /"\(" is not a valid regular expression for "a"/);
-  syntaxError('a=="b"', /is not a value for "a"/);
+  syntaxError('a=="b"', /unknown operator "==" after "a" \(use =, !=, =~ or !~\) at position 1/);
+  syntaxError('a=>b', /unknown operator "=>"/);
   assert.throws(() => parseMatcher('a="b", c="d"'), /expected one matcher, found 2/);
 });
 

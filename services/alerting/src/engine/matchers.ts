@@ -135,7 +135,7 @@ class Parser {
     this.skipSpace();
     const type = this.operator(name);
     this.skipSpace();
-    const value = this.value(name);
+    const value = this.value();
     try {
       return matcher(name, type, value);
     } catch (err) {
@@ -161,7 +161,11 @@ class Parser {
     const two = this.text.slice(this.pos, this.pos + 2);
     for (const op of ['=~', '!~', '!=', '='] as const) {
       if (two.startsWith(op)) {
+        const start = this.pos;
         this.pos += op.length;
+        // `=>`, `==`, `=!`, `<`: an operator that is not one; an unquoted value cannot start so.
+        if (/[=~!<>]/.test(this.peek()))
+          this.fail(`unknown operator ${JSON.stringify(op + this.peek())} after ${JSON.stringify(name)} (use =, !=, =~ or !~)`, start);
         return op;
       }
     }
@@ -170,14 +174,11 @@ class Parser {
     );
   }
 
-  private value(name: string): string {
+  private value(): string {
     if (this.peek() === '"') return this.quoted();
     const start = this.pos;
     while (!this.atEnd() && !UNQUOTED_END.test(this.peek())) this.pos++;
-    const value = this.text.slice(start, this.pos);
-    if (value.startsWith('=') || value.startsWith('~'))
-      this.fail(`${JSON.stringify(value)} is not a value for ${JSON.stringify(name)} (unknown operator?)`, start);
-    return value;
+    return this.text.slice(start, this.pos);
   }
 
   private quoted(): string {
