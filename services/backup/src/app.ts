@@ -10,6 +10,7 @@ import {
   catalog,
   clip,
   defaultStreamLimits,
+  durableNames,
   ensureDurable,
   ensureIndexes,
   ensureStreams,
@@ -217,7 +218,7 @@ export async function buildBackupApp(deps: BackupAppDeps): Promise<BackupApp> {
       );
       // Run ends start the retention clock; one durable consumer, acked after the write.
       const consumer = await ensureDurable(nc, catalog.runFinished.stream, {
-        name: 'yx-backup-runs',
+        name: durableNames.backupRuns,
         filterSubjects: [catalog.runFinished.filter],
       });
       const messages = await consumer.consume({ max_messages: 100 });

@@ -16,6 +16,16 @@ import { streams } from '../gen/catalog.ts';
 
 export type StreamName = keyof typeof streams;
 
+/**
+ * The durable consumers other services look at, by their owner: alerting watches the
+ * scheduler's (a scheduler pulling from it is alive; its backlog is the scheduler's lag).
+ */
+export const durableNames = {
+  schedulerSteps: 'yx-scheduler-steps',
+  backupRuns: 'yx-backup-runs',
+  alertingEvents: 'yx-alerting-events',
+} as const;
+
 export interface DurableSpec extends Partial<Omit<ConsumerConfig, 'durable_name' | 'filter_subject' | 'filter_subjects'>> {
   /** Durable name; one consumer however many replicas of the service pull from it. */
   name: string;

@@ -4,11 +4,11 @@
 // redelivered event finds its command already moved on and changes nothing.
 import type { ConsumerMessages, JsMsg } from '@nats-io/jetstream';
 import type { Subscription } from '@nats-io/transport-node';
-import { type Bus, catalog, ensureDurable, type Logger, subjectPattern } from '@yixing/common';
+import { type Bus, catalog, durableNames, ensureDurable, type Logger, subjectPattern } from '@yixing/common';
 import type { SchedulerMetrics } from '../metrics.ts';
 import type { Engine } from '../reconcile/engine.ts';
 
-export const CONSUMER_NAME = 'yx-scheduler-steps';
+export const CONSUMER_NAME = durableNames.schedulerSteps;
 
 export interface StepEventConsumerDeps {
   bus: Bus;
