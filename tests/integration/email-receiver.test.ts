@@ -85,9 +85,12 @@ test('STARTTLS with the configured CA and SMTP AUTH; require_tls refuses a serve
   assert.equal(m?.username, 'yx');
 
   const err = await deliveryError(receiver({ smarthost: `127.0.0.1:${plain.smtpPort}` }).send(notification([failedStep(1)]), never));
-  assert.equal(err.code, 'email_tls');
-  assert.equal(err.retryable, false);
+  assert.deepEqual([err.code, err.retryable, err.details.nodemailerCode], ['RECEIVER_REFUSED', false, 'ETLS']);
   assert.deepEqual(await plain.messages(), []);
+
+  const noCa = receiver({ smarthost: `127.0.0.1:${server.smtpPort}`, tls_config: { ca_file: `${certs.dir}/missing.pem` } });
+  const unreadable = await deliveryError(noCa.send(notification([failedStep(1)]), never));
+  assert.deepEqual([unreadable.code, unreadable.retryable], ['CONFIG_INVALID', false]);
 });
 
 test('a killed server is worth another attempt; 4xx replies are retryable, 5xx are not', async () => {
@@ -98,18 +101,17 @@ test('a killed server is worth another attempt; 4xx replies are retryable, 5xx a
 
   await server.chaos('recipient', 451);
   const deferred = await deliveryError(mail.send(n, never));
-  assert.deepEqual([deferred.code, deferred.retryable, deferred.details.responseCode], ['email_deferred', true, 451]);
+  assert.deepEqual([deferred.code, deferred.retryable, deferred.details.responseCode], ['RECEIVER_UNAVAILABLE', true, 451]);
   await server.chaos('sender', 550);
   const rejected = await deliveryError(mail.send(n, never));
-  assert.deepEqual([rejected.code, rejected.retryable, rejected.details.responseCode], ['email_rejected', false, 550]);
+  assert.deepEqual([rejected.code, rejected.retryable, rejected.details.responseCode], ['RECEIVER_REFUSED', false, 550]);
   await server.chaos('sender', 0);
   await mail.send(n, never);
   assert.equal((await server.messages()).length, 1);
 
   await server.stop();
   const down = await deliveryError(mail.send(n, never));
-  assert.equal(down.code, 'email_unreachable');
-  assert.equal(down.retryable, true);
+  assert.deepEqual([down.code, down.retryable, down.details.nodemailerCode], ['RECEIVER_UNAVAILABLE', true, 'ESOCKET']);
 });
 
 test('an attempt aborted by its signal ends at once, retryable, on a server that never answers', async () => {
@@ -127,5 +129,5 @@ test('an attempt aborted by its signal ends at once, retryable, on a server that
   while (sockets.length === 0) await new Promise((r) => setTimeout(r, 10));
   attempt.abort(new Error('attempt timeout'));
   const err = await deliveryError(sending);
-  assert.deepEqual([err.code, err.retryable], ['email_aborted', true]);
+  assert.deepEqual([err.code, err.retryable], ['RECEIVER_TIMEOUT', true]);
 });

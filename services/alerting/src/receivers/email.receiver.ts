@@ -11,39 +11,30 @@ import { emailThreading, renderEmail } from './email-render.ts';
 import type { Receiver } from './receiver.ts';
 
 export interface SmtpFailure {
-  /** DeliveryError code: email_rejected (5xx), email_deferred (4xx), email_unreachable, email_tls, email_auth, email_aborted. */
-  code: string;
+  /** The receivers' shared DeliveryError codes (http-post.ts): RECEIVER_TIMEOUT, RECEIVER_UNAVAILABLE, RECEIVER_REFUSED. */
+  code: 'RECEIVER_TIMEOUT' | 'RECEIVER_UNAVAILABLE' | 'RECEIVER_REFUSED';
   retryable: boolean;
 }
 
-/** nodemailer error codes that no retry fixes until someone changes the configuration. */
-const CONFIG_CODES: Record<string, string> = {
-  ETLS: 'email_tls',
-  EREQUIRETLS: 'email_tls',
-  EAUTH: 'email_auth',
-  ENOAUTH: 'email_auth',
-  ECONFIG: 'email_config',
-  EENVELOPE: 'email_rejected',
-  EMAXRECIPIENTS: 'email_rejected',
-};
+/** nodemailer error codes that no retry fixes until someone changes the configuration or the message. */
+const REFUSED_CODES = new Set(['ETLS', 'EREQUIRETLS', 'EAUTH', 'ENOAUTH', 'ECONFIG', 'EENVELOPE', 'EMAXRECIPIENTS']);
 
 /**
  * What an SMTP failure means for the dispatcher. A reply code decides when there is one
  * (RFC 5321: 4yz transient, 5yz permanent, except 503 bad sequence, which a new connection
- * fixes); otherwise nodemailer's code: configuration faults are permanent, and connection
- * faults (refused, reset, timed out, DNS) and anything unknown are worth another attempt.
+ * fixes); otherwise nodemailer's code: configuration faults (STARTTLS missing, no
+ * credentials) are permanent, and connection faults (refused, reset, timed out, DNS) and
+ * anything unknown are worth another attempt.
  */
 export function classifySmtpError(err: unknown): SmtpFailure {
   const e = (typeof err === 'object' && err !== null ? err : {}) as NodemailerError;
-  if (e.code === 'EABORT') return { code: 'email_aborted', retryable: true };
-  const config = e.code === undefined ? undefined : CONFIG_CODES[e.code];
+  if (e.code === 'EABORT') return { code: 'RECEIVER_TIMEOUT', retryable: true };
   if (typeof e.responseCode === 'number' && e.responseCode >= 400 && e.responseCode < 600) {
     const permanent = e.permanent ?? (e.responseCode >= 500 && e.responseCode !== 503);
-    // A permanent refusal keeps the name of the step that failed (STARTTLS, AUTH).
-    return permanent ? { code: config ?? 'email_rejected', retryable: false } : { code: 'email_deferred', retryable: true };
+    return permanent ? { code: 'RECEIVER_REFUSED', retryable: false } : { code: 'RECEIVER_UNAVAILABLE', retryable: true };
   }
-  if (config) return { code: config, retryable: false };
-  return { code: 'email_unreachable', retryable: true };
+  if (e.code !== undefined && REFUSED_CODES.has(e.code)) return { code: 'RECEIVER_REFUSED', retryable: false };
+  return { code: 'RECEIVER_UNAVAILABLE', retryable: true };
 }
 
 export class EmailReceiver implements Receiver {
@@ -90,7 +81,7 @@ export class EmailReceiver implements Receiver {
       throw new DeliveryError(
         `email receiver ${this.name}: cannot read tls_config.ca_file ${this.config.tls.caFile}`,
         {
-          code: 'email_tls',
+          code: 'CONFIG_INVALID',
           retryable: false,
         },
         { cause: err },
