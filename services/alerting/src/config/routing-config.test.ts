@@ -59,7 +59,7 @@ test('a configuration as the operator writes it builds the tree and the rules, w
     ['pager', 'mail'],
   );
   assert.equal(groupKey(pager!, labels), '{}/{severity="critical"}:{plan="p1", wave="2"}');
-  assert.equal(dbChat!.routes[0]!.key, '{}/{severity=~"critical|warning", team="db"}/{host=~"db-.*", step="rollback"}');
+  assert.equal(dbChat!.routes[0]!.key, '{}/{severity=~"critical|warning",team="db"}/{host=~"db-.*",step="rollback"}');
   assert.equal(inhibitRules.length, 2);
   const paused = { fingerprint: 'x', labels: { alertname: 'PlanPaused', plan: 'p1' }, endsAt: null };
   const failed = { fingerprint: 'y', labels: { alertname: 'StepFailed', plan: 'p1' }, endsAt: null };

@@ -88,9 +88,14 @@ test('matchesEmpty tells matchers that also match a missing label', () => {
   assert.equal(matchesEmpty(parseMatcher('a=~".+"')), false);
 });
 
-test("text form is Alertmanager's, sorted by name, operator, value; it parses back", () => {
-  const ms = sortMatchers(parseMatchers('{z="1", a!~"x", a="q\\"", a=~"b", "we ird"="v"}'));
+test("text form is Alertmanager's, sorted by name, value, operator; it parses back", () => {
+  const ms = sortMatchers(parseMatchers('{z="1", a!~"x", a="q\\"", a=~"b", "we ird"="v", n!="s", n="s"}'));
   const text = matchersString(ms);
-  assert.equal(text, '{a="q\\"", a=~"b", a!~"x", "we ird"="v", z="1"}');
+  assert.equal(text, '{a=~"b",a="q\\"",a!~"x",n="s",n!="s","we ird"="v",z="1"}');
   assert.deepEqual(parseMatchers(text), ms);
+  assert.equal(
+    matchersString(parseMatchers('a="tab\\there\\nnew"')),
+    '{a="tab\there\\nnew"}',
+    'only backslash, newline and quote are escaped',
+  );
 });

@@ -217,24 +217,33 @@ class Parser {
   }
 }
 
-function quote(s: string): string {
-  return `"${s.replace(/[\\"\n\t\r]/g, (c) => `\\${c === '\n' ? 'n' : c === '\t' ? 't' : c === '\r' ? 'r' : c}`)}"`;
+/** Go's strconv.Quote (what `%q` prints): JSON's escapes, with \xNN for other control characters. */
+export function goQuote(s: string): string {
+  return JSON.stringify(s).replace(/\\u00([01][0-9a-f])/g, (_, hex: string) => `\\x${hex}`);
 }
 
-/** Alertmanager's text of a matcher: `name="value"`, the name quoted when it is not a plain identifier. */
+/** OpenMetrics' escaping of a matcher value: only backslash, newline and double quote. */
+function openMetricsQuote(s: string): string {
+  return `"${s.replace(/[\\\n"]/g, (c) => (c === '\n' ? '\\n' : `\\${c}`))}"`;
+}
+
+/** Characters that make Alertmanager quote a label name (its classic parser could not read it bare). */
+const RESERVED = /[\s{}!=~,\\"'`]/;
+
+/** Alertmanager's text of a matcher: `name="value"`, the name quoted when it holds a reserved character. */
 export function matcherString(m: Matcher): string {
-  return `${NAME.test(m.name) ? m.name : quote(m.name)}${m.type}${quote(m.value)}`;
+  return `${RESERVED.test(m.name) ? goQuote(m.name) : m.name}${m.type}${openMetricsQuote(m.value)}`;
 }
 
-/** Sorted as Alertmanager sorts: by name, then operator (=, !=, =~, !~), then value. */
+/** Sorted as Alertmanager sorts: by name, then value, then operator (=, !=, =~, !~). */
 export function sortMatchers(matchers: readonly Matcher[]): Matcher[] {
   const cmp = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
   return [...matchers].sort(
-    (a, b) => cmp(a.name, b.name) || TYPE_ORDER.indexOf(a.type) - TYPE_ORDER.indexOf(b.type) || cmp(a.value, b.value),
+    (a, b) => cmp(a.name, b.name) || cmp(a.value, b.value) || TYPE_ORDER.indexOf(a.type) - TYPE_ORDER.indexOf(b.type),
   );
 }
 
-/** `{a="b", c=~"d"}` in the order given (sort first for Alertmanager's canonical text). */
+/** Alertmanager's text of a list, `{a="b",c=~"d"}` (no spaces), in the order given: sort first for the canonical text. */
 export function matchersString(matchers: readonly Matcher[]): string {
-  return `{${matchers.map(matcherString).join(', ')}}`;
+  return `{${matchers.map(matcherString).join(',')}}`;
 }

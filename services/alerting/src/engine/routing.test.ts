@@ -51,7 +51,7 @@ test("route keys and ids are Alertmanager's: matchers sorted, ids with the sibli
     ['{}', '{}', ''],
     ['{}/{severity="critical"}', '{}/{severity="critical"}/0', '0'],
     ['{}/{severity="critical"}/{step="rollback"}', '{}/{severity="critical"}/0/{step="rollback"}/0', '0.0'],
-    ['{}/{severity=~"critical|warning", team="db"}', '{}/{severity=~"critical|warning", team="db"}/1', '1'],
+    ['{}/{severity=~"critical|warning",team="db"}', '{}/{severity=~"critical|warning",team="db"}/1', '1'],
     ['{}/{team="db"}', '{}/{team="db"}/2', '2'],
     ['{}/{severity="critical"}', '{}/{severity="critical"}/3', '3'],
   ]);
@@ -81,6 +81,7 @@ test("group keys are Alertmanager's text", () => {
   assert.equal(groupKey(tree, { plan: 'p"1' }), '{}:{plan="p\\"1"}');
   assert.equal(groupKey(buildRouteTree({ receiver: 'r' }), labels), '{}:{}');
   assert.equal(labelsString({ b: '1', a: 'x\ny' }), '{a="x\\ny", b="1"}');
+  assert.equal(labelsString({ a: '1', a0: '2', c: '\u0001' }), '{a0="2", a="1", c="\\x01"}', 'Go sorts the name="value" texts');
 });
 
 test('the root needs a receiver', () => {

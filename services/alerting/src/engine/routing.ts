@@ -4,7 +4,7 @@
 // parent. Each matched route then groups the alert by its group_by labels.
 import { ConfigError } from '@yixing/common';
 import type { LabelSet } from '../model/alert.ts';
-import { type Matcher, matcherString, matchersString, matches, sortMatchers } from './matchers.ts';
+import { goQuote, type Matcher, matchersString, matches, sortMatchers } from './matchers.ts';
 
 export interface RouteTimers {
   /** How long a new group waits for more alerts before its first notification. */
@@ -121,10 +121,10 @@ export function groupLabels(r: Route, labels: LabelSet): LabelSet {
   return out;
 }
 
-/** Alertmanager's text of a label set: `{a="1", b="2"}`, sorted by name. */
+/** Alertmanager's text of a label set (Go's model.LabelSet.String): `{a="1", b="2"}`, each `name=%q`, sorted as text. */
 export function labelsString(labels: LabelSet): string {
-  const names = Object.keys(labels).sort();
-  return `{${names.map((name) => matcherString({ name, type: '=', value: labels[name]! })).join(', ')}}`;
+  const pairs = Object.entries(labels).map(([name, value]) => `${name}=${goQuote(value)}`);
+  return `{${pairs.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0)).join(', ')}}`;
 }
 
 /** Alertmanager's group key: route key and group labels, e.g. `{}/{severity="critical"}:{plan="p1", wave="2"}`. */
