@@ -1,7 +1,17 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { parseMatchers } from './matchers.ts';
-import { allRoutes, buildRouteTree, DEFAULT_TIMERS, groupKey, groupLabels, labelsString, type RouteSpec, route } from './routing.ts';
+import {
+  allRoutes,
+  buildRouteTree,
+  DEFAULT_TIMERS,
+  groupKey,
+  groupLabels,
+  labelsString,
+  type RouteSpec,
+  route,
+  routeAt,
+} from './routing.ts';
 
 const m = parseMatchers;
 const spec: RouteSpec = {
@@ -45,12 +55,12 @@ test('the first matching sibling stops the search unless it continues; the deepe
   assert.deepEqual(receivers({}), ['default']);
 });
 
-test("route keys and ids are Alertmanager's: matchers sorted, ids with the sibling index", () => {
+test("route keys and ids are Alertmanager's: matchers sorted, ids with the route's index among its siblings", () => {
   const ids = allRoutes(tree).map((r) => [r.key, r.id, r.path.join('.')]);
   assert.deepEqual(ids, [
     ['{}', '{}', ''],
     ['{}/{severity="critical"}', '{}/{severity="critical"}/0', '0'],
-    ['{}/{severity="critical"}/{step="rollback"}', '{}/{severity="critical"}/0/{step="rollback"}/0', '0.0'],
+    ['{}/{severity="critical"}/{step="rollback"}', '{}/{severity="critical"}/{step="rollback"}/0', '0.0'],
     ['{}/{severity=~"critical|warning",team="db"}', '{}/{severity=~"critical|warning",team="db"}/1', '1'],
     ['{}/{team="db"}', '{}/{team="db"}/2', '2'],
     ['{}/{severity="critical"}', '{}/{severity="critical"}/3', '3'],
@@ -86,4 +96,10 @@ test("group keys are Alertmanager's text", () => {
 
 test('the root needs a receiver', () => {
   assert.throws(() => buildRouteTree({ routes: [] }), /the root route needs a receiver/);
+});
+
+test('routeAt finds a route by its path, null when there is none', () => {
+  for (const r of allRoutes(tree)) assert.equal(routeAt(tree, r.path), r);
+  assert.equal(routeAt(tree, [0, 5]), null);
+  assert.equal(routeAt(tree, [9]), null);
 });

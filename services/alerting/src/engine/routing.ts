@@ -33,7 +33,11 @@ export interface RouteSpec {
 
 /** A route with everything inherited resolved. */
 export interface Route {
-  /** Alertmanager's route id: the key with each route's index among its siblings (`{}/{a="b"}/0`); unique in the tree. */
+  /**
+   * Alertmanager's route id: the key and the route's index among its siblings
+   * (`{}/{a="b"}/{c="d"}/0`). Like Alertmanager's, it can repeat where cousins have the
+   * same matchers and index; `path` is unique.
+   */
   readonly id: string;
   /** Alertmanager's route key: the matchers of the route and its ancestors (`{}/{a="b"}`); it starts the group key. */
   readonly key: string;
@@ -55,17 +59,17 @@ export interface Route {
 export function buildRouteTree(root: RouteSpec, defaults: RouteTimers = DEFAULT_TIMERS): Route {
   if (root.receiver === undefined)
     throw new ConfigError('route: the root route needs a receiver', { details: { field: 'route.receiver' } });
-  const top = { id: '', key: '', receiver: root.receiver, groupBy: [], groupByAll: false, timers: defaults };
+  const top = { key: '', receiver: root.receiver, groupBy: [], groupByAll: false, timers: defaults };
   return build(root, top, [], true);
 }
 
-type Inherited = Pick<Route, 'id' | 'key' | 'receiver' | 'groupBy' | 'groupByAll' | 'timers'>;
+type Inherited = Pick<Route, 'key' | 'receiver' | 'groupBy' | 'groupByAll' | 'timers'>;
 
 function build(spec: RouteSpec, parent: Inherited, path: number[], isRoot: boolean): Route {
   const matchers = sortMatchers(spec.matchers ?? []);
   const own = matchersString(matchers);
   const key = isRoot ? own : `${parent.key}/${own}`;
-  const id = isRoot ? own : `${parent.id}/${own}/${path[path.length - 1]}`;
+  const id = isRoot ? own : `${key}/${path[path.length - 1]}`;
   const groupByAll = spec.groupBy ? spec.groupBy.includes('...') : parent.groupByAll;
   const groupBy = groupByAll ? [] : spec.groupBy ? [...new Set(spec.groupBy)] : parent.groupBy;
   const timers: RouteTimers = {
@@ -73,9 +77,10 @@ function build(spec: RouteSpec, parent: Inherited, path: number[], isRoot: boole
     groupIntervalMs: spec.groupIntervalMs ?? parent.timers.groupIntervalMs,
     repeatIntervalMs: spec.repeatIntervalMs ?? parent.timers.repeatIntervalMs,
   };
-  const self: Inherited = { id, key, receiver: spec.receiver ?? parent.receiver, groupBy, groupByAll, timers };
+  const self: Inherited = { key, receiver: spec.receiver ?? parent.receiver, groupBy, groupByAll, timers };
   return {
     ...self,
+    id,
     path,
     continue: isRoot ? false : (spec.continue ?? false),
     matchers,
@@ -108,6 +113,13 @@ function matchRoute(r: Route, labels: LabelSet): Route[] | null {
 /** Every route of the tree, depth first (the root first). */
 export function allRoutes(tree: Route): Route[] {
   return [tree, ...tree.routes.flatMap(allRoutes)];
+}
+
+/** The route at `path` (indexes from the root), or null when the tree has no such route (the configuration changed). */
+export function routeAt(tree: Route, path: readonly number[]): Route | null {
+  let r: Route | undefined = tree;
+  for (const i of path) r = r?.routes[i];
+  return r ?? null;
 }
 
 /** The group labels of an alert on a route: its group_by labels that the alert has (all of them with `...`). */
