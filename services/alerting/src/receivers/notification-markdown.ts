@@ -10,7 +10,11 @@ export interface MarkdownOptions {
   maxBytes: number;
   /** The most bytes of one alert's log tail; default LOG_TAIL_MAX_BYTES. */
   logTailMaxBytes?: number;
+  /** How the log tail is set off: a fenced code block (default), or quoted lines for Markdown without code blocks (WeCom's). */
+  logStyle?: LogStyle;
 }
+
+export type LogStyle = 'fence' | 'quote';
 
 export interface RenderedMarkdown {
   title: string;
@@ -96,7 +100,7 @@ export function formatTime(ms: number): string {
     .replace(/\.\d+Z$/, ' UTC');
 }
 
-function alertSection(a: NotifiedAlert, t: ReceiverText, status: AlertStatus, logBytes: number): string {
+function alertSection(a: NotifiedAlert, t: ReceiverText, status: AlertStatus, logBytes: number, logStyle: LogStyle): string {
   const l = a.labels;
   const sev = l.severity ? `${t.severity[l.severity] ?? l.severity} · ` : '';
   const done = status === 'resolved' ? ` (${t.resolved})` : '';
@@ -111,9 +115,12 @@ function alertSection(a: NotifiedAlert, t: ReceiverText, status: AlertStatus, lo
     a.link && `- [${t.openStep}](${a.link})`,
   ].filter((x): x is string => typeof x === 'string' && x !== '');
   const log = a.annotations.log_tail;
-  if (log && logBytes >= MIN_LOG_BYTES) {
+  if (log && logBytes >= MIN_LOG_BYTES && logStyle === 'fence') {
     // A fence inside the log would end the code block early.
     lines.push('', `${t.logTail}:`, '```', logTail(log.replaceAll('```', "'''"), logBytes), '```');
+  } else if (log && logBytes >= MIN_LOG_BYTES) {
+    const tail = logTail(log, logBytes).split('\n');
+    lines.push('', `${t.logTail}:`, ...tail.map((l) => `> ${l}`));
   }
   return `${lines.join('\n')}\n`;
 }
@@ -126,17 +133,18 @@ export function renderNotificationMarkdown(n: Notification, opts: MarkdownOption
   const note = (omitted: number) => (omitted > 0 ? `\n${t.more(omitted)}\n` : '');
   const reserve = utf8Bytes(note(n.alerts.length + n.truncatedAlerts));
   const logMax = opts.logTailMaxBytes ?? LOG_TAIL_MAX_BYTES;
+  const style = opts.logStyle ?? 'fence';
   const sections: string[] = [];
   let used = utf8Bytes(header);
   for (const a of n.alerts) {
-    let section = alertSection(a, t, a.status, logMax);
+    let section = alertSection(a, t, a.status, logMax, style);
     const room = opts.maxBytes - used - reserve - (sections.length > 0 ? 1 : 0);
     if (utf8Bytes(section) > room) {
       if (sections.length > 0) break;
       // The first alert is listed whatever it takes: with less of its log, or cut.
-      const bare = utf8Bytes(alertSection(a, t, a.status, 0));
+      const bare = utf8Bytes(alertSection(a, t, a.status, 0, style));
       const frame = utf8Bytes(`\n${t.logTail}:\n\`\`\`\n\n\`\`\``) + 1;
-      section = alertSection(a, t, a.status, room - bare - frame);
+      section = alertSection(a, t, a.status, room - bare - frame, style);
       if (utf8Bytes(section) > room) section = cutUtf8(section, room);
     }
     sections.push(section);

@@ -14,6 +14,8 @@ test('markdown content within 4096 bytes, cut between alerts with "…and N more
   assert.match(content, /^### \[FIRING:200\] StepFailed plan=p1\n/);
   assert.match(content, /…and \d+ more alerts not listed\n$/);
   assert.match(content, /- Failure code: RPM_TRANSACTION_FAILED/);
+  assert.match(content, /Last log lines:\n> \[\d+\] dnf: error: 依赖冲突 package-\d+\n/);
+  assert.doesNotMatch(content, /```/);
 });
 
 test('with mobiles to mention: the text type (the only one that mentions by mobile), within 2048 bytes', () => {

@@ -1,5 +1,6 @@
 // WeCom group robot (企业微信群机器人): POST to …/cgi-bin/webhook/send?key=…, a markdown
-// message of at most 4096 bytes. Its markdown cannot mention people by mobile number; only
+// message of at most 4096 bytes. That Markdown has no code blocks (headings, bold, links,
+// inline code, quotes, font colours only), so the log tail is quoted line by line. Its markdown cannot mention people by mobile number; only
 // the text type can (mentioned_mobile_list, 2048 bytes), so a receiver configured with
 // mobiles sends text: paging the on-call matters more than the formatting.
 // HTTP 200 with errcode ≠ 0 is a failure; 45009 is the frequency limit (20 a minute).
@@ -26,10 +27,10 @@ export interface WeComMessageOptions {
 
 export function buildWeComMessage(n: Notification, opts: WeComMessageOptions): WeComMessage {
   if (opts.mentionedMobiles.length === 0) {
-    const r = renderNotificationMarkdown(n, { locale: opts.locale, maxBytes: WECOM_MARKDOWN_MAX_BYTES });
+    const r = renderNotificationMarkdown(n, { locale: opts.locale, maxBytes: WECOM_MARKDOWN_MAX_BYTES, logStyle: 'quote' });
     return { msgtype: 'markdown', markdown: { content: r.text } };
   }
-  const r = renderNotificationMarkdown(n, { locale: opts.locale, maxBytes: WECOM_TEXT_MAX_BYTES, logTailMaxBytes: 600 });
+  const r = renderNotificationMarkdown(n, { locale: opts.locale, maxBytes: WECOM_TEXT_MAX_BYTES, logTailMaxBytes: 600, logStyle: 'quote' });
   return { msgtype: 'text', text: { content: r.text, mentioned_mobile_list: [...opts.mentionedMobiles] } };
 }
 
