@@ -68,3 +68,11 @@ test('one alert larger than the limit is still listed, with less of its log; a f
   assert.match(r.text, /'''\nlast line\n```/);
   assert.ok(r.text.endsWith('…另有 1 条告警未列出\n'));
 });
+
+test('the last alert may use the room the note would have taken', () => {
+  const n = notification([failedStep(1), failedStep(2)]);
+  const full = renderNotificationMarkdown(n, { locale: 'zh-CN', maxBytes: 100_000 });
+  const exact = renderNotificationMarkdown(n, { locale: 'zh-CN', maxBytes: utf8Bytes(full.text) });
+  assert.deepEqual([exact.listed, exact.omitted, exact.text], [2, 0, full.text]);
+  assert.equal(renderNotificationMarkdown(n, { locale: 'zh-CN', maxBytes: utf8Bytes(full.text) - 1 }).listed, 1);
+});

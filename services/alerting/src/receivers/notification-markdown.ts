@@ -136,9 +136,11 @@ export function renderNotificationMarkdown(n: Notification, opts: MarkdownOption
   const style = opts.logStyle ?? 'fence';
   const sections: string[] = [];
   let used = utf8Bytes(header);
-  for (const a of n.alerts) {
+  for (const [i, a] of n.alerts.entries()) {
     let section = alertSection(a, t, a.status, logMax, style);
-    const room = opts.maxBytes - used - reserve - (sections.length > 0 ? 1 : 0);
+    // The last alert, with nothing cut before, needs no room for the note.
+    const noteRoom = i === n.alerts.length - 1 && n.truncatedAlerts === 0 ? 0 : reserve;
+    const room = opts.maxBytes - used - noteRoom - (sections.length > 0 ? 1 : 0);
     if (utf8Bytes(section) > room) {
       if (sections.length > 0) break;
       // The first alert is listed whatever it takes: with less of its log, or cut.
