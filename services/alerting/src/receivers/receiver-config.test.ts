@@ -33,6 +33,7 @@ test('every problem at once, each naming its path; nothing built', () => {
     },
     { email_configs: [{}] },
     { name: 'x', slack_configs: [] },
+    { name: 'a|b', webhook_configs: [{ url: 'https://user:pw@hooks.example/x' }] },
   ]);
   assert.equal(r.config, undefined);
   assert.deepEqual(r.problems, [
@@ -55,6 +56,8 @@ test('every problem at once, each naming its path; nothing built', () => {
     'receivers[3].name: is required (a non-empty string)',
     'receivers[3].email_configs: no email integration is wired into this service',
     'receivers[4].slack_configs: unknown key (known: name, webhook_configs, alertmanager_configs, pagerduty_configs, email_configs, dingtalk_configs, wecom_configs, feishu_configs)',
+    'receivers[5].name: must not contain "|" or line breaks',
+    'receivers[5].webhook_configs[0].url: must not hold a user or password',
   ]);
   assert.deepEqual(checkReceivers({}).problems, ['receivers: must be a list of receivers']);
 });

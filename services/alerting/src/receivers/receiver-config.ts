@@ -85,8 +85,10 @@ class Fields {
     } catch {
       u = undefined;
     }
-    if (u && (u.protocol === 'http:' || u.protocol === 'https:')) return v;
-    this.problem(key, 'not an http(s) URL');
+    if (!u || (u.protocol !== 'http:' && u.protocol !== 'https:')) this.problem(key, 'not an http(s) URL');
+    // fetch refuses URLs with credentials; an Authorization header is the way (http_headers).
+    else if (u.username || u.password) this.problem(key, 'must not hold a user or password');
+    else return v;
     return undefined;
   }
 
@@ -260,6 +262,8 @@ export function checkReceivers(raw: unknown, extra: ExtraIntegrations = {}, path
     for (const key of Object.keys(r)) if (!known.includes(key)) problems.push(`${at}.${key}: unknown key (known: ${known.join(', ')})`);
     const name = typeof r.name === 'string' ? r.name.trim() : '';
     if (name === '') problems.push(`${at}.name: is required (a non-empty string)`);
+    // Notification ids are `<receiver>|<groupKey>|<seq>`.
+    else if (/[|\r\n]/.test(name)) problems.push(`${at}.name: must not contain "|" or line breaks`);
     else if (names.has(name)) problems.push(`${at}.name: "${name}" is used by an earlier receiver`);
     names.add(name);
     const parts: (() => Receiver)[] = [];
