@@ -61,7 +61,7 @@ test('the receiver signs with its clock and POSTs; errcode 130101 is retryable, 
   srv.answers.push({ status: 200, body: { errcode: 130101, errmsg: 'send too fast, exceed 20 times per minute' } });
   await assert.rejects(
     r.send(n, signal),
-    (e: DeliveryError) => e.retryable && e.code === 'RECEIVER_RATE_LIMITED' && /130101/.test(e.message),
+    (e: DeliveryError) => e.retryable && e.code === 'RECEIVER_RATE_LIMITED' && e.retryAfterMs === 600_000 && /130101/.test(e.message),
   );
   srv.answers.push({ status: 200, body: { errcode: 310000, errmsg: 'sign not match' } });
   await assert.rejects(

@@ -15,6 +15,8 @@ import type { Locale } from './receiver-text.ts';
 export const DINGTALK_TEXT_MAX_BYTES = 20_000;
 /** 130101: more than 20 messages a minute to the group. */
 export const DINGTALK_RATE_LIMIT_CODES: readonly number[] = [130101];
+/** DingTalk then refuses the robot for 10 minutes: trying sooner only fails again. */
+export const DINGTALK_RATE_LIMIT_PAUSE_MS = 10 * 60_000;
 
 export interface DingTalkMessage {
   msgtype: 'markdown';
@@ -63,6 +65,6 @@ export class DingTalkReceiver extends HttpReceiver<DingTalkReceiverConfig> imple
 
   async send(notification: Notification, signal: AbortSignal): Promise<void> {
     const url = dingTalkSignedUrl(this.config.url, this.config.secret, this.now());
-    await this.postToRobot(url, buildDingTalkMessage(notification, this.config), signal, DINGTALK_RATE_LIMIT_CODES);
+    await this.postToRobot(url, buildDingTalkMessage(notification, this.config), signal, DINGTALK_RATE_LIMIT_CODES, DINGTALK_RATE_LIMIT_PAUSE_MS);
   }
 }

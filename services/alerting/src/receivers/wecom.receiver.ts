@@ -15,6 +15,8 @@ export const WECOM_MARKDOWN_MAX_BYTES = 4096;
 export const WECOM_TEXT_MAX_BYTES = 2048;
 /** 45009: api freq out of limit. */
 export const WECOM_RATE_LIMIT_CODES: readonly number[] = [45009];
+/** The limit is 20 messages a minute: a minute on, the window has room again. */
+export const WECOM_RATE_LIMIT_PAUSE_MS = 60_000;
 
 export type WeComMessage =
   | { msgtype: 'markdown'; markdown: { content: string } }
@@ -44,6 +46,6 @@ export class WeComReceiver extends HttpReceiver<WeComReceiverConfig> implements 
   readonly kind = 'wecom' as const;
 
   async send(notification: Notification, signal: AbortSignal): Promise<void> {
-    await this.postToRobot(this.config.url, buildWeComMessage(notification, this.config), signal, WECOM_RATE_LIMIT_CODES);
+    await this.postToRobot(this.config.url, buildWeComMessage(notification, this.config), signal, WECOM_RATE_LIMIT_CODES, WECOM_RATE_LIMIT_PAUSE_MS);
   }
 }
