@@ -36,7 +36,10 @@ export interface NotifiedAlert extends Alert {
  * formats (Alertmanager's webhook v4 payload is a direct rendering of it).
  */
 export interface Notification {
-  /** Unique per receiver, group and flush: `<receiver>|<groupKey>|<seq>`; receivers that take an idempotency key get it. */
+  /**
+   * Unique per integration, group and flush: `<receiver>/<integration index>|<groupKey>|<seq>`;
+   * receivers that take an idempotency key get it.
+   */
   id: string;
   receiver: string;
   /** Alertmanager's group key: the route path and the group labels, e.g. `{}/{severity="critical"}:{plan="p1"}`. */
