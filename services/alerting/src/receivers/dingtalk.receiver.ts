@@ -65,6 +65,12 @@ export class DingTalkReceiver extends HttpReceiver<DingTalkReceiverConfig> imple
 
   async send(notification: Notification, signal: AbortSignal): Promise<void> {
     const url = dingTalkSignedUrl(this.config.url, this.config.secret, this.now());
-    await this.postToRobot(url, buildDingTalkMessage(notification, this.config), signal, DINGTALK_RATE_LIMIT_CODES, DINGTALK_RATE_LIMIT_PAUSE_MS);
+    await this.postToRobot(
+      url,
+      buildDingTalkMessage(notification, this.config),
+      signal,
+      DINGTALK_RATE_LIMIT_CODES,
+      DINGTALK_RATE_LIMIT_PAUSE_MS,
+    );
   }
 }

@@ -50,7 +50,10 @@ test('the receiver POSTs to the key URL; errcode 45009 retryable, 93000 refused'
   assert.equal(req.url, '/cgi-bin/webhook/send?key=k1');
   assert.deepEqual(JSON.parse(req.body), buildWeComMessage(n, { locale: 'zh-CN', mentionedMobiles: [] }));
   srv.answers.push({ status: 200, body: { errcode: 45009, errmsg: 'api freq out of limit' } });
-  await assert.rejects(r.send(n, signal), (e: DeliveryError) => e.retryable && e.code === 'RECEIVER_RATE_LIMITED' && e.retryAfterMs === 60_000);
+  await assert.rejects(
+    r.send(n, signal),
+    (e: DeliveryError) => e.retryable && e.code === 'RECEIVER_RATE_LIMITED' && e.retryAfterMs === 60_000,
+  );
   srv.answers.push({ status: 200, body: { errcode: 93000, errmsg: 'invalid webhook url' } });
   await assert.rejects(r.send(n, signal), (e: DeliveryError) => !e.retryable && e.code === 'RECEIVER_REFUSED');
 });

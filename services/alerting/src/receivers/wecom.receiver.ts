@@ -46,6 +46,12 @@ export class WeComReceiver extends HttpReceiver<WeComReceiverConfig> implements 
   readonly kind = 'wecom' as const;
 
   async send(notification: Notification, signal: AbortSignal): Promise<void> {
-    await this.postToRobot(this.config.url, buildWeComMessage(notification, this.config), signal, WECOM_RATE_LIMIT_CODES, WECOM_RATE_LIMIT_PAUSE_MS);
+    await this.postToRobot(
+      this.config.url,
+      buildWeComMessage(notification, this.config),
+      signal,
+      WECOM_RATE_LIMIT_CODES,
+      WECOM_RATE_LIMIT_PAUSE_MS,
+    );
   }
 }
