@@ -57,6 +57,12 @@ test('200 alerts arriving one by one within group_wait make one notification wit
   assert.deepEqual(decide(alerts, last, T0 + 31 * S), { kind: 'wait', until: T0 + 30 * S + 4 * H }, 'then only the repeat');
 });
 
+test('a group of 300,000 alerts is decided (no argument-list limits)', () => {
+  const alerts = Array.from({ length: 300_000 }, (_, i) => firing(`fp${i}`, T0 + i));
+  const d = decide(alerts, null, T0 + H);
+  assert.equal(d.kind === 'notify' && d.firing.length, 300_000);
+});
+
 test('an alert older than group_wait is notified at once, as in Alertmanager', () => {
   const d = decide([firing('a', T0 - H)], null, T0);
   assert.equal(d.kind === 'notify' && d.reason, 'first');

@@ -95,7 +95,7 @@ export function decideFlush(input: FlushInput): FlushDecision {
 
   if (last === null) {
     // Alertmanager flushes a new group at once when an alert is already older than group_wait.
-    const since = Math.min(input.firstAlertAt, ...firing.map((a) => a.startsAt));
+    const since = firing.reduce((min, a) => Math.min(min, a.startsAt), input.firstAlertAt);
     const due = since + timers.groupWaitMs;
     return now >= due ? notify('first') : { kind: 'wait', until: due };
   }
