@@ -21,6 +21,8 @@ export const NOTIFICATION_LOG_BUCKET = 'yx_alert_log';
 export type DeliveryState = 'pending' | 'delivered' | 'abandoned';
 
 export interface LogRecord extends NotificationLogEntry {
+  /** The integration of the receiver (`<receiver>/<index>`) this notification goes to. */
+  target: string;
   receiver: string;
   groupKey: string;
   delivery: DeliveryState;
@@ -41,9 +43,12 @@ export interface Stored {
   revision: number;
 }
 
-/** The KV key of a (receiver, group): receiver names are key-safe (the configuration checks them). */
-export function logKey(receiver: string, groupKey: string): string {
-  return `${receiver}.${createHash('sha256').update(groupKey).digest('hex').slice(0, 32)}`;
+/**
+ * The KV key of a (target, group), where a target is one integration of a receiver
+ * (`<receiver>/<index>`): a hash, as group keys hold characters KV keys may not.
+ */
+export function logKey(target: string, groupKey: string): string {
+  return `n.${createHash('sha256').update(`${target}\n${groupKey}`).digest('hex').slice(0, 40)}`;
 }
 
 const isConflict = (err: unknown): boolean =>
