@@ -5,6 +5,9 @@
 import { createHash } from 'node:crypto';
 import type { LabelSet } from '../model/alert.ts';
 
+/** What fingerprint() returns, for the schemas of APIs that take one. */
+export const FINGERPRINT_PATTERN = '^[0-9a-f]{16}$';
+
 /** 16 lowercase hex characters identifying `labels`; empty values count like absent labels, as in Alertmanager. */
 export function fingerprint(labels: LabelSet): string {
   const pairs = Object.entries(labels)

@@ -5,6 +5,7 @@
 // Applying an event twice, or two events out of order, ends in the same document; no
 // compare-and-swap is needed (FerretDB v1 has none for updates).
 import { isDuplicateKey } from '@yixing/common';
+import type { CursorKey } from '@yixing/common/http';
 import { type Connection, type Model, Schema } from 'mongoose';
 import type { Alert, AlertStatus, LabelSet } from '../model/alert.ts';
 
@@ -27,6 +28,12 @@ export interface AlertDoc {
   ackedBy: string;
   /** The writer's clock at its latest change: replicas load what changed since they last looked. */
   changedAt: Date;
+  /**
+   * The later of the latest fire and the latest resolve, as `<epoch ms, 15 digits>:fire` or
+   * `…:resolve` ($max, like the dates): what the API's state filter queries, since FerretDB v1
+   * cannot compare two fields. `resolve` sorts after `fire`, as a tie is resolved (isFiring).
+   */
+  latest: string;
 }
 
 const NEVER = new Date(0);
@@ -44,11 +51,34 @@ const schema = new Schema<AlertDoc>(
     ackedAt: { type: Date, default: NEVER },
     ackedBy: { type: String, default: '' },
     changedAt: Date,
+    latest: { type: String, default: '' },
   },
   { collection: 'alerts', versionKey: false, minimize: false },
 );
 schema.index({ changedAt: 1 });
 schema.index({ 'labels.plan': 1, 'labels.host': 1 });
+schema.index({ startsAt: -1, _id: -1 });
+
+/** The `latest` key of an event at `at`. */
+export const latestKey = (at: number, event: 'fire' | 'resolve'): string => `${String(at).padStart(15, '0')}:${event}`;
+
+/** What the API lists: a state and label values, all optional. */
+export interface AlertQuery {
+  state?: AlertStatus;
+  labels?: LabelSet;
+}
+
+/** The stored filter of a query (and of a page after `after`, newest first by startsAt). */
+export function alertFilter(q: AlertQuery, after: CursorKey | null): Record<string, unknown> {
+  const filter: Record<string, unknown> = {};
+  if (q.state) filter.latest = { $regex: q.state === 'firing' ? ':fire$' : ':resolve$' };
+  for (const [k, v] of Object.entries(q.labels ?? {})) filter[`labels.${k}`] = v;
+  if (after) {
+    const at = new Date(after.at);
+    filter.$or = [{ startsAt: { $lt: at } }, { startsAt: at, _id: { $lt: after.id } }];
+  }
+  return filter;
+}
 
 export const isFiring = (d: Pick<AlertDoc, 'firedAt' | 'resolvedAt'>): boolean => d.firedAt.getTime() > d.resolvedAt.getTime();
 export const isAcknowledged = (d: Pick<AlertDoc, 'ackedAt' | 'startsAt'>): boolean => d.ackedAt.getTime() >= d.startsAt.getTime();
@@ -109,6 +139,7 @@ export class AlertStore {
           ackedAt: NEVER,
           ackedBy: '',
           changedAt,
+          latest: latestKey(input.at, 'fire'),
         });
         return;
       } catch (err) {
@@ -121,7 +152,7 @@ export class AlertStore {
       { _id: input.fingerprint },
       {
         $set: { annotations: input.annotations, path: input.path, ...(newEpisode ? { startsAt: at, ackedBy: '' } : {}) },
-        $max: { firedAt: at, changedAt },
+        $max: { firedAt: at, changedAt, latest: latestKey(input.at, 'fire') },
       },
     );
   }
@@ -132,7 +163,7 @@ export class AlertStore {
     for (const [k, v] of Object.entries(where)) filter[`labels.${k}`] = v;
     const res = await this.#model.updateMany(filter, {
       $set: { resolvedBy: by },
-      $max: { resolvedAt: new Date(at), changedAt: new Date(this.#clock()) },
+      $max: { resolvedAt: new Date(at), changedAt: new Date(this.#clock()), latest: latestKey(at, 'resolve') },
     });
     return res.modifiedCount;
   }
@@ -140,7 +171,10 @@ export class AlertStore {
   /** An operator resolves one alert by hand; it fires again only on a later event. */
   async resolve(fingerprint: string, actor: string): Promise<AlertDoc | null> {
     const now = new Date(this.#clock());
-    await this.#model.updateOne({ _id: fingerprint }, { $set: { resolvedBy: actor }, $max: { resolvedAt: now, changedAt: now } });
+    await this.#model.updateOne(
+      { _id: fingerprint },
+      { $set: { resolvedBy: actor }, $max: { resolvedAt: now, changedAt: now, latest: latestKey(now.getTime(), 'resolve') } },
+    );
     return await this.get(fingerprint);
   }
 
@@ -153,6 +187,11 @@ export class AlertStore {
 
   async get(fingerprint: string): Promise<AlertDoc | null> {
     return await this.#model.findById(fingerprint).lean<AlertDoc>();
+  }
+
+  /** Up to `limit` alerts of the query after `after`, newest start first (ties by fingerprint). */
+  async page(q: AlertQuery, after: CursorKey | null, limit: number): Promise<AlertDoc[]> {
+    return await this.#model.find(alertFilter(q, after)).sort({ startsAt: -1, _id: -1 }).limit(limit).lean<AlertDoc[]>();
   }
 
   /** Alerts changed at or after `since` (writer clocks: ask with a margin). */

@@ -2,7 +2,12 @@
 // who and why. A silence is never deleted before its end: expiring one moves its end to now,
 // so the history says what was silenced when.
 import { randomUUID } from 'node:crypto';
+import { type CursorKey, NEWEST_FIRST, newestFirstAfter } from '@yixing/common/http';
 import { type Connection, type Model, Schema } from 'mongoose';
+import type { SilenceState } from '../engine/silences.ts';
+
+/** A silence's id, as add() makes it. */
+export const SILENCE_ID_PATTERN = '^s-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$';
 
 export interface SilenceDoc {
   _id: string;
@@ -31,6 +36,18 @@ const schema = new Schema<SilenceDoc>(
   { collection: 'silences', versionKey: false },
 );
 schema.index({ endsAt: 1 });
+schema.index({ createdAt: -1, _id: -1 });
+
+/** The stored filter of silences in `state` at `now` (silenceState's intervals), after a cursor. */
+export function silenceFilter(state: SilenceState | undefined, now: number, after: CursorKey | null): Record<string, unknown> {
+  const at = new Date(now);
+  const byState: Record<SilenceState, Record<string, unknown>> = {
+    pending: { startsAt: { $gt: at }, endsAt: { $gt: at } },
+    active: { startsAt: { $lte: at }, endsAt: { $gt: at } },
+    expired: { endsAt: { $lte: at } },
+  };
+  return { ...(state ? byState[state] : {}), ...(after ? newestFirstAfter(after) : {}) };
+}
 
 export class SilenceStore {
   readonly #model: Model<SilenceDoc>;
@@ -60,6 +77,15 @@ export class SilenceStore {
 
   async get(id: string): Promise<SilenceDoc | null> {
     return await this.#model.findById(id).lean<SilenceDoc>();
+  }
+
+  /** Up to `limit` silences in `state` at `now` after `after`, newest first. */
+  async page(state: SilenceState | undefined, now: number, after: CursorKey | null, limit: number): Promise<SilenceDoc[]> {
+    return await this.#model
+      .find(silenceFilter(state, now, after))
+      .sort({ ...NEWEST_FIRST })
+      .limit(limit)
+      .lean<SilenceDoc[]>();
   }
 
   /** Silences not yet over at `now` (active and pending): what the dispatcher applies. */
