@@ -3,8 +3,9 @@ import { createHmac } from 'node:crypto';
 import { after, before, test } from 'node:test';
 import type { DeliveryError } from '../errors.ts';
 import { type CaptureServer, startCaptureServer } from './capture-server.testing.ts';
-import { buildFeishuMessage, FeishuReceiver, feishuColour, feishuSign } from './feishu.receiver.ts';
+import { buildFeishuMessage, FEISHU_BODY_MAX_BYTES, FeishuReceiver, feishuColour, feishuSign } from './feishu.receiver.ts';
 import { failedStep, notification, T0 } from './notification.testing.ts';
+import { utf8Bytes } from './notification-markdown.ts';
 
 const secret = 'feishu-secret';
 const ts = Math.floor(T0 / 1000);
@@ -59,4 +60,13 @@ test('the receiver POSTs the signed card; 9499 and 11232 retryable, 19021 (bad s
   await assert.rejects(r.send(n, signal), (e: DeliveryError) => !e.retryable && e.code === 'RECEIVER_REFUSED' && /19021/.test(e.message));
   srv.answers.push({ status: 200, body: { StatusCode: 0, StatusMessage: 'success' } });
   await r.send(n, signal);
+});
+
+test('the whole request stays within 20000 bytes even when JSON escaping doubles a log full of quotes', () => {
+  const quoted = (i: number) =>
+    failedStep(i, { annotations: { summary: 's', log_tail: Array.from({ length: 40 }, () => '"\\"\\"\\"\\"\\"').join('\n') } });
+  const m = buildFeishuMessage(notification(Array.from({ length: 60 }, (_, i) => quoted(i))), 'zh-CN', secret, T0);
+  const size = utf8Bytes(JSON.stringify(m));
+  assert.ok(size <= FEISHU_BODY_MAX_BYTES && size > FEISHU_BODY_MAX_BYTES - 3000, String(size));
+  assert.match(m.card.body.elements[0]!.content, /…另有 \d+ 条告警未列出\n$/);
 });

@@ -9,11 +9,13 @@
 import { createHmac } from 'node:crypto';
 import type { Notification } from '../model/alert.ts';
 import { HttpReceiver } from './http-post.ts';
-import { renderNotificationMarkdown, worstSeverity } from './notification-markdown.ts';
+import { renderNotificationMarkdown, utf8Bytes, worstSeverity } from './notification-markdown.ts';
 import type { Receiver } from './receiver.ts';
 import type { Locale } from './receiver-text.ts';
 
-/** 20 KB for the whole request, less room for the card's frame, title and signature. */
+/** The documented limit of a request body ("20 KB", read as the smaller 20000 bytes). */
+export const FEISHU_BODY_MAX_BYTES = 20_000;
+/** The markdown's first budget: the body less room for the card's frame, title and signature. */
 export const FEISHU_MARKDOWN_MAX_BYTES = 18_000;
 export const FEISHU_RATE_LIMIT_CODES: readonly number[] = [9499, 11232];
 
@@ -42,11 +44,17 @@ export function feishuColour(n: Notification): FeishuColour {
   return s === 'critical' ? 'red' : s === 'warning' ? 'orange' : 'blue';
 }
 
-export function buildFeishuMessage(n: Notification, locale: Locale, secret: string | undefined, nowMs: number): FeishuMessage {
-  const r = renderNotificationMarkdown(n, { locale, maxBytes: FEISHU_MARKDOWN_MAX_BYTES });
+function cardMessage(
+  n: Notification,
+  locale: Locale,
+  signature: Pick<FeishuMessage, 'timestamp' | 'sign'>,
+  maxBytes: number,
+): FeishuMessage {
+  const r = renderNotificationMarkdown(n, { locale, maxBytes });
   // The card's header shows the title; the markdown starts at the first alert.
   const body = r.text.replace(/^### .*\n\n/, '');
-  const message: FeishuMessage = {
+  return {
+    ...signature,
     msg_type: 'interactive',
     card: {
       schema: '2.0',
@@ -54,9 +62,24 @@ export function buildFeishuMessage(n: Notification, locale: Locale, secret: stri
       body: { elements: [{ tag: 'markdown', content: body }] },
     },
   };
-  if (!secret) return message;
+}
+
+/** The signed card, its JSON within FEISHU_BODY_MAX_BYTES. */
+export function buildFeishuMessage(n: Notification, locale: Locale, secret: string | undefined, nowMs: number): FeishuMessage {
   const ts = Math.floor(nowMs / 1000);
-  return { timestamp: String(ts), sign: feishuSign(secret, ts), ...message };
+  const signature = secret ? { timestamp: String(ts), sign: feishuSign(secret, ts) } : {};
+  let maxBytes = FEISHU_MARKDOWN_MAX_BYTES;
+  let message = cardMessage(n, locale, signature, maxBytes);
+  // JSON escapes (quotes, backslashes, line breaks in logs) grow the text: shrink it until the body fits.
+  for (
+    let size = utf8Bytes(JSON.stringify(message));
+    size > FEISHU_BODY_MAX_BYTES && maxBytes > 0;
+    size = utf8Bytes(JSON.stringify(message))
+  ) {
+    maxBytes = Math.floor((maxBytes * FEISHU_BODY_MAX_BYTES) / size) - 64;
+    message = cardMessage(n, locale, signature, maxBytes);
+  }
+  return message;
 }
 
 export interface FeishuReceiverConfig {
