@@ -11,12 +11,9 @@
 import { createHash } from 'node:crypto';
 import { JetStreamApiCodes, JetStreamApiError, type JetStreamClient } from '@nats-io/jetstream';
 import { type KV, Kvm } from '@nats-io/kv';
-import type { Logger } from '@yixing/common';
+import { ALERT_LOG_BUCKET, type Logger } from '@yixing/common';
 import type { NotificationLogEntry } from '../engine/flush.ts';
 import type { Notification } from '../model/alert.ts';
-
-/** The bucket of the notification log. */
-export const NOTIFICATION_LOG_BUCKET = 'yx_alert_log';
 
 export type DeliveryState = 'pending' | 'delivered' | 'abandoned';
 
@@ -68,7 +65,7 @@ export class NotificationLog {
   }
 
   static async open(js: JetStreamClient, log: Logger, replicas: number): Promise<NotificationLog> {
-    const kv = await new Kvm(js).create(NOTIFICATION_LOG_BUCKET, {
+    const kv = await new Kvm(js).create(ALERT_LOG_BUCKET, {
       history: 1,
       replicas,
       description: 'Yixing alerting: the last notification of each receiver and group',

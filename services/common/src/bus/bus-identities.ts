@@ -108,6 +108,14 @@ export function objectStoreSubjects(bucket: string): { stream: string; subjects:
   return { stream: `OBJ_${bucket}`, subjects: `$O.${bucket}.>` };
 }
 
+/** The alerting service's notification log (a KV bucket): what each receiver was last told. */
+export const ALERT_LOG_BUCKET = 'yx_alert_log';
+
+/** A KV bucket's stream and subjects (`@nats-io/kv` naming). */
+export function kvSubjects(bucket: string): { stream: string; subjects: string } {
+  return { stream: `KV_${bucket}`, subjects: `$KV.${bucket}.>` };
+}
+
 /** The backup service's Object Store bucket unless configured otherwise (YX_BACKUP_BUCKET). */
 export const DEFAULT_BACKUP_BUCKET = 'yx_backups';
 
@@ -166,7 +174,8 @@ export function servicePermissions(service: ServiceIdentity, opts: ServicePermis
         sub: { allow: [...filters('enrolRequest', 'credentialRenewal'), inbox] },
         resp: ONE_SLOW_REPLY,
       };
-    case 'alerting':
+    case 'alerting': {
+      const nflog = kvSubjects(ALERT_LOG_BUCKET);
       return {
         // Reads events, the failed step's last log lines and the scheduler's consumer (is it
         // there, is it behind); publishes what it notified.
@@ -176,10 +185,15 @@ export function servicePermissions(service: ServiceIdentity, opts: ServicePermis
             '$JS.API.INFO',
             ...consumeStream(catalog.stepEvent.stream),
             ...consumeStream(catalog.logLine.stream),
+            // The notification log: created and updated by the service, read and watched by every replica.
+            ...manageStream(nflog.stream),
+            ...consumeStream(nflog.stream),
+            nflog.subjects,
           ],
         },
         sub: { allow: [inbox] },
       };
+    }
   }
 }
 
