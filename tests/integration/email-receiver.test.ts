@@ -4,15 +4,16 @@
 import assert from 'node:assert/strict';
 import net from 'node:net';
 import { after, test } from 'node:test';
-import { checkEmailConfig, DeliveryError, EmailReceiver, emailThreading } from '@yixing/alerting/internal';
+import { checkEmailConfig, DeliveryError, DeliveryQueues, EmailReceiver, emailThreading } from '@yixing/alerting/internal';
 import { failedStep, notification } from '../../services/alerting/src/receivers/notification.testing.ts';
 import { startSmtpServer } from '../fixtures/smtp-server.ts';
 import { makeTestCerts } from '../fixtures/tls-certs.ts';
+import { waitUntil } from '../fixtures/wait.ts';
 
-function receiver(raw: Record<string, unknown>): EmailReceiver {
+function receiver(raw: Record<string, unknown>, name = 'oncall-mail'): EmailReceiver {
   const { config, problems } = checkEmailConfig({ from: 'Yixing <alerts@yixing.example>', to: 'oncall@example.com', ...raw }, 'email');
   assert.deepEqual(problems, []);
-  return new EmailReceiver('oncall-mail', config!);
+  return new EmailReceiver(name, config!);
 }
 
 const never = new AbortController().signal;
@@ -130,4 +131,48 @@ test('an attempt aborted by its signal ends at once, retryable, on a server that
   attempt.abort(new Error('attempt timeout'));
   const err = await deliveryError(sending);
   assert.deepEqual([err.code, err.retryable], ['RECEIVER_TIMEOUT', true]);
+});
+
+test('through the delivery queues: a mail server down is retried until it is back, and holds up no other', async () => {
+  const [downServer, upServer] = [await startSmtpServer(), await startSmtpServer()];
+  after(() => Promise.all([downServer.stop(), upServer.stop()]));
+  const down = receiver({ smarthost: `127.0.0.1:${downServer.smtpPort}`, require_tls: false }, 'down');
+  const up = receiver({ smarthost: `127.0.0.1:${upServer.smtpPort}`, require_tls: false }, 'up');
+  const delivered: string[] = [];
+  const failures: string[] = [];
+  const queues = new DeliveryQueues([down, up], () => ({
+    retry: { baseMs: 50, maxMs: 200, maxAttempts: Number.POSITIVE_INFINITY, maxRetryAfterMs: 1000 },
+    attemptTimeoutMs: 10_000,
+    callbacks: {
+      delivered: (id, attempts) => delivered.push(`${id} after ${attempts}`),
+      failed: (id, err, willRetry) => failures.push(`${id} ${(err as DeliveryError).code} ${willRetry}`),
+    },
+  }));
+  after(() => queues.stop());
+
+  await downServer.kill();
+  const n = (receiverName: string) => ({ ...notification([failedStep(1)]), id: `${receiverName}|g|1`, receiver: receiverName });
+  queues.enqueue(n('down'));
+  queues.enqueue(n('up'));
+  await waitUntil(
+    async () => ({
+      done: delivered.includes('up|g|1 after 1') && failures.length >= 3,
+      value: undefined,
+      state: `${delivered.join()} ${failures.length}`,
+    }),
+    { what: 'the up receiver served while the down one is retried' },
+  );
+  assert.ok(
+    failures.every((f) => f === 'down|g|1 RECEIVER_UNAVAILABLE true'),
+    failures.join('\n'),
+  );
+  assert.equal((await upServer.messages()).length, 1);
+
+  await downServer.restart();
+  await waitUntil(async () => ({ done: delivered.some((d) => d.startsWith('down|g|1')), value: undefined, state: `${failures.length}` }), {
+    what: 'the down receiver served once its server is back',
+  });
+  const [m, ...more] = await downServer.messages();
+  assert.equal(more.length, 0, 'delivered once');
+  assert.equal(`<${m?.messageId}>`, emailThreading(n('down'), 'alerts@yixing.example').messageId);
 });
