@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import fc from 'fast-check';
 import { fingerprint } from './fingerprint.ts';
 
 test('a fingerprint is 16 hex characters and stable across runs', () => {
@@ -29,4 +30,20 @@ test('moving characters between names and values changes the fingerprint', () =>
 test('an empty value is the same as no label, as in Alertmanager', () => {
   assert.equal(fingerprint({ a: '1', b: '' }), fingerprint({ a: '1' }));
   assert.match(fingerprint({}), /^[0-9a-f]{16}$/);
+});
+
+test('any label set: the same fingerprint in any order; a changed value changes it', () => {
+  const labels = fc.dictionary(fc.string({ minLength: 1, maxLength: 6 }), fc.string({ minLength: 1, maxLength: 6 }), {
+    minKeys: 1,
+    maxKeys: 6,
+  });
+  fc.assert(
+    fc.property(labels, (l) => {
+      const reversed = Object.fromEntries(Object.entries(l).reverse());
+      assert.equal(fingerprint(reversed), fingerprint(l));
+      const [name, value] = Object.entries(l)[0]!;
+      assert.notEqual(fingerprint({ ...l, [name]: `${value}x` }), fingerprint(l));
+    }),
+    { numRuns: 300 },
+  );
 });

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import fc from 'fast-check';
 import { MatcherSyntaxError, matchersString, matches, matchesEmpty, parseMatcher, parseMatchers, sortMatchers } from './matchers.ts';
 
 test('the four operators parse, with quoted and unquoted values', () => {
@@ -97,5 +98,23 @@ test("text form is Alertmanager's, sorted by name, value, operator; it parses ba
     matchersString(parseMatchers('a="tab\\there\\nnew"')),
     '{a="tab\there\\nnew"}',
     'only backslash, newline and quote are escaped',
+  );
+});
+
+test("escapes are Go's: \\xNN, \\uNNNN, \\U00NNNNNN and the letters; bad ones are named", () => {
+  assert.equal(parseMatcher('a="\\x01\\u00e9\\U0001F600\\a\\b\\f\\v"').value, '\u0001é😀\u0007\b\f\v');
+  assert.throws(() => parseMatcher('a="\\x1"'), /unknown escape "\\\\x" in a quoted string .* at position 3/);
+  assert.throws(() => parseMatcher('a="\\ud800"'), /escape "\\\\ud800" is not a character/);
+});
+
+test('any matchers print as text that parses back to them', () => {
+  const name = fc.oneof(fc.stringMatching(/^[a-zA-Z_][a-zA-Z0-9_]{0,8}$/), fc.string({ unit: 'binary', minLength: 1, maxLength: 8 }));
+  const one = fc.record({ name, type: fc.constantFrom('=' as const, '!=' as const), value: fc.string({ unit: 'binary', maxLength: 12 }) });
+  fc.assert(
+    fc.property(fc.array(one, { maxLength: 5 }), (ms) => {
+      const sorted = sortMatchers(ms.map((m) => ({ ...m })));
+      assert.deepEqual(parseMatchers(matchersString(sorted)), sorted);
+    }),
+    { numRuns: 500 },
   );
 });

@@ -26,7 +26,9 @@ const NAME = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
 const NAME_CHAR = /[a-zA-Z0-9_]/;
 /** Characters that end an unquoted value (as in Alertmanager's classic parser, commas and braces delimit). */
 const UNQUOTED_END = /[\s,{}"]/;
-const ESCAPES: Readonly<Record<string, string>> = { '\\': '\\', '"': '"', n: '\n', t: '\t', r: '\r' };
+// Go's strconv.Unquote escapes, so that what Alertmanager (and goQuote) prints reads back.
+const ESCAPES: Readonly<Record<string, string>> = { '\\': '\\', '"': '"', n: '\n', t: '\t', r: '\r', a: '\x07', b: '\b', f: '\f', v: '\v' };
+const HEX_ESCAPES: Readonly<Record<string, number>> = { x: 2, u: 4, U: 8 };
 
 const compiled = new Map<string, RegExp>();
 
@@ -193,12 +195,25 @@ class Parser {
         out += c;
         continue;
       }
-      const e = this.text[this.pos++];
-      const decoded = e === undefined ? undefined : ESCAPES[e];
-      if (decoded === undefined)
-        this.fail(`unknown escape ${JSON.stringify(`\\${e ?? ''}`)} in a quoted string (use \\\\, \\", \\n, \\t or \\r)`, this.pos - 2);
-      out += decoded;
+      out += this.escape();
     }
+  }
+
+  /** After a backslash: one of Go's escapes (\\n, \\", \\xNN, \\uNNNN, ...). */
+  private escape(): string {
+    const at = this.pos - 1;
+    const e = this.text[this.pos++] ?? '';
+    const simple = ESCAPES[e];
+    if (simple !== undefined) return simple;
+    const digits = HEX_ESCAPES[e];
+    const hex = digits === undefined ? '' : this.text.slice(this.pos, this.pos + digits);
+    if (digits === undefined || !/^[0-9a-fA-F]+$/.test(hex) || hex.length !== digits) {
+      this.fail(`unknown escape ${JSON.stringify(`\\${e}`)} in a quoted string (use \\\\, \\", \\n, \\t, \\r, \\xNN or \\uNNNN)`, at);
+    }
+    this.pos += digits;
+    const code = Number.parseInt(hex, 16);
+    if (code > 0x10ffff || (code >= 0xd800 && code <= 0xdfff)) this.fail(`escape ${JSON.stringify(`\\${e}${hex}`)} is not a character`, at);
+    return String.fromCodePoint(code);
   }
 
   private skipSpace(): void {
@@ -227,12 +242,13 @@ function openMetricsQuote(s: string): string {
   return `"${s.replace(/[\\\n"]/g, (c) => (c === '\n' ? '\\n' : `\\${c}`))}"`;
 }
 
-/** Characters that make Alertmanager quote a label name (its classic parser could not read it bare). */
-const RESERVED = /[\s{}!=~,\\"'`]/;
-
-/** Alertmanager's text of a matcher: `name="value"`, the name quoted when it holds a reserved character. */
+/**
+ * Alertmanager's text of a matcher: `name="value"`. The name is quoted (Go's quoting)
+ * when it is not a plain identifier; Alertmanager quotes only names with reserved
+ * characters, the same for every name an identifier-only parser can read back.
+ */
 export function matcherString(m: Matcher): string {
-  return `${RESERVED.test(m.name) ? goQuote(m.name) : m.name}${m.type}${openMetricsQuote(m.value)}`;
+  return `${NAME.test(m.name) ? m.name : goQuote(m.name)}${m.type}${openMetricsQuote(m.value)}`;
 }
 
 /** Sorted as Alertmanager sorts: by name, then value, then operator (=, !=, =~, !~). */
