@@ -120,3 +120,10 @@ test('a connection reset and a connection refused are retryable RECEIVER_UNAVAIL
   assert.deepEqual([refused.code, refused.retryable], ['RECEIVER_UNAVAILABLE', true]);
   assert.match(refused.message, /^r2: cannot reach http:\/\/127\.0\.0\.1:\d+ \(ECONNREFUSED\)$/);
 });
+
+test('a redirect is not followed (a POST may turn into a GET): refused, one request only', async () => {
+  const before = srv.requests.length;
+  srv.answers.push({ status: 307, headers: { location: `${srv.base}/elsewhere` } });
+  const e = await rejection(post('/moved'));
+  assert.deepEqual([e.code, e.retryable, srv.requests.length - before], ['RECEIVER_REFUSED', false, 1]);
+});
