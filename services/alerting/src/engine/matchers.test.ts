@@ -69,6 +69,13 @@ test('regexes are anchored at both ends', () => {
   assert.equal(matches(parseMatchers('host=~"web\\\\-1"'), { host: 'web-1' }), true, 'RE2 identity escapes are accepted');
 });
 
+test("RE2's leading flags and (?P<name>) groups work as in Alertmanager", () => {
+  assert.equal(matches(parseMatchers('severity=~"(?i)crit.*"'), { severity: 'CRITICAL' }), true);
+  assert.equal(matches(parseMatchers('severity=~"(?i)crit|warn"'), { severity: 'xWARN' }), false, 'still anchored');
+  assert.equal(matches(parseMatchers('host=~"(?P<n>web)-[0-9]+"'), { host: 'web-12' }), true);
+  assert.throws(() => parseMatchers('a=~"(?U)x"'), /only the flags i, m and s are supported/);
+});
+
 test('matches: every matcher must hold; absent labels are empty', () => {
   const ms = parseMatchers('{severity="critical", plan!="p2", host=~"h.*", zone!~"z9"}');
   assert.equal(matches(ms, { severity: 'critical', plan: 'p1', host: 'h1', zone: 'z1' }), true);

@@ -37,12 +37,13 @@ export function regexOf(value: string, name = '?'): RegExp {
   const known = compiled.get(value);
   if (known) return known;
   let re: RegExp;
+  const source = fromRe2(value);
   try {
-    re = new RegExp(`^(?:${value})$`, 'u');
+    re = new RegExp(`^(?:${source})$`, 'u');
   } catch {
     // Go's RE2 accepts identity escapes such as `\-` that JavaScript's unicode mode refuses.
     try {
-      re = new RegExp(`^(?:${value})$`);
+      re = new RegExp(`^(?:${source})$`);
     } catch (err) {
       throw new MatcherSyntaxError(
         `${JSON.stringify(value)} is not a valid regular expression for ${JSON.stringify(name)}: ${(err as Error).message}`,
@@ -52,6 +53,19 @@ export function regexOf(value: string, name = '?'): RegExp {
   if (compiled.size > 10_000) compiled.clear();
   compiled.set(value, re);
   return re;
+}
+
+/**
+ * RE2 syntax JavaScript spells differently: a leading `(?i)` (flags for the rest of the
+ * pattern, common in Alertmanager configurations) becomes a modifier group `(?i:...)`,
+ * and `(?P<name>` a named group `(?<name>`.
+ */
+function fromRe2(value: string): string {
+  const named = value.replace(/\(\?P</g, '(?<');
+  const flags = /^\(\?([a-zA-Z]+)\)/.exec(named);
+  if (!flags) return named;
+  if (!/^[ims]+$/.test(flags[1]!)) throw new MatcherSyntaxError(`${JSON.stringify(value)}: only the flags i, m and s are supported`);
+  return `(?${flags[1]}:${named.slice(flags[0].length)})`;
 }
 
 /** Builds a matcher, checking its name and (for regexes) its value. */
