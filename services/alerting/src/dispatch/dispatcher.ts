@@ -22,11 +22,10 @@ import { type LogRecord, logKey, type NotificationLog, type Stored } from '../st
 import type { SilenceDoc, SilenceStore } from '../store/silence.store.ts';
 import { type AlertState, type Group, groupAlerts, notificationOf } from './grouping.ts';
 
-/** A configured receiver: its integrations (each delivered and logged on its own) and their rate limit. */
+/** A configured receiver: its integrations, each delivered, logged and rate-limited on its own. */
 export interface ReceiverSetup {
   name: string;
-  integrations: readonly Receiver[];
-  rateLimit?: RateLimit;
+  integrations: readonly { receiver: Receiver; rateLimit?: RateLimit | undefined }[];
 }
 
 /** One integration of a receiver, with its own queue: `<receiver>/<index>`. */
@@ -90,11 +89,11 @@ export class Dispatcher {
     this.#d = deps;
     this.#me = deps.replicaId ?? randomUUID();
     for (const setup of deps.receivers) {
-      const targets = setup.integrations.map((receiver, i): Target => {
+      const targets = setup.integrations.map(({ receiver, rateLimit }, i): Target => {
         const queue = new DeliveryQueue({
           receiver,
           retry: deps.config.retry,
-          ...(setup.rateLimit ? { rateLimit: setup.rateLimit } : {}),
+          ...(rateLimit ? { rateLimit } : {}),
           attemptTimeoutMs: deps.config.attemptTimeoutMs,
           callbacks: {
             delivered: (id, attempts, latencyMs) => this.#finished(id, 'delivered', attempts, latencyMs, ''),
