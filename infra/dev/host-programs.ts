@@ -20,7 +20,7 @@ export type ProgramGroup = 'base' | 'containers' | 'os-roots' | 'agent' | 'packa
 
 export const HOST_PROGRAMS: Record<ProgramGroup, Record<string, HostProgram>> = {
   base: {
-    go: { package: null, for: 'building nats-server and FerretDB' },
+    go: { package: null, for: 'building nats-server, FerretDB and Mailpit' },
     sh: { package: 'dash', for: 'shell steps' },
     bash: { package: 'bash', for: "running the README's commands as written" },
     git: { package: 'git', for: 'listing the tracked sources in the contract tests' },

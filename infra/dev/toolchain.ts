@@ -80,7 +80,7 @@ export function ensureNatsServer(): Promise<string> {
  * lacks the web UI's built assets (its HTTP API, which the tests read, works without them).
  */
 export function ensureMailpit(): Promise<string> {
-  return ensureGoInstalled('mailpit', MAILPIT_MODULE, MAILPIT_VERSION, ', about two minutes the first time');
+  return ensureGoInstalled('mailpit', MAILPIT_MODULE, MAILPIT_VERSION, ', two to five minutes the first time');
 }
 
 async function ferretSourceHash(): Promise<string> {
