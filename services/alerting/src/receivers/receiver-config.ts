@@ -4,6 +4,7 @@
 // and nothing is built from a configuration that has one.
 // Email is checked and built by the email helper's module, passed in as `integrations.email`.
 import { ConfigError } from '@yixing/common';
+import { parseDuration } from '../config/routing-config.ts';
 import { AlertmanagerReceiver, DEFAULT_RESOLVE_TIMEOUT_MS } from './alertmanager.receiver.ts';
 import { DingTalkReceiver } from './dingtalk.receiver.ts';
 import { FeishuReceiver } from './feishu.receiver.ts';
@@ -32,17 +33,6 @@ export interface Integration<C = unknown> {
 /** What the caller adds: email (checkEmailConfig and EmailReceiver, kept in email*.ts). */
 export interface ExtraIntegrations {
   email?: Integration<unknown>;
-}
-
-/**
- * A Prometheus duration (`1h30m`, `15m`, `10s`, `500ms`: units y w d h m s ms, largest first)
- * in ms; undefined when it is not one. Hand-written: `ms` and its kin read `1h30m` differently.
- */
-export function parseDuration(s: string): number | undefined {
-  const m = /^(?:(\d+)y)?(?:(\d+)w)?(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?(?:(\d+)ms)?$/.exec(s);
-  if (!m || s === '') return undefined;
-  const units = [365 * 86_400_000, 7 * 86_400_000, 86_400_000, 3_600_000, 60_000, 1000, 1];
-  return units.reduce((sum, unit, i) => sum + Number(m[i + 1] ?? 0) * unit, 0);
 }
 
 const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -103,7 +93,7 @@ class Fields {
   duration(key: string, fallback: number, minMs: number): number {
     const v = this.#get(key, false);
     if (v === undefined) return fallback;
-    const ms = typeof v === 'string' ? parseDuration(v) : undefined;
+    const ms = typeof v === 'string' ? (parseDuration(v) ?? undefined) : undefined;
     if (ms === undefined) this.problem(key, 'must be a duration such as 10s, 5m or 1h30m');
     else if (ms < minMs) this.problem(key, `must be at least ${minMs} ms`);
     return ms ?? fallback;
