@@ -1,7 +1,8 @@
 // The alerting API against a real FerretDB, driven with inject(): alerts listed by state
 // and labels a page at a time, acknowledged and resolved as the caller (the store says
 // who), roles enforced, silences refused whole with every problem named and nothing
-// stored, expired early, and PagerDuty's webhook taken only with its signature.
+// stored, expired early, and PagerDuty's webhook taken only with its signature; and the
+// yx alerts / yx silences commands against it over HTTP.
 import assert from 'node:assert/strict';
 import { createHmac } from 'node:crypto';
 import { after, before, test } from 'node:test';
@@ -10,6 +11,7 @@ import { connectDb, createRegistry } from '@yixing/common';
 import type { FastifyInstance } from 'fastify';
 import type { Connection } from 'mongoose';
 import { bearer, testApiAccess, testIdentity } from '../fixtures/api-access.ts';
+import { runYx } from '../fixtures/cli-io.ts';
 import { assertDashboardsServed } from '../fixtures/dashboards.ts';
 import { type MongoFixture, startMongo } from '../fixtures/mongo.ts';
 
@@ -291,4 +293,51 @@ test('every alerting metric the Grafana dashboards query is exported', async () 
   assert.equal(res.statusCode, 200);
   const checked = await assertDashboardsServed(res.body, 'alerting service', (m) => m.startsWith('yx_alert'));
   assert.ok(checked >= 3, `${checked} alerting metrics queried by the dashboards`);
+});
+
+test('yx alerts and yx silences against the API: tables, acknowledgement as the caller, refusals in one line', async () => {
+  const url = await api.listen({ port: 0, host: '127.0.0.1' });
+  const yx = (...args: string[]) => runYx(url, [...args, '--alerting-api', url]);
+  const listed = await yx('alerts', 'list');
+  assert.equal(listed.code, 0, listed.stderr);
+  const rows = listed.stdout.split('\n');
+  assert.match(rows[0] ?? '', /^FINGERPRINT\s+STATE\s+SEVERITY\s+ALERT\s+PLAN\s+HOST\s+STEP\s+STARTED\s+BY$/);
+  assert.match(
+    listed.stdout,
+    new RegExp(
+      `^${fp(2)}\\s+acked\\s+warning\\s+StepFailed\\s+p1\\s+h-2\\s+upgrade\\s+2026-12-06 08:02Z\\s+${testIdentity('operator')}$`,
+      'm',
+    ),
+  );
+  assert.ok(!listed.stdout.includes(fp(0)), 'a resolved alert is not listed by default');
+  const resolved = await yx('alerts', 'list', '--state', 'resolved', '--plan', 'p1', '--json');
+  assert.deepEqual(
+    (JSON.parse(resolved.stdout) as { fingerprint: string }[]).map((a) => a.fingerprint),
+    [1, 0].map(fp),
+  );
+
+  const acked = await yx('alerts', 'ack', fp(3));
+  assert.equal(acked.code, 0, acked.stderr);
+  assert.match(acked.stdout, new RegExp(`${fp(3)}: acknowledged by ${testIdentity('operator')}`));
+  assert.equal((await alerts.get(fp(3)))?.ackedBy, testIdentity('operator'));
+  const refused = await yx('alerts', 'resolve', fp(0));
+  assert.equal(refused.code, 1);
+  assert.equal(refused.stderr, `yx: alert ${fp(0)} is resolved; there is nothing to resolve (HTTP 409 ALERT_NOT_FIRING)\n`);
+
+  const before = await silences.model.countDocuments();
+  const bad = await yx('silences', 'add', 'plan=~"(p1"', '--duration', '1h', '--comment', 'x');
+  assert.equal(bad.code, 1);
+  assert.match(bad.stderr, /^yx: body\.matchers: .*"\(p1" is not a valid regular expression for "plan".*\(HTTP 400 VALIDATION_FAILED\)$/m);
+  assert.equal(await silences.model.countDocuments(), before);
+  const added = await yx('silences', 'add', 'plan=p2', 'step=upgrade', '--duration', '1h', '--comment', 'p2 by hand', '--json');
+  assert.equal(added.code, 0, added.stderr);
+  const silence = JSON.parse(added.stdout) as { id: string; matchers: string; createdBy: string };
+  assert.equal(silence.matchers, 'plan=p2, step=upgrade');
+  assert.equal(silence.createdBy, testIdentity('operator'));
+  const active = await yx('silences', 'list', '--state', 'active');
+  assert.match(active.stdout, new RegExp(`^${silence.id}\\s+active\\s+plan=p2, step=upgrade\\s`, 'm'));
+  const expired = await yx('silences', 'expire', silence.id);
+  assert.equal(expired.code, 0, expired.stderr);
+  assert.match(expired.stdout, new RegExp(`^${silence.id}: expired \\(ended .+ by ${testIdentity('operator')}\\)$`, 'm'));
+  assert.equal((await silences.get(silence.id))?.expiredBy, testIdentity('operator'));
 });

@@ -1,8 +1,8 @@
-// A small client of the scheduler API: JSON requests, the API's error shape turned into
+// A small client of a Yixing API (the scheduler's, the backup's, the alerting's): JSON requests, the API's error shape turned into
 // ApiError with its one-line message, and server-sent events as an async iterator.
 import { YxError } from '@yixing/common/errors';
 
-/** An API call that failed: the API's code and status (0: the scheduler was not reached). */
+/** An API call that failed: the API's code and status (0: the service was not reached). */
 export class ApiError extends YxError {
   readonly code: string;
   readonly retryable: boolean;
@@ -20,6 +20,8 @@ export class ApiError extends YxError {
 
 export interface ApiClientOptions {
   baseUrl: string;
+  /** Who answers there, for messages: "the scheduler" (the default), "the alerting service". */
+  service?: string;
   /** The bearer token sent with every request; the API knows the caller by it. */
   token?: string;
   fetch?: typeof fetch;
@@ -49,7 +51,7 @@ export class ApiClient {
       throw new ApiError(
         0,
         'UNREACHABLE',
-        `cannot reach the scheduler at ${this.#opts.baseUrl}: ${((err as Error).cause as Error | undefined)?.message ?? (err as Error).message}`,
+        `cannot reach ${this.#opts.service ?? 'the scheduler'} at ${this.#opts.baseUrl}: ${((err as Error).cause as Error | undefined)?.message ?? (err as Error).message}`,
       );
     }
     const text = await res.text();
@@ -57,7 +59,11 @@ export class ApiClient {
     try {
       json = text ? JSON.parse(text) : {};
     } catch {
-      throw new ApiError(res.status, 'BAD_RESPONSE', `the scheduler answered ${res.status} with a body that is not JSON`);
+      throw new ApiError(
+        res.status,
+        'BAD_RESPONSE',
+        `${this.#opts.service ?? 'the scheduler'} answered ${res.status} with a body that is not JSON`,
+      );
     }
     if (!res.ok) {
       const e = (json as { error?: { code?: string; message?: string } }).error;

@@ -1,18 +1,16 @@
 // The `yx` commands. run() parses arguments, calls the API and prints; it returns the exit
 // code, so tests drive it in process. Errors end with one line on stderr and exit ≠ 0.
 import { readFile } from 'node:fs/promises';
-import { parseArgs } from 'node:util';
-import { YxError } from '@yixing/common/errors';
 import { parse as parseYaml } from 'yaml';
+import { alertCommands } from './alert-commands.ts';
 import { ApiClient, ApiError } from './api-client.ts';
+import { backupCommands } from './backup-commands.ts';
+
+export type { Io } from './cli-kit.ts';
+
+import { count, type Io, more, need, type Printer, paging, parseCli, seg, table, UsageError, type Values } from './cli-kit.ts';
 import { accessHint, CliConfigError, type CliSettings, newToken, readCliSettings } from './credentials.ts';
 import { type PlanProgress, type PlanSummary, ProgressRenderer } from './progress.ts';
-
-export interface Io {
-  stdout: NodeJS.WriteStream;
-  stderr: NodeJS.WriteStream;
-  env: Record<string, string | undefined>;
-}
 
 export const USAGE = `yx — Yixing from the terminal
 
@@ -30,19 +28,20 @@ export const USAGE = `yx — Yixing from the terminal
   yx backups list [--host H] [--plan P] [--state S] [--limit N] [--cursor C]
   yx backup show|verify ID                      a backup; verify re-reads it end to end
   yx backup delete ID                           refused for a verified backup whose run has not ended
+  yx alerts list [--state firing|resolved|all] [--plan P] [--host H] [--limit N] [--cursor C]   firing alerts unless --state
+  yx alerts ack|resolve FINGERPRINT             acknowledge (repeats stop) or resolve an alert, as you
+  yx silences add MATCHERS --duration 2h|--ends TIME --comment WHY   mute what matches, e.g. plan=p1 'step=~"upgrade|reboot"'
+  yx silences list [--state active|pending|expired|all]
+  yx silences expire SILENCE                    end a silence now
   yx token new NAME ROLE                        a new API token (viewer, operator or admin) and its tokens-file line
 
 Options: --api URL (or YX_API, or api: in the config file; default http://127.0.0.1:8080), --backup-api URL
-(or YX_BACKUP_API, or backupApi:; default http://127.0.0.1:8081), --json
+(or YX_BACKUP_API, or backupApi:; default http://127.0.0.1:8081), --alerting-api URL (or YX_ALERTING_API, or
+alertingApi:; default http://127.0.0.1:8083), --json
 The API token: YX_TOKEN, or token: in the config file (YX_CONFIG, default ~/.config/yixing/config.yaml, chmod 600).
 Lists print every page unless --limit N; with more left, stderr names the --cursor to go on from.
 Exit codes: 0 done; 1 the API refused or failed; 2 bad usage; 3 the plan ended with failures or was aborted.
 `;
-
-class UsageError extends YxError {
-  readonly code = 'USAGE';
-  readonly retryable = false;
-}
 
 const TERMINAL = new Set(['completed', 'aborted']);
 
@@ -67,14 +66,11 @@ export async function run(argv: string[], io: Io): Promise<number> {
   try {
     if (pos[0] === 'token') return tokenCommand(pos, values, out, json);
     settings = await readCliSettings(io.env);
-    const token = settings.token ? { token: settings.token } : {};
-    const api = new ApiClient({ baseUrl: values.api ?? io.env.YX_API ?? settings.api ?? 'http://127.0.0.1:8080', ...token });
-    const backups = new ApiClient({
-      baseUrl: values['backup-api'] ?? io.env.YX_BACKUP_API ?? settings.backupApi ?? 'http://127.0.0.1:8081',
-      ...token,
-    });
-    if (pos[0] === 'backups' || pos[0] === 'backup') return await backupCommands(pos, values, backups, io, out, json);
-    return await dispatch(pos, values, api, io, out, json);
+    const api = (which: keyof typeof APIS): ApiClient => client(APIS[which], values, io.env, settings as CliSettings);
+    const print: Printer = { out, json };
+    if (pos[0] === 'backups' || pos[0] === 'backup') return await backupCommands(pos, values, api('backup'), io, print);
+    if (ALERTING_NOUNS.has(pos[0] as string)) return await alertCommands(pos, values, api('alerting'), io, print);
+    return await dispatch(pos, values, api('scheduler'), io, out, json);
   } catch (err) {
     if (err instanceof UsageError || err instanceof CliConfigError) {
       io.stderr.write(`yx: ${err.message}\n${err instanceof UsageError ? '(see yx --help)\n' : ''}`);
@@ -91,58 +87,20 @@ export async function run(argv: string[], io: Io): Promise<number> {
   }
 }
 
-function parseCli(argv: string[]) {
-  return parseArgs({
-    args: argv,
-    allowPositionals: true,
-    options: {
-      api: { type: 'string' },
-      'backup-api': { type: 'string' },
-      host: { type: 'string' },
-      plan: { type: 'string' },
-      json: { type: 'boolean', default: false },
-      help: { type: 'boolean', short: 'h', default: false },
-      file: { type: 'string', short: 'f' },
-      wait: { type: 'boolean', default: false },
-      watch: { type: 'boolean', default: false },
-      state: { type: 'string' },
-      rollback: { type: 'boolean', default: false },
-      pool: { type: 'string' },
-      cluster: { type: 'string' },
-      zone: { type: 'string' },
-      rack: { type: 'string' },
-      role: { type: 'string' },
-      run: { type: 'string' },
-      step: { type: 'string' },
-      limit: { type: 'string' },
-      cursor: { type: 'string' },
-      tail: { type: 'string' },
-    },
-  });
-}
+const ALERTING_NOUNS = new Set(['alerts', 'alert', 'silences', 'silence']);
 
-type Values = ReturnType<typeof parseCli>['values'];
+/** Where each API is: its option, environment variable and config-file key (in that order), else a local port. */
+const APIS = {
+  scheduler: { service: 'the scheduler', option: 'api', env: 'YX_API', setting: 'api', port: 8080 },
+  backup: { service: 'the backup service', option: 'backup-api', env: 'YX_BACKUP_API', setting: 'backupApi', port: 8081 },
+  alerting: { service: 'the alerting service', option: 'alerting-api', env: 'YX_ALERTING_API', setting: 'alertingApi', port: 8083 },
+} as const;
 
-const need = (v: string | undefined, what: string): string => {
-  if (!v) throw new UsageError(`missing ${what}`);
-  return v;
-};
-
-const seg = (v: string): string => encodeURIComponent(v);
-
-/** The largest count the API takes (`limit`, `tail`: six digits); each list serves at most its own page size. */
-const MAX_COUNT = 999_999;
-
-/** A count option (--limit, --tail): a whole number from 1 to MAX_COUNT. */
-function count(option: string, raw: string): number {
-  if (!/^[1-9][0-9]*$/.test(raw) || Number(raw) > MAX_COUNT)
-    throw new UsageError(`${option} ${raw}: give a whole number from 1 to ${MAX_COUNT}`);
-  return Number(raw);
-}
-
-/** --limit and --cursor of a list command. */
-function paging(v: Values): { max?: number; cursor?: string } {
-  return { ...(v.limit !== undefined ? { max: count('--limit', v.limit) } : {}), ...(v.cursor ? { cursor: v.cursor } : {}) };
+function client(where: (typeof APIS)[keyof typeof APIS], values: Values, env: Io['env'], settings: CliSettings): ApiClient {
+  const baseUrl = values[where.option] ?? env[where.env] ?? settings[where.setting] ?? `http://127.0.0.1:${where.port}`;
+  if (!URL.canParse(baseUrl))
+    throw new UsageError(`--${where.option} ${JSON.stringify(baseUrl)} is not a URL (like http://127.0.0.1:${where.port})`);
+  return new ApiClient({ baseUrl, service: where.service, ...(settings.token ? { token: settings.token } : {}) });
 }
 
 /** `yx token new NAME ROLE`: made here, nothing sent; the token is printed once and kept nowhere. */
@@ -163,11 +121,6 @@ function tokenCommand(pos: string[], v: Values, out: (t: string) => void, json: 
   return 0;
 }
 
-/** Where a list stopped with more left, on stderr so that stdout stays the list. */
-const more = (io: { stderr: NodeJS.WriteStream }, nextCursor: string | null): void => {
-  if (nextCursor) io.stderr.write(`(more: --cursor ${nextCursor})\n`);
-};
-
 async function readPlanFile(file: string): Promise<unknown> {
   let text: string;
   try {
@@ -180,18 +133,6 @@ async function readPlanFile(file: string): Promise<unknown> {
   } catch (err) {
     throw new UsageError(`${file} is not valid ${/\.ya?ml$/i.test(file) ? 'YAML' : 'JSON'}: ${(err as Error).message.split('\n')[0]}`);
   }
-}
-
-function table(rows: string[][]): string {
-  const widths = rows[0]?.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length))) ?? [];
-  return rows
-    .map((r) =>
-      r
-        .map((c, i) => c.padEnd(widths[i] ?? 0))
-        .join('  ')
-        .trimEnd(),
-    )
-    .join('\n');
 }
 
 async function follow(api: ApiClient, planId: string, io: Io, asJson: boolean): Promise<PlanProgress> {
@@ -410,91 +351,6 @@ async function dispatch(
       more(io, nextCursor);
       if (v.json) json({ lines, nextCursor });
       else for (const l of lines) out(`${l.at ?? '-'} ${l.step ?? '-'} ${l.source === 'stderr' ? 'ERR' : '   '} ${l.text}`);
-      return 0;
-    }
-    default:
-      throw new UsageError(`unknown command "${pos.join(' ')}"`);
-  }
-}
-
-interface BackupView {
-  id: string;
-  hostId: string;
-  runId: string;
-  planId: string;
-  state: string;
-  reason: string;
-  sizeBytes: number;
-  storedBytes: number;
-  encrypted: boolean;
-  osRelease: string;
-  packageCount: number;
-  packages?: string[];
-  createdAt: string;
-  expiresAt: string | null;
-}
-
-async function backupCommands(
-  pos: string[],
-  v: Values,
-  api: ApiClient,
-  io: Io,
-  out: (t: string) => void,
-  json: (x: unknown) => void,
-): Promise<number> {
-  const [noun, verb, id] = pos;
-  const key = `${noun} ${verb ?? ''}`.trim();
-  const mib = (n: number): string => `${(n / 1024 / 1024).toFixed(1)} MiB`;
-  switch (key) {
-    case 'backups list':
-    case 'backup list': {
-      const q = new URLSearchParams();
-      if (v.host) q.set('hostId', v.host);
-      if (v.plan) q.set('planId', v.plan);
-      if (v.state) q.set('state', v.state);
-      const { items: backups, nextCursor } = await api.list<BackupView>('/v1/backups', q, paging(v));
-      more(io, nextCursor);
-      if (v.json) json(backups);
-      else
-        out(
-          table([
-            ['BACKUP', 'HOST', 'PLAN', 'STATE', 'SIZE', 'SEALED', 'CREATED', 'EXPIRES'],
-            ...backups.map((b) => [
-              b.id,
-              b.hostId,
-              b.planId || '-',
-              b.state,
-              mib(b.sizeBytes),
-              b.encrypted ? 'yes' : 'no',
-              b.createdAt,
-              b.expiresAt ?? 'after the run ends',
-            ]),
-          ]),
-        );
-      return 0;
-    }
-    case 'backup show': {
-      const { packages, ...b } = await api.get<BackupView>(`/v1/backups/${seg(need(id, 'BACKUP'))}`);
-      if (v.json) json({ ...b, packages });
-      else
-        out(
-          Object.entries(b)
-            .map(([k, val]) => `${k.padEnd(12)} ${Array.isArray(val) ? val.join(' ') : String(val)}`)
-            .concat(b.packageCount ? [`(the package manifest: yx backup show ${b.id} --json)`] : [])
-            .join('\n'),
-        );
-      return 0;
-    }
-    case 'backup verify': {
-      const r = await api.post<{ ok: boolean; reason: string; backup: BackupView }>(`/v1/backups/${seg(need(id, 'BACKUP'))}/verify`);
-      if (v.json) json(r);
-      else out(r.ok ? `${id}: verified, ${mib(r.backup.sizeBytes)} read back intact` : `${id}: NOT OK: ${r.reason}`);
-      return r.ok ? 0 : 3;
-    }
-    case 'backup delete': {
-      const b = await api.request<BackupView>('DELETE', `/v1/backups/${seg(need(id, 'BACKUP'))}`);
-      if (v.json) json(b);
-      else out(`${b.id}: ${b.state}`);
       return 0;
     }
     default:

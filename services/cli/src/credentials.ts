@@ -18,6 +18,7 @@ export class CliConfigError extends YxError {
 export interface CliSettings {
   api?: string;
   backupApi?: string;
+  alertingApi?: string;
   token?: string;
   /** Where the token came from, for error messages: YX_TOKEN or the file's path. */
   tokenFrom?: string;
@@ -25,7 +26,7 @@ export interface CliSettings {
   configFile: string;
 }
 
-const KEYS = ['api', 'backupApi', 'token'] as const;
+const KEYS = ['api', 'backupApi', 'alertingApi', 'token'] as const;
 
 export function configFile(env: Record<string, string | undefined>): string {
   if (env.YX_CONFIG) return env.YX_CONFIG;
@@ -42,6 +43,7 @@ export async function readCliSettings(env: Record<string, string | undefined>): 
     configFile: file,
     ...(fromFile.api ? { api: fromFile.api } : {}),
     ...(fromFile.backupApi ? { backupApi: fromFile.backupApi } : {}),
+    ...(fromFile.alertingApi ? { alertingApi: fromFile.alertingApi } : {}),
     ...(token ? { token: token.trim(), tokenFrom: env.YX_TOKEN ? 'YX_TOKEN' : file } : {}),
   };
 }
