@@ -192,11 +192,13 @@ export class DeliveryQueue {
     } catch (err) {
       const decision = nextDelay(item.attempts, err, this.#o.retry, this.#o.random ?? Math.random);
       const now = this.#t.now();
-      if (decision.retry) {
-        item.notBefore = now + decision.delayMs;
-        const retryAfterMs = typeof err === 'object' && err !== null ? (err as { retryAfterMs?: unknown }).retryAfterMs : undefined;
-        if (typeof retryAfterMs === 'number' && retryAfterMs > 0) this.#pausedUntil = Math.max(this.#pausedUntil, item.notBefore);
-      } else this.#remove(item);
+      // The destination's Retry-After holds every notification, also when this one is given up.
+      const retryAfterMs = typeof err === 'object' && err !== null ? (err as { retryAfterMs?: unknown }).retryAfterMs : undefined;
+      if (typeof retryAfterMs === 'number' && retryAfterMs > 0) {
+        this.#pausedUntil = Math.max(this.#pausedUntil, now + Math.ceil(Math.min(retryAfterMs, this.#o.retry.maxRetryAfterMs)));
+      }
+      if (decision.retry) item.notBefore = now + decision.delayMs;
+      else this.#remove(item);
       callbacks.failed(n.id, err, decision.retry);
     } finally {
       this.#t.clearTimeout(timer);
