@@ -14,9 +14,10 @@ export interface HostProgram {
 
 /**
  * Groups of the set-up: the engine for testcontainers, what the OS-root tests use, what
- * builds and checks the compiled agent, and what packages it (npm run package:agent).
+ * builds and checks the compiled agent, what packages it (npm run package:agent), and the
+ * Alertmanager the alerting receivers' tests forward to (infra/dev/alertmanager.ts).
  */
-export type ProgramGroup = 'base' | 'containers' | 'os-roots' | 'agent' | 'packages';
+export type ProgramGroup = 'base' | 'containers' | 'os-roots' | 'agent' | 'packages' | 'alerting';
 
 export const HOST_PROGRAMS: Record<ProgramGroup, Record<string, HostProgram>> = {
   base: {
@@ -87,6 +88,14 @@ export const HOST_PROGRAMS: Record<ProgramGroup, Record<string, HostProgram>> = 
     'dpkg-deb': { package: 'dpkg', for: 'the yixing-agent deb (npm run package:agent)' },
     rpm: { package: 'rpm', for: 'installing the yixing-agent RPM into a test root' },
     'systemd-analyze': { package: 'systemd', for: 'verifying the yixing-agent systemd unit' },
+  },
+  alerting: {
+    'prometheus-alertmanager': {
+      package: 'prometheus-alertmanager',
+      for: 'the Alertmanager receiver tests: a real Alertmanager to forward to, and its webhook v4 payload beside ours',
+    },
+    service: { package: 'init-system-helpers', for: 'stopping the Alertmanager service its package starts (the tests start their own)' },
+    'update-rc.d': { package: 'init-system-helpers', for: 'keeping the Alertmanager service from starting at boot' },
   },
 };
 

@@ -8,6 +8,7 @@
 import { randomUUID } from 'node:crypto';
 import { buildAgent } from '../agent/build.ts';
 import { breakingArgs, protoBaseline } from '../proto/breaking.ts';
+import { ensureAlertmanager } from './alertmanager.ts';
 import { capture, run } from './exec.ts';
 import { ensureDebianMirror, ensureDebianRoot, ensureDebianServicesRoot } from './os-roots.ts';
 import { repoRoot } from './paths.ts';
@@ -40,6 +41,8 @@ async function main(): Promise<void> {
   await proveContainerEngine(engine, images.nats);
   step('SMTP server for the email receiver tests (Mailpit, cached)');
   const mailpit = await ensureMailpit();
+  step("Alertmanager for the receiver tests (Debian's prometheus-alertmanager, not as a service)");
+  await ensureAlertmanager();
   step('OS roots and package mirrors (debootstrap, cached)');
   await ensureHostPrograms('os-roots');
   const debianRoot = await ensureDebianRoot();
