@@ -4,8 +4,15 @@
 import assert from 'node:assert/strict';
 import net from 'node:net';
 import { after, test } from 'node:test';
-import { checkEmailConfig, DeliveryError, DeliveryQueues, EmailReceiver, emailThreading } from '@yixing/alerting/internal';
-import { failedStep, notification } from '../../services/alerting/src/receivers/notification.testing.ts';
+import {
+  checkEmailConfig,
+  DeliveryError,
+  DeliveryQueues,
+  EmailReceiver,
+  emailThreading,
+  failedStep,
+  notification,
+} from '@yixing/alerting/internal';
 import { startSmtpServer } from '../fixtures/smtp-server.ts';
 import { makeTestCerts } from '../fixtures/tls-certs.ts';
 import { waitUntil } from '../fixtures/wait.ts';

@@ -3,7 +3,17 @@
 // claimed in the notification log, delivered per integration), and the API.
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
-import { Bus, catalog, durableNames, ensureIndexes, type Logger, type Registry, streams } from '@yixing/common';
+import {
+  Bus,
+  catalog,
+  defaultStreamLimits,
+  durableNames,
+  ensureIndexes,
+  ensureStreams,
+  type Logger,
+  type Registry,
+  streams,
+} from '@yixing/common';
 import type { ApiAccess } from '@yixing/common/http';
 import type { FastifyInstance } from 'fastify';
 import type { Connection } from 'mongoose';
@@ -65,6 +75,7 @@ export async function buildAlertingApp(deps: AlertingAppDeps): Promise<AlertingA
   const alerts = new AlertStore(deps.conn, clock);
   const silences = new SilenceStore(deps.conn, clock);
   await ensureIndexes(deps.conn);
+  await ensureStreams(nc, { ...defaultStreamLimits, replicas: config.streamReplicas });
   const js = jetstream(nc, { timeout: 30_000 });
   const bus = new Bus({ nc, log, registry });
   const metrics = alertingMetrics(registry);

@@ -1,5 +1,8 @@
 // Public surface of @yixing/alerting, for tests that build it in process.
 export * from './api/alerting.routes.ts';
+export { type AlertingApp, type AlertingAppConfig, type AlertingAppDeps, buildAlertingApp } from './app.ts';
+export { type AlertingConfig, checkAlertingConfig, loadAlertingConfig } from './config/alerting-config.ts';
 export * from './metrics.ts';
+export type { Alert, LabelSet, Notification, NotifiedAlert, Severity } from './model/alert.ts';
 export * from './store/alert.store.ts';
 export * from './store/silence.store.ts';

@@ -9,6 +9,8 @@ export interface CapturedRequest {
   url: string;
   headers: IncomingHttpHeaders;
   body: string;
+  /** Epoch ms the request's body had arrived. */
+  at: number;
 }
 
 export type Answer = { status: number; headers?: Record<string, string>; body?: string | object } | { hang: true } | { reset: true };
@@ -34,7 +36,13 @@ export async function startCaptureServer(fallback: Answer = { status: 200, body:
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
-      requests.push({ method: req.method ?? '', url: req.url ?? '', headers: req.headers, body: Buffer.concat(chunks).toString('utf8') });
+      requests.push({
+        method: req.method ?? '',
+        url: req.url ?? '',
+        headers: req.headers,
+        body: Buffer.concat(chunks).toString('utf8'),
+        at: Date.now(),
+      });
       for (const w of waiters.filter((w) => requests.length >= w.n)) {
         waiters.splice(waiters.indexOf(w), 1);
         w.resolve();

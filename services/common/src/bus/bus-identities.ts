@@ -183,6 +183,8 @@ export function servicePermissions(service: ServiceIdentity, opts: ServicePermis
           allow: [
             ...filters('alertNotification'),
             '$JS.API.INFO',
+            // Like the scheduler and the backup service, it may start first: it keeps the contract streams too.
+            ...contractStreams.flatMap((s) => [`$JS.API.STREAM.INFO.${s}`, ...manageStream(s)]),
             ...consumeStream(catalog.stepEvent.stream),
             ...consumeStream(catalog.logLine.stream),
             // The notification log: created and updated by the service, read and watched by every replica.
