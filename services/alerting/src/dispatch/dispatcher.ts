@@ -148,7 +148,7 @@ export class Dispatcher {
         seen.add(key);
         if (!this.#firstSeen.has(key)) this.#firstSeen.set(key, now);
         const stored = this.#d.nflog.get(key);
-        const decision = decideGroup(group, stored?.record, this.#firstSeen.get(key) ?? now, target.queue.receiver.refreshMs, now);
+        const decision = decideGroup(group, stored?.record, this.#firstSeen.get(key) ?? now, target.queue.receiver, now);
         if (decision.kind === 'done') this.#firstSeen.delete(key);
         if (decision.kind === 'notify') await this.#claim(key, target.id, group, decision, stored, now);
       }
@@ -335,7 +335,7 @@ export function decideGroup(
   group: Group,
   last: LogRecord | undefined,
   firstSeen: number,
-  refreshMs: number | undefined,
+  receiver: Pick<Receiver, 'refreshMs' | 'sendResolved'>,
   now: number,
 ): FlushDecision {
   const ended = last !== undefined && last.firing.length === 0 && last.delivery !== 'pending';
@@ -344,7 +344,8 @@ export function decideGroup(
     timers: group.route.timers,
     firstAlertAt: firstSeen,
     last: last && !ended ? last : null,
-    refreshMs,
+    refreshMs: receiver.refreshMs,
+    sendResolved: receiver.sendResolved ?? true,
     now,
   });
   return decision.kind === 'notify' && last ? { ...decision, seq: last.seq + 1 } : decision;

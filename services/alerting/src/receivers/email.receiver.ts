@@ -44,6 +44,11 @@ export class EmailReceiver implements Receiver {
   readonly #fromAddress: string;
   #transport: Promise<Transporter> | undefined;
 
+  /** Alertmanager's email default: no mail when the alerts resolve, unless send_resolved. */
+  get sendResolved(): boolean {
+    return this.config.sendResolved;
+  }
+
   constructor(name: string, config: EmailConfig) {
     this.name = name;
     this.config = config;

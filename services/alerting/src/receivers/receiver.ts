@@ -15,6 +15,8 @@ export interface Receiver {
    * firing alerts at least this often, whatever the repeat interval.
    */
   readonly refreshMs?: number;
+  /** Alertmanager's send_resolved: false when the destination is not told its alerts resolved (default true). */
+  readonly sendResolved?: boolean;
   /**
    * One delivery attempt. Resolves when the destination accepted the notification;
    * rejects with a DeliveryError (errors.ts) saying whether to try again and, for a
