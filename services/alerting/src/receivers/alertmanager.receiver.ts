@@ -1,6 +1,6 @@
 // Forwarding to an existing Alertmanager through its API v2 (`POST /api/v2/alerts`, a list
 // of postableAlerts). Alertmanager resolves an alert whose endsAt has passed, so a firing
-// alert is sent with endsAt = now + resolve_timeout and re-sent (refreshMs) before then;
+// alert is sent with endsAt = send time + resolve_timeout and re-sent (refreshMs) before then;
 // a resolved alert carries its real endsAt, which resolves it at once.
 // API: https://github.com/prometheus/alertmanager/blob/main/api/v2/openapi.yaml (postableAlert)
 import type { LabelSet, Notification } from '../model/alert.ts';
@@ -19,12 +19,18 @@ export interface PostableAlert {
 /** Longer than Alertmanager's own 5 min: a quarter hour of Yixing down resolves nothing by mistake. */
 export const DEFAULT_RESOLVE_TIMEOUT_MS = 15 * 60_000;
 
-export function buildPostableAlerts(n: Notification, resolveTimeoutMs: number): PostableAlert[] {
+/**
+ * `sentAt`: when the POST goes out. Firing alerts end a resolve timeout after it, not after
+ * the flush: a notification delivered late (taken over after every replica was down past
+ * the timeout) would otherwise arrive expired, and Alertmanager would resolve what fires.
+ */
+export function buildPostableAlerts(n: Notification, resolveTimeoutMs: number, sentAt = n.at): PostableAlert[] {
+  const firingEndsAt = Math.max(n.at, sentAt) + resolveTimeoutMs;
   return n.alerts.map((a) => ({
     labels: a.labels,
     annotations: a.annotations,
     startsAt: rfc3339(a.startsAt),
-    endsAt: rfc3339(a.status === 'firing' ? n.at + resolveTimeoutMs : (a.endsAt ?? n.at)),
+    endsAt: rfc3339(a.status === 'firing' ? firingEndsAt : (a.endsAt ?? n.at)),
     generatorURL: a.link,
   }));
 }
@@ -50,6 +56,7 @@ export class AlertmanagerReceiver extends HttpReceiver<AlertmanagerReceiverConfi
   }
 
   async send(notification: Notification, signal: AbortSignal): Promise<void> {
-    await this.post(alertmanagerAlertsUrl(this.config.url), buildPostableAlerts(notification, this.config.resolveTimeoutMs), signal);
+    const alerts = buildPostableAlerts(notification, this.config.resolveTimeoutMs, this.now());
+    await this.post(alertmanagerAlertsUrl(this.config.url), alerts, signal);
   }
 }

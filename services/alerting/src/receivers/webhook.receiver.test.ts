@@ -67,7 +67,7 @@ test('the webhook receiver POSTs the payload with notification.id as Idempotency
   await assert.rejects(r.send(n, signal), (e: DeliveryError) => e.retryable && e.code === 'RECEIVER_UNAVAILABLE');
 });
 
-test('Alertmanager API v2: firing alerts end at notification time + resolve timeout, resolved at their end', () => {
+test('Alertmanager API v2: firing alerts end a resolve timeout after they are sent (never before the flush), resolved at their end', () => {
   const n = notification([failedStep(1), failedStep(2, { status: 'resolved', endsAt: T0 - 5000 })]);
   const alerts = buildPostableAlerts(n, 15 * 60_000);
   assert.deepEqual(alerts[0], {
@@ -78,12 +78,19 @@ test('Alertmanager API v2: firing alerts end at notification time + resolve time
     generatorURL: 'https://console.example/plans/p1/hosts/host-001/steps/upgrade',
   });
   assert.equal(alerts[1]!.endsAt, '2026-12-06T11:59:55.000Z');
+  const late = buildPostableAlerts(n, 15 * 60_000, T0 + 20 * 60_000);
+  assert.deepEqual(
+    late.map((a) => a.endsAt),
+    ['2026-12-06T12:35:00.000Z', '2026-12-06T11:59:55.000Z'],
+    'sent 20 min after its flush: firing still ends a resolve timeout from now, resolved at its end',
+  );
+  assert.equal(buildPostableAlerts(n, 15 * 60_000, T0 - 1000)[0]!.endsAt, '2026-12-06T12:15:00.000Z', 'never before the flush');
   assert.equal(alertmanagerAlertsUrl('http://am:9093/'), 'http://am:9093/api/v2/alerts');
   assert.equal(alertmanagerAlertsUrl('http://h/am'), 'http://h/am/api/v2/alerts');
 });
 
 test('the Alertmanager receiver POSTs /api/v2/alerts and asks a refresh every third of the resolve timeout', async () => {
-  const r = new AlertmanagerReceiver('am', { url: `${srv.base}/`, resolveTimeoutMs: 15 * 60_000, timeoutMs: 5000 });
+  const r = new AlertmanagerReceiver('am', { url: `${srv.base}/`, resolveTimeoutMs: 15 * 60_000, timeoutMs: 5000 }, () => T0);
   assert.equal(r.refreshMs, 5 * 60_000);
   const n = notification([failedStep(1)]);
   await r.send(n, signal);
