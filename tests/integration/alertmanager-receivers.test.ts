@@ -161,7 +161,7 @@ const bodyOf = (r: CapturedRequest | undefined): WebhookBody => {
 };
 
 /** Ours and Alertmanager's notification of the same alerts: same shape, same values where both mean the same thing. */
-function assertSameNotification(ours: WebhookBody, theirs: WebhookBody, status: 'firing' | 'resolved'): void {
+function assertSameNotification(ours: WebhookBody, theirs: WebhookBody, status: 'firing' | 'resolved', truncated: number): void {
   assert.deepEqual(
     shape({ ...ours, alerts: byHost(ours.alerts) }),
     shape({ ...theirs, alerts: byHost(theirs.alerts) }),
@@ -170,7 +170,7 @@ function assertSameNotification(ours: WebhookBody, theirs: WebhookBody, status: 
   for (const p of [ours, theirs]) {
     assert.equal(p.version, '4');
     assert.equal(p.status, status);
-    assert.equal(p.truncatedAlerts, 0);
+    assert.equal(p.truncatedAlerts, truncated);
   }
   for (const key of ['receiver', 'groupKey', 'groupLabels', 'commonLabels', 'commonAnnotations'] as const) {
     assert.deepEqual(ours[key], theirs[key], key);
@@ -191,16 +191,29 @@ function assertSameNotification(ours: WebhookBody, theirs: WebhookBody, status: 
   }
 }
 
-test("Alertmanager's webhook v4 notifications, firing then resolved, and ours for the same alerts have the same form", async () => {
+test("Alertmanager's webhook v4 notifications, firing then resolved, whole and cut to max_alerts, and ours for the same alerts have the same form", async () => {
   const hooks = await startCaptureServer();
   after(() => hooks.close());
+  // Each webhook of Alertmanager's receiver `hook` beside ours with the same max_alerts.
+  const variants = [
+    { path: 'whole', maxAlerts: 0 },
+    { path: 'cut', maxAlerts: 2 },
+  ];
   const am = await startAlertmanager({
     route: { receiver: 'hook', group_by: ['plan'], group_wait: '0s', group_interval: '1s', repeat_interval: '1h' },
-    receivers: [{ name: 'hook', webhook_configs: [{ url: `${hooks.base}/alertmanager`, send_resolved: true }] }],
+    receivers: [
+      {
+        name: 'hook',
+        webhook_configs: variants.map((v) => ({
+          url: `${hooks.base}/alertmanager/${v.path}`,
+          send_resolved: true,
+          max_alerts: v.maxAlerts,
+        })),
+      },
+    ],
   });
   after(() => am.stop());
   const forward = forwarder(am.url);
-  const webhook = new WebhookReceiver('hook', { url: `${hooks.base}/yixing`, maxAlerts: 0, httpHeaders: {}, timeoutMs: 10_000 });
   // Our side of the same configuration: one route, grouped by plan, to the receiver `hook`.
   const tree = buildRouteTree({ receiver: 'hook', groupBy: ['plan'] });
   const ours = (alerts: readonly NotifiedAlert[], at: number): Notification => {
@@ -213,36 +226,45 @@ test("Alertmanager's webhook v4 notifications, firing then resolved, and ours fo
     });
     const [group, ...others] = groups.values();
     assert.ok(group && others.length === 0, 'one group');
-    const fps = alerts.map((a) => a.fingerprint);
+    // In Alertmanager's order (by labels: by host here), so that max_alerts keeps the same alerts.
+    const fps = byHost(alerts).map((a) => a.fingerprint);
     const firing = alerts.every((a) => a.status === 'firing');
     return notificationOf(group, { firing: firing ? fps : [], resolved: firing ? [] : fps, acknowledged: false, seq: 1 }, am.url, at);
   };
   /**
-   * Alertmanager's notification with all `count` alerts in `status`. Its first flush may
+   * Alertmanager's notification of all `count` alerts in `status`. Its first flush may
    * come while the alerts of one POST are still being inserted (group_wait is skipped for
    * alerts older than it), and then the next, group_interval later, holds them all.
    */
-  const alertmanagerSent = (status: 'firing' | 'resolved', count: number): Promise<WebhookBody> =>
+  const alertmanagerSent = (path: string, status: 'firing' | 'resolved', count: number): Promise<WebhookBody> =>
     waitUntil(
       async () => {
-        const sent = hooks.requests.filter((r) => r.url === '/alertmanager').map(bodyOf);
-        const found = sent.find((p) => p.status === status && p.alerts.length === count);
+        const sent = hooks.requests.filter((r) => r.url === `/alertmanager/${path}`).map(bodyOf);
+        const found = sent.find((p) => p.status === status && p.alerts.length + p.truncatedAlerts === count);
         return { done: found !== undefined, value: found as WebhookBody, state: String(sent.length) };
       },
-      { what: `Alertmanager's ${status} webhook notification of ${count} alerts`, intervalMs: 100 },
+      { what: `Alertmanager's ${status} webhook notification of ${count} alerts to /${path}`, intervalMs: 100 },
     );
-  const yixingSent = async (n: Notification): Promise<WebhookBody> => {
-    await webhook.send(n, never);
-    return bodyOf(hooks.requests.findLast((r) => r.url === '/yixing'));
+  const compare = async (alerts: NotifiedAlert[], at: number, status: 'firing' | 'resolved'): Promise<void> => {
+    for (const v of variants) {
+      const url = `${hooks.base}/yixing/${v.path}`;
+      await new WebhookReceiver('hook', { url, maxAlerts: v.maxAlerts, httpHeaders: {}, timeoutMs: 10_000 }).send(ours(alerts, at), never);
+      const mine = bodyOf(hooks.requests.findLast((r) => r.url === `/yixing/${v.path}`));
+      const theirs = await alertmanagerSent(v.path, status, alerts.length);
+      assertSameNotification(mine, theirs, status, alerts.length - (v.maxAlerts || alerts.length));
+    }
   };
 
   const at = Date.now();
-  const firing = failedSteps([1, 2, 3], at);
+  // host-003 in another wave: the two alerts max_alerts keeps have more labels in common than all three.
+  const firing = failedSteps([1, 2, 3], at).map((a) =>
+    a.labels.host === 'host-003' ? { ...a, labels: { ...a.labels, wave: '3' }, fingerprint: fingerprint({ ...a.labels, wave: '3' }) } : a,
+  );
   await forward.send(notification(firing, { at }), never);
-  assertSameNotification(await yixingSent(ours(firing, at)), await alertmanagerSent('firing', 3), 'firing');
+  await compare(firing, at, 'firing');
 
   const resolvedAt = Date.now();
   const resolved = firing.map((a) => ({ ...a, status: 'resolved' as const, endsAt: resolvedAt }));
   await forward.send(notification(resolved, { at: resolvedAt }), never);
-  assertSameNotification(await yixingSent(ours(resolved, resolvedAt)), await alertmanagerSent('resolved', 3), 'resolved');
+  await compare(resolved, resolvedAt, 'resolved');
 });

@@ -6,7 +6,7 @@ import type { FlushAlert } from '../engine/flush.ts';
 import { type InhibitRule, inhibited, lastInhibitionEnd } from '../engine/inhibition.ts';
 import { groupKey, groupLabels, type Route, route } from '../engine/routing.ts';
 import { lastSilenceEnd, type Silence, silencedBy } from '../engine/silences.ts';
-import type { Alert, AlertStatus, LabelSet, Notification, NotifiedAlert } from '../model/alert.ts';
+import { type Alert, type AlertStatus, commonLabels, type LabelSet, type Notification, type NotifiedAlert } from '../model/alert.ts';
 
 /** An alert as the dispatcher sees it: the alert and its state now. */
 export interface AlertState {
@@ -73,13 +73,6 @@ export function groupAlerts(input: GroupingInput): Map<string, Group> {
   return groups;
 }
 
-/** The labels (or annotations) every alert has with the same value. */
-function common(sets: readonly LabelSet[]): LabelSet {
-  const [first, ...rest] = sets;
-  if (!first) return {};
-  return Object.fromEntries(Object.entries(first).filter(([k, v]) => rest.every((s) => s[k] === v)));
-}
-
 export interface NotificationPlan {
   firing: readonly string[];
   resolved: readonly string[];
@@ -103,8 +96,8 @@ export function notificationOf(group: Group, plan: NotificationPlan, externalUrl
     status: plan.firing.length > 0 ? 'firing' : 'resolved',
     acknowledged: plan.acknowledged,
     groupLabels: group.groupLabels,
-    commonLabels: common(alerts.map((a) => a.labels)),
-    commonAnnotations: common(alerts.map((a) => a.annotations)),
+    commonLabels: commonLabels(alerts.map((a) => a.labels)),
+    commonAnnotations: commonLabels(alerts.map((a) => a.annotations)),
     alerts,
     truncatedAlerts: 0,
     externalUrl,

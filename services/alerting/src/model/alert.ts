@@ -62,3 +62,10 @@ export interface Notification {
   /** Epoch ms of the flush that made it. */
   at: number;
 }
+
+/** The labels (or annotations) every set has with the same value: Alertmanager's commonLabels / commonAnnotations. */
+export function commonLabels(sets: readonly LabelSet[]): LabelSet {
+  const [first, ...rest] = sets;
+  if (!first) return {};
+  return Object.fromEntries(Object.entries(first).filter(([k, v]) => rest.every((s) => s[k] === v)));
+}

@@ -47,6 +47,14 @@ test('webhook v4: the documented fields, endsAt Go zero time while firing, gener
 test('webhook v4: max_alerts keeps the first alerts and adds the rest to truncatedAlerts', () => {
   const p = buildWebhookPayload(notification([failedStep(1), failedStep(2), failedStep(3)], { truncatedAlerts: 4 }), 2);
   assert.deepEqual([p.alerts.length, p.truncatedAlerts], [2, 5]);
+  // As Alertmanager: status and common labels and annotations of the alerts kept.
+  const other = failedStep(3, { labels: { ...failedStep(3).labels, wave: '3' }, status: 'resolved', endsAt: T0 });
+  const group = notification([failedStep(1), failedStep(2), other], { commonLabels: { alertname: 'StepFailed', plan: 'p1' } });
+  const cut = buildWebhookPayload(group, 2);
+  assert.equal(cut.commonLabels.wave, '2', 'both kept alerts are in wave 2');
+  assert.equal(cut.commonAnnotations.log_tail, failedStep(1).annotations.log_tail);
+  assert.equal(buildWebhookPayload(group).commonLabels.wave, undefined, 'uncut: the common labels of the whole notification');
+  assert.equal(buildWebhookPayload(notification([other, failedStep(1)]), 1).status, 'resolved', 'the one kept is resolved');
 });
 
 test('the webhook receiver POSTs the payload with notification.id as Idempotency-Key and the configured headers', async () => {

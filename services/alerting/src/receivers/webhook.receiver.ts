@@ -1,7 +1,7 @@
 // The generic webhook: Alertmanager's webhook payload, version 4, so that anything written
 // for Alertmanager's webhook_config takes Yixing's notifications unchanged.
 // Format: https://prometheus.io/docs/alerting/latest/configuration/#webhook_config
-import type { LabelSet, Notification } from '../model/alert.ts';
+import { commonLabels, type LabelSet, type Notification } from '../model/alert.ts';
 import { HttpReceiver } from './http-post.ts';
 import type { Receiver } from './receiver.ts';
 
@@ -33,18 +33,23 @@ export interface WebhookPayloadV4 {
 
 export const rfc3339 = (ms: number): string => new Date(ms).toISOString();
 
-/** The v4 payload; `maxAlerts` > 0 keeps the first that many alerts and counts the rest in truncatedAlerts (as Alertmanager does). */
+/**
+ * The v4 payload; `maxAlerts` > 0 keeps the first that many alerts (the firing ones come
+ * first) and counts the rest in truncatedAlerts. As Alertmanager's, the status and the
+ * common labels and annotations then describe the alerts kept, not the whole group.
+ */
 export function buildWebhookPayload(n: Notification, maxAlerts = 0): WebhookPayloadV4 {
-  const kept = maxAlerts > 0 ? n.alerts.slice(0, maxAlerts) : n.alerts;
+  const truncated = maxAlerts > 0 && n.alerts.length > maxAlerts;
+  const kept = truncated ? n.alerts.slice(0, maxAlerts) : n.alerts;
   return {
     version: '4',
     groupKey: n.groupKey,
     truncatedAlerts: n.truncatedAlerts + (n.alerts.length - kept.length),
-    status: n.status,
+    status: truncated ? (kept.some((a) => a.status === 'firing') ? 'firing' : 'resolved') : n.status,
     receiver: n.receiver,
     groupLabels: n.groupLabels,
-    commonLabels: n.commonLabels,
-    commonAnnotations: n.commonAnnotations,
+    commonLabels: truncated ? commonLabels(kept.map((a) => a.labels)) : n.commonLabels,
+    commonAnnotations: truncated ? commonLabels(kept.map((a) => a.annotations)) : n.commonAnnotations,
     externalURL: n.externalUrl,
     alerts: kept.map((a) => ({
       status: a.status,
