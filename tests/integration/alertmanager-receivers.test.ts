@@ -4,15 +4,23 @@
 // beside ours for the same alerts.
 import assert from 'node:assert/strict';
 import { after, test } from 'node:test';
-import { DeliveryError } from '@yixing/alerting/internal';
-import { groupAlerts, notificationOf } from '../../services/alerting/src/dispatch/grouping.ts';
-import { fingerprint } from '../../services/alerting/src/engine/fingerprint.ts';
-import { buildRouteTree } from '../../services/alerting/src/engine/routing.ts';
-import type { Notification, NotifiedAlert } from '../../services/alerting/src/model/alert.ts';
-import { AlertmanagerReceiver, DEFAULT_RESOLVE_TIMEOUT_MS } from '../../services/alerting/src/receivers/alertmanager.receiver.ts';
-import { type CapturedRequest, startCaptureServer } from '../../services/alerting/src/receivers/capture-server.testing.ts';
-import { failedStep, notification } from '../../services/alerting/src/receivers/notification.testing.ts';
-import { WebhookReceiver, ZERO_TIME } from '../../services/alerting/src/receivers/webhook.receiver.ts';
+import {
+  AlertmanagerReceiver,
+  buildRouteTree,
+  type CapturedRequest,
+  DEFAULT_RESOLVE_TIMEOUT_MS,
+  DeliveryError,
+  failedStep,
+  fingerprint,
+  groupAlerts,
+  type Notification,
+  type NotifiedAlert,
+  notification,
+  notificationOf,
+  startCaptureServer,
+  WebhookReceiver,
+  ZERO_TIME,
+} from '@yixing/alerting/internal';
 import { type GettableAlert, startAlertmanager } from '../fixtures/alertmanager.ts';
 import { waitUntil } from '../fixtures/wait.ts';
 
