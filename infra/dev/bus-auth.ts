@@ -20,6 +20,7 @@ export interface DevBusAuth {
   env: {
     scheduler: Record<string, string>;
     backup: Record<string, string>;
+    alerting: Record<string, string>;
     enrol: Record<string, string>;
     fleet: Record<string, string>;
   };
@@ -85,6 +86,7 @@ export async function devBusAuth(
     env: {
       scheduler: { YX_NATS_CREDS: files.creds('scheduler') },
       backup: { YX_NATS_CREDS: files.creds('backup') },
+      alerting: { YX_NATS_CREDS: files.creds('alerting') },
       enrol,
       fleet: { YX_FLEET_CREDS_DIR: path.dirname(files.agentCreds('x')) },
     },

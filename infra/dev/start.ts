@@ -25,7 +25,13 @@ const ports = {
   nats: env('YX_NATS_PORT', 4222),
   natsMonitor: env('YX_NATS_MONITOR_PORT', 8222),
   mongo: env('YX_MONGO_PORT', 27017),
+  api: env('YX_API_PORT', 8080),
+  backupApi: env('YX_BACKUP_API_PORT', 8081),
+  alertingApi: env('YX_ALERTING_API_PORT', 8083),
 };
+
+/** Alerts are kept, grouped and shown, and nobody is notified: the dev stack has no one to tell. */
+const devAlertingConfig = path.join(repoRoot, 'infra', 'alerting', 'alerting.dev.yaml');
 
 interface Managed {
   name: string;
@@ -102,12 +108,24 @@ function services(bus: DevBusAuth, apiEnv: Record<string, string>): { name: stri
     {
       name: 'scheduler',
       main: 'services/scheduler/src/main.ts',
-      env: { ...common, ...bus.env.scheduler, ...apiEnv, YX_API_PORT: String(env('YX_API_PORT', 8080)) },
+      env: { ...common, ...bus.env.scheduler, ...apiEnv, YX_API_PORT: String(ports.api) },
     },
     {
       name: 'backup',
       main: 'services/backup/src/main.ts',
-      env: { ...common, ...bus.env.backup, ...apiEnv, YX_API_PORT: String(env('YX_BACKUP_API_PORT', 8081)) },
+      env: { ...common, ...bus.env.backup, ...apiEnv, YX_API_PORT: String(ports.backupApi) },
+    },
+    {
+      name: 'alerting',
+      main: 'services/alerting/src/main.ts',
+      env: {
+        ...common,
+        ...bus.env.alerting,
+        ...apiEnv,
+        YX_API_PORT: String(ports.alertingApi),
+        YX_ALERTING_CONFIG: devAlertingConfig,
+        YX_CONSOLE_URL: `http://127.0.0.1:${ports.api}`,
+      },
     },
     { name: 'enrol', main: 'services/enrol/src/main.ts', env: bus.env.enrol },
     {
@@ -165,7 +183,6 @@ async function main(): Promise<void> {
     started.push(s.name);
   }
 
-  const apiPort = env('YX_API_PORT', 8080);
   const enrolment = started.includes('enrol') ? await sampleEnrolment(bus) : [];
   const lines = [
     '',
@@ -176,11 +193,18 @@ async function main(): Promise<void> {
     `  FerretDB     mongodb://127.0.0.1:${ports.mongo}/yixing`,
     ...(started.includes('scheduler')
       ? [
-          `  API          http://127.0.0.1:${apiPort}/v1   OpenAPI http://127.0.0.1:${apiPort}/docs/json`,
-          `  metrics      http://127.0.0.1:${apiPort}/metrics`,
-          `  backups      http://127.0.0.1:${env('YX_BACKUP_API_PORT', 8081)}/v1/backups`,
-          `  CLI          PATH=$PWD/node_modules/.bin:$PATH YX_API=http://127.0.0.1:${apiPort} yx hosts list`,
+          `  API          http://127.0.0.1:${ports.api}/v1   OpenAPI http://127.0.0.1:${ports.api}/docs/json`,
+          `  metrics      http://127.0.0.1:${ports.api}/metrics`,
+          `  backups      http://127.0.0.1:${ports.backupApi}/v1/backups`,
+          `  CLI          PATH=$PWD/node_modules/.bin:$PATH YX_API=http://127.0.0.1:${ports.api} yx hosts list`,
           ...apiToken.lines,
+        ]
+      : []),
+    ...(started.includes('alerting')
+      ? [
+          `  alerts       http://127.0.0.1:${ports.alertingApi}/v1/alerts   metrics http://127.0.0.1:${ports.alertingApi}/metrics`,
+          `               CLI: YX_ALERTING_API=http://127.0.0.1:${ports.alertingApi} yx alerts list   (and yx silences list)`,
+          `               config ${path.relative(repoRoot, devAlertingConfig)}: no receivers, nobody is notified (see alerting.example.yaml)`,
         ]
       : []),
     `  services     ${started.length > 0 ? started.join(', ') : '(none yet)'}`,
