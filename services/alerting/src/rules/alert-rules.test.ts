@@ -131,6 +131,37 @@ describe('alertsOfPlan', () => {
   });
 });
 
+describe('alertsOfPlan: maintenance windows', () => {
+  const plan = (kind: string, state = 'running') =>
+    create(PlanEventSchema, {
+      eventId: kind,
+      planId: 'p1',
+      kind,
+      state,
+      waveIndex: 1,
+      atMs: 7,
+      message: 'window closes at 03:00 with 3 hosts in flight',
+    });
+
+  it('hosts in flight as the window closes fire WindowClosing, until the scheduler says clear or the plan ends', () => {
+    const [alert] = fires(alertsOfPlan(plan('window-closing'), DEFAULT_RULES));
+    assert.equal(alert?.labels.alertname, 'WindowClosing');
+    assert.equal(alert?.annotations.description, 'window closes at 03:00 with 3 hosts in flight');
+    assert.ok(
+      !resolves(alertsOfPlan(plan('window-closing'), DEFAULT_RULES)).some((r) => r.op === 'resolve' && r.names.includes('WindowClosing')),
+    );
+    for (const [kind, state] of [
+      ['window-clear', 'running'],
+      ['completed', 'completed'],
+      ['aborted', 'aborted'],
+    ] as const)
+      assert.ok(
+        resolves(alertsOfPlan(plan(kind, state), DEFAULT_RULES)).some((r) => r.op === 'resolve' && r.names.includes('WindowClosing')),
+        kind,
+      );
+  });
+});
+
 describe('alertsOfBackup', () => {
   const backup = (state: BackupState) =>
     create(BackupEventSchema, {

@@ -18,6 +18,7 @@ export const ALERT_NAMES = [
   'ErrorBudgetExhausted',
   'CanaryFailed',
   'BackupVerificationFailed',
+  'WindowClosing',
   'SchedulerDown',
   'EventsBacklog',
 ] as const;
@@ -51,6 +52,7 @@ export const DEFAULT_RULES: RulesConfig = {
     ErrorBudgetExhausted: on('critical'),
     CanaryFailed: on('critical'),
     BackupVerificationFailed: on('warning'),
+    WindowClosing: on('warning'),
     SchedulerDown: on('critical'),
     EventsBacklog: on('warning'),
   },
@@ -167,7 +169,8 @@ const failuresOf = (evt: PlanEvent): number => {
 
 /**
  * What a plan event means: a plan whose error budget is exhausted (it stopped taking
- * hosts) or whose canary failed (it waits for an approval) fires until it leaves that state.
+ * hosts) or whose canary failed (it waits for an approval) fires until it leaves that
+ * state; hosts in flight as the window closes fire until the scheduler says it is clear.
  */
 export function alertsOfPlan(evt: PlanEvent, rules: RulesConfig): AlertChange[] {
   const where = { plan: evt.planId };
@@ -175,12 +178,16 @@ export function alertsOfPlan(evt: PlanEvent, rules: RulesConfig): AlertChange[] 
   const changes: AlertChange[] = [];
   if (evt.state !== 'budget-exhausted') changes.push({ op: 'resolve', names: ['ErrorBudgetExhausted'], where, at });
   if (evt.state !== 'waiting-approval') changes.push({ op: 'resolve', names: ['CanaryFailed'], where, at });
+  if (evt.kind === 'window-clear' || evt.state === 'completed' || evt.state === 'aborted')
+    changes.push({ op: 'resolve', names: ['WindowClosing'], where, at });
   const labels = { ...where, wave: String(evt.waveIndex) };
   const annotations = { summary: `plan ${evt.planId}: ${evt.message}`, description: evt.message, failed_hosts: String(failuresOf(evt)) };
   if (evt.kind === 'budget-exhausted') changes.push(...fire(rules, 'ErrorBudgetExhausted', labels, annotations, planPath(evt.planId), at));
   // The canary gate is the only one that waits for an approval; with failures it failed.
   if (evt.kind === 'waiting-approval' && failuresOf(evt) > 0)
     changes.push(...fire(rules, 'CanaryFailed', labels, annotations, planPath(evt.planId), at));
+  // Hosts still in flight when no more may start: they may run past the maintenance window.
+  if (evt.kind === 'window-closing') changes.push(...fire(rules, 'WindowClosing', labels, annotations, planPath(evt.planId), at));
   return changes;
 }
 

@@ -73,3 +73,35 @@ export function mayStartAt(windows: MaintenanceWindow[], cutoffMinutes: number, 
     return left !== undefined && left > cutoffMinutes * 60_000;
   });
 }
+
+/** A plan's hosts against its windows: whether some are in flight when no more may start. */
+export interface WindowNotice {
+  /** Hosts are in flight and no host may start now (past the cut-off, or outside every window). */
+  warn: boolean;
+  /** The event to publish when `warn` changed since `last` (null: not known, as after a start). */
+  event?: { kind: 'window-closing' | 'window-clear'; message: string };
+}
+
+/**
+ * Level-triggered warning for on-call: a plan with windows whose hosts are still in flight
+ * past the cut-off (they may spill past the window) or after the window closed. `last` is
+ * what was announced before; a scheduler that starts announces the level it finds.
+ */
+export function windowNotice(
+  windows: MaintenanceWindow[],
+  cutoffMinutes: number,
+  inFlight: number,
+  at: number,
+  last: boolean | null,
+): WindowNotice {
+  if (windows.length === 0) return { warn: false };
+  const left = windows.map((w) => timeLeftInWindow(w, at)).filter((t): t is number => t !== undefined);
+  const warn = inFlight > 0 && !mayStartAt(windows, cutoffMinutes, at);
+  if (warn === last) return { warn };
+  if (!warn) return { warn, event: { kind: 'window-clear', message: inFlight > 0 ? 'inside a window again' : 'no host in flight' } };
+  const message =
+    left.length > 0
+      ? `window closes at ${new Date(at + Math.max(...left)).toISOString()} with ${inFlight} hosts in flight`
+      : `window closed with ${inFlight} hosts in flight`;
+  return { warn, event: { kind: 'window-closing', message } };
+}

@@ -18,6 +18,7 @@ import { isInStep, type RunInStep } from '../host-runs/run-changes.ts';
 import { hostRunEventOf } from '../host-runs/run-events.ts';
 import type { Inventory } from '../inventory/inventory.ts';
 import type { SchedulerMetrics } from '../metrics.ts';
+import { windowNotice } from '../plans/windows.ts';
 import { pickHosts } from './admission.ts';
 import { Dispatcher } from './dispatcher.ts';
 import type { EngineConfig } from './engine-config.ts';
@@ -196,8 +197,11 @@ export class Engine {
       .catch((err: Error) => this.#deps.log.error({ err: err.message, run: run._id }, 'failure not recorded'));
   }
 
-  /** Plan-level decisions (plan-progress.ts), stored. */
+  /** Plan-level decisions (plan-progress.ts), stored; hosts in flight as a window closes, announced. */
   async #advancePlan(rt: PlanRuntime, now: number): Promise<void> {
+    const notice = windowNotice(rt.plan.spec.windows, rt.plan.spec.windowCutoffMinutes, rt.counters.inFlight, now, rt.windowWarned);
+    rt.windowWarned = notice.warn;
+    if (notice.event) this.#planWriter.publish(rt, notice.event.kind, notice.event.message);
     const step = nextPlanStep(rt, now, this.#outbox.announcing(rt.plan._id));
     if (step.kind === 'state') await this.#planWriter.setState(rt, step.state, step.reason, step.changes);
     if (step.kind === 'save') {

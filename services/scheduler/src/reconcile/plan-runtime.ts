@@ -67,6 +67,8 @@ export class PlanRuntime {
   seq = 0;
   /** Index in `order` before which no run is pending. */
   pendingCursor = 0;
+  /** What was last announced of the plan's hosts against its windows (plans/windows.ts windowNotice); null after a start. */
+  windowWarned: boolean | null = null;
   /** In-memory step progress (0..100) of active runs, for the API and the console. */
   readonly progress = new Map<string, number>();
 
