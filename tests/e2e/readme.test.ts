@@ -56,13 +56,21 @@ let auth: { authorization: string } = { authorization: '' };
 
 before(async () => {
   dataDir = await mkdtemp(path.join(tmpdir(), 'yx-readme-'));
-  const [nats, monitor, mongo, api, backupApi] = await Promise.all([freePort(), freePort(), freePort(), freePort(), freePort()]);
+  const [nats, monitor, mongo, api, backupApi, alertingApi] = await Promise.all([
+    freePort(),
+    freePort(),
+    freePort(),
+    freePort(),
+    freePort(),
+    freePort(),
+  ]);
   Object.assign(env, {
     YX_NATS_PORT: String(nats),
     YX_NATS_MONITOR_PORT: String(monitor),
     YX_MONGO_PORT: String(mongo),
     YX_API_PORT: String(api),
     YX_BACKUP_API_PORT: String(backupApi),
+    YX_ALERTING_API_PORT: String(alertingApi),
     YX_DATA_DIR: dataDir,
   });
   stack = await spawnService({ name: 'dev-start', main: 'infra/dev/start.ts', env, ready: /Yixing is running/, logDir: dataDir });
