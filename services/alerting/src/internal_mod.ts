@@ -3,8 +3,10 @@
 export * from './delivery/backoff.ts';
 export * from './delivery/delivery-queue.ts';
 export * from './delivery/token-bucket.ts';
+export { decideGroup } from './dispatch/dispatcher.ts';
 export { groupAlerts, notificationOf } from './dispatch/grouping.ts';
 export * from './engine/fingerprint.ts';
+export { parseMatchers } from './engine/matchers.ts';
 export { buildRouteTree } from './engine/routing.ts';
 export * from './errors.ts';
 export * from './mod.ts';

@@ -3,7 +3,7 @@
 // alert takes, and the (receiver, group) each lands in. Then, for a group the flush
 // decision says to notify, the notification itself.
 import type { FlushAlert } from '../engine/flush.ts';
-import { type InhibitRule, inhibited, lastInhibitionEnd } from '../engine/inhibition.ts';
+import { type InhibitRule, inhibitionIndex } from '../engine/inhibition.ts';
 import { groupKey, groupLabels, type Route, route } from '../engine/routing.ts';
 import { lastSilenceEnd, type Silence, silencedBy } from '../engine/silences.ts';
 import { type Alert, type AlertStatus, commonLabels, type LabelSet, type Notification, type NotifiedAlert } from '../model/alert.ts';
@@ -40,13 +40,13 @@ export interface GroupingInput {
 export function groupAlerts(input: GroupingInput): Map<string, Group> {
   const { alerts, tree, silences, inhibitRules, now } = input;
   const inhibitView = alerts.map((a) => ({ fingerprint: a.alert.fingerprint, labels: a.alert.labels, endsAt: a.alert.endsAt }));
-  const firing = inhibitView.filter((a) => a.endsAt === null);
+  const inhibition = inhibitionIndex(inhibitView, inhibitRules);
   const groups = new Map<string, Group>();
+  const byRouteValues = new Map<string, Group>();
   alerts.forEach((a, i) => {
     const view = inhibitView[i] as (typeof inhibitView)[number];
-    const muted =
-      a.status === 'firing' && (silencedBy(a.alert.labels, silences, now).length > 0 || inhibited(view, firing, inhibitRules) !== null);
-    const ends = [lastSilenceEnd(a.alert.labels, silences, now), lastInhibitionEnd(view, inhibitView, inhibitRules)].filter(
+    const muted = a.status === 'firing' && (silencedBy(a.alert.labels, silences, now).length > 0 || inhibition.inhibitedBy(view) !== null);
+    const ends = [lastSilenceEnd(a.alert.labels, silences, now), inhibition.lastEnd(view)].filter(
       (t): t is number => t !== null && t <= now,
     );
     const grouped: GroupedAlert = {
@@ -60,12 +60,18 @@ export function groupAlerts(input: GroupingInput): Map<string, Group> {
       unmutedAt: ends.length > 0 ? Math.max(...ends) : null,
     };
     for (const r of route(tree, a.alert.labels)) {
-      const key = groupKey(r, a.alert.labels);
-      const id = `${r.receiver}|${key}`;
-      let group = groups.get(id);
+      // The group key's text is built once per group: the route and its group_by values find it.
+      const cheap = r.groupByAll ? null : `${r.path.join('.')}\u0000${r.groupBy.map((n) => a.alert.labels[n] ?? '').join('\u0000')}`;
+      let group = cheap === null ? undefined : byRouteValues.get(cheap);
       if (!group) {
-        group = { receiver: r.receiver, groupKey: key, route: r, groupLabels: groupLabels(r, a.alert.labels), alerts: [] };
-        groups.set(id, group);
+        const key = groupKey(r, a.alert.labels);
+        const id = `${r.receiver}|${key}`;
+        group = groups.get(id);
+        if (!group) {
+          group = { receiver: r.receiver, groupKey: key, route: r, groupLabels: groupLabels(r, a.alert.labels), alerts: [] };
+          groups.set(id, group);
+        }
+        if (cheap !== null) byRouteValues.set(cheap, group);
       }
       group.alerts.push(grouped);
     }

@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import fc from 'fast-check';
 import type { LabelSet } from '../model/alert.ts';
 import { fingerprint } from './fingerprint.ts';
-import { type InhibitAlert, type InhibitRule, inhibited, lastInhibitionEnd } from './inhibition.ts';
+import { type InhibitAlert, type InhibitRule, inhibited, inhibitionIndex, lastInhibitionEnd } from './inhibition.ts';
 import { parseMatchers } from './matchers.ts';
 
 const alert = (labels: LabelSet, endsAt: number | null = null): InhibitAlert => ({ fingerprint: fingerprint(labels), labels, endsAt });
@@ -57,4 +58,34 @@ test('lastInhibitionEnd: the latest endsAt of resolved sources that inhibited th
   const otherPlan = alert({ alertname: 'PlanPaused', plan: 'p2' }, 9_000);
   assert.equal(lastInhibitionEnd(failed, [early, late, otherPlan, paused], [pausedPlan]), 5_000);
   assert.equal(lastInhibitionEnd(failed, [paused, otherPlan], [pausedPlan]), null);
+});
+
+test('inhibitionIndex answers as the pairwise inhibited and lastInhibitionEnd do (property)', () => {
+  const value = fc.constantFrom('a', 'b', '');
+  const alertArb = fc.record({
+    labels: fc.record({ alertname: fc.constantFrom('Src', 'Tgt', 'Both'), plan: value, wave: value }),
+    endsAt: fc.option(fc.integer({ min: 1, max: 100 }), { nil: null }),
+  });
+  const ruleArb = fc.record({
+    source: fc.constantFrom('alertname=~"Src|Both"', 'alertname="Src"', 'plan="a"'),
+    target: fc.constantFrom('alertname=~"Tgt|Both"', 'alertname="Tgt"', 'wave!="b"'),
+    equal: fc.subarray(['plan', 'wave']),
+  });
+  fc.assert(
+    fc.property(fc.array(alertArb, { maxLength: 12 }), fc.array(ruleArb, { maxLength: 3 }), (raw, rawRules) => {
+      const alerts = raw.map((a, i) => ({ fingerprint: `f${String(i).padStart(2, '0')}`, labels: a.labels, endsAt: a.endsAt }));
+      const rules = rawRules.map((r) => ({
+        sourceMatchers: parseMatchers(r.source),
+        targetMatchers: parseMatchers(r.target),
+        equal: r.equal,
+      }));
+      const index = inhibitionIndex(alerts, rules);
+      const firing = alerts.filter((a) => a.endsAt === null);
+      for (const a of alerts) {
+        assert.equal(index.inhibitedBy(a), inhibited(a, firing, rules), `inhibitedBy ${a.fingerprint}`);
+        assert.equal(index.lastEnd(a), lastInhibitionEnd(a, alerts, rules), `lastEnd ${a.fingerprint}`);
+      }
+    }),
+    { numRuns: 2000 },
+  );
 });
