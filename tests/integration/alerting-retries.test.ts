@@ -10,7 +10,7 @@ import { type AlertingProcess, type EventSource, eventSource, startAlerting } fr
 import { type Stack, startStack } from '../fixtures/stack.ts';
 import { waitUntil } from '../fixtures/wait.ts';
 
-const ATTEMPT_TIMEOUT_MS = 1_500; // YX_ALERTING_ATTEMPT_TIMEOUT_MS in the fixture
+const ATTEMPT_TIMEOUT_MS = 1_500; // the slow receiver's own timeout
 const RETRY_AFTER_S = 2;
 
 let stack: Stack;
@@ -39,7 +39,7 @@ before(async () => {
         webhook_configs: [
           { url: `${hooks.flaky.base}/flaky` },
           { url: `${hooks.limited.base}/limited` },
-          { url: `${hooks.slow.base}/slow` },
+          { url: `${hooks.slow.base}/slow`, timeout: `${ATTEMPT_TIMEOUT_MS}ms` },
           { url: `http://127.0.0.1:${downPort}/down` },
           { url: `${hooks.fine.base}/fine` },
         ],

@@ -94,7 +94,7 @@ export class Dispatcher {
           receiver,
           retry: deps.config.retry,
           ...(rateLimit ? { rateLimit } : {}),
-          attemptTimeoutMs: deps.config.attemptTimeoutMs,
+          attemptTimeoutMs: receiver.timeoutMs ?? deps.config.attemptTimeoutMs,
           callbacks: {
             delivered: (id, attempts, latencyMs) => this.#finished(id, 'delivered', attempts, latencyMs, ''),
             failed: (id, err, willRetry) => this.#failed(id, err, willRetry),

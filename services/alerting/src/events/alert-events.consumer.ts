@@ -31,6 +31,13 @@ const LOG_TAIL_MAX_CHARS = 8000;
 
 type Source = 'hostrun' | 'plan' | 'backup';
 
+/**
+ * Events applied at once: one at a time, each waits in turn on the step's log and on the
+ * database, and a wave's failures arrive together; the MongoDB pool (YX_MONGO_POOL, 10)
+ * bounds what the database sees anyway.
+ */
+const EVENTS_AT_ONCE = 16;
+
 export class AlertEventsConsumer {
   readonly #deps: AlertEventsDeps;
   #messages: ConsumerMessages | undefined;
@@ -49,7 +56,15 @@ export class AlertEventsConsumer {
     this.#messages = await consumer.consume({ max_messages: 200 });
     const messages = this.#messages;
     this.#loop = (async () => {
-      for await (const msg of messages) await this.#handle(msg);
+      // Events apply in any order (the stores keep the latest with $max), so several are
+      // applied at once: most of each is waiting on the database and the log stream.
+      const inFlight = new Set<Promise<void>>();
+      for await (const msg of messages) {
+        const applying: Promise<void> = this.#handle(msg).finally(() => inFlight.delete(applying));
+        inFlight.add(applying);
+        if (inFlight.size >= EVENTS_AT_ONCE) await Promise.race(inFlight);
+      }
+      await Promise.all(inFlight);
     })().catch((err: Error) => this.#deps.log.error({ err: err.message }, 'alert event loop ended'));
   }
 

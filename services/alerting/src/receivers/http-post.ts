@@ -142,6 +142,10 @@ export abstract class HttpReceiver<C extends { timeoutMs: number }> {
   protected readonly config: C;
   /** The clock robots sign their requests with; tests fix it. */
   protected readonly now: () => number;
+  get timeoutMs(): number {
+    return this.config.timeoutMs;
+  }
+
   constructor(name: string, config: C, now: () => number = Date.now) {
     this.name = name;
     this.config = config;

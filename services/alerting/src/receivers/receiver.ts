@@ -15,6 +15,12 @@ export interface Receiver {
    * firing alerts at least this often, whatever the repeat interval.
    */
   readonly refreshMs?: number;
+  /**
+   * How long one attempt may take, from the receiver's configuration (`timeout`); unset:
+   * the service's YX_ALERTING_ATTEMPT_TIMEOUT_MS. An attempt cut short may still have been
+   * delivered, and is sent again: give slow destinations (mail) their time.
+   */
+  readonly timeoutMs?: number;
   /** Alertmanager's send_resolved: false when the destination is not told its alerts resolved (default true). */
   readonly sendResolved?: boolean;
   /**
