@@ -99,28 +99,33 @@ describe('alerting: acknowledge, resolve, silence, inhibit', () => {
   it('repeats until acknowledged, then stops; resolving sends a resolved notification', async () => {
     await events.stepFailed('ack', 'ack-h1');
     await events.stepFailed('ack', 'ack-h2');
-    await waitForNotes('ack', 2);
-    const [first, repeat] = notes('ack');
-    assert.deepEqual(
-      hosts(first as WebhookBody),
-      ['ack-h1', 'ack-h2'],
-      JSON.stringify(notes('ack').map((n) => [n.at, n.status, n.alerts.map((a) => [a.labels.host, a.status])])),
+    // Both hosts are in the group's first notification, or (one stored after group_wait on a
+    // loaded machine) in the next; from then on the group repeats until it is acknowledged.
+    const both = () => notes('ack').findIndex((n) => hosts(n).join() === 'ack-h1,ack-h2');
+    await waitUntil(
+      async () => ({ done: both() >= 0 && notes('ack').length > both() + 1, value: null, state: String(notes('ack').length) }),
+      {
+        what: 'the group notified with both hosts, then repeated',
+      },
     );
+    const [first, repeat] = notes('ack').slice(both());
+    assert.ok(both() <= 1, 'both hosts by the second notification');
     assert.ok((repeat?.at ?? 0) - (first?.at ?? 0) >= REPEAT_MS - 250, 'an unacknowledged group repeats after repeat_interval');
-    assert.deepEqual(
-      pages('ack').map((p) => p.event_action),
-      ['trigger', 'trigger'],
+    assert.ok(
+      pages('ack').every((p) => p.event_action === 'trigger'),
+      'PagerDuty: triggers only, before the acknowledgement',
     );
 
     for (const a of await firing('ack')) await alertingApi(alerting.api, 'POST', `/v1/alerts/${a.fingerprint}/ack`);
-    await waitUntil(async () => ({ done: pages('ack').length >= 3, value: null, state: String(pages('ack').length) }), {
-      what: 'the acknowledgement',
-    });
-    assert.equal(pages('ack')[2]?.event_action, 'acknowledge');
+    await waitUntil(
+      async () => ({ done: pages('ack').at(-1)?.event_action === 'acknowledge', value: null, state: String(pages('ack').length) }),
+      { what: 'the acknowledgement' },
+    );
+    const afterAck = pages('ack').length;
     const acknowledgedAt = notes('ack').length;
     await sleep(2 * REPEAT_MS + 1_000);
     assert.equal(notes('ack').length, acknowledgedAt, 'no repeat once every alert is acknowledged');
-    assert.equal(pages('ack').length, 3);
+    assert.equal(pages('ack').length, afterAck, 'nothing more to PagerDuty once acknowledged');
 
     await events.runSucceeded('ack', 'ack-h1');
     await events.runSucceeded('ack', 'ack-h2');

@@ -216,6 +216,10 @@ export class Dispatcher {
     };
     const revision = await this.#d.nflog.write(key, record, stored?.revision ?? 0);
     if (revision === null) return; // another replica claimed this flush first
+    this.#d.log.debug(
+      { notification: notification.id, reason: decision.reason, firing: decision.firing.length, resolved: decision.resolved.length },
+      'flush claimed',
+    );
     this.#send(key, target, notification);
     this.#announce(notification);
   }

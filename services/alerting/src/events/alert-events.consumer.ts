@@ -108,7 +108,9 @@ export class AlertEventsConsumer {
         continue;
       }
       const annotations = c.log ? { ...c.annotations, log_tail: await this.#logTail(c.log) } : c.annotations;
-      await alerts.fire({ fingerprint: fingerprint(c.labels), labels: c.labels, annotations, path: c.path, at: c.at });
+      const fp = fingerprint(c.labels);
+      await alerts.fire({ fingerprint: fp, labels: c.labels, annotations, path: c.path, at: c.at });
+      this.#deps.log.debug({ fingerprint: fp, alertname: c.labels.alertname, host: c.labels.host, at: c.at }, 'alert fired');
     }
   }
 
