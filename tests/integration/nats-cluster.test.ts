@@ -59,8 +59,9 @@ async function untilDone<T>(what: string, fn: () => Promise<T>): Promise<T> {
 
 /** The stream's current leader, once it has one. */
 async function leaderOf(nc: NatsConnection, stream: string): Promise<string> {
-  const jsm = await jetstreamManager(nc);
   return untilDone(`a leader of ${stream}`, async () => {
+    // Inside the retries: during an election even the account info request times out.
+    const jsm = await jetstreamManager(nc);
     const leader = (await jsm.streams.info(stream)).cluster?.leader;
     if (!leader) throw new Error('no leader yet');
     return leader;
