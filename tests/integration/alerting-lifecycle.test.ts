@@ -4,6 +4,7 @@
 // budget is exhausted holds back its hosts' alerts until it resumes. Real NATS, FerretDB,
 // the service as a process and real HTTP receivers.
 import assert from 'node:assert/strict';
+import { createHmac } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { type CapturedRequest, type CaptureServer, startCaptureServer } from '@yixing/alerting/internal';
@@ -13,6 +14,7 @@ import { waitUntil } from '../fixtures/wait.ts';
 
 const GROUP_INTERVAL_MS = 2_000;
 const REPEAT_MS = 4_000;
+const PAGERDUTY_SECRET = 'pd-webhook-secret';
 
 let stack: Stack;
 let alerting: AlertingProcess;
@@ -24,29 +26,34 @@ before(async () => {
   stack = await startStack('alerting-lifecycle');
   webhook = await startCaptureServer({ status: 200, body: '' });
   pagerduty = await startCaptureServer({ status: 202, body: { status: 'success' } });
-  alerting = await startAlerting(stack, {
-    route: {
-      receiver: 'oncall',
-      group_by: ['plan', 'alertname'],
-      group_wait: '1s',
-      group_interval: `${GROUP_INTERVAL_MS}ms`,
-      repeat_interval: `${REPEAT_MS}ms`,
+  alerting = await startAlerting(
+    stack,
+    {
+      route: {
+        receiver: 'oncall',
+        group_by: ['plan', 'alertname'],
+        group_wait: '1s',
+        group_interval: `${GROUP_INTERVAL_MS}ms`,
+        repeat_interval: `${REPEAT_MS}ms`,
+      },
+      receivers: [
+        {
+          name: 'oncall',
+          webhook_configs: [{ url: `${webhook.base}/hook` }],
+          pagerduty_configs: [{ routing_key: 'R0123456789abcdef0123456789abcdef', url: `${pagerduty.base}/v2/enqueue` }],
+        },
+      ],
+      inhibit_rules: [
+        {
+          source_matchers: ['alertname="ErrorBudgetExhausted"'],
+          target_matchers: ['alertname=~"StepFailed|HostStuck|AgentLost"'],
+          equal: ['plan'],
+        },
+      ],
     },
-    receivers: [
-      {
-        name: 'oncall',
-        webhook_configs: [{ url: `${webhook.base}/hook` }],
-        pagerduty_configs: [{ routing_key: 'R0123456789abcdef0123456789abcdef', url: `${pagerduty.base}/v2/enqueue` }],
-      },
-    ],
-    inhibit_rules: [
-      {
-        source_matchers: ['alertname="ErrorBudgetExhausted"'],
-        target_matchers: ['alertname=~"StepFailed|HostStuck|AgentLost"'],
-        equal: ['plan'],
-      },
-    ],
-  });
+    'alerting',
+    { YX_PAGERDUTY_WEBHOOK_SECRETS: PAGERDUTY_SECRET },
+  );
   events = await eventSource(stack);
 });
 
@@ -192,5 +199,46 @@ describe('alerting: acknowledge, resolve, silence, inhibit', () => {
       }),
       { what: 'the plan alert resolved' },
     );
+  });
+
+  it('an acknowledgement made in PagerDuty comes back: the alerts are acknowledged and stop repeating', async () => {
+    await events.stepFailed('pd', 'pd-h1');
+    await waitUntil(async () => ({ done: pages('pd').length >= 1, value: null, state: String(pages('pd').length) }), {
+      what: 'the PagerDuty trigger',
+    });
+    const dedupKey = pages('pd')[0]?.dedup_key ?? '';
+    // PagerDuty's v3 webhook, signed as PagerDuty signs it: v1=hex(HMAC-SHA256(secret, body)).
+    const body = JSON.stringify({
+      event: {
+        id: 'E1',
+        event_type: 'incident.acknowledged',
+        occurred_at: new Date().toISOString(),
+        agent: { id: 'P1', type: 'user_reference', summary: 'Wang Fang' },
+        data: { id: 'Q1', type: 'incident', incident_key: dedupKey, status: 'acknowledged' },
+      },
+    });
+    const res = await fetch(new URL('/v1/webhooks/pagerduty', alerting.api), {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/json',
+        'x-pagerduty-signature': `v1=${createHmac('sha256', PAGERDUTY_SECRET).update(body).digest('hex')}`,
+      },
+      body,
+    });
+    assert.ok(res.ok, `the webhook answered ${res.status}`);
+    const [alert] = await firing('pd');
+    const view = await alertingApi<{ acknowledged: boolean; ackedBy: string }>(alerting.api, 'GET', `/v1/alerts/${alert?.fingerprint}`);
+    assert.equal(view.acknowledged, true);
+    assert.equal(view.ackedBy, 'pagerduty:Wang Fang');
+    await waitUntil(
+      async () => ({ done: pages('pd').at(-1)?.event_action === 'acknowledge', value: null, state: String(pages('pd').length) }),
+      {
+        what: 'the group notified as acknowledged',
+      },
+    );
+    const [pagesAfter, notesAfter] = [pages('pd').length, notes('pd').length];
+    await sleep(2 * REPEAT_MS + 1_000);
+    assert.equal(notes('pd').length, notesAfter, 'no repeat');
+    assert.equal(pages('pd').length, pagesAfter);
   });
 });
