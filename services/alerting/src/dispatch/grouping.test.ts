@@ -87,6 +87,36 @@ describe('groupAlerts', () => {
   });
 });
 
+describe('groupAlerts: a failed cluster check', () => {
+  it('inhibits the other alerts of its cluster in its plan, as the example configuration says', () => {
+    const { inhibitRules } = loadRoutingConfig(
+      {
+        route: { receiver: 'ops' },
+        inhibit_rules: [
+          {
+            source_matchers: ['alertname=~"StepFailed|HostStuck"', 'step="cluster-check"'],
+            target_matchers: ['step!="cluster-check"'],
+            equal: ['plan', 'cluster'],
+          },
+        ],
+      },
+      ['ops'],
+    );
+    const host = (h: string, cluster: string, step: string) =>
+      alert({ alertname: 'StepFailed', severity: 'warning', plan: 'p1', host: h, cluster, step });
+    const alerts = [host('h1', 'c1', 'cluster-check'), host('h2', 'c1', 'upgrade'), host('h3', 'c2', 'upgrade')];
+    const [group] = groupAlerts({ alerts, tree: config.route, silences: [], inhibitRules, now: 10_000 }).values();
+    assert.deepEqual(
+      group?.alerts.map((a) => [a.alert.labels.host, a.muted]),
+      [
+        ['h1', false],
+        ['h2', true],
+        ['h3', false],
+      ],
+    );
+  });
+});
+
 describe('notificationOf', () => {
   it('carries the firing and resolved alerts asked for, the common labels and a per-flush id', () => {
     const a = failed('h1');
