@@ -17,6 +17,9 @@ import type { Notification } from '../model/alert.ts';
 
 export type DeliveryState = 'pending' | 'delivered' | 'abandoned';
 
+/** How long a (receiver, group) record outlives its last notification. */
+export const LOG_RECORD_TTL_MS = 7 * 86_400_000;
+
 export interface LogRecord extends NotificationLogEntry {
   /** The integration of the receiver (`<receiver>/<index>`) this notification goes to. */
   target: string;
@@ -68,6 +71,9 @@ export class NotificationLog {
     const kv = await new Kvm(js).create(ALERT_LOG_BUCKET, {
       history: 1,
       replicas,
+      // Every notification rewrites its group's record, so only groups that ended long ago
+      // expire; a group firing on with a repeat_interval over a week starts over (group_wait).
+      ttl: LOG_RECORD_TTL_MS,
       description: 'Yixing alerting: the last notification of each receiver and group',
     });
     return new NotificationLog(kv, log);
