@@ -3,7 +3,7 @@ import { describe, it } from 'node:test';
 import { FailureKind, Step } from '@yixing/common';
 import type { HostRunDoc, StepRecord } from '../db/models.ts';
 import { pendingRun } from './new-run.ts';
-import { hostRunEventOf } from './run-events.ts';
+import { hostRunEventOf, reannouncements } from './run-events.ts';
 
 const at = new Date(1_000);
 const run = (over: Partial<HostRunDoc> = {}): HostRunDoc => ({
@@ -78,5 +78,39 @@ describe('hostRunEventOf', () => {
     const long = record({ outcome: 'failed', kind: 'execution', code: 'X', message: 'x'.repeat(10_000) });
     const evt = hostRunEventOf(before, { ...before, history: [long], version: 2 }, 'canary', 1);
     assert.equal(evt?.error?.message?.length, 4096);
+  });
+});
+
+describe('reannouncements', () => {
+  const finishedAt = (ms: number) => new Date(ms);
+  it('announces again the last outcome of the runs that finished one near the latest, timed as that outcome', () => {
+    const early = run({
+      hostId: 'h1',
+      _id: 'p1/h1',
+      state: 'failed',
+      version: 9,
+      history: [record({ outcome: 'failed', kind: 'execution', code: 'X', finishedAt: finishedAt(1_000) })],
+    });
+    const late = run({
+      hostId: 'h2',
+      _id: 'p1/h2',
+      state: 'active',
+      version: 4,
+      history: [record({ outcome: 'failed', kind: 'timeout', code: 'T', finishedAt: finishedAt(600_000) })],
+    });
+    const idle = run({ hostId: 'h3', _id: 'p1/h3', state: 'pending', version: 0 });
+    const events = reannouncements([early, late, idle], () => 'wave-1', 300_000);
+    assert.deepEqual(
+      events.map((e) => [e.hostId, e.kind, e.eventId, e.atMs]),
+      [['h2', 'step-failed', 'hostrun.p1.h2.4', 600_000]],
+    );
+    assert.equal(reannouncements([early, late], () => '', 600_000).length, 2);
+  });
+
+  it('no run with an outcome: nothing', () => {
+    assert.deepEqual(
+      reannouncements([run({})], () => '', 1_000),
+      [],
+    );
   });
 });

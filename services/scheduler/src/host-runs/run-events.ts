@@ -53,3 +53,24 @@ export function hostRunEventOf(before: HostRunDoc, after: HostRunDoc, waveName: 
       : {}),
   };
 }
+
+/**
+ * What a scheduler announces again when it starts: a crash may have stored a step's outcome
+ * and not published its event, and alerting would never hear of that failure. The runs
+ * whose last outcome came within `windowMs` of the latest stored one (the last moments of
+ * the process that stopped) get their outcome's event again, timed as the outcome, so
+ * what alerting applies a second time changes nothing.
+ */
+export function reannouncements(runs: readonly HostRunDoc[], waveName: (run: HostRunDoc) => string, windowMs: number): HostRunEventInit[] {
+  const finished = runs.flatMap((run) => {
+    const at = run.history.at(-1)?.finishedAt?.getTime();
+    return at === undefined ? [] : [{ run, at }];
+  });
+  const latest = Math.max(...finished.map((f) => f.at));
+  return finished
+    .filter((f) => f.at >= latest - windowMs)
+    .flatMap(({ run, at }) => {
+      const evt = hostRunEventOf({ ...run, history: run.history.slice(0, -1) }, run, waveName(run), at);
+      return evt ? [evt] : [];
+    });
+}

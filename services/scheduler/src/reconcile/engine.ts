@@ -15,7 +15,7 @@ import type { RunStore } from '../db/run-store.ts';
 import { foreignSender, stepStartedAt } from '../host-runs/event-sender.ts';
 import { afterBackupEvent, afterOutcome, type StepResult } from '../host-runs/outcomes.ts';
 import { isInStep, type RunInStep } from '../host-runs/run-changes.ts';
-import { hostRunEventOf } from '../host-runs/run-events.ts';
+import { hostRunEventOf, reannouncements } from '../host-runs/run-events.ts';
 import type { Inventory } from '../inventory/inventory.ts';
 import type { SchedulerMetrics } from '../metrics.ts';
 import { windowNotice } from '../plans/windows.ts';
@@ -49,6 +49,8 @@ export interface EngineDeps {
 }
 
 const FINAL_PLAN: ReadonlySet<PlanState> = new Set(['completed', 'aborted']);
+/** Outcomes stored this close to the latest one are announced again at a start. */
+const REANNOUNCE_WINDOW_MS = 5 * 60_000;
 const KIND_NAME: Record<number, FailureKindName> = {
   [FailureKind.EXECUTION]: 'execution',
   [FailureKind.TIMEOUT]: 'timeout',
@@ -96,6 +98,7 @@ export class Engine {
     const plans = await models.Plan.find({ state: { $nin: [...FINAL_PLAN] } }).lean<PlanDoc[]>();
     for (const plan of plans) this.addPlan(plan, await runs.loadPlan(plan._id));
     await this.#outbox.load([...this.plans.values()].flatMap((rt) => [...rt.runs.values()]));
+    this.#reannounce();
     // A plan that ended just before a crash may still hold versions: compact it now.
     const ended = await models.RunState.distinct('planId', { planId: { $nin: plans.map((p) => p._id) } });
     for (const planId of ended as string[]) await this.#planWriter.compact(planId, await runs.loadPlan(planId));
@@ -303,9 +306,26 @@ export class Engine {
     this.#outbox.add(stored);
   }
 
+  /** The last moments' outcomes again after a start (run-events.ts reannouncements): a crash may have lost their events. */
+  #reannounce(): void {
+    const byPlan = [...this.plans.values()].flatMap((rt) => [...rt.runs.values()].map((run) => ({ rt, run })));
+    const waveOf = new Map(byPlan.map(({ rt, run }) => [run, rt.plan.phases[run.phase]?.name ?? '']));
+    const events = reannouncements(
+      byPlan.map((r) => r.run),
+      (run) => waveOf.get(run) ?? '',
+      REANNOUNCE_WINDOW_MS,
+    );
+    for (const evt of events)
+      this.#deps.bus
+        .publishDurable('hostRunEvent', evt, evt.eventId)
+        .catch((err: Error) => this.#deps.log.warn({ err: err.message, host: evt.hostId }, 'host-run event not announced again'));
+    if (events.length > 0) this.#deps.log.info({ events: events.length }, 'announced the latest step outcomes again');
+  }
+
   /**
    * Publishes a stored change's event (host-runs/run-events.ts) for alerting and the
-   * console. Best effort, like plan events: the run's state is stored either way.
+   * console. Best effort, like plan events: the run's state is stored either way; a start
+   * announces the last moments' outcomes again.
    */
   #announceChange(rt: PlanRuntime, before: HostRunDoc, stored: HostRunDoc): void {
     const evt = hostRunEventOf(before, stored, rt.plan.phases[stored.phase]?.name ?? '', this.#deps.clock());
