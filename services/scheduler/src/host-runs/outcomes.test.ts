@@ -111,10 +111,11 @@ test('messages and reports are clipped', () => {
 });
 
 test('backup gate: the upgrade after a backup waits for the backup service to verify it', () => {
-  const report = JSON.stringify({ backup: { id: 'b1' } });
+  const b1 = 'b-20261206-0123456789ab';
+  const report = JSON.stringify({ backup: { id: b1 } });
   const { after } = afterOutcome(running('backup'), { ...ok, report }, context());
-  assert.deepEqual([after.step, after.stepState, after.backupId, after.backupVerified], ['upgrade', 'awaiting-backup', 'b1', false]);
-  const verified = running('backup', { backupId: 'b1', backupVerified: true });
+  assert.deepEqual([after.step, after.stepState, after.backupId, after.backupVerified], ['upgrade', 'awaiting-backup', b1, false]);
+  const verified = running('backup', { backupId: b1, backupVerified: true });
   assert.equal(afterOutcome(verified, { ...ok, report }, context()).after.stepState, 'dispatching', 'already verified: no wait');
 });
 
@@ -140,6 +141,18 @@ test('a failed backup fails the waiting run as its backup step: nothing to roll 
     afterBackupEvent({ ...waiting, state: 'failed' }, { backupId: 'b1', state: BackupState.FAILED, reason: '' }, NOW).kind,
     'ignore',
   );
+});
+
+test('a backup step naming no valid backup id failed: no upgrade waits on a backup nobody can verify', () => {
+  for (const id of ['b1', '../../etc', 'b-20261206-0123456789ab\n']) {
+    const { next, after } = afterOutcome(running('backup'), { ...ok, report: JSON.stringify({ backup: { id } }) }, context());
+    assert.equal(after.step === 'upgrade', false, id);
+    assert.equal(after.history.at(-1)?.outcome, 'failed');
+    assert.equal(after.history.at(-1)?.code, 'BACKUP_ID_INVALID');
+    assert.equal(after.failure?.code, 'BACKUP_ID_INVALID');
+    assert.equal(after.backupId, '');
+    assert.notEqual(next.kind, 'dispatch');
+  }
 });
 
 test('the backup id is read from the step report; anything else is no id', () => {

@@ -2,7 +2,7 @@
 // the scheduler's own verdict on a deadline or a lost host) and the backup service's
 // verdict on a backup each give the run's next version. transitions.ts decides what comes
 // next; here it becomes the document the engine stores with one conditional write.
-import { type BackupEvent, BackupState, clip } from '@yixing/common';
+import { type BackupEvent, BackupState, clip, idPatterns } from '@yixing/common';
 import type { FailureKindName, HostRunDoc, StepRecord } from '../db/models.ts';
 import { type ChangeContext, IDLE_STEP, type RunInStep, releaseSlot, startStep } from './run-changes.ts';
 import { type Next, nextAfter, type Policy } from './transitions.ts';
@@ -27,9 +27,25 @@ export interface OutcomeContext extends ChangeContext {
 // agent's ErrorInfo.message, kept to its proto limit.
 const REPORT_LIMIT = 64_000;
 
+const BACKUP_ID = new RegExp(idPatterns.backupId);
+
 /** The next version of a run after its step's result, and the transition that led there. */
-export function afterOutcome(run: RunInStep, result: StepResult, ctx: OutcomeContext): { next: Next; after: HostRunDoc } {
+export function afterOutcome(run: RunInStep, reported: StepResult, ctx: OutcomeContext): { next: Next; after: HostRunDoc } {
   const { now } = ctx;
+  // A backup named by no valid id could never be verified (the catalog refuses to be asked
+  // about it) and would hold the upgrade until its deadline: the backup step failed.
+  const claimed = run.step === 'backup' && reported.ok ? backupIdOf(reported.report) : '';
+  const result: StepResult =
+    claimed !== '' && !BACKUP_ID.test(claimed)
+      ? {
+          ...reported,
+          ok: false,
+          kind: 'execution',
+          code: 'BACKUP_ID_INVALID',
+          message: `the backup step named ${JSON.stringify(claimed.slice(0, 64))}, not a backup id`,
+          retryable: false,
+        }
+      : reported;
   const step = run.step;
   const next = nextAfter({ step, attempt: run.attempt, ok: result.ok, retryable: result.retryable, kind: result.kind }, ctx.policy);
   const record: StepRecord = {
