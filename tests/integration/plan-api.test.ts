@@ -2,13 +2,13 @@
 // and the reason and change nothing; malformed bus messages are counted and dropped while
 // the scheduler keeps working. Also the yx CLI against the same API.
 import assert from 'node:assert/strict';
-import { Writable } from 'node:stream';
 import { after, before, test } from 'node:test';
 import { type Consumer, type ConsumerInfo, type JetStreamClient, jetstream } from '@nats-io/jetstream';
 import { run as yx } from '@yixing/cli';
 import { encode, readRunLog, readRunLogTail } from '@yixing/common';
 import type { Scheduler } from '@yixing/scheduler';
-import { testIdentity, testTokens } from '../fixtures/api-access.ts';
+import { testIdentity } from '../fixtures/api-access.ts';
+import { cliIo, runYx, textOf } from '../fixtures/cli-io.ts';
 import { assertDashboardsServed } from '../fixtures/dashboards.ts';
 import { type InProcessStack, startInProcess } from '../fixtures/in-process.ts';
 import { waitUntil } from '../fixtures/wait.ts';
@@ -219,7 +219,7 @@ test('a valid plan is created, runs and completes; the API serves OpenAPI', asyn
 
   // Follow it the way an operator does: `yx plan show --watch` reads the server-sent
   // events and prints a progress line per change until the plan ends.
-  const watch = cliIo();
+  const watch = cliIo(apiUrl);
   const watching = yx(['plan', 'show', plan.id, '--watch'], watch);
   await waitUntil(
     async () => {
@@ -233,7 +233,7 @@ test('a valid plan is created, runs and completes; the API serves OpenAPI', asyn
     { what: 'the plan to complete' },
   );
   assert.equal(await watching, 0);
-  const lines = (watch.stdout as unknown as Capture).text.trim().split('\n');
+  const lines = textOf(watch.stdout).trim().split('\n');
   assert.ok(lines.length >= 3, `progress lines: ${lines.join(' | ')}`);
   assert.match(lines[0] as string, /^running all +\[-+\] +0%/);
   assert.ok(lines.some((l) => l.startsWith('waiting-approval ')));
@@ -284,48 +284,27 @@ test('malformed bus messages are counted and dropped without a crash', async () 
   assert.equal(hosts.total, 8);
 });
 
-function cliIo() {
-  return {
-    stdout: new Capture() as unknown as NodeJS.WriteStream,
-    stderr: new Capture() as unknown as NodeJS.WriteStream,
-    env: { YX_API: apiUrl, YX_TOKEN: testTokens.operator },
-  };
-}
-
-class Capture extends Writable {
-  text = '';
-  override _write(chunk: Buffer, _enc: string, done: () => void): void {
-    this.text += chunk.toString();
-    done();
-  }
-}
-
 test('the yx CLI lists, shows and fails with one line and a non-zero exit', async () => {
-  const io = () => ({
-    stdout: new Capture() as unknown as NodeJS.WriteStream,
-    stderr: new Capture() as unknown as NodeJS.WriteStream,
-    env: { YX_API: apiUrl, YX_TOKEN: testTokens.operator },
-  });
-  const list = io();
-  assert.equal(await yx(['plan', 'list', '--json'], list), 0);
-  const plans = JSON.parse((list.stdout as unknown as Capture).text) as { id: string; state: string }[];
+  const list = await runYx(apiUrl, ['plan', 'list', '--json']);
+  assert.equal(list.code, 0);
+  const plans = JSON.parse(list.stdout) as { id: string; state: string }[];
   assert.equal(plans.length, 1);
 
-  const show = io();
-  assert.equal(await yx(['plan', 'show', plans[0]?.id as string], show), 0);
-  assert.match((show.stdout as unknown as Capture).text, /completed .*\[#{30}\] +100%/);
+  const show = await runYx(apiUrl, ['plan', 'show', plans[0]?.id as string]);
+  assert.equal(show.code, 0);
+  assert.match(show.stdout, /completed .*\[#{30}\] +100%/);
 
-  const hosts = io();
-  assert.equal(await yx(['hosts', 'list', '--pool', 'api'], hosts), 0);
-  assert.match((hosts.stdout as unknown as Capture).text, /8 of 8 hosts/);
+  const hosts = await runYx(apiUrl, ['hosts', 'list', '--pool', 'api']);
+  assert.equal(hosts.code, 0);
+  assert.match(hosts.stdout, /8 of 8 hosts/);
 
-  const missing = io();
-  assert.equal(await yx(['plan', 'show', 'p-nope'], missing), 1);
-  assert.equal((missing.stderr as unknown as Capture).text, 'yx: no plan p-nope (HTTP 404 NOT_FOUND)\n');
+  const missing = await runYx(apiUrl, ['plan', 'show', 'p-nope']);
+  assert.equal(missing.code, 1);
+  assert.equal(missing.stderr, 'yx: no plan p-nope (HTTP 404 NOT_FOUND)\n');
 
-  const usage = io();
-  assert.equal(await yx(['plan', 'frobnicate', 'x'], usage), 2);
-  assert.match((usage.stderr as unknown as Capture).text, /unknown command "plan frobnicate x"/);
+  const usage = await runYx(apiUrl, ['plan', 'frobnicate', 'x']);
+  assert.equal(usage.code, 2);
+  assert.match(usage.stderr, /unknown command "plan frobnicate x"/);
 });
 
 test('every scheduler metric a Grafana dashboard queries is exported', async () => {
@@ -418,10 +397,10 @@ test('the plan list is summaries from stored counts, paged with a cursor, never 
     assert.equal(bad.json().error.code, 'INVALID_CURSOR');
 
     // The CLI follows the cursor, or stops at --limit and names where to go on.
-    const page = cliIo();
+    const page = cliIo(apiUrl);
     assert.equal(await yx(['plans', 'list', '--state', 'completed', '--limit', '2'], page), 0);
-    assert.equal((page.stdout as unknown as Capture).text.trim().split('\n').length, 3, 'a header and 2 plans');
-    assert.match((page.stderr as unknown as Capture).text, /^\(more: --cursor [A-Za-z0-9_-]+\)\n$/);
+    assert.equal(textOf(page.stdout).trim().split('\n').length, 3, 'a header and 2 plans');
+    assert.match(textOf(page.stderr), /^\(more: --cursor [A-Za-z0-9_-]+\)\n$/);
   } finally {
     scheduler.runs.loadPlan = loadPlan;
     await Promise.all([
@@ -467,9 +446,9 @@ test('a log read costs what it returns, pages by stream sequence, and survives a
   );
   assert.equal(pages, 10);
 
-  const logs = cliIo();
+  const logs = cliIo(apiUrl);
   assert.equal(await yx(['host', 'logs', 'h-logs', '--run', 'r-logs', '--limit', '25'], logs), 0);
-  assert.equal((logs.stdout as unknown as Capture).text.trim().split('\n').length, 25);
+  assert.equal(textOf(logs.stdout).trim().split('\n').length, 25);
 });
 
 /** A view of `js` that counts the messages its consumers' fetches deliver. */
@@ -634,16 +613,16 @@ test("a finished plan's hosts page with a cursor, reading only each page's runs 
     assert.deepEqual(summary?.counters, { ...summary?.counters, total: 7, succeeded: 5, failed: 1, excluded: 1, pending: 0 });
 
     // yx plan hosts reads every page, or stops at --limit and names where to go on.
-    const all = cliIo();
-    assert.equal(await yx(['plan', 'hosts', planId, '--json'], all), 0, (all.stderr as unknown as Capture).text);
+    const all = cliIo(apiUrl);
+    assert.equal(await yx(['plan', 'hosts', planId, '--json'], all), 0, textOf(all.stderr));
     assert.deepEqual(
-      (JSON.parse((all.stdout as unknown as Capture).text) as { hostId: string }[]).map((h) => h.hostId),
+      (JSON.parse(textOf(all.stdout)) as { hostId: string }[]).map((h) => h.hostId),
       hostIds,
     );
-    const some = cliIo();
-    assert.equal(await yx(['plan', 'hosts', planId, '--limit', '3'], some), 0, (some.stderr as unknown as Capture).text);
-    assert.equal((some.stdout as unknown as Capture).text.trim().split('\n').length, 4, 'a header and 3 hosts');
-    assert.match((some.stderr as unknown as Capture).text, /^\(more: --cursor [A-Za-z0-9_-]+\)\n$/);
+    const some = cliIo(apiUrl);
+    assert.equal(await yx(['plan', 'hosts', planId, '--limit', '3'], some), 0, textOf(some.stderr));
+    assert.equal(textOf(some.stdout).trim().split('\n').length, 4, 'a header and 3 hosts');
+    assert.match(textOf(some.stderr), /^\(more: --cursor [A-Za-z0-9_-]+\)\n$/);
   } finally {
     scheduler.runs.loadPlan = loadPlan;
     RunStep.find = findSteps;
@@ -693,10 +672,10 @@ test('the inventory pages with a cursor', async () => {
     seen,
     Array.from({ length: 8 }, (_, i) => `api-${i}`),
   );
-  const hosts = cliIo();
+  const hosts = cliIo(apiUrl);
   assert.equal(await yx(['hosts', 'list', '--pool', 'api', '--limit', '3'], hosts), 0);
-  assert.match((hosts.stdout as unknown as Capture).text, /\n3 of 8 hosts\n$/);
-  assert.match((hosts.stderr as unknown as Capture).text, /^\(more: --cursor [A-Za-z0-9_-]+\)\n$/);
+  assert.match(textOf(hosts.stdout), /\n3 of 8 hosts\n$/);
+  assert.match(textOf(hosts.stderr), /^\(more: --cursor [A-Za-z0-9_-]+\)\n$/);
 });
 
 test('the audit log pages newest first with a cursor past one page', async () => {
@@ -769,9 +748,9 @@ test("a log tail reads only the run's last lines", async () => {
   assert.equal(both.statusCode, 400, both.body);
   assert.equal(both.json().error.field, 'querystring.tail');
 
-  const logs = cliIo();
+  const logs = cliIo(apiUrl);
   assert.equal(await yx(['host', 'logs', 'h-tail', '--run', 'r-tail', '--tail', '5'], logs), 0);
-  const printed = (logs.stdout as unknown as Capture).text.trim().split('\n');
+  const printed = textOf(logs.stdout).trim().split('\n');
   assert.equal(printed.length, 5);
   assert.match(printed.at(-1) as string, / line 100$/);
 });

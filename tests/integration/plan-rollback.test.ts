@@ -6,12 +6,10 @@ import assert from 'node:assert/strict';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { Writable } from 'node:stream';
 import { after, before, test } from 'node:test';
-import { run as yx } from '@yixing/cli';
 import { Bus, createRegistry, silentLogger, stepName } from '@yixing/common';
 import type { Scheduler } from '@yixing/scheduler';
-import { testTokens } from '../fixtures/api-access.ts';
+import { runYx } from '../fixtures/cli-io.ts';
 import { type InProcessStack, startInProcess } from '../fixtures/in-process.ts';
 import { waitUntil } from '../fixtures/wait.ts';
 
@@ -127,24 +125,10 @@ test('yx plan create takes the requirement from the plan file', async (t) => {
       '',
     ].join('\n'),
   );
-  const stdout = new Capture();
-  const stderr = new Capture();
-  const io = {
-    stdout: stdout as unknown as NodeJS.WriteStream,
-    stderr: stderr as unknown as NodeJS.WriteStream,
-    env: { YX_API: stack.apiUrl, YX_TOKEN: testTokens.operator },
-  };
-  assert.equal(await yx(['plan', 'create', '-f', file, '--json'], io), 0, stderr.text);
-  const { id } = JSON.parse(stdout.text) as { id: string };
+  const created = await runYx(stack.apiUrl, ['plan', 'create', '-f', file, '--json']);
+  assert.equal(created.code, 0, created.stderr);
+  const { id } = JSON.parse(created.stdout) as { id: string };
   assert.equal((await scheduler.models.Plan.findById(id).lean())?.spec.rollback, 'packages');
   await completed(id);
   assert.deepEqual(new Set(commands.filter((c) => c.planId === id).map((c) => c.rollbackRequired)), new Set(['packages']));
 });
-
-class Capture extends Writable {
-  text = '';
-  override _write(chunk: Buffer, _enc: string, done: () => void): void {
-    this.text += chunk.toString();
-    done();
-  }
-}
