@@ -13,7 +13,7 @@ import { type Stack, startStack } from '../fixtures/stack.ts';
 import { waitUntil } from '../fixtures/wait.ts';
 
 const GROUP_WAIT_MS = 10_000;
-const GROUP_INTERVAL_MS = 4_000;
+const GROUP_INTERVAL_MS = 8_000;
 const HOSTS = 200;
 
 let stack: Stack;
@@ -146,9 +146,12 @@ describe('alerting: a wave of failures', () => {
     assert.equal(second.alerts.length, HOSTS + 1);
     assert.ok(second.alerts.some((a: { labels: { host: string } }) => a.labels.host === 'h200'));
     assert.equal(second.groupKey, webhook.groupKey);
-    // The first flush was claimed just before its request arrived; the next is due a group interval after that claim.
+    // The next flush is due a group interval after the first was claimed, and the first
+    // arrived some time after its claim (3.7 s apart for a 4 s interval on a loaded CI
+    // machine): the gap is measured at arrival, so it is allowed 2 s of that. Sent at once,
+    // the second would come within a tick or two of the failure, well under a second.
     const gap = (hooks.webhook?.requests[1]?.at ?? 0) - (hooks.webhook?.requests[0]?.at ?? 0);
-    assert.ok(gap >= GROUP_INTERVAL_MS - 250, `the second notification came ${gap} ms after the first, within the group interval`);
+    assert.ok(gap >= GROUP_INTERVAL_MS - 2_000, `the second notification came ${gap} ms after the first, within the group interval`);
     // Nothing more comes (each receiver: the first notification and this one), and PagerDuty keeps one incident.
     await sleep(GROUP_INTERVAL_MS + 1_000);
     for (const [kind, h] of http) assert.equal(h.requests.length, 2, `${kind}: two notifications, not ${h.requests.length}`);
