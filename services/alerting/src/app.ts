@@ -1,7 +1,7 @@
 // Builds the alerting service from injected parts: the event consumer (rules → stored
 // alerts), the control-plane watch, the dispatcher (stored alerts → grouped notifications,
 // claimed in the notification log, delivered per integration), and the API.
-import { jetstream, jetstreamManager } from '@nats-io/jetstream';
+import { type JetStreamManager, jetstream, jetstreamManager } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
 import {
   Bus,
@@ -151,8 +151,10 @@ export async function buildAlertingApp(deps: AlertingAppDeps): Promise<AlertingA
   let sampler: NodeJS.Timeout | undefined;
   let sampling: Promise<void> | undefined;
   let housekeeping: NodeJS.Timeout | undefined;
+  let jsm: JetStreamManager | undefined;
   const sample = async (): Promise<void> => {
-    const jsm = await jetstreamManager(nc, { timeout: 10_000 });
+    // One manager for every sample: making one asks the server for the account's info.
+    jsm ??= await jetstreamManager(nc, { timeout: 10_000 });
     const at = clock();
     const info = await jsm.consumers.info(streams[catalog.stepEvent.stream].name, durableNames.schedulerSteps).catch(() => null);
     const s: ConsumerSample = info
