@@ -1,7 +1,17 @@
 // Step names as they appear in profiles, the CLI, logs and the API; the bus uses the Step enum.
 import { Step } from './gen/yixing/v1/common_pb.js';
 
-export const STEP_NAMES = ['cluster-check', 'precheck', 'backup', 'upgrade', 'reboot', 'postcheck', 'rollback'] as const;
+export const STEP_NAMES = [
+  'cluster-check',
+  'precheck',
+  'drain',
+  'backup',
+  'upgrade',
+  'reboot',
+  'undrain',
+  'postcheck',
+  'rollback',
+] as const;
 export type StepName = (typeof STEP_NAMES)[number];
 
 const byEnum: Record<number, StepName> = {
@@ -12,6 +22,8 @@ const byEnum: Record<number, StepName> = {
   [Step.REBOOT]: 'reboot',
   [Step.POSTCHECK]: 'postcheck',
   [Step.ROLLBACK]: 'rollback',
+  [Step.DRAIN]: 'drain',
+  [Step.UNDRAIN]: 'undrain',
 };
 
 export function stepName(step: Step): StepName {

@@ -159,7 +159,7 @@ export class HostAgent {
     }
   }
 
-  #migratedFacts(): Partial<HostFacts> {
+  #migratedFacts(): Pick<Partial<HostFacts>, 'osId' | 'osVersion'> {
     return this.#state.facts ? { osId: this.#state.facts.osId, osVersion: this.#state.facts.osVersion } : {};
   }
 

@@ -96,3 +96,18 @@ test('subscription patterns fill given tokens and wildcard the rest', () => {
   assert.equal(subjectPattern('logLine', { hostId: 'web-01', runId: 'run-1' }), 'yx.v1.log.web-01.run-1');
   assert.throws(() => subjectPattern('heartbeat', { hostId: 'a.b' }), /cannot be a subject token/);
 });
+
+test('a repeated field is held to its item count, and each string item to its pattern', () => {
+  const registration = (roles: string[]) => ({
+    hostId: 'web-01',
+    driver: 'apt',
+    facts: { hostname: 'web-01', osId: 'debian', osVersion: '11', roles },
+  });
+  const { data, subject } = encode('agentRegistration', registration(['containers', 'kubernetes-node']));
+  assert.deepEqual(decode('agentRegistration', data, subject).facts?.roles, ['containers', 'kubernetes-node']);
+  assert.throws(() => encode('agentRegistration', registration(['containers', 'Bad Role'])), /facts.roles\[1\]: "Bad Role" does not match/);
+  assert.throws(
+    () => encode('agentRegistration', registration(Array.from({ length: 33 }, (_, i) => `role-${i}`))),
+    /facts.roles: has 33 items, at most 32 allowed/,
+  );
+});

@@ -33,6 +33,7 @@ interface CompiledRule {
   required: boolean;
   pattern: RegExp | undefined;
   maxLen: number;
+  maxItems: number;
   min: number;
   max: number;
 }
@@ -49,6 +50,7 @@ function rulesOf(desc: DescMessage): CompiledRule[] {
       required: r?.required ?? false,
       pattern: r?.pattern ? new RegExp(r.pattern, 'u') : undefined,
       maxLen: r?.maxLen ?? 0,
+      maxItems: r?.maxItems ?? 0,
       min: r?.min ?? 0,
       max: r?.max ?? 0,
     };
@@ -64,6 +66,15 @@ function isEmpty(msg: ReflectMessage, field: DescField): boolean {
   return false;
 }
 
+function checkString(r: CompiledRule, name: string, value: string): void {
+  if (r.maxLen > 0 && value.length > r.maxLen) {
+    throw new ValidationError(name, `is ${value.length} characters long, at most ${r.maxLen} allowed`);
+  }
+  if (r.pattern && !r.pattern.test(value)) {
+    throw new ValidationError(name, `${JSON.stringify(value.slice(0, 80))} does not match ${r.pattern.source}`);
+  }
+}
+
 function validateReflect(msg: ReflectMessage, path: string): void {
   for (const r of rulesOf(msg.desc)) {
     const name = path ? `${path}.${r.field.name}` : r.field.name;
@@ -73,13 +84,16 @@ function validateReflect(msg: ReflectMessage, path: string): void {
       continue;
     }
     const value = msg.get(r.field) as unknown;
+    if (r.field.fieldKind === 'list') {
+      const size = (value as { size: number }).size;
+      if (r.maxItems > 0 && size > r.maxItems) throw new ValidationError(name, `has ${size} items, at most ${r.maxItems} allowed`);
+      if (r.field.listKind === 'scalar') {
+        let i = 0;
+        for (const item of value as Iterable<unknown>) if (typeof item === 'string') checkString(r, `${name}[${i++}]`, item);
+      }
+    }
     if (typeof value === 'string') {
-      if (r.maxLen > 0 && value.length > r.maxLen) {
-        throw new ValidationError(name, `is ${value.length} characters long, at most ${r.maxLen} allowed`);
-      }
-      if (r.pattern && !r.pattern.test(value)) {
-        throw new ValidationError(name, `${JSON.stringify(value.slice(0, 80))} does not match ${r.pattern.source}`);
-      }
+      checkString(r, name, value);
     } else if (value instanceof Uint8Array) {
       if (r.maxLen > 0 && value.length > r.maxLen) throw new ValidationError(name, `is ${value.length} bytes, at most ${r.maxLen} allowed`);
     } else if (typeof value === 'number' || typeof value === 'bigint') {

@@ -42,6 +42,10 @@ export class MigrationDriver implements Driver {
         return postcheckStep(this.#d, ctx, profile, pm);
       case 'rollback':
         return rollbackStep(this.#d, ctx, pm);
+      case 'drain':
+      case 'undrain':
+        ctx.log('no workload hooks on this host', 'agent');
+        return { ok: true, report: { workloads: [] } };
       case 'reboot':
         return { ok: true, report: { note: 'reboots are done by the agent' } };
     }

@@ -37,9 +37,11 @@ export type RollbackRequirement = (typeof ROLLBACK_REQUIREMENTS)[number];
 export const DEFAULT_TIMEOUTS: Record<StepName, number> = {
   'cluster-check': 120,
   precheck: 900,
+  drain: 1800,
   backup: 3600,
   upgrade: 7200,
   reboot: 1800,
+  undrain: 1800,
   postcheck: 900,
   rollback: 7200,
 };
@@ -47,9 +49,11 @@ export const DEFAULT_TIMEOUTS: Record<StepName, number> = {
 export const DEFAULT_RETRIES: Record<StepName, number> = {
   'cluster-check': 2,
   precheck: 0,
+  drain: 1,
   backup: 1,
   upgrade: 0,
   reboot: 0,
+  undrain: 1,
   postcheck: 1,
   rollback: 1,
 };

@@ -267,6 +267,14 @@ export declare type RunStep = Message<"yixing.v1.RunStep"> & {
    * @generated from field: string rollback_required = 9;
    */
   rollbackRequired: string;
+
+  /**
+   * A run made of single operations (backup, then upgrade, then rollback) starts with what
+   * the earlier run of the same host left (its backup, snapshot and drained workloads).
+   *
+   * @generated from field: string continues_run_id = 10;
+   */
+  continuesRunId: string;
 };
 
 /**

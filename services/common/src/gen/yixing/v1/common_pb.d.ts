@@ -90,6 +90,23 @@ export declare type HostFacts = Message<"yixing.v1.HostFacts"> & {
    * @generated from field: string boot_id = 6;
    */
   bootId: string;
+
+  /**
+   * What runs on the host, detected by the agent ("containers", "libvirt",
+   * "kubernetes-node", "hdfs-datanode", "yarn-nodemanager", ...): plans select by them and
+   * profiles hook drain/undrain steps on them.
+   *
+   * @generated from field: repeated string roles = 7;
+   */
+  roles: string[];
+
+  /**
+   * A digest of what the assessment reads (release, package set, repositories, roles):
+   * a host whose digest equals its last assessment's need not be assessed again.
+   *
+   * @generated from field: string facts_digest = 8;
+   */
+  factsDigest: string;
 };
 
 /**
@@ -178,6 +195,19 @@ export enum Step {
    * @generated from enum value: STEP_ROLLBACK = 7;
    */
   ROLLBACK = 7,
+
+  /**
+   * Workload hooks of the host's roles (containers, VM guests, Kubernetes, HDFS/YARN):
+   * moved or stopped before the backup, brought back after the upgrade and after a rollback.
+   *
+   * @generated from enum value: STEP_DRAIN = 8;
+   */
+  DRAIN = 8,
+
+  /**
+   * @generated from enum value: STEP_UNDRAIN = 9;
+   */
+  UNDRAIN = 9,
 }
 
 /**

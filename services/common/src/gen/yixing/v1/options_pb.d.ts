@@ -85,6 +85,14 @@ export declare type FieldRule = Message<"yixing.v1.FieldRule"> & {
    * @generated from field: double max = 5;
    */
   max: number;
+
+  /**
+   * For repeated fields: the most items allowed (each string item is checked against
+   * pattern and max_len).
+   *
+   * @generated from field: uint32 max_items = 6;
+   */
+  maxItems: number;
 };
 
 /**

@@ -297,3 +297,82 @@ export declare type HostRunEvent = Message<"yixing.v1.HostRunEvent"> & {
  */
 export declare const HostRunEventSchema: GenMessage<HostRunEvent>;
 
+/**
+ * An operation (one capability on one host, asked for by an operations platform) changed
+ * state: queued, running, succeeded, failed. Published by the scheduler after it stored the
+ * state, with message id `op.<operation>.<state>`; the same content goes to the
+ * operation's callback URL.
+ *
+ * @generated from message yixing.v1.OperationEvent
+ */
+export declare type OperationEvent = Message<"yixing.v1.OperationEvent"> & {
+  /**
+   * @generated from field: string event_id = 1;
+   */
+  eventId: string;
+
+  /**
+   * @generated from field: string operation_id = 2;
+   */
+  operationId: string;
+
+  /**
+   * @generated from field: string host_id = 3;
+   */
+  hostId: string;
+
+  /**
+   * assess, backup, upgrade, rollback, migrate.
+   *
+   * @generated from field: string capability = 4;
+   */
+  capability: string;
+
+  /**
+   * @generated from field: string state = 5;
+   */
+  state: string;
+
+  /**
+   * The plan that carries the operation (a plan of one host).
+   *
+   * @generated from field: string plan_id = 6;
+   */
+  planId: string;
+
+  /**
+   * @generated from field: string run_id = 7;
+   */
+  runId: string;
+
+  /**
+   * The step the operation is at or ended in.
+   *
+   * @generated from field: yixing.v1.Step step = 8;
+   */
+  step: Step;
+
+  /**
+   * @generated from field: yixing.v1.ErrorInfo error = 9;
+   */
+  error?: ErrorInfo | undefined;
+
+  /**
+   * The backup the operation made or relied on.
+   *
+   * @generated from field: string backup_id = 10;
+   */
+  backupId: string;
+
+  /**
+   * @generated from field: double at_ms = 11;
+   */
+  atMs: number;
+};
+
+/**
+ * Describes the message yixing.v1.OperationEvent.
+ * Use `create(OperationEventSchema)` to create a new message.
+ */
+export declare const OperationEventSchema: GenMessage<OperationEvent>;
+
