@@ -127,6 +127,13 @@ export interface HostRunDoc {
   backupVerified: boolean;
   /** Why an excluded run never started (an old agent, an operator); absent on runs stored before it existed. */
   exclusionReason?: string;
+  /**
+   * The run's forward steps: a migration (with drain and undrain when the host has roles),
+   * an assessment, or one operation. Absent on runs stored before it existed: a migration.
+   */
+  path?: StepName[];
+  /** The earlier run of the host this one starts from (an operation after another), sent to the agent. */
+  continuesRunId?: string;
   version: number;
 }
 
@@ -212,6 +219,8 @@ const runStateFields = {
   backupId: { type: String, default: '' },
   backupVerified: { type: Boolean, default: false },
   exclusionReason: { type: String, default: '' },
+  path: { type: [String], default: undefined },
+  continuesRunId: { type: String, default: '' },
   version: { type: Number, required: true },
 };
 

@@ -5,7 +5,7 @@
 import { type BackupEvent, BackupState, clip, idPatterns } from '@yixing/common';
 import type { FailureKindName, HostRunDoc, StepRecord } from '../db/models.ts';
 import { type ChangeContext, IDLE_STEP, type RunInStep, releaseSlot, startStep } from './run-changes.ts';
-import { type Next, nextAfter, type Policy } from './transitions.ts';
+import { type Next, nextAfter, type Policy, runShape } from './transitions.ts';
 
 export interface StepResult {
   ok: boolean;
@@ -47,7 +47,11 @@ export function afterOutcome(run: RunInStep, reported: StepResult, ctx: OutcomeC
         }
       : reported;
   const step = run.step;
-  const next = nextAfter({ step, attempt: run.attempt, ok: result.ok, retryable: result.retryable, kind: result.kind }, ctx.policy);
+  const next = nextAfter(
+    { step, attempt: run.attempt, ok: result.ok, retryable: result.retryable, kind: result.kind },
+    ctx.policy,
+    runShape(run, step),
+  );
   const record: StepRecord = {
     step,
     attempt: run.attempt,
@@ -83,7 +87,7 @@ export function afterOutcome(run: RunInStep, reported: StepResult, ctx: OutcomeC
         ...startStep(run, next.step, next.attempt, ctx),
         ...(backupId ? { backupId, backupVerified: run.backupVerified && run.backupId === backupId } : {}),
         ...(gate ? { stepState: 'awaiting-backup' as const } : {}),
-        ...(next.failed ? { failure: failure(), rollback: next.step === 'rollback' ? 'running' : run.rollback } : {}),
+        ...(next.failed ? { failure: failure(), rollback: next.step === 'rollback' ? 'running' : (next.rollback ?? run.rollback) } : {}),
       };
       return { next, after };
     }

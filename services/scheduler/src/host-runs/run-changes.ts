@@ -4,7 +4,7 @@
 // the engine stores with one conditional write.
 import type { StepName } from '@yixing/common';
 import type { HostRunDoc, SlotRecord } from '../db/models.ts';
-import { changesHost, FIRST_STEP } from './transitions.ts';
+import { changesHost, MIGRATION_STEPS, runShape } from './transitions.ts';
 
 /** What a change needs besides the run: the time, the plan's sequence, its step timeouts. */
 export interface ChangeContext {
@@ -73,7 +73,7 @@ export function takenRun(run: HostRunDoc, ctx: ChangeContext): HostRunDoc {
   return {
     ...run,
     state: 'active',
-    ...startStep(run, FIRST_STEP, 1, ctx, slot),
+    ...startStep(run, (run.path ?? MIGRATION_STEPS)[0] ?? 'cluster-check', 1, ctx, slot),
     notBefore: null,
     slots: [...run.slots, { takenSeq: ctx.nextSeq(), takenAt: new Date(ctx.now), releasedSeq: null, releasedAt: null }],
   };
@@ -82,14 +82,17 @@ export function takenRun(run: HostRunDoc, ctx: ChangeContext): HostRunDoc {
 /**
  * Abort with rollback, for a run in flight: a host not yet changed is released (pending
  * again, its slot given back); a changed one rolls back, counted as failed by the abort.
+ * A host whose workloads were drained gets them back first (an undrain, then failed).
  */
 export function abortedRun(run: RunInStep, ctx: ChangeContext): { after: HostRunDoc; rollsBack: boolean } {
-  if (!changesHost(run.step)) return { after: { ...run, state: 'pending', ...releaseSlot(run, ctx) }, rollsBack: false };
+  const shape = runShape(run, run.step);
+  const changed = changesHost(run.step, shape.path);
+  if (!changed && !shape.drained) return { after: { ...run, state: 'pending', ...releaseSlot(run, ctx) }, rollsBack: false };
   return {
     rollsBack: true,
     after: {
       ...run,
-      ...startStep(run, 'rollback', 1, ctx),
+      ...startStep(run, changed ? 'rollback' : 'undrain', 1, ctx),
       failure: run.failure ?? {
         step: run.step,
         kind: 'execution',
@@ -98,7 +101,7 @@ export function abortedRun(run: RunInStep, ctx: ChangeContext): { after: HostRun
         seq: ctx.nextSeq(),
         at: new Date(ctx.now),
       },
-      rollback: 'running',
+      rollback: changed ? 'running' : run.rollback,
     },
   };
 }
