@@ -116,6 +116,18 @@ async function until<T>(what: string, probe: () => T | undefined): Promise<T> {
   }
 }
 
+/** A new agent (on the state of one that stopped) resumes the step in flight; waits for its outcome. */
+async function resumeUntilOutcome(agentOn: (bus: FakeBus) => HostAgent, commandId: string): Promise<void> {
+  const again = new FakeBus();
+  const agent = agentOn(again);
+  await agent.start();
+  try {
+    await until(`the outcome of the resumed ${commandId}`, () => again.outcomes(commandId)[0]);
+  } finally {
+    await agent.stop();
+  }
+}
+
 test('a journal append that fails (ENOSPC) is reported, and the agent goes on: steps run, cancel works', async () => {
   const bus = new FakeBus();
   const written: JournalEntry[] = [];
@@ -247,18 +259,91 @@ test("the plan's rollback requirement reaches the driver's step context, and a r
   } finally {
     await first.stop();
   }
-  const again = new FakeBus();
-  const second = agentOn(again);
-  await second.start();
-  try {
-    await until('the outcome of the resumed c3', () => again.outcomes('c3')[0]);
-  } finally {
-    await second.stop();
-  }
+  await resumeUntilOutcome(agentOn, 'c3');
   assert.deepEqual(seen, [
     { runId: 'r1', rollbackRequired: 'snapshot', resumed: false },
     { runId: 'r2', rollbackRequired: undefined, resumed: false },
     { runId: 'r3', rollbackRequired: 'packages', resumed: false },
     { runId: 'r3', rollbackRequired: 'packages', resumed: true },
   ]);
+});
+
+const runStepContinuing = (commandId: string, runId: string, continuesRunId: string): Partial<AgentCommand> => {
+  const cmd = runStep(commandId, runId) as { action: { value: Record<string, unknown> } };
+  cmd.action.value.continuesRunId = continuesRunId;
+  return cmd as Partial<AgentCommand>;
+};
+
+test('a run that continues an earlier one starts with its data, persisted before the step runs, copied once', async () => {
+  const bus = new FakeBus();
+  const store = new MemoryStateStore();
+  const seen: { runId: string; continuesRunId: string | undefined; backup: unknown; persisted: unknown; resumed: boolean }[] = [];
+  // r1 leaves a backup; r2 continues r1; r3 continues r2 and is interrupted after writing.
+  const driver: Driver = {
+    name: 'simulate',
+    run: async (ctx: StepContext) => {
+      seen.push({
+        runId: ctx.runId,
+        continuesRunId: ctx.continuesRunId,
+        backup: ctx.runData.get('backup'),
+        persisted: store.state.runData?.[ctx.runId]?.backup,
+        resumed: ctx.resumed,
+      });
+      if (ctx.runId === 'r1') await ctx.runData.set('backup', { id: 'b-1' });
+      if (ctx.runId === 'r2') await ctx.runData.set('upgrade-started', true);
+      if (ctx.runId === 'r3' && !ctx.resumed) {
+        await ctx.runData.set('backup', { id: 'b-3' });
+        await new Promise((_, reject) => ctx.signal.addEventListener('abort', () => reject(ctx.signal.reason)));
+      }
+      return { ok: true };
+    },
+  };
+  const first = testAgent(bus, driver, { store });
+  await first.start();
+  try {
+    await bus.send(runStep('c1', 'r1'));
+    await until('the outcome of c1', () => bus.outcomes('c1')[0]);
+    await bus.send(runStepContinuing('c2', 'r2', 'r1'));
+    await until('the outcome of c2', () => bus.outcomes('c2')[0]);
+    await bus.send(runStepContinuing('c3', 'r3', 'r2'));
+    await until('run r3 to write', () =>
+      (store.state.runData?.r3?.backup as { id: string } | undefined)?.id === 'b-3' ? true : undefined,
+    );
+  } finally {
+    await first.stop();
+  }
+  await resumeUntilOutcome((b) => testAgent(b, driver, { store }), 'c3');
+  assert.deepEqual(seen, [
+    { runId: 'r1', continuesRunId: '', backup: undefined, persisted: undefined, resumed: false },
+    { runId: 'r2', continuesRunId: 'r1', backup: { id: 'b-1' }, persisted: { id: 'b-1' }, resumed: false },
+    { runId: 'r3', continuesRunId: 'r2', backup: { id: 'b-1' }, persisted: { id: 'b-1' }, resumed: false },
+    // The resumed step keeps what its run wrote: the copy is not made again over it.
+    { runId: 'r3', continuesRunId: 'r2', backup: { id: 'b-3' }, persisted: { id: 'b-3' }, resumed: true },
+  ]);
+  // A copy, not a share: what the later run wrote is not in the earlier run's data.
+  assert.deepEqual(store.state.runData?.r1, { backup: { id: 'b-1' } });
+  assert.deepEqual(store.state.runData?.r2, { backup: { id: 'b-1' }, 'upgrade-started': true });
+});
+
+test('a run that continues a run whose data is gone starts empty and says so in its log', async () => {
+  const bus = new FakeBus();
+  const seen: unknown[] = [];
+  const driver: Driver = {
+    name: 'simulate',
+    run: async (ctx: StepContext) => {
+      seen.push(ctx.runData.get('backup'));
+      return { ok: true };
+    },
+  };
+  const agent = testAgent(bus, driver);
+  await agent.start();
+  try {
+    await bus.send(runStepContinuing('c1', 'r1', 'r-gone'));
+    await until('the outcome of c1', () => bus.outcomes('c1')[0]);
+  } finally {
+    await agent.stop();
+  }
+  assert.deepEqual(seen, [undefined]);
+  const logs = bus.events.filter((e) => e.name === 'logLine').map((e) => e.init.text);
+  assert.ok(logs.includes('run r1 continues run r-gone, whose data this host no longer keeps'), JSON.stringify(logs));
 });

@@ -20,7 +20,14 @@ import {
 import type { Driver, StepContext, StepFailure, StepOutcome } from './drivers/driver.ts';
 import type { Journal } from './journal.ts';
 import { runProbe } from './probe.ts';
-import type { AgentState, AgentStateStore, FinishedStep, InFlightStep } from './state/agent-state.store.ts';
+import {
+  type AgentState,
+  type AgentStateStore,
+  continuedRunData,
+  type FinishedStep,
+  type InFlightStep,
+  withRunValue,
+} from './state/agent-state.store.ts';
 import { decideCancel } from './step-cancel.ts';
 
 /** The machine the agent runs on: its boot identity and how to reboot it. */
@@ -244,6 +251,7 @@ export class HostAgent {
       dryRun: run.dryRun,
       backupId: run.backupId,
       planId: run.planId,
+      ...(run.continuesRunId ? { continuesRunId: run.continuesRunId } : {}),
       timeoutSeconds: run.timeoutSeconds,
       probe: run.probe ? { kind: run.probe.kind, target: run.probe.target, timeoutMs: run.probe.timeoutMs } : undefined,
       ...(rollbackRequired ? { rollbackRequired } : {}),
@@ -251,10 +259,13 @@ export class HostAgent {
       bootId: this.#deps.host.bootId(),
       resumes: 0,
     };
-    // Persist before acknowledging: an acked command survives an agent crash.
+    // Persist before acknowledging: an acked command survives an agent crash. The data of
+    // the run it continues is copied in the same write, before the step can run.
     this.#state.current = inFlight;
+    const continued = this.#continueRun(inFlight);
     await this.#deps.store.save(this.#state);
     ack(true, false);
+    this.#logContinuation(inFlight, continued);
     await this.#journal(inFlight, 'run');
     await this.#publishPhase(inFlight, 'started');
     this.#launch(inFlight, false);
@@ -284,10 +295,37 @@ export class HostAgent {
       return;
     }
     current.resumes += 1;
+    // Copied when the command was taken; again only if that write predates the copy.
+    this.#logContinuation(current, this.#continueRun(current));
     await this.#deps.store.save(this.#state);
     await this.#journal(current, 'resume');
     this.#emitLog(current, `agent restarted: resuming ${current.step} (resume ${current.resumes})`, LogStream.AGENT);
     this.#launch(current, true);
+  }
+
+  /**
+   * Starts the step's run from the data of the run it continues, once: not when the run
+   * already has data (a resumed or later step), nor when the earlier run's data is gone.
+   * Changes the state in memory; the caller saves it.
+   */
+  #continueRun(step: InFlightStep): 'copied' | 'missing' | undefined {
+    const from = step.continuesRunId;
+    if (!from) return undefined;
+    const runData = this.#state.runData ?? {};
+    const next = continuedRunData(runData, step.runId, from);
+    if (next) {
+      this.#state.runData = next;
+      return 'copied';
+    }
+    return runData[step.runId] === undefined && runData[from] === undefined ? 'missing' : undefined;
+  }
+
+  #logContinuation(step: InFlightStep, continued: 'copied' | 'missing' | undefined): void {
+    if (continued === 'copied')
+      this.#emitLog(step, `run ${step.runId} continues run ${step.continuesRunId}: its data carried over`, LogStream.AGENT);
+    if (continued === 'missing') {
+      this.#emitLog(step, `run ${step.runId} continues run ${step.continuesRunId}, whose data this host no longer keeps`, LogStream.STDERR);
+    }
   }
 
   #launch(step: InFlightStep, resumed: boolean): void {
@@ -356,6 +394,7 @@ export class HostAgent {
       dryRun: step.dryRun,
       backupId: step.backupId,
       planId: step.planId ?? '',
+      continuesRunId: step.continuesRunId ?? '',
       probe: undefined,
       ...(step.rollbackRequired ? { rollbackRequired: step.rollbackRequired } : {}),
       signal,
@@ -374,8 +413,7 @@ export class HostAgent {
         get: <T>(key: string) => this.#state.runData?.[step.runId]?.[key] as T | undefined,
         set: (key, value) =>
           this.#serialize(async () => {
-            this.#state.runData ??= {};
-            this.#state.runData[step.runId] = { ...this.#state.runData[step.runId], [key]: value };
+            this.#state.runData = withRunValue(this.#state.runData ?? {}, step.runId, key, value);
             await this.#deps.store.save(this.#state);
           }),
       },

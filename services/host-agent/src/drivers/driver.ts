@@ -12,6 +12,12 @@ export interface StepContext {
   backupId: string;
   /** The plan of the run, when a scheduler sent the step. */
   planId: string;
+  /**
+   * The earlier run of this host this run continues (single operations: a backup, later an
+   * upgrade, later a rollback), '' for none. Its data is already in runData when the agent
+   * still kept it.
+   */
+  continuesRunId?: string;
   probe: ClusterProbe | undefined;
   /**
    * The rollback strategy the plan (host mode) or the operator (standalone `--rollback`)

@@ -16,6 +16,8 @@ export interface InFlightStep {
   dryRun: boolean;
   backupId: string;
   planId?: string;
+  /** The earlier run of this host whose data this run starts with (single operations). */
+  continuesRunId?: string;
   timeoutSeconds: number;
   probe?: { kind: string; target: string; timeoutMs: number } | undefined;
   startedAt: number;
@@ -46,11 +48,42 @@ export interface AgentState {
   /** Facts a simulated host changes when it migrates (os version). */
   facts?: { osId: string; osVersion: string } | undefined;
   /** What steps of a run left for later steps (the backup id, ...), by run id. */
-  runData?: Record<string, Record<string, unknown>>;
+  runData?: RunDataByRun;
 }
 
-/** How many runs' data are kept. */
-export const RUN_DATA_LIMIT = 16;
+/**
+ * How many runs' data are kept, the least recently written dropped first. Generous: a run
+ * of single operations continues one from days ago (its backup), with assessment runs in
+ * between that each leave a little.
+ */
+export const RUN_DATA_LIMIT = 64;
+
+export type RunDataByRun = Record<string, Record<string, unknown>>;
+
+/** The `limit` most recently written runs (insertion order is write order, see withRunValue). Pure. */
+export function recentRuns(runData: RunDataByRun, limit = RUN_DATA_LIMIT): RunDataByRun {
+  const runs = Object.entries(runData);
+  return runs.length > limit ? Object.fromEntries(runs.slice(-limit)) : runData;
+}
+
+/** `runData` with `key` of run `runId` set, that run now the most recently written. Pure. */
+export function withRunValue(runData: RunDataByRun, runId: string, key: string, value: unknown): RunDataByRun {
+  const { [runId]: run, ...others } = runData;
+  return recentRuns({ ...others, [runId]: { ...run, [key]: value } });
+}
+
+/**
+ * `runData` with run `runId` starting from the data of run `continuesRunId`, or undefined
+ * when there is nothing to copy: the run already has data (a resumed or later step; the
+ * copy is done once) or the earlier run's data is not kept. Both runs become the most
+ * recently written, so a retry continuing the same earlier run still finds it. Pure.
+ */
+export function continuedRunData(runData: RunDataByRun, runId: string, continuesRunId: string): RunDataByRun | undefined {
+  const from = runData[continuesRunId];
+  if (!continuesRunId || continuesRunId === runId || runData[runId] !== undefined || from === undefined) return undefined;
+  const { [continuesRunId]: _, ...others } = runData;
+  return recentRuns({ ...others, [continuesRunId]: from, [runId]: structuredClone(from) });
+}
 
 /** How many finished commands are remembered for dedupe and re-publication. */
 export const RECENT_LIMIT = 64;
@@ -93,11 +126,10 @@ export class FileAgentStateStore implements AgentStateStore {
   }
 
   async save(state: AgentState): Promise<void> {
-    const runs = Object.entries(state.runData ?? {});
     const trimmed: AgentState = {
       ...state,
       recent: state.recent.slice(-RECENT_LIMIT),
-      ...(runs.length > RUN_DATA_LIMIT ? { runData: Object.fromEntries(runs.slice(-RUN_DATA_LIMIT)) } : {}),
+      ...(state.runData ? { runData: recentRuns(state.runData) } : {}),
     };
     if (this.#durable) await mkdirDurable(path.dirname(this.#file), this.#fs);
     else await mkdir(path.dirname(this.#file), { recursive: true });
