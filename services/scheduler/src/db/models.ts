@@ -5,11 +5,23 @@
 
 import type { StepName } from '@yixing/common';
 import { type Connection, type Model, Schema } from 'mongoose';
+import type { OperationRef } from '../operations/operation-ref.ts';
 import type { PlanSpec } from '../plans/plan-spec.ts';
 
 export interface HostDoc {
   _id: string;
-  facts: { hostname: string; osId: string; osVersion: string; arch: string; kernel: string; bootId: string };
+  facts: {
+    hostname: string;
+    osId: string;
+    osVersion: string;
+    arch: string;
+    kernel: string;
+    bootId: string;
+    /** What the agent detected running on the host (containers, libvirt, ...); absent on hosts stored before. */
+    roles?: string[];
+    /** A digest of what the assessment reads; equal to its last assessment's: nothing to assess again. */
+    factsDigest?: string;
+  };
   labels: { pool: string; cluster: string; zone: string; rack: string; role: string; extra: Record<string, string> };
   driver: string;
   agentVersion: string;
@@ -65,6 +77,8 @@ export interface PlanDoc {
   updatedAt: Date;
   finishedAt: Date | null;
   createdBy: string;
+  /** The operation this plan carries (a plan of one host asked for through the operations API). */
+  operation?: OperationRef;
   version: number;
 }
 
@@ -84,6 +98,8 @@ export interface StepRecord {
   code: string;
   message: string;
   report: string;
+  /** A precheck's: the host's facts digest it assessed (the run's), so an unchanged host need not be assessed again. */
+  factsDigest?: string;
 }
 
 export interface SlotRecord {
@@ -134,6 +150,8 @@ export interface HostRunDoc {
   path?: StepName[];
   /** The earlier run of the host this one starts from (an operation after another), sent to the agent. */
   continuesRunId?: string;
+  /** The host's facts digest when the run was created: what its precheck assesses. */
+  factsDigest?: string;
   version: number;
 }
 
@@ -149,7 +167,16 @@ export interface AuditDoc {
 const hostSchema = new Schema<HostDoc>(
   {
     _id: String,
-    facts: { hostname: String, osId: String, osVersion: String, arch: String, kernel: String, bootId: String },
+    facts: {
+      hostname: String,
+      osId: String,
+      osVersion: String,
+      arch: String,
+      kernel: String,
+      bootId: String,
+      roles: { type: [String], default: [] },
+      factsDigest: { type: String, default: '' },
+    },
     labels: { pool: String, cluster: String, zone: String, rack: String, role: String, extra: { type: Object, default: {} } },
     driver: String,
     agentVersion: String,
@@ -180,6 +207,7 @@ const planSchema = new Schema<PlanDoc>(
     updatedAt: Date,
     finishedAt: { type: Date, default: null },
     createdBy: String,
+    operation: { type: Object, default: undefined },
     version: { type: Number, default: 0 },
   },
   { collection: 'plans', versionKey: false, minimize: false },
@@ -221,6 +249,7 @@ const runStateFields = {
   exclusionReason: { type: String, default: '' },
   path: { type: [String], default: undefined },
   continuesRunId: { type: String, default: '' },
+  factsDigest: { type: String, default: '' },
   version: { type: Number, required: true },
 };
 
@@ -260,6 +289,7 @@ const runStepSchema = new Schema<RunStepDoc>(
     code: String,
     message: String,
     report: String,
+    factsDigest: { type: String, default: undefined },
   },
   { collection: 'run_steps', versionKey: false, minimize: false },
 );
@@ -267,6 +297,9 @@ runStepSchema.index({ planId: 1 });
 runStepSchema.index({ hostId: 1 });
 // A run's history (GET /v1/hosts/:id/runs/:key, the engine's reload) is read by key.
 runStepSchema.index({ key: 1 });
+// Assessments: a plan's prechecks (its pool report), a host's latest (reassessing what changed).
+runStepSchema.index({ planId: 1, step: 1 });
+runStepSchema.index({ hostId: 1, step: 1 });
 
 /** Last heartbeat times, in a few chunk documents rewritten periodically (see Inventory). */
 export interface LivenessDoc {

@@ -48,6 +48,7 @@ function toRecord(doc: RunStepDoc): StepRecord {
     code: doc.code ?? '',
     message: doc.message ?? '',
     report: doc.report ?? '',
+    ...(doc.factsDigest ? { factsDigest: doc.factsDigest } : {}),
   };
 }
 

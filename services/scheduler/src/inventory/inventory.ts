@@ -38,6 +38,8 @@ function fingerprint(h: Pick<InventoryHost, 'facts' | 'labels' | 'driver' | 'age
     f.osVersion,
     f.arch,
     f.kernel,
+    f.roles ?? [],
+    f.factsDigest ?? '',
     l.pool,
     l.cluster,
     l.zone,
@@ -59,6 +61,8 @@ function fromRegistration(m: AgentRegistration, registeredAt: Date): InventoryHo
       arch: m.facts?.arch ?? '',
       kernel: m.facts?.kernel ?? '',
       bootId: m.facts?.bootId ?? '',
+      roles: [...(m.facts?.roles ?? [])].sort(),
+      factsDigest: m.facts?.factsDigest ?? '',
     },
     labels: {
       pool: m.labels?.pool ?? '',

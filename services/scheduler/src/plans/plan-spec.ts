@@ -10,6 +10,13 @@ export type LabelSelector = Partial<Record<'pool' | 'cluster' | 'zone' | 'rack' 
 
 export interface PlanSpec {
   name: string;
+  /**
+   * `migrate` (the default) runs the migration; `assess` runs only the precheck on every
+   * selected host, within the same limits, changes nothing and produces the pool report.
+   */
+  mode: PlanMode;
+  /** For an assessment: `changed` assesses only hosts whose facts changed since their last assessment. */
+  reassess: 'all' | 'changed';
   selector: LabelSelector;
   profile: string;
   canary: Amount;
@@ -29,6 +36,9 @@ export interface PlanSpec {
   dryRun: boolean;
   startPaused: boolean;
 }
+
+export const PLAN_MODES = ['migrate', 'assess'] as const;
+export type PlanMode = (typeof PLAN_MODES)[number];
 
 export const ROLLBACK_REQUIREMENTS = ['any', 'snapshot', 'packages'] as const;
 export type RollbackRequirement = (typeof ROLLBACK_REQUIREMENTS)[number];
@@ -92,11 +102,24 @@ export const planSpecSchema = {
   required: ['name', 'selector', 'profile'],
   properties: {
     name: { type: 'string', minLength: 1, maxLength: 200 },
+    mode: {
+      type: 'string',
+      enum: PLAN_MODES,
+      description:
+        'migrate (the default) runs the migration; assess runs only the precheck (the assessment) on every selected host within the same limits, changes nothing, and produces the pool report (GET /v1/plans/{id}/assessment). An assessment has no canary, waves or error budget.',
+    },
+    reassess: {
+      type: 'string',
+      enum: ['all', 'changed'],
+      description:
+        'For mode assess: all (the default) assesses every selected host; changed only those whose facts (release, packages, repositories, roles) changed since their last assessment, the others keep it.',
+    },
     selector: {
       type: 'object',
       additionalProperties: false,
       minProperties: 1,
-      description: 'Hosts whose labels match every entry; a list matches any of its values.',
+      description:
+        'Hosts whose labels match every entry; a list matches any of its values. role matches the role label or any role the agent detected (containers, libvirt, kubernetes-node, hdfs-datanode, yarn-nodemanager, ...).',
       properties: {
         pool: labelValue,
         cluster: labelValue,
@@ -216,6 +239,8 @@ export type PlanInput = Partial<PlanSpec> & Pick<PlanSpec, 'name' | 'selector' |
 export function withDefaults(input: PlanInput): PlanSpec {
   return {
     name: input.name,
+    mode: input.mode ?? 'migrate',
+    reassess: input.reassess ?? 'all',
     selector: input.selector,
     profile: input.profile,
     canary: input.canary ?? { count: 1 },
@@ -230,7 +255,8 @@ export function withDefaults(input: PlanInput): PlanSpec {
       retries: { ...DEFAULT_RETRIES, ...input.steps?.retries },
     },
     clusterCheck: {
-      minHealthyPercent: input.clusterCheck?.minHealthyPercent ?? 50,
+      // An assessment takes no host out of its cluster.
+      minHealthyPercent: input.clusterCheck?.minHealthyPercent ?? (input.mode === 'assess' ? 0 : 50),
       ...(input.clusterCheck?.probe
         ? { probe: { ...input.clusterCheck.probe, timeoutMs: input.clusterCheck.probe.timeoutMs ?? 5_000 } }
         : {}),

@@ -8,11 +8,14 @@ import type { AuditLog } from '../audit/audit-log.ts';
 import { type DomainLimitDoc, FINAL_PLAN_STATES, type HostRunDoc, type Models, type PhaseDoc, type PlanDoc } from '../db/models.ts';
 import type { RunStore } from '../db/run-store.ts';
 import { excludedRun, pendingRun } from '../host-runs/new-run.ts';
+import { type Capability, runPath } from '../host-runs/run-paths.ts';
 import type { Inventory, InventoryHost } from '../inventory/inventory.ts';
+import type { OperationRef } from '../operations/operation-ref.ts';
 import type { Engine } from '../reconcile/engine.ts';
 import { minAgentVersionProblem, splitByAgentVersion } from './agent-version.ts';
 import { orderHosts, planPhases, requiredHealthy, resolveAmount } from './plan-math.ts';
 import { type LabelSelector, type PlanInput, type PlanSpec, withDefaults } from './plan-spec.ts';
+import { lastAssessments, unchangedSince } from './reassessment.ts';
 import { timeLeftInWindow } from './windows.ts';
 
 /** A plan that is well-formed JSON but cannot work; names the field and the reason. */
@@ -81,6 +84,8 @@ export function canonicalJson(value: unknown): string {
 export interface CreateOptions {
   /** The client's Idempotency-Key: a retry with the same key and body gets the same plan. */
   idempotencyKey?: string | undefined;
+  /** The plan carries one operation (a plan of one host, its id the operation's). */
+  operation?: OperationRef | undefined;
 }
 
 export interface PlanServiceDeps {
@@ -104,12 +109,15 @@ export interface PlanServiceDeps {
 const SETTLE_BACKOFF_MS = { first: 200, max: 30_000, attempts: 5 };
 
 /** A matcher for a selector: every entry must match; a list matches any of its values. */
-export function compileSelector(selector: LabelSelector): (host: Pick<InventoryHost, '_id' | 'labels'>) => boolean {
+export function compileSelector(selector: LabelSelector): (host: Pick<InventoryHost, '_id' | 'labels' | 'facts'>) => boolean {
   const entries = (['pool', 'cluster', 'zone', 'rack', 'role'] as const)
     .filter((k) => selector[k] !== undefined)
     .map((k) => [k, new Set([selector[k]].flat() as string[])] as const);
   const ids = selector.hosts ? new Set(selector.hosts) : undefined;
-  return (host) => entries.every(([k, values]) => values.has(host.labels[k])) && (ids === undefined || ids.has(host._id));
+  // A role is the operator's label or one the agent detected.
+  const matches = (host: Pick<InventoryHost, 'labels' | 'facts'>, k: (typeof entries)[number][0], values: Set<string>): boolean =>
+    values.has(host.labels[k]) || (k === 'role' && (host.facts.roles ?? []).some((r) => values.has(r)));
+  return (host) => entries.every(([k, values]) => matches(host, k, values)) && (ids === undefined || ids.has(host._id));
 }
 
 function checkWindows(spec: PlanSpec, now: number): void {
@@ -180,7 +188,7 @@ export class PlanService {
    * idempotency key a retry gets the same plan, or finishes a creation that failed.
    */
   create(input: PlanInput, actor: string, opts: CreateOptions = {}): Promise<PlanDoc> {
-    return this.#serialized(() => this.#createOnce(input, actor, opts.idempotencyKey));
+    return this.#serialized(() => this.#createOnce(input, actor, opts.idempotencyKey, opts.operation));
   }
 
   #serialized<T>(fn: () => Promise<T>): Promise<T> {
@@ -189,15 +197,17 @@ export class PlanService {
     return next;
   }
 
-  async #createOnce(input: PlanInput, actor: string, key: string | undefined): Promise<PlanDoc> {
-    if (key === undefined) return this.#create(input, actor, undefined);
+  async #createOnce(input: PlanInput, actor: string, key: string | undefined, operation: OperationRef | undefined): Promise<PlanDoc> {
+    if (key === undefined) return this.#create(input, actor, operation, undefined);
     if (!IDEMPOTENCY_KEY.test(key)) {
       throw new IdempotencyKeyInvalidError('Idempotency-Key: must be 1 to 255 visible ASCII characters', {
         details: { field: 'headers.idempotency-key' },
       });
     }
     const { models, clock } = this.#deps;
-    const bodySha256 = createHash('sha256').update(canonicalJson(input)).digest('hex');
+    const bodySha256 = createHash('sha256')
+      .update(canonicalJson(operation ? { input, operation } : input))
+      .digest('hex');
     const prior = await models.PlanRequest.findById(key).lean();
     if (prior) {
       if (prior.bodySha256 !== bodySha256) {
@@ -209,9 +219,9 @@ export class PlanService {
       if (done) return done;
       // The earlier attempt failed before its commit: create it again under the same id.
       await this.#discard(prior.planId);
-      return this.#create(input, actor, prior.planId);
+      return this.#create(input, actor, operation, prior.planId);
     }
-    return this.#create(input, actor, undefined, async (planId) => {
+    return this.#create(input, actor, operation, undefined, async (planId) => {
       try {
         await models.PlanRequest.create({ _id: key, planId, bodySha256, actor, createdAt: new Date(clock()) });
       } catch (err) {
@@ -246,6 +256,7 @@ export class PlanService {
   async #create(
     input: PlanInput,
     actor: string,
+    operation: OperationRef | undefined,
     fixedPlanId: string | undefined,
     reserve: (planId: string) => Promise<void> = async () => undefined,
   ): Promise<PlanDoc> {
@@ -268,9 +279,37 @@ export class PlanService {
         `refuses all ${selected.length} selected hosts (${refused[0]?.host._id}: ${refused[0]?.reason}); upgrade their agents first`,
       );
     }
-    const total = hosts.length;
+    const capability: Capability = operation?.capability ?? (spec.mode === 'assess' ? 'assess' : 'migrate');
+    const assessing = capability === 'assess';
+    if (spec.mode === 'assess' && (input.canary !== undefined || (input.waves?.length ?? 0) > 0)) {
+      throw new PlanValidationError(
+        input.canary !== undefined ? 'canary' : 'waves',
+        'an assessment changes nothing: it has no canary or waves',
+      );
+    }
+    // Reassessing what changed: the others keep their last assessment (an excluded run says which).
+    const unchanged = new Map<string, string>();
+    if (spec.mode === 'assess' && spec.reassess === 'changed') {
+      const last = await lastAssessments(
+        models,
+        hosts.map((h) => h._id),
+      );
+      for (const h of hosts) {
+        const why = unchangedSince(h.facts.factsDigest, last.get(h._id));
+        if (why) unchanged.set(h._id, why);
+      }
+      if (unchanged.size === hosts.length) {
+        throw new PlanValidationError(
+          'reassess',
+          `all ${hosts.length} selected hosts are unchanged since their last assessment (GET /v1/assessment has it); nothing to assess`,
+        );
+      }
+    }
+    const assessed = unchanged.size > 0 ? hosts.filter((h) => !unchanged.has(h._id)) : hosts;
+    const total = assessed.length;
 
-    const phases = planPhases(total, spec.canary, spec.waves);
+    // An assessment changes nothing: one phase, no gate, a budget it can never exhaust.
+    const phases = assessing ? [{ index: 0, name: 'assessment', size: total }] : planPhases(total, spec.canary, spec.waves);
     if ((phases[0]?.size ?? 0) === 0) throw new PlanValidationError('canary', `resolves to 0 of ${total} hosts`);
     phases.forEach((p, i) => {
       if (i > 0 && p.size === 0) {
@@ -280,12 +319,12 @@ export class PlanService {
         );
       }
     });
-    const budget = resolveAmount(spec.errorBudget.plan, total);
+    const budget = assessing ? total + 1 : resolveAmount(spec.errorBudget.plan, total);
     if (budget < 1) {
       throw new PlanValidationError('errorBudget.plan', `resolves to 0 failures of ${total} hosts: the plan could never start a host`);
     }
     const phaseDocs: PhaseDoc[] = phases.map((p) => {
-      const b = spec.errorBudget.wave ? resolveAmount(spec.errorBudget.wave, p.size) : budget;
+      const b = spec.errorBudget.wave && !assessing ? resolveAmount(spec.errorBudget.wave, p.size) : budget;
       if (b < 1)
         throw new PlanValidationError('errorBudget.wave', `resolves to 0 failures for ${p.name} (${p.size} hosts): it could never start`);
       return { ...p, budget: b };
@@ -322,10 +361,12 @@ export class PlanService {
       }
     }
 
-    const planId = fixedPlanId ?? `p-${new Date(now).toISOString().slice(0, 10).replace(/-/g, '')}-${randomBytes(4).toString('hex')}`;
+    const day = new Date(now).toISOString().slice(0, 10).replace(/-/g, '');
+    const planId = fixedPlanId ?? (operation ? `op-${day}${randomBytes(6).toString('hex')}` : `p-${day}-${randomBytes(4).toString('hex')}`);
+    const byId = new Map(assessed.map((h) => [h._id, h]));
     const ordered = orderHosts(
       planId,
-      hosts.map((h) => ({ hostId: h._id, cluster: h.labels.cluster, zone: h.labels.zone, rack: h.labels.rack })),
+      assessed.map((h) => ({ hostId: h._id, cluster: h.labels.cluster, zone: h.labels.zone, rack: h.labels.rack })),
     );
     this.#checkHostsFree(ordered.map((h) => h.hostId));
 
@@ -346,6 +387,7 @@ export class PlanService {
       updatedAt: new Date(now),
       finishedAt: null,
       createdBy: actor,
+      ...(operation ? { operation } : {}),
       version: 0,
     };
     let phaseIndex = 0;
@@ -353,10 +395,22 @@ export class PlanService {
     const runs: HostRunDoc[] = ordered.map((h, order) => {
       while (left === 0) left = phaseDocs[++phaseIndex]?.size ?? Number.POSITIVE_INFINITY;
       left--;
-      return pendingRun({ planId, hostId: h.hostId, order, phase: phaseIndex, cluster: h.cluster, zone: h.zone, rack: h.rack });
+      const facts = byId.get(h.hostId)?.facts;
+      return {
+        ...pendingRun({ planId, hostId: h.hostId, order, phase: phaseIndex, cluster: h.cluster, zone: h.zone, rack: h.rack }),
+        path: runPath(capability, (facts?.roles ?? []).length > 0),
+        factsDigest: facts?.factsDigest ?? '',
+        ...(operation
+          ? { backupId: operation.backupId, backupVerified: operation.backupId !== '', continuesRunId: operation.continuesRunId }
+          : {}),
+      };
     });
-    // Refused runs come last, in no phase (one past the last): phase counters never see them.
-    for (const { host: h, reason } of [...refused].sort((a, b) => (a.host._id < b.host._id ? -1 : 1))) {
+    // Refused and unchanged runs come last, in no phase (one past the last): phase counters never see them.
+    const leftOut = [
+      ...refused,
+      ...hosts.filter((h) => unchanged.has(h._id)).map((host) => ({ host, reason: unchanged.get(host._id) ?? '' })),
+    ];
+    for (const { host: h, reason } of leftOut.sort((a, b) => (a.host._id < b.host._id ? -1 : 1))) {
       const { cluster, zone, rack } = h.labels;
       runs.push(excludedRun({ planId, hostId: h._id, order: runs.length, phase: phaseDocs.length, cluster, zone, rack }, reason));
     }

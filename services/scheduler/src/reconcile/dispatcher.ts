@@ -80,6 +80,7 @@ export class Dispatcher {
           planId: run.planId,
           // Plans stored before the field existed require nothing.
           rollbackRequired: spec.rollback ?? 'any',
+          continuesRunId: run.continuesRunId ?? '',
           ...(probe ? { probe: { kind: probe.kind, target: probe.target, timeoutMs: probe.timeoutMs } } : {}),
         },
       },
