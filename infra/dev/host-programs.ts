@@ -73,6 +73,7 @@ export const HOST_PROGRAMS: Record<ProgramGroup, Record<string, HostProgram>> = 
     lvcreate: { package: 'lvm2', for: 'LVM thin snapshot rollback: the snapshot' },
     lvremove: { package: 'lvm2', for: 'LVM thin snapshot rollback: a left-over snapshot' },
     lvconvert: { package: 'lvm2', for: 'LVM thin snapshot rollback: the merge' },
+    '/bin/busybox': { package: 'busybox-static', for: 'the FROM-scratch image of the container-host workload tests (static busybox)' },
   },
   agent: {
     npm: { package: null, for: 'fetching the aarch64 Bun runtime (npm pack) for the agent executables' },

@@ -3,6 +3,7 @@
 // verified; a rollback restores the recorded package set and configuration and then
 // proves it, or says it could not.
 
+import { drainStep, undrainStep } from '../workloads/workload-steps.ts';
 import type { Driver, StepContext, StepOutcome } from './driver.ts';
 import { backupStep } from './migration/backup.ts';
 import { postcheckStep } from './migration/postcheck.ts';
@@ -43,9 +44,11 @@ export class MigrationDriver implements Driver {
       case 'rollback':
         return rollbackStep(this.#d, ctx, pm);
       case 'drain':
+        return ctx.dryRun
+          ? { ok: true, report: { dryRun: true, workloads: [] } }
+          : drainStep(ctx, this.#d.root, profile.workloads, this.#d.workloads ?? {});
       case 'undrain':
-        ctx.log('no workload hooks on this host', 'agent');
-        return { ok: true, report: { workloads: [] } };
+        return undrainStep(ctx, this.#d.workloads ?? {});
       case 'reboot':
         return { ok: true, report: { note: 'reboots are done by the agent' } };
     }

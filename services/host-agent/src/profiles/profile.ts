@@ -8,6 +8,7 @@ import { manifestPathProblem, patterns, YxError } from '@yixing/common';
 import { Ajv, type ErrorObject } from 'ajv';
 import { parse as parseYaml } from 'yaml';
 import { shippedDir } from '../build-info.ts';
+import { type WorkloadHooks, workloadHooksSchema } from '../workloads/workload-config.ts';
 
 export interface AptRepository {
   uri: string;
@@ -64,6 +65,8 @@ export interface Profile {
    * `snapshot`, `packages`, or `any` (a snapshot where the root allows, else packages).
    */
   rollback: 'snapshot' | 'packages' | 'any';
+  /** Workload hooks for the roles detected on a host (a site file's replace them per role). */
+  workloads?: WorkloadHooks;
 }
 
 const str = { type: 'string', minLength: 1, maxLength: 512 } as const;
@@ -182,6 +185,7 @@ export const profileSchema = {
     },
     removedModules: { ...strList, default: [] },
     rollback: { type: 'string', enum: ['snapshot', 'packages', 'any'], default: 'any' },
+    workloads: workloadHooksSchema,
   },
 } as const;
 

@@ -13,6 +13,7 @@ import { DnfPackageManager } from '../pm/dnf.ts';
 import type { PackageManager } from '../pm/package-manager.ts';
 import { loadAgentProfiles, type Profile } from '../profiles/profile.ts';
 import { isRollbackRequirement } from '../snapshot/strategy-choice.ts';
+import { loadWorkloadHooks, type WorkloadHooks } from '../workloads/workload-config.ts';
 import { chooseProfile, type ProfileChoice, type RecordedRun } from './run-profile.ts';
 import { EXIT, StandaloneRun } from './standalone-run.ts';
 
@@ -28,6 +29,8 @@ Options:
   --state-dir DIR        where runs and backups are kept (default /var/lib/yixing)
   --profiles-dir DIR     more profiles (default: the ones shipped with the agent)
   --knowledge-dir DIR    more knowledge rules (a rule with a shipped rule's id replaces it)
+  --workloads FILE       workload hooks (YAML): what drain and undrain do per role (containers,
+                         libvirt, kubernetes-node, hdfs-datanode, yarn-nodemanager)
   --rollback STRATEGY    the rollback the migration requires: snapshot, packages or any
                          (default: the profile's, else any); a host that cannot meet it is inhibited
   --mirror FROM=TO       use a mirror for repository addresses starting with FROM (repeatable)
@@ -49,6 +52,7 @@ export async function runStandalone(argv: string[], out: NodeJS.WriteStream, err
         'state-dir': { type: 'string', default: '/var/lib/yixing' },
         'profiles-dir': { type: 'string' },
         'knowledge-dir': { type: 'string' },
+        workloads: { type: 'string' },
         rollback: { type: 'string' },
         mirror: { type: 'string', multiple: true, default: [] },
         'trusted-mirrors': { type: 'boolean', default: false },
@@ -84,9 +88,11 @@ export async function runStandalone(argv: string[], out: NodeJS.WriteStream, err
   }
   let profiles: Map<string, Profile>;
   let knowledgeRules: KnowledgeRule[];
+  let workloads: WorkloadHooks;
   try {
     profiles = await loadAgentProfiles(v['profiles-dir'], mirrors);
     knowledgeRules = await loadKnowledgeRules(v['knowledge-dir']);
+    workloads = await loadWorkloadHooks(v.workloads);
   } catch (e) {
     err.write(`yx-agent: ${(e as Error).message}\n`);
     return 2;
@@ -128,6 +134,7 @@ export async function runStandalone(argv: string[], out: NodeJS.WriteStream, err
     store: new FileBackupStore(path.join(stateDir, 'backups')),
     packageManager,
     knowledgeRules,
+    workloads: { site: workloads },
   });
   const run = new StandaloneRun({
     driver,

@@ -85,6 +85,84 @@ test('--rollback: every step is told the strategy, and a resumed run keeps it wi
     while (!seen.includes('upgrade:snapshot')) await new Promise((r) => setTimeout(r, 5));
     assert.equal(JSON.parse(await readFile(path.join(dir, 'root.json'), 'utf8')).rollbackRequired, 'snapshot');
     assert.equal(await new StandaloneRun(opts()).migrate({ dryRun: false, assessOnly: false }), 'migrated');
-    assert.deepEqual(seen, ['precheck:snapshot', 'backup:snapshot', 'upgrade:snapshot', 'upgrade:snapshot', 'postcheck:snapshot']);
+    assert.deepEqual(seen, [
+      'precheck:snapshot',
+      'drain:snapshot',
+      'backup:snapshot',
+      'upgrade:snapshot',
+      'upgrade:snapshot',
+      'undrain:snapshot',
+      'postcheck:snapshot',
+    ]);
+  });
+});
+
+test('workloads: undrain runs before the post-check, and again after a rollback; a failed backup only undrains', async () => {
+  const cases: [string, string, string[]][] = [
+    ['none', 'migrated', ['precheck', 'drain', 'backup', 'upgrade', 'undrain', 'postcheck']],
+    ['postcheck', 'rolled-back', ['precheck', 'drain', 'backup', 'upgrade', 'undrain', 'postcheck', 'rollback', 'undrain:after-rollback']],
+    ['undrain', 'rolled-back', ['precheck', 'drain', 'backup', 'upgrade', 'undrain', 'rollback', 'undrain:after-rollback']],
+    ['backup', 'failed', ['precheck', 'drain', 'backup', 'undrain']],
+    ['drain', 'failed', ['precheck', 'drain', 'undrain']],
+  ];
+  for (const [failing, end, want] of cases) {
+    await withTempDir(async (dir) => {
+      const seen: string[] = [];
+      let undrains = 0;
+      const run = new StandaloneRun({
+        driver: {
+          name: 'apt',
+          run: async (ctx) => {
+            const first = ctx.step !== 'undrain' || undrains++ === 0;
+            seen.push(ctx.step === 'undrain' && !first ? 'undrain:after-rollback' : ctx.step);
+            // Only the first undrain fails: after the rollback the workloads come back.
+            if (ctx.step === failing && first) return { ok: false, code: 'X', message: `${failing} failed`, retryable: false, kind: 1 };
+            return { ok: true };
+          },
+        },
+        hostId: 'h1',
+        profile: 'p',
+        root: dir,
+        stateFile: path.join(dir, 'root.json'),
+        logFile: path.join(dir, 'root.log'),
+        reboot: null,
+        out: { write: () => true },
+        verbose: false,
+      });
+      assert.equal(await run.migrate({ dryRun: false, assessOnly: false }), end, failing);
+      assert.deepEqual(seen, want, failing);
+    });
+  }
+});
+
+test("an operator's rollback drains, rolls back and undrains; workloads that do not come back fail it", async () => {
+  await withTempDir(async (dir) => {
+    const seen: string[] = [];
+    let failUndrain = false;
+    const opts = {
+      driver: {
+        name: 'apt' as const,
+        run: async (ctx: { step: string }) => {
+          seen.push(ctx.step);
+          if (ctx.step === 'undrain' && failUndrain)
+            return { ok: false as const, code: 'WORKLOADS_NOT_RESTORED', message: 'web exited', retryable: false, kind: 1 };
+          return { ok: true as const };
+        },
+      },
+      hostId: 'h1',
+      profile: 'p',
+      root: dir,
+      stateFile: path.join(dir, 'root.json'),
+      logFile: path.join(dir, 'root.log'),
+      reboot: null,
+      out: { write: () => true },
+      verbose: false,
+    };
+    assert.equal(await new StandaloneRun(opts).migrate({ dryRun: false, assessOnly: false }), 'migrated');
+    seen.length = 0;
+    assert.equal(await new StandaloneRun(opts).rollback(), 'restored');
+    assert.deepEqual(seen, ['drain', 'rollback', 'undrain']);
+    failUndrain = true;
+    assert.equal(await new StandaloneRun(opts).rollback(), 'failed');
   });
 });

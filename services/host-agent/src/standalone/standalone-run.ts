@@ -1,6 +1,6 @@
 // One-click migration of one host without a control plane: `yx-agent migrate`. Runs
-// precheck → backup → upgrade → (reboot) → postcheck, and rollback when the upgrade or
-// the post-check fails, with progress on the terminal. Its state is a file, so a run
+// precheck → drain → backup → upgrade → (reboot) → undrain → postcheck, and rollback (then
+// undrain again) when a step after the backup fails, with progress on the terminal. Its state is a file, so a run
 // killed at any point and started again resumes where it stopped (or rolls back).
 import { randomBytes } from 'node:crypto';
 import { appendFile, readFile } from 'node:fs/promises';
@@ -19,6 +19,8 @@ export type StandaloneEnd = 'migrated' | 'assessed' | 'restored' | 'inhibited' |
 
 export interface StepRecordLocal {
   step: StepName;
+  /** `after-rollback`: the undrain that follows a rollback (a second record of the step). */
+  phase?: 'after-rollback';
   status: 'running' | 'succeeded' | 'failed';
   startedAt: string;
   finishedAt?: string;
@@ -145,13 +147,13 @@ export class StandaloneRun {
     }
   }
 
-  async #step(step: StepName, index: number, total: number): Promise<StepOutcome> {
-    let rec = this.#state.steps.find((s) => s.step === step);
+  async #step(step: StepName, index: number, total: number, phase?: 'after-rollback'): Promise<StepOutcome> {
+    let rec = this.#state.steps.find((s) => s.step === step && s.phase === phase);
     if (rec?.status === 'succeeded') return { ok: true, report: rec.report };
     const resumed = rec?.status === 'running';
     if (rec) rec.resumes += resumed ? 1 : 0;
     else {
-      rec = { step, status: 'running', startedAt: new Date().toISOString(), resumes: 0 };
+      rec = { step, ...(phase ? { phase } : {}), status: 'running', startedAt: new Date().toISOString(), resumes: 0 };
       this.#state.steps.push(rec);
     }
     rec.status = 'running';
@@ -227,7 +229,7 @@ export class StandaloneRun {
     await this.#load(opts.dryRun || opts.assessOnly);
     const forward: StepName[] = this.#state.dryRun
       ? ['precheck']
-      : ['precheck', 'backup', 'upgrade', ...(this.#o.reboot ? (['reboot'] as const) : []), 'postcheck'];
+      : ['precheck', 'drain', 'backup', 'upgrade', ...(this.#o.reboot ? (['reboot'] as const) : []), 'undrain', 'postcheck'];
     const total = forward.length;
     // A rollback that was under way when the run stopped is finished first.
     if (this.#state.steps.some((s) => s.step === 'rollback')) return this.#rollback(total);
@@ -251,7 +253,14 @@ export class StandaloneRun {
       if (step === 'precheck') {
         return this.#end(outcome.code === 'PRECHECK_INHIBITED' ? 'inhibited' : 'failed', `not migrated: ${outcome.message}`);
       }
-      if (step === 'backup') return this.#end('failed', `not migrated, nothing changed: ${outcome.message}`);
+      if (step === 'drain' || step === 'backup') {
+        // The system is as it was; what the drain took away comes back.
+        const back = await this.#step('undrain', i + 1, total, 'after-rollback');
+        return this.#end(
+          'failed',
+          `not migrated, the system is unchanged: ${outcome.message}${back.ok ? '' : `; and the workloads did not all come back: ${back.message}`}`,
+        );
+      }
       return this.#rollback(total);
     }
     if (this.#state.dryRun) return this.#end('assessed', 'assessment done; nothing was changed');
@@ -262,17 +271,28 @@ export class StandaloneRun {
   }
 
   async #rollback(total: number, requested = false): Promise<StandaloneEnd> {
+    // An operator's rollback of a migrated host takes the workloads away first, as the migration did.
+    const steps = requested ? 3 : 2;
+    if (requested) {
+      const drained = await this.#step('drain', total + 1, total + steps);
+      if (!drained.ok) {
+        const back = await this.#step('undrain', total + 1, total + steps, 'after-rollback');
+        return this.#end('failed', `not rolled back, the system is unchanged: ${drained.message}${back.ok ? '' : `; ${back.message}`}`);
+      }
+    }
     this.#print('rolling back to the state of the backup\n');
-    const outcome = await this.#step('rollback', total + 1, total + 1);
+    const outcome = await this.#step('rollback', total + steps - 1, total + steps);
     if (!outcome.ok && outcome.code === 'ROLLBACK_REBOOT_PENDING' && this.#o.reboot) {
       // A live root's snapshot is reverted by booting it; the run is not over until verified.
       this.#print('rebooting into the reverted root; run yx-agent rollback again after boot to verify it\n');
       await this.#o.reboot();
       return 'rebooting';
     }
-    return outcome.ok
-      ? this.#end(requested ? 'restored' : 'rolled-back', 'rolled back and verified: release, packages and configuration as before')
-      : this.#end('rollback-failed', `CRITICAL: ${outcome.message}; the host needs a human`);
+    if (!outcome.ok) return this.#end('rollback-failed', `CRITICAL: ${outcome.message}; the host needs a human`);
+    // Drained workloads come back on the restored system (the record is in this state, not the root).
+    const back = await this.#step('undrain', total + steps, total + steps, 'after-rollback');
+    if (!back.ok) return this.#end('failed', `rolled back and verified, but the workloads did not all come back: ${back.message}`);
+    return this.#end(requested ? 'restored' : 'rolled-back', 'rolled back and verified: release, packages and configuration as before');
   }
 
   /** Rolls the last run of this root back (after a migration that succeeded, too). */
@@ -283,7 +303,9 @@ export class StandaloneRun {
     } catch {
       throw new Error(`no migration of ${this.#o.root} is recorded in ${this.#o.stateFile}`);
     }
-    this.#state = { ...prev, end: undefined, steps: prev.steps.filter((s) => s.step !== 'rollback') } as StandaloneState;
+    // The drain record in the run's data stays: the same set runs again and is taken away again.
+    const redone = new Set<StepName>(['rollback', 'drain', 'undrain']);
+    this.#state = { ...prev, end: undefined, steps: prev.steps.filter((s) => !redone.has(s.step)) } as StandaloneState;
     await this.#save();
     return this.#rollback(0, true);
   }

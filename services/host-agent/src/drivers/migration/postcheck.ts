@@ -2,6 +2,7 @@ import { runningServices } from '../../assessment/assessment.ts';
 import { enabledServices } from '../../knowledge/facts.ts';
 import type { PackageManager } from '../../pm/package-manager.ts';
 import type { Profile } from '../../profiles/profile.ts';
+import { workloadProblems } from '../../workloads/workload-steps.ts';
 import type { StepContext, StepOutcome } from '../driver.ts';
 
 import { fail, type MigrationDriverDeps } from './step-deps.ts';
@@ -45,12 +46,16 @@ export async function postcheckStep(d: MigrationDriverDeps, ctx: StepContext, pr
       if (r.code !== 0) problems.push(`check ${check.id}: ${check.argv.join(' ')} exited with ${r.code}`);
     }
   }
+  // What drain took away runs again (undrain ran before this step, also after a rollback).
+  const workloads = await workloadProblems(ctx, d.workloads ?? {});
+  problems.push(...workloads);
   const report = {
     osRelease: { id: os.id, versionId: os.versionId },
     servicesBefore: before,
     servicesNow: now,
     enabledBefore,
     enabledNow,
+    workloads,
     problems,
   };
   for (const p of problems) ctx.log(`postcheck: ${p}`, 'stderr');

@@ -7,6 +7,7 @@ import type { DurableFs } from '../../os/durable-file.ts';
 import type { HostRoot } from '../../os/host-root.ts';
 import type { PackageManager } from '../../pm/package-manager.ts';
 import type { Profile } from '../../profiles/profile.ts';
+import type { WorkloadDeps } from '../../workloads/workload-steps.ts';
 import type { StepContext, StepOutcome } from '../driver.ts';
 
 export interface MigrationDriverDeps {
@@ -20,6 +21,8 @@ export interface MigrationDriverDeps {
   knowledgeRules?: KnowledgeRule[];
   /** The file system restores write through (fault tests stop the process mid-way). */
   fs?: DurableFs;
+  /** The site's workload hooks and how their CLIs run (drain, undrain, the post-check). */
+  workloads?: WorkloadDeps;
 }
 
 export interface BackupRef {
