@@ -34,7 +34,9 @@ class FakeBus {
     this.events.push({ name, init });
     return {};
   }
-  async request() {
+  readonly registrations: Record<string, unknown>[] = [];
+  async request(_name: string, init: Record<string, unknown>) {
+    this.registrations.push(init);
     return { accepted: true, reason: '' };
   }
   send(cmd: Partial<AgentCommand>): Promise<Ack> {
@@ -346,4 +348,40 @@ test('a run that continues a run whose data is gone starts empty and says so in 
   assert.deepEqual(seen, [undefined]);
   const logs = bus.events.filter((e) => e.name === 'logLine').map((e) => e.init.text);
   assert.ok(logs.includes('run r1 continues run r-gone, whose data this host no longer keeps'), JSON.stringify(logs));
+});
+
+test('the agent registers with its roles and facts digest, and again only when the digest changed', async () => {
+  const bus = new FakeBus();
+  let facts = { roles: ['containers', 'Not A Role'], factsDigest: 'd1' };
+  let reads = 0;
+  const agent = testAgent(
+    bus,
+    { name: 'simulate', run: async () => ({ ok: true }) },
+    {
+      facts: async () => {
+        reads++;
+        if (reads === 1) throw new Error('dpkg status unreadable');
+        return facts;
+      },
+      factsRefreshMs: 5,
+    },
+  );
+  const registered = (): { roles?: string[]; factsDigest?: string }[] =>
+    bus.registrations.map((r) => r.facts as { roles?: string[]; factsDigest?: string });
+  await agent.start();
+  try {
+    // Facts that cannot be read at start: registered without them, then again once they are read.
+    await until('the registration with digest d1', () => (registered().length === 2 ? true : undefined));
+    assert.equal(registered()[0]?.factsDigest, undefined);
+    assert.deepEqual(registered()[1], { ...identity.facts, bootId: 'boot', roles: ['containers'], factsDigest: 'd1' });
+    // Unchanged facts, read several times more: no new registration.
+    const readsThen = reads;
+    await until('three more reads', () => (reads >= readsThen + 3 ? true : undefined));
+    assert.equal(bus.registrations.length, 2);
+    facts = { roles: ['containers', 'libvirt'], factsDigest: 'd2' };
+    await until('the registration with digest d2', () => (registered().length === 3 ? true : undefined));
+    assert.deepEqual(registered()[2], { ...identity.facts, bootId: 'boot', roles: ['containers', 'libvirt'], factsDigest: 'd2' });
+  } finally {
+    await agent.stop();
+  }
 });

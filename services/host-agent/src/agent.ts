@@ -12,6 +12,7 @@ import {
   type HostLabels,
   type Logger,
   LogStream,
+  patterns,
   StepPhase,
   stepEnum,
   stepName,
@@ -42,7 +43,7 @@ export interface HostEnv {
 export interface AgentIdentity {
   hostId: string;
   agentVersion: string;
-  facts: { hostname: string; osId: string; osVersion: string; arch: string; kernel: string };
+  facts: { hostname: string; osId: string; osVersion: string; arch: string; kernel: string; roles?: string[] };
   labels: { pool: string; cluster: string; zone: string; rack: string; role: string; extra?: Record<string, string> };
 }
 
@@ -60,7 +61,22 @@ export interface AgentDeps {
   heartbeatIntervalMs: number;
   /** Backoff between registration attempts while the scheduler does not answer. */
   registerRetryMs?: number;
+  /**
+   * The host's roles and the digest of what the assessment reads, sent at registration
+   * (HostFacts.roles, facts_digest). Absent: the identity's roles, no digest.
+   */
+  facts?: () => Promise<RefreshedFacts>;
+  /** How often facts() is read again; a changed digest registers the host again. 0: never. Default 5 min. */
+  factsRefreshMs?: number;
 }
+
+/** What an agent reads again while it runs: the roles found and the digest of the assessed facts. */
+export interface RefreshedFacts {
+  roles: string[];
+  factsDigest: string;
+}
+
+export const DEFAULT_FACTS_REFRESH_MS = 300_000;
 
 type RollbackRequirement = NonNullable<StepContext['rollbackRequired']>;
 
@@ -94,6 +110,12 @@ export class HostAgent {
   #lock: Promise<unknown> = Promise.resolve();
   #stopped = false;
   #registered = false;
+  #facts: RefreshedFacts | undefined;
+  /** The digest the scheduler accepted last. */
+  #registeredDigest: string | undefined;
+  #registering: Promise<void> | undefined;
+  #factsTimer: NodeJS.Timeout | undefined;
+  #refreshing = false;
 
   constructor(deps: AgentDeps) {
     this.#deps = deps;
@@ -114,9 +136,12 @@ export class HostAgent {
     this.#heartbeat = setInterval(() => this.#sendHeartbeat(), this.#deps.heartbeatIntervalMs);
     this.#heartbeat.unref();
     this.#sendHeartbeat();
-    this.#registerUntilAccepted().catch((err: Error) =>
-      this.#deps.log.error({ hostId: this.hostId, err: err.message }, 'registration stopped; heartbeats go on'),
-    );
+    this.#register(true);
+    const refreshMs = this.#deps.factsRefreshMs ?? DEFAULT_FACTS_REFRESH_MS;
+    if (this.#deps.facts && refreshMs > 0) {
+      this.#factsTimer = setInterval(() => this.#refreshFactsAndRegister(), refreshMs);
+      this.#factsTimer.unref();
+    }
     await this.#serialize(() => this.#recover());
   }
 
@@ -124,6 +149,7 @@ export class HostAgent {
   async stop(): Promise<void> {
     this.#stopped = true;
     clearInterval(this.#heartbeat);
+    clearInterval(this.#factsTimer);
     this.#sub?.unsubscribe();
     const running = this.#running;
     if (running) {
@@ -138,16 +164,66 @@ export class HostAgent {
     return next;
   }
 
+  /** Registers in the background (reading the facts first when `readFacts`), unless a registration is under way. */
+  #register(readFacts: boolean): void {
+    if (this.#registering) return;
+    this.#registering = (async () => {
+      if (readFacts) await this.#readFacts();
+      await this.#registerUntilAccepted();
+    })()
+      .catch((err: Error) => this.#deps.log.error({ hostId: this.hostId, err: err.message }, 'registration stopped; heartbeats go on'))
+      .finally(() => {
+        this.#registering = undefined;
+      });
+  }
+
+  /** Reads the facts again; a digest other than the one registered registers the host again (idempotent there). */
+  #refreshFactsAndRegister(): void {
+    if (this.#refreshing || this.#stopped) return;
+    this.#refreshing = true;
+    this.#readFacts()
+      .then(() => {
+        if (this.#registered && this.#facts && this.#facts.factsDigest !== this.#registeredDigest) {
+          this.#deps.log.info({ hostId: this.hostId, factsDigest: this.#facts.factsDigest }, 'facts changed; registering again');
+          this.#register(false);
+        }
+      })
+      .finally(() => {
+        this.#refreshing = false;
+      });
+  }
+
+  /** Never rejects: facts that cannot be read leave the last ones (or none) in place. */
+  async #readFacts(): Promise<void> {
+    if (!this.#deps.facts) return;
+    try {
+      const facts = await this.#deps.facts();
+      // A role the bus would refuse must not keep the host from registering at all.
+      const rolePattern = new RegExp(patterns.hostFacts.roles, 'u');
+      const refused = facts.roles.filter((r) => !rolePattern.test(r));
+      if (refused.length > 0) this.#deps.log.warn({ hostId: this.hostId, refused }, 'roles not valid on the bus are left out');
+      this.#facts = { ...facts, roles: facts.roles.filter((r) => rolePattern.test(r)) };
+    } catch (err) {
+      this.#deps.log.warn({ hostId: this.hostId, err: (err as Error).message }, 'host facts not read; the last ones stand');
+    }
+  }
+
   async #registerUntilAccepted(): Promise<void> {
     const retry = this.#deps.registerRetryMs ?? 2_000;
     while (!this.#stopped) {
+      const refreshed = this.#facts;
       try {
         const ack = await this.#deps.bus.request(
           'agentRegistration',
           {
             hostId: this.hostId,
             agentVersion: this.#deps.identity.agentVersion,
-            facts: { ...this.#deps.identity.facts, bootId: this.#deps.host.bootId(), ...this.#migratedFacts() },
+            facts: {
+              ...this.#deps.identity.facts,
+              bootId: this.#deps.host.bootId(),
+              ...this.#migratedFacts(),
+              ...(refreshed ? { roles: refreshed.roles, factsDigest: refreshed.factsDigest } : {}),
+            },
             labels: this.#deps.identity.labels,
             driver: this.#deps.driver.name,
             atMs: this.#now(),
@@ -156,6 +232,7 @@ export class HostAgent {
         );
         if (ack.accepted) {
           this.#registered = true;
+          this.#registeredDigest = refreshed?.factsDigest;
           return;
         }
         this.#deps.log.warn({ hostId: this.hostId, reason: ack.reason }, 'registration refused');
