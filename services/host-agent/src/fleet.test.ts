@@ -9,7 +9,8 @@ import { test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { type AgentCommand, type Bus, Step, silentLogger, UnavailableError } from '@yixing/common';
 import { defaultSimulateOptions } from './drivers/simulate/simulate.driver.ts';
-import { fleetIdentities, SimulatedFleet } from './fleet.ts';
+import { parseSimulateConfig } from './drivers/simulate/simulate-config.ts';
+import { type FleetSpec, fleetIdentities, SimulatedFleet, simulatedHostFacts } from './fleet.ts';
 
 type Handler = (cmd: AgentCommand, delivery: { respond(ack: unknown): void }) => unknown;
 
@@ -33,6 +34,18 @@ class RestartFailingBus {
   }
 }
 
+const spec = (size: number, osVersion: string): FleetSpec => ({
+  size,
+  clusters: 1,
+  zones: 1,
+  racksPerZone: 1,
+  pool: 'p',
+  prefix: 'f',
+  osId: 'debian',
+  osVersion,
+  offset: 0,
+});
+
 test('a simulated host whose start after a reboot fails is started again, the failure logged', async () => {
   const unhandled: unknown[] = [];
   const onUnhandled = (reason: unknown) => unhandled.push(reason);
@@ -41,10 +54,7 @@ test('a simulated host whose start after a reboot fails is started again, the fa
   const bus = new RestartFailingBus();
   const errors: string[] = [];
   const log = Object.assign(silentLogger(), { error: (obj: { err?: string }) => errors.push(obj.err ?? '') });
-  const [identity] = fleetIdentities(
-    { size: 1, clusters: 1, zones: 1, racksPerZone: 1, pool: 'p', prefix: 'f', osId: 'debian', osVersion: '11', offset: 0 },
-    'test',
-  );
+  const [identity] = fleetIdentities(spec(1, '11'), 'test');
   const fleet = new SimulatedFleet({
     bus: bus as unknown as Bus,
     log,
@@ -77,6 +87,69 @@ test('a simulated host whose start after a reboot fails is started again, the fa
   } finally {
     await fleet.stop();
     process.off('unhandledRejection', onUnhandled);
+    await rm(stateDir, { recursive: true, force: true });
+  }
+});
+
+/** A bus that records registrations and takes nothing else. */
+class RegistrationBus {
+  readonly nc = { isClosed: () => false };
+  readonly registrations: { hostId: string; facts: { roles: string[]; factsDigest: string } }[] = [];
+  subscribe() {
+    return { unsubscribe: () => undefined };
+  }
+  publish() {}
+  async request(_name: string, init: { hostId: string; facts: { roles: string[]; factsDigest: string } }) {
+    this.registrations.push(init);
+    return { accepted: true, reason: '' };
+  }
+}
+
+test('simulated hosts register with the roles the rehearsal plants and a digest of what their assessment reports', async () => {
+  const opts = parseSimulateConfig(
+    JSON.stringify({
+      roles: [{ role: 'containers', rate: 0.5 }],
+      findings: [{ hosts: ['f-1'], finding: { id: 'held-packages', severity: 'high', inhibitor: true, title: 'held' } }],
+    }),
+  );
+  const ids = fleetIdentities(spec(4, '11'), 'test');
+  const facts = ids.map((id) => simulatedHostFacts(id, opts));
+  assert.deepEqual(
+    facts.map((f) => f.roles),
+    [[], ['containers'], ['containers'], ['containers']],
+    'the planted share of hosts runs containers',
+  );
+  assert.equal(new Set(facts.map((f) => f.factsDigest)).size, 4, 'each host its own digest');
+  assert.deepEqual(simulatedHostFacts(ids[1] as (typeof ids)[0], opts), facts[1], 'the same host and config: the same digest');
+  // Another release, another config: another digest.
+  const [upgraded] = fleetIdentities(spec(4, '12'), 'test');
+  assert.notEqual(simulatedHostFacts(upgraded as (typeof ids)[0], opts).factsDigest, facts[0]?.factsDigest);
+  assert.notEqual(simulatedHostFacts(ids[1] as (typeof ids)[0], defaultSimulateOptions).factsDigest, facts[1]?.factsDigest);
+
+  const stateDir = await mkdtemp(path.join(tmpdir(), 'yx-fleet-'));
+  const bus = new RegistrationBus();
+  const fleet = new SimulatedFleet({
+    bus: bus as unknown as Bus,
+    log: silentLogger(),
+    journal: { append: async () => undefined },
+    stateDir,
+    simulate: opts,
+    heartbeatIntervalMs: 60_000,
+    identities: ids,
+  });
+  try {
+    await fleet.start();
+    while (bus.registrations.length < 4) await sleep(5);
+    const byHost = new Map(bus.registrations.map((r) => [r.hostId, r.facts]));
+    for (const [i, id] of ids.entries()) {
+      assert.deepEqual(
+        [byHost.get(id.hostId)?.roles, byHost.get(id.hostId)?.factsDigest],
+        [facts[i]?.roles, facts[i]?.factsDigest],
+        id.hostId,
+      );
+    }
+  } finally {
+    await fleet.stop();
     await rm(stateDir, { recursive: true, force: true });
   }
 });

@@ -2,12 +2,13 @@
 // identity on the bus, its own state file and the simulate driver. A simulated reboot
 // power-cycles one agent: it stops, stays silent for the reboot's duration, and starts
 // again with a new boot id, exactly as a real host's agent would.
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Bus, Logger } from '@yixing/common';
 import { type AgentIdentity, HostAgent, type HostEnv } from './agent.ts';
 import { SimulateDriver, type SimulateOptions, stepDurationMs } from './drivers/simulate/simulate.driver.ts';
+import { plantedFindings, plantedPreview, plantedRoles, type SimulatedHostFacts } from './drivers/simulate/simulated-assessment.ts';
 import type { SimulatedBackups } from './drivers/simulate/simulated-backups.ts';
 import type { Journal } from './journal.ts';
 import { FileAgentStateStore } from './state/agent-state.store.ts';
@@ -48,6 +49,29 @@ export function fleetIdentities(spec: FleetSpec, agentVersion: string): AgentIde
   });
 }
 
+/**
+ * What a simulated host is detected with: its identity's roles and those the rehearsal
+ * plants on it, and a digest of everything its assessment would report (its facts, roles,
+ * planted findings and upgrade size, the target). A host restarted with another release
+ * or another rehearsal config has another digest; an unchanged one keeps it.
+ */
+export function simulatedHostFacts(identity: AgentIdentity, opts: SimulateOptions): SimulatedHostFacts {
+  const { osId, osVersion, arch, kernel } = identity.facts;
+  const roles = plantedRoles(opts, identity.hostId, identity.facts.roles);
+  const assessed = {
+    facts: { osId, osVersion, arch, kernel },
+    roles,
+    findings: plantedFindings(opts, identity.hostId),
+    preview: plantedPreview(opts, identity.hostId),
+    target: opts.target,
+  };
+  return {
+    source: { id: osId, versionId: osVersion, arch },
+    roles,
+    factsDigest: createHash('sha256').update(JSON.stringify(assessed)).digest('hex'),
+  };
+}
+
 /** One bus for every simulated host, or each host's own (its own credential, per host). */
 export type FleetBus = Bus | ((hostId: string) => Bus);
 export const busOfHost = (bus: FleetBus, hostId: string): Bus => (typeof bus === 'function' ? bus(hostId) : bus);
@@ -70,11 +94,19 @@ export class SimulatedFleet {
   readonly #deps: FleetDeps;
   readonly #bootIds = new Map<string, string>();
   readonly #driver: SimulateDriver;
+  readonly #facts: Map<string, SimulatedHostFacts>;
   #stopped = false;
 
   constructor(deps: FleetDeps) {
     this.#deps = deps;
-    this.#driver = new SimulateDriver(deps.simulate, deps.backups);
+    this.#facts = new Map(deps.identities.map((id) => [id.hostId, simulatedHostFacts(id, deps.simulate)]));
+    this.#driver = new SimulateDriver(deps.simulate, deps.backups, (hostId) => this.#factsOf(hostId));
+  }
+
+  #factsOf(hostId: string): SimulatedHostFacts {
+    const facts = this.#facts.get(hostId);
+    if (!facts) throw new Error(`${hostId} is not a host of this fleet`);
+    return facts;
   }
 
   #hostEnv(identity: AgentIdentity): HostEnv {
@@ -130,6 +162,12 @@ export class SimulatedFleet {
       journalFailures: this.#deps.journalFailures,
       log: this.#deps.log,
       heartbeatIntervalMs: this.#deps.heartbeatIntervalMs,
+      // Fixed for the process's life: a restart with another release or config changes them.
+      facts: async () => {
+        const { roles, factsDigest } = this.#factsOf(identity.hostId);
+        return { roles, factsDigest };
+      },
+      factsRefreshMs: 0,
     });
     this.agents.set(identity.hostId, agent);
     try {

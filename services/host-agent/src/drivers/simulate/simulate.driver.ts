@@ -7,6 +7,13 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { StepName } from '@yixing/common';
 import { FailureKind } from '@yixing/common';
 import type { Driver, StepContext, StepOutcome } from '../driver.ts';
+import {
+  type PlantedFinding,
+  type PreviewRule,
+  type RoleRule,
+  type SimulatedHostFacts,
+  simulatedAssessment,
+} from './simulated-assessment.ts';
 import type { SimulatedBackups } from './simulated-backups.ts';
 
 export interface DurationRange {
@@ -34,6 +41,14 @@ export interface SimulateOptions {
   failures: FailureRule[];
   /** How often a running step reports progress and saves a checkpoint. */
   tickMs: number;
+  /** Findings the precheck reports on the hosts they match (an inhibitor fails it). */
+  findings: PlantedFinding[];
+  /** The size of the upgrade the precheck reports, by host. */
+  previews: PreviewRule[];
+  /** Roles the simulated hosts are detected with. */
+  roles: RoleRule[];
+  /** The release the precheck says the hosts would be migrated to. */
+  target: { id: string; version: string };
 }
 
 export const defaultSimulateOptions: SimulateOptions = {
@@ -49,6 +64,10 @@ export const defaultSimulateOptions: SimulateOptions = {
   },
   failures: [],
   tickMs: 250,
+  findings: [],
+  previews: [],
+  roles: [],
+  target: { id: 'simulated', version: 'next' },
 };
 
 /** Uniform [0, 1) from a hash of the parts: deterministic per host, step and attempt. */
@@ -76,15 +95,23 @@ interface Checkpoint {
   elapsedMs: number;
 }
 
+/** A host the driver knows nothing of (no fleet to ask). */
+const unknownHost: SimulatedHostFacts = { source: { id: 'simulated', versionId: '', arch: 'x86_64' }, roles: [], factsDigest: '' };
+
 export class SimulateDriver implements Driver {
   readonly name = 'simulate' as const;
   readonly #opts: SimulateOptions;
   readonly #backups: SimulatedBackups | undefined;
+  readonly #hostFacts: (hostId: string) => SimulatedHostFacts;
 
-  /** @param backups real backups of a synthetic tree (the demo fleet); none in a pure rehearsal */
-  constructor(opts: SimulateOptions, backups?: SimulatedBackups) {
+  /**
+   * @param backups real backups of a synthetic tree (the demo fleet); none in a pure rehearsal
+   * @param hostFacts what a host's precheck reports of it (release, roles, facts digest)
+   */
+  constructor(opts: SimulateOptions, backups?: SimulatedBackups, hostFacts: (hostId: string) => SimulatedHostFacts = () => unknownHost) {
     this.#opts = opts;
     this.#backups = backups;
+    this.#hostFacts = hostFacts;
   }
 
   async run(ctx: StepContext): Promise<StepOutcome> {
@@ -118,10 +145,24 @@ export class SimulateDriver implements Driver {
         kind: FailureKind.EXECUTION,
       };
     }
+    if (ctx.step === 'precheck') return this.#precheck(ctx);
     const real = await this.#realWork(ctx);
     if (real && !real.ok) return real;
     ctx.log(`simulate: ${ctx.step} done`, 'agent');
     return { ok: true, report: { simulated: true, durationMs: total, ...(real?.ok ? (real.report as object) : {}) } };
+  }
+
+  /** The planted assessment, in the real one's shape; an inhibitor fails the step, as on a real host. */
+  #precheck(ctx: StepContext): StepOutcome {
+    const report = simulatedAssessment(this.#opts, ctx, this.#hostFacts(ctx.hostId), new Date());
+    for (const f of report.findings) {
+      ctx.log(`${f.inhibitor ? 'INHIBITOR' : f.severity.toUpperCase()} ${f.id}: ${f.title}`, f.inhibitor ? 'stderr' : 'stdout');
+    }
+    ctx.log(report.summary, report.inhibitors > 0 ? 'stderr' : 'agent');
+    if (report.inhibitors > 0) {
+      return { ok: false, code: 'PRECHECK_INHIBITED', message: report.summary, retryable: false, kind: FailureKind.EXECUTION, report };
+    }
+    return { ok: true, report };
   }
 
   /** The backup and the rollback's restore done for real, when backups are configured. */
