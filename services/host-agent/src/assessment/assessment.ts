@@ -11,6 +11,9 @@ import { runCommand } from '../os/command.ts';
 import type { HostRoot } from '../os/host-root.ts';
 import type { PackageManager, UpgradePreview } from '../pm/package-manager.ts';
 import type { Profile } from '../profiles/profile.ts';
+import { detectRoles } from '../workloads/roles.ts';
+import type { WorkloadHooks } from '../workloads/workload-config.ts';
+import { applicableHooks } from '../workloads/workload-steps.ts';
 import type { Finding } from './finding.ts';
 import { packageFindings } from './package-findings.ts';
 import { assessRollback, type RollbackAssessment } from './rollback-strategy.ts';
@@ -36,6 +39,8 @@ export interface AssessmentReport {
   notBackedUp: string[];
   /** Services enabled in the root, to compare after the migration. */
   enabledServices: string[];
+  /** The workloads the host runs (workloads/roles.ts), as HostFacts.roles names them. */
+  roles: string[];
   summary: string;
 }
 
@@ -79,6 +84,8 @@ export async function assess(
   ctx: StepContext,
   /** The knowledge rules to evaluate; absent: the shipped ones. */
   rules?: KnowledgeRule[],
+  /** The site's workload hooks, to name the detected roles no hook drains. */
+  siteWorkloads?: WorkloadHooks,
 ): Promise<AssessmentReport> {
   const findings: Finding[] = [];
   const add = (f: Finding): void => {
@@ -254,7 +261,21 @@ export async function assess(
   const knowledge = await evaluateKnowledge({ root, profile, installed, preview, running, ...(rules ? { rules } : {}) }, ctx);
   for (const f of knowledge.findings) add(f);
 
-  // 9. How it can be rolled back.
+  // 9. Workloads the upgrade would run over: a detected role without a hook is named.
+  const roles = await detectRoles(root, { run: runCommand });
+  const hooked = applicableHooks(profile.workloads, siteWorkloads, roles);
+  for (const role of roles.filter((r) => !hooked[r])) {
+    add({
+      id: `workload-without-hook:${role}`,
+      severity: 'medium',
+      inhibitor: false,
+      title: `the host is a ${role} host and no workload hook drains it; its workloads run through the upgrade`,
+      detail: `roles detected: ${roles.join(', ')}`,
+      remediation: `declare a ${role} hook in the profile's workloads section or the site's workloads file (--workloads, YX_AGENT_WORKLOADS)`,
+    });
+  }
+
+  // 10. How it can be rolled back.
   const rollback = await assessRollback(root, profile, ctx);
   for (const f of rollback.findings) add(f);
   ctx.progress(95, 'assessment done');
@@ -275,6 +296,7 @@ export async function assess(
     dataPaths: knowledge.dataPaths,
     notBackedUp: knowledge.notBackedUp,
     enabledServices: knowledge.enabledServices,
+    roles,
     summary:
       inhibitors > 0
         ? `${inhibitors} inhibitor(s): ${findings

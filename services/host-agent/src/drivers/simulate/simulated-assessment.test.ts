@@ -82,6 +82,7 @@ test('the simulated precheck reports in the real assessment shape and fails on a
     dataPaths: true,
     notBackedUp: true,
     enabledServices: true,
+    roles: true,
     summary: true,
   };
   for (const key of Object.keys(real)) assert.ok(key in report, `the report has ${key}`);
