@@ -11,12 +11,15 @@ import { BusBackupStore } from './backup/bus-backup-store.ts';
 import { MigrationDriver } from './drivers/migration.driver.ts';
 import { FileJournal, journalFailureCounter } from './journal.ts';
 import type { KnowledgeRule } from './knowledge/rule.ts';
-import { mustRun, runCommand } from './os/command.ts';
+import { mustRun, realCommands, runCommand } from './os/command.ts';
+import { hostFactsReader } from './os/facts-digest.ts';
 import { HostRoot } from './os/host-root.ts';
 import { AptPackageManager } from './pm/apt.ts';
 import { DnfPackageManager } from './pm/dnf.ts';
 import type { Profile } from './profiles/profile.ts';
 import { FileAgentStateStore } from './state/agent-state.store.ts';
+import { detectRoles } from './workloads/roles.ts';
+import type { WorkloadHooks } from './workloads/workload-config.ts';
 
 export interface HostModeOptions {
   bus: Bus;
@@ -31,6 +34,8 @@ export interface HostModeOptions {
   /** The shipped knowledge rules and the site's. */
   knowledgeRules: KnowledgeRule[];
   trustedMirrors: boolean;
+  /** The site's workload hooks (YX_AGENT_WORKLOADS). */
+  workloads: WorkloadHooks;
   heartbeatIntervalMs: number;
   agentVersion: string;
 }
@@ -79,7 +84,10 @@ export async function buildHostAgent(o: HostModeOptions): Promise<HostAgent> {
       store: new BusBackupStore({ bus: o.bus, hostId: o.hostId, log: (line) => o.log.info({ hostId: o.hostId }, line) }),
       packageManager,
       knowledgeRules: o.knowledgeRules,
+      workloads: { site: o.workloads },
     }),
+    // The roles found on the root (inventory, selector.role) and the digest the assessment reads.
+    facts: hostFactsReader(root.path, () => detectRoles(root, realCommands)),
     store: new FileAgentStateStore(path.join(o.stateDir, 'agent'), o.hostId, { durable: true }),
     host,
     journal: new FileJournal(path.join(o.stateDir, 'journal.jsonl')),

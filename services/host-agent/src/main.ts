@@ -38,6 +38,7 @@ import { FileJournal, noJournal } from './journal.ts';
 import { loadKnowledgeRules } from './knowledge/rule.ts';
 import { loadAgentProfiles } from './profiles/profile.ts';
 import { runStandalone } from './standalone/migrate.command.ts';
+import { loadWorkloadHooks } from './workloads/workload-config.ts';
 
 async function main(): Promise<void> {
   const command = process.argv[2];
@@ -83,6 +84,11 @@ async function main(): Promise<void> {
     YX_PROFILES_DIR: { doc: "host mode: the site's own profiles, besides the shipped ones", parse: str(), default: '' },
     YX_KNOWLEDGE_DIR: {
       doc: "host mode: the site's own knowledge rules, besides the shipped ones (same id: replaces)",
+      parse: str(),
+      default: '',
+    },
+    YX_AGENT_WORKLOADS: {
+      doc: 'host mode: the site’s workload hooks (YAML): what drain and undrain do per role (docs/architecture.md)',
       parse: str(),
       default: '',
     },
@@ -223,6 +229,7 @@ async function runHostMode(
     YX_TRUSTED_MIRRORS: boolean;
     YX_PROFILES_DIR: string;
     YX_KNOWLEDGE_DIR: string;
+    YX_AGENT_WORKLOADS: string;
     YX_HEARTBEAT_MS: number;
   },
   log: ReturnType<typeof createLogger>,
@@ -240,6 +247,7 @@ async function runHostMode(
   );
   const profiles = await loadAgentProfiles(cfg.YX_PROFILES_DIR || undefined, mirrors);
   const knowledgeRules = await loadKnowledgeRules(cfg.YX_KNOWLEDGE_DIR || undefined);
+  const workloads = await loadWorkloadHooks(cfg.YX_AGENT_WORKLOADS || undefined);
   // The host's own credential: YX_NATS_CREDS, else what `yx-agent enrol` left in the state directory.
   // It is read at every (re)connect, so a renewed credential is used from then on.
   const security = busSecurityFromEnv(cfg);
@@ -270,6 +278,7 @@ async function runHostMode(
     stateDir: cfg.YX_STATE_DIR,
     profiles,
     knowledgeRules,
+    workloads,
     trustedMirrors: cfg.YX_TRUSTED_MIRRORS,
     heartbeatIntervalMs: cfg.YX_HEARTBEAT_MS,
     agentVersion: AGENT_VERSION,
