@@ -38,13 +38,13 @@ export class ApiClient {
     return this.#opts.token ? { authorization: `Bearer ${this.#opts.token}` } : {};
   }
 
-  async request<T>(method: string, path: string, body?: unknown): Promise<T> {
+  async #send(method: string, path: string, body: unknown, accept: string): Promise<{ res: Response; text: string }> {
     const f = this.#opts.fetch ?? fetch;
     let res: Response;
     try {
       res = await f(new URL(path, this.#opts.baseUrl), {
         method,
-        headers: { ...this.#auth(), ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+        headers: { accept, ...this.#auth(), ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
         ...(body === undefined ? {} : { body: JSON.stringify(body) }),
       });
     } catch (err) {
@@ -54,10 +54,12 @@ export class ApiClient {
         `cannot reach ${this.#opts.service ?? 'the scheduler'} at ${this.#opts.baseUrl}: ${((err as Error).cause as Error | undefined)?.message ?? (err as Error).message}`,
       );
     }
-    const text = await res.text();
-    let json: unknown;
+    return { res, text: await res.text() };
+  }
+
+  #json(res: Response, text: string): unknown {
     try {
-      json = text ? JSON.parse(text) : {};
+      return text ? JSON.parse(text) : {};
     } catch {
       throw new ApiError(
         res.status,
@@ -65,11 +67,25 @@ export class ApiClient {
         `${this.#opts.service ?? 'the scheduler'} answered ${res.status} with a body that is not JSON`,
       );
     }
-    if (!res.ok) {
-      const e = (json as { error?: { code?: string; message?: string } }).error;
-      throw new ApiError(res.status, e?.code ?? 'HTTP_ERROR', e?.message ?? `HTTP ${res.status}`);
-    }
+  }
+
+  #failure(res: Response, json: unknown): ApiError {
+    const e = (json as { error?: { code?: string; message?: string } }).error;
+    return new ApiError(res.status, e?.code ?? 'HTTP_ERROR', e?.message ?? `HTTP ${res.status}`);
+  }
+
+  async request<T>(method: string, path: string, body?: unknown): Promise<T> {
+    const { res, text } = await this.#send(method, path, body, 'application/json');
+    const json = this.#json(res, text);
+    if (!res.ok) throw this.#failure(res, json);
     return json as T;
+  }
+
+  /** A GET answered with text (a CSV export); an error is still the API's JSON error. */
+  async getText(path: string): Promise<string> {
+    const { res, text } = await this.#send('GET', path, undefined, 'text/csv, application/json');
+    if (!res.ok) throw this.#failure(res, this.#json(res, text));
+    return text;
   }
 
   /**

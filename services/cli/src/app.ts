@@ -4,6 +4,7 @@ import { readFile } from 'node:fs/promises';
 import { parse as parseYaml } from 'yaml';
 import { alertCommands } from './alert-commands.ts';
 import { ApiClient, ApiError } from './api-client.ts';
+import { assessmentCommands } from './assessment-commands.ts';
 import { backupCommands } from './backup-commands.ts';
 
 export type { Io } from './cli-kit.ts';
@@ -21,6 +22,8 @@ export const USAGE = `yx — Yixing from the terminal
   yx plan pause|resume|approve|retry-failed PLAN
   yx plan abort PLAN [--rollback]               stop starting hosts; in-flight hosts finish (or roll back)
   yx plan exclude PLAN HOST                     never start this host in the plan
+  yx plan assessment PLAN [--csv|--json] [--output FILE] [--slots N]   the pool report: ready, warnings, inhibitors, estimate
+  yx assessment [--pool P] [--cluster C] [--role R] [--csv|--json] [--output FILE]   each host's latest assessment
   yx hosts list [--pool P] [--cluster C] [--zone Z] [--rack R] [--role R] [--limit N] [--cursor C]
   yx host show HOST                             a host, its runs and their steps
   yx host logs HOST [--run RUN] [--step STEP] [--limit N] [--cursor C]   a run's log lines, oldest first
@@ -70,6 +73,8 @@ export async function run(argv: string[], io: Io): Promise<number> {
     const print: Printer = { out, json };
     if (pos[0] === 'backups' || pos[0] === 'backup') return await backupCommands(pos, values, api('backup'), io, print);
     if (ALERTING_NOUNS.has(pos[0] as string)) return await alertCommands(pos, values, api('alerting'), io, print);
+    if (pos[0] === 'assessment' || (pos[0] === 'plan' && pos[1] === 'assessment'))
+      return await assessmentCommands(pos, values, api('scheduler'), io, print);
     return await dispatch(pos, values, api('scheduler'), io, out, json);
   } catch (err) {
     if (err instanceof UsageError || err instanceof CliConfigError) {

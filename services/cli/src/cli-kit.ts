@@ -51,6 +51,9 @@ export function parseCli(argv: string[]) {
       duration: { type: 'string' },
       ends: { type: 'string' },
       comment: { type: 'string' },
+      csv: { type: 'boolean', default: false },
+      output: { type: 'string', short: 'o' },
+      slots: { type: 'string' },
     },
   });
 }
