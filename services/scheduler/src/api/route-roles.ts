@@ -12,6 +12,7 @@ export const schedulerRouteRoles: RouteRoles = {
   'GET /v1/plans/:planId': 'viewer',
   'GET /v1/plans/:planId/hosts': 'viewer',
   'GET /v1/plans/:planId/events': 'viewer',
+  'GET /v1/plans/:planId/assessment': 'viewer',
   'POST /v1/plans': 'operator',
   'POST /v1/plans/:planId/pause': 'operator',
   'POST /v1/plans/:planId/resume': 'operator',
@@ -25,4 +26,5 @@ export const schedulerRouteRoles: RouteRoles = {
   'GET /v1/hosts/:hostId': 'viewer',
   'GET /v1/hosts/:hostId/logs': 'viewer',
   'GET /v1/audit': 'viewer',
+  'GET /v1/assessment': 'viewer',
 };

@@ -19,6 +19,7 @@ import type { Inventory } from '../inventory/inventory.ts';
 import type { PlanService } from '../plans/plan.service.ts';
 import { planSpecSchema } from '../plans/plan-spec.ts';
 import type { Engine } from '../reconcile/engine.ts';
+import { assessmentRoutes } from './assessment.routes.ts';
 import type { StreamOptions } from './event-stream.ts';
 import { hostRoutes } from './host.routes.ts';
 import { planRoutes } from './plan.routes.ts';
@@ -73,5 +74,6 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
   });
   planRoutes(app, deps);
   hostRoutes(app, deps);
+  assessmentRoutes(app, deps);
   return app;
 }

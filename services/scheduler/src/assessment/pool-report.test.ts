@@ -2,48 +2,20 @@
 // the hosts they affect, totals and the duration model, and the CSV a spreadsheet reads.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { assessmentReport, type TestFinding as F, MiB } from '../../../../tests/fixtures/assessment-reports.ts';
 import { readAssessmentReport } from './assessment-report.ts';
 import { DEFAULT_ESTIMATE_MODEL, estimateDuration, hostSeconds } from './duration-estimate.ts';
-import { buildPoolReport, type HostAssessment, PoolReportBuilder, PRECHECK_INHIBITED } from './pool-report.ts';
+import {
+  buildPoolReport,
+  type HostAssessment,
+  type PoolHost,
+  PoolReportBuilder,
+  PRECHECK_INHIBITED,
+  type PrecheckRecord,
+} from './pool-report.ts';
 import { poolReportCsv } from './pool-report-csv.ts';
 
-const MiB = 1024 * 1024;
-
-interface F {
-  id: string;
-  severity?: string;
-  inhibitor?: boolean;
-  title?: string;
-  remediation?: string;
-}
-
-const report = (findings: F[], extra: Record<string, unknown> = {}): string =>
-  JSON.stringify({
-    profile: 'debian-11-to-12',
-    at: '2026-12-06T10:00:00.000Z',
-    findings: findings.map((f) => ({
-      severity: 'high',
-      inhibitor: false,
-      title: `${f.id} found`,
-      detail: 'details',
-      remediation: `fix ${f.id}`,
-      ...f,
-    })),
-    inhibitors: findings.filter((f) => f.inhibitor).length,
-    preview: {
-      reachable: true,
-      error: '',
-      downloadBytes: 100 * MiB,
-      installBytes: 50 * MiB,
-      upgrades: 300,
-      installs: 20,
-      removals: [],
-      changes: [],
-    },
-    packages: 900,
-    summary: '',
-    ...extra,
-  });
+const report = assessmentReport;
 
 const assessed = (
   hostId: string,
@@ -142,7 +114,7 @@ test('findings are grouped by the kind before ":", with the highest severity and
 test('a report that cannot be read makes that host not assessed, and the rest is reported', () => {
   const bad = (hostId: string, text: string): HostAssessment => ({
     ...assessed(hostId, []),
-    precheck: { ...(assessed(hostId, []).precheck as never), report: text },
+    precheck: { ...(assessed(hostId, []).precheck as PrecheckRecord), report: text },
   });
   const r = buildPoolReport([
     bad('h-trunc', '{"findings": [{"id": "held'),
@@ -166,7 +138,7 @@ test('a report that cannot be read makes that host not assessed, and the rest is
 
 test('an inhibited precheck whose report names no inhibitor still inhibits the host', () => {
   const a = assessed('h-1', [{ id: 'held-packages', inhibitor: true }]);
-  const r = buildPoolReport([{ ...a, precheck: { ...(a.precheck as never), report: report([]), message: '1 inhibitor' } }]);
+  const r = buildPoolReport([{ ...a, precheck: { ...(a.precheck as PrecheckRecord), report: report([]), message: '1 inhibitor' } }]);
   assert.equal(r.counts.inhibited, 1);
   assert.deepEqual(r.inhibitors[0]?.kind, 'unnamed-inhibitor');
   assert.equal(r.inhibitors[0]?.title, '1 inhibitor');
@@ -250,7 +222,7 @@ test('the CSV has one row per host, quotes what needs it and escapes formulas', 
   assert.equal(lines.length, 5);
   assert.equal(lines[4], '');
   // A cell that starts a formula is prefixed with a quote.
-  const formula = poolReportCsv({ hosts: [{ ...(r.hosts[0] as never), reason: '@SUM(A1)', notAssessed: null }] });
+  const formula = poolReportCsv({ hosts: [{ ...(r.hosts[0] as PoolHost), reason: '@SUM(A1)', notAssessed: null }] });
   assert.match(formula, /\r\nh-1,inhibited,'@SUM\(A1\),/);
 });
 

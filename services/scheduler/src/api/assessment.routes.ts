@@ -1,0 +1,149 @@
+// The pool report: GET /v1/plans/:planId/assessment (a plan's hosts, from its prechecks
+// or the earlier assessments it reused) and GET /v1/assessment (each host's latest
+// assessment, for the console), as JSON or, with ?format=csv, one CSV row per host.
+import { idPatterns } from '@yixing/common';
+import { errorResponses } from '@yixing/common/http';
+import type { FastifyInstance, FastifyReply } from 'fastify';
+import { AssessmentStore, type RunLight } from '../assessment/assessment.store.ts';
+import { DEFAULT_ESTIMATE_MODEL, type EstimateModel } from '../assessment/duration-estimate.ts';
+import { type HostAssessment, type PoolReport, PoolReportBuilder } from '../assessment/pool-report.ts';
+import { poolReportCsv } from '../assessment/pool-report-csv.ts';
+import { POOL_REPORT_SCHEMA_ID, poolReportSchema } from '../assessment/pool-report-schema.ts';
+import type { PlanDoc } from '../db/models.ts';
+import { NotFoundError, QueryInvalidError } from './errors.ts';
+import type { ApiDeps } from './server.ts';
+
+interface ReportQuery {
+  format?: 'json' | 'csv';
+  slots?: string;
+  throughputMiBps?: string;
+  secondsPerPackage?: string;
+  fixedSeconds?: string;
+}
+
+// Query values are strings (the API does not coerce types): whole or decimal numbers.
+const whole = '^[1-9][0-9]{0,5}$';
+const decimal = '^[0-9]{1,6}(\\.[0-9]{1,3})?$';
+
+const reportQuery = {
+  format: { type: 'string', enum: ['json', 'csv'], description: 'csv: one row per host (text/csv, an attachment).' },
+  slots: {
+    type: 'string',
+    pattern: whole,
+    description: "Hosts migrating at once, for the estimate, up to 100000 (default: the plan's maxInFlight; the fleet: 10).",
+  },
+  throughputMiBps: { type: 'string', pattern: decimal, description: 'Download throughput of one host, MiB/s, above 0 (default 20).' },
+  secondsPerPackage: { type: 'string', pattern: decimal, description: 'Install time per package changed, seconds (default 0.4).' },
+  fixedSeconds: { type: 'string', pattern: decimal, description: 'Backup, reboot and checks per host, seconds (default 180).' },
+} as const;
+
+/** A query number within bounds, or the default; out of bounds is a 400 naming the field. */
+function numberOf(q: ReportQuery, field: keyof Omit<ReportQuery, 'format'>, fallback: number, min: number, max: number): number {
+  const raw = q[field];
+  if (raw === undefined) return fallback;
+  const n = Number(raw);
+  if (!(n >= min && n <= max)) throw new QueryInvalidError(`querystring.${field}`, `must be from ${min} to ${max}, not ${raw}`);
+  return n;
+}
+
+const MiB = 1024 * 1024;
+
+const label = { type: 'string', minLength: 1, maxLength: 128 } as const;
+
+const reportResponses = {
+  200: {
+    description: 'The pool report (JSON), or with format=csv one row per host',
+    content: {
+      'application/json': { schema: { $ref: `${POOL_REPORT_SCHEMA_ID}#` } },
+      'text/csv': { schema: { type: 'string' } },
+    },
+  },
+};
+
+function modelOf(q: ReportQuery, slots: number): EstimateModel {
+  const d = DEFAULT_ESTIMATE_MODEL;
+  return {
+    bytesPerSecond: numberOf(q, 'throughputMiBps', d.bytesPerSecond / MiB, 0.001, 100_000) * MiB,
+    secondsPerPackage: numberOf(q, 'secondsPerPackage', d.secondsPerPackage, 0, 3600),
+    fixedSeconds: numberOf(q, 'fixedSeconds', d.fixedSeconds, 0, 86_400),
+    slots: numberOf(q, 'slots', slots, 1, 100_000),
+  };
+}
+
+async function build(items: AsyncIterable<HostAssessment>, model: EstimateModel): Promise<PoolReport> {
+  const builder = new PoolReportBuilder(model);
+  for await (const a of items) builder.add(a);
+  return builder.build();
+}
+
+function answer(reply: FastifyReply, report: PoolReport & { scope: object }, format: ReportQuery['format'], file: string) {
+  if (format !== 'csv') return report;
+  return reply
+    .header('content-type', 'text/csv; charset=utf-8')
+    .header('content-disposition', `attachment; filename="${file}.csv"`)
+    .send(poolReportCsv(report));
+}
+
+export function assessmentRoutes(app: FastifyInstance, deps: ApiDeps): void {
+  app.addSchema(poolReportSchema);
+  const store = (): AssessmentStore => new AssessmentStore(deps.models);
+
+  app.get<{ Params: { planId: string }; Querystring: ReportQuery }>(
+    '/v1/plans/:planId/assessment',
+    {
+      schema: {
+        tags: ['assessment'],
+        summary: "The pool report of a plan's hosts: ready, with warnings, inhibited, not assessed; inhibitors by kind; estimates",
+        params: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['planId'],
+          properties: { planId: { type: 'string', pattern: idPatterns.planId } },
+        },
+        querystring: { type: 'object', additionalProperties: false, properties: reportQuery },
+        response: { ...reportResponses, ...errorResponses(404) },
+      },
+    },
+    async (req, reply) => {
+      const { planId } = req.params;
+      const rt = deps.engine.runtime(planId);
+      const plan = rt?.plan ?? (await deps.models.Plan.findById(planId, { spec: 1 }).lean<Pick<PlanDoc, 'spec'>>());
+      if (!plan) throw new NotFoundError(`no plan ${planId}`);
+      const runs: RunLight[] = rt
+        ? [...rt.runs.values()].map((r) => ({
+            hostId: r.hostId,
+            state: r.state,
+            exclusionReason: r.exclusionReason ?? '',
+            failure: r.failure,
+          }))
+        : await store().planRuns(planId);
+      const model = modelOf(req.query, plan.spec.limits?.maxInFlight ?? DEFAULT_ESTIMATE_MODEL.slots);
+      const report = await build(store().planAssessments(planId, runs), model);
+      return answer(reply, { scope: { kind: 'plan', planId }, ...report }, req.query.format, `assessment-${planId}`);
+    },
+  );
+
+  app.get<{ Querystring: ReportQuery & { pool?: string; cluster?: string; zone?: string; rack?: string; role?: string } }>(
+    '/v1/assessment',
+    {
+      schema: {
+        tags: ['assessment'],
+        summary: "The fleet's pool report: each registered host's latest assessment in any plan (filtered by labels)",
+        querystring: {
+          type: 'object',
+          additionalProperties: false,
+          properties: { pool: label, cluster: label, zone: label, rack: label, role: label, ...reportQuery },
+        },
+        response: reportResponses,
+      },
+    },
+    async (req, reply) => {
+      const { format, slots, throughputMiBps, secondsPerPackage, fixedSeconds, ...labels } = req.query;
+      const model = modelOf(req.query, DEFAULT_ESTIMATE_MODEL.slots);
+      const hostIds = deps.inventory.select(labels).map((h) => h._id);
+      const report = await build(store().fleetAssessments(hostIds), model);
+      const day = report.generatedAt.slice(0, 10);
+      return answer(reply, { scope: { kind: 'fleet' }, ...report }, format, `assessment-fleet-${day}`);
+    },
+  );
+}
