@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { type AgentCommand, type Bus, createRegistry, Step, StepPhase, silentLogger } from '@yixing/common';
-import { type AgentDeps, type AgentIdentity, HostAgent, planRollbackRequirement } from './agent.ts';
+import { type AgentDeps, type AgentIdentity, HostAgent, planRollbackRequirement, withFactsDigest } from './agent.ts';
 import type { Driver, StepContext } from './drivers/driver.ts';
 import { type Journal, type JournalEntry, journalFailureCounter } from './journal.ts';
 import type { AgentState, AgentStateStore } from './state/agent-state.store.ts';
@@ -384,4 +384,42 @@ test('the agent registers with its roles and facts digest, and again only when t
   } finally {
     await agent.stop();
   }
+});
+
+test("a precheck reads the host's facts first, registers again if they changed, and its report names the digest assessed", async () => {
+  const bus = new FakeBus();
+  let factsDigest = 'd1';
+  const agent = testAgent(
+    bus,
+    { name: 'simulate', run: async () => ({ ok: true, report: { findings: [] } }) },
+    {
+      facts: async () => ({ roles: [], factsDigest }),
+      factsRefreshMs: 0,
+    },
+  );
+  await agent.start();
+  try {
+    await until('the registration', () => (bus.registrations.length === 1 ? true : undefined));
+    factsDigest = 'd2';
+    const cmd = runStep('c1', 'r1') as { action: { value: { step: Step } } };
+    cmd.action.value.step = Step.PRECHECK;
+    await bus.send(cmd as Partial<AgentCommand>);
+    const outcome = await until('the outcome of c1', () => bus.outcomes('c1')[0]);
+    assert.deepEqual(JSON.parse(outcome.reportJson as string), { findings: [], factsDigest: 'd2' });
+    await until('the registration with d2', () => (bus.registrations.length === 2 ? true : undefined));
+    assert.equal((bus.registrations[1]?.facts as { factsDigest?: string } | undefined)?.factsDigest, 'd2');
+  } finally {
+    await agent.stop();
+  }
+});
+
+test("a report's own facts digest, or a report that is not an object, is left as the driver wrote it", () => {
+  const failed = { ok: false, code: 'PRECHECK_INHIBITED', message: 'x', retryable: false, kind: 1 } as const;
+  assert.deepEqual(withFactsDigest({ ok: true, report: { factsDigest: 'own' } }, 'd'), { ok: true, report: { factsDigest: 'own' } });
+  assert.deepEqual(withFactsDigest({ ok: true }, 'd'), { ok: true });
+  assert.deepEqual(withFactsDigest({ ...failed, report: { inhibitors: 1 } }, 'd'), {
+    ...failed,
+    report: { inhibitors: 1, factsDigest: 'd' },
+  });
+  assert.deepEqual(withFactsDigest({ ok: true, report: { a: 1 } }, undefined), { ok: true, report: { a: 1 } });
 });

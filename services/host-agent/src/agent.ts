@@ -95,6 +95,16 @@ export function planRollbackRequirement(wire: string): RollbackRequirement | und
   return wire === 'snapshot' || wire === 'packages' ? wire : undefined;
 }
 
+/**
+ * A precheck's report with the digest of the facts it assessed (unless the driver wrote
+ * one): the scheduler does not assess a host again while its registered digest equals it. Pure.
+ */
+export function withFactsDigest(outcome: StepOutcome, digest: string | undefined): StepOutcome {
+  const report = outcome.report;
+  if (!digest || typeof report !== 'object' || report === null || Array.isArray(report) || 'factsDigest' in report) return outcome;
+  return { ...outcome, report: { ...report, factsDigest: digest } };
+}
+
 const FAILURE_TOKEN = { [StepPhase.SUCCEEDED]: 'succeeded', [StepPhase.FAILED]: 'failed' } as const;
 
 export class HostAgent {
@@ -177,20 +187,22 @@ export class HostAgent {
       });
   }
 
-  /** Reads the facts again; a digest other than the one registered registers the host again (idempotent there). */
+  /** Reads the facts again (at most one read at a time); a changed digest registers the host again. */
   #refreshFactsAndRegister(): void {
     if (this.#refreshing || this.#stopped) return;
     this.#refreshing = true;
-    this.#readFacts()
-      .then(() => {
-        if (this.#registered && this.#facts && this.#facts.factsDigest !== this.#registeredDigest) {
-          this.#deps.log.info({ hostId: this.hostId, factsDigest: this.#facts.factsDigest }, 'facts changed; registering again');
-          this.#register(false);
-        }
-      })
-      .finally(() => {
-        this.#refreshing = false;
-      });
+    this.#refreshFacts().finally(() => {
+      this.#refreshing = false;
+    });
+  }
+
+  /** Never rejects. A digest other than the one registered registers the host again (idempotent there). */
+  async #refreshFacts(): Promise<void> {
+    await this.#readFacts();
+    if (this.#registered && this.#facts && this.#facts.factsDigest !== this.#registeredDigest) {
+      this.#deps.log.info({ hostId: this.hostId, factsDigest: this.#facts.factsDigest }, 'facts changed; registering again');
+      this.#register(false);
+    }
   }
 
   /** Never rejects: facts that cannot be read leave the last ones (or none) in place. */
@@ -438,7 +450,11 @@ export class HostAgent {
           return { ok: false, code: 'CLUSTER_PROBE_FAILED', message: probe.detail, retryable: true, kind: FailureKind.EXECUTION };
         }
       }
-      return await this.#deps.driver.run(this.#context(step, resumed, abort.signal));
+      if (step.step !== 'precheck') return await this.#deps.driver.run(this.#context(step, resumed, abort.signal));
+      // The assessment is of the facts as they are now: read them, and say which it assessed.
+      await this.#refreshFacts();
+      const digest = this.#facts?.factsDigest;
+      return withFactsDigest(await this.#deps.driver.run(this.#context(step, resumed, abort.signal)), digest);
     } catch (err) {
       const reason = abort.signal.reason as unknown;
       if (this.#stopped && !(reason instanceof TimeoutReason) && !(reason instanceof CancelReason)) return undefined;

@@ -3,7 +3,7 @@ import { mkdir, utimes, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { test } from 'node:test';
 import { withTempDir } from './durable-file.testing.ts';
-import { factsDigest, factsDigestLines } from './facts-digest.ts';
+import { factsDigest, factsDigestLines, hostFactsReader } from './facts-digest.ts';
 
 async function put(root: string, rel: string, text: string): Promise<void> {
   await mkdir(path.dirname(path.join(root, rel)), { recursive: true });
@@ -51,5 +51,13 @@ test('a root without package files or repositories has a digest, each input name
     assert.ok(lines.includes('etc/yum.repos.d/nested directory'));
     assert.ok(lines.includes('var/lib/rpm/rpmdb.sqlite absent'));
     assert.ok(lines.includes('roles '));
+  });
+});
+
+test("a host's facts reader gives the detected roles, sorted, and the digest over them", async () => {
+  await withTempDir(async (root) => {
+    await put(root, 'etc/os-release', 'ID=debian\nVERSION_ID="11"\n');
+    const read = hostFactsReader(root, async () => ['libvirt', 'containers', 'libvirt']);
+    assert.deepEqual(await read(), { roles: ['containers', 'libvirt'], factsDigest: await factsDigest(root, ['containers', 'libvirt']) });
   });
 });

@@ -69,3 +69,17 @@ export async function factsDigest(rootPath: string, roles: readonly string[]): P
   for (const line of await factsDigestLines(rootPath, roles)) h.update(`${line}\n`);
   return h.digest('hex');
 }
+
+/**
+ * AgentDeps.facts of a real host: the roles detected now (sorted, once each) and the
+ * digest over them. Host mode: `facts: hostFactsReader(root.path, () => detectRoles(root, realCommands))`.
+ */
+export function hostFactsReader(
+  rootPath: string,
+  detectRoles: () => Promise<readonly string[]>,
+): () => Promise<{ roles: string[]; factsDigest: string }> {
+  return async () => {
+    const roles = [...new Set(await detectRoles())].sort();
+    return { roles, factsDigest: await factsDigest(rootPath, roles) };
+  };
+}
