@@ -73,6 +73,8 @@ export const HOST_PROGRAMS: Record<ProgramGroup, Record<string, HostProgram>> = 
     lvcreate: { package: 'lvm2', for: 'LVM thin snapshot rollback: the snapshot' },
     lvremove: { package: 'lvm2', for: 'LVM thin snapshot rollback: a left-over snapshot' },
     lvconvert: { package: 'lvm2', for: 'LVM thin snapshot rollback: the merge' },
+    virsh: { package: 'libvirt-clients', for: 'the libvirt workload driver against a real libvirtd (its test hypervisor)' },
+    libvirtd: { package: 'libvirt-daemon', for: "libvirt's test hypervisor for the libvirt workload driver test" },
     '/bin/busybox': { package: 'busybox-static', for: 'the FROM-scratch image of the container-host workload tests (static busybox)' },
   },
   agent: {

@@ -19,3 +19,5 @@ export { APT_CHANGE, NONINTERACTIVE } from './pm/apt.ts';
 export { AptRoot } from './pm/apt-root.ts';
 export type { InstalledPackage, PackageManager } from './pm/package-manager.ts';
 export { BUILTIN_PROFILES_DIR, loadProfiles } from './profiles/profile.ts';
+export { parseWorkloadHooks } from './workloads/workload-config.ts';
+export { drainStep, undrainStep, workloadProblems } from './workloads/workload-steps.ts';
