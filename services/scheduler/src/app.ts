@@ -12,6 +12,8 @@ import { RunStore } from './db/run-store.ts';
 import { StepEventConsumer } from './events/step-event.consumer.ts';
 import { Inventory } from './inventory/inventory.ts';
 import { createSchedulerMetrics } from './metrics.ts';
+import { OperationService } from './operations/operation.service.ts';
+import { type CallbackConfig, OperationCallbacks } from './operations/operation-callbacks.ts';
 import { PlanService } from './plans/plan.service.ts';
 import { Engine, type EngineConfig } from './reconcile/engine.ts';
 
@@ -24,7 +26,17 @@ export interface SchedulerConfig {
   lastSeenFlushMs?: number;
   /** The cluster probe targets plans may name; none: plans cannot probe. */
   probeTargets?: readonly string[];
+  /** Where operations may ask for callbacks, and how they are signed and retried; absent: no callbacks. */
+  callbacks?: Partial<CallbackConfig>;
 }
+
+const DEFAULT_CALLBACKS: CallbackConfig = {
+  allowedPrefixes: [],
+  secret: '',
+  timeoutMs: 10_000,
+  backoffMs: { first: 1_000, max: 300_000 },
+  maxAttempts: 20,
+};
 
 export interface SchedulerDeps {
   conn: Connection;
@@ -43,6 +55,7 @@ export interface Scheduler {
   engine: Engine;
   inventory: Inventory;
   plans: PlanService;
+  operations: OperationService;
   models: Models;
   bus: Bus;
   start(): Promise<void>;
@@ -82,6 +95,27 @@ export async function buildScheduler(deps: SchedulerDeps): Promise<Scheduler> {
   // Load live plans before consuming events: an event must find its run.
   await engine.load();
   const consumer = new StepEventConsumer({ bus, engine, log, metrics });
+  const operations = new OperationService({
+    models,
+    runs,
+    plans,
+    engine,
+    inventory,
+    bus,
+    requestTimeoutMs: config.engine.commandTimeoutMs,
+  });
+  const callbackConfig: CallbackConfig = { ...DEFAULT_CALLBACKS, ...config.callbacks };
+  const callbacks = new OperationCallbacks({
+    bus,
+    log,
+    clock,
+    config: callbackConfig,
+    callbackOf: async (operationId) => {
+      const plan = engine.runtime(operationId)?.plan ?? (await models.Plan.findById(operationId, { operation: 1 }).lean());
+      return plan?.operation?.callbackUrl ?? '';
+    },
+    count: (result) => metrics.operationCallbacks.inc({ result }),
+  });
   const api = await buildApi({
     models,
     runs,
@@ -93,6 +127,8 @@ export async function buildScheduler(deps: SchedulerDeps): Promise<Scheduler> {
     registry,
     heartbeatGraceMs: config.engine.heartbeatGraceMs,
     access: deps.access,
+    operations,
+    callbacks: callbackConfig,
     ...(config.bodyLimit ? { bodyLimit: config.bodyLimit } : {}),
     ...(config.maxEventStreams ? { maxEventStreams: config.maxEventStreams } : {}),
   });
@@ -102,16 +138,19 @@ export async function buildScheduler(deps: SchedulerDeps): Promise<Scheduler> {
     engine,
     inventory,
     plans,
+    operations,
     models,
     bus,
     async start() {
       inventory.start();
       await consumer.start();
+      await callbacks.start();
       engine.start();
     },
     async stop() {
       await engine.stop();
       await consumer.stop();
+      await callbacks.stop();
       await inventory.stop();
       await api.close();
     },

@@ -4,6 +4,7 @@
 import {
   apiEnv,
   busSecurityFromEnv,
+  ConfigError,
   connectBus,
   connectDb,
   createLogger,
@@ -17,6 +18,7 @@ import {
   runMain,
   serviceInboxPrefix,
   stopOnSignals,
+  str,
   streamEnv,
 } from '@yixing/common';
 import { apiAuthChecks, apiAuthEnv, loadApiAccess } from '@yixing/common/http';
@@ -39,6 +41,16 @@ async function main(): Promise<void> {
         doc: 'cluster probe targets plans may name, comma separated: host:port (tcp) or http(s) URLs; empty: plans cannot probe',
         parse: list({ pattern: new RegExp(`${PROBE_TARGET_PATTERNS.tcp.source}|${PROBE_TARGET_PATTERNS.http.source}`) }),
         default: [] as string[],
+      },
+      YX_OPERATION_CALLBACK_URLS: {
+        doc: 'URL prefixes operations may ask callbacks to (the registered receivers of operations platforms), comma separated; empty: no callbacks',
+        parse: list({ pattern: /^https?:\/\/\S+$/ }),
+        default: [] as string[],
+      },
+      YX_OPERATION_CALLBACK_SECRET: {
+        doc: 'the HMAC-SHA256 key operation callbacks are signed with (X-Yixing-Signature: t=<s>,v1=<hex>); required with YX_OPERATION_CALLBACK_URLS',
+        parse: str({ pattern: /^\S{16,}$/ }),
+        default: '',
       },
       YX_API_MAX_EVENT_STREAMS: {
         doc: 'event streams (GET /v1/plans/<id>/events) served at once; the next is refused with 429',
@@ -82,6 +94,8 @@ async function main(): Promise<void> {
     process.env,
     apiAuthChecks,
   );
+  if (cfg.YX_OPERATION_CALLBACK_URLS.length > 0 && cfg.YX_OPERATION_CALLBACK_SECRET === '')
+    throw new ConfigError('YX_OPERATION_CALLBACK_SECRET: required when YX_OPERATION_CALLBACK_URLS is set (callbacks are always signed)');
   const log = createLogger('scheduler', cfg.YX_LOG_LEVEL);
   const access = await loadApiAccess(cfg, log);
   const registry = createRegistry('scheduler');
@@ -102,6 +116,7 @@ async function main(): Promise<void> {
     config: {
       streamReplicas: cfg.YX_STREAM_REPLICAS,
       probeTargets: cfg.YX_CLUSTER_PROBE_TARGETS,
+      callbacks: { allowedPrefixes: cfg.YX_OPERATION_CALLBACK_URLS, secret: cfg.YX_OPERATION_CALLBACK_SECRET },
       maxEventStreams: cfg.YX_API_MAX_EVENT_STREAMS,
       engine: {
         tickMs: cfg.YX_TICK_MS,

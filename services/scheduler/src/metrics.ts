@@ -9,6 +9,7 @@ export interface SchedulerMetrics {
   runsFinished: Counter<'state' | 'rollback'>;
   eventsApplied: Counter;
   eventsRefused: Counter<'route' | 'reason'>;
+  operationCallbacks: Counter<'result'>;
 }
 
 export function createSchedulerMetrics(
@@ -64,6 +65,12 @@ export function createSchedulerMetrics(
     eventsApplied: new Counter({
       name: 'yx_scheduler_events_applied_total',
       help: `Step events consumed from ${catalog.stepEvent.stream}`,
+      registers: [registry],
+    }),
+    operationCallbacks: new Counter({
+      name: 'yx_scheduler_operation_callbacks_total',
+      help: 'Operation callback attempts by result: delivered, retried, given-up',
+      labelNames: ['result'],
       registers: [registry],
     }),
     eventsRefused: new Counter({

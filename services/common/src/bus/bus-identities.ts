@@ -132,7 +132,7 @@ export function servicePermissions(service: ServiceIdentity, opts: ServicePermis
       return {
         pub: {
           allow: [
-            ...filters('agentCommand', 'backupStatusRequest', 'planEvent', 'runFinished', 'hostRunEvent'),
+            ...filters('agentCommand', 'backupStatusRequest', 'planEvent', 'runFinished', 'hostRunEvent', 'operationEvent'),
             '$JS.API.INFO',
             // It keeps every contract stream as configured, and reads all but the archive pieces.
             ...contractStreams.flatMap((s) => [`$JS.API.STREAM.INFO.${s}`, ...manageStream(s)]),

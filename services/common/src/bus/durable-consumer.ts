@@ -24,6 +24,7 @@ export const durableNames = {
   schedulerSteps: 'yx-scheduler-steps',
   backupRuns: 'yx-backup-runs',
   alertingEvents: 'yx-alerting-events',
+  schedulerOperationCallbacks: 'yx-scheduler-op-callbacks',
 } as const;
 
 export interface DurableSpec extends Partial<Omit<ConsumerConfig, 'durable_name' | 'filter_subject' | 'filter_subjects'>> {

@@ -11,6 +11,7 @@ export interface PageSize {
 
 export const PAGE_SIZES = {
   plans: { fallback: 50, max: 500 },
+  operations: { fallback: 50, max: 500 },
   planHosts: { fallback: 500, max: 1000 },
   hosts: { fallback: 500, max: 1000 },
   audit: { fallback: 200, max: 1000 },

@@ -3,7 +3,7 @@ import { idPatterns } from '@yixing/common';
 import { errorResponses, identityOf, okResponse } from '@yixing/common/http';
 import type { FastifyInstance } from 'fastify';
 import type { HostRunDoc, PlanDoc, RunState } from '../db/models.ts';
-import { IDEMPOTENCY_KEY_PATTERN } from '../plans/plan.service.ts';
+import { idempotencyKeyHeaders } from '../plans/plan.service.ts';
 import { type PlanInput, planSpecSchema } from '../plans/plan-spec.ts';
 import type { PlanRuntime } from '../reconcile/plan-runtime.ts';
 import { NotFoundError } from './errors.ts';
@@ -50,17 +50,7 @@ export function planRoutes(app: FastifyInstance, deps: ApiDeps): void {
       schema: {
         tags: ['plans'],
         summary: 'Create (and start) a plan',
-        headers: {
-          type: 'object',
-          properties: {
-            'idempotency-key': {
-              type: 'string',
-              pattern: IDEMPOTENCY_KEY_PATTERN,
-              description:
-                'Retrying with the same key and body answers the same plan, created at most once; the key with another body is a 422.',
-            },
-          },
-        },
+        headers: idempotencyKeyHeaders('plan'),
         body: { $ref: 'PlanSpec#' },
         response: { ...okResponse('The plan, created and started', 201), ...errorResponses(409, 422) },
       },

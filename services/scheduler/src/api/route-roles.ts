@@ -26,5 +26,8 @@ export const schedulerRouteRoles: RouteRoles = {
   'GET /v1/hosts/:hostId': 'viewer',
   'GET /v1/hosts/:hostId/logs': 'viewer',
   'GET /v1/audit': 'viewer',
+  'POST /v1/hosts/:hostId/operations': 'operator',
+  'GET /v1/operations': 'viewer',
+  'GET /v1/operations/:operationId': 'viewer',
   'GET /v1/assessment': 'viewer',
 };

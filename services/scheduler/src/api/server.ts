@@ -22,10 +22,11 @@ import type { Engine } from '../reconcile/engine.ts';
 import { assessmentRoutes } from './assessment.routes.ts';
 import type { StreamOptions } from './event-stream.ts';
 import { hostRoutes } from './host.routes.ts';
+import { type OperationRoutesDeps, operationRoutes } from './operation.routes.ts';
 import { planRoutes } from './plan.routes.ts';
 import { schedulerRouteRoles } from './route-roles.ts';
 
-export interface ApiDeps {
+export interface ApiDeps extends OperationRoutesDeps {
   models: Models;
   runs: RunStore;
   engine: Engine;
@@ -75,5 +76,6 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
   planRoutes(app, deps);
   hostRoutes(app, deps);
   assessmentRoutes(app, deps);
+  operationRoutes(app, deps);
   return app;
 }

@@ -64,6 +64,7 @@ export function afterOutcome(run: RunInStep, reported: StepResult, ctx: OutcomeC
     code: result.code,
     message: clip('errorInfo', 'message', result.message),
     report: result.report.slice(0, REPORT_LIMIT),
+    ...(step === 'precheck' && run.factsDigest ? { factsDigest: run.factsDigest } : {}),
   };
   const history = [...run.history, record];
   // A failure keeps the first one recorded (a failed rollback still names the step that failed).

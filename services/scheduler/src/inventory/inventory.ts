@@ -244,10 +244,14 @@ export class Inventory {
   }
 
   /** Hosts whose labels match every given label, in id order. */
+  get(hostId: string): InventoryHost | undefined {
+    return this.#hosts.get(hostId);
+  }
+
   select(labels: Partial<HostLabelsView>): InventoryHost[] {
     const wanted = Object.entries(labels).filter(([, v]) => v !== undefined) as [keyof HostLabelsView, string][];
     return [...this.#hosts.values()]
-      .filter((h) => wanted.every(([k, v]) => h.labels[k] === v))
+      .filter((h) => wanted.every(([k, v]) => h.labels[k] === v || (k === 'role' && (h.facts.roles ?? []).includes(v))))
       .sort((a, b) => (a._id < b._id ? -1 : a._id > b._id ? 1 : 0));
   }
 

@@ -69,6 +69,19 @@ export class IdempotencyKeyInvalidError extends YxError {
 export const IDEMPOTENCY_KEY_PATTERN = '^[!-~]{1,255}$';
 const IDEMPOTENCY_KEY = new RegExp(IDEMPOTENCY_KEY_PATTERN);
 
+/** The Idempotency-Key header of a creating route, for its schema: what a retry with it gets. */
+export const idempotencyKeyHeaders = (what: 'plan' | 'operation') =>
+  ({
+    type: 'object',
+    properties: {
+      'idempotency-key': {
+        type: 'string',
+        pattern: IDEMPOTENCY_KEY_PATTERN,
+        description: `Retrying with the same key and body answers the same ${what}, created at most once; the key with another body is a 422.`,
+      },
+    },
+  }) as const;
+
 /** JSON with object keys sorted, so that equal bodies hash alike whatever their key order. */
 export function canonicalJson(value: unknown): string {
   if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;

@@ -18,6 +18,7 @@ import { isInStep, type RunInStep } from '../host-runs/run-changes.ts';
 import { hostRunEventOf, reannouncements } from '../host-runs/run-events.ts';
 import type { Inventory } from '../inventory/inventory.ts';
 import type { SchedulerMetrics } from '../metrics.ts';
+import { operationChangeOf, operationEventOf } from '../operations/operation-events.ts';
 import { windowNotice } from '../plans/windows.ts';
 import { pickHosts } from './admission.ts';
 import { Dispatcher } from './dispatcher.ts';
@@ -99,6 +100,15 @@ export class Engine {
     for (const plan of plans) this.addPlan(plan, await runs.loadPlan(plan._id));
     await this.#outbox.load([...this.plans.values()].flatMap((rt) => [...rt.runs.values()]));
     this.#reannounce();
+    // Operations that ended in the last moments: their end may not have been announced.
+    const recent = await models.Plan.find({
+      operation: { $exists: true },
+      finishedAt: { $gte: new Date(this.#deps.clock() - REANNOUNCE_WINDOW_MS) },
+    }).lean<PlanDoc[]>();
+    for (const plan of recent) {
+      const run = (await runs.loadPlan(plan._id))[0];
+      if (plan.operation && run) this.#publishOperationEvent(operationEventOf(plan, plan.operation, run, this.#deps.clock(), true));
+    }
     // A plan that ended just before a crash may still hold versions: compact it now.
     const ended = await models.RunState.distinct('planId', { planId: { $nin: plans.map((p) => p._id) } });
     for (const planId of ended as string[]) await this.#planWriter.compact(planId, await runs.loadPlan(planId));
@@ -206,7 +216,13 @@ export class Engine {
     rt.windowWarned = notice.warn;
     if (notice.event) this.#planWriter.publish(rt, notice.event.kind, notice.event.message);
     const step = nextPlanStep(rt, now, this.#outbox.announcing(rt.plan._id));
-    if (step.kind === 'state') await this.#planWriter.setState(rt, step.state, step.reason, step.changes);
+    if (step.kind === 'state') {
+      await this.#planWriter.setState(rt, step.state, step.reason, step.changes);
+      // An operation is over when its plan is: its host is free for the next one.
+      const op = rt.plan.operation;
+      const run = op && FINAL_PLAN.has(rt.plan.state) ? [...rt.runs.values()][0] : undefined;
+      if (op && run) this.#publishOperationEvent(operationEventOf(rt.plan, op, run, this.#deps.clock(), true));
+    }
     if (step.kind === 'save') {
       await this.#planWriter.save(rt, step.changes);
       this.#planWriter.publish(rt, step.event.kind, step.event.message);
@@ -320,6 +336,19 @@ export class Engine {
         .publishDurable('hostRunEvent', evt, evt.eventId)
         .catch((err: Error) => this.#deps.log.warn({ err: err.message, host: evt.hostId }, 'host-run event not announced again'));
     if (events.length > 0) this.#deps.log.info({ events: events.length }, 'announced the latest step outcomes again');
+    // An operation's state is announced again too (its callback may hang on it); the
+    // stream drops it within its duplicate window, a callback receiver by its event id.
+    for (const rt of this.plans.values()) {
+      const op = rt.plan.operation;
+      const run = op ? [...rt.runs.values()][0] : undefined;
+      if (op && run) this.#publishOperationEvent(operationEventOf(rt.plan, op, run, this.#deps.clock(), false));
+    }
+  }
+
+  #publishOperationEvent(evt: ReturnType<typeof operationEventOf>): void {
+    this.#deps.bus
+      .publishDurable('operationEvent', evt, evt.eventId)
+      .catch((err: Error) => this.#deps.log.warn({ err: err.message, operation: evt.operationId }, 'operation event not published'));
   }
 
   /**
@@ -328,6 +357,8 @@ export class Engine {
    * announces the last moments' outcomes again.
    */
   #announceChange(rt: PlanRuntime, before: HostRunDoc, stored: HostRunDoc): void {
+    const op = operationChangeOf(rt.plan, before, stored, this.#deps.clock());
+    if (op) this.#publishOperationEvent(op);
     const evt = hostRunEventOf(before, stored, rt.plan.phases[stored.phase]?.name ?? '', this.#deps.clock());
     if (!evt) return;
     this.#deps.bus
