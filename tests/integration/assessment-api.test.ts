@@ -174,7 +174,7 @@ test("a plan's report: the latest attempt per host, a reused assessment, hosts n
   assert.equal(res.statusCode, 200, res.body);
   const r = res.json() as Report;
   assert.deepEqual(r.scope, { kind: 'plan', planId: PLAN });
-  assert.deepEqual(r.counts, { hosts: 7, ready: 2, warnings: 1, inhibited: 1, notAssessed: 3, reused: 1 });
+  assert.deepEqual(r.counts, { hosts: 7, ready: 2, warnings: 1, inhibited: 1, notAssessed: 3, reused: 1, truncated: 0 });
   const by = Object.fromEntries(r.hosts.map((x) => [x.hostId, x]));
   assert.equal(by[h[0] as string]?.status, 'ready');
   assert.equal(by[h[2] as string]?.status, 'warnings', 'the second attempt is the latest');
@@ -245,7 +245,7 @@ test("the fleet: each registered host's latest precheck, whatever plan it was in
   assert.equal(res.statusCode, 200, res.body);
   const r = res.json() as Report;
   assert.deepEqual(r.scope, { kind: 'fleet' });
-  assert.deepEqual(r.counts, { hosts: 7, ready: 1, warnings: 1, inhibited: 1, notAssessed: 4, reused: 0 });
+  assert.deepEqual(r.counts, { hosts: 7, ready: 1, warnings: 1, inhibited: 1, notAssessed: 4, reused: 0, truncated: 0 });
   assert.deepEqual(
     r.notAssessed.map((n) => [n.reason, n.hosts]),
     [

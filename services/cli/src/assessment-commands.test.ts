@@ -16,7 +16,7 @@ const MiB = 1024 * 1024;
 
 const report: PoolReport = {
   scope: { kind: 'plan', planId: 'p-1' },
-  counts: { hosts: 12, ready: 4, warnings: 1, inhibited: 6, notAssessed: 1, reused: 2 },
+  counts: { hosts: 12, ready: 4, warnings: 1, inhibited: 6, notAssessed: 1, reused: 2, truncated: 3 },
   notAssessed: [{ reason: 'failed', hostCount: 1, hosts: ['h-12'] }],
   inhibitors: [
     {
@@ -80,7 +80,8 @@ test('the summary: counts, the top inhibitors with their fix and hosts, the down
     'plan p-1: 12 hosts: 4 ready, 1 with warnings, 6 inhibited, 1 not assessed (2 by an earlier assessment, their facts unchanged)',
   );
   assert.equal(lines[1], 'not assessed: 1 failed');
-  assert.deepEqual(lines.slice(2, 6), [
+  assert.equal(lines[2], '3 reports were cut short when stored: read up to the cut, their roles may be missing');
+  assert.deepEqual(lines.slice(3, 7), [
     'inhibitors:',
     '  disk-space  6 hosts  high  not enough free space for /',
     '      fix: free space on that filesystem',

@@ -21,7 +21,7 @@ interface FindingKind {
 
 export interface PoolReport {
   scope: { kind: 'plan' | 'fleet'; planId?: string };
-  counts: { hosts: number; ready: number; warnings: number; inhibited: number; notAssessed: number; reused: number };
+  counts: { hosts: number; ready: number; warnings: number; inhibited: number; notAssessed: number; reused: number; truncated: number };
   notAssessed: { reason: string; hostCount: number; hosts: string[] }[];
   inhibitors: FindingKind[];
   warnings: FindingKind[];
@@ -85,6 +85,7 @@ export function summary(r: PoolReport): string {
       (c.reused > 0 ? ` (${c.reused} by an earlier assessment, their facts unchanged)` : ''),
   ];
   if (r.notAssessed.length > 0) lines.push(`not assessed: ${r.notAssessed.map((n) => `${n.hostCount} ${n.reason}`).join(', ')}`);
+  if (c.truncated > 0) lines.push(`${c.truncated} reports were cut short when stored: read up to the cut, their roles may be missing`);
   lines.push(...kinds('inhibitors', r.inhibitors, true), ...kinds('warnings', r.warnings, false));
   if (r.roles.length > 0) lines.push(`roles: ${r.roles.map((x) => `${x.role} ${x.hostCount}`).join(', ')}`);
   const t = r.totals;

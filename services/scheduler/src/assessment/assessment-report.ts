@@ -2,6 +2,13 @@
 // scheduler reads it: only what a pool report needs, checked field by field. A record
 // written by an older or broken agent is answered with the reason, never thrown: one bad
 // host must not hide the pool's report.
+//
+// A stored report may be cut short (the scheduler keeps a step's report to 64,000
+// characters; an assessment's package preview lists every package). Such a report is read
+// with a streaming parser for the members it completed before the cut: the findings and
+// the preview's totals come first in the agent's report, so it still counts; what came
+// later (roles) is missing and the report is marked truncated.
+import { JSONParser } from '@streamparser/json';
 
 export const SEVERITIES = ['info', 'low', 'medium', 'high'] as const;
 export type Severity = (typeof SEVERITIES)[number];
@@ -35,6 +42,8 @@ export interface AssessedReport {
   factsDigest: string;
   /** What the upgrade would do; null when it could not be computed. */
   preview: AssessedPreview | null;
+  /** The stored report was cut short: members after the cut (roles, the digest) are missing. */
+  truncated: boolean;
 }
 
 export type ReadReport = { ok: true; report: AssessedReport } | { ok: false; reason: string };
@@ -80,32 +89,61 @@ function preview(p: unknown): AssessedPreview | null {
   };
 }
 
+/**
+ * The members a cut report completed before the cut (top-level ones, and the preview's
+ * when the preview itself was cut); null when the text is not the start of a JSON document.
+ */
+function completedMembers(raw: string): Obj | null {
+  const parser = new JSONParser({ paths: ['$.*', '$.preview.*'], keepStack: false });
+  const doc: Obj = {};
+  const preview: Obj = {};
+  parser.onValue = ({ value, key, stack }) => {
+    if (typeof key !== 'string') return;
+    if (stack.length === 1) doc[key] = value;
+    else preview[key] = value;
+  };
+  try {
+    parser.write(raw);
+  } catch {
+    return null;
+  }
+  if (!('preview' in doc) && Object.keys(preview).length > 0) doc.preview = preview;
+  return doc;
+}
+
+function assessment(doc: unknown, truncated: boolean): AssessedReport {
+  if (!isObj(doc)) throw new Unreadable('the report is not a JSON object');
+  if (!Array.isArray(doc.findings)) throw new Unreadable(truncated ? 'it was cut before its findings ended' : 'findings is not an array');
+  const roles = doc.roles ?? [];
+  if (!Array.isArray(roles) || !roles.every((r) => typeof r === 'string')) throw new Unreadable('roles is not a list of strings');
+  return {
+    at: str(doc.at),
+    findings: doc.findings.map(finding),
+    roles: [...new Set(roles as string[])].sort(),
+    factsDigest: str(doc.factsDigest),
+    preview: preview(doc.preview),
+    truncated,
+  };
+}
+
 /** Reads a precheck's report: the assessment, or why it cannot be read. */
 export function readAssessmentReport(raw: string): ReadReport {
   if (raw.trim() === '') return { ok: false, reason: 'the precheck stored no report' };
   let doc: unknown;
+  let truncated = false;
   try {
     doc = JSON.parse(raw);
   } catch (err) {
-    return { ok: false, reason: `the report is not JSON: ${(err as Error).message}` };
+    const members = completedMembers(raw);
+    if (!members) return { ok: false, reason: `the report is not JSON: ${(err as Error).message}` };
+    doc = members;
+    truncated = true;
   }
   try {
-    if (!isObj(doc)) throw new Unreadable('the report is not a JSON object');
-    if (!Array.isArray(doc.findings)) throw new Unreadable('findings is not an array');
-    const roles = doc.roles ?? [];
-    if (!Array.isArray(roles) || !roles.every((r) => typeof r === 'string')) throw new Unreadable('roles is not a list of strings');
-    return {
-      ok: true,
-      report: {
-        at: str(doc.at),
-        findings: doc.findings.map(finding),
-        roles: [...new Set(roles as string[])].sort(),
-        factsDigest: str(doc.factsDigest),
-        preview: preview(doc.preview),
-      },
-    };
+    return { ok: true, report: assessment(doc, truncated) };
   } catch (err) {
-    if (err instanceof Unreadable) return { ok: false, reason: `the report is not an assessment: ${err.message}` };
-    throw err;
+    if (!(err instanceof Unreadable)) throw err;
+    const what = truncated ? `the stored report was cut at ${raw.length} characters` : 'the report is not an assessment';
+    return { ok: false, reason: `${what}: ${err.message}` };
   }
 }

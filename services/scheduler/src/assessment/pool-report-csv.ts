@@ -17,6 +17,7 @@ export const POOL_CSV_COLUMNS = [
   'assessed_at',
   'source',
   'source_plan',
+  'report_truncated',
 ] as const;
 
 /** Lists in a cell are separated by spaces (finding ids and roles have none). */
@@ -35,6 +36,7 @@ export function poolReportCsv(report: Pick<PoolReport, 'hosts'>): string {
       h.assessedAt ?? '',
       h.source ?? '',
       h.planId,
+      h.reportTruncated ? 'yes' : '',
     ]),
     { header: true, columns: [...POOL_CSV_COLUMNS], escape_formulas: true, record_delimiter: 'windows' },
   );

@@ -38,7 +38,7 @@ export const poolReportSchema = {
     generatedAt: { type: 'string', format: 'date-time' },
     counts: {
       type: 'object',
-      required: ['hosts', 'ready', 'warnings', 'inhibited', 'notAssessed', 'reused'],
+      required: ['hosts', 'ready', 'warnings', 'inhibited', 'notAssessed', 'reused', 'truncated'],
       properties: {
         hosts: count,
         ready: count,
@@ -46,6 +46,7 @@ export const poolReportSchema = {
         inhibited: count,
         notAssessed: count,
         reused: { ...count, description: "Hosts whose assessment is an earlier plan's, kept because their facts did not change." },
+        truncated: { ...count, description: 'Hosts whose stored report was cut short: read up to the cut, their roles may be missing.' },
       },
     },
     notAssessed: {
@@ -100,7 +101,7 @@ export const poolReportSchema = {
       type: 'array',
       items: {
         type: 'object',
-        required: ['hostId', 'status', 'notAssessed', 'reason', 'inhibitors', 'warnings', 'roles', 'planId', 'source'],
+        required: ['hostId', 'status', 'notAssessed', 'reason', 'inhibitors', 'warnings', 'roles', 'planId', 'source', 'reportTruncated'],
         properties: {
           hostId: { type: 'string' },
           status: { type: 'string', enum: ['ready', 'warnings', 'inhibited', 'not-assessed'] },
@@ -115,6 +116,7 @@ export const poolReportSchema = {
           assessedAt: { type: ['string', 'null'], format: 'date-time' },
           planId: { type: 'string', description: 'The plan whose precheck this is.' },
           source: { type: ['string', 'null'], enum: ['plan', 'reused', null] },
+          reportTruncated: { type: 'boolean' },
         },
       },
     },

@@ -59,7 +59,7 @@ test('hosts are ready, ready with warnings, inhibited, or not assessed with the 
     },
     { hostId: 'h-never', run: null, precheck: null, source: 'plan' },
   ]);
-  assert.deepEqual(r.counts, { hosts: 8, ready: 1, warnings: 1, inhibited: 1, notAssessed: 5, reused: 0 });
+  assert.deepEqual(r.counts, { hosts: 8, ready: 1, warnings: 1, inhibited: 1, notAssessed: 5, reused: 0, truncated: 0 });
   const by = Object.fromEntries(r.hosts.map((h) => [h.hostId, h]));
   assert.equal(by['h-ready']?.status, 'ready');
   assert.deepEqual(by['h-warn']?.warnings, ['obsolete-packages']);
@@ -118,6 +118,7 @@ test('a report that cannot be read makes that host not assessed, and the rest is
   });
   const r = buildPoolReport([
     bad('h-trunc', '{"findings": [{"id": "held'),
+    bad('h-garbled', '{"findings": [], "preview": nulx}'),
     bad('h-array', '[1, 2]'),
     bad('h-no-id', JSON.stringify({ findings: [{ severity: 'high', inhibitor: true }] })),
     bad('h-sev', JSON.stringify({ findings: [{ id: 'x', severity: 'fatal', inhibitor: true }] })),
@@ -126,9 +127,10 @@ test('a report that cannot be read makes that host not assessed, and the rest is
     assessed('h-ok', []),
   ]);
   assert.equal(r.counts.ready, 1);
-  assert.equal(r.counts.notAssessed, 6);
+  assert.equal(r.counts.notAssessed, 7);
   const reasons = Object.fromEntries(r.hosts.map((h) => [h.hostId, `${h.notAssessed}: ${h.reason}`]));
-  assert.match(reasons['h-trunc'] as string, /^unreadable: the report is not JSON/);
+  assert.equal(reasons['h-trunc'], 'unreadable: the stored report was cut at 26 characters: it was cut before its findings ended');
+  assert.match(reasons['h-garbled'] as string, /^unreadable: the report is not JSON/);
   assert.equal(reasons['h-array'], 'unreadable: the report is not an assessment: the report is not a JSON object');
   assert.equal(reasons['h-no-id'], 'unreadable: the report is not an assessment: findings[0].id is not a non-empty string');
   assert.match(reasons['h-sev'] as string, /findings\[0\]\.severity is not one of info, low, medium, high/);
@@ -182,7 +184,7 @@ test('a host added again replaces its earlier line', () => {
   b.add(assessed('h-1', [{ id: 'held-packages', inhibitor: true }]));
   b.add(assessed('h-1', []));
   const r = b.build(new Date('2026-12-06T12:00:00Z'));
-  assert.deepEqual(r.counts, { hosts: 1, ready: 1, warnings: 0, inhibited: 0, notAssessed: 0, reused: 0 });
+  assert.deepEqual(r.counts, { hosts: 1, ready: 1, warnings: 0, inhibited: 0, notAssessed: 0, reused: 0, truncated: 0 });
   assert.deepEqual(r.inhibitors, []);
   assert.equal(r.generatedAt, '2026-12-06T12:00:00.000Z');
 });
@@ -209,21 +211,62 @@ test('the CSV has one row per host, quotes what needs it and escapes formulas', 
   const lines = csv.split('\r\n');
   assert.equal(
     lines[0],
-    'host,status,reason,inhibitors,warnings,roles,download_bytes,install_bytes,estimated_seconds,assessed_at,source,source_plan',
+    'host,status,reason,inhibitors,warnings,roles,download_bytes,install_bytes,estimated_seconds,assessed_at,source,source_plan,report_truncated',
   );
   // The line break inside the quoted reason is kept; rows end with CRLF (RFC 4180).
   const seconds = hostSeconds({ downloadBytes: 100 * MiB, installBytes: 0, upgrades: 300, installs: 20 }, DEFAULT_ESTIMATE_MODEL);
   assert.equal(
     lines[1],
-    `h-1,inhibited,"2 held: ""a"", b\nc",held-packages,,docker podman,${100 * MiB},${50 * MiB},${seconds},2026-12-06T10:00:00.000Z,plan,p-1`,
+    `h-1,inhibited,"2 held: ""a"", b\nc",held-packages,,docker podman,${100 * MiB},${50 * MiB},${seconds},2026-12-06T10:00:00.000Z,plan,p-1,`,
   );
-  assert.equal(lines[2], `h-2,not-assessed,"failed: precheck failed: EXEC: =HYPERLINK(""x"")",,,,,,,2026-12-06T10:00:00.000Z,plan,p-1`);
-  assert.match(lines[3] as string, /^h-3,ready,,,,,.*,reused,p-1$/);
+  assert.equal(lines[2], `h-2,not-assessed,"failed: precheck failed: EXEC: =HYPERLINK(""x"")",,,,,,,2026-12-06T10:00:00.000Z,plan,p-1,`);
+  assert.match(lines[3] as string, /^h-3,ready,,,,,.*,reused,p-1,$/);
   assert.equal(lines.length, 5);
   assert.equal(lines[4], '');
   // A cell that starts a formula is prefixed with a quote.
   const formula = poolReportCsv({ hosts: [{ ...(r.hosts[0] as PoolHost), reason: '@SUM(A1)', notAssessed: null }] });
   assert.match(formula, /\r\nh-1,inhibited,'@SUM\(A1\),/);
+});
+
+test('a report cut short when stored is read up to the cut: findings and preview totals count, roles are missing', () => {
+  const full = report(
+    [
+      { id: 'held-packages', inhibitor: true },
+      { id: 'obsolete-packages', severity: 'low' },
+    ],
+    {
+      // A full host's preview lists every package: the stored report is cut inside it.
+      preview: {
+        reachable: true,
+        error: '',
+        downloadBytes: 300 * MiB,
+        installBytes: 20 * MiB,
+        upgrades: 900,
+        installs: 30,
+        removals: [],
+        changes: Array.from({ length: 1500 }, (_, i) => ({ name: `lib${i}`, arch: 'amd64', from: '1.0-1', to: '1.1-1', fate: 'upgraded' })),
+      },
+      roles: ['podman'],
+    },
+  );
+  assert.ok(full.length > 64_000);
+  const cut = full.slice(0, 64_000);
+  const read = readAssessmentReport(cut);
+  assert.ok(read.ok, read.ok ? '' : read.reason);
+  assert.equal(read.report.truncated, true);
+  assert.deepEqual(
+    read.report.findings.map((f) => f.id),
+    ['held-packages', 'obsolete-packages'],
+  );
+  assert.deepEqual(read.report.preview, { downloadBytes: 300 * MiB, installBytes: 20 * MiB, upgrades: 900, installs: 30 });
+  assert.deepEqual(read.report.roles, []);
+  const r = buildPoolReport([{ ...assessed('h-1', []), precheck: { ...(assessed('h-1', []).precheck as PrecheckRecord), report: cut } }]);
+  assert.deepEqual([r.counts.inhibited, r.counts.truncated, r.hosts[0]?.reportTruncated], [1, 1, true]);
+  assert.equal(poolReportCsv(r).split('\r\n')[1]?.endsWith(',yes'), true);
+  // The whole report reads as it is.
+  const whole = readAssessmentReport(full);
+  assert.ok(whole.ok);
+  assert.deepEqual([whole.report.truncated, whole.report.roles], [false, ['podman']]);
 });
 
 test('readAssessmentReport keeps what the pool report needs and defaults what older agents left out', () => {

@@ -70,6 +70,8 @@ export interface PoolHost {
   /** The plan whose precheck this is ('' when none). */
   planId: string;
   source: 'plan' | 'reused' | null;
+  /** The stored report was cut short; read up to the cut (its roles may be missing). */
+  reportTruncated: boolean;
 }
 
 /** Findings of one kind across the pool. */
@@ -86,7 +88,16 @@ export interface FindingKind {
 
 export interface PoolReport {
   generatedAt: string;
-  counts: { hosts: number; ready: number; warnings: number; inhibited: number; notAssessed: number; reused: number };
+  counts: {
+    hosts: number;
+    ready: number;
+    warnings: number;
+    inhibited: number;
+    notAssessed: number;
+    reused: number;
+    /** Hosts whose stored report was cut short (counted all the same). */
+    truncated: number;
+  };
   notAssessed: { reason: NotAssessedReason; hostCount: number; hosts: string[] }[];
   inhibitors: FindingKind[];
   warnings: FindingKind[];
@@ -125,6 +136,7 @@ function notAssessed(a: HostAssessment, reason: NotAssessedReason, why: string):
     assessedAt: p ? iso(p.finishedAt) : null,
     planId: p?.planId ?? '',
     source: p ? a.source : null,
+    reportTruncated: false,
   };
   return { host, report: null, inhibitors: [], warnings: [] };
 }
@@ -188,6 +200,7 @@ export function classifyHost(a: HostAssessment, model: EstimateModel = DEFAULT_E
     assessedAt: report.at ? iso(report.at) : iso(p.finishedAt),
     planId: p.planId,
     source: a.source,
+    reportTruncated: report.truncated,
   };
   return { host, report, inhibitors, warnings };
 }
@@ -252,7 +265,7 @@ export class PoolReportBuilder {
 
   build(now: Date = new Date()): PoolReport {
     const hosts = [...this.#hosts.values()].sort((a, b) => (a.hostId < b.hostId ? -1 : a.hostId > b.hostId ? 1 : 0));
-    const counts = { hosts: hosts.length, ready: 0, warnings: 0, inhibited: 0, notAssessed: 0, reused: 0 };
+    const counts = { hosts: hosts.length, ready: 0, warnings: 0, inhibited: 0, notAssessed: 0, reused: 0, truncated: 0 };
     const totals = { hosts: 0, downloadBytes: 0, installBytes: 0, upgrades: 0, installs: 0 };
     const seconds: number[] = [];
     const roles = new Map<string, number>();
@@ -261,6 +274,7 @@ export class PoolReportBuilder {
       if (h.status === 'not-assessed') counts.notAssessed += 1;
       else counts[h.status] += 1;
       if (h.source === 'reused') counts.reused += 1;
+      if (h.reportTruncated) counts.truncated += 1;
       for (const r of h.roles) roles.set(r, (roles.get(r) ?? 0) + 1);
       if (h.notAssessed) {
         const list = notAssessed.get(h.notAssessed) ?? [];
