@@ -75,6 +75,7 @@ export const HOST_PROGRAMS: Record<ProgramGroup, Record<string, HostProgram>> = 
     lvconvert: { package: 'lvm2', for: 'LVM thin snapshot rollback: the merge' },
     virsh: { package: 'libvirt-clients', for: 'the libvirt workload driver against a real libvirtd (its test hypervisor)' },
     libvirtd: { package: 'libvirt-daemon', for: "libvirt's test hypervisor for the libvirt workload driver test" },
+    kubectl: { package: 'kubernetes-client', for: 'the kubernetes workload driver test (real kubectl, API server faked)' },
     '/bin/busybox': { package: 'busybox-static', for: 'the FROM-scratch image of the container-host workload tests (static busybox)' },
   },
   agent: {
