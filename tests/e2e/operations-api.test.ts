@@ -11,6 +11,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, test } from 'node:test';
 import { bearer } from '../fixtures/api-access.ts';
+import { runYx } from '../fixtures/cli-io.ts';
 import { type ServiceProcess, spawnService } from '../fixtures/processes.ts';
 import { type Stack, startFleet, startScheduler, startStack, waitForHosts } from '../fixtures/stack.ts';
 import { waitUntil } from '../fixtures/wait.ts';
@@ -214,4 +215,24 @@ test('a receiver that fails gets its callback again; the one-click migration run
     { what: 'the migration called back after the refusals' },
   );
   assert.equal(refused, 2, 'two refusals, then delivered');
+});
+
+test('yx host migrate is the one click from the terminal; yx op shows and lists operations', async () => {
+  const bad = await runYx(api, ['op', 'run', 'op-0', 'reinstall', '--profile', 'debian-11-to-12']);
+  assert.equal(bad.code, 2, bad.stderr);
+  assert.match(bad.stderr, /unknown capability "reinstall"/);
+  const noProfile = await runYx(api, ['host', 'migrate', 'op-0']);
+  assert.equal(noProfile.code, 2);
+  assert.match(noProfile.stderr, /missing --profile PROFILE/);
+
+  const migrated = await runYx(api, ['host', 'migrate', 'op-0', '--profile', 'debian-11-to-12', '--wait']);
+  assert.equal(migrated.code, 0, migrated.stderr);
+  assert.match(migrated.stdout, /migrate of op-0 \(debian-11-to-12\) succeeded/);
+  assert.match(migrated.stdout, /✔ upgrade/);
+  const id = /^(op-[a-z0-9]+):/.exec(migrated.stdout)?.[1] ?? '';
+  const shown = await runYx(api, ['op', 'show', id, '--json']);
+  assert.equal((JSON.parse(shown.stdout) as Op).state, 'succeeded');
+  const listed = await runYx(api, ['op', 'list', '--host', 'op-0']);
+  assert.equal(listed.code, 0, listed.stderr);
+  assert.match(listed.stdout, new RegExp(`${id}\\s+op-0\\s+migrate\\s+succeeded`));
 });

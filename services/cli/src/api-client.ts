@@ -38,13 +38,19 @@ export class ApiClient {
     return this.#opts.token ? { authorization: `Bearer ${this.#opts.token}` } : {};
   }
 
-  async #send(method: string, path: string, body: unknown, accept: string): Promise<{ res: Response; text: string }> {
+  async #send(
+    method: string,
+    path: string,
+    body: unknown,
+    accept: string,
+    headers: Record<string, string> = {},
+  ): Promise<{ res: Response; text: string }> {
     const f = this.#opts.fetch ?? fetch;
     let res: Response;
     try {
       res = await f(new URL(path, this.#opts.baseUrl), {
         method,
-        headers: { accept, ...this.#auth(), ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+        headers: { accept, ...this.#auth(), ...(body === undefined ? {} : { 'content-type': 'application/json' }), ...headers },
         ...(body === undefined ? {} : { body: JSON.stringify(body) }),
       });
     } catch (err) {
@@ -74,8 +80,8 @@ export class ApiClient {
     return new ApiError(res.status, e?.code ?? 'HTTP_ERROR', e?.message ?? `HTTP ${res.status}`);
   }
 
-  async request<T>(method: string, path: string, body?: unknown): Promise<T> {
-    const { res, text } = await this.#send(method, path, body, 'application/json');
+  async request<T>(method: string, path: string, body?: unknown, headers?: Record<string, string>): Promise<T> {
+    const { res, text } = await this.#send(method, path, body, 'application/json', headers);
     const json = this.#json(res, text);
     if (!res.ok) throw this.#failure(res, json);
     return json as T;

@@ -6,6 +6,7 @@ import { alertCommands } from './alert-commands.ts';
 import { ApiClient, ApiError } from './api-client.ts';
 import { assessmentCommands } from './assessment-commands.ts';
 import { backupCommands } from './backup-commands.ts';
+import { operationCommands } from './operation-commands.ts';
 
 export type { Io } from './cli-kit.ts';
 
@@ -26,6 +27,11 @@ export const USAGE = `yx — Yixing from the terminal
   yx assessment [--pool P] [--cluster C] [--role R] [--csv|--json] [--output FILE]   each host's latest assessment
   yx hosts list [--pool P] [--cluster C] [--zone Z] [--rack R] [--role R] [--limit N] [--cursor C]
   yx host show HOST                             a host, its runs and their steps
+  yx host migrate HOST --profile P [--wait]     the one click: migrate one host (an operation; --wait: to its end)
+  yx op run HOST assess|backup|upgrade|rollback|migrate --profile P [--backup ID] [--callback URL] [--key K] [--wait]
+                                                one capability on one host; an upgrade or rollback needs a verified backup
+  yx op show OP                                 an operation: state, steps, failure and its log
+  yx op list [--host H] [--limit N] [--cursor C]   operations, newest first
   yx host logs HOST [--run RUN] [--step STEP] [--limit N] [--cursor C]   a run's log lines, oldest first
   yx host logs HOST [--run RUN] --tail N        the run's last N lines (where a failure is)
   yx backups list [--host H] [--plan P] [--state S] [--limit N] [--cursor C]
@@ -75,6 +81,8 @@ export async function run(argv: string[], io: Io): Promise<number> {
     if (ALERTING_NOUNS.has(pos[0] as string)) return await alertCommands(pos, values, api('alerting'), io, print);
     if (pos[0] === 'assessment' || (pos[0] === 'plan' && pos[1] === 'assessment'))
       return await assessmentCommands(pos, values, api('scheduler'), io, print);
+    if (pos[0] === 'op' || pos[0] === 'ops' || (pos[0] === 'host' && pos[1] === 'migrate'))
+      return await operationCommands(pos, values, api('scheduler'), io, print);
     return await dispatch(pos, values, api('scheduler'), io, out, json);
   } catch (err) {
     if (err instanceof UsageError || err instanceof CliConfigError) {

@@ -54,6 +54,11 @@ export function parseCli(argv: string[]) {
       csv: { type: 'boolean', default: false },
       output: { type: 'string', short: 'o' },
       slots: { type: 'string' },
+      profile: { type: 'string' },
+      backup: { type: 'string' },
+      callback: { type: 'string' },
+      key: { type: 'string' },
+      'dry-run': { type: 'boolean', default: false },
     },
   });
 }
