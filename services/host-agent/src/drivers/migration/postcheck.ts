@@ -47,15 +47,15 @@ export async function postcheckStep(d: MigrationDriverDeps, ctx: StepContext, pr
     }
   }
   // What drain took away runs again (undrain ran before this step, also after a rollback).
-  const workloads = await workloadProblems(ctx, d.workloads ?? {});
-  problems.push(...workloads);
+  const workloadsNotBack = await workloadProblems(ctx, d.workloads ?? {});
+  problems.push(...workloadsNotBack);
   const report = {
     osRelease: { id: os.id, versionId: os.versionId },
     servicesBefore: before,
     servicesNow: now,
     enabledBefore,
     enabledNow,
-    workloads,
+    workloadsNotBack,
     problems,
   };
   for (const p of problems) ctx.log(`postcheck: ${p}`, 'stderr');
