@@ -254,6 +254,9 @@ test("the fleet: each registered host's latest precheck, whatever plan it was in
       ['never', [h[5], h[6]]],
     ],
   );
+  const overview = (await stack.inject({ method: 'GET', url: '/v1/assessment?pool=assess&view=overview' })).json() as Report;
+  assert.equal(overview.hosts, undefined);
+  assert.deepEqual(overview.counts, r.counts);
   const other = (await stack.inject({ method: 'GET', url: '/v1/assessment?pool=elsewhere' })).json() as Report;
   assert.equal(other.counts.hosts, 0);
 });

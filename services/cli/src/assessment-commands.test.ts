@@ -73,7 +73,7 @@ test('the summary: counts, the top inhibitors with their fix and hosts, the down
   const { url, paths } = await api();
   const res = await runYx(url, ['plan', 'assessment', 'p-1']);
   assert.equal(res.code, 0, res.stderr);
-  assert.deepEqual(paths, ['/v1/plans/p-1/assessment']);
+  assert.deepEqual(paths, ['/v1/plans/p-1/assessment?view=overview']);
   const lines = res.stdout.split('\n');
   assert.equal(
     lines[0],
@@ -109,7 +109,11 @@ test('--csv prints the CSV as the API wrote it; --json the report; the fleet tak
   assert.equal(JSON.parse(fleet.stdout).scope.kind, 'fleet');
   const text = await runYx(url, ['assessment']);
   assert.match(text.stdout, /^fleet: 12 hosts/);
-  assert.deepEqual(paths, ['/v1/plans/p-1/assessment?slots=50&format=csv', '/v1/assessment?pool=db&role=podman', '/v1/assessment']);
+  assert.deepEqual(paths, [
+    '/v1/plans/p-1/assessment?slots=50&format=csv',
+    '/v1/assessment?pool=db&role=podman',
+    '/v1/assessment?view=overview',
+  ]);
 });
 
 test('--output writes the report to the file (CSV with --csv, else JSON) and prints the summary', async () => {

@@ -121,15 +121,15 @@ export async function assessmentCommands(pos: string[], v: Values, api: ApiClien
     q = query(v, true);
   } else throw new UsageError(`unknown command "${pos.join(' ')}"`);
   if (v.csv && v.json) throw new UsageError('--csv or --json, not both');
-  const url = (format?: 'csv') => {
+  const url = (extra: Record<string, string> = {}) => {
     const p = new URLSearchParams(q);
-    if (format) p.set('format', format);
+    for (const [k, val] of Object.entries(extra)) p.set(k, val);
     return p.size > 0 ? `${path}?${p}` : path;
   };
   if (v.output !== undefined) {
     const file = need(v.output, '--output FILE');
     const report = await api.get<PoolReport>(url());
-    const body = v.csv ? await api.getText(url('csv')) : `${JSON.stringify(report, null, 2)}\n`;
+    const body = v.csv ? await api.getText(url({ format: 'csv' })) : `${JSON.stringify(report, null, 2)}\n`;
     await writeFile(file, body).catch((err: NodeJS.ErrnoException) => {
       throw new UsageError(`cannot write ${file}: ${err.code ?? err.message}`);
     });
@@ -138,11 +138,11 @@ export async function assessmentCommands(pos: string[], v: Values, api: ApiClien
     return 0;
   }
   if (v.csv) {
-    io.stdout.write(await api.getText(url('csv')));
+    io.stdout.write(await api.getText(url({ format: 'csv' })));
     return 0;
   }
-  const report = await api.get<PoolReport>(url());
-  if (v.json) json(report);
-  else out(summary(report));
+  // The summary needs no per-host lines: the overview (a few KiB for any pool).
+  if (v.json) json(await api.get<PoolReport>(url()));
+  else out(summary(await api.get<PoolReport>(url({ view: 'overview' }))));
   return 0;
 }

@@ -6,7 +6,7 @@ import { errorResponses } from '@yixing/common/http';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { AssessmentStore, type RunLight } from '../assessment/assessment.store.ts';
 import { DEFAULT_ESTIMATE_MODEL, type EstimateModel } from '../assessment/duration-estimate.ts';
-import { type HostAssessment, type PoolReport, PoolReportBuilder } from '../assessment/pool-report.ts';
+import { type HostAssessment, OVERVIEW_HOSTS_PER_KIND, overviewOf, type PoolReport, PoolReportBuilder } from '../assessment/pool-report.ts';
 import { poolReportCsv } from '../assessment/pool-report-csv.ts';
 import { POOL_REPORT_SCHEMA_ID, poolReportSchema } from '../assessment/pool-report-schema.ts';
 import type { PlanDoc } from '../db/models.ts';
@@ -15,6 +15,7 @@ import type { ApiDeps } from './server.ts';
 
 interface ReportQuery {
   format?: 'json' | 'csv';
+  view?: 'full' | 'overview';
   slots?: string;
   throughputMiBps?: string;
   secondsPerPackage?: string;
@@ -27,6 +28,11 @@ const decimal = '^[0-9]{1,6}(\\.[0-9]{1,3})?$';
 
 const reportQuery = {
   format: { type: 'string', enum: ['json', 'csv'], description: 'csv: one row per host (text/csv, an attachment).' },
+  view: {
+    type: 'string',
+    enum: ['full', 'overview'],
+    description: `overview (JSON): no per-host lines, at most ${OVERVIEW_HOSTS_PER_KIND} hosts named per kind; full (the default): everything.`,
+  },
   slots: {
     type: 'string',
     pattern: whole,
@@ -76,8 +82,8 @@ async function build(items: AsyncIterable<HostAssessment>, model: EstimateModel)
   return builder.build();
 }
 
-function answer(reply: FastifyReply, report: PoolReport & { scope: object }, format: ReportQuery['format'], file: string) {
-  if (format !== 'csv') return report;
+function answer(reply: FastifyReply, report: PoolReport & { scope: object }, q: ReportQuery, file: string) {
+  if (q.format !== 'csv') return q.view === 'overview' ? overviewOf(report) : report;
   return reply
     .header('content-type', 'text/csv; charset=utf-8')
     .header('content-disposition', `attachment; filename="${file}.csv"`)
@@ -119,7 +125,7 @@ export function assessmentRoutes(app: FastifyInstance, deps: ApiDeps): void {
         : await store().planRuns(planId);
       const model = modelOf(req.query, plan.spec.limits?.maxInFlight ?? DEFAULT_ESTIMATE_MODEL.slots);
       const report = await build(store().planAssessments(planId, runs), model);
-      return answer(reply, { scope: { kind: 'plan', planId }, ...report }, req.query.format, `assessment-${planId}`);
+      return answer(reply, { scope: { kind: 'plan', planId }, ...report }, req.query, `assessment-${planId}`);
     },
   );
 
@@ -138,12 +144,12 @@ export function assessmentRoutes(app: FastifyInstance, deps: ApiDeps): void {
       },
     },
     async (req, reply) => {
-      const { format, slots, throughputMiBps, secondsPerPackage, fixedSeconds, ...labels } = req.query;
+      const { format, view, slots, throughputMiBps, secondsPerPackage, fixedSeconds, ...labels } = req.query;
       const model = modelOf(req.query, DEFAULT_ESTIMATE_MODEL.slots);
       const hostIds = deps.inventory.select(labels).map((h) => h._id);
       const report = await build(store().fleetAssessments(hostIds), model);
       const day = report.generatedAt.slice(0, 10);
-      return answer(reply, { scope: { kind: 'fleet' }, ...report }, format, `assessment-fleet-${day}`);
+      return answer(reply, { scope: { kind: 'fleet' }, ...report }, req.query, `assessment-fleet-${day}`);
     },
   );
 }

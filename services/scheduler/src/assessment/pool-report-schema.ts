@@ -17,7 +17,7 @@ const findingKind = {
     title: { type: 'string', description: "The first affected host's title (titles carry host details)." },
     remediation: { type: 'string' },
     hostCount: count,
-    hosts: { ...ids, description: 'Every affected host, by id.' },
+    hosts: { ...ids, description: 'Every affected host, by id (an overview names the first 20).' },
   },
 } as const;
 
@@ -28,7 +28,8 @@ export const poolReportSchema = {
   description:
     "How ready hosts are to migrate, from each host's latest assessment (its precheck): counts, findings by kind, totals, an estimate, and one line per host.",
   type: 'object',
-  required: ['scope', 'generatedAt', 'counts', 'notAssessed', 'inhibitors', 'warnings', 'roles', 'totals', 'estimate', 'hosts'],
+  // `hosts` is left out of an overview (view=overview).
+  required: ['scope', 'generatedAt', 'counts', 'notAssessed', 'inhibitors', 'warnings', 'roles', 'totals', 'estimate'],
   properties: {
     scope: {
       type: 'object',
@@ -99,6 +100,7 @@ export const poolReportSchema = {
     },
     hosts: {
       type: 'array',
+      description: 'One line per host, by host id (not in an overview).',
       items: {
         type: 'object',
         required: ['hostId', 'status', 'notAssessed', 'reason', 'inhibitors', 'warnings', 'roles', 'planId', 'source', 'reportTruncated'],

@@ -8,6 +8,7 @@ import { DEFAULT_ESTIMATE_MODEL, estimateDuration, hostSeconds } from './duratio
 import {
   buildPoolReport,
   type HostAssessment,
+  overviewOf,
   type PoolHost,
   PoolReportBuilder,
   PRECHECK_INHIBITED,
@@ -177,6 +178,17 @@ test('the duration: fixed part, download at the throughput, a cost per package; 
   assert.deepEqual([r.estimate.totalHostSeconds, r.estimate.longestHostSeconds, r.estimate.makespanSeconds], [810, 270, 405]);
   assert.equal(r.hosts[0]?.estimatedSeconds, 270);
   assert.equal(buildPoolReport([assessed('h-1', [])]).estimate.model, DEFAULT_ESTIMATE_MODEL);
+});
+
+test('an overview leaves out the per-host lines and names the first hosts of each kind', () => {
+  const r = buildPoolReport(
+    Array.from({ length: 30 }, (_, i) => assessed(`h-${String(i).padStart(2, '0')}`, [{ id: 'held-packages', inhibitor: true }])),
+  );
+  const o = overviewOf(r, 3);
+  assert.equal('hosts' in o, false);
+  assert.deepEqual(o.inhibitors[0]?.hosts, ['h-00', 'h-01', 'h-02']);
+  assert.equal(o.inhibitors[0]?.hostCount, 30);
+  assert.equal(r.inhibitors[0]?.hosts.length, 30, 'the full report is left as it was');
 });
 
 test('a host added again replaces its earlier line', () => {

@@ -317,3 +317,17 @@ export function buildPoolReport(assessments: Iterable<HostAssessment>, opts: { m
   for (const a of assessments) builder.add(a);
   return builder.build(opts.now);
 }
+
+/** Hosts named per kind in an overview. */
+export const OVERVIEW_HOSTS_PER_KIND = 20;
+
+/**
+ * The report without its per-host lines, naming at most `perKind` hosts of each finding
+ * kind and reason (hostCount keeps the whole count): a 300,000-host report is about
+ * 100 MB of JSON, its overview a few KiB.
+ */
+export function overviewOf(report: PoolReport, perKind = OVERVIEW_HOSTS_PER_KIND): Omit<PoolReport, 'hosts'> {
+  const { hosts: _lines, ...rest } = report;
+  const cap = <T extends { hosts: string[] }>(list: T[]): T[] => list.map((k) => ({ ...k, hosts: k.hosts.slice(0, perKind) }));
+  return { ...rest, notAssessed: cap(rest.notAssessed), inhibitors: cap(rest.inhibitors), warnings: cap(rest.warnings) };
+}
