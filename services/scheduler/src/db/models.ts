@@ -152,6 +152,8 @@ export interface HostRunDoc {
   continuesRunId?: string;
   /** The host's facts digest when the run was created: what its precheck assesses. */
   factsDigest?: string;
+  /** An assessment's excluded run whose host's facts had not changed: the plan whose assessment it keeps. */
+  reusesAssessmentOf?: string;
   version: number;
 }
 
@@ -250,6 +252,7 @@ const runStateFields = {
   path: { type: [String], default: undefined },
   continuesRunId: { type: String, default: '' },
   factsDigest: { type: String, default: '' },
+  reusesAssessmentOf: { type: String, default: '' },
   version: { type: Number, required: true },
 };
 

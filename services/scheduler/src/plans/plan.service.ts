@@ -301,15 +301,16 @@ export class PlanService {
       );
     }
     // Reassessing what changed: the others keep their last assessment (an excluded run says which).
-    const unchanged = new Map<string, string>();
+    const unchanged = new Map<string, { why: string; planId: string }>();
     if (spec.mode === 'assess' && spec.reassess === 'changed') {
       const last = await lastAssessments(
         models,
         hosts.map((h) => h._id),
       );
       for (const h of hosts) {
-        const why = unchangedSince(h.facts.factsDigest, last.get(h._id));
-        if (why) unchanged.set(h._id, why);
+        const prior = last.get(h._id);
+        const why = unchangedSince(h.facts.factsDigest, prior);
+        if (why && prior) unchanged.set(h._id, { why, planId: prior.planId });
       }
       if (unchanged.size === hosts.length) {
         throw new PlanValidationError(
@@ -419,13 +420,17 @@ export class PlanService {
       };
     });
     // Refused and unchanged runs come last, in no phase (one past the last): phase counters never see them.
-    const leftOut = [
+    const leftOut: { host: (typeof hosts)[number]; reason: string; reuses?: string }[] = [
       ...refused,
-      ...hosts.filter((h) => unchanged.has(h._id)).map((host) => ({ host, reason: unchanged.get(host._id) ?? '' })),
+      ...hosts.flatMap((host) => {
+        const u = unchanged.get(host._id);
+        return u ? [{ host, reason: u.why, reuses: u.planId }] : [];
+      }),
     ];
-    for (const { host: h, reason } of leftOut.sort((a, b) => (a.host._id < b.host._id ? -1 : 1))) {
+    for (const { host: h, reason, reuses } of leftOut.sort((a, b) => (a.host._id < b.host._id ? -1 : 1))) {
       const { cluster, zone, rack } = h.labels;
-      runs.push(excludedRun({ planId, hostId: h._id, order: runs.length, phase: phaseDocs.length, cluster, zone, rack }, reason));
+      const run = excludedRun({ planId, hostId: h._id, order: runs.length, phase: phaseDocs.length, cluster, zone, rack }, reason);
+      runs.push(reuses ? { ...run, reusesAssessmentOf: reuses } : run);
     }
     await reserve(planId);
     // Before the commit: runs (a plan document without them would look live with nothing to
