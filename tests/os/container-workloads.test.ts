@@ -152,3 +152,13 @@ test('a container that does not come back on the new system fails the migration;
   for (const id of [steady, bullseyeOnly])
     assert.equal((await inspectContainer(id)).running, true, `container ${id} runs after the rollback`);
 });
+
+test('a bad workloads file stops the agent naming the file and the field; nothing is run', async () => {
+  const r = await root();
+  const bad = path.join(r.dir, 'bad-workloads.yaml');
+  await writeFile(bad, 'containers:\n  runtime: "podman stop -a"\n');
+  const run = await yxAgent(['migrate', ...common(r, bad)]);
+  assert.equal(run.code, 2, run.stdout + run.stderr);
+  assert.match(run.stderr, /bad-workloads\.yaml: \/containers\/runtime must be array/);
+  assert.equal(await osVersion(r.root), '11');
+});
