@@ -287,7 +287,7 @@ async function dispatch(
       } = await api.list<{
         hostId: string;
         labels: Record<string, string>;
-        facts: Record<string, string>;
+        facts: Record<string, string> & { roles?: string[] };
         agentVersion: string;
         alive: boolean;
         activePlanId: string | null;
@@ -298,7 +298,7 @@ async function dispatch(
       else
         out(
           `${table([
-            ['HOST', 'OS', 'AGENT', 'POOL', 'CLUSTER', 'ZONE', 'RACK', 'ALIVE', 'PLAN'],
+            ['HOST', 'OS', 'AGENT', 'POOL', 'CLUSTER', 'ZONE', 'RACK', 'ROLES', 'ALIVE', 'PLAN'],
             ...hosts.map((h) => [
               h.hostId,
               `${h.facts.osId} ${h.facts.osVersion}`,
@@ -307,6 +307,8 @@ async function dispatch(
               h.labels.cluster ?? '',
               h.labels.zone ?? '',
               h.labels.rack ?? '',
+              // The operator's role label, then what the agent detected.
+              [...new Set([h.labels.role, ...(h.facts.roles ?? [])].filter(Boolean))].join(',') || '-',
               h.alive ? 'yes' : 'NO',
               h.activePlanId ?? '-',
             ]),

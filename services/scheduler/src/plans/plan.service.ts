@@ -11,6 +11,7 @@ import { excludedRun, pendingRun } from '../host-runs/new-run.ts';
 import { type Capability, runPath } from '../host-runs/run-paths.ts';
 import type { Inventory, InventoryHost } from '../inventory/inventory.ts';
 import type { OperationRef } from '../operations/operation-ref.ts';
+import { quorumGroup, roleKey } from '../reconcile/admission.ts';
 import type { Engine } from '../reconcile/engine.ts';
 import { minAgentVersionProblem, splitByAgentVersion } from './agent-version.ts';
 import { orderHosts, planPhases, requiredHealthy, resolveAmount } from './plan-math.ts';
@@ -361,16 +362,25 @@ export class PlanService {
       }
     }
 
-    // A cluster whose quorum rule can never let one host go would leave the plan stuck.
+    // A quorum group (a cluster's hosts of the same roles) whose rule can never let one
+    // host go would leave the plan stuck.
     const minHealthy = spec.clusterCheck.minHealthyPercent;
-    for (const cluster of new Set(hosts.map((h) => h.labels.cluster))) {
-      if (cluster === '') continue;
-      const members = Math.max(inventory.members('cluster', cluster).size, hosts.filter((h) => h.labels.cluster === cluster).length);
+    const rolesOf = (id: string): readonly string[] => inventory.get(id)?.facts.roles ?? [];
+    const checked = new Set<string>();
+    for (const h of hosts) {
+      const cluster = h.labels.cluster;
+      const key = `${cluster}|${roleKey(h.facts.roles ?? [])}`;
+      if (cluster === '' || checked.has(key)) continue;
+      checked.add(key);
+      const group = quorumGroup(inventory.members('cluster', cluster), h._id, rolesOf);
+      const selected = hosts.filter((o) => o.labels.cluster === cluster && roleKey(o.facts.roles ?? []) === roleKey(h.facts.roles ?? []));
+      const members = Math.max(group.size, selected.length);
       const required = requiredHealthy(members, minHealthy);
       if (required > members - 1) {
+        const of = (h.facts.roles ?? []).length > 0 ? ` with roles ${roleKey(h.facts.roles ?? [])}` : '';
         throw new PlanValidationError(
           'clusterCheck.minHealthyPercent',
-          `cluster ${cluster} has ${members} hosts: taking one leaves ${members - 1} healthy, below the ${required} that ${minHealthy} % requires; no host of it could ever start`,
+          `cluster ${cluster} has ${members} hosts${of}: taking one leaves ${members - 1} healthy, below the ${required} that ${minHealthy} % requires; no host of it could ever start`,
         );
       }
     }

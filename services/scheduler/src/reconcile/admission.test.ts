@@ -138,3 +138,14 @@ test('the pending cursor moves past runs that are no longer pending, and stops a
 function failure(): NonNullable<HostRunDoc['failure']> {
   return { step: 'precheck', kind: 'execution', code: 'X', message: 'x', seq: 1, at: new Date(NOW) };
 }
+
+test('quorum by role: a cluster mixing roles keeps a quorum of each', () => {
+  // Cluster c: h0-h3 are HDFS datanodes, h4-h6 run nothing detected (say ZooKeeper).
+  const hosts = Array.from({ length: 7 }, () => ({ cluster: 'c' }));
+  const members = { 'cluster:c': ['h0', 'h1', 'h2', 'h3', 'h4', 'h5', 'h6'] };
+  const roles: Record<string, string[]> = { h0: ['hdfs-datanode'], h1: ['hdfs-datanode'], h2: ['hdfs-datanode'], h3: ['hdfs-datanode'] };
+  const f = { ...fleet(members), rolesOf: (h: string) => roles[h] ?? [] };
+  // At 50 %: of 4 datanodes 3 must stay (1 may go); of the 3 others 2 must stay (1 may go).
+  assert.deepEqual(taken(runtime(hosts), f), ['h0', 'h4']);
+  assert.deepEqual(taken(runtime(hosts), fleet(members)), ['h0', 'h1', 'h2'], 'without roles: one quorum of 7, 4 must stay');
+});

@@ -17,7 +17,26 @@ export interface FleetView {
   isOccupied(hostId: string): boolean;
   members(domain: Domain, name: string): ReadonlySet<string>;
   isAlive(hostId: string): boolean;
+  /** The roles the host's agent detected (none: no workloads). */
+  rolesOf?(hostId: string): readonly string[];
 }
+
+/**
+ * The hosts whose quorum a host counts in: its cluster's members with the same detected
+ * roles. A cluster mixing roles (ZooKeeper and HDFS datanodes, control plane and
+ * Kubernetes workers) keeps a quorum of each, not of the whole. Pure.
+ */
+export function quorumGroup(
+  members: ReadonlySet<string>,
+  hostId: string,
+  rolesOf: ((hostId: string) => readonly string[]) | undefined,
+): ReadonlySet<string> {
+  if (!rolesOf) return members;
+  const key = roleKey(rolesOf(hostId));
+  return new Set([...members].filter((m) => roleKey(rolesOf(m)) === key));
+}
+
+export const roleKey = (roles: readonly string[]): string => [...roles].sort().join(',');
 
 export interface Admission {
   /** The pending runs to take, in take order. */
@@ -53,20 +72,25 @@ export function pickHosts(rt: AdmissionPlan, fleet: FleetView, now: number): Adm
     }
     return n;
   };
-  const healthy = new Map<string, number>();
-  /** Healthy peers that must remain in the host's cluster for it to be taken. */
+  // Each quorum group's size and healthy members, counted once per tick on first use.
+  const groups = new Map<string, { size: number; healthy: number }>();
+  const groupOf = (hostId: string, cluster: string): string => `${cluster}|${roleKey(fleet.rolesOf?.(hostId) ?? [])}`;
+  /** Healthy peers that must remain in the host's cluster (of its roles) for it to be taken. */
   const quorumAllows = (hostId: string, cluster: string): boolean => {
-    const members = fleet.members('cluster', cluster);
-    const required = cluster === '' ? 0 : requiredHealthy(members.size, spec.clusterCheck.minHealthyPercent);
-    if (required === 0) return true;
-    let count = healthy.get(cluster);
-    if (count === undefined) {
-      count = 0;
+    if (cluster === '') return true;
+    const key = groupOf(hostId, cluster);
+    let g = groups.get(key);
+    if (!g) {
+      const members = quorumGroup(fleet.members('cluster', cluster), hostId, fleet.rolesOf?.bind(fleet));
+      let count = 0;
       for (const m of members) if (!occupied(m) && fleet.isAlive(m)) count++;
-      healthy.set(cluster, count);
+      g = { size: members.size, healthy: count };
+      groups.set(key, g);
     }
+    const required = requiredHealthy(g.size, spec.clusterCheck.minHealthyPercent);
+    if (required === 0) return true;
     const self = !occupied(hostId) && fleet.isAlive(hostId) ? 1 : 0;
-    return count - self >= required;
+    return g.healthy - self >= required;
   };
   // Takes of this tick in each phase, against the phase's budget.
   const takenInPhase = new Map<number, number>();
@@ -92,8 +116,8 @@ export function pickHosts(rt: AdmissionPlan, fleet: FleetView, now: number): Adm
     room--;
     takenInPhase.set(run.phase, phaseTaken + 1);
     for (const d of DOMAINS) inFlight.set(`${d}:${names[d]}`, inFlightOf(d, names[d]) + 1);
-    const h = healthy.get(run.cluster);
-    if (h !== undefined && fleet.isAlive(run.hostId)) healthy.set(run.cluster, h - 1);
+    const g = groups.get(groupOf(run.hostId, run.cluster));
+    if (g && fleet.isAlive(run.hostId)) g.healthy--;
   }
   return out;
 }

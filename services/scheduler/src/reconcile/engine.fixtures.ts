@@ -66,7 +66,7 @@ export function fakeEngineDeps(overrides: Partial<Record<keyof EngineDeps, unkno
     models: {},
     runs: {},
     bus: { publishDurable: async () => ({}), request: async () => ({ accepted: true }) },
-    inventory: { members: () => new Set<string>(), isAlive: () => true },
+    inventory: { members: () => new Set<string>(), isAlive: () => true, get: () => undefined },
     audit: { record: async () => undefined },
     metrics: createSchedulerMetrics(createRegistry('scheduler', { processMetrics: false }), () => []),
     log: silentLogger(),

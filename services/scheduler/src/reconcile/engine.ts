@@ -173,6 +173,7 @@ export class Engine {
       isOccupied: (hostId: string) => this.#live.isOccupied(hostId),
       members: (domain: 'cluster' | 'zone' | 'rack', name: string) => inventory.members(domain, name),
       isAlive: (hostId: string) => inventory.isAlive(hostId, config.heartbeatGraceMs),
+      rolesOf: (hostId: string) => inventory.get(hostId)?.facts.roles ?? [],
     };
     const { take, pendingCursor } = pickHosts(rt, fleet, now);
     rt.pendingCursor = pendingCursor;
