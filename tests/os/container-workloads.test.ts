@@ -7,35 +7,26 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { after, before, test } from 'node:test';
-import { freshDebianRoot, osVersion, requiredEnv, standaloneState, type TestRoot, yxAgent } from '../fixtures/os-root.ts';
-import { type StaticServer, serveDirectory } from '../fixtures/static-server.ts';
+import { before, test } from 'node:test';
+import { debianAgent } from '../fixtures/debian-agent.ts';
+import { osVersion, standaloneState, type TestRoot, yxAgent } from '../fixtures/os-root.ts';
 import { busyboxImage, inspectContainer, removeContainers, runContainer } from '../fixtures/workload-containers.ts';
 
-let mirror: StaticServer;
+const debian = debianAgent();
 let image: string;
-const roots: TestRoot[] = [];
 /** Selects this file's containers for the hooks and the clean-up. */
 const WORKLOAD_LABEL = 'yixing.workload-test';
 const runLabel = randomUUID();
 
 before(async () => {
-  mirror = await serveDirectory(requiredEnv('YX_DEBIAN_MIRROR'));
   image = await busyboxImage();
+  debian.cleanup(async () => {
+    await removeContainers(`${WORKLOAD_LABEL}=${runLabel}`);
+    await removeContainers(`yixing.bystander=${runLabel}`);
+  });
 });
 
-after(async () => {
-  await removeContainers(`${WORKLOAD_LABEL}=${runLabel}`);
-  await removeContainers(`yixing.bystander=${runLabel}`);
-  for (const r of roots) await r.remove();
-  await mirror?.close();
-});
-
-async function root(): Promise<TestRoot> {
-  const r = await freshDebianRoot();
-  roots.push(r);
-  return r;
-}
+const root = (): Promise<TestRoot> => debian.root();
 
 /** The site's workload hooks: only this test's containers, short waits. */
 async function workloadsFile(r: TestRoot, group: string): Promise<string> {
@@ -54,19 +45,7 @@ async function workloadsFile(r: TestRoot, group: string): Promise<string> {
   return file;
 }
 
-const common = (r: TestRoot, workloads: string): string[] => [
-  '--profile',
-  'debian-11-to-12',
-  '--root',
-  r.root,
-  '--state-dir',
-  r.stateDir,
-  '--mirror',
-  `http://deb.debian.org=${mirror.url}`,
-  '--trusted-mirrors',
-  '--workloads',
-  workloads,
-];
+const common = (r: TestRoot, workloads: string): string[] => [...debian.args(r), '--workloads', workloads];
 
 const labels = (group: string): Record<string, string> => ({ [WORKLOAD_LABEL]: runLabel, 'yixing.group': group });
 
@@ -116,42 +95,47 @@ test('containers running before the migration run again after it, and after a ro
   for (const id of ids) assert.equal((await inspectContainer(id)).running, true, `container ${id} runs after the rollback`);
 });
 
-test('a container that does not come back on the new system fails the migration; after the rollback it runs again', async () => {
-  const r = await root();
-  const steady = await runContainer(image, { name: `steady-${runLabel.slice(0, 8)}`, labels: labels('b') });
-  // Reads the root's release through a read-only bind mount and refuses anything but 11.
-  const bullseyeOnly = await runContainer(image, {
-    name: `bullseye-only-${runLabel.slice(0, 8)}`,
-    labels: labels('b'),
-    volumes: [`${path.join(r.root, 'etc')}:/host-etc:ro`],
-    before: 'case "$(/bin/busybox cat /host-etc/debian_version)" in 11*) ;; *) echo "not Debian 11"; exit 3;; esac',
-  });
-  assert.equal((await inspectContainer(bullseyeOnly)).running, true);
-  const workloads = await workloadsFile(r, 'b');
+for (const strategy of ['packages', 'snapshot'] as const) {
+  test(`a container that does not come back on the new system fails the migration; after the ${strategy} rollback it runs again`, async () => {
+    const r = await root();
+    const steady = await runContainer(image, { name: `steady-${strategy}-${runLabel.slice(0, 8)}`, labels: labels(`b-${strategy}`) });
+    // Reads the root's release through a read-only bind mount and refuses anything but 11.
+    const bullseyeOnly = await runContainer(image, {
+      name: `bullseye-only-${strategy}-${runLabel.slice(0, 8)}`,
+      labels: labels(`b-${strategy}`),
+      volumes: [`${path.join(r.root, 'etc')}:/host-etc:ro`],
+      before: 'case "$(/bin/busybox cat /host-etc/debian_version)" in 11*) ;; *) echo "not Debian 11"; exit 3;; esac',
+    });
+    assert.equal((await inspectContainer(bullseyeOnly)).running, true);
+    const workloads = await workloadsFile(r, `b-${strategy}`);
 
-  const run = await yxAgent(['migrate', '--rollback', 'packages', ...common(r, workloads)]);
-  assert.equal(run.code, 4, run.stdout + run.stderr);
-  const state = await standaloneState(r.stateDir);
-  assert.equal(state.end, 'rolled-back');
-  assert.deepEqual(
-    state.steps.map((s) => `${s.step}:${s.status}`),
-    [
-      'precheck:succeeded',
-      'drain:succeeded',
-      'backup:succeeded',
-      'upgrade:succeeded',
-      'undrain:failed',
-      'rollback:succeeded',
-      'undrain:succeeded',
-    ],
-  );
-  const failed = state.steps.find((s) => s.step === 'undrain' && s.status === 'failed') as { code?: string; message?: string };
-  assert.equal(failed.code, 'WORKLOADS_NOT_RESTORED');
-  assert.match(failed.message ?? '', new RegExp(`container bullseye-only-${runLabel.slice(0, 8)} .* is exited \\(exit code 3\\)`));
-  assert.equal(await osVersion(r.root), '11');
-  for (const id of [steady, bullseyeOnly])
-    assert.equal((await inspectContainer(id)).running, true, `container ${id} runs after the rollback`);
-});
+    const run = await yxAgent(['migrate', '--rollback', strategy, ...common(r, workloads)]);
+    assert.equal(run.code, 4, run.stdout + run.stderr);
+    const state = await standaloneState(r.stateDir);
+    assert.equal(state.end, 'rolled-back');
+    assert.deepEqual(
+      state.steps.map((s) => `${s.step}:${s.status}`),
+      [
+        'precheck:succeeded',
+        'drain:succeeded',
+        'backup:succeeded',
+        'upgrade:succeeded',
+        'undrain:failed',
+        'rollback:succeeded',
+        'undrain:succeeded',
+      ],
+    );
+    const failed = state.steps.find((s) => s.step === 'undrain' && s.status === 'failed') as { code?: string; message?: string };
+    assert.equal(failed.code, 'WORKLOADS_NOT_RESTORED');
+    assert.match(
+      failed.message ?? '',
+      new RegExp(`container bullseye-only-${strategy}-${runLabel.slice(0, 8)} .* is exited \\(exit code 3\\)`),
+    );
+    assert.equal(await osVersion(r.root), '11');
+    for (const id of [steady, bullseyeOnly])
+      assert.equal((await inspectContainer(id)).running, true, `container ${id} runs after the rollback`);
+  });
+}
 
 test('a bad workloads file stops the agent naming the file and the field; nothing is run', async () => {
   const r = await root();
