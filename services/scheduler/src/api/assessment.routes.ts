@@ -6,7 +6,7 @@ import { errorResponses } from '@yixing/common/http';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { AssessmentStore, type RunLight } from '../assessment/assessment.store.ts';
 import { DEFAULT_ESTIMATE_MODEL, type EstimateModel } from '../assessment/duration-estimate.ts';
-import { type HostAssessment, OVERVIEW_HOSTS_PER_KIND, overviewOf, type PoolReport, PoolReportBuilder } from '../assessment/pool-report.ts';
+import { OVERVIEW_HOSTS_PER_KIND, overviewOf, type PoolReport, PoolReportBuilder } from '../assessment/pool-report.ts';
 import { poolReportCsv } from '../assessment/pool-report-csv.ts';
 import { POOL_REPORT_SCHEMA_ID, poolReportSchema } from '../assessment/pool-report-schema.ts';
 import type { PlanDoc } from '../db/models.ts';
@@ -76,9 +76,10 @@ function modelOf(q: ReportQuery, slots: number): EstimateModel {
   };
 }
 
-async function build(items: AsyncIterable<HostAssessment>, model: EstimateModel): Promise<PoolReport> {
+/** The report of what `read` hands to the builder. */
+async function build(model: EstimateModel, read: (builder: PoolReportBuilder) => Promise<void>): Promise<PoolReport> {
   const builder = new PoolReportBuilder(model);
-  for await (const a of items) builder.add(a);
+  await read(builder);
   return builder.build();
 }
 
@@ -124,7 +125,14 @@ export function assessmentRoutes(app: FastifyInstance, deps: ApiDeps): void {
           }))
         : await store().planRuns(planId);
       const model = modelOf(req.query, plan.spec.limits?.maxInFlight ?? DEFAULT_ESTIMATE_MODEL.slots);
-      const report = await build(store().planAssessments(planId, runs), model);
+      const report = await build(model, (b) =>
+        store().planAssessments(
+          planId,
+          runs,
+          (a) => b.add(a),
+          (hostId) => b.hasPrecheck(hostId),
+        ),
+      );
       return answer(reply, { scope: { kind: 'plan', planId }, ...report }, req.query, `assessment-${planId}`);
     },
   );
@@ -147,7 +155,7 @@ export function assessmentRoutes(app: FastifyInstance, deps: ApiDeps): void {
       const { format, view, slots, throughputMiBps, secondsPerPackage, fixedSeconds, ...labels } = req.query;
       const model = modelOf(req.query, DEFAULT_ESTIMATE_MODEL.slots);
       const hostIds = deps.inventory.select(labels).map((h) => h._id);
-      const report = await build(store().fleetAssessments(hostIds), model);
+      const report = await build(model, (b) => store().fleetAssessments(hostIds, (a) => b.add(a)));
       const day = report.generatedAt.slice(0, 10);
       return answer(reply, { scope: { kind: 'fleet' }, ...report }, req.query, `assessment-fleet-${day}`);
     },

@@ -191,14 +191,32 @@ test('an overview leaves out the per-host lines and names the first hosts of eac
   assert.equal(r.inhibitors[0]?.hosts.length, 30, 'the full report is left as it was');
 });
 
-test('a host added again replaces its earlier line', () => {
+test("a host's latest precheck wins, in whatever order its prechecks come", () => {
+  const at = (minute: number, attempt: number, findings: F[]): HostAssessment => {
+    const a = assessed('h-1', findings);
+    return { ...a, precheck: { ...(a.precheck as PrecheckRecord), finishedAt: new Date(Date.UTC(2026, 11, 6, 10, minute)), attempt } };
+  };
+  const inhibited = at(1, 1, [{ id: 'held-packages', inhibitor: true }]);
+  const ready = at(2, 2, []);
+  const none: HostAssessment = { hostId: 'h-1', run: { state: 'pending' }, precheck: null, source: 'plan' };
+  for (const order of [
+    [inhibited, ready, none],
+    [none, ready, inhibited],
+    [ready, none, inhibited],
+  ]) {
+    const b = new PoolReportBuilder();
+    for (const a of order) b.add(a);
+    assert.equal(b.hasPrecheck('h-1'), true);
+    const r = b.build(new Date('2026-12-06T12:00:00Z'));
+    assert.deepEqual(r.counts, { hosts: 1, ready: 1, warnings: 0, inhibited: 0, notAssessed: 0, reused: 0, truncated: 0 });
+    assert.deepEqual(r.inhibitors, []);
+    assert.equal(r.generatedAt, '2026-12-06T12:00:00.000Z');
+  }
+  // Finished at the same moment: the later attempt.
   const b = new PoolReportBuilder();
-  b.add(assessed('h-1', [{ id: 'held-packages', inhibitor: true }]));
-  b.add(assessed('h-1', []));
-  const r = b.build(new Date('2026-12-06T12:00:00Z'));
-  assert.deepEqual(r.counts, { hosts: 1, ready: 1, warnings: 0, inhibited: 0, notAssessed: 0, reused: 0, truncated: 0 });
-  assert.deepEqual(r.inhibitors, []);
-  assert.equal(r.generatedAt, '2026-12-06T12:00:00.000Z');
+  b.add(at(3, 2, [{ id: 'held-packages', inhibitor: true }]));
+  assert.equal(b.add(at(3, 1, [])), false);
+  assert.equal(b.build().counts.inhibited, 1);
 });
 
 test('the CSV has one row per host, quotes what needs it and escapes formulas', () => {

@@ -26,6 +26,8 @@ export interface PrecheckRecord {
   /** The step's JSON report: the agent's assessment. */
   report: string;
   finishedAt: Date | string | null;
+  /** The step's attempt: of two prechecks finished at once, the later attempt is the latest. */
+  attempt?: number;
 }
 
 /** What is known of one host: its run in the plan, and its latest precheck. */
@@ -240,10 +242,27 @@ function kindsOf(
     .sort((a, b) => b.hostCount - a.hostCount || rank(b.severity) - rank(a.severity) || (a.kind < b.kind ? -1 : 1));
 }
 
-/** Collects hosts one at a time (a host added again replaces its earlier line); build() sums up. */
+/** Where a host's precheck stands among its others: later finished, then later attempt. */
+type Recency = [finished: number, attempt: number];
+
+const recencyOf = (p: PrecheckRecord | null): Recency | null =>
+  p ? [p.finishedAt === null ? 0 : new Date(p.finishedAt).getTime(), p.attempt ?? 0] : null;
+
+/** Whether `a` is a later precheck than `b`; having one is later than having none. */
+function isLater(a: Recency | null, b: Recency | null): boolean {
+  if (!a) return false;
+  if (!b) return true;
+  return a[0] !== b[0] ? a[0] > b[0] : a[1] > b[1];
+}
+
+/**
+ * Collects hosts one at a time, in any order: a host's latest precheck wins (an older one,
+ * or none, added later is ignored before its report is read); build() sums up.
+ */
 export class PoolReportBuilder {
   readonly #model: EstimateModel;
   readonly #hosts = new Map<string, PoolHost>();
+  readonly #recency = new Map<string, Recency | null>();
   readonly #inhibitors = new Map<string, KindDetail>();
   readonly #warnings = new Map<string, KindDetail>();
   readonly #upgrades = new Map<string, { upgrades: number; installs: number }>();
@@ -252,15 +271,24 @@ export class PoolReportBuilder {
     this.#model = model;
   }
 
-  add(a: HostAssessment): PoolHost {
+  /** Adds the host's assessment; false when the host has a later one already. */
+  add(a: HostAssessment): boolean {
+    const recency = recencyOf(a.precheck);
+    if (this.#hosts.has(a.hostId) && !isLater(recency, this.#recency.get(a.hostId) ?? null)) return false;
     const c = classifyHost(a, this.#model);
     this.#hosts.set(a.hostId, c.host);
+    this.#recency.set(a.hostId, recency);
     noteKinds(this.#inhibitors, c.inhibitors);
     noteKinds(this.#warnings, c.warnings);
     const preview = c.report?.preview;
     if (preview) this.#upgrades.set(a.hostId, { upgrades: preview.upgrades, installs: preview.installs });
     else this.#upgrades.delete(a.hostId);
-    return c.host;
+    return true;
+  }
+
+  /** Whether the host has an assessment with a precheck. */
+  hasPrecheck(hostId: string): boolean {
+    return (this.#recency.get(hostId) ?? null) !== null;
   }
 
   build(now: Date = new Date()): PoolReport {
