@@ -33,7 +33,11 @@ export function fillPlaceholders(script: string): string {
         const code = line.replace(/\s+#.*$/, '');
         return `${code} | tee "$YX_README_OUT"; PLAN=$(sed -n 's/^created plan \\([^;]*\\);.*/\\1/p' "$YX_README_OUT")`;
       }
-      return line.replaceAll('<PLAN>', '"$PLAN"').replaceAll('<BACKUP>', '"$BACKUP"');
+      if (/^yx (op run|host migrate) .*--wait/.test(line)) {
+        const code = line.replace(/\s+#.*$/, '');
+        return `${code} | tee "$YX_README_OUT"; OP=$(sed -n 's/^\\(op-[a-z0-9]*\\):.*/\\1/p' "$YX_README_OUT")`;
+      }
+      return line.replaceAll('<PLAN>', '"$PLAN"').replaceAll('<BACKUP>', '"$BACKUP"').replaceAll('<OP>', '"$OP"');
     })
     .join('\n');
 }
@@ -150,4 +154,22 @@ test('README "Using it": the example plan is accepted and migrates the demo pool
   );
   const second = await bash(fillPlaceholders(backups), { ...cliEnv, YX_TOKEN: token, PLAN: plan, BACKUP: verified.id });
   assert.equal(second.code, 0, `the backup block failed:\n${second.out.slice(-4000)}`);
+});
+
+test('README "Using it": the pool assessment and the operations run as written', async () => {
+  const readme = await readFile(path.join(repoRoot, 'README.md'), 'utf8');
+  const [assessment, operations] = [shellBlocks(readme, 'Using it')[2], shellBlocks(readme, 'Using it')[3]];
+  assert.ok(assessment && operations, 'README "Using it" has the assessment block and the operations block');
+  const cliEnv = {
+    YX_API: `http://127.0.0.1:${env.YX_API_PORT}`,
+    YX_README_OUT: path.join(dataDir, 'create.out'),
+    YX_TOKEN: token,
+  };
+  const assessed = await bash(fillPlaceholders(assessment), cliEnv);
+  assert.equal(assessed.code, 0, `the assessment block failed:\n${assessed.out.slice(-4000)}`);
+  assert.match(assessed.out, /60 hosts/);
+  const operated = await bash(fillPlaceholders(operations), cliEnv);
+  assert.equal(operated.code, 0, `the operations block failed:\n${operated.out.slice(-4000)}`);
+  assert.match(operated.out, /migrate of sim-07 \(centos-7-to-openeuler-22.03\) succeeded/);
+  assert.match(operated.out, /upgrade of sim-08 \(centos-7-to-openeuler-22.03\) succeeded/);
 });
