@@ -47,11 +47,11 @@ export type RollbackRequirement = (typeof ROLLBACK_REQUIREMENTS)[number];
 export const DEFAULT_TIMEOUTS: Record<StepName, number> = {
   'cluster-check': 120,
   precheck: 900,
-  drain: 1800,
+  drain: 7200,
   backup: 3600,
   upgrade: 7200,
   reboot: 1800,
-  undrain: 1800,
+  undrain: 3600,
   postcheck: 900,
   rollback: 7200,
 };
