@@ -106,8 +106,11 @@ before(async () => {
     run(PLAN, h[0] as string, 'succeeded'),
     run(PLAN, h[1] as string, 'failed', { failure: { step: 'precheck', kind: 'execution', code: 'PRECHECK_INHIBITED', message: 'x' } }),
     run(PLAN, h[2] as string, 'succeeded'),
-    // No precheck of its own: it reused the earlier plan's assessment.
-    run(PLAN, h[3] as string, 'succeeded'),
+    // Left out, its facts unchanged: it keeps the earlier plan's assessment.
+    run(PLAN, h[3] as string, 'excluded', {
+      exclusionReason: `facts unchanged since its assessment in plan ${EARLIER}`,
+      reusesAssessmentOf: EARLIER,
+    }),
     run(PLAN, h[4] as string, 'succeeded'),
     run(PLAN, h[6] as string, 'excluded', { exclusionReason: 'agent 0.0.9 is older than the plan needs' }),
   ] as never[]);

@@ -76,6 +76,8 @@ function modelOf(q: ReportQuery, slots: number): EstimateModel {
   };
 }
 
+const pick = (reuses: string | undefined): { reusesAssessmentOf?: string } => (reuses ? { reusesAssessmentOf: reuses } : {});
+
 /** The report of what `read` hands to the builder. */
 async function build(model: EstimateModel, read: (builder: PoolReportBuilder) => Promise<void>): Promise<PoolReport> {
   const builder = new PoolReportBuilder(model);
@@ -122,6 +124,8 @@ export function assessmentRoutes(app: FastifyInstance, deps: ApiDeps): void {
             state: r.state,
             exclusionReason: r.exclusionReason ?? '',
             failure: r.failure,
+            // Set on assess-mode runs of unchanged hosts (absent on other runs).
+            ...pick((r as { reusesAssessmentOf?: string }).reusesAssessmentOf),
           }))
         : await store().planRuns(planId);
       const model = modelOf(req.query, plan.spec.limits?.maxInFlight ?? DEFAULT_ESTIMATE_MODEL.slots);

@@ -18,6 +18,8 @@ export interface RunLight {
   state: RunState;
   exclusionReason?: string;
   failure?: { step: string; code: string; message: string } | null;
+  /** An assess-mode run left out because the host's facts had not changed: the plan whose assessment it keeps. */
+  reusesAssessmentOf?: string;
 }
 
 /** A precheck that produced an assessment: it passed, or it found inhibitors. */
@@ -58,8 +60,10 @@ export class AssessmentStore {
    * the latest version of a run not archived (a plan whose compaction did not finish).
    */
   async planRuns(planId: string): Promise<RunLight[]> {
-    const fields = { _id: 1, key: 1, hostId: 1, state: 1, exclusionReason: 1, failure: 1, version: 1 };
-    type Doc = Pick<RunStateDoc, '_id' | 'key' | 'hostId' | 'state' | 'exclusionReason' | 'failure' | 'version'>;
+    const fields = { _id: 1, key: 1, hostId: 1, state: 1, exclusionReason: 1, failure: 1, reusesAssessmentOf: 1, version: 1 };
+    type Doc = Pick<RunStateDoc, '_id' | 'key' | 'hostId' | 'state' | 'exclusionReason' | 'failure' | 'version'> & {
+      reusesAssessmentOf?: string;
+    };
     const runs = new Map<string, Doc>();
     for await (const a of this.#m.RunArchive.find({ planId }, fields).lean<Doc[]>().cursor({ batchSize: 1000 }) as AsyncIterable<Doc>) {
       runs.set(a._id, a);
@@ -75,24 +79,26 @@ export class AssessmentStore {
       state: r.state,
       exclusionReason: r.exclusionReason ?? '',
       failure: r.failure ? { step: r.failure.step, code: r.failure.code, message: r.failure.message } : null,
+      ...(r.reusesAssessmentOf ? { reusesAssessmentOf: r.reusesAssessmentOf } : {}),
     }));
   }
 
   /**
    * Every host of a plan, with its prechecks in the plan (`add` keeps the latest). A run
-   * that succeeded with no precheck of its own reused an earlier assessment (the host's
-   * facts had not changed): the host's prechecks that assessed in other plans are given
-   * as `reused`. `hasPrecheck` tells which hosts got one.
+   * that reuses an earlier assessment (`reusesAssessmentOf`: its facts had not changed)
+   * gets its latest precheck that assessed in that plan, as `reused`. `hasPrecheck` tells
+   * which hosts got one.
    */
   async planAssessments(planId: string, runs: RunLight[], add: AssessmentSink, hasPrecheck: (hostId: string) => boolean): Promise<void> {
     const runOf = new Map(runs.map((r) => [r.hostId, r]));
     for await (const doc of this.#prechecks({ planId })) {
       add({ hostId: doc.hostId, run: light(runOf.get(doc.hostId)), precheck: toPrecheck(doc), source: 'plan' });
     }
-    const reusing = new Set(runs.filter((r) => r.state === 'succeeded' && !hasPrecheck(r.hostId)).map((r) => r.hostId));
+    const reusing = new Map<string, string>();
+    for (const r of runs) if (r.reusesAssessmentOf && !hasPrecheck(r.hostId)) reusing.set(r.hostId, r.reusesAssessmentOf);
     if (reusing.size > 0) {
-      for await (const doc of this.#prechecks({ planId: { $ne: planId } })) {
-        if (!reusing.has(doc.hostId) || !assessed(doc)) continue;
+      for await (const doc of this.#prechecks({ planId: { $in: [...new Set(reusing.values())] } })) {
+        if (reusing.get(doc.hostId) !== doc.planId || !assessed(doc)) continue;
         add({ hostId: doc.hostId, run: light(runOf.get(doc.hostId)), precheck: toPrecheck(doc), source: 'reused' });
       }
     }
