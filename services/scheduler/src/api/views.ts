@@ -1,5 +1,7 @@
 // What the API shows of plans and host-runs: the stored documents plus live progress.
+import type { StepName } from '@yixing/common';
 import type { HostRunDoc, PlanDoc } from '../db/models.ts';
+import { MIGRATION_STEPS } from '../host-runs/transitions.ts';
 import { type PlanCounters, PlanRuntime } from '../reconcile/plan-runtime.ts';
 
 export interface PlanView {
@@ -117,6 +119,8 @@ export interface RunView {
   /** Why an excluded run never started; '' otherwise. */
   exclusionReason: string;
   deferrals: number;
+  /** The steps the run walks forward (what a step graph draws); a rollback only on failure. */
+  path: StepName[];
   history: HostRunDoc['history'];
   slots: HostRunDoc['slots'];
 }
@@ -140,6 +144,7 @@ export function runView(run: HostRunDoc, percent?: number): RunView {
     rollback: run.rollback,
     exclusionReason: run.exclusionReason ?? '',
     deferrals: run.deferrals,
+    path: [...(run.path ?? MIGRATION_STEPS)],
     history: run.history,
     slots: run.slots,
   };
