@@ -8,7 +8,9 @@
 // with a streaming parser for the members it completed before the cut: the findings and
 // the preview's totals come first in the agent's report, so it still counts; what came
 // later (roles) is missing and the report is marked truncated.
+
 import { JSONParser } from '@streamparser/json';
+import { YxError } from '@yixing/common';
 
 export const SEVERITIES = ['info', 'low', 'medium', 'high'] as const;
 export type Severity = (typeof SEVERITIES)[number];
@@ -58,7 +60,11 @@ type Obj = Record<string, unknown>;
 const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
 const str = (v: unknown): string => (typeof v === 'string' ? v : '');
 
-class Unreadable extends Error {}
+/** A stored report that is not an assessment; the host is then "not assessed", with the reason. */
+class Unreadable extends YxError {
+  readonly code = 'ASSESSMENT_REPORT_UNREADABLE';
+  readonly retryable = false;
+}
 
 function count(o: Obj, field: string, where: string, required: boolean): number {
   const v = o[field];
