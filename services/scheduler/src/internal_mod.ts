@@ -8,4 +8,5 @@ export { RunStore } from './db/run-store.ts';
 export { pendingRun } from './host-runs/new-run.ts';
 export * from './mod.ts';
 export { PlanService } from './plans/plan.service.ts';
+export { lastAssessments } from './plans/reassessment.ts';
 export type { Engine } from './reconcile/engine.ts';

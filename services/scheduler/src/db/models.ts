@@ -303,6 +303,7 @@ runStepSchema.index({ key: 1 });
 // Assessments: a plan's prechecks (its pool report), a host's latest (reassessing what changed).
 runStepSchema.index({ planId: 1, step: 1 });
 runStepSchema.index({ hostId: 1, step: 1 });
+runStepSchema.index({ step: 1, hostId: 1 });
 
 /** Last heartbeat times, in a few chunk documents rewritten periodically (see Inventory). */
 export interface LivenessDoc {

@@ -5,7 +5,7 @@ import { test } from 'node:test';
 import { BackupState, maxLen } from '@yixing/common';
 import type { HostRunDoc } from '../db/models.ts';
 import { activeRun, testRun } from '../reconcile/engine.fixtures.ts';
-import { afterBackupEvent, afterOutcome, backupIdOf, type OutcomeContext, type StepResult } from './outcomes.ts';
+import { afterBackupEvent, afterOutcome, backupIdOf, type OutcomeContext, type StepResult, storedReport } from './outcomes.ts';
 import { isInStep, type RunInStep } from './run-changes.ts';
 
 const NOW = Date.parse('2030-01-01T00:00:00Z');
@@ -159,4 +159,21 @@ test('the backup id is read from the step report; anything else is no id', () =>
   assert.equal(backupIdOf('{"backup":{"id":"b9"}}'), 'b9');
   assert.equal(backupIdOf('{"backup":{"id":9}}'), '');
   assert.equal(backupIdOf('not json'), '');
+});
+
+test('a long precheck report drops its package list before it is cut, keeping what follows it', () => {
+  const changes = Array.from({ length: 2000 }, (_, i) => ({ name: `package-${i}`, from: '1.0-1', to: '2.0-1', fate: 'upgraded' }));
+  const report = JSON.stringify({
+    findings: [{ id: 'held-packages', inhibitor: true }],
+    preview: { downloadBytes: 5, upgrades: 2000, changes, removals: ['a'] },
+    roles: ['containers'],
+    factsDigest: 'd1',
+  });
+  assert.ok(report.length > 64_000);
+  const stored = JSON.parse(storedReport('precheck', report)) as Record<string, unknown> & { preview: Record<string, unknown> };
+  assert.deepEqual(stored.roles, ['containers']);
+  assert.equal(stored.factsDigest, 'd1');
+  assert.deepEqual(stored.preview, { downloadBytes: 5, upgrades: 2000, changesDropped: 2000, removalsDropped: 1 });
+  assert.equal(storedReport('backup', report).length, 64_000, 'other reports are cut');
+  assert.equal(storedReport('precheck', '{"short":1}'), '{"short":1}');
 });

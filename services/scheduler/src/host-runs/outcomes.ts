@@ -29,6 +29,26 @@ const REPORT_LIMIT = 64_000;
 
 const BACKUP_ID = new RegExp(idPatterns.backupId);
 
+/**
+ * The report as stored. A precheck's lists every package's fate (about 90 characters each),
+ * so a host of a few hundred packages exceeds the limit and a cut would lose what comes
+ * after the list (roles, the facts digest): that list is dropped (its totals stay) before
+ * anything is cut. Pure.
+ */
+export function storedReport(step: string, report: string): string {
+  if (report.length <= REPORT_LIMIT || step !== 'precheck') return report.slice(0, REPORT_LIMIT);
+  try {
+    const parsed = JSON.parse(report) as { preview?: { changes?: unknown[]; removals?: unknown[] } | null };
+    if (parsed.preview) {
+      const { changes, removals, ...totals } = parsed.preview;
+      parsed.preview = { ...totals, changesDropped: changes?.length ?? 0, removalsDropped: removals?.length ?? 0 } as never;
+    }
+    return JSON.stringify(parsed).slice(0, REPORT_LIMIT);
+  } catch {
+    return report.slice(0, REPORT_LIMIT);
+  }
+}
+
 /** The next version of a run after its step's result, and the transition that led there. */
 export function afterOutcome(run: RunInStep, reported: StepResult, ctx: OutcomeContext): { next: Next; after: HostRunDoc } {
   const { now } = ctx;
@@ -63,7 +83,7 @@ export function afterOutcome(run: RunInStep, reported: StepResult, ctx: OutcomeC
     kind: result.kind,
     code: result.code,
     message: clip('errorInfo', 'message', result.message),
-    report: result.report.slice(0, REPORT_LIMIT),
+    report: storedReport(step, result.report),
     ...(step === 'precheck' && run.factsDigest ? { factsDigest: run.factsDigest } : {}),
   };
   const history = [...run.history, record];

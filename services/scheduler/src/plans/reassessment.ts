@@ -1,7 +1,8 @@
 // Reassessing only what changed: a host whose facts digest (what the assessment reads:
 // release, packages, repositories, roles) equals the one its last precheck assessed keeps
 // that assessment. The decision is pure; the lookup reads the hosts' latest prechecks.
-import type { Models } from '../db/models.ts';
+import type { QueryFilter } from 'mongoose';
+import type { Models, RunStepDoc } from '../db/models.ts';
 
 export interface LastAssessment {
   planId: string;
@@ -17,25 +18,36 @@ export function unchangedSince(currentDigest: string | undefined, last: LastAsse
 
 const BATCH = 500;
 
-/** Each host's latest precheck that ran to an answer (ready or inhibited), with the digest it assessed. */
-export async function lastAssessments(models: Models, hostIds: readonly string[]): Promise<Map<string, LastAssessment>> {
+/**
+ * Each host's latest precheck that ran to an answer (ready or inhibited), with the digest it
+ * assessed. A few hosts are asked for by id; many in one pass over the prechecks (on
+ * FerretDB v1 every query but one by _id scans the collection, so batches would scan it
+ * once each).
+ */
+export async function lastAssessments(
+  models: Models,
+  hostIds: readonly string[],
+  /** Up to how many hosts are asked for by id (tests lower it to take the other path). */
+  byIdUpTo = BATCH,
+): Promise<Map<string, LastAssessment>> {
   const out = new Map<string, LastAssessment>();
-  for (let i = 0; i < hostIds.length; i += BATCH) {
-    const batch = hostIds.slice(i, i + BATCH);
-    const docs = await models.RunStep.find(
-      {
-        hostId: { $in: batch },
-        step: 'precheck',
-        $or: [{ outcome: 'succeeded' }, { code: 'PRECHECK_INHIBITED' }],
-        factsDigest: { $exists: true, $ne: '' },
-      },
-      { hostId: 1, planId: 1, factsDigest: 1, finishedAt: 1 },
-    ).lean();
-    for (const d of docs) {
-      const at = d.finishedAt ?? new Date(0);
-      const seen = out.get(d.hostId);
-      if (!seen || seen.at < at) out.set(d.hostId, { planId: d.planId, factsDigest: d.factsDigest ?? '', at });
-    }
+  const wanted = new Set(hostIds);
+  const answered: QueryFilter<RunStepDoc> = {
+    step: 'precheck',
+    $or: [{ outcome: 'succeeded' }, { code: 'PRECHECK_INHIBITED' }],
+    factsDigest: { $exists: true, $ne: '' },
+  };
+  const fields = { hostId: 1, planId: 1, factsDigest: 1, finishedAt: 1 };
+  const take = (d: { hostId: string; planId: string; factsDigest?: string; finishedAt: Date | null }): void => {
+    if (!wanted.has(d.hostId)) return;
+    const at = d.finishedAt ?? new Date(0);
+    const seen = out.get(d.hostId);
+    if (!seen || seen.at < at) out.set(d.hostId, { planId: d.planId, factsDigest: d.factsDigest ?? '', at });
+  };
+  if (hostIds.length > byIdUpTo) {
+    for await (const d of models.RunStep.find(answered, fields).lean().cursor()) take(d);
+    return out;
   }
+  for (const d of await models.RunStep.find({ ...answered, hostId: { $in: [...hostIds] } }, fields).lean()) take(d);
   return out;
 }
