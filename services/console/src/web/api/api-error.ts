@@ -1,0 +1,50 @@
+// The APIs' error shape, {error: {code, message, retryable, ...}}, turned into what the
+// console shows: a message key of the catalog (by HTTP status, never by message text) and
+// the API's own message to fill it. Pure.
+
+export interface ApiErrorBody {
+  code: string;
+  message: string;
+  retryable: boolean;
+}
+
+/** A failed API call: status 0 when no answer came at all. */
+export class ConsoleApiError extends Error {
+  readonly status: number;
+  readonly code: string;
+  readonly retryable: boolean;
+
+  constructor(status: number, body: ApiErrorBody) {
+    super(body.message);
+    this.name = 'ConsoleApiError';
+    this.status = status;
+    this.code = body.code;
+    this.retryable = body.retryable;
+  }
+}
+
+/** The error a response's status and body (parsed JSON, or null) stand for. */
+export function apiErrorOf(status: number, body: unknown): ConsoleApiError {
+  const e = (body as { error?: Partial<ApiErrorBody> } | null)?.error;
+  if (e && typeof e.code === 'string' && typeof e.message === 'string') {
+    return new ConsoleApiError(status, { code: e.code, message: e.message, retryable: e.retryable === true });
+  }
+  return new ConsoleApiError(status, { code: `HTTP_${status}`, message: `HTTP ${status}`, retryable: status >= 500 || status === 429 });
+}
+
+export const networkError = (cause: unknown): ConsoleApiError =>
+  new ConsoleApiError(0, { code: 'NETWORK', message: cause instanceof Error ? cause.message : String(cause), retryable: true });
+
+/** The catalog key that words an error for the user, and what fills its placeholders. */
+export function describeApiError(err: ConsoleApiError): { key: string; values: Record<string, string | number> } {
+  const values = { message: err.message, status: err.status };
+  if (err.status === 0) return { key: 'error.network', values };
+  if (err.status === 401) return { key: 'error.unauthenticated', values };
+  if (err.status === 403) return { key: 'error.forbidden', values };
+  if (err.status === 404) return { key: 'error.notFound', values };
+  if (err.status === 429) return { key: 'error.rateLimited', values };
+  if (err.status === 502 || err.status === 503 || err.status === 504) return { key: 'error.unavailable', values };
+  if (err.status >= 400 && err.status < 500) return { key: 'error.invalid', values };
+  if (err.status >= 500) return { key: 'error.internal', values };
+  return { key: 'error.other', values };
+}

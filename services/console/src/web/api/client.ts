@@ -1,0 +1,43 @@
+// The browser's API client: JSON over fetch to the console's same-origin proxies, the token
+// as a bearer, failures as ConsoleApiError (worded by describeApiError), event streams read
+// with readEventStream. A 401 signs the user out.
+import { session } from '../session/session.ts';
+import { apiErrorOf, type ConsoleApiError, networkError } from './api-error.ts';
+import { readEventStream, type StreamEvent } from './event-stream.ts';
+
+/** The APIs under the console's origin. */
+export const API = { scheduler: '/api/scheduler', alerting: '/api/alerting' } as const;
+
+const headers = (extra: Record<string, string> = {}): Record<string, string> => {
+  const token = session.token();
+  return { accept: 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}), ...extra };
+};
+
+async function failure(res: Response): Promise<ConsoleApiError> {
+  const body: unknown = await res.json().catch(() => null);
+  const err = apiErrorOf(res.status, body);
+  if (res.status === 401) session.signOut('expired');
+  return err;
+}
+
+async function send(url: string, init: RequestInit): Promise<Response> {
+  try {
+    return await fetch(url, init);
+  } catch (err) {
+    if (init.signal?.aborted) throw err;
+    throw networkError(err);
+  }
+}
+
+export async function getJson<T>(url: string, signal?: AbortSignal): Promise<T> {
+  const res = await send(url, { headers: headers(), ...(signal ? { signal } : {}) });
+  if (!res.ok) throw await failure(res);
+  return (await res.json()) as T;
+}
+
+/** Follows an event stream until it ends (resolves) or fails (rejects); abort to stop. */
+export async function followEvents(url: string, onEvent: (e: StreamEvent) => void, signal: AbortSignal): Promise<void> {
+  const res = await send(url, { headers: headers({ accept: 'text/event-stream' }), signal });
+  if (!res.ok || !res.body) throw await failure(res);
+  await readEventStream(res.body, onEvent, signal);
+}

@@ -1,0 +1,86 @@
+// The console's shell: header (navigation, language switch, sign-out) and the routes.
+// A view is a component under views/ given a <Route> here; every string it shows is a
+// key of i18n/en.ts and i18n/zh-CN.ts.
+import { useEffect, useState } from 'react';
+import { useTranslation } from 'react-i18next';
+import { Link, Redirect, Route, Switch, useLocation } from 'wouter';
+import { isLanguage, LANGUAGE_NAMES, LANGUAGES } from './i18n/catalogs.ts';
+import { session } from './session/session.ts';
+import { FleetView } from './views/fleet-view.tsx';
+import { LoginView } from './views/login-view.tsx';
+import { NotFoundView, PendingView } from './views/placeholder-views.tsx';
+
+export function App() {
+  const { t } = useTranslation();
+  const [signedIn, setSignedIn] = useState(() => session.token() !== null);
+  const [location] = useLocation();
+  useEffect(() => {
+    const onSignOut = (): void => setSignedIn(false);
+    window.addEventListener('yx:signed-out', onSignOut);
+    return () => window.removeEventListener('yx:signed-out', onSignOut);
+  }, []);
+
+  return (
+    <>
+      <a className="skip" href="#main">
+        {t('app.skipToContent')}
+      </a>
+      <header className="app-header">
+        <Link href="/" className="brand">
+          {t('app.name')}
+        </Link>
+        {signedIn && (
+          <nav aria-label={t('app.mainNav')}>
+            <Link href="/" aria-current={location === '/' ? 'page' : undefined}>
+              {t('nav.fleet')}
+            </Link>
+          </nav>
+        )}
+        <div className="header-tools">
+          <LanguageSwitch />
+          {signedIn && (
+            <button type="button" onClick={() => session.signOut()}>
+              {t('app.signOut')}
+            </button>
+          )}
+        </div>
+      </header>
+      <main id="main">
+        {signedIn ? (
+          <Switch>
+            <Route path="/" component={FleetView} />
+            <Route path="/login">
+              <Redirect to="/" />
+            </Route>
+            <Route path="/plans/*?" component={PendingView} />
+            <Route component={NotFoundView} />
+          </Switch>
+        ) : (
+          <LoginView onSignedIn={() => setSignedIn(true)} />
+        )}
+      </main>
+    </>
+  );
+}
+
+function LanguageSwitch() {
+  const { t, i18n } = useTranslation();
+  return (
+    <label className="language">
+      <span>{t('app.language')}</span>
+      <select
+        aria-label={t('app.language')}
+        value={i18n.language}
+        onChange={(e) => {
+          if (isLanguage(e.target.value)) void i18n.changeLanguage(e.target.value);
+        }}
+      >
+        {LANGUAGES.map((l) => (
+          <option key={l} value={l} lang={l}>
+            {LANGUAGE_NAMES[l]}
+          </option>
+        ))}
+      </select>
+    </label>
+  );
+}
