@@ -15,9 +15,10 @@ export interface HostProgram {
 /**
  * Groups of the set-up: the engine for testcontainers, what the OS-root tests use, what
  * builds and checks the compiled agent, what packages it (npm run package:agent), and the
- * Alertmanager the alerting receivers' tests forward to (infra/dev/alertmanager.ts).
+ * Alertmanager the alerting receivers' tests forward to (infra/dev/alertmanager.ts), and the
+ * browser the console's tests drive (never a browser download: Debian's chromium).
  */
-export type ProgramGroup = 'base' | 'containers' | 'os-roots' | 'agent' | 'packages' | 'alerting';
+export type ProgramGroup = 'base' | 'containers' | 'os-roots' | 'agent' | 'packages' | 'alerting' | 'browser';
 
 export const HOST_PROGRAMS: Record<ProgramGroup, Record<string, HostProgram>> = {
   base: {
@@ -100,6 +101,9 @@ export const HOST_PROGRAMS: Record<ProgramGroup, Record<string, HostProgram>> = 
     },
     service: { package: 'init-system-helpers', for: 'stopping the Alertmanager service its package starts (the tests start their own)' },
     'update-rc.d': { package: 'init-system-helpers', for: 'keeping the Alertmanager service from starting at boot' },
+  },
+  browser: {
+    chromium: { package: 'chromium', for: 'the console browser tests (tests/browser/): playwright-core drives it headless' },
   },
 };
 

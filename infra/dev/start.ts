@@ -6,6 +6,7 @@ import { createWriteStream, existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import net from 'node:net';
 import path from 'node:path';
+import { buildConsole } from '../console/build.ts';
 import { devApiToken } from './api-token.ts';
 import { type DevBusAuth, devBusAuth } from './bus-auth.ts';
 import { capture } from './exec.ts';
@@ -28,6 +29,7 @@ const ports = {
   api: env('YX_API_PORT', 8080),
   backupApi: env('YX_BACKUP_API_PORT', 8081),
   alertingApi: env('YX_ALERTING_API_PORT', 8083),
+  console: env('YX_CONSOLE_PORT', 8084),
 };
 
 /** Alerts are kept, grouped and shown, and nobody is notified: the dev stack has no one to tell. */
@@ -124,7 +126,16 @@ function services(bus: DevBusAuth, apiEnv: Record<string, string>): { name: stri
         ...apiEnv,
         YX_API_PORT: String(ports.alertingApi),
         YX_ALERTING_CONFIG: devAlertingConfig,
-        YX_CONSOLE_URL: `http://127.0.0.1:${ports.api}`,
+        YX_CONSOLE_URL: `http://127.0.0.1:${ports.console}`,
+      },
+    },
+    {
+      name: 'console',
+      main: 'services/console/src/main.ts',
+      env: {
+        YX_API_PORT: String(ports.console),
+        YX_CONSOLE_SCHEDULER_API: `http://127.0.0.1:${ports.api}`,
+        YX_CONSOLE_ALERTING_API: `http://127.0.0.1:${ports.alertingApi}`,
       },
     },
     { name: 'enrol', main: 'services/enrol/src/main.ts', env: bus.env.enrol },
@@ -176,6 +187,8 @@ async function main(): Promise<void> {
   await waitForServer(ports.nats, nats);
   await waitForServer(ports.mongo, mongo);
 
+  const consoleBuild = await buildConsole();
+  process.stderr.write(`start: console ${consoleBuild.built ? 'built' : 'up to date'} (${Math.round(consoleBuild.ms)} ms)\n`);
   const started: string[] = [];
   const apiToken = await devApiToken(dataDir);
   for (const s of services(bus, apiToken.env)) {
@@ -206,6 +219,9 @@ async function main(): Promise<void> {
           `               CLI: YX_ALERTING_API=http://127.0.0.1:${ports.alertingApi} yx alerts list   (and yx silences list)`,
           `               config ${path.relative(repoRoot, devAlertingConfig)}: no receivers, nobody is notified (see alerting.example.yaml)`,
         ]
+      : []),
+    ...(started.includes('console')
+      ? [`  console      http://127.0.0.1:${ports.console}/   sign in: paste the API token above ($YX_TOKEN)`]
       : []),
     `  services     ${started.length > 0 ? started.join(', ') : '(none yet)'}`,
     ...enrolment,

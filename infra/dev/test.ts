@@ -7,6 +7,7 @@
 // `npm test -- tests/integration/mongo.test.ts`. CI runs it without arguments.
 import { randomUUID } from 'node:crypto';
 import { buildAgent } from '../agent/build.ts';
+import { buildConsole } from '../console/build.ts';
 import { breakingArgs, protoBaseline } from '../proto/breaking.ts';
 import { ensureAlertmanager } from './alertmanager.ts';
 import { capture, run } from './exec.ts';
@@ -27,6 +28,8 @@ async function main(): Promise<void> {
     await run('biome', ['ci', '--reporter=summary', '.'], opts);
     step('types (tsc --noEmit)');
     await run('tsc', ['-p', 'tsconfig.json', '--noEmit'], opts);
+    step('types of the console in the browser (tsc --noEmit, DOM and JSX)');
+    await run('tsc', ['-p', 'services/console/src/web/tsconfig.json', '--noEmit'], opts);
     step('proto lint (buf lint)');
     await run('buf', ['lint'], opts);
     const baseline = await protoBaseline(repoRoot);
@@ -52,6 +55,10 @@ async function main(): Promise<void> {
   await ensureHostPrograms('agent', 'packages');
   const agent = await buildAgent();
   process.stderr.write(`yx-agent ${agent.version} (commit ${agent.commit}) for ${agent.executables.map((e) => e.arch).join(', ')}\n`);
+  step('console (npm run build:console) and the browser its tests drive (Debian chromium)');
+  await ensureHostPrograms('browser');
+  const consoleBuild = await buildConsole();
+  process.stderr.write(`console ${consoleBuild.built ? 'built' : 'up to date'} in ${Math.round(consoleBuild.ms)} ms\n`);
   const runId = randomUUID();
   const env = {
     ...process.env,
