@@ -80,6 +80,8 @@ const validPlan = {
 /** Every field of the plan schema, by path (set by the fuzz even where the valid plan has none). */
 const PLAN_FIELDS = [
   'name',
+  'mode',
+  'reassess',
   'selector',
   ...['pool', 'cluster', 'zone', 'rack', 'role', 'hosts', 'hosts[0]'].map((f) => `selector.${f}`),
   'profile',
@@ -151,8 +153,24 @@ function schedulerRoutes(): RouteCase[] {
       query: { runId: 'r-1', step: 'upgrade', limit: '5', tail: '5', cursor: '1' },
     },
     { key: 'GET /v1/audit', query: { planId, ...page } },
+    { key: 'GET /v1/plans/:planId/assessment', params: plan, query: REPORT_QUERY },
+    { key: 'GET /v1/assessment', query: { pool: 'fuzz', cluster: 'c00', zone: 'z0', rack: 'r0', role: 'app', ...REPORT_QUERY } },
+    {
+      key: 'POST /v1/hosts/:hostId/operations',
+      params: { hostId: 'fz-02' },
+      headers: { 'idempotency-key': 'fuzz-op-1' },
+      body: {
+        valid: { capability: 'assess', profile: 'debian-11-to-12', dryRun: true },
+        fields: ['capability', 'profile', 'backupId', 'callbackUrl', 'dryRun', 'rollback'],
+      },
+    },
+    { key: 'GET /v1/operations', query: { hostId: 'fz-02', ...page } },
+    { key: 'GET /v1/operations/:operationId', params: { operationId: 'op-20260101abcdef012345' } },
   ];
 }
+
+/** Every query field of the pool report routes. */
+const REPORT_QUERY = { format: 'json', view: 'overview', slots: '4', throughputMiBps: '20', secondsPerPackage: '0.4', fixedSeconds: '180' };
 
 const backupRoutes = (): RouteCase[] => {
   const id = { id: 'b-20260101-000000000001' };
