@@ -8,6 +8,7 @@ export const schedulerRouteRoles: RouteRoles = {
   // The API's description is no secret; what it describes is behind the roles below.
   'GET /docs/json': 'public',
   'GET /metrics': 'viewer',
+  'GET /v1/whoami': 'viewer',
   'GET /v1/plans': 'viewer',
   'GET /v1/plans/:planId': 'viewer',
   'GET /v1/plans/:planId/hosts': 'viewer',

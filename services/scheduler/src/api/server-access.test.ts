@@ -144,3 +144,13 @@ test('an identity over its rate limit gets 429 with Retry-After; another identit
   assert.ok(Number(limited.headers['retry-after']) >= 1);
   assert.equal((await call('GET', '/metrics', await jwt({ sub: 'erin' }))).status, 200);
 });
+
+test('GET /v1/whoami names the caller, its role and how it was proven (the console shows the role)', async () => {
+  const byToken = await call('GET', '/v1/whoami', viewerToken);
+  assert.equal(byToken.status, 200);
+  assert.deepEqual(JSON.parse(byToken.body), { name: 'dashboard', role: 'viewer', via: 'token' });
+  const byJwt = JSON.parse((await call('GET', '/v1/whoami', await jwt({ sub: 'alice' }))).body);
+  assert.equal(byJwt.role, 'viewer');
+  assert.equal(byJwt.via, 'oidc');
+  assert.equal((await call('GET', '/v1/whoami')).status, 401);
+});

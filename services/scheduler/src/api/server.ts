@@ -7,9 +7,11 @@ import {
   apiSecuritySchemes,
   apiServerOptions,
   documentErrors,
+  identityOf,
   installApiAuth,
   installApiErrors,
   localReference,
+  okResponse,
 } from '@yixing/common/http';
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { AuditLog } from '../audit/audit-log.ts';
@@ -73,6 +75,21 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
     reply.header('content-type', deps.registry.contentType);
     return deps.registry.metrics();
   });
+  // The caller as this API sees them: the console shows the role (and what it may do).
+  app.get(
+    '/v1/whoami',
+    {
+      schema: {
+        tags: ['identity'],
+        summary: 'The caller: name, role and how the credential was proven',
+        response: okResponse('{name, role, via}'),
+      },
+    },
+    async (req) => {
+      const { name, role, via } = identityOf(req);
+      return { name, role, via };
+    },
+  );
   planRoutes(app, deps);
   hostRoutes(app, deps);
   assessmentRoutes(app, deps);
