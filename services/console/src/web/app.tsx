@@ -4,8 +4,9 @@
 import { useEffect, useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import { Link, Redirect, Route, Switch, useLocation } from 'wouter';
+import { whoami } from './api/client.ts';
 import { isLanguage, LANGUAGE_NAMES, LANGUAGES } from './i18n/catalogs.ts';
-import { session } from './session/session.ts';
+import { type Caller, session } from './session/session.ts';
 import { FleetView } from './views/fleet-view.tsx';
 import { LoginView } from './views/login-view.tsx';
 import { NotFoundView, PendingView } from './views/placeholder-views.tsx';
@@ -13,12 +14,23 @@ import { NotFoundView, PendingView } from './views/placeholder-views.tsx';
 export function App() {
   const { t } = useTranslation();
   const [signedIn, setSignedIn] = useState(() => session.token() !== null);
+  const [caller, setCaller] = useState<Caller | null>(null);
   const [location] = useLocation();
   useEffect(() => {
-    const onSignOut = (): void => setSignedIn(false);
+    const onSignOut = (): void => {
+      setSignedIn(false);
+      setCaller(null);
+    };
     window.addEventListener('yx:signed-out', onSignOut);
     return () => window.removeEventListener('yx:signed-out', onSignOut);
   }, []);
+  // A tab that kept its token (a reload, a deep link) asks again who it is.
+  useEffect(() => {
+    if (!signedIn || caller) return;
+    const ac = new AbortController();
+    whoami(ac.signal).then(setCaller, () => {});
+    return () => ac.abort();
+  }, [signedIn, caller]);
 
   return (
     <>
@@ -38,6 +50,11 @@ export function App() {
         )}
         <div className="header-tools">
           <LanguageSwitch />
+          {caller && (
+            <span className="caller" data-role={caller.role}>
+              {t('app.identity', { name: caller.name, role: t(`role.${caller.role}`) })}
+            </span>
+          )}
           {signedIn && (
             <button type="button" onClick={() => session.signOut()}>
               {t('app.signOut')}
@@ -56,7 +73,12 @@ export function App() {
             <Route component={NotFoundView} />
           </Switch>
         ) : (
-          <LoginView onSignedIn={() => setSignedIn(true)} />
+          <LoginView
+            onSignedIn={(c) => {
+              setCaller(c);
+              setSignedIn(true);
+            }}
+          />
         )}
       </main>
     </>

@@ -1,7 +1,7 @@
 // The browser's API client: JSON over fetch to the console's same-origin proxies, the token
 // as a bearer, failures as ConsoleApiError (worded by describeApiError), event streams read
 // with readEventStream. A 401 signs the user out.
-import { session } from '../session/session.ts';
+import { type Caller, session } from '../session/session.ts';
 import { apiErrorOf, type ConsoleApiError, networkError } from './api-error.ts';
 import { readEventStream, type StreamEvent } from './event-stream.ts';
 
@@ -41,3 +41,6 @@ export async function followEvents(url: string, onEvent: (e: StreamEvent) => voi
   if (!res.ok || !res.body) throw await failure(res);
   await readEventStream(res.body, onEvent, signal);
 }
+
+/** Who the signed-in token belongs to (a 401 signs out). */
+export const whoami = (signal?: AbortSignal): Promise<Caller> => getJson<Caller>(`${API.scheduler}/v1/whoami`, signal);

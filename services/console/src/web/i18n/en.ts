@@ -6,9 +6,10 @@ export const en = {
     mainNav: 'Main',
     language: 'Language',
     signOut: 'Sign out',
-    role: 'Role: {{role}}',
+    identity: '{{name}} · {{role}}',
   },
   nav: { fleet: 'Fleet' },
+  role: { viewer: 'Viewer', operator: 'Operator', admin: 'Administrator' },
   login: {
     title: 'Sign in',
     intro: 'Paste an API token. It is kept in this browser tab only and sent with each request to the APIs.',

@@ -8,9 +8,10 @@ export const zhCN: Catalog = {
     mainNav: '主导航',
     language: '语言',
     signOut: '退出登录',
-    role: '角色：{{role}}',
+    identity: '{{name}} · {{role}}',
   },
   nav: { fleet: '集群总览' },
+  role: { viewer: '只读用户', operator: '操作员', admin: '管理员' },
   login: {
     title: '登录',
     intro: '粘贴 API 令牌。令牌只保存在当前浏览器标签页中，并随每个请求发送给 API。',

@@ -1,6 +1,11 @@
 // The signed-in token: kept in sessionStorage (this tab only, gone when it closes) and sent
 // as Authorization: Bearer. A 401 from any API signs out and tells the login page why.
 
+import type { Identity } from '@yixing/common/http';
+
+/** Who the token belongs to, as GET /v1/whoami answers. */
+export type Caller = Pick<Identity, 'name' | 'role' | 'via'>;
+
 const TOKEN_KEY = 'yx.token';
 const REASON_KEY = 'yx.signedOutBecause';
 

@@ -2,10 +2,10 @@
 import { type FormEvent, useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import { type ConsoleApiError, describeApiError } from '../api/api-error.ts';
-import { API, getJson } from '../api/client.ts';
-import { session } from '../session/session.ts';
+import { whoami } from '../api/client.ts';
+import { type Caller, session } from '../session/session.ts';
 
-export function LoginView({ onSignedIn }: { onSignedIn: () => void }) {
+export function LoginView({ onSignedIn }: { onSignedIn: (caller: Caller) => void }) {
   const { t } = useTranslation();
   const [token, setToken] = useState('');
   const [busy, setBusy] = useState(false);
@@ -20,9 +20,9 @@ export function LoginView({ onSignedIn }: { onSignedIn: () => void }) {
     setProblem(null);
     session.signIn(value);
     try {
-      await getJson(`${API.scheduler}/v1/plans?limit=1`);
+      const caller = await whoami();
       // The path asked for (a deep link) is shown once signed in.
-      onSignedIn();
+      onSignedIn(caller);
     } catch (err) {
       session.signOut();
       const { key, values } = describeApiError(err as ConsoleApiError);
