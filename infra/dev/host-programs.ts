@@ -104,6 +104,10 @@ export const HOST_PROGRAMS: Record<ProgramGroup, Record<string, HostProgram>> = 
   },
   browser: {
     chromium: { package: 'chromium', for: 'the console browser tests (tests/browser/): playwright-core drives it headless' },
+    '/usr/share/fonts/truetype/wqy/wqy-microhei.ttc': {
+      package: 'fonts-wqy-microhei',
+      for: 'Chinese text in the console screenshots (without a CJK font chromium draws boxes)',
+    },
   },
 };
 
