@@ -134,7 +134,7 @@ test('an agent killed in the middle of the upgrade resumes it when started again
   assert.equal(stopped.end, undefined, 'the run did not claim an end');
   assert.deepEqual(
     stopped.steps.map((s) => `${s.step}:${s.status}`),
-    ['precheck:succeeded', 'backup:succeeded', 'upgrade:running'],
+    ['precheck:succeeded', 'drain:succeeded', 'backup:succeeded', 'upgrade:running'],
     'the state says exactly where it stopped',
   );
 

@@ -304,7 +304,10 @@ export class StandaloneRun {
       throw new Error(`no migration of ${this.#o.root} is recorded in ${this.#o.stateFile}`);
     }
     // The drain record in the run's data stays: the same set runs again and is taken away again.
-    const redone = new Set<StepName>(['rollback', 'drain', 'undrain']);
+    // A rollback that was interrupted is resumed instead, from its checkpoint (the state's
+    // one checkpoint: a drain run again before it would end and clear it).
+    const interrupted = prev.steps.some((s) => s.step === 'rollback' && s.status === 'running');
+    const redone = new Set<StepName>(interrupted ? ['undrain'] : ['rollback', 'drain', 'undrain']);
     this.#state = { ...prev, end: undefined, steps: prev.steps.filter((s) => !redone.has(s.step)) } as StandaloneState;
     await this.#save();
     return this.#rollback(0, true);
