@@ -60,7 +60,8 @@ let auth: { authorization: string } = { authorization: '' };
 
 before(async () => {
   dataDir = await mkdtemp(path.join(tmpdir(), 'yx-readme-'));
-  const [nats, monitor, mongo, api, backupApi, alertingApi] = await Promise.all([
+  const [nats, monitor, mongo, api, backupApi, alertingApi, consolePort] = await Promise.all([
+    freePort(),
     freePort(),
     freePort(),
     freePort(),
@@ -75,6 +76,7 @@ before(async () => {
     YX_API_PORT: String(api),
     YX_BACKUP_API_PORT: String(backupApi),
     YX_ALERTING_API_PORT: String(alertingApi),
+    YX_CONSOLE_PORT: String(consolePort),
     YX_DATA_DIR: dataDir,
   });
   stack = await spawnService({ name: 'dev-start', main: 'infra/dev/start.ts', env, ready: /Yixing is running/, logDir: dataDir });
@@ -172,4 +174,14 @@ test('README "Using it": the pool assessment and the operations run as written',
   assert.equal(operated.code, 0, `the operations block failed:\n${operated.out.slice(-4000)}`);
   assert.match(operated.out, /migrate of sim-07 \(centos-7-to-openeuler-22.03\) succeeded/);
   assert.match(operated.out, /upgrade of sim-08 \(centos-7-to-openeuler-22.03\) succeeded/);
+});
+
+test('README "Console": ./dev start serves the console, a deep link too, and it proxies the API with your token', async () => {
+  const base = `http://127.0.0.1:${env.YX_CONSOLE_PORT}`;
+  const page = await fetch(`${base}/plans/p/hosts/h/steps/upgrade`);
+  assert.equal(page.status, 200);
+  assert.match(await page.text(), /<div id="root"><\/div>/);
+  const me = await fetch(`${base}/api/scheduler/v1/whoami`, { headers: auth });
+  assert.equal(me.status, 200);
+  assert.equal(((await me.json()) as { role: string }).role, 'admin');
 });
