@@ -184,6 +184,15 @@ test('every control has an accessible name, at 1280 px and at phone width (no si
   await browser.screenshot(phone, '06-fleet-phone-zh');
 });
 
+test('a token refused mid-session (revoked, expired) returns to the login page saying why', async () => {
+  await page.evaluate("sessionStorage.setItem('yx.token', 'yx_revoked-meanwhile')");
+  await page.reload();
+  await waitForText(page, 'h1', /^登录$/);
+  assert.equal(await waitForText(page, '[role=alert]', /令牌/), '令牌被拒绝（已过期或已吊销），请重新登录。');
+  assert.equal(await page.evaluate("sessionStorage.getItem('yx.token')"), null);
+  await browser.screenshot(page, '07-signed-out-zh');
+});
+
 test('no script errors and no Content-Security-Policy refusals on any page', () => {
   // The refused token's 401 is logged by the browser as a failed resource: expected.
   const unexpected = browser.errors.filter((e) => !/Failed to load resource: the server responded with a status of 401/.test(e));
