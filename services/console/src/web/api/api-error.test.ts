@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { YxError } from '@yixing/common/errors';
 import { CATALOGS, keysOf } from '../i18n/catalogs.ts';
 import { apiErrorOf, describeApiError, networkError } from './api-error.ts';
 
@@ -8,6 +9,8 @@ test("the API's error shape is read as sent", () => {
     error: { code: 'FORBIDDEN', message: 'alice is a viewer; POST /v1/plans needs operator', retryable: false },
   });
   assert.equal(e.status, 403);
+  assert.ok(e instanceof YxError);
+  assert.equal(e.httpStatus, 403);
   assert.equal(e.code, 'FORBIDDEN');
   assert.equal(e.message, 'alice is a viewer; POST /v1/plans needs operator');
   assert.deepEqual(describeApiError(e), { key: 'error.forbidden', values: { message: e.message, status: 403 } });

@@ -1,6 +1,8 @@
-// The APIs' error shape, {error: {code, message, retryable, ...}}, turned into what the
-// console shows: a message key of the catalog (by HTTP status, never by message text) and
-// the API's own message to fill it. Pure.
+// The APIs' error shape, {error: {code, message, retryable, ...}}, as a YxError with the
+// API's code (the one error model), and worded for the user: a message key of the catalog
+// (by HTTP status, never by message text) filled with the API's own message. Pure.
+
+import { YxError } from '@yixing/common/errors';
 
 export interface ApiErrorBody {
   code: string;
@@ -9,15 +11,17 @@ export interface ApiErrorBody {
 }
 
 /** A failed API call: status 0 when no answer came at all. */
-export class ConsoleApiError extends Error {
+export class ConsoleApiError extends YxError {
   readonly status: number;
   readonly code: string;
   readonly retryable: boolean;
+  /** What the API answered with (0: no answer). */
+  override readonly httpStatus: number;
 
   constructor(status: number, body: ApiErrorBody) {
     super(body.message);
-    this.name = 'ConsoleApiError';
     this.status = status;
+    this.httpStatus = status;
     this.code = body.code;
     this.retryable = body.retryable;
   }
