@@ -68,8 +68,9 @@ export async function buildConsole(opts: { outDir?: string; force?: boolean } = 
   const started = performance.now();
   const current = opts.force ? null : await upToDate(outDir);
   if (current) return { built: false, ms: performance.now() - started, script: current.script, style: current.style };
-  // Built beside, then swapped in: a running console server never sees half a build.
-  const staging = `${outDir}.building`;
+  // Built beside, then swapped in: a running console server never sees half a build. Its
+  // own directory: test processes that build at once do not write into each other's.
+  const staging = `${outDir}.building-${process.pid}`;
   await rm(staging, { recursive: true, force: true });
   const result = await esbuild.build({
     entryPoints: [entry],
