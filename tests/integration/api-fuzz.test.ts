@@ -132,6 +132,7 @@ function schedulerRoutes(): RouteCase[] {
     { key: 'GET /healthz', query: { x: '1' } },
     { key: 'GET /docs/json', query: { x: '1' } },
     { key: 'GET /metrics', query: { x: '1' } },
+    { key: 'GET /v1/whoami', query: { x: '1' } },
     { key: 'GET /v1/plans', query: { state: 'running', ...page } },
     { key: 'POST /v1/plans', headers: { 'idempotency-key': 'fuzz-1' }, body: { valid: validPlan, fields: PLAN_FIELDS } },
     { key: 'GET /v1/plans/:planId', params: plan },
