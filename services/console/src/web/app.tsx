@@ -8,6 +8,7 @@ import { whoami } from './api/client.ts';
 import { isLanguage, LANGUAGE_NAMES, LANGUAGES } from './i18n/catalogs.ts';
 import { type Caller, session } from './session/session.ts';
 import { FleetView } from './views/fleet-view.tsx';
+import { HostView } from './views/host-view.tsx';
 import { LoginView } from './views/login-view.tsx';
 import { NotFoundView, PendingView } from './views/placeholder-views.tsx';
 
@@ -69,6 +70,8 @@ export function App() {
             <Route path="/login">
               <Redirect to="/" />
             </Route>
+            <Route path="/hosts/:host" component={HostView} />
+            <Route path="/plans/:plan/hosts/:host/steps/:step" component={HostView} />
             <Route path="/plans/*?" component={PendingView} />
             <Route component={NotFoundView} />
           </Switch>

@@ -1,0 +1,44 @@
+// A host and its runs, asked for again every POLL_MS while one of its runs still changes
+// (GET /v1/hosts/:host carries each run's history and its step's percent; the plan's event
+// stream does not), and every IDLE_MS otherwise (a new plan may take the host).
+import type { RunView } from '@yixing/scheduler';
+import { useEffect, useState } from 'react';
+import type { ConsoleApiError } from '../api/api-error.ts';
+import { API, getJson } from '../api/client.ts';
+import { startPolling } from './polling.ts';
+import { runIsLive } from './step-graph.ts';
+
+const POLL_MS = 1500;
+const IDLE_MS = 10_000;
+
+export interface HostInfo {
+  hostId: string;
+  facts: { hostname: string; osId: string; osVersion: string; arch: string; kernel: string; roles?: string[] };
+  labels: { pool: string; cluster: string; zone: string; rack: string; role: string };
+  agentVersion: string;
+  alive: boolean;
+  activePlanId: string | null;
+}
+
+export interface HostDetail {
+  host: HostInfo;
+  runs: RunView[];
+}
+
+export function useHost(hostId: string): { detail: HostDetail | null; error: ConsoleApiError | null } {
+  const [detail, setDetail] = useState<HostDetail | null>(null);
+  const [error, setError] = useState<ConsoleApiError | null>(null);
+  useEffect(() => {
+    setDetail(null);
+    return startPolling(
+      (signal) => getJson<HostDetail>(`${API.scheduler}/v1/hosts/${encodeURIComponent(hostId)}`, signal),
+      (d) => {
+        setDetail(d);
+        setError(null);
+        return d.runs.some(runIsLive) ? POLL_MS : IDLE_MS;
+      },
+      setError,
+    );
+  }, [hostId]);
+  return { detail, error };
+}
