@@ -51,7 +51,10 @@ const labels = (group: string): Record<string, string> => ({ [WORKLOAD_LABEL]: r
 
 type DrainReport = { workloads: { role: string; record: { containers: { id: string; name: string }[] } }[] };
 
-test('containers running before the migration run again after it, and after a rollback', async () => {
+// The two strategies are split over the two heavy tests (each a whole migration and its
+// rollback): the operator's rollback reverts a snapshot of the root, the failed migration's
+// restores packages. Either way the drain record lives in the agent's state, outside the root.
+test('containers running before the migration run again after it, and after a snapshot rollback', async () => {
   const r = await root();
   const ids = [
     await runContainer(image, { name: `web-${runLabel.slice(0, 8)}`, labels: labels('a') }),
@@ -63,7 +66,7 @@ test('containers running before the migration run again after it, and after a ro
   const startedBefore = await Promise.all(ids.map(async (id) => (await inspectContainer(id)).startedAt));
   const workloads = await workloadsFile(r, 'a');
 
-  const migrated = await yxAgent(['migrate', '--rollback', 'packages', ...common(r, workloads)]);
+  const migrated = await yxAgent(['migrate', '--rollback', 'snapshot', ...common(r, workloads)]);
   assert.equal(migrated.code, 0, migrated.stdout + migrated.stderr);
   assert.equal(await osVersion(r.root), '12');
   const state = await standaloneState(r.stateDir);
@@ -95,7 +98,7 @@ test('containers running before the migration run again after it, and after a ro
   for (const id of ids) assert.equal((await inspectContainer(id)).running, true, `container ${id} runs after the rollback`);
 });
 
-for (const strategy of ['packages', 'snapshot'] as const) {
+for (const strategy of ['packages'] as const) {
   test(`a container that does not come back on the new system fails the migration; after the ${strategy} rollback it runs again`, async () => {
     const r = await root();
     const steady = await runContainer(image, { name: `steady-${strategy}-${runLabel.slice(0, 8)}`, labels: labels(`b-${strategy}`) });
