@@ -37,7 +37,8 @@ function StepNodeView({ data }: NodeProps<StepFlowNode>) {
   const stateWord = t(`stepState.${n.state}`);
   return (
     <div className={`step-node step-${n.state}`} data-step={n.step} data-state={n.state}>
-      <Handle type="target" position={Position.Left} isConnectable={false} />
+      <Handle type="target" id="l" position={Position.Left} isConnectable={false} />
+      <Handle type="target" id="t" position={Position.Top} isConnectable={false} />
       <div className="step-node-title">
         <span className="step-icon" aria-hidden="true">
           {STATE_ICONS[n.state]}
@@ -52,7 +53,8 @@ function StepNodeView({ data }: NodeProps<StepFlowNode>) {
         {n.attempts > 1 ? ` · ${t('host.attempts', { count: n.attempts })}` : ''}
       </div>
       {n.state === 'running' && n.percent !== null && <div className="step-node-bar" style={{ width: `${n.percent}%` }} />}
-      <Handle type="source" position={Position.Right} isConnectable={false} />
+      <Handle type="source" id="r" position={Position.Right} isConnectable={false} />
+      <Handle type="source" id="b" position={Position.Bottom} isConnectable={false} />
     </div>
   );
 }
@@ -117,16 +119,23 @@ export function HostStepGraph({
     const n = nodes.find((m) => m.id === id);
     return n ? t(`step.${n.step}`) : id;
   };
-  const flowEdges = graphEdges(nodes).map((e) => ({
-    id: e.id,
-    source: e.source,
-    target: e.target,
-    type: 'smoothstep',
-    className: e.idle ? 'edge-idle' : 'edge-done',
-    focusable: false,
-    selectable: false,
-    ariaLabel: t('host.edgeName', { from: stepName(e.source), to: stepName(e.target) }),
-  }));
+  const yOf = (id: string): number => placements.find((p) => p.id === id)?.y ?? 0;
+  const flowEdges = graphEdges(nodes).map((e) => {
+    // To a node on a row below (wrapped, or the recovery row): out of the bottom, into the top.
+    const down = yOf(e.target) > yOf(e.source);
+    return {
+      id: e.id,
+      source: e.source,
+      target: e.target,
+      sourceHandle: down ? 'b' : 'r',
+      targetHandle: down ? 't' : 'l',
+      type: 'smoothstep',
+      className: e.idle ? 'edge-idle' : 'edge-done',
+      focusable: false,
+      selectable: false,
+      ariaLabel: t('host.edgeName', { from: stepName(e.source), to: stepName(e.target) }),
+    };
+  });
   const ariaLabelConfig = useMemo(
     () => ({
       'node.a11yDescription.default': t('host.graphHelp'),
