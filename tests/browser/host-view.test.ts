@@ -29,6 +29,7 @@ const FAILING = 'hv-2';
 let stack: Stack;
 let scheduler: { proc: ServiceProcess; api: string };
 let fleet: ServiceProcess;
+let hangingFleet: ServiceProcess;
 let consoleServer: ConsoleServer;
 let browser: ConsoleBrowser;
 let page: Page;
@@ -45,7 +46,20 @@ before(async () => {
     prefix: 'hv',
     sim: { seed: 'host-view', durations, failures: [{ step: 'upgrade', hosts: [FAILING] }], tickMs: 50 },
   });
-  await waitForHosts(scheduler.api, 8);
+  // A pool whose upgrades hang: a step that stays running, for its live log.
+  hangingFleet = await startFleet(stack, {
+    size: 4,
+    clusters: 1,
+    pool: 'host-live',
+    prefix: 'hl',
+    sim: {
+      seed: 'host-live',
+      durations: { ...durations, upgrade: [60_000, 60_000] },
+      failures: [{ step: 'upgrade', mode: 'hang' }],
+      tickMs: 50,
+    },
+  });
+  await waitForHosts(scheduler.api, 12);
   consoleServer = await startConsole({ schedulerApi: scheduler.api, alertingApi: 'http://127.0.0.1:9', logDir: stack.dir });
   browser = await launchBrowser('host-view');
   page = await browser.newPage();
@@ -55,6 +69,7 @@ after(async () => {
   await browser?.close();
   await consoleServer?.proc.kill();
   await fleet?.kill();
+  await hangingFleet?.kill();
   await scheduler?.proc.kill();
   await stack?.stop();
   process.stderr.write(`host view screenshots: ${browserArtifactsDir}\n`);
@@ -210,6 +225,51 @@ test('a succeeded host reads all green', async () => {
   );
   assert.equal(s, 'cluster-check=succeeded precheck=succeeded backup=succeeded upgrade=succeeded reboot=succeeded postcheck=succeeded');
   await browser.screenshot(page, '07-host-succeeded-zh');
+});
+
+test('a running step shows its live log and its progress', async () => {
+  const live = await api<PlanView>(scheduler.api, 'POST', '/v1/plans', {
+    name: 'host-view-live',
+    selector: { pool: 'host-live' },
+    profile: 'centos-7-to-openeuler-22.03',
+    canary: { count: 1 },
+    promotion: { mode: 'manual' },
+    waves: [{ percent: 100 }],
+    limits: { maxInFlight: 1 },
+    errorBudget: { plan: { count: 1 } },
+    onFailure: 'rollback',
+  });
+  const host = await waitUntil(
+    async () => {
+      for (const h of ['hl-0', 'hl-1', 'hl-2', 'hl-3']) {
+        const { runs } = await api<{ runs: { planId: string; step: string | null; state: string }[] }>(
+          scheduler.api,
+          'GET',
+          `/v1/hosts/${h}`,
+        );
+        if (runs.some((r) => r.planId === live.id && r.state === 'active' && r.step === 'upgrade'))
+          return { done: true, value: h, state: h };
+      }
+      return { done: false, value: '', state: 'none in its upgrade' };
+    },
+    { what: 'a host of the hanging pool in its upgrade' },
+  );
+  await page.goto(`${consoleServer.url}/plans/${live.id}/hosts/${host}/steps/upgrade`);
+  await waitForText(page, '#step-detail-title', /^◔ 升级：进行中 \d+%$/);
+  assert.equal(await textOf(page, '#step-log-title'), '实时日志');
+  await waitForText(page, '.step-log', /simulate: upgrade for profile centos-7-to-openeuler-22\.03/);
+  assert.equal(await page.locator('.step-log').getAttribute('aria-live'), 'polite');
+  assert.match((await nodeNames(page))[3] ?? '', /^升级：进行中 \d+%$/);
+  // The percent moves while the page watches (the host is asked again every 1.5 s).
+  const first = await textOf(page, '.react-flow__node[data-id="upgrade"] .step-node-state');
+  await waitUntil(
+    async () => {
+      const now = await textOf(page, '.react-flow__node[data-id="upgrade"] .step-node-state');
+      return { done: now !== first, value: now, state: now };
+    },
+    { what: 'the upgrade node’s percent to move' },
+  );
+  await browser.screenshot(page, '08-live-log-zh');
 });
 
 test('no script errors and no Content-Security-Policy refusals on any page', () => {

@@ -94,7 +94,6 @@ export const en = {
     handle: 'Step connector',
   },
   stepDetail: {
-    title: '{{step}}: {{state}}',
     attempt: 'Attempt',
     duration: 'Took',
     code: 'Error code',

@@ -96,7 +96,6 @@ export const zhCN: Catalog = {
     handle: '步骤连接点',
   },
   stepDetail: {
-    title: '{{step}}：{{state}}',
     attempt: '尝试次数',
     duration: '耗时',
     code: '错误码',

@@ -4,7 +4,7 @@ import { useTranslation } from 'react-i18next';
 import { durationText, type RunView, type StepNode } from '../hosts/step-graph.ts';
 import { useStepLog } from '../hosts/use-step-log.ts';
 import { ErrorBanner } from './error-banner.tsx';
-import { STATE_ICONS } from './host-step-graph.tsx';
+import { STATE_ICONS, useNodeName } from './host-step-graph.tsx';
 
 export function HostStepDetail({ hostId, run, node }: { hostId: string; run: RunView; node: StepNode }) {
   const { t, i18n } = useTranslation();
@@ -14,14 +14,14 @@ export function HostStepDetail({ hostId, run, node }: { hostId: string; run: Run
   // The run's failure names the step that failed; the step's own record says the same or more.
   const code = failed ? node.last?.code || (run.failure?.step === node.step ? run.failure.code : '') : '';
   const message = failed ? node.last?.message || (run.failure?.step === node.step ? run.failure.message : '') : '';
-  const stateWord = t(`stepState.${node.state}`);
+  const nameOf = useNodeName();
   return (
     <section className={`card step-detail step-${node.state}`} aria-labelledby="step-detail-title" data-node={node.id}>
       <h2 id="step-detail-title">
         <span className="step-icon" aria-hidden="true">
           {STATE_ICONS[node.state]}
         </span>{' '}
-        {t('stepDetail.title', { step: t(`step.${node.step}`), state: stateWord })}
+        {nameOf(node)}
       </h2>
       <dl className="facts">
         {node.attempts > 0 && (
