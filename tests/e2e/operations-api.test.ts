@@ -162,6 +162,12 @@ test('backup, upgrade and rollback one at a time: idempotent, gated on the backu
     ['precheck', 'backup'],
   );
   assert.match(backup.backupId, /^b-\d{8}-[0-9a-f]{12}$/, 'the backup the service verified');
+  const hostRuns = (await call('GET', '/v1/hosts/op-1')).json.runs as { runId: string; backupId: string; backupVerified: boolean }[];
+  assert.deepEqual(
+    hostRuns.filter((r) => r.runId === backup.runId).map((r) => [r.backupId, r.backupVerified]),
+    [[backup.backupId, true]],
+    'the host view shows the run’s backup, verified',
+  );
   const listed = (await call('GET', '/v1/operations?hostId=op-1')).json.items as Op[];
   assert.equal(listed.length, 1, 'one operation for the two requests');
 

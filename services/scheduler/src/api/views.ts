@@ -121,6 +121,9 @@ export interface RunView {
   deferrals: number;
   /** The steps the run walks forward (what a step graph draws); a rollback only on failure. */
   path: StepName[];
+  /** The backup the run's upgrade and rollback rely on ('' before its backup step), and whether the service verified it. */
+  backupId: string;
+  backupVerified: boolean;
   history: HostRunDoc['history'];
   slots: HostRunDoc['slots'];
 }
@@ -145,6 +148,8 @@ export function runView(run: HostRunDoc, percent?: number): RunView {
     exclusionReason: run.exclusionReason ?? '',
     deferrals: run.deferrals,
     path: [...(run.path ?? MIGRATION_STEPS)],
+    backupId: run.backupId,
+    backupVerified: run.backupVerified,
     history: run.history,
     slots: run.slots,
   };
