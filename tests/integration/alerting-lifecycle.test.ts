@@ -143,8 +143,14 @@ describe('alerting: acknowledge, resolve, silence, inhibit', () => {
       },
       { what: 'the resolved notification' },
     );
-    const resolved = notes('ack').at(-1) as WebhookBody;
-    assert.deepEqual(hosts(resolved, 'resolved'), ['ack-h1', 'ack-h2']);
+    // Both resolutions are notified: together, or (a flush between the two events on a
+    // loaded machine) h1's with h2 still firing, then h2's; as in Alertmanager, an alert
+    // notified resolved once leaves the group.
+    const resolvedHosts = notes('ack')
+      .slice(acknowledgedAt)
+      .flatMap((n) => hosts(n, 'resolved'));
+    assert.deepEqual([...new Set(resolvedHosts)].sort(), ['ack-h1', 'ack-h2']);
+    assert.deepEqual(hosts(notes('ack').at(-1) as WebhookBody, 'firing'), [], 'the last notification fires nothing');
     await waitUntil(
       async () => ({ done: pages('ack').at(-1)?.event_action === 'resolve', value: null, state: String(pages('ack').length) }),
       {
