@@ -9,6 +9,7 @@ import type { PlanSummary, PlanView } from '@yixing/scheduler';
 import type { Page } from 'playwright-core';
 import { testTokens } from '../fixtures/api-access.ts';
 import { browserArtifactsDir, type ConsoleBrowser, type ConsoleServer, launchBrowser, startConsole } from '../fixtures/browser.ts';
+import { signIn, textOf, unnamedControls, waitForText } from '../fixtures/console-page.ts';
 import type { ServiceProcess } from '../fixtures/processes.ts';
 import { api, type Stack, startFleet, startScheduler, startStack, waitForHosts } from '../fixtures/stack.ts';
 import { waitUntil } from '../fixtures/wait.ts';
@@ -57,33 +58,6 @@ after(async () => {
   await stack?.stop();
   process.stderr.write(`console screenshots: ${browserArtifactsDir}\n`);
 });
-
-// Expressions run in the page are strings: this file is type-checked without the DOM.
-/** The text of the first element a selector finds now ('' when none). */
-const textOf = (p: Page, selector: string): Promise<string> =>
-  p.evaluate<string>(`document.querySelector(${JSON.stringify(selector)})?.textContent?.trim() ?? ''`);
-
-/** Waits (without a time limit, failing on a stall) until the selector's text matches. */
-const waitForText = (p: Page, selector: string, pattern: RegExp): Promise<string> =>
-  waitUntil(
-    async () => {
-      const text = await textOf(p, selector);
-      return { done: pattern.test(text), value: text, state: text };
-    },
-    { what: `${selector} to read ${pattern}` },
-  );
-
-/** Controls the accessibility tree shows without a name (a button, link, box or switch with nothing to call it). */
-async function unnamedControls(p: Page): Promise<string[]> {
-  const tree = await p.locator('body').ariaSnapshot();
-  return tree.split('\n').filter((line) => /^\s*- (button|link|combobox|textbox|checkbox|radio|progressbar)\s*(\[.*\])?:?\s*$/.test(line));
-}
-
-async function signIn(p: Page, token: string): Promise<void> {
-  await waitForText(p, 'h1', /^登录$/);
-  await p.getByLabel('API 令牌').fill(token);
-  await p.getByRole('button', { name: '登录' }).click();
-}
 
 test('a token the API refuses keeps you at the login page, saying so in Chinese', async () => {
   await page.goto(consoleServer.url);
