@@ -16,6 +16,32 @@ test("the API's error shape is read as sent", () => {
   assert.deepEqual(describeApiError(e), { key: 'error.forbidden', values: { message: e.message, status: 403 } });
 });
 
+test('the fields a 400 names are kept: every one it lists, else its one field', () => {
+  const listed = apiErrorOf(400, {
+    error: {
+      code: 'VALIDATION_FAILED',
+      message: 'body.duration: "2x" is not a duration; body.comment: is required: say why',
+      retryable: false,
+      field: 'body.duration',
+      reason: '"2x" is not a duration',
+      problems: [
+        { field: 'body.duration', reason: '"2x" is not a duration' },
+        { field: 'body.comment', reason: 'is required: say why' },
+        { nonsense: true },
+      ],
+    },
+  });
+  assert.deepEqual(listed.problems, [
+    { field: 'body.duration', reason: '"2x" is not a duration' },
+    { field: 'body.comment', reason: 'is required: say why' },
+  ]);
+  const one = apiErrorOf(400, {
+    error: { code: 'VALIDATION_FAILED', message: 'm', retryable: false, field: 'query.limit', reason: 'too big' },
+  });
+  assert.deepEqual(one.problems, [{ field: 'query.limit', reason: 'too big' }]);
+  assert.deepEqual(apiErrorOf(404, { error: { code: 'NOT_FOUND', message: 'm', retryable: false } }).problems, []);
+});
+
 test('a body not in the error shape (a proxy page, no body) still says the status', () => {
   const e = apiErrorOf(502, '<html>bad gateway</html>');
   assert.equal(e.code, 'HTTP_502');

@@ -10,6 +10,12 @@ export interface ApiErrorBody {
   retryable: boolean;
 }
 
+/** One field a 400 names: `body.matchers`, `query.limit`, and what is wrong with it. */
+export interface FieldProblem {
+  field: string;
+  reason: string;
+}
+
 /** A failed API call: status 0 when no answer came at all. */
 export class ConsoleApiError extends YxError {
   readonly status: number;
@@ -17,21 +23,33 @@ export class ConsoleApiError extends YxError {
   readonly retryable: boolean;
   /** What the API answered with (0: no answer). */
   override readonly httpStatus: number;
+  /** The fields the API named as wrong (every one when it lists them), for a form to show beside each. */
+  readonly problems: readonly FieldProblem[];
 
-  constructor(status: number, body: ApiErrorBody) {
+  constructor(status: number, body: ApiErrorBody, problems: readonly FieldProblem[] = []) {
     super(body.message);
     this.status = status;
     this.httpStatus = status;
     this.code = body.code;
     this.retryable = body.retryable;
+    this.problems = problems;
   }
+}
+
+const isProblem = (p: unknown): p is FieldProblem =>
+  typeof (p as FieldProblem | null)?.field === 'string' && typeof (p as FieldProblem).reason === 'string';
+
+/** The problems an error body lists, else the one field and reason it names. */
+function problemsOf(e: { problems?: unknown; field?: unknown; reason?: unknown }): FieldProblem[] {
+  if (Array.isArray(e.problems)) return e.problems.filter(isProblem).map(({ field, reason }) => ({ field, reason }));
+  return isProblem(e) ? [{ field: e.field as string, reason: e.reason as string }] : [];
 }
 
 /** The error a response's status and body (parsed JSON, or null) stand for. */
 export function apiErrorOf(status: number, body: unknown): ConsoleApiError {
-  const e = (body as { error?: Partial<ApiErrorBody> } | null)?.error;
+  const e = (body as { error?: Partial<ApiErrorBody> & { problems?: unknown; field?: unknown; reason?: unknown } } | null)?.error;
   if (e && typeof e.code === 'string' && typeof e.message === 'string') {
-    return new ConsoleApiError(status, { code: e.code, message: e.message, retryable: e.retryable === true });
+    return new ConsoleApiError(status, { code: e.code, message: e.message, retryable: e.retryable === true }, problemsOf(e));
   }
   return new ConsoleApiError(status, { code: `HTTP_${status}`, message: `HTTP ${status}`, retryable: status >= 500 || status === 429 });
 }
