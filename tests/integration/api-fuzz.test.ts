@@ -153,6 +153,7 @@ function schedulerRoutes(): RouteCase[] {
       params: { hostId: 'fz-00' },
       query: { runId: 'r-1', step: 'upgrade', limit: '5', tail: '5', cursor: '1' },
     },
+    { key: 'GET /v1/inventory/summary', query: { x: '1' } },
     { key: 'GET /v1/audit', query: { planId, ...page } },
     { key: 'GET /v1/plans/:planId/assessment', params: plan, query: REPORT_QUERY },
     { key: 'GET /v1/assessment', query: { pool: 'fuzz', cluster: 'c00', zone: 'z0', rack: 'r0', role: 'app', ...REPORT_QUERY } },

@@ -26,6 +26,7 @@ export const schedulerRouteRoles: RouteRoles = {
   'GET /v1/hosts': 'viewer',
   'GET /v1/hosts/:hostId': 'viewer',
   'GET /v1/hosts/:hostId/logs': 'viewer',
+  'GET /v1/inventory/summary': 'viewer',
   'GET /v1/audit': 'viewer',
   'POST /v1/hosts/:hostId/operations': 'operator',
   'GET /v1/operations': 'viewer',

@@ -24,6 +24,7 @@ import type { Engine } from '../reconcile/engine.ts';
 import { assessmentRoutes } from './assessment.routes.ts';
 import type { StreamOptions } from './event-stream.ts';
 import { hostRoutes } from './host.routes.ts';
+import { inventoryRoutes } from './inventory.routes.ts';
 import { type OperationRoutesDeps, operationRoutes } from './operation.routes.ts';
 import { planRoutes } from './plan.routes.ts';
 import { schedulerRouteRoles } from './route-roles.ts';
@@ -92,6 +93,7 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
   );
   planRoutes(app, deps);
   hostRoutes(app, deps);
+  inventoryRoutes(app, deps);
   assessmentRoutes(app, deps);
   operationRoutes(app, deps);
   return app;

@@ -7,6 +7,7 @@ import type { Subscription } from '@nats-io/transport-node';
 import { type AgentRegistration, type Bus, bulkWriteChunked, type Logger } from '@yixing/common';
 import type { AnyBulkWriteOperation } from 'mongoose';
 import type { HostDoc, LivenessDoc, Models } from '../db/models.ts';
+import { type InventorySummary, summariseInventory } from './inventory-summary.ts';
 
 const LIVENESS_CHUNKS = 64;
 const DOMAINS = ['cluster', 'zone', 'rack'] as const;
@@ -268,6 +269,12 @@ export class Inventory {
     const seen = this.#lastSeen.get(hostId);
     if (seen !== undefined) return now - seen <= graceMs;
     return now - this.#startedAt <= graceMs;
+  }
+
+  /** The hosts counted by OS release, agent version and connection (alive within `graceMs`). */
+  summary(graceMs: number): InventorySummary {
+    const now = this.#deps.clock();
+    return summariseInventory(this.#hosts.values(), (id) => this.isAlive(id, graceMs, now));
   }
 
   members(domain: 'cluster' | 'zone' | 'rack', name: string): ReadonlySet<string> {
