@@ -136,6 +136,7 @@ function services(bus: DevBusAuth, apiEnv: Record<string, string>): { name: stri
         YX_API_PORT: String(ports.console),
         YX_CONSOLE_SCHEDULER_API: `http://127.0.0.1:${ports.api}`,
         YX_CONSOLE_ALERTING_API: `http://127.0.0.1:${ports.alertingApi}`,
+        YX_CONSOLE_BACKUP_API: `http://127.0.0.1:${ports.backupApi}`,
       },
     },
     { name: 'enrol', main: 'services/enrol/src/main.ts', env: bus.env.enrol },

@@ -45,7 +45,9 @@ before(async () => {
   });
   await new Promise<void>((r) => upstream.listen(0, '127.0.0.1', r));
   upstreamUrl = `http://127.0.0.1:${(upstream.address() as AddressInfo).port}`;
-  app = await buildConsoleApp({ config: { schedulerApi: upstreamUrl, alertingApi: 'http://127.0.0.1:1', distDir: dist } });
+  app = await buildConsoleApp({
+    config: { schedulerApi: upstreamUrl, alertingApi: 'http://127.0.0.1:1', backupApi: 'http://127.0.0.1:1', distDir: dist },
+  });
 });
 
 after(async () => {
@@ -106,6 +108,10 @@ test('an API that does not answer is a 503 naming it, in the error shape', async
   assert.equal(body.error.code, 'DEPENDENCY_UNAVAILABLE');
   assert.match(body.error.message, /^the alerting API at http:\/\/127\.0\.0\.1:1 did not answer/);
   assert.equal(body.error.retryable, true);
+  // The backup API has its own proxy, named in its own error.
+  const backup = await app.inject({ url: '/api/backup/v1/backups/b-1', headers: { authorization: 'Bearer yx_abc' } });
+  assert.equal(backup.statusCode, 503);
+  assert.match(backup.json().error.message, /^the backup API at http:\/\/127\.0\.0\.1:1 did not answer/);
 });
 
 test('server-sent events stream through as the API writes them', async () => {
@@ -127,7 +133,7 @@ test('server-sent events stream through as the API writes them', async () => {
 test('no index.html: the server refuses to start, saying to build', async () => {
   const empty = await mkdtemp(path.join(os.tmpdir(), 'yx-console-empty-'));
   await assert.rejects(
-    buildConsoleApp({ config: { schedulerApi: upstreamUrl, alertingApi: upstreamUrl, distDir: empty } }),
+    buildConsoleApp({ config: { schedulerApi: upstreamUrl, alertingApi: upstreamUrl, backupApi: upstreamUrl, distDir: empty } }),
     /index\.html: not built; run npm run build:console/,
   );
   await rm(empty, { recursive: true, force: true });

@@ -24,6 +24,11 @@ async function main(): Promise<void> {
         parse: str({ pattern: BASE_URL }),
         default: 'http://127.0.0.1:8083',
       },
+      YX_CONSOLE_BACKUP_API: {
+        doc: 'the backup service API the console proxies under /api/backup (no trailing slash)',
+        parse: str({ pattern: BASE_URL }),
+        default: 'http://127.0.0.1:8081',
+      },
       YX_CONSOLE_DIST: {
         doc: 'the built console (index.html, assets/): npm run build:console',
         parse: str(),
@@ -34,10 +39,18 @@ async function main(): Promise<void> {
   );
   const log = createLogger('console', cfg.YX_LOG_LEVEL);
   const app = await buildConsoleApp({
-    config: { schedulerApi: cfg.YX_CONSOLE_SCHEDULER_API, alertingApi: cfg.YX_CONSOLE_ALERTING_API, distDir: cfg.YX_CONSOLE_DIST },
+    config: {
+      schedulerApi: cfg.YX_CONSOLE_SCHEDULER_API,
+      alertingApi: cfg.YX_CONSOLE_ALERTING_API,
+      backupApi: cfg.YX_CONSOLE_BACKUP_API,
+      distDir: cfg.YX_CONSOLE_DIST,
+    },
   });
   const address = await app.listen({ host: cfg.YX_API_HOST, port: cfg.YX_API_PORT });
-  log.info({ address, scheduler: cfg.YX_CONSOLE_SCHEDULER_API, alerting: cfg.YX_CONSOLE_ALERTING_API }, 'console ready');
+  log.info(
+    { address, scheduler: cfg.YX_CONSOLE_SCHEDULER_API, alerting: cfg.YX_CONSOLE_ALERTING_API, backup: cfg.YX_CONSOLE_BACKUP_API },
+    'console ready',
+  );
   process.stdout.write(`yx-console ready ${address}\n`);
   stopOnSignals(() => app.close());
 }

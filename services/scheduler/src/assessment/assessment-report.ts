@@ -10,7 +10,8 @@
 // later (roles) is missing and the report is marked truncated.
 
 import { JSONParser } from '@streamparser/json';
-import { YxError } from '@yixing/common';
+// From the errors module alone: the console's bundle reads reports with this parser too.
+import { YxError } from '@yixing/common/errors';
 
 export const SEVERITIES = ['info', 'low', 'medium', 'high'] as const;
 export type Severity = (typeof SEVERITIES)[number];
