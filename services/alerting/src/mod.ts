@@ -1,5 +1,7 @@
 // Public surface of @yixing/alerting, for tests that build it in process.
 export * from './api/alerting.routes.ts';
+// What the API answers, for its clients (the console imports these as types only).
+export type { AlertView, SilenceView } from './api/views.ts';
 export { type AlertingApp, type AlertingAppConfig, type AlertingAppDeps, buildAlertingApp } from './app.ts';
 export { type AlertingConfig, checkAlertingConfig, loadAlertingConfig } from './config/alerting-config.ts';
 export * from './metrics.ts';
