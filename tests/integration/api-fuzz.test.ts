@@ -136,7 +136,7 @@ function schedulerRoutes(): RouteCase[] {
     { key: 'GET /v1/plans', query: { state: 'running', ...page } },
     { key: 'POST /v1/plans', headers: { 'idempotency-key': 'fuzz-1' }, body: { valid: validPlan, fields: PLAN_FIELDS } },
     { key: 'GET /v1/plans/:planId', params: plan },
-    { key: 'GET /v1/plans/:planId/hosts', params: plan, query: { state: 'pending', ...page } },
+    { key: 'GET /v1/plans/:planId/hosts', params: plan, query: { state: 'pending', phase: '1', ...page } },
     // A plan that does not exist: a live one's stream would not end.
     { key: 'GET /v1/plans/:planId/events', params: { planId: 'p-20260101-000000000001' } },
     ...['pause', 'resume', 'approve', 'retry-failed'].map((a) => ({ key: `POST /v1/plans/:planId/${a}`, params: plan, body: anyBody })),

@@ -605,6 +605,20 @@ test("a finished plan's hosts page with a cursor, reading only each page's runs 
     }
     const ok = await allPages(`/v1/plans/${planId}/hosts?state=succeeded`, 2);
     assert.deepEqual(ok.hostIds, ['h-0', 'h-1', 'h-2', 'h-4', 'h-5']);
+    // One phase (archived and not), one phase in one state: what the console drills into.
+    const wave = await allPages(`/v1/plans/${planId}/hosts?phase=1`, 2);
+    assert.deepEqual(wave.hostIds, ['h-2', 'h-3', 'h-4', 'h-5', 'h-6']);
+    const canaryOk = await allPages(`/v1/plans/${planId}/hosts?phase=0&state=succeeded`, 1);
+    assert.deepEqual(canaryOk.hostIds, ['h-0', 'h-1']);
+    const waveFailed = await allPages(`/v1/plans/${planId}/hosts?phase=1&state=failed`, 2);
+    assert.deepEqual(waveFailed.hostIds, ['h-3']);
+    assert.deepEqual((await allPages(`/v1/plans/${planId}/hosts?phase=2`, 2)).hostIds, []);
+    for (const bad of ['-1', 'one', '1.5', '99999']) {
+      const res = await stack.inject({ method: 'GET', url: `/v1/plans/${planId}/hosts?phase=${bad}` });
+      assert.equal(res.statusCode, 400, `phase=${bad}: ${res.body}`);
+      const body = res.json() as { error: { field?: string; message: string } };
+      assert.equal(body.error.field, 'querystring.phase', body.error.message);
+    }
     // The plan list counts the runs archived and those left in run_states, each once.
     const listed = (await stack.inject({ method: 'GET', url: '/v1/plans?state=completed&limit=500' })).json() as {
       items: { id: string; counters: Record<string, number> }[];
@@ -648,6 +662,19 @@ test("a live plan's hosts page with a cursor in take order", async () => {
       hostIds,
       rt.order.map((key) => key.slice(planId.length + 1)),
     );
+    // The canary (phase 0) alone, and the first wave alone, from memory.
+    const byPhase = (phase: number): string[] =>
+      rt.order.filter((key) => rt.run(key).phase === phase).map((key) => key.slice(planId.length + 1));
+    assert.deepEqual((await allPages(`/v1/plans/${planId}/hosts?phase=0`, 3)).hostIds, byPhase(0));
+    assert.equal(byPhase(0).length, 1);
+    assert.deepEqual((await allPages(`/v1/plans/${planId}/hosts?phase=1&state=pending`, 3)).hostIds, byPhase(1));
+    assert.equal((await allPages(`/v1/plans/${planId}/hosts?phase=1&state=failed`, 3)).hostIds.length, 0);
+    // The plan view counts each phase's runs by state.
+    const view = (await stack.inject({ method: 'GET', url: `/v1/plans/${planId}` })).json() as {
+      phases: { states: Record<string, number>; size: number }[];
+    };
+    assert.deepEqual(view.phases[0]?.states, { pending: 1, active: 0, held: 0, succeeded: 0, failed: 0, excluded: 0 });
+    assert.equal(view.phases[1]?.states.pending, byPhase(1).length);
   } finally {
     await stack.inject({ method: 'POST', url: `/v1/plans/${planId}/abort`, payload: {} });
   }

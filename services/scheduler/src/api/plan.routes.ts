@@ -103,7 +103,7 @@ export function planRoutes(app: FastifyInstance, deps: ApiDeps): void {
     (req) => loadPlanView(deps, req.params.planId),
   );
 
-  app.get<{ Params: { planId: string }; Querystring: { state?: RunState; limit?: string; cursor?: string } }>(
+  app.get<{ Params: { planId: string }; Querystring: { state?: RunState; phase?: string; limit?: string; cursor?: string } }>(
     '/v1/plans/:planId/hosts',
     {
       schema: {
@@ -113,7 +113,15 @@ export function planRoutes(app: FastifyInstance, deps: ApiDeps): void {
         querystring: {
           type: 'object',
           additionalProperties: false,
-          properties: { state: { type: 'string', enum: RUN_STATES }, ...pageParams(PAGE_SIZES.planHosts) },
+          properties: {
+            state: { type: 'string', enum: RUN_STATES },
+            phase: {
+              type: 'string',
+              pattern: '^[0-9]{1,4}$',
+              description: "A phase's index (0 = the canary): only that phase's hosts. One past the last: hosts left out of every phase.",
+            },
+            ...pageParams(PAGE_SIZES.planHosts),
+          },
         },
         response: { ...okResponse('{hosts, nextCursor: null on the last page}'), ...errorResponses(404) },
       },
@@ -122,6 +130,7 @@ export function planRoutes(app: FastifyInstance, deps: ApiDeps): void {
       const q = {
         limit: limitOf(req.query.limit, PAGE_SIZES.planHosts),
         ...(req.query.state ? { state: req.query.state } : {}),
+        ...(req.query.phase !== undefined ? { phase: Number(req.query.phase) } : {}),
         ...(req.query.cursor ? { after: afterRun(req.query.cursor) } : {}),
       };
       const rt = engine.runtime(req.params.planId);
@@ -217,6 +226,7 @@ export { planSpecSchema };
 interface RunPageQuery {
   limit: number;
   state?: RunState;
+  phase?: number;
   after?: { order: number; key: string };
 }
 
@@ -239,6 +249,7 @@ function livePlanHosts(rt: PlanRuntime, q: RunPageQuery): { hosts: RunView[]; ne
     const run = rt.runs.get(key) as HostRunDoc;
     if (after && (run.order < after.order || (run.order === after.order && key <= after.key))) continue;
     if (q.state && run.state !== q.state) continue;
+    if (q.phase !== undefined && run.phase !== q.phase) continue;
     if (page.length === q.limit) return hostsPage(page, true);
     page.push(runView(run, rt.progress.get(key)));
   }

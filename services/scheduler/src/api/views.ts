@@ -2,7 +2,7 @@
 import type { StepName } from '@yixing/common';
 import type { HostRunDoc, PlanDoc } from '../db/models.ts';
 import { MIGRATION_STEPS } from '../host-runs/transitions.ts';
-import { type PlanCounters, PlanRuntime } from '../reconcile/plan-runtime.ts';
+import { type PhaseCounters, type PlanCounters, PlanRuntime } from '../reconcile/plan-runtime.ts';
 
 export interface PlanView {
   id: string;
@@ -16,7 +16,18 @@ export interface PlanView {
   hostCount: number;
   openPhase: number;
   gate: PlanDoc['gate'];
-  phases: { index: number; name: string; size: number; budget: number; started: number; final: number; failed: number; inFlight: number }[];
+  phases: {
+    index: number;
+    name: string;
+    size: number;
+    budget: number;
+    started: number;
+    final: number;
+    failed: number;
+    inFlight: number;
+    /** The phase's runs by state. */
+    states: PhaseCounters['states'];
+  }[];
   budget: { limit: number; used: number; remaining: number };
   counters: PlanCounters;
   /** Hosts in a final state, in percent. */
@@ -87,6 +98,7 @@ export function planView(rt: PlanRuntime): PlanView {
         final: live?.final ?? 0,
         failed: live?.failed ?? 0,
         inFlight: [...rt.active].filter((id) => rt.runs.get(id)?.phase === i).length,
+        states: { ...(live?.states ?? { pending: 0, active: 0, held: 0, succeeded: 0, failed: 0, excluded: 0 }) },
       };
     }),
     counters: structuredClone(c),

@@ -133,17 +133,18 @@ export class RunStore {
    */
   async pagePlan(
     planId: string,
-    q: { after?: { order: number; key: string }; state?: RunState; limit: number },
+    q: { after?: { order: number; key: string }; state?: RunState; phase?: number; limit: number },
   ): Promise<{ runs: HostRunDoc[]; more: boolean }> {
     const after = (idField: '_id' | 'key') =>
       q.after ? { $or: [{ order: { $gt: q.after.order } }, { order: q.after.order, [idField]: { $gt: q.after.key } }] } : {};
+    const inPhase = q.phase === undefined ? {} : { phase: q.phase };
     type Light = { _id: string; key: string; version: number; order: number; state: RunState };
     const [archived, versions] = await Promise.all([
-      this.#m.RunArchive.find({ planId, ...(q.state ? { state: q.state } : {}), ...after('_id') })
+      this.#m.RunArchive.find({ planId, ...inPhase, ...(q.state ? { state: q.state } : {}), ...after('_id') })
         .sort({ order: 1, _id: 1 })
         .limit(q.limit + 1)
         .lean<RunStateDoc[]>(),
-      this.#m.RunState.find({ planId, ...after('key') }, { key: 1, version: 1, order: 1, state: 1 }).lean<Light[]>(),
+      this.#m.RunState.find({ planId, ...inPhase, ...after('key') }, { key: 1, version: 1, order: 1, state: 1 }).lean<Light[]>(),
     ]);
     const latest = new Map<string, Light>();
     for (const v of versions) {

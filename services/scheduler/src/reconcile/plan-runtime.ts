@@ -1,7 +1,7 @@
 // The in-memory mirror of one live plan: its document, its host-runs, and counters kept
 // up to date by accounting every run replacement (old out, new in). The database stays
 // the source of truth; a scheduler that restarts rebuilds this from it.
-import type { HostRunDoc, PlanDoc } from '../db/models.ts';
+import type { HostRunDoc, PlanDoc, RunState } from '../db/models.ts';
 import type { ChangeContext } from '../host-runs/run-changes.ts';
 import { RunNotLiveError } from './errors.ts';
 
@@ -13,6 +13,8 @@ export interface PhaseCounters {
   final: number;
   failed: number;
   inFlightNotFailed: number;
+  /** The phase's runs by state (what the console's plan view counts and drills into). */
+  states: Record<RunState, number>;
 }
 
 export interface PlanCounters {
@@ -75,7 +77,15 @@ export class PlanRuntime {
   constructor(plan: PlanDoc, runs: HostRunDoc[]) {
     this.plan = plan;
     this.counters = emptyCounters(runs.length);
-    this.phases = plan.phases.map((p) => ({ size: p.size, budget: p.budget, started: 0, final: 0, failed: 0, inFlightNotFailed: 0 }));
+    this.phases = plan.phases.map((p) => ({
+      size: p.size,
+      budget: p.budget,
+      started: 0,
+      final: 0,
+      failed: 0,
+      inFlightNotFailed: 0,
+      states: { pending: 0, active: 0, held: 0, succeeded: 0, failed: 0, excluded: 0 },
+    }));
     const sorted = [...runs].sort((a, b) => a.phase - b.phase || a.order - b.order);
     this.order = sorted.map((r) => r._id);
     for (const r of sorted) this.runs.set(r._id, r);
@@ -139,6 +149,7 @@ export class PlanRuntime {
     if (r.rollback === 'succeeded') c.rolledBack += sign;
     if (r.rollback === 'failed') c.rollbackFailed += sign;
     if (ph) {
+      ph.states[r.state] += sign;
       if (r.state !== 'pending' || r.slots.length > 0) ph.started += sign;
       if (isFinal(r)) ph.final += sign;
     }
