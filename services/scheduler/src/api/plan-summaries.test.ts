@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { countsOf, countsOfLatest } from './plan-summaries.ts';
+import { countsOf, countsOfLatest, planSummary } from './plan-summaries.ts';
 
 test('counts by state add up in flight; failures are counted apart', () => {
   assert.deepEqual(
@@ -50,4 +50,24 @@ test('a plan partly compacted counts its archived runs and the latest versions o
     archived,
   );
   assert.deepEqual(c, { total: 3, pending: 0, active: 1, held: 0, succeeded: 1, failed: 1, excluded: 0, inFlight: 1, failures: 1 });
+});
+
+test('a summary says how many phases its plan has (the canary and the waves), none when it stored none', () => {
+  const doc = {
+    _id: 'p-1',
+    name: 'n',
+    state: 'running' as const,
+    stateReason: '',
+    createdAt: new Date(0),
+    createdBy: 'me',
+    finishedAt: null,
+    hostCount: 3,
+    openPhase: 1,
+    gate: null,
+    budget: 1,
+    spec: { profile: 'debian-11-to-12' },
+  };
+  const counts = countsOf(3, [], 0);
+  assert.equal(planSummary({ ...doc, phases: [{}, {}, {}] } as never, counts).phaseCount, 3);
+  assert.equal(planSummary(doc as never, counts).phaseCount, 0);
 });

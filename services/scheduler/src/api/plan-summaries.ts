@@ -12,8 +12,14 @@ const COUNT_FIELDS = ['total', 'pending', 'active', 'held', 'succeeded', 'failed
 /** A plan's run counts: by state, in flight (active or held), and failures against the budget. */
 export type PlanCounts = Pick<PlanCounters, (typeof COUNT_FIELDS)[number]>;
 
-/** What the list shows of a plan: the plan view without its spec, phases and detailed counters. */
-export type PlanSummary = ReturnType<typeof planHeader> & { counters: PlanCounts };
+/**
+ * What the list shows of a plan: the plan view without its spec, phases and detailed
+ * counters; how many phases it has (the canary and the waves), for "wave N of M".
+ */
+export type PlanSummary = ReturnType<typeof planHeader> & { counters: PlanCounts; phaseCount: number };
+
+/** The plan fields a summary reads. */
+type SummaryDoc = PlanHeaderDoc & { phases?: readonly unknown[] };
 
 const SUMMARY_FIELDS = {
   name: 1,
@@ -27,14 +33,15 @@ const SUMMARY_FIELDS = {
   gate: 1,
   budget: 1,
   'spec.profile': 1,
+  phases: 1,
 } as const;
 
 const pickCounts = (c: PlanCounters): PlanCounts => Object.fromEntries(COUNT_FIELDS.map((k) => [k, c[k]])) as PlanCounts;
 
 export const emptyCounts = (total: number): PlanCounts => pickCounts(emptyCounters(total));
 
-export function planSummary(plan: PlanHeaderDoc, c: PlanCounts): PlanSummary {
-  return { ...planHeader(plan, c), counters: c };
+export function planSummary(plan: SummaryDoc, c: PlanCounts): PlanSummary {
+  return { ...planHeader(plan, c), counters: c, phaseCount: plan.phases?.length ?? 0 };
 }
 
 /** Counts from rows of (state, runs in that state) and the number of runs that failed. */
@@ -155,7 +162,7 @@ export async function listPlanSummaries(
   const found = await deps.models.Plan.find(filter, SUMMARY_FIELDS)
     .sort({ ...NEWEST_FIRST })
     .limit(q.limit + 1)
-    .lean<PlanHeaderDoc[]>();
+    .lean<SummaryDoc[]>();
   const { docs, nextCursor } = pageOf(found, q.limit);
   // Which plans are live is decided once: one that ends meanwhile is still summarized.
   const runtimes = docs.map((d) => deps.engine.runtime(d._id));

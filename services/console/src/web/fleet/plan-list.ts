@@ -38,8 +38,22 @@ export function applyPlanSnapshot(plans: readonly PlanSummary[], view: PlanView)
     const counters = { ...p.counters };
     for (const k of Object.keys(counters) as (keyof PlanCounts)[]) counters[k] = view.counters[k];
     const { name, state, stateReason, finishedAt, hostCount, openPhase, gate, budget, percentDone } = view;
-    return { ...p, name, state, stateReason, finishedAt, hostCount, openPhase, gate, budget, percentDone, counters };
+    const phaseCount = view.phases.length;
+    return { ...p, name, state, stateReason, finishedAt, hostCount, openPhase, gate, budget, percentDone, counters, phaseCount };
   });
+}
+
+/**
+ * Where a plan's rollout is: in its canary (phase 0, before its waves) or in wave N of M
+ * (the open phase); null for a plan without phases. A finished plan says where it stopped.
+ */
+export type WaveProgress = { phase: 'canary'; waves: number } | { phase: 'wave'; n: number; of: number } | null;
+
+export function waveProgress(p: Pick<PlanSummary, 'openPhase' | 'phaseCount'>): WaveProgress {
+  const waves = Math.max(0, p.phaseCount - 1);
+  if (p.phaseCount <= 0) return null;
+  if (p.openPhase <= 0) return { phase: 'canary', waves };
+  return { phase: 'wave', n: Math.min(p.openPhase, waves), of: waves };
 }
 
 export interface FleetTotals {
