@@ -6,6 +6,7 @@ import { useTranslation } from 'react-i18next';
 import { Link, Redirect, Route, Switch, useLocation } from 'wouter';
 import { whoami } from './api/client.ts';
 import { isLanguage, LANGUAGE_NAMES, LANGUAGES } from './i18n/catalogs.ts';
+import { CallerProvider } from './session/caller-context.tsx';
 import { type Caller, session } from './session/session.ts';
 import { FleetView } from './views/fleet-view.tsx';
 import { HostView } from './views/host-view.tsx';
@@ -65,16 +66,18 @@ export function App() {
       </header>
       <main id="main">
         {signedIn ? (
-          <Switch>
-            <Route path="/" component={FleetView} />
-            <Route path="/login">
-              <Redirect to="/" />
-            </Route>
-            <Route path="/hosts/:host" component={HostView} />
-            <Route path="/plans/:plan/hosts/:host/steps/:step" component={HostView} />
-            <Route path="/plans/*?" component={PendingView} />
-            <Route component={NotFoundView} />
-          </Switch>
+          <CallerProvider value={caller}>
+            <Switch>
+              <Route path="/" component={FleetView} />
+              <Route path="/login">
+                <Redirect to="/" />
+              </Route>
+              <Route path="/hosts/:host" component={HostView} />
+              <Route path="/plans/:plan/hosts/:host/steps/:step" component={HostView} />
+              <Route path="/plans/*?" component={PendingView} />
+              <Route component={NotFoundView} />
+            </Switch>
+          </CallerProvider>
         ) : (
           <LoginView
             onSignedIn={(c) => {

@@ -35,6 +35,26 @@ export async function getJson<T>(url: string, signal?: AbortSignal): Promise<T> 
   return (await res.json()) as T;
 }
 
+/**
+ * POSTs a JSON body; answers the API's JSON. An idempotency key (sent as Idempotency-Key, on
+ * the routes that take one) makes a retried request create at most once.
+ */
+export async function postJson<T>(url: string, body: unknown, opts: { signal?: AbortSignal; idempotencyKey?: string } = {}): Promise<T> {
+  const extra: Record<string, string> = { 'content-type': 'application/json' };
+  if (opts.idempotencyKey) extra['idempotency-key'] = opts.idempotencyKey;
+  const res = await send(url, {
+    method: 'POST',
+    headers: headers(extra),
+    body: JSON.stringify(body ?? {}),
+    ...(opts.signal ? { signal: opts.signal } : {}),
+  });
+  if (!res.ok) throw await failure(res);
+  return (await res.json()) as T;
+}
+
+/** A fresh Idempotency-Key (1 to 255 visible ASCII characters, as the API requires). */
+export const newIdempotencyKey = (): string => crypto.randomUUID();
+
 /** Follows an event stream until it ends (resolves) or fails (rejects); abort to stop. */
 export async function followEvents(url: string, onEvent: (e: StreamEvent) => void, signal: AbortSignal): Promise<void> {
   const res = await send(url, { headers: headers({ accept: 'text/event-stream' }), signal });

@@ -25,11 +25,15 @@ export interface HostDetail {
   runs: RunView[];
 }
 
-export function useHost(hostId: string): { detail: HostDetail | null; error: ConsoleApiError | null } {
+/** The host, the last error, and `reload` to ask again now (after an action). */
+export function useHost(hostId: string): { detail: HostDetail | null; error: ConsoleApiError | null; reload: () => void } {
   const [detail, setDetail] = useState<HostDetail | null>(null);
   const [error, setError] = useState<ConsoleApiError | null>(null);
+  const [round, setRound] = useState(0);
+  // biome-ignore lint/correctness/useExhaustiveDependencies: another host starts empty
+  useEffect(() => setDetail(null), [hostId]);
+  // biome-ignore lint/correctness/useExhaustiveDependencies: a round is an ask-again-now
   useEffect(() => {
-    setDetail(null);
     return startPolling(
       (signal) => getJson<HostDetail>(`${API.scheduler}/v1/hosts/${encodeURIComponent(hostId)}`, signal),
       (d) => {
@@ -39,6 +43,6 @@ export function useHost(hostId: string): { detail: HostDetail | null; error: Con
       },
       setError,
     );
-  }, [hostId]);
-  return { detail, error };
+  }, [hostId, round]);
+  return { detail, error, reload: () => setRound((r) => r + 1) };
 }

@@ -143,6 +143,82 @@ export const en = {
     other: 'Error {{status}}: {{message}}',
     dismiss: 'Dismiss',
   },
+  actions: {
+    title: 'Actions',
+    planLine: 'Plan {{name}}:',
+    hostLine: 'This host in the plan:',
+    why: {
+      role: 'Your role may only view: changing a plan needs the operator role.',
+      signingIn: 'Checking who you are…',
+      finished: 'The plan has finished.',
+      aborting: 'The plan is being aborted.',
+      notRunning: 'Only a running plan (or one waiting for approval) can be paused.',
+      notPaused: 'Only a paused plan (or one whose error budget ran out) can be resumed.',
+      noGate: 'There is no gate waiting for approval.',
+      noFailed: 'No host has failed.',
+      notHeld: 'Only a host held for an operator after a failure can be retried or rolled back.',
+      notPending: 'Only a host that has not started can be excluded.',
+    },
+    confirm: {
+      typeToConfirm: 'Type {{value}} to confirm',
+      working: 'Working…',
+      cancel: 'Cancel',
+    },
+    plan: {
+      group: 'Actions on plan {{name}}',
+      pause: {
+        label: 'Pause',
+        title: 'Pause plan {{name}}?',
+        body: 'No new host starts until the plan is resumed. Hosts already migrating finish their steps.',
+        confirm: 'Pause the plan',
+      },
+      resume: {
+        label: 'Resume',
+        title: 'Resume plan {{name}}?',
+        body: 'Hosts start again within the plan’s limits and windows.',
+        confirm: 'Resume the plan',
+      },
+      approve: {
+        label: 'Approve next wave',
+        title: 'Approve the next wave of {{name}}?',
+        body: 'The canary (or the wave before) is done; the next wave’s hosts start migrating.',
+        confirm: 'Approve',
+      },
+      'retry-failed': {
+        label: 'Retry failed hosts',
+        title: 'Retry the failed hosts of {{name}}?',
+        body: '{{failed}} failed hosts start again from the beginning, each as a new run.',
+        confirm: 'Retry them',
+      },
+      abort: {
+        label: 'Abort',
+        title: 'Abort plan {{name}}?',
+        body: 'No further host starts and the plan cannot be resumed. Hosts in flight finish their migration. This cannot be undone.',
+        confirm: 'Abort the plan',
+      },
+    },
+    host: {
+      group: 'Actions on host {{host}} in this plan',
+      retry: {
+        label: 'Retry',
+        title: 'Retry host {{host}}?',
+        body: 'Runs the failed step ({{step}}) of {{host}} again, in plan {{plan}}.',
+        confirm: 'Retry the host',
+      },
+      rollback: {
+        label: 'Roll back',
+        title: 'Roll back host {{host}}?',
+        body: 'Restores {{host}} to its state before the migration from its backup, in plan {{plan}}. This cannot be undone.',
+        confirm: 'Roll back the host',
+      },
+      exclude: {
+        label: 'Exclude',
+        title: 'Exclude host {{host}}?',
+        body: '{{host}} will never start in plan {{plan}}; the rest of the plan goes on. This cannot be undone.',
+        confirm: 'Exclude the host',
+      },
+    },
+  },
 } as const;
 
 /** The shape every catalog has: the same keys, strings for values. */

@@ -4,6 +4,7 @@
 import { useEffect, useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import { Link } from 'wouter';
+import { RunActions } from '../actions/run-actions.tsx';
 import { nodeForStep, type RunView, runFacts, stepNodes } from '../hosts/step-graph.ts';
 import { type HostInfo, useHost } from '../hosts/use-host.ts';
 import { ErrorBanner } from './error-banner.tsx';
@@ -21,7 +22,7 @@ export interface HostViewParams {
 export function HostView({ params: route }: { params: HostViewParams }) {
   const { t } = useTranslation();
   const params = { ...route, host: route.host ?? '' };
-  const { detail, error } = useHost(params.host);
+  const { detail, error, reload } = useHost(params.host);
   const [runKey, setRunKey] = useState<string | null>(null);
   const [selected, setSelected] = useState<string | null>(null);
   // A new address (another host, another deep link) starts over.
@@ -109,6 +110,7 @@ export function HostView({ params: route }: { params: HostViewParams }) {
           </dl>
         </section>
       )}
+      {run && <RunActions run={run} onChanged={reload} />}
       {run && (
         <section aria-labelledby="steps-title">
           <h2 id="steps-title">{t('host.steps')}</h2>

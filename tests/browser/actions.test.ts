@@ -1,0 +1,212 @@
+// The console's actions in Debian's chromium against a running system: a rehearsal plan
+// whose hosts' upgrade fails on its first attempt (held for an operator). As a viewer every
+// action is shown disabled with the reason; as an operator the plan is paused and resumed
+// (a cancelled confirmation changes nothing), the held canary host is retried and turns
+// green, a pending host is excluded (its id typed to confirm), the gate approved; the page
+// in Chinese with every control named. Screenshots are kept (browserArtifactsDir).
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import type { PlanView, RunView } from '@yixing/scheduler';
+import type { Page } from 'playwright-core';
+import { testTokens } from '../fixtures/api-access.ts';
+import { browserArtifactsDir, type ConsoleBrowser, type ConsoleServer, launchBrowser, startConsole } from '../fixtures/browser.ts';
+import { signIn, textOf, unnamedControls, waitForText } from '../fixtures/console-page.ts';
+import type { ServiceProcess } from '../fixtures/processes.ts';
+import { api, type Stack, startFleet, startScheduler, startStack, waitForHosts } from '../fixtures/stack.ts';
+
+const durations = {
+  'cluster-check': [100, 200],
+  precheck: [200, 400],
+  backup: [200, 400],
+  upgrade: [600, 900],
+  reboot: [100, 200],
+  postcheck: [100, 200],
+  rollback: [200, 400],
+};
+
+let stack: Stack;
+let scheduler: { proc: ServiceProcess; api: string };
+let fleet: ServiceProcess;
+let consoleServer: ConsoleServer;
+let browser: ConsoleBrowser;
+let page: Page;
+let plan: PlanView;
+let canary = '';
+let pending = '';
+
+before(async () => {
+  stack = await startStack('actions');
+  scheduler = await startScheduler(stack);
+  fleet = await startFleet(stack, {
+    size: 6,
+    clusters: 2,
+    pool: 'actions',
+    prefix: 'ac',
+    // Every host's first upgrade fails; its second (a retry) succeeds.
+    sim: { seed: 'actions', durations, failures: [{ step: 'upgrade', attempts: 1 }], tickMs: 50 },
+  });
+  await waitForHosts(scheduler.api, 6);
+  consoleServer = await startConsole({ schedulerApi: scheduler.api, alertingApi: 'http://127.0.0.1:9', logDir: stack.dir });
+  browser = await launchBrowser('actions');
+  plan = await api<PlanView>(scheduler.api, 'POST', '/v1/plans', {
+    name: 'actions-rehearsal',
+    selector: { pool: 'actions' },
+    profile: 'centos-7-to-openeuler-22.03',
+    canary: { count: 1 },
+    promotion: { mode: 'manual' },
+    waves: [{ percent: 100 }],
+    limits: { maxInFlight: 1 },
+    errorBudget: { plan: { count: 3 } },
+    onFailure: 'hold',
+  });
+  const { hosts } = await api<{ hosts: RunView[] }>(scheduler.api, 'GET', `/v1/plans/${plan.id}/hosts`);
+  canary = hosts.find((h) => h.phase === 0)?.hostId ?? '';
+  pending = hosts.find((h) => h.phase === 1)?.hostId ?? '';
+  assert.ok(canary && pending, 'a canary host and a wave host');
+});
+
+after(async () => {
+  await browser?.close();
+  await consoleServer?.proc.kill();
+  await fleet?.kill();
+  await scheduler?.proc.kill();
+  await stack?.stop();
+  process.stderr.write(`actions screenshots: ${browserArtifactsDir}\n`);
+});
+
+/** The plan's state as the page says it (in words). */
+const planState = (p: Page): Promise<string> => textOf(p, '[data-plan-state]');
+
+/** An action button's state: whether offered, and the reason it is not (its accessible description). */
+const actionState = (p: Page, name: string): Promise<{ disabled: boolean; why: string }> =>
+  p.evaluate<{ disabled: boolean; why: string }>(`(() => {
+    const b = [...document.querySelectorAll('button.action')].find((e) => e.textContent.trim() === ${JSON.stringify(name)});
+    if (!b) return { disabled: false, why: 'no such button' };
+    const d = b.getAttribute('aria-describedby');
+    return { disabled: b.getAttribute('aria-disabled') === 'true', why: d ? document.getElementById(d).textContent : '' };
+  })()`);
+
+const runState = async (hostId: string): Promise<string> => {
+  const { runs } = await api<{ runs: RunView[] }>(scheduler.api, 'GET', `/v1/hosts/${hostId}`);
+  return runs.find((r) => r.planId === plan.id)?.state ?? 'none';
+};
+
+test('a viewer sees every action disabled, each with the reason', async () => {
+  page = await browser.newPage();
+  await page.goto(`${consoleServer.url}/hosts/${canary}`);
+  await signIn(page, testTokens.viewer);
+  await page.getByRole('combobox', { name: '语言' }).selectOption('en');
+  await waitForText(page, '[data-plan-state]', /^Running$/);
+  for (const name of ['Pause', 'Resume', 'Approve next wave', 'Retry failed hosts', 'Abort', 'Retry', 'Roll back', 'Exclude']) {
+    assert.deepEqual(await actionState(page, name), {
+      disabled: true,
+      why: 'Your role may only view: changing a plan needs the operator role.',
+    });
+  }
+  assert.equal(await textOf(page, '.read-only'), 'Your role may only view: changing a plan needs the operator role.');
+  // Clicking a disabled one opens nothing.
+  await page.getByRole('button', { name: 'Pause' }).click({ force: true });
+  assert.equal(await page.locator('dialog[open]').count(), 0);
+  await browser.screenshot(page, '01-viewer-disabled-en');
+  await page.close();
+});
+
+test('an operator pauses the plan (a cancelled confirmation changes nothing) and resumes it', async () => {
+  page = await browser.newPage();
+  await page.goto(`${consoleServer.url}/hosts/${canary}`);
+  await signIn(page, testTokens.operator);
+  await page.getByRole('combobox', { name: '语言' }).selectOption('en');
+  await waitForText(page, '[data-plan-state]', /^Running$/);
+  assert.deepEqual(await actionState(page, 'Resume'), {
+    disabled: true,
+    why: 'Only a paused plan (or one whose error budget ran out) can be resumed.',
+  });
+
+  const pause = page.getByRole('button', { name: 'Pause', exact: true });
+  await pause.click();
+  const dialog = page.getByRole('dialog', { name: 'Pause plan actions-rehearsal?' });
+  await dialog.waitFor();
+  assert.match((await dialog.textContent()) ?? '', /No new host starts until the plan is resumed/);
+  await browser.screenshot(page, '02-confirm-pause-en');
+  await dialog.getByRole('button', { name: 'Cancel' }).click();
+  await dialog.waitFor({ state: 'detached' });
+  await waitForText(page, ':focus', /^Pause$/);
+  assert.equal((await api<PlanView>(scheduler.api, 'GET', `/v1/plans/${plan.id}`)).state, 'running');
+  assert.equal(await planState(page), 'Running');
+
+  await pause.click();
+  await dialog.getByRole('button', { name: 'Pause the plan' }).click();
+  await waitForText(page, '[data-plan-state]', /^Paused$/);
+  assert.equal((await api<PlanView>(scheduler.api, 'GET', `/v1/plans/${plan.id}`)).state, 'paused');
+  assert.deepEqual(await actionState(page, 'Pause'), {
+    disabled: true,
+    why: 'Only a running plan (or one waiting for approval) can be paused.',
+  });
+  await browser.screenshot(page, '03-paused-en');
+
+  await page.getByRole('button', { name: 'Resume', exact: true }).click();
+  await page.getByRole('dialog', { name: 'Resume plan actions-rehearsal?' }).getByRole('button', { name: 'Resume the plan' }).click();
+  await waitForText(page, '[data-plan-state]', /^Running$/);
+});
+
+test('the held canary host is retried and its run turns green', async () => {
+  await waitForText(page, '[data-run-state]', /^Held for an operator$/);
+  assert.equal(await runState(canary), 'held');
+  assert.equal((await actionState(page, 'Retry')).disabled, false);
+  assert.deepEqual(await actionState(page, 'Exclude'), { disabled: true, why: 'Only a host that has not started can be excluded.' });
+  await browser.screenshot(page, '04-held-en');
+  await page.getByRole('button', { name: 'Retry', exact: true }).click();
+  const dialog = page.getByRole('dialog', { name: `Retry host ${canary}?` });
+  assert.match((await dialog.textContent()) ?? '', /Runs the failed step \(Upgrade\)/);
+  await dialog.getByRole('button', { name: 'Retry the host' }).click();
+  await waitForText(page, '[data-run-state]', /^Succeeded$/);
+  assert.equal(await runState(canary), 'succeeded');
+  await waitForText(page, '[data-plan-state]', /^Waiting for approval$/);
+  await browser.screenshot(page, '05-retried-green-en');
+});
+
+test('a pending host is excluded only once its id is typed; then the gate is approved', async () => {
+  await page.goto(`${consoleServer.url}/hosts/${pending}`);
+  await waitForText(page, '[data-run-state]', /^Pending$/);
+  await page.getByRole('button', { name: 'Exclude', exact: true }).click();
+  const dialog = page.getByRole('dialog', { name: `Exclude host ${pending}?` });
+  const confirm = dialog.getByRole('button', { name: 'Exclude the host' });
+  assert.equal(await confirm.isDisabled(), true, 'not before the id is typed');
+  await dialog.getByLabel(`Type ${pending} to confirm`).fill('ac-wrong');
+  assert.equal(await confirm.isDisabled(), true);
+  await dialog.getByLabel(`Type ${pending} to confirm`).fill(pending);
+  await browser.screenshot(page, '06-confirm-exclude-en');
+  await confirm.click();
+  await waitForText(page, '[data-run-state]', /^Excluded$/);
+  assert.equal(await runState(pending), 'excluded');
+
+  await page.getByRole('button', { name: 'Approve next wave' }).click();
+  await page.getByRole('dialog', { name: 'Approve the next wave of actions-rehearsal?' }).getByRole('button', { name: 'Approve' }).click();
+  await waitForText(page, '[data-plan-state]', /^(Running|Completed)$/);
+});
+
+test('in Chinese: the same actions, every control named, at phone width too', async () => {
+  await page.getByRole('combobox', { name: 'Language' }).selectOption('zh-CN');
+  await waitForText(page, '#run-actions-title', /^操作$/);
+  assert.ok(await page.getByRole('button', { name: '暂停' }).isVisible());
+  assert.ok(await page.getByRole('button', { name: '重试失败主机' }).isVisible());
+  assert.deepEqual(await actionState(page, '排除'), { disabled: true, why: '只有尚未开始的主机可以排除。' });
+  assert.deepEqual(await unnamedControls(page), []);
+  await page.getByRole('button', { name: '终止' }).click();
+  const dialog = page.getByRole('dialog', { name: '终止计划 actions-rehearsal？' });
+  await dialog.waitFor();
+  assert.ok(await dialog.getByLabel('请输入 actions-rehearsal 以确认').isVisible());
+  assert.deepEqual(await unnamedControls(page), []);
+  await browser.screenshot(page, '07-confirm-abort-zh');
+  await dialog.getByRole('button', { name: '取消' }).click();
+  await page.setViewportSize({ width: 390, height: 844 });
+  const { scroll, width } = await page.evaluate<{ scroll: number; width: number }>(
+    '({ scroll: document.documentElement.scrollWidth, width: window.innerWidth })',
+  );
+  assert.ok(scroll <= width, `the page is ${scroll} px wide on a ${width} px screen`);
+  await browser.screenshot(page, '08-actions-phone-zh');
+});
+
+test('no script errors and no Content-Security-Policy refusals', () => {
+  assert.deepEqual(browser.errors, []);
+});
