@@ -10,6 +10,7 @@ import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { bearer } from '../fixtures/api-access.ts';
 import { runYx } from '../fixtures/cli-io.ts';
+import { foreign, held } from '../fixtures/planted-findings.ts';
 import type { ServiceProcess } from '../fixtures/processes.ts';
 import { api, type Stack, startFleet, startScheduler, startStack, waitForHosts } from '../fixtures/stack.ts';
 import { waitUntil } from '../fixtures/wait.ts';
@@ -36,20 +37,6 @@ interface PlanView {
 }
 
 const MiB = 1024 * 1024;
-const held = {
-  id: 'held-packages',
-  severity: 'high',
-  inhibitor: true,
-  title: '2 held packages: openssl, libc6',
-  remediation: 'release them: apt-mark unhold openssl libc6',
-};
-const foreign = {
-  id: 'foreign-repositories',
-  severity: 'high',
-  inhibitor: true,
-  title: '1 repository the profile does not know',
-  remediation: 'disable it before migrating',
-};
 const module = { id: 'removed-kernel-module:floppy', severity: 'medium', title: 'module floppy is loaded', remediation: 'unload it' };
 
 /** The rehearsal of one half of the pool: every precheck fast, every host a 40 MiB download. */
