@@ -8,6 +8,7 @@ import { whoami } from './api/client.ts';
 import { isLanguage, LANGUAGE_NAMES, LANGUAGES } from './i18n/catalogs.ts';
 import { CallerProvider } from './session/caller-context.tsx';
 import { type Caller, session } from './session/session.ts';
+import { AssessmentView } from './views/assessment-view.tsx';
 import { FleetView } from './views/fleet-view.tsx';
 import { HostView } from './views/host-view.tsx';
 import { LoginView } from './views/login-view.tsx';
@@ -48,6 +49,9 @@ export function App() {
             <Link href="/" aria-current={location === '/' ? 'page' : undefined}>
               {t('nav.fleet')}
             </Link>
+            <Link href="/assessment" aria-current={location === '/assessment' ? 'page' : undefined}>
+              {t('assessment.nav')}
+            </Link>
           </nav>
         )}
         <div className="header-tools">
@@ -74,6 +78,8 @@ export function App() {
               </Route>
               <Route path="/hosts/:host" component={HostView} />
               <Route path="/plans/:plan/hosts/:host/steps/:step" component={HostView} />
+            <Route path="/assessment" component={AssessmentView} />
+            <Route path="/plans/:plan/assessment" component={AssessmentView} />
               <Route path="/plans/*?" component={PendingView} />
               <Route component={NotFoundView} />
             </Switch>

@@ -55,6 +55,13 @@ export async function postJson<T>(url: string, body: unknown, opts: { signal?: A
 /** A fresh Idempotency-Key (1 to 255 visible ASCII characters, as the API requires). */
 export const newIdempotencyKey = (): string => crypto.randomUUID();
 
+/** A file the API answers (a CSV report): its body and the Content-Disposition header. */
+export async function getFile(url: string, signal?: AbortSignal): Promise<{ blob: Blob; disposition: string | null }> {
+  const res = await send(url, { headers: headers({ accept: '*/*' }), ...(signal ? { signal } : {}) });
+  if (!res.ok) throw await failure(res);
+  return { blob: await res.blob(), disposition: res.headers.get('content-disposition') };
+}
+
 /** Follows an event stream until it ends (resolves) or fails (rejects); abort to stop. */
 export async function followEvents(url: string, onEvent: (e: StreamEvent) => void, signal: AbortSignal): Promise<void> {
   const res = await send(url, { headers: headers({ accept: 'text/event-stream' }), signal });
