@@ -12,6 +12,7 @@ import { AssessmentView } from './views/assessment-view.tsx';
 import { FleetView } from './views/fleet-view.tsx';
 import { HostView } from './views/host-view.tsx';
 import { LoginView } from './views/login-view.tsx';
+import { PlanView } from './views/plan-view.tsx';
 import { NotFoundView, PendingView } from './views/placeholder-views.tsx';
 
 export function App() {
@@ -78,6 +79,8 @@ export function App() {
               </Route>
               <Route path="/hosts/:host" component={HostView} />
               <Route path="/plans/:plan/hosts/:host/steps/:step" component={HostView} />
+              <Route path="/plans/:plan/hosts/:host" component={HostView} />
+              <Route path="/plans/:plan" component={PlanView} />
             <Route path="/assessment" component={AssessmentView} />
             <Route path="/plans/:plan/assessment" component={AssessmentView} />
               <Route path="/plans/*?" component={PendingView} />
