@@ -11,6 +11,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as esbuild from 'esbuild';
 import { repoRoot } from '../dev/paths.ts';
+import { PLAN_SPEC_VALIDATOR_INPUTS, planSpecValidatorPlugin } from './plan-spec-validator.ts';
 
 /** Where the console is built (git-ignored); the console server serves it. */
 export const consoleDistDir = path.join(repoRoot, 'dist', 'console');
@@ -88,6 +89,7 @@ export async function buildConsole(opts: { outDir?: string; force?: boolean } = 
     metafile: true,
     logLevel: 'warning',
     absWorkingDir: repoRoot,
+    plugins: [planSpecValidatorPlugin],
   });
   const outputs = Object.entries(result.metafile.outputs);
   const relative = (p: string): string => path.relative(staging, path.join(repoRoot, p));
@@ -100,6 +102,8 @@ export async function buildConsole(opts: { outDir?: string; force?: boolean } = 
     if (file.includes(':')) continue;
     inputs[file] = sha256(await readFile(path.join(repoRoot, file)));
   }
+  // The plan validator is generated (not a file esbuild read): what it is made from.
+  for (const file of PLAN_SPEC_VALIDATOR_INPUTS) inputs[file] = sha256(await readFile(path.join(repoRoot, file)));
   const record: BuildRecord = { script: relative(script), style: relative(style), inputs };
   await writeFile(path.join(staging, 'index.html'), indexHtml(record.script, record.style));
   await writeFile(path.join(staging, 'build.json'), `${JSON.stringify(record, null, 1)}\n`);

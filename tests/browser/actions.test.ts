@@ -1,9 +1,10 @@
-// The console's actions in Debian's chromium against a running system: a rehearsal plan
-// whose hosts' upgrade fails on its first attempt (held for an operator). As a viewer every
-// action is shown disabled with the reason; as an operator the plan is paused and resumed
-// (a cancelled confirmation changes nothing), the held canary host is retried and turns
-// green, a pending host is excluded (its id typed to confirm), the gate approved; the page
-// in Chinese with every control named. Screenshots are kept (browserArtifactsDir).
+// The console's actions in Debian's chromium against a running system. An operator creates
+// the rehearsal plan from YAML (a bad field named first, in YAML and in the form), whose
+// hosts' upgrade fails on its first attempt (held for an operator). As a viewer every action
+// is shown disabled with the reason; as an operator the plan is paused and resumed (a
+// cancelled confirmation changes nothing), the held canary host is retried and turns green,
+// a pending host is excluded (its id typed to confirm), the gate approved; the pages in
+// Chinese with every control named, and at phone width. Screenshots are kept.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import type { PlanView, RunView } from '@yixing/scheduler';
@@ -13,6 +14,7 @@ import { browserArtifactsDir, type ConsoleBrowser, type ConsoleServer, launchBro
 import { signIn, textOf, unnamedControls, waitForText } from '../fixtures/console-page.ts';
 import type { ServiceProcess } from '../fixtures/processes.ts';
 import { api, type Stack, startFleet, startScheduler, startStack, waitForHosts } from '../fixtures/stack.ts';
+import { waitUntil } from '../fixtures/wait.ts';
 
 const durations = {
   'cluster-check': [100, 200],
@@ -30,6 +32,7 @@ let fleet: ServiceProcess;
 let consoleServer: ConsoleServer;
 let browser: ConsoleBrowser;
 let page: Page;
+let viewer: Page;
 let plan: PlanView;
 let canary = '';
 let pending = '';
@@ -48,21 +51,6 @@ before(async () => {
   await waitForHosts(scheduler.api, 6);
   consoleServer = await startConsole({ schedulerApi: scheduler.api, alertingApi: 'http://127.0.0.1:9', logDir: stack.dir });
   browser = await launchBrowser('actions');
-  plan = await api<PlanView>(scheduler.api, 'POST', '/v1/plans', {
-    name: 'actions-rehearsal',
-    selector: { pool: 'actions' },
-    profile: 'centos-7-to-openeuler-22.03',
-    canary: { count: 1 },
-    promotion: { mode: 'manual' },
-    waves: [{ percent: 100 }],
-    limits: { maxInFlight: 1 },
-    errorBudget: { plan: { count: 3 } },
-    onFailure: 'hold',
-  });
-  const { hosts } = await api<{ hosts: RunView[] }>(scheduler.api, 'GET', `/v1/plans/${plan.id}/hosts`);
-  canary = hosts.find((h) => h.phase === 0)?.hostId ?? '';
-  pending = hosts.find((h) => h.phase === 1)?.hostId ?? '';
-  assert.ok(canary && pending, 'a canary host and a wave host');
 });
 
 after(async () => {
@@ -91,31 +79,102 @@ const runState = async (hostId: string): Promise<string> => {
   return runs.find((r) => r.planId === plan.id)?.state ?? 'none';
 };
 
-test('a viewer sees every action disabled, each with the reason', async () => {
+const YAML = (maxInFlight: number): string => `name: actions-rehearsal
+selector:
+  pool: actions
+profile: centos-7-to-openeuler-22.03
+canary:
+  count: 1
+promotion:
+  mode: manual
+waves:
+  - percent: 100
+limits:
+  maxInFlight: ${maxInFlight}
+errorBudget:
+  plan:
+    count: 3
+onFailure: hold
+`;
+
+test('a viewer is not offered a new plan: the control says why', async () => {
+  viewer = await browser.newPage();
+  await viewer.goto(`${consoleServer.url}/`);
+  await signIn(viewer, testTokens.viewer);
+  await viewer.getByRole('combobox', { name: '语言' }).selectOption('en');
+  await waitForText(viewer, 'h1', /^Fleet overview$/);
+  assert.deepEqual(await actionState(viewer, 'New plan'), {
+    disabled: true,
+    why: 'Your role may only view: changing a plan needs the operator role.',
+  });
+});
+
+test('an operator creates the plan from YAML; a bad field is named first, in YAML and in the form', async () => {
   page = await browser.newPage();
-  await page.goto(`${consoleServer.url}/hosts/${canary}`);
-  await signIn(page, testTokens.viewer);
+  await page.goto(`${consoleServer.url}/`);
+  await signIn(page, testTokens.operator);
   await page.getByRole('combobox', { name: '语言' }).selectOption('en');
-  await waitForText(page, '[data-plan-state]', /^Running$/);
+  await page.getByRole('link', { name: 'New plan' }).click();
+  await waitForText(page, 'h1', /^New plan$/);
+  await page.getByRole('tab', { name: 'YAML' }).click();
+  await page.getByLabel('The plan as YAML').fill(YAML(0));
+  await page.getByRole('button', { name: 'Create plan' }).click();
+  await waitForText(page, '.plan-problem', /^limits\.maxInFlight: must be >= 1$/);
+  assert.equal(await page.getByLabel('The plan as YAML').getAttribute('aria-invalid'), 'true');
+  await browser.screenshot(page, '01-yaml-invalid-en');
+  // The form shows the same plan, and the same problem on the input it belongs to.
+  await page.getByRole('tab', { name: 'Form' }).click();
+  assert.equal(await page.getByLabel('Name', { exact: true }).inputValue(), 'actions-rehearsal');
+  const maxInFlight = page.getByLabel('Most hosts migrating at once');
+  assert.equal(await maxInFlight.inputValue(), '0');
+  await page.getByRole('button', { name: 'Create plan' }).click();
+  await waitForText(page, '.plan-problem', /^limits\.maxInFlight: must be >= 1$/);
+  assert.equal(await maxInFlight.getAttribute('aria-invalid'), 'true');
+  const focusable = await maxInFlight.getAttribute('id');
+  await waitUntil(
+    async () => {
+      const focused = await page.evaluate<string>('document.activeElement?.id ?? ""');
+      return { done: focused === focusable, value: focused, state: `focus on #${focused}` };
+    },
+    { what: 'the refused input to take focus' },
+  );
+  await browser.screenshot(page, '02-form-invalid-en');
+  const none = await api<{ items: unknown[] }>(scheduler.api, 'GET', '/v1/plans');
+  assert.equal(none.items.length, 0, 'nothing was sent');
+
+  await maxInFlight.fill('1');
+  await page.getByRole('button', { name: 'Create plan' }).click();
+  await page.waitForURL(/\/plans\/p-[\w-]+$/);
+  const id = new URL(page.url()).pathname.split('/').at(-1) ?? '';
+  plan = await api<PlanView>(scheduler.api, 'GET', `/v1/plans/${id}`);
+  assert.equal(plan.name, 'actions-rehearsal');
+  assert.deepEqual(plan.spec.limits, { maxInFlight: 1 });
+  assert.equal(plan.spec.onFailure, 'hold');
+  const { hosts } = await api<{ hosts: RunView[] }>(scheduler.api, 'GET', `/v1/plans/${plan.id}/hosts`);
+  canary = hosts.find((h) => h.phase === 0)?.hostId ?? '';
+  pending = hosts.find((h) => h.phase === 1)?.hostId ?? '';
+  assert.ok(canary && pending, 'a canary host and a wave host');
+});
+
+test('a viewer sees every action disabled, each with the reason', async () => {
+  await viewer.goto(`${consoleServer.url}/hosts/${canary}`);
+  await waitForText(viewer, '[data-plan-state]', /^Running$/);
   for (const name of ['Pause', 'Resume', 'Approve next wave', 'Retry failed hosts', 'Abort', 'Retry', 'Roll back', 'Exclude']) {
-    assert.deepEqual(await actionState(page, name), {
+    assert.deepEqual(await actionState(viewer, name), {
       disabled: true,
       why: 'Your role may only view: changing a plan needs the operator role.',
     });
   }
-  assert.equal(await textOf(page, '.read-only'), 'Your role may only view: changing a plan needs the operator role.');
+  assert.equal(await textOf(viewer, '.read-only'), 'Your role may only view: changing a plan needs the operator role.');
   // Clicking a disabled one opens nothing.
-  await page.getByRole('button', { name: 'Pause' }).click({ force: true });
-  assert.equal(await page.locator('dialog[open]').count(), 0);
-  await browser.screenshot(page, '01-viewer-disabled-en');
-  await page.close();
+  await viewer.getByRole('button', { name: 'Pause' }).click({ force: true });
+  assert.equal(await viewer.locator('dialog[open]').count(), 0);
+  await browser.screenshot(viewer, '03-viewer-disabled-en');
+  await viewer.close();
 });
 
 test('an operator pauses the plan (a cancelled confirmation changes nothing) and resumes it', async () => {
-  page = await browser.newPage();
   await page.goto(`${consoleServer.url}/hosts/${canary}`);
-  await signIn(page, testTokens.operator);
-  await page.getByRole('combobox', { name: '语言' }).selectOption('en');
   await waitForText(page, '[data-plan-state]', /^Running$/);
   assert.deepEqual(await actionState(page, 'Resume'), {
     disabled: true,
@@ -127,7 +186,7 @@ test('an operator pauses the plan (a cancelled confirmation changes nothing) and
   const dialog = page.getByRole('dialog', { name: 'Pause plan actions-rehearsal?' });
   await dialog.waitFor();
   assert.match((await dialog.textContent()) ?? '', /No new host starts until the plan is resumed/);
-  await browser.screenshot(page, '02-confirm-pause-en');
+  await browser.screenshot(page, '04-confirm-pause-en');
   await dialog.getByRole('button', { name: 'Cancel' }).click();
   await dialog.waitFor({ state: 'detached' });
   await waitForText(page, ':focus', /^Pause$/);
@@ -142,7 +201,7 @@ test('an operator pauses the plan (a cancelled confirmation changes nothing) and
     disabled: true,
     why: 'Only a running plan (or one waiting for approval) can be paused.',
   });
-  await browser.screenshot(page, '03-paused-en');
+  await browser.screenshot(page, '05-paused-en');
 
   await page.getByRole('button', { name: 'Resume', exact: true }).click();
   await page.getByRole('dialog', { name: 'Resume plan actions-rehearsal?' }).getByRole('button', { name: 'Resume the plan' }).click();
@@ -154,7 +213,7 @@ test('the held canary host is retried and its run turns green', async () => {
   assert.equal(await runState(canary), 'held');
   assert.equal((await actionState(page, 'Retry')).disabled, false);
   assert.deepEqual(await actionState(page, 'Exclude'), { disabled: true, why: 'Only a host that has not started can be excluded.' });
-  await browser.screenshot(page, '04-held-en');
+  await browser.screenshot(page, '06-held-en');
   await page.getByRole('button', { name: 'Retry', exact: true }).click();
   const dialog = page.getByRole('dialog', { name: `Retry host ${canary}?` });
   assert.match((await dialog.textContent()) ?? '', /Runs the failed step \(Upgrade\)/);
@@ -162,7 +221,7 @@ test('the held canary host is retried and its run turns green', async () => {
   await waitForText(page, '[data-run-state]', /^Succeeded$/);
   assert.equal(await runState(canary), 'succeeded');
   await waitForText(page, '[data-plan-state]', /^Waiting for approval$/);
-  await browser.screenshot(page, '05-retried-green-en');
+  await browser.screenshot(page, '07-retried-green-en');
 });
 
 test('a pending host is excluded only once its id is typed; then the gate is approved', async () => {
@@ -175,7 +234,7 @@ test('a pending host is excluded only once its id is typed; then the gate is app
   await dialog.getByLabel(`Type ${pending} to confirm`).fill('ac-wrong');
   assert.equal(await confirm.isDisabled(), true);
   await dialog.getByLabel(`Type ${pending} to confirm`).fill(pending);
-  await browser.screenshot(page, '06-confirm-exclude-en');
+  await browser.screenshot(page, '08-confirm-exclude-en');
   await confirm.click();
   await waitForText(page, '[data-run-state]', /^Excluded$/);
   assert.equal(await runState(pending), 'excluded');
@@ -197,14 +256,25 @@ test('in Chinese: the same actions, every control named, at phone width too', as
   await dialog.waitFor();
   assert.ok(await dialog.getByLabel('请输入 actions-rehearsal 以确认').isVisible());
   assert.deepEqual(await unnamedControls(page), []);
-  await browser.screenshot(page, '07-confirm-abort-zh');
+  await browser.screenshot(page, '09-confirm-abort-zh');
   await dialog.getByRole('button', { name: '取消' }).click();
   await page.setViewportSize({ width: 390, height: 844 });
   const { scroll, width } = await page.evaluate<{ scroll: number; width: number }>(
     '({ scroll: document.documentElement.scrollWidth, width: window.innerWidth })',
   );
   assert.ok(scroll <= width, `the page is ${scroll} px wide on a ${width} px screen`);
-  await browser.screenshot(page, '08-actions-phone-zh');
+  await browser.screenshot(page, '10-actions-phone-zh');
+  await page.goto(`${consoleServer.url}/plans/new`);
+  await waitForText(page, 'h1', /^新建计划$/);
+  await page.getByLabel('同时迁移的主机上限').fill('多');
+  await page.getByRole('button', { name: '创建计划' }).click();
+  await waitForText(page, '.plan-problem', /^limits\.maxInFlight：必须是整数$/);
+  assert.deepEqual(await unnamedControls(page), []);
+  const form = await page.evaluate<{ scroll: number; width: number }>(
+    '({ scroll: document.documentElement.scrollWidth, width: window.innerWidth })',
+  );
+  assert.ok(form.scroll <= form.width, `the form is ${form.scroll} px wide on a ${form.width} px screen`);
+  await browser.screenshot(page, '11-new-plan-phone-zh');
 });
 
 test('no script errors and no Content-Security-Policy refusals', () => {

@@ -12,8 +12,9 @@ import { AssessmentView } from './views/assessment-view.tsx';
 import { FleetView } from './views/fleet-view.tsx';
 import { HostView } from './views/host-view.tsx';
 import { LoginView } from './views/login-view.tsx';
-import { PlanView } from './views/plan-view.tsx';
 import { NotFoundView, PendingView } from './views/placeholder-views.tsx';
+import { PlanNewView } from './views/plan-new-view.tsx';
+import { PlanView } from './views/plan-view.tsx';
 
 export function App() {
   const { t } = useTranslation();
@@ -78,11 +79,12 @@ export function App() {
                 <Redirect to="/" />
               </Route>
               <Route path="/hosts/:host" component={HostView} />
+              <Route path="/plans/new" component={PlanNewView} />
               <Route path="/plans/:plan/hosts/:host/steps/:step" component={HostView} />
               <Route path="/plans/:plan/hosts/:host" component={HostView} />
               <Route path="/plans/:plan" component={PlanView} />
-            <Route path="/assessment" component={AssessmentView} />
-            <Route path="/plans/:plan/assessment" component={AssessmentView} />
+              <Route path="/assessment" component={AssessmentView} />
+              <Route path="/plans/:plan/assessment" component={AssessmentView} />
               <Route path="/plans/*?" component={PendingView} />
               <Route component={NotFoundView} />
             </Switch>

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { PlanView } from '@yixing/scheduler';
-import { hostActionsFor, PLAN_ACTIONS, planActionsFor } from './action-rules.ts';
+import { createPlanOffer, hostActionsFor, PLAN_ACTIONS, planActionsFor } from './action-rules.ts';
 
 const GATE = { phase: 1, mode: 'manual' } as unknown as PlanView['gate'];
 const allowed = (offers: Record<string, { allowed: boolean }>): string[] =>
@@ -56,4 +56,11 @@ test('a held host can be retried or rolled back; only a pending one excluded', (
     assert.deepEqual(offers.retry, { allowed: false, why: 'notHeld' });
     assert.deepEqual(offers.exclude, { allowed: false, why: 'notPending' });
   }
+});
+
+test('creating a plan needs the operator role', () => {
+  assert.deepEqual(createPlanOffer('viewer'), { allowed: false, why: 'role' });
+  assert.deepEqual(createPlanOffer('operator'), { allowed: true });
+  assert.deepEqual(createPlanOffer('admin'), { allowed: true });
+  assert.deepEqual(createPlanOffer(null), { allowed: false, why: 'signingIn' });
 });

@@ -58,5 +58,8 @@ export function hostActionsFor(run: Pick<RunView, 'state' | 'failure'>, role: Ro
   };
 }
 
+/** Creating a plan (POST /v1/plans) needs operator too. */
+export const createPlanOffer = (role: Role | null): Offer => roleRefusal(role) ?? yes;
+
 /** Actions that cannot be undone: the confirmation asks to type the plan's name or the host's id. */
 export const DESTRUCTIVE: ReadonlySet<PlanAction | HostAction> = new Set(['abort', 'rollback', 'exclude']);

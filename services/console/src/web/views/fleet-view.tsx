@@ -2,6 +2,7 @@
 // moving live. A table at desktop width, cards on a phone (CSS only).
 import { useTranslation } from 'react-i18next';
 import { Link } from 'wouter';
+import { NewPlanButton } from '../actions/new-plan-button.tsx';
 import { fleetTotals, PLAN_STATES, type PlanSummary } from '../fleet/plan-list.ts';
 import { usePlanList } from '../fleet/use-plan-list.ts';
 import { ErrorBanner } from './error-banner.tsx';
@@ -19,6 +20,7 @@ export function FleetView() {
         <button type="button" onClick={refresh}>
           {t('fleet.refresh')}
         </button>
+        <NewPlanButton />
       </div>
       {error && <ErrorBanner error={error} />}
       {totals && (
