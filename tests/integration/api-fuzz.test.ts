@@ -157,6 +157,11 @@ function schedulerRoutes(): RouteCase[] {
     { key: 'GET /v1/audit', query: { planId, ...page } },
     { key: 'GET /v1/plans/:planId/assessment', params: plan, query: REPORT_QUERY },
     { key: 'GET /v1/assessment', query: { pool: 'fuzz', cluster: 'c00', zone: 'z0', rack: 'r0', role: 'app', ...REPORT_QUERY } },
+    { key: 'GET /v1/plans/:planId/assessment/hosts', params: plan, query: { group: 'inhibitor:held-packages', ...page } },
+    {
+      key: 'GET /v1/assessment/hosts',
+      query: { pool: 'fuzz', cluster: 'c00', zone: 'z0', rack: 'r0', role: 'app', group: 'notAssessed:never', ...page },
+    },
     {
       key: 'POST /v1/hosts/:hostId/operations',
       params: { hostId: 'fz-02' },

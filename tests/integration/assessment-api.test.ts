@@ -264,6 +264,31 @@ test("the fleet: each registered host's latest precheck, whatever plan it was in
   assert.equal(other.counts.hosts, 0);
 });
 
+test("a group's hosts a page at a time: a plan's inhibitor kind, the fleet's never-assessed hosts", async () => {
+  type Page = { group: string; hostCount: number; hosts: string[]; nextCursor: string | null };
+  const get = async (url: string): Promise<Page> => {
+    const res = await stack.inject({ method: 'GET', url }, 'viewer');
+    assert.equal(res.statusCode, 200, res.body);
+    return res.json() as Page;
+  };
+  const held = await get(`/v1/plans/${PLAN}/assessment/hosts?group=inhibitor:held-packages`);
+  assert.deepEqual(held, { group: 'inhibitor:held-packages', hostCount: 1, hosts: [h[1]], nextCursor: null });
+  const first = await get('/v1/assessment/hosts?pool=assess&group=notAssessed:never&limit=1');
+  assert.deepEqual([first.hostCount, first.hosts], [2, [h[5]]]);
+  assert.ok(first.nextCursor, 'a cursor to the next page');
+  const second = await get(`/v1/assessment/hosts?pool=assess&group=notAssessed:never&limit=1&cursor=${first.nextCursor}`);
+  assert.deepEqual([second.hosts, second.nextCursor], [[h[6]], null]);
+  // A kind no host has now: an empty group, not an error (it may have been remediated).
+  assert.deepEqual((await get('/v1/assessment/hosts?group=warning:nothing-like-it')).hostCount, 0);
+  const bad = await stack.inject({ method: 'GET', url: '/v1/assessment/hosts?group=held-packages' });
+  assert.equal(bad.statusCode, 400);
+  assert.match(bad.json().error.message, /group/);
+  const missing = await stack.inject({ method: 'GET', url: '/v1/assessment/hosts' });
+  assert.equal(missing.statusCode, 400);
+  assert.match(missing.json().error.message, /group/);
+  assert.equal((await stack.inject({ method: 'GET', url: '/v1/plans/p-nowhere/assessment/hosts?group=warning:x' })).statusCode, 404);
+});
+
 test('yx plan assessment and yx assessment against the API', async () => {
   const text = await runYx(stack.apiUrl, ['plan', 'assessment', PLAN]);
   assert.equal(text.code, 0, text.stderr);

@@ -1,6 +1,7 @@
 // The pool report: GET /v1/plans/:planId/assessment (a plan's hosts, from its prechecks
 // or the earlier assessments it reused) and GET /v1/assessment (each host's latest
-// assessment, for the console), as JSON or, with ?format=csv, one CSV row per host.
+// assessment, for the console), as JSON or, with ?format=csv, one CSV row per host; and
+// …/assessment/hosts, one group's hosts (a finding kind, a reason) a page at a time.
 import { idPatterns } from '@yixing/common';
 import { errorResponses } from '@yixing/common/http';
 import type { FastifyInstance, FastifyReply } from 'fastify';
@@ -8,9 +9,11 @@ import { AssessmentStore, type RunLight } from '../assessment/assessment.store.t
 import { DEFAULT_ESTIMATE_MODEL, type EstimateModel } from '../assessment/duration-estimate.ts';
 import { OVERVIEW_HOSTS_PER_KIND, overviewOf, type PoolReport, PoolReportBuilder } from '../assessment/pool-report.ts';
 import { poolReportCsv } from '../assessment/pool-report-csv.ts';
+import { GROUP_PATTERN, groupHostsPage } from '../assessment/pool-report-hosts.ts';
 import { POOL_REPORT_SCHEMA_ID, poolReportSchema } from '../assessment/pool-report-schema.ts';
 import type { PlanDoc } from '../db/models.ts';
 import { NotFoundError, QueryInvalidError } from './errors.ts';
+import { ascendingCursor, limitOf, PAGE_SIZES, pageParams, readAscendingCursor } from './paging.ts';
 import type { ApiDeps } from './server.ts';
 
 interface ReportQuery {
@@ -55,6 +58,49 @@ function numberOf(q: ReportQuery, field: keyof Omit<ReportQuery, 'format'>, fall
 const MiB = 1024 * 1024;
 
 const label = { type: 'string', minLength: 1, maxLength: 128 } as const;
+const labelQuery = { pool: label, cluster: label, zone: label, rack: label, role: label } as const;
+type Labels = { pool?: string; cluster?: string; zone?: string; rack?: string; role?: string };
+
+interface GroupQuery {
+  group: string;
+  limit?: string;
+  cursor?: string;
+}
+
+const groupQuery = {
+  group: {
+    type: 'string',
+    pattern: GROUP_PATTERN,
+    description: 'inhibitor:<kind>, warning:<kind> or notAssessed:<reason> (pending, excluded, failed, unreadable, never).',
+  },
+  ...pageParams(PAGE_SIZES.assessmentHosts),
+} as const;
+
+const groupPageResponse = {
+  200: {
+    description: "One page of the group's hosts, by host id; hostCount counts them all (0: no such group now)",
+    type: 'object',
+    required: ['group', 'hostCount', 'hosts', 'nextCursor'],
+    properties: {
+      group: { type: 'string' },
+      hostCount: { type: 'integer', minimum: 0 },
+      hosts: { type: 'array', items: { type: 'string' } },
+      nextCursor: { type: ['string', 'null'] },
+    },
+  },
+} as const;
+
+/** One page of a group's hosts from a report. */
+function groupPage(report: PoolReport, q: GroupQuery) {
+  const after = q.cursor ? readAscendingCursor(q.cursor).id : null;
+  const page = groupHostsPage(report, q.group, after, limitOf(q.limit, PAGE_SIZES.assessmentHosts));
+  return {
+    group: page.group,
+    hostCount: page.hostCount,
+    hosts: page.hosts,
+    nextCursor: page.lastHostId ? ascendingCursor(0, page.lastHostId) : null,
+  };
+}
 
 const reportResponses = {
   200: {
@@ -85,6 +131,13 @@ async function build(model: EstimateModel, read: (builder: PoolReportBuilder) =>
   return builder.build();
 }
 
+/** The fleet's pool report: each selected host's latest assessment. */
+async function fleetReport(deps: ApiDeps, labels: Labels, q: ReportQuery): Promise<PoolReport> {
+  const model = modelOf(q, DEFAULT_ESTIMATE_MODEL.slots);
+  const hostIds = deps.inventory.select(labels).map((h) => h._id);
+  return build(model, (b) => new AssessmentStore(deps.models).fleetAssessments(hostIds, (a) => b.add(a)));
+}
+
 function answer(reply: FastifyReply, report: PoolReport & { scope: object }, q: ReportQuery, file: string) {
   if (q.format !== 'csv') return q.view === 'overview' ? overviewOf(report) : report;
   return reply
@@ -93,9 +146,35 @@ function answer(reply: FastifyReply, report: PoolReport & { scope: object }, q: 
     .send(poolReportCsv(report));
 }
 
+/** A plan's pool report (404 when there is no such plan). */
+async function planReport(deps: ApiDeps, planId: string, q: ReportQuery): Promise<PoolReport> {
+  const store = new AssessmentStore(deps.models);
+  const rt = deps.engine.runtime(planId);
+  const plan = rt?.plan ?? (await deps.models.Plan.findById(planId, { spec: 1 }).lean<Pick<PlanDoc, 'spec'>>());
+  if (!plan) throw new NotFoundError(`no plan ${planId}`);
+  const runs: RunLight[] = rt
+    ? [...rt.runs.values()].map((r) => ({
+        hostId: r.hostId,
+        state: r.state,
+        exclusionReason: r.exclusionReason ?? '',
+        failure: r.failure,
+        // Set on assess-mode runs of unchanged hosts (absent on other runs).
+        ...pick((r as { reusesAssessmentOf?: string }).reusesAssessmentOf),
+      }))
+    : await store.planRuns(planId);
+  const model = modelOf(q, plan.spec.limits?.maxInFlight ?? DEFAULT_ESTIMATE_MODEL.slots);
+  return build(model, (b) =>
+    store.planAssessments(
+      planId,
+      runs,
+      (a) => b.add(a),
+      (hostId) => b.hasPrecheck(hostId),
+    ),
+  );
+}
+
 export function assessmentRoutes(app: FastifyInstance, deps: ApiDeps): void {
   app.addSchema(poolReportSchema);
-  const store = (): AssessmentStore => new AssessmentStore(deps.models);
 
   app.get<{ Params: { planId: string }; Querystring: ReportQuery }>(
     '/v1/plans/:planId/assessment',
@@ -115,33 +194,12 @@ export function assessmentRoutes(app: FastifyInstance, deps: ApiDeps): void {
     },
     async (req, reply) => {
       const { planId } = req.params;
-      const rt = deps.engine.runtime(planId);
-      const plan = rt?.plan ?? (await deps.models.Plan.findById(planId, { spec: 1 }).lean<Pick<PlanDoc, 'spec'>>());
-      if (!plan) throw new NotFoundError(`no plan ${planId}`);
-      const runs: RunLight[] = rt
-        ? [...rt.runs.values()].map((r) => ({
-            hostId: r.hostId,
-            state: r.state,
-            exclusionReason: r.exclusionReason ?? '',
-            failure: r.failure,
-            // Set on assess-mode runs of unchanged hosts (absent on other runs).
-            ...pick((r as { reusesAssessmentOf?: string }).reusesAssessmentOf),
-          }))
-        : await store().planRuns(planId);
-      const model = modelOf(req.query, plan.spec.limits?.maxInFlight ?? DEFAULT_ESTIMATE_MODEL.slots);
-      const report = await build(model, (b) =>
-        store().planAssessments(
-          planId,
-          runs,
-          (a) => b.add(a),
-          (hostId) => b.hasPrecheck(hostId),
-        ),
-      );
+      const report = await planReport(deps, planId, req.query);
       return answer(reply, { scope: { kind: 'plan', planId }, ...report }, req.query, `assessment-${planId}`);
     },
   );
 
-  app.get<{ Querystring: ReportQuery & { pool?: string; cluster?: string; zone?: string; rack?: string; role?: string } }>(
+  app.get<{ Querystring: ReportQuery & Labels }>(
     '/v1/assessment',
     {
       schema: {
@@ -150,18 +208,51 @@ export function assessmentRoutes(app: FastifyInstance, deps: ApiDeps): void {
         querystring: {
           type: 'object',
           additionalProperties: false,
-          properties: { pool: label, cluster: label, zone: label, rack: label, role: label, ...reportQuery },
+          properties: { ...labelQuery, ...reportQuery },
         },
         response: reportResponses,
       },
     },
     async (req, reply) => {
       const { format, view, slots, throughputMiBps, secondsPerPackage, fixedSeconds, ...labels } = req.query;
-      const model = modelOf(req.query, DEFAULT_ESTIMATE_MODEL.slots);
-      const hostIds = deps.inventory.select(labels).map((h) => h._id);
-      const report = await build(model, (b) => store().fleetAssessments(hostIds, (a) => b.add(a)));
+      const report = await fleetReport(deps, labels, req.query);
       const day = report.generatedAt.slice(0, 10);
       return answer(reply, { scope: { kind: 'fleet' }, ...report }, req.query, `assessment-fleet-${day}`);
+    },
+  );
+
+  app.get<{ Params: { planId: string }; Querystring: GroupQuery }>(
+    '/v1/plans/:planId/assessment/hosts',
+    {
+      schema: {
+        tags: ['assessment'],
+        summary: "The hosts of one finding kind or reason in a plan's pool report, a page at a time",
+        params: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['planId'],
+          properties: { planId: { type: 'string', pattern: idPatterns.planId } },
+        },
+        querystring: { type: 'object', additionalProperties: false, required: ['group'], properties: groupQuery },
+        response: { ...groupPageResponse, ...errorResponses(404) },
+      },
+    },
+    async (req) => groupPage(await planReport(deps, req.params.planId, {}), req.query),
+  );
+
+  app.get<{ Querystring: GroupQuery & Labels }>(
+    '/v1/assessment/hosts',
+    {
+      schema: {
+        tags: ['assessment'],
+        summary: "The hosts of one finding kind or reason in the fleet's pool report (filtered by labels), a page at a time",
+        querystring: { type: 'object', additionalProperties: false, required: ['group'], properties: { ...labelQuery, ...groupQuery } },
+        response: groupPageResponse,
+      },
+    },
+    async (req) => {
+      const { group, limit, cursor, ...labels } = req.query;
+      return groupPage(await fleetReport(deps, labels, {}), req.query);
     },
   );
 }

@@ -13,6 +13,8 @@ export const PAGE_SIZES = {
   plans: { fallback: 50, max: 500 },
   operations: { fallback: 50, max: 500 },
   planHosts: { fallback: 500, max: 1000 },
+  /** One finding kind's hosts in a pool report. */
+  assessmentHosts: { fallback: 500, max: 1000 },
   hosts: { fallback: 500, max: 1000 },
   audit: { fallback: 200, max: 1000 },
   logLines: { fallback: 2000, max: 10_000 },

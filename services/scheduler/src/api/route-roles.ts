@@ -14,6 +14,7 @@ export const schedulerRouteRoles: RouteRoles = {
   'GET /v1/plans/:planId/hosts': 'viewer',
   'GET /v1/plans/:planId/events': 'viewer',
   'GET /v1/plans/:planId/assessment': 'viewer',
+  'GET /v1/plans/:planId/assessment/hosts': 'viewer',
   'POST /v1/plans': 'operator',
   'POST /v1/plans/:planId/pause': 'operator',
   'POST /v1/plans/:planId/resume': 'operator',
@@ -32,4 +33,5 @@ export const schedulerRouteRoles: RouteRoles = {
   'GET /v1/operations': 'viewer',
   'GET /v1/operations/:operationId': 'viewer',
   'GET /v1/assessment': 'viewer',
+  'GET /v1/assessment/hosts': 'viewer',
 };
