@@ -154,6 +154,13 @@ test('an operator creates the plan from YAML; a bad field is named first, in YAM
   canary = hosts.find((h) => h.phase === 0)?.hostId ?? '';
   pending = hosts.find((h) => h.phase === 1)?.hostId ?? '';
   assert.ok(canary && pending, 'a canary host and a wave host');
+  // The plan's own view offers its actions too.
+  await waitForText(page, 'h1', /actions-rehearsal/);
+  assert.deepEqual(await actionState(page, 'Pause'), { disabled: false, why: '' });
+  assert.deepEqual(await actionState(page, 'Resume'), {
+    disabled: true,
+    why: 'Only a paused plan (or one whose error budget ran out) can be resumed.',
+  });
 });
 
 test('a viewer sees every action disabled, each with the reason', async () => {
@@ -266,7 +273,16 @@ test('in Chinese: the same actions, every control named, at phone width too', as
   await browser.screenshot(page, '10-actions-phone-zh');
   await page.goto(`${consoleServer.url}/plans/new`);
   await waitForText(page, 'h1', /^新建计划$/);
+  // Problems come one at a time, in the API's order: the empty name first, then the selector.
+  await page.getByRole('button', { name: '创建计划' }).click();
+  await waitForText(page, '.plan-problem', /^name：至少 1 个字符$/);
+  assert.equal(await page.getByLabel('名称').getAttribute('aria-invalid'), 'true');
+  await page.getByLabel('名称').fill('中文计划');
   await page.getByLabel('同时迁移的主机上限').fill('多');
+  await page.getByRole('button', { name: '创建计划' }).click();
+  await waitForText(page, '.plan-problem', /^selector：不能为空$/);
+  await page.getByLabel('资源池').fill('actions');
+  await page.getByLabel('迁移配置（profile）').fill('centos-7-to-openeuler-22.03');
   await page.getByRole('button', { name: '创建计划' }).click();
   await waitForText(page, '.plan-problem', /^limits\.maxInFlight：必须是整数$/);
   assert.deepEqual(await unnamedControls(page), []);

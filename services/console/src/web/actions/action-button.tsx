@@ -1,11 +1,10 @@
-// One action's control: a button that opens its confirmation, or, when the action is not
-// offered, a button marked disabled (aria-disabled: it stays focusable, so a keyboard or
-// screen-reader user still hears why) with the reason as its description and tooltip.
-import { useId, useRef, useState } from 'react';
+// One action's control: an OfferedButton that opens the action's confirmation, or says
+// why the action is not offered.
+import { useRef, useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import type { Offer } from './action-rules.ts';
 import { ConfirmDialog } from './confirm-dialog.tsx';
-import './actions.css';
+import { OfferedButton } from './offered-button.tsx';
 
 export interface ActionButtonProps {
   label: string;
@@ -19,28 +18,14 @@ export function ActionButton({ label, offer, confirm, run }: ActionButtonProps) 
   const { t } = useTranslation();
   const [open, setOpen] = useState(false);
   const trigger = useRef<HTMLButtonElement>(null);
-  const reasonId = useId();
-  const reason = offer.allowed ? undefined : t(`actions.why.${offer.why}`);
   return (
     <>
-      <button
+      <OfferedButton
         ref={trigger}
-        type="button"
-        className="action"
-        aria-disabled={offer.allowed ? undefined : true}
-        aria-describedby={reason ? reasonId : undefined}
-        title={reason}
-        onClick={() => {
-          if (offer.allowed) setOpen(true);
-        }}
-      >
-        {label}
-      </button>
-      {reason && (
-        <span id={reasonId} className="visually-hidden">
-          {reason}
-        </span>
-      )}
+        label={label}
+        reason={offer.allowed ? undefined : t(`actions.why.${offer.why}`)}
+        onClick={() => setOpen(true)}
+      />
       {open && (
         <ConfirmDialog
           {...confirm}

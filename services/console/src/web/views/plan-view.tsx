@@ -5,6 +5,7 @@
 // through the plan's event stream.
 import { useCallback, useState } from 'react';
 import { useTranslation } from 'react-i18next';
+import { PlanActions } from '../actions/plan-actions.tsx';
 import type { HostFilter } from '../plans/host-pages.ts';
 import { type PhaseNode, type PlanView as PlanData, phaseNodes } from '../plans/phase-flow.ts';
 import { usePlan } from '../plans/use-plan.ts';
@@ -36,7 +37,7 @@ export function PlanView({ params }: { params: { plan?: string } }) {
       {error && <ErrorBanner error={error} />}
       {!plan && !error && <p>{t('plan.loading')}</p>}
       {plan && <PlanHeader plan={plan} />}
-      {/* PlanActions (src/web/actions/, pause, resume, abort, approve, retry) is mounted here by the lead. */}
+      {plan && <PlanActions plan={plan} />}
       {plan && (
         <section aria-labelledby="flow-title">
           <h2 id="flow-title">{t('plan.flow')}</h2>
