@@ -2,7 +2,7 @@
 // pool with planted inhibitors and warnings is assessed by a plan in mode "assess" run to
 // its end; the view counts the hosts ready, with warnings, inhibited and not assessed (two
 // hosts outside the plan, never assessed), lists each inhibitor with its remediation and
-// its hosts (a long list loaded in full and virtualised), drills down to a host, downloads
+// its hosts (a long list read a page at a time and virtualised), drills down to a host, downloads
 // the CSV, filters by pool, reads in Chinese and English, and fits a phone. Screenshots are
 // kept (browserArtifactsDir, printed at the end).
 import assert from 'node:assert/strict';
@@ -146,7 +146,13 @@ test('a warning on more hosts than the overview names: the first 20, then all of
   await kind.getByRole('button', { name: '查看受影响的 52 台主机：removed-kernel-module' }).click();
   assert.equal((await hostLinks(page, 'removed-kernel-module')).length, 20);
   assert.match(await textOf(page, '[data-kind="removed-kernel-module"] .host-group .hint'), /^仅列出前 20 台，共 52 台。/);
-  await kind.getByRole('button', { name: '显示全部 52 台主机' }).click();
+  // All of them a page at a time from the group's own list, not the whole report.
+  const [answer] = await Promise.all([
+    page.waitForResponse((r) => r.url().includes('/api/scheduler/v1/assessment/hosts?')),
+    kind.getByRole('button', { name: '显示全部 52 台主机' }).click(),
+  ]);
+  assert.equal(answer.status(), 200);
+  assert.match(answer.url(), /group=warning%3Aremoved-kernel-module&limit=1000$/);
   const region = kind.getByRole('region', { name: '受影响的主机：removed-kernel-module' });
   await region.waitFor();
   // Only the rows in sight are in the page; scrolled to the end, the last host is.
@@ -180,6 +186,9 @@ test('Download CSV: the authenticated report as a file, a header and one row per
 });
 
 test('the filters: by pool, and the estimate with fewer hosts at once; bad input named by the API', async () => {
+  // The form is folded away until it is used.
+  assert.equal(await page.getByLabel('资源池').isVisible(), false);
+  await page.getByText('筛选与估算参数').click();
   await page.getByLabel('资源池').fill('assess');
   await page.getByLabel('同时迁移的主机数').fill('5');
   await page.getByRole('button', { name: '应用' }).click();
@@ -221,7 +230,9 @@ test('a plan’s assessment: its hosts only, at /plans/:plan/assessment', async 
   await waitForText(page, '.host-total', /^60 hosts in all$/);
   assert.equal(await statusTiles(page), 'ready=5 warnings=52 inhibited=3 notAssessed=0');
   // A plan's hosts are the plan's: no label filters, only the estimate's.
+  await page.getByText('Filters and assumptions').click();
   assert.equal(await page.getByLabel('Pool').count(), 0);
+  assert.ok(await page.getByLabel('Hosts migrating at once').isVisible());
   assert.match(await textOf(page, '.makespan'), /, 10 hosts at a time$/);
   await browser.screenshot(page, '06-plan-assessment-en');
 });

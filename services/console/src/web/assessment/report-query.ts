@@ -47,15 +47,28 @@ export function searchOf(filters: ReportFilters): string {
 export const reportPath = (scope: ReportScope): string =>
   scope.kind === 'fleet' ? `${API.scheduler}/v1/assessment` : `${API.scheduler}/v1/plans/${encodeURIComponent(scope.planId)}/assessment`;
 
-/**
- * The report's URL: the overview (at most 20 hosts named per kind, a few KiB for any
- * pool), the full report (every host of every kind), or the CSV (one row per host).
- */
-export function reportUrl(scope: ReportScope, filters: ReportFilters, form: 'overview' | 'full' | 'csv'): string {
+/** The report's URL: the overview (at most 20 hosts named per kind, a few KiB for any pool), or the CSV (one row per host). */
+export function reportUrl(scope: ReportScope, filters: ReportFilters, form: 'overview' | 'csv'): string {
   const q = new URLSearchParams(searchOf(filters));
   if (form === 'overview') q.set('view', 'overview');
   if (form === 'csv') q.set('format', 'csv');
   return q.size > 0 ? `${reportPath(scope)}?${q}` : reportPath(scope);
+}
+
+/** Hosts a page of a group's drill-down asks for (the API serves up to 1000). */
+export const GROUP_PAGE_SIZE = 1000;
+
+/**
+ * One page of a group's hosts (`inhibitor:<kind>`, `warning:<kind>`, `notAssessed:<reason>`):
+ * the same hosts as the report (the fleet's label filters; the estimate's fields do not apply).
+ */
+export function groupHostsUrl(scope: ReportScope, filters: ReportFilters, group: string, cursor: string | null): string {
+  const q = new URLSearchParams();
+  if (scope.kind === 'fleet') for (const f of LABEL_FIELDS) if (filters[f]) q.set(f, filters[f]);
+  q.set('group', group);
+  q.set('limit', String(GROUP_PAGE_SIZE));
+  if (cursor) q.set('cursor', cursor);
+  return `${reportPath(scope)}/hosts?${q}`;
 }
 
 /** The file name a Content-Disposition header gives, or the fallback. */

@@ -5,9 +5,6 @@ import type { FindingKind, NotAssessedReason, PoolReport } from '@yixing/schedul
 
 /** What GET …/assessment?view=overview answers: the report without its per-host lines. */
 export type ReportOverview = Omit<PoolReport, 'hosts'> & { scope: { kind: 'plan' | 'fleet'; planId?: string } };
-/** The full report (every host of every kind; one line per host). */
-export type FullReport = PoolReport & { scope: { kind: 'plan' | 'fleet'; planId?: string } };
-
 export const STATUSES = ['ready', 'warnings', 'inhibited', 'notAssessed'] as const;
 export type StatusKey = (typeof STATUSES)[number];
 
@@ -44,16 +41,6 @@ export const groupKey = {
   warning: (k: FindingKind): string => `warning:${k.kind}`,
   notAssessed: (reason: NotAssessedReason): string => `notAssessed:${reason}`,
 };
-
-/** A group's hosts as the full report has them (every one); [] when the group is gone. */
-export function hostsOfGroup(report: Pick<PoolReport, 'inhibitors' | 'warnings' | 'notAssessed'>, key: string): string[] {
-  const sep = key.indexOf(':');
-  const [what, name] = [key.slice(0, sep), key.slice(sep + 1)];
-  if (what === 'inhibitor') return report.inhibitors.find((k) => k.kind === name)?.hosts ?? [];
-  if (what === 'warning') return report.warnings.find((k) => k.kind === name)?.hosts ?? [];
-  if (what === 'notAssessed') return report.notAssessed.find((n) => n.reason === name)?.hosts ?? [];
-  return [];
-}
 
 const IEC = ['byte', 'kilobyte', 'megabyte', 'gigabyte', 'terabyte', 'petabyte'] as const;
 const IEC_SYMBOLS = ['B', 'KiB', 'MiB', 'GiB', 'TiB', 'PiB'] as const;

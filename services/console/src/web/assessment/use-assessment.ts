@@ -1,29 +1,26 @@
 // The assessment view's data: the report's overview (asked again on a new address or a
-// refresh), the full report only when a drill-down needs more hosts than the overview
-// names (it can be large: one line per host), and the CSV handed to the browser as a file.
+// refresh), a drill-down's hosts a page at a time, and the CSV handed to the browser as a
+// file.
 import { useCallback, useEffect, useRef, useState } from 'react';
 import type { ConsoleApiError } from '../api/api-error.ts';
 import { getFile, getJson } from '../api/client.ts';
-import { attachmentName, type ReportFilters, type ReportScope, reportUrl } from './report-query.ts';
-import type { FullReport, ReportOverview } from './report-shape.ts';
+import { addPage, type GroupPage, type GroupPages, noPages, wantsMore } from './group-pages.ts';
+import { attachmentName, groupHostsUrl, type ReportFilters, type ReportScope, reportUrl } from './report-query.ts';
+import type { ReportOverview } from './report-shape.ts';
 
 export interface AssessmentState {
   report: ReportOverview | null;
   error: ConsoleApiError | null;
   loading: boolean;
   refresh: () => void;
-  /** The full report, asked for once per address; resolves to null if it failed (error set). */
-  fullReport: () => Promise<FullReport | null>;
 }
 
 export function useAssessment(scope: ReportScope, filters: ReportFilters): AssessmentState {
   const overviewUrl = reportUrl(scope, filters, 'overview');
-  const fullUrl = reportUrl(scope, filters, 'full');
   const [report, setReport] = useState<ReportOverview | null>(null);
   const [error, setError] = useState<ConsoleApiError | null>(null);
   const [loading, setLoading] = useState(true);
   const [tick, setTick] = useState(0);
-  const full = useRef<{ url: string; tick: number; answer: Promise<FullReport | null> } | null>(null);
 
   // biome-ignore lint/correctness/useExhaustiveDependencies: a new tick is what asks again
   useEffect(() => {
@@ -45,19 +42,59 @@ export function useAssessment(scope: ReportScope, filters: ReportFilters): Asses
     return () => ac.abort();
   }, [overviewUrl, tick]);
 
-  const fullReport = useCallback((): Promise<FullReport | null> => {
-    const cached = full.current;
-    if (cached && cached.url === fullUrl && cached.tick === tick) return cached.answer;
-    const answer = getJson<FullReport>(fullUrl).catch((err: ConsoleApiError) => {
-      setError(err);
-      full.current = null;
-      return null;
-    });
-    full.current = { url: fullUrl, tick, answer };
-    return answer;
-  }, [fullUrl, tick]);
+  return { report, error, loading, refresh: () => setTick((t) => t + 1) };
+}
 
-  return { report, error, loading, refresh: () => setTick((t) => t + 1), fullReport };
+export interface GroupHostsState {
+  pages: GroupPages;
+  error: ConsoleApiError | null;
+  /** Call with the last row in sight: asks for the next page when it is near. */
+  seen: (lastVisibleIndex: number) => void;
+}
+
+/** A group's hosts, a page at a time from the first; one request at a time. */
+export function useGroupHosts(scope: ReportScope, filters: ReportFilters, group: string, hostCount: number): GroupHostsState {
+  const [pages, setPages] = useState<GroupPages>(() => noPages(hostCount));
+  const [error, setError] = useState<ConsoleApiError | null>(null);
+  const asking = useRef<AbortController | null>(null);
+  const latest = useRef(pages);
+  latest.current = pages;
+  const base = groupHostsUrl(scope, filters, group, null);
+
+  const seen = useCallback(
+    (lastVisibleIndex: number): void => {
+      const now = latest.current;
+      if (asking.current || !wantsMore(now, lastVisibleIndex)) return;
+      const ac = new AbortController();
+      asking.current = ac;
+      const cursor = now.cursor ? `&cursor=${encodeURIComponent(now.cursor)}` : '';
+      getJson<GroupPage>(`${base}${cursor}`, ac.signal).then(
+        (page) => {
+          asking.current = null;
+          setError(null);
+          setPages((p) => addPage(p, page));
+        },
+        (err: ConsoleApiError) => {
+          asking.current = null;
+          if (!ac.signal.aborted) setError(err);
+        },
+      );
+    },
+    [base],
+  );
+  // Another address starts over; leaving stops the request in flight.
+  // biome-ignore lint/correctness/useExhaustiveDependencies: a new address or count is what starts over
+  useEffect(() => {
+    setPages(noPages(hostCount));
+    return () => {
+      asking.current?.abort();
+      asking.current = null;
+    };
+  }, [base, hostCount]);
+  useEffect(() => {
+    if (pages.hosts.length === 0 && !pages.done) seen(0);
+  }, [pages, seen]);
+  return { pages, error, seen };
 }
 
 /**

@@ -328,6 +328,7 @@ export const en = {
     hostsOf: 'Hosts: {{what}}',
     someNamed: 'The first {{shown}} of {{n}} hosts.',
     showAll: 'Show all {{n}} hosts',
+    loadingRow: 'Loading…',
     loadingAll: 'Loading every host…',
     rolesTitle: 'Roles detected',
     noRoles: 'No roles detected.',

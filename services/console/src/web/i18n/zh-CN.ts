@@ -330,6 +330,7 @@ export const zhCN: Catalog = {
     hostsOf: '受影响的主机：{{what}}',
     someNamed: '仅列出前 {{shown}} 台，共 {{n}} 台。',
     showAll: '显示全部 {{n}} 台主机',
+    loadingRow: '加载中…',
     loadingAll: '正在加载全部主机…',
     rolesTitle: '检测到的角色',
     noRoles: '未检测到角色。',

@@ -19,7 +19,6 @@ import {
 } from '../assessment/report-query.ts';
 import {
   counted,
-  type FullReport,
   formatBytes,
   formatCount,
   formatDuration,
@@ -38,7 +37,7 @@ export function AssessmentView({ params }: { params: { plan?: string } }) {
   const scope: ReportScope = params.plan ? { kind: 'plan', planId: params.plan } : { kind: 'fleet' };
   const search = useSearch();
   const filters = filtersFromSearch(search, scope);
-  const { report, error, loading, refresh, fullReport } = useAssessment(scope, filters);
+  const { report, error, loading, refresh } = useAssessment(scope, filters);
   const [downloading, setDownloading] = useState(false);
   const [downloadError, setDownloadError] = useState<ConsoleApiError | null>(null);
   const at = report
@@ -84,7 +83,7 @@ export function AssessmentView({ params }: { params: { plan?: string } }) {
           {t('assessment.generatedAt', { at })}
         </p>
       )}
-      {report && <ReportBody report={report} fullReport={fullReport} />}
+      {report && <ReportBody report={report} scope={scope} filters={filters} />}
     </section>
   );
 }
@@ -107,30 +106,35 @@ function FilterForm({ scope, filters, search }: { scope: ReportScope; filters: R
     </label>
   );
   return (
-    // Keyed by the address: Back/Forward or Clear shows the address's values again.
-    <form key={search} className="card assessment-filters" onSubmit={onSubmit} aria-labelledby="filters-title">
-      <h2 id="filters-title">{t('assessment.filters')}</h2>
-      {scope.kind === 'fleet' && (
+    // Keyed by the address: Back/Forward or Clear shows the address's values again. Folded
+    // away until used (a phone scrolls past nine fields otherwise); open while any is set.
+    <details key={search} className="card assessment-filters" open={Object.keys(filters).length > 0}>
+      <summary>
+        <h2 id="filters-title">{t('assessment.filters')}</h2>
+      </summary>
+      <form onSubmit={onSubmit} aria-labelledby="filters-title">
+        {scope.kind === 'fleet' && (
+          <fieldset>
+            <legend>{t('assessment.labels')}</legend>
+            {LABEL_FIELDS.map(input)}
+          </fieldset>
+        )}
         <fieldset>
-          <legend>{t('assessment.labels')}</legend>
-          {LABEL_FIELDS.map(input)}
+          <legend>{t('assessment.estimateInputs')}</legend>
+          {fields.filter((f) => !(LABEL_FIELDS as readonly string[]).includes(f)).map(input)}
         </fieldset>
-      )}
-      <fieldset>
-        <legend>{t('assessment.estimateInputs')}</legend>
-        {fields.filter((f) => !(LABEL_FIELDS as readonly string[]).includes(f)).map(input)}
-      </fieldset>
-      <div className="form-actions">
-        <button type="submit">{t('assessment.apply')}</button>
-        <button type="button" onClick={() => navigate(path)}>
-          {t('assessment.clear')}
-        </button>
-      </div>
-    </form>
+        <div className="form-actions">
+          <button type="submit">{t('assessment.apply')}</button>
+          <button type="button" onClick={() => navigate(path)}>
+            {t('assessment.clear')}
+          </button>
+        </div>
+      </form>
+    </details>
   );
 }
 
-function ReportBody({ report: r, fullReport }: { report: ReportOverview; fullReport: () => Promise<FullReport | null> }) {
+function ReportBody({ report: r, scope, filters }: { report: ReportOverview; scope: ReportScope; filters: ReportFilters }) {
   const { t, i18n } = useTranslation();
   const n = (x: number): string => formatCount(x, i18n.language);
   const c = (x: number) => counted(x, i18n.language);
@@ -165,7 +169,7 @@ function ReportBody({ report: r, fullReport }: { report: ReportOverview; fullRep
               return (
                 <li key={g.reason} data-reason={g.reason}>
                   <span className="reason-name">{what}</span> <strong>{t('assessment.affected', c(g.hostCount))}</strong>
-                  <HostGroupDrillDown group={{ key: groupKey.notAssessed(g.reason), ...g }} what={what} fullReport={fullReport} />
+                  <HostGroupDrillDown group={{ key: groupKey.notAssessed(g.reason), ...g }} what={what} scope={scope} filters={filters} />
                 </li>
               );
             })}
@@ -173,8 +177,8 @@ function ReportBody({ report: r, fullReport }: { report: ReportOverview; fullRep
         </section>
       )}
 
-      <FindingKinds kinds={r.inhibitors} which="inhibitor" fullReport={fullReport} />
-      <FindingKinds kinds={r.warnings} which="warning" fullReport={fullReport} />
+      <FindingKinds kinds={r.inhibitors} which="inhibitor" scope={scope} filters={filters} />
+      <FindingKinds kinds={r.warnings} which="warning" scope={scope} filters={filters} />
 
       <div className="summary">
         <section className="card" aria-labelledby="roles-title">
@@ -201,11 +205,13 @@ function ReportBody({ report: r, fullReport }: { report: ReportOverview; fullRep
 function FindingKinds({
   kinds,
   which,
-  fullReport,
+  scope,
+  filters,
 }: {
   kinds: FindingKind[];
   which: 'inhibitor' | 'warning';
-  fullReport: () => Promise<FullReport | null>;
+  scope: ReportScope;
+  filters: ReportFilters;
 }) {
   const { t, i18n } = useTranslation();
   const id = `${which}s-title`;
@@ -217,7 +223,7 @@ function FindingKinds({
         {kinds.map((k) => (
           <li key={k.kind} className="card finding-kind" data-kind={k.kind}>
             <h3>
-              <span aria-hidden="true">{which === 'inhibitor' ? '⛔ ' : '⚠ '}</span>
+              <span aria-hidden="true">{which === 'inhibitor' ? '✕ ' : '⚠ '}</span>
               <code className="kind">{k.kind}</code>{' '}
               <span className={`badge severity-${k.severity}`}>
                 {t('assessment.severityOf', { severity: t(`assessment.severity.${k.severity}`) })}
@@ -233,7 +239,8 @@ function FindingKinds({
             <HostGroupDrillDown
               group={{ key: which === 'inhibitor' ? groupKey.inhibitor(k) : groupKey.warning(k), hostCount: k.hostCount, hosts: k.hosts }}
               what={k.kind}
-              fullReport={fullReport}
+              scope={scope}
+              filters={filters}
             />
           </li>
         ))}
