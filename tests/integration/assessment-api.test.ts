@@ -289,6 +289,30 @@ test("a group's hosts a page at a time: a plan's inhibitor kind, the fleet's nev
   assert.equal((await stack.inject({ method: 'GET', url: '/v1/plans/p-nowhere/assessment/hosts?group=warning:x' })).statusCode, 404);
 });
 
+test("a group's pages after the first come from the same report, a fresh first page from a new one", async () => {
+  await stack.addFleet({ pool: 'paging', prefix: 'pg', size: 3, clusters: 1 });
+  const pg = await waitUntil(
+    async () => {
+      const ids = scheduler.inventory
+        .select({ pool: 'paging' })
+        .map((x) => x._id)
+        .sort();
+      return { done: ids.length === 3, value: ids, state: ids.join(',') };
+    },
+    { what: 'the paging pool registered' },
+  );
+  type Page = { hostCount: number; hosts: string[]; nextCursor: string | null };
+  const url = '/v1/assessment/hosts?pool=paging&group=notAssessed:never&limit=1';
+  const first = (await stack.inject({ method: 'GET', url })).json() as Page;
+  assert.deepEqual([first.hostCount, first.hosts], [3, [pg[0]]]);
+  // The second host is assessed while the pages are read.
+  await scheduler.models.RunStep.collection.insertOne(precheck('p-paging', pg[1] as string, 30, 'succeeded', '', report([])) as never);
+  const second = (await stack.inject({ method: 'GET', url: `${url}&cursor=${first.nextCursor}` })).json() as Page;
+  assert.deepEqual([second.hostCount, second.hosts], [3, [pg[1]]], 'the same report as the first page');
+  const fresh = (await stack.inject({ method: 'GET', url })).json() as Page;
+  assert.deepEqual([fresh.hostCount, fresh.hosts], [2, [pg[0]]], 'a first page builds the report afresh');
+});
+
 test('yx plan assessment and yx assessment against the API', async () => {
   const text = await runYx(stack.apiUrl, ['plan', 'assessment', PLAN]);
   assert.equal(text.code, 0, text.stderr);

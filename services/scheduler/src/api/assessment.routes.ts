@@ -11,6 +11,7 @@ import { OVERVIEW_HOSTS_PER_KIND, overviewOf, type PoolReport, PoolReportBuilder
 import { poolReportCsv } from '../assessment/pool-report-csv.ts';
 import { GROUP_PATTERN, groupHostsPage } from '../assessment/pool-report-hosts.ts';
 import { POOL_REPORT_SCHEMA_ID, poolReportSchema } from '../assessment/pool-report-schema.ts';
+import { RecentReports } from '../assessment/recent-reports.ts';
 import type { PlanDoc } from '../db/models.ts';
 import { NotFoundError, QueryInvalidError } from './errors.ts';
 import { ascendingCursor, limitOf, PAGE_SIZES, pageParams, readAscendingCursor } from './paging.ts';
@@ -60,6 +61,7 @@ const MiB = 1024 * 1024;
 const label = { type: 'string', minLength: 1, maxLength: 128 } as const;
 const labelQuery = { pool: label, cluster: label, zone: label, rack: label, role: label } as const;
 type Labels = { pool?: string; cluster?: string; zone?: string; rack?: string; role?: string };
+const LABEL_NAMES = ['pool', 'cluster', 'zone', 'rack', 'role'] as const;
 
 interface GroupQuery {
   group: string;
@@ -173,8 +175,20 @@ async function planReport(deps: ApiDeps, planId: string, q: ReportQuery): Promis
   );
 }
 
+/** A report a group's pages read after their first is kept this long unread. */
+const PAGED_REPORT_IDLE_MS = 60_000;
+
 export function assessmentRoutes(app: FastifyInstance, deps: ApiDeps): void {
   app.addSchema(poolReportSchema);
+  const paged = new RecentReports<PoolReport>(PAGED_REPORT_IDLE_MS, 2);
+  /** A group's first page builds the report afresh; the pages after it read the same one while it is kept. */
+  const pagedReport = async (key: string, q: GroupQuery, buildReport: () => Promise<PoolReport>): Promise<PoolReport> => {
+    const kept = q.cursor ? paged.get(key, Date.now()) : undefined;
+    if (kept) return kept;
+    const report = await buildReport();
+    paged.put(key, report, Date.now());
+    return report;
+  };
 
   app.get<{ Params: { planId: string }; Querystring: ReportQuery }>(
     '/v1/plans/:planId/assessment',
@@ -237,7 +251,10 @@ export function assessmentRoutes(app: FastifyInstance, deps: ApiDeps): void {
         response: { ...groupPageResponse, ...errorResponses(404) },
       },
     },
-    async (req) => groupPage(await planReport(deps, req.params.planId, {}), req.query),
+    async (req) => {
+      const { planId } = req.params;
+      return groupPage(await pagedReport(`plan ${planId}`, req.query, () => planReport(deps, planId, {})), req.query);
+    },
   );
 
   app.get<{ Querystring: GroupQuery & Labels }>(
@@ -252,7 +269,8 @@ export function assessmentRoutes(app: FastifyInstance, deps: ApiDeps): void {
     },
     async (req) => {
       const { group, limit, cursor, ...labels } = req.query;
-      return groupPage(await fleetReport(deps, labels, {}), req.query);
+      const key = `fleet ${JSON.stringify(LABEL_NAMES.map((k) => labels[k] ?? ''))}`;
+      return groupPage(await pagedReport(key, req.query, () => fleetReport(deps, labels, {})), req.query);
     },
   );
 }
