@@ -258,10 +258,12 @@ test('in Chinese: the same actions, every control named, at phone width too', as
   assert.ok(await page.getByRole('button', { name: '重试失败主机' }).isVisible());
   assert.deepEqual(await actionState(page, '排除'), { disabled: true, why: '只有尚未开始的主机可以排除。' });
   assert.deepEqual(await unnamedControls(page), []);
-  await page.getByRole('button', { name: '终止' }).click();
-  const dialog = page.getByRole('dialog', { name: '终止计划 actions-rehearsal？' });
+  await page.getByRole('button', { name: '中止' }).click();
+  const dialog = page.getByRole('dialog', { name: '中止计划 actions-rehearsal？' });
   await dialog.waitFor();
   assert.ok(await dialog.getByLabel('请输入 actions-rehearsal 以确认').isVisible());
+  assert.equal(await dialog.getByRole('radio', { name: '完成迁移' }).isChecked(), true);
+  assert.equal(await dialog.getByRole('radio', { name: '停止并回滚' }).isChecked(), false);
   assert.deepEqual(await unnamedControls(page), []);
   await browser.screenshot(page, '09-confirm-abort-zh');
   await dialog.getByRole('button', { name: '取消' }).click();
@@ -291,6 +293,22 @@ test('in Chinese: the same actions, every control named, at phone width too', as
   );
   assert.ok(form.scroll <= form.width, `the form is ${form.scroll} px wide on a ${form.width} px screen`);
   await browser.screenshot(page, '11-new-plan-phone-zh');
+});
+
+test('aborted with the name typed, hosts in flight rolling back: the plan says so', async () => {
+  await page.goto(`${consoleServer.url}/hosts/${canary}`);
+  await waitForText(page, '#run-actions-title', /^操作$/);
+  await page.getByRole('button', { name: '中止' }).click();
+  const dialog = page.getByRole('dialog', { name: '中止计划 actions-rehearsal？' });
+  await dialog.getByRole('radio', { name: '停止并回滚' }).check();
+  await dialog.getByLabel('请输入 actions-rehearsal 以确认').fill('actions-rehearsal');
+  await dialog.getByRole('button', { name: '中止计划' }).click();
+  await waitForText(page, '[data-plan-state]', /^(正在中止|已中止)$/);
+  const aborted = await api<PlanView>(scheduler.api, 'GET', `/v1/plans/${plan.id}`);
+  assert.match(aborted.stateReason, /^aborted by test-operator; hosts in flight roll back$/);
+  const abort = await actionState(page, '中止');
+  assert.equal(abort.disabled, true);
+  assert.match(abort.why, /^(计划正在中止。|计划已结束。)$/);
 });
 
 test('no script errors and no Content-Security-Policy refusals', () => {

@@ -3,7 +3,7 @@
 // says so; if the API refuses, its error is shown and the dialog stays open. A native
 // <dialog> opened modal: the browser keeps focus inside, Esc cancels, and focus goes back
 // to the control that opened it.
-import { useEffect, useId, useRef, useState } from 'react';
+import { type ReactNode, useEffect, useId, useRef, useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import { ConsoleApiError } from '../api/api-error.ts';
 import { ErrorBanner } from '../views/error-banner.tsx';
@@ -18,9 +18,11 @@ export interface ConfirmDialogProps {
   /** The request; resolves when done (the dialog closes), rejects with the API's error (shown). */
   onConfirm: () => Promise<void>;
   onClose: () => void;
+  /** A choice the action takes (abort: what hosts in flight do). */
+  children?: ReactNode;
 }
 
-export function ConfirmDialog({ title, body, confirmLabel, typeToConfirm, onConfirm, onClose }: ConfirmDialogProps) {
+export function ConfirmDialog({ title, body, confirmLabel, typeToConfirm, onConfirm, onClose, children }: ConfirmDialogProps) {
   const { t } = useTranslation();
   const ref = useRef<HTMLDialogElement>(null);
   const id = useId();
@@ -69,6 +71,7 @@ export function ConfirmDialog({ title, body, confirmLabel, typeToConfirm, onConf
       >
         <h2 id={`${id}-title`}>{title}</h2>
         <p id={`${id}-body`}>{body}</p>
+        {children}
         {typeToConfirm !== undefined && (
           <label className="confirm-typed">
             <span>{t('actions.confirm.typeToConfirm', { value: typeToConfirm })}</span>

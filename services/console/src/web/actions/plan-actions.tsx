@@ -1,8 +1,9 @@
 // A plan's actions: pause, resume, approve the gate, retry failed hosts, abort. Each is
 // offered as planActionsFor says (the plan's state and the caller's role) and confirmed
-// first; abort, which cannot be undone, asks for the plan's name. Hosts in flight finish
-// when a plan is aborted (the API's default).
+// first; abort, which cannot be undone, asks for the plan's name and what hosts in flight
+// do: finish their migration (the API's default) or roll back.
 import type { PlanView } from '@yixing/scheduler';
+import { useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import { API, postJson } from '../api/client.ts';
 import { useCaller } from '../session/caller-context.tsx';
@@ -19,8 +20,9 @@ export function PlanActions({ plan, onChanged }: PlanActionsProps) {
   const { t } = useTranslation();
   const caller = useCaller();
   const offers = planActionsFor(plan.state, plan.gate, caller?.role ?? null, plan.counters.failed);
+  const [inFlight, setInFlight] = useState<'finish' | 'rollback'>('finish');
   const run = (action: PlanAction) => async (): Promise<void> => {
-    const body = action === 'abort' ? { inFlight: 'finish' } : {};
+    const body = action === 'abort' ? { inFlight } : {};
     const answer = await postJson<{ plan: PlanView }>(`${API.scheduler}/v1/plans/${encodeURIComponent(plan.id)}/${action}`, body);
     onChanged?.(answer.plan);
   };
@@ -40,7 +42,19 @@ export function PlanActions({ plan, onChanged }: PlanActionsProps) {
             typeToConfirm: DESTRUCTIVE.has(a) ? plan.name : undefined,
           }}
           run={run(a)}
-        />
+        >
+          {a === 'abort' && (
+            <fieldset className="in-flight">
+              <legend>{t('actions.plan.abort.inFlight')}</legend>
+              {(['finish', 'rollback'] as const).map((choice) => (
+                <label key={choice} className="check">
+                  <input type="radio" name="in-flight" checked={inFlight === choice} onChange={() => setInFlight(choice)} />
+                  {t(`actions.plan.abort.${choice}`)}
+                </label>
+              ))}
+            </fieldset>
+          )}
+        </ActionButton>
       ))}
     </fieldset>
   );

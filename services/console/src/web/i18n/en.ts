@@ -239,8 +239,11 @@ export const en = {
       abort: {
         label: 'Abort',
         title: 'Abort plan {{name}}?',
-        body: 'No further host starts and the plan cannot be resumed. Hosts in flight finish their migration. This cannot be undone.',
+        body: 'No further host starts and the plan cannot be resumed. This cannot be undone.',
         confirm: 'Abort the plan',
+        inFlight: 'Hosts migrating now',
+        finish: 'Finish their migration',
+        rollback: 'Stop and roll back',
       },
     },
     host: {
