@@ -224,8 +224,10 @@ test('switched to English: the same view, every label translated, the agent’s 
   await browser.screenshot(page, '05-fleet-assessment-en');
 });
 
-test('a plan’s assessment: its hosts only, at /plans/:plan/assessment', async () => {
-  await page.goto(`${consoleServer.url}/plans/${plan.id}/assessment`);
+test('a plan’s assessment: its hosts only, at /plans/:plan/assessment, a link from the plan view', async () => {
+  await page.goto(`${consoleServer.url}/plans/${plan.id}`);
+  await page.getByRole('link', { name: 'Assessment: what the pre-checks found and how to fix it' }).click();
+  assert.equal(new URL(page.url()).pathname, `/plans/${plan.id}/assessment`);
   await waitForText(page, 'h1', new RegExp(`^Assessment of plan ${plan.id}$`));
   await waitForText(page, '.host-total', /^60 hosts in all$/);
   assert.equal(await statusTiles(page), 'ready=5 warnings=52 inhibited=3 notAssessed=0');

@@ -271,6 +271,7 @@ export const en = {
   assessment: {
     nav: 'Assessment',
     title: 'Fleet assessment',
+    planLink: 'Assessment: what the pre-checks found and how to fix it',
     planTitle: 'Assessment of plan {{plan}}',
     intro: "Each host's latest pre-check, before any migration: what stands in the way, on how many hosts, and how to fix it.",
     planIntro: "This plan's hosts, from its pre-checks or the earlier assessments it reused.",

@@ -272,6 +272,7 @@ export const zhCN: Catalog = {
   assessment: {
     nav: '迁移评估',
     title: '全局迁移评估',
+    planLink: '评估报告：预检查发现的问题与修复建议',
     planTitle: '计划 {{plan}} 的迁移评估',
     intro: '迁移开始前，汇总各主机最近一次预检查的结果：有哪些阻断问题、影响多少台主机、如何修复。',
     planIntro: '本计划各主机的评估结果，来自本计划的预检查或沿用的早前评估。',

@@ -5,6 +5,7 @@
 // through the plan's event stream.
 import { useCallback, useState } from 'react';
 import { useTranslation } from 'react-i18next';
+import { Link } from 'wouter';
 import { PlanActions } from '../actions/plan-actions.tsx';
 import type { HostFilter } from '../plans/host-pages.ts';
 import { type PhaseNode, type PlanView as PlanData, phaseNodes } from '../plans/phase-flow.ts';
@@ -37,6 +38,11 @@ export function PlanView({ params }: { params: { plan?: string } }) {
       {error && <ErrorBanner error={error} />}
       {!plan && !error && <p>{t('plan.loading')}</p>}
       {plan && <PlanHeader plan={plan} />}
+      {plan && (
+        <p>
+          <Link href={`/plans/${encodeURIComponent(planId)}/assessment`}>{t('assessment.planLink')}</Link>
+        </p>
+      )}
       {plan && <PlanActions plan={plan} />}
       {plan && (
         <section aria-labelledby="flow-title">
