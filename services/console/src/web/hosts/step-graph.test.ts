@@ -75,6 +75,22 @@ test('a run in its upgrade: the steps before succeeded, the upgrade running with
   assert.equal(nodes[0]?.durationMs, 1500);
 });
 
+test('a run held after a failed upgrade: the upgrade red, the steps after it still pending (a retry may run them)', () => {
+  const history = [rec('cluster-check'), rec('precheck'), rec('backup'), rec('upgrade', 'failed')];
+  const failure = { step: 'upgrade' as const, kind: 'execution' as const, code: 'SIMULATED_FAILURE', message: 'x', seq: 4, at: new Date() };
+  assert.deepEqual(states(run({ state: 'held', history, failure })), [
+    'cluster-check:succeeded',
+    'precheck:succeeded',
+    'backup:succeeded',
+    'upgrade:failed',
+    'reboot:pending',
+    'postcheck:pending',
+  ]);
+  // Retried (the scheduler clears the failure): the upgrade's second attempt runs.
+  const retried = run({ state: 'active', step: 'upgrade', stepState: 'running', history, failure: null });
+  assert.deepEqual(states(retried).slice(3), ['upgrade:running', 'reboot:pending', 'postcheck:pending']);
+});
+
 test('a failed upgrade rolled back: the upgrade red, the steps after it skipped, the rollback a node of its own', () => {
   const history = [rec('cluster-check'), rec('precheck'), rec('backup'), rec('upgrade', 'failed'), rec('rollback')];
   const failure = {

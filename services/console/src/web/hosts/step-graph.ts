@@ -83,7 +83,10 @@ export function stepNodes(run: RunSteps): StepNode[] {
     (run.failure === null || run.failure.step === inFlight) &&
     (at === position || at === position + 1);
   const recoveryInFlight = inFlight !== null && !forwardInFlight ? inFlight : null;
-  const stopped = isFinal(run) || run.failure !== null || recovery.length > 0 || recoveryInFlight !== null;
+  // A held run waits for an operator who may retry the failed step: the steps after it are
+  // still to come, not skipped.
+  const failedForGood = run.failure !== null && run.state !== 'held';
+  const stopped = isFinal(run) || failedForGood || recovery.length > 0 || recoveryInFlight !== null;
   const upgradeAt = run.path.indexOf('upgrade');
 
   const nodes: StepNode[] = run.path.map((step, i) => {
