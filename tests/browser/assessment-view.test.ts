@@ -239,6 +239,29 @@ test('a plan’s assessment: its hosts only, at /plans/:plan/assessment, a link 
   await browser.screenshot(page, '06-plan-assessment-en');
 });
 
+test('an assessment running: the view follows it to its end without a refresh', async () => {
+  const next = await api<PlanView>(scheduler.api, 'POST', '/v1/plans', {
+    name: 'assessment-view-again',
+    mode: 'assess',
+    selector: { pool: 'assess' },
+    profile: 'debian-11-to-12',
+    limits: { maxInFlight: 10 },
+    startPaused: true,
+  });
+  await page.goto(`${consoleServer.url}/plans/${next.id}/assessment`);
+  await waitForText(page, '[data-reason="pending"] .reason-name', /^Not pre-checked yet$/);
+  assert.equal(await statusTiles(page), 'ready=0 warnings=0 inhibited=0 notAssessed=60');
+  await api(scheduler.api, 'POST', `/v1/plans/${next.id}/resume`, {});
+  await waitUntil(
+    async () => {
+      const tiles = await statusTiles(page);
+      return { done: tiles === 'ready=5 warnings=52 inhibited=3 notAssessed=0', value: tiles, state: tiles };
+    },
+    { what: 'the view to follow the assessment to its end' },
+  );
+  await browser.screenshot(page, '07-plan-assessed-live-en');
+});
+
 test('at phone width: no sideways scroll, every control named (zh-CN)', async () => {
   const phone = await browser.newPage({ width: 390, height: 844 });
   await phone.goto(`${consoleServer.url}/assessment`);
@@ -250,7 +273,7 @@ test('at phone width: no sideways scroll, every control named (zh-CN)', async ()
   const { scroll, width } = await pageWidth(phone);
   assert.ok(scroll <= width, `the page is ${scroll} px wide on a ${width} px screen`);
   assert.deepEqual(await unnamedControls(phone), []);
-  await browser.screenshot(phone, '07-assessment-phone-zh');
+  await browser.screenshot(phone, '08-assessment-phone-zh');
 });
 
 test('no script errors and no Content-Security-Policy refusals on any page', () => {

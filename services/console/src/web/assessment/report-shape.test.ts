@@ -8,6 +8,7 @@ import {
   groupKey,
   mibPerSecond,
   namesAll,
+  nextPollMs,
   type ReportOverview,
   statusCounts,
 } from './report-shape.ts';
@@ -37,6 +38,12 @@ test('a group is keyed by what it is', () => {
   assert.equal(groupKey.inhibitor(kind), 'inhibitor:held-packages');
   assert.equal(groupKey.warning(kind), 'warning:held-packages');
   assert.equal(groupKey.notAssessed('never'), 'notAssessed:never');
+});
+
+test('asked again while hosts wait for their precheck, not once all are assessed', () => {
+  assert.equal(nextPollMs({ notAssessed: [{ reason: 'pending', hostCount: 3, hosts: ['a'] }] }), 5000);
+  assert.equal(nextPollMs({ notAssessed: [{ reason: 'never', hostCount: 3, hosts: ['a'] }] }), null);
+  assert.equal(nextPollMs({ notAssessed: [] }), null);
 });
 
 test('sizes in binary units, the number in the reader’s language, growth signed', () => {

@@ -36,6 +36,11 @@ export interface HostGroup {
 /** Whether the overview named every host of the group. */
 export const namesAll = (g: Pick<HostGroup, 'hostCount' | 'hosts'>): boolean => g.hosts.length >= g.hostCount;
 
+/** How soon to ask for the report again: while hosts are still being assessed (a plan running its prechecks), else not. */
+export const REASSESS_POLL_MS = 5000;
+export const nextPollMs = (report: Pick<ReportOverview, 'notAssessed'>): number | null =>
+  report.notAssessed.some((n) => n.reason === 'pending' && n.hostCount > 0) ? REASSESS_POLL_MS : null;
+
 export const groupKey = {
   inhibitor: (k: FindingKind): string => `inhibitor:${k.kind}`,
   warning: (k: FindingKind): string => `warning:${k.kind}`,

@@ -6,7 +6,7 @@ import type { ConsoleApiError } from '../api/api-error.ts';
 import { getFile, getJson } from '../api/client.ts';
 import { addPage, type GroupPage, type GroupPages, noPages, wantsMore } from './group-pages.ts';
 import { attachmentName, groupHostsUrl, type ReportFilters, type ReportScope, reportUrl } from './report-query.ts';
-import type { ReportOverview } from './report-shape.ts';
+import { nextPollMs, type ReportOverview } from './report-shape.ts';
 
 export interface AssessmentState {
   report: ReportOverview | null;
@@ -25,12 +25,16 @@ export function useAssessment(scope: ReportScope, filters: ReportFilters): Asses
   // biome-ignore lint/correctness/useExhaustiveDependencies: a new tick is what asks again
   useEffect(() => {
     const ac = new AbortController();
+    let timer: ReturnType<typeof setTimeout> | undefined;
     setLoading(true);
     getJson<ReportOverview>(overviewUrl, ac.signal).then(
       (r) => {
         setReport(r);
         setError(null);
         setLoading(false);
+        // Hosts still being assessed: the report is asked for again until they are.
+        const ms = nextPollMs(r);
+        if (ms !== null) timer = setTimeout(() => setTick((t) => t + 1), ms);
       },
       (err: ConsoleApiError) => {
         if (ac.signal.aborted) return;
@@ -39,7 +43,10 @@ export function useAssessment(scope: ReportScope, filters: ReportFilters): Asses
         setLoading(false);
       },
     );
-    return () => ac.abort();
+    return () => {
+      ac.abort();
+      clearTimeout(timer);
+    };
   }, [overviewUrl, tick]);
 
   return { report, error, loading, refresh: () => setTick((t) => t + 1) };
