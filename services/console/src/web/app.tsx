@@ -8,6 +8,7 @@ import { whoami } from './api/client.ts';
 import { isLanguage, LANGUAGE_NAMES, LANGUAGES } from './i18n/catalogs.ts';
 import { CallerProvider } from './session/caller-context.tsx';
 import { type Caller, session } from './session/session.ts';
+import { AlertsView } from './views/alerts-view.tsx';
 import { AssessmentView } from './views/assessment-view.tsx';
 import { FleetView } from './views/fleet-view.tsx';
 import { HostView } from './views/host-view.tsx';
@@ -51,6 +52,9 @@ export function App() {
             <Link href="/" aria-current={location === '/' ? 'page' : undefined}>
               {t('nav.fleet')}
             </Link>
+            <Link href="/alerts" aria-current={location === '/alerts' ? 'page' : undefined}>
+              {t('alerts.nav')}
+            </Link>
             <Link href="/assessment" aria-current={location === '/assessment' ? 'page' : undefined}>
               {t('assessment.nav')}
             </Link>
@@ -78,6 +82,7 @@ export function App() {
               <Route path="/login">
                 <Redirect to="/" />
               </Route>
+              <Route path="/alerts" component={AlertsView} />
               <Route path="/hosts/:host" component={HostView} />
               <Route path="/plans/new" component={PlanNewView} />
               <Route path="/plans/:plan/hosts/:host/steps/:step" component={HostView} />

@@ -40,7 +40,9 @@ test('each filter asks the API for what it can filter, and keeps its own', () =>
   assert.equal(alertsQuery('resolved', null, 10), 'state=resolved&limit=10');
   assert.equal(alertsQuery('all', null, 10), 'state=all&limit=10');
   const acked = alert('b', { acknowledged: true });
-  assert.equal(keepsAlert('firing', acked), false);
+  assert.equal(keepsAlert('firing', acked), true, 'an acknowledged alert still fires');
+  assert.equal(keepsAlert('acknowledged', alert('c')), false);
+  assert.equal(keepsAlert('firing', alert('d', { status: 'resolved' })), false);
   assert.equal(keepsAlert('acknowledged', acked), true);
   assert.equal(keepsAlert('all', acked), true);
 });
@@ -57,9 +59,10 @@ test('a further page adds each alert once; an action’s answer replaces it or d
   );
   const acked = alert('a', { acknowledged: true });
   assert.deepEqual(
-    replaceAlert(list, acked, 'firing').map((a) => a.fingerprint),
+    replaceAlert(list, acked, 'resolved').map((a) => a.fingerprint),
     ['b', 'c'],
   );
+  assert.equal(replaceAlert(list, acked, 'firing')[0]?.acknowledged, true);
   assert.equal(replaceAlert(list, acked, 'all')[0]?.acknowledged, true);
 });
 

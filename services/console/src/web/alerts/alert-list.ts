@@ -39,7 +39,9 @@ export function alertsQuery(filter: AlertFilter, cursor: string | null, limit: n
   return q.toString();
 }
 
-export const keepsAlert = (filter: AlertFilter, a: AlertView): boolean => filter === 'all' || alertStateOf(a) === filter;
+/** Whether `filter` lists `a`: firing lists the acknowledged ones too (they still fire). */
+export const keepsAlert = (filter: AlertFilter, a: AlertView): boolean =>
+  filter === 'all' || (filter === 'firing' ? a.status === 'firing' : alertStateOf(a) === filter);
 
 /** The list with a further page added: each alert once (a later copy replaces an earlier). */
 export function appendPage(list: readonly AlertView[], page: readonly AlertView[]): AlertView[] {

@@ -55,6 +55,13 @@ export async function postJson<T>(url: string, body: unknown, opts: { signal?: A
 /** A fresh Idempotency-Key (1 to 255 visible ASCII characters, as the API requires). */
 export const newIdempotencyKey = (): string => crypto.randomUUID();
 
+/** DELETEs a resource (a silence: expired); answers the API's JSON. */
+export async function deleteJson<T>(url: string, signal?: AbortSignal): Promise<T> {
+  const res = await send(url, { method: 'DELETE', headers: headers(), ...(signal ? { signal } : {}) });
+  if (!res.ok) throw await failure(res);
+  return (await res.json()) as T;
+}
+
 /** A file the API answers (a CSV report): its body and the Content-Disposition header. */
 export async function getFile(url: string, signal?: AbortSignal): Promise<{ blob: Blob; disposition: string | null }> {
   const res = await send(url, { headers: headers({ accept: '*/*' }), ...(signal ? { signal } : {}) });

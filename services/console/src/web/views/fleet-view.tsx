@@ -1,11 +1,14 @@
-// The fleet overview: plans with counts by state, percent done and error budget left,
-// moving live. A table at desktop width, cards on a phone (CSS only).
+// The fleet overview: plans with counts by state, percent done, wave and error budget left,
+// moving live; the alerts firing; the hosts by OS release and agent version. A table at
+// desktop width, cards on a phone (CSS only).
 import { useTranslation } from 'react-i18next';
 import { Link } from 'wouter';
 import { NewPlanButton } from '../actions/new-plan-button.tsx';
-import { fleetTotals, PLAN_STATES, type PlanSummary } from '../fleet/plan-list.ts';
+import { fleetTotals, PLAN_STATES, type PlanSummary, waveProgress } from '../fleet/plan-list.ts';
 import { usePlanList } from '../fleet/use-plan-list.ts';
 import { ErrorBanner } from './error-banner.tsx';
+import { FleetAlertsCard } from './fleet-alerts-card.tsx';
+import { FleetInventory } from './fleet-inventory.tsx';
 
 export function FleetView() {
   const { t, i18n } = useTranslation();
@@ -23,6 +26,10 @@ export function FleetView() {
         <NewPlanButton />
       </div>
       {error && <ErrorBanner error={error} />}
+      <div className="summary">
+        <FleetAlertsCard />
+        <FleetInventory />
+      </div>
       {totals && (
         <div className="summary">
           <section aria-labelledby="by-state-title" className="card">
@@ -86,11 +93,24 @@ function PlanRow({ plan: p, live, created }: { plan: PlanSummary; live: boolean;
         <progress max={100} value={p.percentDone} aria-label={t('fleet.percentDone', { percent: p.percentDone })} />{' '}
         <span className="percent">{t('fleet.percentDone', { percent: p.percentDone })}</span>
         <div className="counts">{t('fleet.counts', { ...p.counters })}</div>
+        <WaveLine plan={p} />
       </td>
       <td data-label={t('fleet.column.budget')} className="budget">
         {t('fleet.budgetLeft', { ...p.budget })}
       </td>
       <td data-label={t('fleet.column.created')}>{created}</td>
     </tr>
+  );
+}
+
+/** "Canary (then 3 waves)" or "Wave 2 of 3": where the plan's rollout is. */
+function WaveLine({ plan }: { plan: PlanSummary }) {
+  const { t } = useTranslation();
+  const w = waveProgress(plan);
+  if (!w) return null;
+  return (
+    <div className="wave" data-wave={w.phase === 'canary' ? 0 : w.n}>
+      {w.phase === 'canary' ? t('fleet.waveCanary', { count: w.waves }) : t('fleet.waveOf', { n: w.n, of: w.of })}
+    </div>
   );
 }
