@@ -9,6 +9,7 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import type { PlanView, RunView } from '@yixing/scheduler';
 import type { Page } from 'playwright-core';
+import { type AlertingProcess, startAlerting } from '../fixtures/alerting.ts';
 import { testTokens } from '../fixtures/api-access.ts';
 import { browserArtifactsDir, type ConsoleBrowser, type ConsoleServer, launchBrowser, startConsole } from '../fixtures/browser.ts';
 import { signIn, textOf, unnamedControls, waitForText } from '../fixtures/console-page.ts';
@@ -29,6 +30,7 @@ const durations = {
 let stack: Stack;
 let scheduler: { proc: ServiceProcess; api: string };
 let fleet: ServiceProcess;
+let alerting: AlertingProcess;
 let consoleServer: ConsoleServer;
 let browser: ConsoleBrowser;
 let page: Page;
@@ -49,13 +51,16 @@ before(async () => {
     sim: { seed: 'actions', durations, failures: [{ step: 'upgrade', attempts: 1 }], tickMs: 50 },
   });
   await waitForHosts(scheduler.api, 6);
-  consoleServer = await startConsole({ schedulerApi: scheduler.api, alertingApi: 'http://127.0.0.1:9', logDir: stack.dir });
+  // The overview asks the alerting API for the alerts firing.
+  alerting = await startAlerting(stack, { route: { receiver: 'nobody' }, receivers: [{ name: 'nobody' }] });
+  consoleServer = await startConsole({ schedulerApi: scheduler.api, alertingApi: alerting.api, logDir: stack.dir });
   browser = await launchBrowser('actions');
 });
 
 after(async () => {
   await browser?.close();
   await consoleServer?.proc.kill();
+  await alerting?.proc.kill('SIGTERM');
   await fleet?.kill();
   await scheduler?.proc.kill();
   await stack?.stop();
