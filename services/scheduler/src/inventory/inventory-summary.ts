@@ -40,7 +40,8 @@ const byHostsThenKey =
 
 /** Counts `hosts`; `isOnline` says whether one was heard from within the grace. */
 export function summariseInventory(hosts: Iterable<SummaryHost>, isOnline: (hostId: string) => boolean): InventorySummary {
-  const os = new Map<string, OsReleaseCount>();
+  // By id, then by version: no key is built per host (300,000 of them).
+  const os = new Map<string, Map<string, OsReleaseCount>>();
   const agents = new Map<string, AgentVersionCount>();
   let total = 0;
   let online = 0;
@@ -48,22 +49,32 @@ export function summariseInventory(hosts: Iterable<SummaryHost>, isOnline: (host
     const up = isOnline(h._id) ? 1 : 0;
     total += 1;
     online += up;
-    // A NUL cannot be in either os-release field: the key is unambiguous.
-    const osKey = `${h.facts.osId}\u0000${h.facts.osVersion}`;
-    const o = os.get(osKey) ?? { osId: h.facts.osId, osVersion: h.facts.osVersion, hosts: 0, online: 0 };
+    const { osId, osVersion } = h.facts;
+    let versions = os.get(osId);
+    if (!versions) {
+      versions = new Map();
+      os.set(osId, versions);
+    }
+    let o = versions.get(osVersion);
+    if (!o) {
+      o = { osId, osVersion, hosts: 0, online: 0 };
+      versions.set(osVersion, o);
+    }
     o.hosts += 1;
     o.online += up;
-    os.set(osKey, o);
-    const a = agents.get(h.agentVersion) ?? { agentVersion: h.agentVersion, hosts: 0, online: 0 };
+    let a = agents.get(h.agentVersion);
+    if (!a) {
+      a = { agentVersion: h.agentVersion, hosts: 0, online: 0 };
+      agents.set(h.agentVersion, a);
+    }
     a.hosts += 1;
     a.online += up;
-    agents.set(h.agentVersion, a);
   }
   return {
     total,
     online,
     offline: total - online,
-    byOsRelease: [...os.values()].sort(byHostsThenKey((c) => `${c.osId} ${c.osVersion}`)),
+    byOsRelease: [...os.values()].flatMap((v) => [...v.values()]).sort(byHostsThenKey((c) => `${c.osId} ${c.osVersion}`)),
     byAgentVersion: [...agents.values()].sort(byHostsThenKey((c) => c.agentVersion)),
   };
 }

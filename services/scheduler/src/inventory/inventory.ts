@@ -10,6 +10,7 @@ import type { HostDoc, LivenessDoc, Models } from '../db/models.ts';
 import { type InventorySummary, summariseInventory } from './inventory-summary.ts';
 
 const LIVENESS_CHUNKS = 64;
+const SUMMARY_TTL_MS = 2_000;
 const DOMAINS = ['cluster', 'zone', 'rack'] as const;
 
 export type HostLabelsView = Pick<HostDoc['labels'], 'pool' | 'cluster' | 'zone' | 'rack' | 'role'>;
@@ -97,6 +98,7 @@ export class Inventory {
   #flushTimer: NodeJS.Timeout | undefined;
   #seenTimer: NodeJS.Timeout | undefined;
   #subs: Subscription[] = [];
+  #summary: { at: number; graceMs: number; value: InventorySummary } | undefined;
 
   constructor(deps: InventoryDeps) {
     this.#deps = deps;
@@ -271,10 +273,18 @@ export class Inventory {
     return now - this.#startedAt <= graceMs;
   }
 
-  /** The hosts counted by OS release, agent version and connection (alive within `graceMs`). */
+  /**
+   * The hosts counted by OS release, agent version and connection (alive within `graceMs`),
+   * counted at most once per SUMMARY_TTL_MS: every open overview asks every few seconds, and
+   * one pass over 300,000 hosts takes tens of milliseconds of the event loop.
+   */
   summary(graceMs: number): InventorySummary {
     const now = this.#deps.clock();
-    return summariseInventory(this.#hosts.values(), (id) => this.isAlive(id, graceMs, now));
+    const last = this.#summary;
+    if (last && last.graceMs === graceMs && now - last.at < SUMMARY_TTL_MS) return last.value;
+    const value = summariseInventory(this.#hosts.values(), (id) => this.isAlive(id, graceMs, now));
+    this.#summary = { at: now, graceMs, value };
+    return value;
   }
 
   members(domain: 'cluster' | 'zone' | 'rack', name: string): ReadonlySet<string> {
