@@ -153,7 +153,7 @@ test('the alerts view lists them; a viewer sees Acknowledge and Silence disabled
   await viewer.getByRole('navigation').getByRole('link', { name: '告警' }).click();
   await waitForText(viewer, 'h1', /^告警$/);
   await waitForText(viewer, `${item(stepFailed.fingerprint)} h3`, /upgrade failed/);
-  assert.equal(await textOf(viewer, `${item(stepFailed.fingerprint)} [data-alert-state]`), '🔔 触发中');
+  assert.equal(await textOf(viewer, `${item(stepFailed.fingerprint)} [data-alert-state]`), '◉ 触发中');
   const labels = await textOf(viewer, `${item(stepFailed.fingerprint)} .alert-labels`);
   assert.match(labels, /^alertname=StepFailedseverity=warningplan=/);
   assert.match(labels, new RegExp(`host=${stepFailed.labels.host}step=upgrade`));
@@ -174,8 +174,15 @@ test('the alerts view lists them; a viewer sees Acknowledge and Silence disabled
 test('switched to English, the same view in English', async () => {
   await viewer.getByRole('combobox', { name: '语言' }).selectOption('en');
   await waitForText(viewer, 'h1', /^Alerts$/);
-  assert.equal(await textOf(viewer, `${item(stepFailed.fingerprint)} [data-alert-state]`), '🔔 Firing');
+  assert.equal(await textOf(viewer, `${item(stepFailed.fingerprint)} [data-alert-state]`), '◉ Firing');
   assert.equal(await textOf(viewer, `${item(budget.fingerprint)} [data-severity]`), '‼ Critical');
+  // A plan's alert opens the plan; a step's, the step and its log.
+  assert.equal(await textOf(viewer, `${item(budget.fingerprint)} .alert-link`), 'Open what it is about');
+  assert.match(
+    (await viewer.locator(`${item(budget.fingerprint)} .alert-link`).getAttribute('href')) ?? '',
+    new RegExp(`^/plans/${plan.id}`),
+  );
+  assert.equal(await textOf(viewer, `${item(stepFailed.fingerprint)} .alert-link`), 'Failed step and its log');
   const { why } = await whyDisabled(viewer, 'New silence');
   assert.equal(why, 'Your role can only view: acknowledging and silencing alerts needs the Operator role.');
   assert.deepEqual(await unnamedControls(viewer), []);
@@ -211,7 +218,7 @@ test('an operator acknowledges the step failure: confirmed first, then it reads 
   await waitForText(operator, '.alert-list', new RegExp(stepFailed.labels.host ?? '-'));
   assert.equal(await operator.locator(item(budget.fingerprint)).count(), 0);
   await operator.getByRole('button', { name: 'Firing', exact: true }).click();
-  await waitForText(operator, `${item(budget.fingerprint)} [data-alert-state]`, /^🔔 Firing$/);
+  await waitForText(operator, `${item(budget.fingerprint)} [data-alert-state]`, /^◉ Firing$/);
   await browser.screenshot(operator, '05-acknowledged-en');
 });
 
@@ -250,7 +257,7 @@ test('created, the silence is listed active; expired (confirmed first), it reads
   assert.match(silence.matchers, /^\{alertname="ErrorBudgetExhausted", severity="critical"/);
   assert.equal(silence.createdBy, testIdentity('operator'));
   const row = `tr[data-silence="${silence.id}"]`;
-  await waitForText(operator, `${row} [data-silence-state]`, /^🔕 Active$/);
+  await waitForText(operator, `${row} [data-silence-state]`, /^■ Active$/);
   assert.match(await textOf(operator, row), /the rehearsal is being looked at/);
   await browser.screenshot(operator, '07-silence-listed-en');
   await operator.getByRole('button', { name: `Expire silence ${silence.matchers}` }).click();

@@ -370,6 +370,8 @@ export const en = {
     labels: 'Labels',
     openStep: 'Failed step and its log',
     openStepOf: 'Failed step and log of {{name}} ({{where}})',
+    openPage: 'Open what it is about',
+    openPageOf: 'Open what {{name}} ({{where}}) is about',
     card: {
       title: 'Alerts firing',
       none: 'No alert is firing.',

@@ -371,6 +371,8 @@ export const zhCN: Catalog = {
     labels: '标签',
     openStep: '查看失败步骤及日志',
     openStepOf: '查看 {{name}}（{{where}}）的失败步骤及日志',
+    openPage: '查看相关页面',
+    openPageOf: '查看 {{name}}（{{where}}）的相关页面',
     card: {
       title: '正在触发的告警',
       none: '当前没有触发中的告警。',

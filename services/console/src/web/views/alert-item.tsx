@@ -13,7 +13,7 @@ import { API, postJson } from '../api/client.ts';
 import { useCaller } from '../session/caller-context.tsx';
 import { SeverityBadge } from './severity-badge.tsx';
 
-const STATE_ICON = { firing: '🔔', acknowledged: '✓', resolved: '○' } as const;
+const STATE_ICON = { firing: '◉', acknowledged: '✓', resolved: '○' } as const;
 
 export interface AlertItemProps {
   alert: AlertView;
@@ -33,6 +33,8 @@ export function AlertItem({ alert: a, onChanged, onSilence }: AlertItemProps) {
   const state = alertStateOf(a);
   const offers = alertOffers(a, caller?.role ?? null);
   const link = deepLinkOf(a);
+  // A step's alert opens the step and its log; a plan's, the plan.
+  const toStep = link?.includes('/steps/') ?? false;
   const name = a.labels.alertname ?? a.fingerprint;
   const summary = a.annotations.summary || name;
   const where = whereOf(a);
@@ -76,8 +78,8 @@ export function AlertItem({ alert: a, onChanged, onSilence }: AlertItemProps) {
         </ul>
         <div className="actions">
           {link && (
-            <Link href={link} className="alert-link" aria-label={t('alerts.openStepOf', values)}>
-              {t('alerts.openStep')}
+            <Link href={link} className="alert-link" aria-label={t(toStep ? 'alerts.openStepOf' : 'alerts.openPageOf', values)}>
+              {t(toStep ? 'alerts.openStep' : 'alerts.openPage')}
             </Link>
           )}
           <OfferedButton

@@ -10,7 +10,7 @@ import { expireOffer, whyNot } from '../alerts/alert-offers.ts';
 import { API, deleteJson } from '../api/client.ts';
 import { useCaller } from '../session/caller-context.tsx';
 
-const STATE_ICON = { active: '🔕', pending: '◷', expired: '○' } as const;
+const STATE_ICON = { active: '■', pending: '◇', expired: '○' } as const;
 
 export function SilenceList({ silences, onChanged }: { silences: SilenceView[]; onChanged: () => void }) {
   const { t, i18n } = useTranslation();
