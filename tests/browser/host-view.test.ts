@@ -1,13 +1,15 @@
 // The console's host view in Debian's chromium against a running system: a rehearsal plan
 // whose upgrade fails on one host (rolled back), that host's step graph turning green and
-// then red, one click from the red node to its error and log, the alert's deep link
-// opening the same, the page in Chinese, and at phone width. Screenshots are kept
+// then red, one click from the red node to its error and log, its assessment (a warning
+// planted on it) and its backup (real, sealed and verified by the backup service), the
+// alert's deep link opening the same, the page in Chinese, and at phone width. Screenshots are kept
 // (browserArtifactsDir, printed at the end).
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import type { PlanView } from '@yixing/scheduler';
 import type { Page } from 'playwright-core';
 import { testTokens } from '../fixtures/api-access.ts';
+import { spawnBackupService } from '../fixtures/backup-service.ts';
 import { browserArtifactsDir, type ConsoleBrowser, type ConsoleServer, launchBrowser, startConsole } from '../fixtures/browser.ts';
 import { pageWidth, signIn, textOf, unnamedControls, waitForText } from '../fixtures/console-page.ts';
 import type { ServiceProcess } from '../fixtures/processes.ts';
@@ -25,11 +27,19 @@ const durations = {
   rollback: [800, 1500],
 };
 const FAILING = 'hv-2';
+const DISK_WARNING = {
+  id: 'disk-space:/var',
+  severity: 'medium',
+  inhibitor: false,
+  title: '/var has 1.2 GiB free, the upgrade wants 1 GiB',
+  remediation: 'free space on /var before the upgrade',
+};
 
 let stack: Stack;
 let scheduler: { proc: ServiceProcess; api: string };
 let fleet: ServiceProcess;
 let hangingFleet: ServiceProcess;
+let backup: { proc: ServiceProcess; api: string };
 let consoleServer: ConsoleServer;
 let browser: ConsoleBrowser;
 let page: Page;
@@ -37,6 +47,8 @@ let plan: PlanView;
 
 before(async () => {
   stack = await startStack('host-view');
+  // Backups are sealed: the page says so, with the key's id.
+  backup = await spawnBackupService(stack, { YX_BACKUP_KEY: '11'.repeat(32), YX_BACKUP_KEY_ID: 'hv-key-1' });
   scheduler = await startScheduler(stack);
   fleet = await startFleet(stack, {
     // Four hosts a cluster: the cluster check's default (half healthy) lets one go at a time.
@@ -44,7 +56,15 @@ before(async () => {
     clusters: 2,
     pool: 'host-view',
     prefix: 'hv',
-    sim: { seed: 'host-view', durations, failures: [{ step: 'upgrade', hosts: [FAILING] }], tickMs: 50 },
+    // Real backups (a small tree each), stored and verified by the backup service.
+    backups: 'service',
+    sim: {
+      seed: 'host-view',
+      durations,
+      failures: [{ step: 'upgrade', hosts: [FAILING] }],
+      findings: [{ hosts: [FAILING], finding: DISK_WARNING }],
+      tickMs: 50,
+    },
   });
   // A pool whose upgrades hang: a step that stays running, for its live log.
   hangingFleet = await startFleet(stack, {
@@ -60,7 +80,12 @@ before(async () => {
     },
   });
   await waitForHosts(scheduler.api, 12);
-  consoleServer = await startConsole({ schedulerApi: scheduler.api, alertingApi: 'http://127.0.0.1:9', logDir: stack.dir });
+  consoleServer = await startConsole({
+    schedulerApi: scheduler.api,
+    alertingApi: 'http://127.0.0.1:9',
+    backupApi: backup.api,
+    logDir: stack.dir,
+  });
   browser = await launchBrowser('host-view');
   page = await browser.newPage();
 });
@@ -71,6 +96,7 @@ after(async () => {
   await fleet?.kill();
   await hangingFleet?.kill();
   await scheduler?.proc.kill();
+  await backup?.proc.kill();
   await stack?.stop();
   process.stderr.write(`host view screenshots: ${browserArtifactsDir}\n`);
 });
@@ -138,6 +164,15 @@ test('the failing host’s steps turn green as they run, then the upgrade red an
   assert.equal(await textOf(page, '[data-rollback]'), 'Rolled back');
   assert.equal(await textOf(page, '.rollback-strategy'), 'snapshot (copy)');
   assert.equal(await textOf(page, '.host-os'), 'centos 7');
+  // The assessment: the warning planted on the host, with its remediation.
+  assert.equal(await textOf(page, '.assessment-verdict'), '⚠ Can migrate; warnings: 1.');
+  assert.equal(await textOf(page, '[data-finding="disk-space:/var"] .remediation'), DISK_WARNING.remediation);
+  assert.match(await textOf(page, '[data-finding="disk-space:/var"] th'), /^\/var has 1\.2 GiB free/);
+  // The backup the rollback relied on, as the backup service keeps it.
+  await waitForText(page, '[data-backup-state]', /^✓ Verified$/);
+  assert.match(await textOf(page, '.backup-id'), /^b-\d{8}-[0-9a-f]{12}$/);
+  assert.equal(await textOf(page, '.backup-sealed'), 'Yes, AES-256-GCM with key hv-key-1');
+  assert.match(await textOf(page, '.backup-size'), /^[\d.,]+ (B|KiB|MiB) \([\d.,]+ (B|KiB|MiB) stored\)$/);
   await browser.screenshot(page, '02-host-failed-en');
 });
 
@@ -185,6 +220,8 @@ test('switched to Chinese, the same page in Chinese: the graph, the error and th
   assert.match(await textOf(page, '.step-log'), /simulate: injected failure in upgrade/);
   assert.equal(await textOf(page, '[data-run-state]'), '失败');
   assert.equal(await textOf(page, '[data-rollback]'), '已回滚');
+  assert.equal(await textOf(page, '.assessment-verdict'), '⚠ 可以迁移，有 1 个警告。');
+  assert.equal(await textOf(page, '[data-backup-state]'), '✓ 已校验');
   assert.match(await textOf(page, '.react-flow__node[data-id="upgrade"] .step-node-meta'), /\d(\.\d)?秒/);
   assert.deepEqual(await unnamedControls(page), []);
   await browser.screenshot(page, '05-deep-link-zh');

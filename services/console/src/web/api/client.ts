@@ -6,7 +6,7 @@ import { apiErrorOf, type ConsoleApiError, networkError } from './api-error.ts';
 import { readEventStream, type StreamEvent } from './event-stream.ts';
 
 /** The APIs under the console's origin. */
-export const API = { scheduler: '/api/scheduler', alerting: '/api/alerting' } as const;
+export const API = { scheduler: '/api/scheduler', alerting: '/api/alerting', backup: '/api/backup' } as const;
 
 const headers = (extra: Record<string, string> = {}): Record<string, string> => {
   const token = session.token();

@@ -5,9 +5,12 @@ import { useEffect, useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import { Link } from 'wouter';
 import { RunActions } from '../actions/run-actions.tsx';
+import { hostAssessment } from '../hosts/host-assessment.ts';
 import { nodeForStep, type RunView, runFacts, stepNodes } from '../hosts/step-graph.ts';
 import { type HostInfo, useHost } from '../hosts/use-host.ts';
 import { ErrorBanner } from './error-banner.tsx';
+import { HostAssessmentCard } from './host-assessment.tsx';
+import { HostBackupCard } from './host-backup.tsx';
 import { HostStepDetail } from './host-step-detail.tsx';
 import { HostStepGraph } from './host-step-graph.tsx';
 import './host-view.css';
@@ -97,18 +100,18 @@ export function HostView({ params: route }: { params: HostViewParams }) {
                 </dd>
               </>
             )}
-            <dt>{t('host.backup')}</dt>
-            <dd className="backup-id">
-              {facts.backupId
-                ? facts.backupBytes !== null
-                  ? t('host.backupSize', { id: facts.backupId, size: formatBytes(facts.backupBytes) })
-                  : facts.backupId
-                : t('host.notReported')}
-            </dd>
-            <dt>{t('host.rollbackStrategy')}</dt>
-            <dd className="rollback-strategy">{facts.rollbackStrategy ?? t('host.notReported')}</dd>
           </dl>
         </section>
+      )}
+      {run && facts && (
+        <div className="host-cards">
+          <HostAssessmentCard assessment={hostAssessment(run.history)} />
+          <HostBackupCard
+            backupId={run.backupId || facts.backupId || ''}
+            verified={run.backupVerified}
+            rollbackStrategy={facts.rollbackStrategy}
+          />
+        </div>
       )}
       {run && <RunActions run={run} onChanged={reload} />}
       {run && (
@@ -150,8 +153,3 @@ function HostFacts({ host }: { host: HostInfo }) {
     </section>
   );
 }
-
-const formatBytes = (n: number): string =>
-  new Intl.NumberFormat(undefined, { style: 'unit', unit: n >= 1024 * 1024 ? 'megabyte' : 'kilobyte', maximumFractionDigits: 1 }).format(
-    n >= 1024 * 1024 ? n / (1024 * 1024) : n / 1024,
-  );
