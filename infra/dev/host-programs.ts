@@ -15,10 +15,11 @@ export interface HostProgram {
 /**
  * Groups of the set-up: the engine for testcontainers, what the OS-root tests use, what
  * builds and checks the compiled agent, what packages it (npm run package:agent), and the
- * Alertmanager the alerting receivers' tests forward to (infra/dev/alertmanager.ts), and the
+ * Alertmanager the alerting receivers' tests forward to (infra/dev/prometheus-programs.ts),
+ * the Prometheus that checks the rules and scrapes a running rehearsal, and the
  * browser the console's tests drive (never a browser download: Debian's chromium).
  */
-export type ProgramGroup = 'base' | 'containers' | 'os-roots' | 'agent' | 'packages' | 'alerting' | 'browser';
+export type ProgramGroup = 'base' | 'containers' | 'os-roots' | 'agent' | 'packages' | 'alerting' | 'metrics' | 'browser';
 
 export const HOST_PROGRAMS: Record<ProgramGroup, Record<string, HostProgram>> = {
   base: {
@@ -101,6 +102,12 @@ export const HOST_PROGRAMS: Record<ProgramGroup, Record<string, HostProgram>> = 
     },
     service: { package: 'init-system-helpers', for: 'stopping the Alertmanager service its package starts (the tests start their own)' },
     'update-rc.d': { package: 'init-system-helpers', for: 'keeping the Alertmanager service from starting at boot' },
+  },
+  metrics: {
+    prometheus: { package: 'prometheus', for: 'the scrape test: every dashboard and rule expression answered by a real Prometheus' },
+    promtool: { package: 'prometheus', for: 'promtool check rules and promtool test rules on infra/prometheus' },
+    service: { package: 'init-system-helpers', for: 'stopping the Prometheus service its package starts (the tests start their own)' },
+    'update-rc.d': { package: 'init-system-helpers', for: 'keeping the Prometheus service from starting at boot' },
   },
   browser: {
     chromium: { package: 'chromium', for: 'the console browser tests (tests/browser/): playwright-core drives it headless' },

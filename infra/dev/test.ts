@@ -9,10 +9,10 @@ import { randomUUID } from 'node:crypto';
 import { buildAgent } from '../agent/build.ts';
 import { buildConsole } from '../console/build.ts';
 import { breakingArgs, protoBaseline } from '../proto/breaking.ts';
-import { ensureAlertmanager } from './alertmanager.ts';
 import { capture, run } from './exec.ts';
 import { ensureDebianMirror, ensureDebianRoot, ensureDebianServicesRoot } from './os-roots.ts';
 import { repoRoot } from './paths.ts';
+import { ensureAlertmanager, ensurePrometheus } from './prometheus-programs.ts';
 import { ensureContainerEngine, ensureHostPrograms, ensureMailpit, ensureTestImages, proveContainerEngine } from './toolchain.ts';
 
 const step = (name: string): void => {
@@ -46,6 +46,8 @@ async function main(): Promise<void> {
   const mailpit = await ensureMailpit();
   step("Alertmanager for the receiver tests (Debian's prometheus-alertmanager, not as a service)");
   await ensureAlertmanager();
+  step("Prometheus and promtool for the rules' and the scrape tests (Debian's prometheus, not as a service)");
+  await ensurePrometheus();
   step('OS roots and package mirrors (debootstrap, cached)');
   await ensureHostPrograms('os-roots');
   const debianRoot = await ensureDebianRoot();
