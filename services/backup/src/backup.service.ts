@@ -40,6 +40,7 @@ import type { CommitLeases } from './catalog/commit-lease.model.ts';
 import type { Keys } from './crypto/key-ring.ts';
 import { SealedStreamError, seal, unseal } from './crypto/sealed-stream.ts';
 import { BackupNotFoundError, BackupOfAnotherHostError, BackupRefusedError, BackupStoreUnavailableError } from './errors.ts';
+import { FAILURE_REASONS, failureReason } from './failure-reasons.ts';
 import { Semaphore } from './semaphore.ts';
 import type { ArchiveStorage } from './storage/archive-storage.ts';
 import { type UploadedPieces, UploadPiecesError } from './storage/upload-pieces.ts';
@@ -141,7 +142,7 @@ export class BackupService {
       verified: new Counter({ name: 'yx_backup_verified_total', help: 'Backups verified', registers }),
       failed: new Counter({
         name: 'yx_backup_failed_total',
-        help: 'Backups that failed verification or restore checks',
+        help: `Backups that failed verification or restore checks, by reason (${FAILURE_REASONS.join(', ')})`,
         labelNames: ['reason'],
         registers,
       }),
@@ -164,6 +165,7 @@ export class BackupService {
         registers,
       }),
     };
+    for (const reason of FAILURE_REASONS) this.#m.failed.inc({ reason }, 0);
   }
 
   get #now(): Date {
@@ -256,7 +258,7 @@ export class BackupService {
     const failed = await this.#setState(doc, 'failed', { reason });
     // Someone else moved it first (a newer commit, a verification): theirs is the word.
     if (!failed) return this.get(doc._id);
-    this.#m.failed.inc({ reason: reason.split(':')[0] ?? 'failed' });
+    this.#m.failed.inc({ reason: failureReason(reason) });
     this.#event(doc, BusBackupState.FAILED, reason);
     // A failed upload is dropped, its pieces and any copy made of it; a backup found
     // corrupt later is kept for a look.

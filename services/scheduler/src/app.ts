@@ -68,24 +68,32 @@ export async function buildScheduler(deps: SchedulerDeps): Promise<Scheduler> {
   await ensureIndexes(conn);
   await ensureStreams(nc, { ...defaultStreamLimits, replicas: config.streamReplicas });
   const bus = new Bus({ nc, log, registry });
-  const inventory = new Inventory({
-    models,
-    bus,
-    log,
-    clock,
-    ...(config.lastSeenFlushMs ? { lastSeenFlushMs: config.lastSeenFlushMs } : {}),
-  });
-  await inventory.load();
-  const audit = new AuditLog(models, clock);
   let engineRef: Engine | undefined;
   const metrics = createSchedulerMetrics(registry, () =>
     [...(engineRef?.plans.values() ?? [])].map((rt) => ({
       id: rt.plan._id,
       inFlight: rt.counters.inFlight,
       failures: rt.counters.failures,
+      budget: rt.plan.budget,
       state: rt.plan.state,
+      hosts: rt.counters,
+      failuresByKind: rt.counters.failuresByKind,
+      waves: rt.phases.map((ph, i) => ({ name: rt.plan.phases[i]?.name ?? String(i), size: ph.size, started: ph.started })),
     })),
   );
+  const inventory = new Inventory({
+    models,
+    bus,
+    log,
+    clock,
+    ...(config.lastSeenFlushMs ? { lastSeenFlushMs: config.lastSeenFlushMs } : {}),
+    onHeartbeat: (missed) => {
+      metrics.heartbeatsReceived.inc();
+      if (missed > 0) metrics.heartbeatsMissed.inc(missed);
+    },
+  });
+  await inventory.load();
+  const audit = new AuditLog(models, clock);
   const runs = new RunStore(models);
   const engine = new Engine({ models, runs, bus, inventory, audit, metrics, log, clock, config: config.engine });
   engineRef = engine;

@@ -7,6 +7,7 @@ import type { Subscription } from '@nats-io/transport-node';
 import { type AgentRegistration, type Bus, bulkWriteChunked, type Logger } from '@yixing/common';
 import type { AnyBulkWriteOperation } from 'mongoose';
 import type { HostDoc, LivenessDoc, Models } from '../db/models.ts';
+import { missedBetween } from '../metrics.ts';
 import { type InventorySummary, summariseInventory } from './inventory-summary.ts';
 
 const LIVENESS_CHUNKS = 64;
@@ -25,6 +26,8 @@ export interface InventoryDeps {
   /** How long registrations are gathered into one batch. */
   registrationBatchMs?: number;
   lastSeenFlushMs?: number;
+  /** Told of every heartbeat and how many of the host's before it never arrived (yx_scheduler_heartbeats_*). */
+  onHeartbeat?: (missed: number) => void;
 }
 
 type Pending = { msg: AgentRegistration; respond: (accepted: boolean, reason: string) => void };
@@ -90,6 +93,8 @@ export class Inventory {
   readonly #hosts = new Map<string, InventoryHost>();
   readonly #domains = new Map<string, Set<string>>();
   readonly #lastSeen = new Map<string, number>();
+  /** Each host's last heartbeat sequence number, to count the ones lost in between. */
+  readonly #lastSeq = new Map<string, number>();
   readonly #storedSeen = new Map<string, number>();
   readonly #dirtySeen = new Set<string>();
   readonly #deps: InventoryDeps;
@@ -131,6 +136,8 @@ export class Inventory {
         { queue: 'yx-scheduler' },
       ),
       bus.subscribe('heartbeat', {}, (hb) => {
+        this.#deps.onHeartbeat?.(missedBetween(this.#lastSeq.get(hb.hostId), hb.seq));
+        this.#lastSeq.set(hb.hostId, hb.seq);
         this.#lastSeen.set(hb.hostId, this.#deps.clock());
         this.#dirtySeen.add(hb.hostId);
       }),

@@ -262,7 +262,15 @@ export class Engine {
         return;
       }
       const ok = evt.phase === StepPhase.SUCCEEDED;
-      this.#deps.metrics.stepOutcomes.inc({ step: run.step, outcome: ok ? 'succeeded' : 'failed' });
+      const outcome = ok ? 'succeeded' : 'failed';
+      const now = this.#deps.clock();
+      this.#deps.metrics.stepOutcomes.inc({ step: run.step, outcome });
+      this.#deps.metrics.eventLagSeconds.observe(Math.max(0, now - evt.atMs) / 1000);
+      if (run.stepStartedAt)
+        this.#deps.metrics.stepSeconds.observe(
+          { profile: rt.plan.spec.profile, step: run.step, outcome },
+          (now - run.stepStartedAt.getTime()) / 1000,
+        );
       await this.#applyOutcome(rt, run, {
         ok,
         kind: ok ? null : (KIND_NAME[evt.error?.kind ?? FailureKind.EXECUTION] ?? 'execution'),
