@@ -309,9 +309,9 @@ test('the yx CLI lists, shows and fails with one line and a non-zero exit', asyn
 
 test('every scheduler metric a Grafana dashboard queries is exported', async () => {
   const exported = (await stack.inject({ method: 'GET', url: '/metrics' })).body;
-  // Process and Node.js metrics (yx_process_*, yx_nodejs_*) are every service's, off in-process:
-  // tests/e2e/prometheus-scrape.test.ts finds them on the services as processes.
-  const ours = (m: string): boolean => !/^yx_(backup_|alert|process_|nodejs_)/.test(m);
+  // Process, Node.js and database metrics (yx_process_*, yx_nodejs_*, yx_db_*) are every
+  // service's, off in-process: tests/e2e/prometheus-scrape.test.ts finds them on the services.
+  const ours = (m: string): boolean => !/^yx_(backup_|alert|process_|nodejs_|db_)/.test(m);
   const checked = await assertDashboardsServed(exported, 'scheduler', ours);
   assert.ok(checked > 5);
 });

@@ -84,7 +84,7 @@ async function main(): Promise<void> {
     ...busSecurityFromEnv(cfg),
     inboxPrefix: serviceInboxPrefix('alerting'),
   });
-  const conn = await connectDb({ uri: cfg.YX_MONGO_URI, appName: 'yx-alerting', maxPoolSize: cfg.YX_MONGO_POOL });
+  const conn = await connectDb({ uri: cfg.YX_MONGO_URI, appName: 'yx-alerting', maxPoolSize: cfg.YX_MONGO_POOL, registry });
   const app = await buildAlertingApp({
     conn,
     nc,

@@ -73,7 +73,7 @@ async function main(): Promise<void> {
     ...busSecurityFromEnv(cfg),
     inboxPrefix: serviceInboxPrefix('backup'),
   });
-  const conn = await connectDb({ uri: cfg.YX_MONGO_URI, appName: 'yx-backup', maxPoolSize: cfg.YX_MONGO_POOL });
+  const conn = await connectDb({ uri: cfg.YX_MONGO_URI, appName: 'yx-backup', maxPoolSize: cfg.YX_MONGO_POOL, registry });
   const app = await buildBackupApp({
     conn,
     nc,

@@ -105,7 +105,7 @@ async function main(): Promise<void> {
     ...busSecurityFromEnv(cfg),
     inboxPrefix: serviceInboxPrefix('scheduler'),
   });
-  const conn = await connectDb({ uri: cfg.YX_MONGO_URI, appName: 'yx-scheduler', maxPoolSize: cfg.YX_MONGO_POOL });
+  const conn = await connectDb({ uri: cfg.YX_MONGO_URI, appName: 'yx-scheduler', maxPoolSize: cfg.YX_MONGO_POOL, registry });
   const scheduler = await buildScheduler({
     conn,
     nc,

@@ -14,6 +14,8 @@ export interface SchedulerMetrics {
   operationCallbacks: Counter<'result'>;
   /** From the agent's start of a step to the scheduler applying its outcome. */
   stepSeconds: Histogram<'profile' | 'step' | 'outcome'>;
+  /** From a command sent to the agent's word that it started the step. */
+  dispatchSeconds: Histogram<'step'>;
   /** From an agent's step event (its atMs) to the scheduler applying it. */
   eventLagSeconds: Histogram;
   heartbeatsReceived: Counter;
@@ -126,6 +128,13 @@ export function createSchedulerMetrics(registry: Registry, plans: () => Iterable
       help: 'From the agent starting a step to the scheduler applying its outcome, by profile, step and outcome',
       labelNames: ['profile', 'step', 'outcome'],
       buckets: [0.05, 0.1, 0.5, 1, 5, 15, 60, 300, 900, 1800, 3600],
+      registers: [registry],
+    }),
+    dispatchSeconds: new Histogram({
+      name: 'yx_scheduler_dispatch_seconds',
+      help: "From a step's command sent to the agent's word that it started, by step (redeliveries included)",
+      labelNames: ['step'],
+      buckets: [0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 15, 60],
       registers: [registry],
     }),
     eventLagSeconds: new Histogram({

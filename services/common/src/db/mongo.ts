@@ -2,6 +2,7 @@
 // main.ts and injected: no use of mongoose's global default connection.
 import mongoose, { type AnyBulkWriteOperation, type Connection, type Model, type UpdateQuery } from 'mongoose';
 import { StaleWriteError, UnavailableError } from '../errors.ts';
+import { Histogram, type Registry } from '../metrics.ts';
 
 export interface DbOptions {
   uri: string;
@@ -15,10 +16,14 @@ export interface DbOptions {
    * below that; a MongoDB replica set takes more (YX_MONGO_POOL).
    */
   maxPoolSize?: number;
+  /** Where to count each command's duration (yx_db_command_seconds); none without. */
+  registry?: Registry;
 }
 
 export async function connectDb(opts: DbOptions): Promise<Connection> {
   const conn = mongoose.createConnection(opts.uri, {
+    // The driver's command events time every command for yx_db_command_seconds.
+    monitorCommands: opts.registry !== undefined,
     appName: opts.appName,
     serverSelectionTimeoutMS: opts.serverSelectionTimeoutMs ?? 10_000,
     maxPoolSize: opts.maxPoolSize ?? 10,
@@ -32,7 +37,38 @@ export async function connectDb(opts: DbOptions): Promise<Connection> {
     await conn.close().catch(() => undefined);
     throw new UnavailableError(`cannot reach the database at ${redact(opts.uri)}: ${(err as Error).message}`, { cause: err });
   }
+  if (opts.registry) timeCommands(conn, opts.registry);
   return conn;
+}
+
+/** Commands the services send, by name; any other counts as `other` (the label stays bounded). */
+const COMMANDS = new Set([
+  'find',
+  'getMore',
+  'insert',
+  'update',
+  'delete',
+  'findAndModify',
+  'aggregate',
+  'count',
+  'distinct',
+  'createIndexes',
+]);
+
+function timeCommands(conn: Connection, registry: Registry): void {
+  const seconds = new Histogram({
+    name: 'yx_db_command_seconds',
+    help: 'Database commands by name (find, insert, update, findAndModify, …) and outcome (ok, error)',
+    labelNames: ['command', 'outcome'],
+    buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5],
+    registers: [registry],
+  });
+  const observe = (e: { commandName: string; duration: number }, outcome: 'ok' | 'error'): void => {
+    seconds.observe({ command: COMMANDS.has(e.commandName) ? e.commandName : 'other', outcome }, e.duration / 1000);
+  };
+  const client = conn.getClient();
+  client.on('commandSucceeded', (e) => observe(e, 'ok'));
+  client.on('commandFailed', (e) => observe(e, 'error'));
 }
 
 /** Creates the declared indexes of every model of the connection. */

@@ -257,6 +257,8 @@ export class Engine {
       if (evt.phase === StepPhase.RUNNING) {
         if (evt.kindToken === 'started' && run.stepState === 'dispatching') {
           this.#dispatcher.acknowledged(run);
+          if (run.dispatchedAt)
+            this.#deps.metrics.dispatchSeconds.observe({ step: run.step }, (this.#deps.clock() - run.dispatchedAt.getTime()) / 1000);
           this.#live.replace(rt, { ...run, stepState: 'running', stepStartedAt: stepStartedAt(run, evt.atMs, this.#deps.clock()) });
         }
         return;
