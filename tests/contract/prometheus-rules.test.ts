@@ -1,6 +1,6 @@
 // The Prometheus rules in infra/prometheus/rules are valid (`promtool check rules`), do what
 // their unit tests in infra/prometheus/tests say (`promtool test rules`), and every alert
-// has such a test. Debian's promtool, installed by the set-up (infra/dev/host-programs.ts).
+// has such a test; the configuration beside them is valid (`promtool check config`). Debian's promtool, installed by the set-up (infra/dev/host-programs.ts).
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { readdir, readFile } from 'node:fs/promises';
@@ -36,6 +36,13 @@ test('promtool check rules: every rules file is valid', async () => {
   const r = await promtool(['check', 'rules', ...files], RULES);
   assert.ok(r.ok, r.output);
   assert.match(r.output, /SUCCESS: \d+ rules found/);
+});
+
+test('promtool check config: the shipped prometheus.yaml is valid (its secrets exist only in compose)', async () => {
+  const dir = path.dirname(RULES);
+  const r = await promtool(['check', 'config', '--syntax-only', 'prometheus.yaml'], dir);
+  assert.ok(r.ok, r.output);
+  assert.match(r.output, /SUCCESS/);
 });
 
 test('promtool test rules: every rule does what its unit test says', async () => {
