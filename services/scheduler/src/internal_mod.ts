@@ -8,5 +8,6 @@ export { RunStore } from './db/run-store.ts';
 export { pendingRun } from './host-runs/new-run.ts';
 export * from './mod.ts';
 export { PlanService } from './plans/plan.service.ts';
+export { withDefaults } from './plans/plan-spec.ts';
 export { lastAssessments } from './plans/reassessment.ts';
 export type { Engine } from './reconcile/engine.ts';
