@@ -28,3 +28,5 @@ export * from './metrics.ts';
 export * from './objects/object-reader.ts';
 export * from './process.ts';
 export * from './steps.ts';
+export * from './telemetry/trace-context.ts';
+export * from './telemetry/tracing.ts';

@@ -3,6 +3,7 @@
 // handled (logged and counted).
 import { isYxError } from './errors.ts';
 import { createLogger } from './log.ts';
+import { startTracing, stopTracing } from './telemetry/tracing.ts';
 
 /**
  * How long a graceful stop may take. A stop step can wait forever on a server that went
@@ -32,6 +33,7 @@ export function stopOnSignalsWithin(graceMs: number, ...steps: (() => Promise<un
       process.exit(1);
     }, graceMs).unref();
     for (const step of steps) await step().catch(() => undefined);
+    await stopTracing();
     process.exit(0);
   };
   process.on('SIGTERM', () => void shutdown('SIGTERM'));
@@ -70,11 +72,18 @@ export function surviveUnhandledRejections(name: string): void {
   });
 }
 
-/** Runs a service's main; a failure prints `name: reason` and exits 1. */
+/**
+ * Runs a service's main; a failure prints `name: reason` and exits 1. Traces are started
+ * first (when OTEL_EXPORTER_OTLP_ENDPOINT asks for them), named after the service.
+ */
 export function runMain(name: string, main: () => Promise<void>): void {
   surviveUnhandledRejections(name);
-  main().catch((err: unknown) => {
-    process.stderr.write(`${name}: ${isYxError(err) || err instanceof Error ? err.message : String(err)}\n`);
-    process.exit(1);
-  });
+  // A bad OTEL_* value fails like any other start-up error: one line, exit 1.
+  Promise.resolve()
+    .then(() => startTracing(name))
+    .then(main)
+    .catch((err: unknown) => {
+      process.stderr.write(`${name}: ${isYxError(err) || err instanceof Error ? err.message : String(err)}\n`);
+      process.exit(1);
+    });
 }

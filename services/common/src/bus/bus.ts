@@ -10,6 +10,7 @@ import {
   type Subscription,
   TimeoutError,
 } from '@nats-io/transport-node';
+import { context, isSpanContextValid, SpanKind, trace } from '@opentelemetry/api';
 import { isYxError, UnavailableError, YxError } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import { Counter, type Registry } from '../metrics.ts';
@@ -28,6 +29,7 @@ import {
   subjectPattern,
 } from './codec.ts';
 import { type PublishRetryOptions, publishWithRetry } from './durable-publish.ts';
+import { contextOfHeaders, withTraceHeaders } from './trace-headers.ts';
 
 export * from './durable-publish.ts';
 
@@ -78,6 +80,36 @@ export function routeOfSubject(subject: string): RouteName | undefined {
   return routeMatchers.find((m) => m.re.test(subject))?.name;
 }
 
+/**
+ * Runs the handling of a message that carries a trace context in a consumer span of that
+ * trace (ended when `fn` returns or its promise settles); without one (tracing off, or a
+ * sender outside traced work: heartbeats) it just runs `fn`.
+ */
+function withMessageSpan<T>(route: string, subject: string, headers: MsgHdrs | undefined, fn: () => T): T {
+  const parent = contextOfHeaders(headers);
+  const sc = trace.getSpanContext(parent);
+  if (!sc || !isSpanContextValid(sc)) return fn();
+  const span = trace
+    .getTracer('yixing')
+    .startSpan(
+      `${route} receive`,
+      { kind: SpanKind.CONSUMER, attributes: { 'messaging.system': 'nats', 'messaging.destination.name': subject } },
+      parent,
+    );
+  return context.with(trace.setSpan(parent, span), () => {
+    let r: T;
+    try {
+      r = fn();
+    } catch (e) {
+      span.end();
+      throw e;
+    }
+    if (r instanceof Promise) r.finally(() => span.end()).catch(() => undefined);
+    else span.end();
+    return r;
+  });
+}
+
 export class Bus {
   readonly nc: NatsConnection;
   readonly js: JetStreamClient;
@@ -114,7 +146,8 @@ export class Bus {
   /** Core NATS publish, fire and forget. */
   publish<N extends RouteName>(name: N, init: InitOf<N>, headers?: MsgHdrs): MessageOf<N> {
     const { subject, data, message } = encode(name, init);
-    this.nc.publish(subject, data, headers ? { headers } : undefined);
+    const h = withTraceHeaders(headers);
+    this.nc.publish(subject, data, h ? { headers: h } : undefined);
     return message;
   }
 
@@ -131,7 +164,9 @@ export class Bus {
   ): Promise<PubAck> {
     const { subject, data } = encode(name, init);
     try {
+      const headers = withTraceHeaders();
       return await publishWithRetry(this.js, subject, data, msgId, retry, {
+        ...(headers ? { headers } : {}),
         onRetry: (err, attempt) => {
           this.#publishRetries.inc({ route: name });
           if (attempt === 0) this.#log.warn({ subject, msgId, err: (err as Error).message }, 'publish not acknowledged yet, retrying');
@@ -147,7 +182,8 @@ export class Bus {
     const { subject, data } = encode(name, init);
     let reply: { data: Uint8Array };
     try {
-      reply = await this.nc.request(subject, data, { timeout: timeoutMs });
+      const headers = withTraceHeaders();
+      reply = await this.nc.request(subject, data, headers ? { timeout: timeoutMs, headers } : { timeout: timeoutMs });
     } catch (err) {
       const denied = permissionError(err, subject);
       if (denied) throw denied;
@@ -195,15 +231,23 @@ export class Bus {
             msg.respond(encodeReply(name, init));
           },
         };
-        try {
-          const r = handler(decoded, delivery);
-          if (r instanceof Promise)
-            r.catch((e: Error) => this.#log.error({ err: e.message, stack: e.stack, subject: msg.subject }, 'handler failed'));
-        } catch (e) {
-          this.#log.error({ err: (e as Error).message, stack: (e as Error).stack, subject: msg.subject }, 'handler failed');
-        }
+        const run = (): void => {
+          try {
+            const r = handler(decoded, delivery);
+            if (r instanceof Promise)
+              r.catch((e: Error) => this.#log.error({ err: e.message, stack: e.stack, subject: msg.subject }, 'handler failed'));
+          } catch (e) {
+            this.#log.error({ err: (e as Error).message, stack: (e as Error).stack, subject: msg.subject }, 'handler failed');
+          }
+        };
+        withMessageSpan(name, msg.subject, msg.headers, run);
       },
     });
+  }
+
+  /** Runs `fn` in a span continuing the trace a stored message carries (directly, when it carries none). */
+  inMessageContext<T>(msg: JsMsg, fn: () => T): T {
+    return withMessageSpan(routeOfSubject(msg.subject) ?? 'unknown', msg.subject, msg.headers, fn);
   }
 
   /**

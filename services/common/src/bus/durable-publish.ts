@@ -8,7 +8,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { JetStreamApiError, type JetStreamClient, type PubAck } from '@nats-io/jetstream';
 // The error classes a publish throws that the package's main entry does not export.
 import { JetStreamStatusError, jserrors } from '@nats-io/jetstream/internal';
-import { NoRespondersError, RequestError, TimeoutError } from '@nats-io/transport-node';
+import { type MsgHdrs, NoRespondersError, RequestError, TimeoutError } from '@nats-io/transport-node';
 import { UnavailableError } from '../errors.ts';
 
 /** The publish was not acknowledged before its deadline; the last failure is the cause. */
@@ -62,6 +62,8 @@ export interface PublishRetryHooks {
   clock?: () => number;
   /** Called before each pause after a retryable failure (for logs and metrics). */
   onRetry?: (err: unknown, attempt: number) => void;
+  /** Headers sent with every attempt (the trace context). */
+  headers?: MsgHdrs;
 }
 
 /**
@@ -82,7 +84,8 @@ export async function publishWithRetry(
   for (let attempt = 0; ; attempt++) {
     const left = deadline - clock();
     try {
-      return await js.publish(subject, data, { msgID, timeout: Math.max(100, Math.min(o.attemptTimeoutMs, left)) });
+      const timeout = Math.max(100, Math.min(o.attemptTimeoutMs, left));
+      return await js.publish(subject, data, hooks.headers ? { msgID, timeout, headers: hooks.headers } : { msgID, timeout });
     } catch (err) {
       if (!isRetryablePublishError(err)) throw err;
       const pause = retryDelay(attempt, o);

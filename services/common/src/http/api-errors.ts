@@ -4,6 +4,7 @@
 // path does not have is a 405 naming the methods it has.
 import type { FastifyError, FastifyInstance, FastifyReply, HTTPMethods } from 'fastify';
 import { httpStatusOf, isYxError } from '../errors.ts';
+import { activeTraceIds } from '../telemetry/trace-context.ts';
 
 /** What a retryable answer tells the caller to wait, when the error does not say. */
 export const DEFAULT_RETRY_AFTER_SECONDS = 5;
@@ -53,7 +54,9 @@ export interface ErrorBody {
 export function sendError(reply: FastifyReply, status: number, body: ErrorBody, retryAfterSeconds?: number): FastifyReply {
   if (status === 429 || status === 503) reply.header('retry-after', String(retryAfterSeconds ?? DEFAULT_RETRY_AFTER_SECONDS));
   if (status === 401) reply.header('www-authenticate', 'Bearer realm="yixing"');
-  return reply.status(status).send({ error: body });
+  // Inside a span (tracing on), the answer names its trace: what an operator quotes to find it.
+  const ids = activeTraceIds();
+  return reply.status(status).send({ error: ids ? { ...body, traceId: ids.traceId } : body });
 }
 
 const METHODS: HTTPMethods[] = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'];

@@ -1,0 +1,24 @@
+// W3C trace context in stored records and log lines: a host-run keeps its trace in a
+// `traceparent` string so a restarted scheduler continues the same trace. No NATS here:
+// the HTTP error shape and the logger use this, and the console bundles them for browsers.
+import { type Context, context, isSpanContextValid, propagation, ROOT_CONTEXT, trace } from '@opentelemetry/api';
+
+/** The active span's context as a `traceparent` value, or '' when none is active. */
+export function currentTraceparent(): string {
+  const carrier: Record<string, string> = {};
+  propagation.inject(context.active(), carrier);
+  return carrier.traceparent ?? '';
+}
+
+/** The context a stored `traceparent` names (the root context for '' or an invalid one). */
+export function contextOfTraceparent(traceparent: string | undefined): Context {
+  if (!traceparent) return ROOT_CONTEXT;
+  return propagation.extract(ROOT_CONTEXT, { traceparent });
+}
+
+/** The active span's trace and span ids, for a log line or an error body; undefined without one. */
+export function activeTraceIds(): { traceId: string; spanId: string } | undefined {
+  const sc = trace.getSpanContext(context.active());
+  if (!sc || !isSpanContextValid(sc)) return undefined;
+  return { traceId: sc.traceId, spanId: sc.spanId };
+}
