@@ -123,6 +123,8 @@ test('the failing host’s steps turn green as they run, then the upgrade red an
     errorBudget: { plan: { count: 2 } },
     onFailure: 'rollback',
   });
+  const requested: string[] = [];
+  page.on('request', (r) => requested.push(new URL(r.url()).pathname));
   await page.goto(`${consoleServer.url}/hosts/${FAILING}`);
   await signIn(page, testTokens.viewer);
   await page.getByRole('combobox', { name: '语言' }).selectOption('en');
@@ -136,6 +138,8 @@ test('the failing host’s steps turn green as they run, then the upgrade red an
     { what: 'a green step before the upgrade fails' },
   );
   assert.match(midway, /^cluster-check=succeeded precheck=\w+ backup=\w+ upgrade=(pending|running) reboot=pending postcheck=pending$/);
+  // While the run is live the page follows its plan's event stream (each event about the host asks again at once).
+  assert.ok(requested.includes(`/api/scheduler/v1/plans/${plan.id}/events`), requested.join(' '));
   await browser.screenshot(page, '01-host-running-en');
   const done = await waitUntil(
     async () => {

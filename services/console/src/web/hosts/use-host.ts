@@ -1,10 +1,13 @@
-// A host and its runs, asked for again every POLL_MS while one of its runs still changes
-// (GET /v1/hosts/:host carries each run's history and its step's percent; the plan's event
-// stream does not), and every IDLE_MS otherwise (a new plan may take the host).
+// A host and its runs (GET /v1/hosts/:host carries each run's history and its step's
+// percent). While a run is live its plan's event stream is followed, and each event about
+// this host asks again at once: a step turns green or red as it happens. The stream does
+// not carry a step's percent, so the host is also asked again every POLL_MS while a run is
+// live, and every IDLE_MS otherwise (a new plan may take the host).
 import type { RunView } from '@yixing/scheduler';
 import { useEffect, useState } from 'react';
 import type { ConsoleApiError } from '../api/api-error.ts';
-import { API, getJson } from '../api/client.ts';
+import { API, followEvents, getJson } from '../api/client.ts';
+import { concernsHost } from './host-events.ts';
 import { startPolling } from './polling.ts';
 import { runIsLive } from './step-graph.ts';
 
@@ -44,5 +47,19 @@ export function useHost(hostId: string): { detail: HostDetail | null; error: Con
       setError,
     );
   }, [hostId, round]);
+  const livePlan = detail?.runs.find(runIsLive)?.planId ?? null;
+  useEffect(() => {
+    if (livePlan === null) return;
+    const ac = new AbortController();
+    // A stream that breaks or ends leaves the polling to carry on.
+    followEvents(
+      `${API.scheduler}/v1/plans/${encodeURIComponent(livePlan)}/events`,
+      (e) => {
+        if (concernsHost(e, hostId)) setRound((r) => r + 1);
+      },
+      ac.signal,
+    ).catch(() => {});
+    return () => ac.abort();
+  }, [livePlan, hostId]);
   return { detail, error, reload: () => setRound((r) => r + 1) };
 }
