@@ -7,13 +7,16 @@ import {
   type AgentCommand,
   type Bus,
   clip,
+  currentTraceparent,
   FailureKind,
   type HostFacts,
   type HostLabels,
   type Logger,
   LogStream,
+  outsideTraces,
   patterns,
   StepPhase,
+  startSpan,
   stepEnum,
   stepName,
   YxError,
@@ -137,7 +140,12 @@ export class HostAgent {
     return this.#registered;
   }
 
-  async start(): Promise<void> {
+  start(): Promise<void> {
+    // Long-lived: its timers and subscription belong to no step's trace, whoever starts it.
+    return outsideTraces(() => this.#start());
+  }
+
+  async #start(): Promise<void> {
     this.#stopped = false;
     this.#state = await this.#deps.store.load();
     this.#sub = this.#deps.bus.subscribe('agentCommand', { hostId: this.hostId }, (cmd, delivery) =>
@@ -331,6 +339,7 @@ export class HostAgent {
 
     const run = cmd.action.value;
     const rollbackRequired = planRollbackRequirement(run.rollbackRequired);
+    const traceparent = currentTraceparent();
     const inFlight: StepInFlight = {
       commandId: cmd.commandId,
       runId: cmd.runId,
@@ -347,6 +356,7 @@ export class HostAgent {
       startedAt: this.#now(),
       bootId: this.#deps.host.bootId(),
       resumes: 0,
+      ...(traceparent ? { traceparent } : {}),
     };
     // Persist before acknowledging: an acked command survives an agent crash. The data of
     // the run it continues is copied in the same write, before the step can run.
@@ -419,10 +429,24 @@ export class HostAgent {
 
   #launch(step: InFlightStep, resumed: boolean): void {
     const abort = new AbortController();
-    const done = this.#execute(step, resumed, abort)
-      .then((outcome) => (outcome ? this.#serialize(() => this.#finish(step, outcome)) : undefined))
-      .catch((err: Error) => this.#deps.log.error({ hostId: this.hostId, err: err.message, stack: err.stack }, 'step execution failed'))
+    // The step's span is a child of the command that asked for it (stored: a resumed step continues the trace).
+    const span = startSpan(`step ${step.step}`, {
+      parent: step.traceparent ?? '',
+      attributes: { 'yx.host': this.hostId, 'yx.run': step.runId, 'yx.command': step.commandId, 'yx.resumed': resumed },
+    });
+    let failure: string | undefined;
+    const done = span
+      .run(() => this.#execute(step, resumed, abort))
+      .then((outcome) => {
+        if (outcome && !outcome.ok) failure = outcome.code;
+        return outcome ? span.run(() => this.#serialize(() => this.#finish(step, outcome))) : undefined;
+      })
+      .catch((err: Error) => {
+        failure = err.message;
+        this.#deps.log.error({ hostId: this.hostId, err: err.message, stack: err.stack }, 'step execution failed');
+      })
       .finally(() => {
+        span.end(failure);
         if (this.#running?.commandId === step.commandId) this.#running = undefined;
       });
     this.#running = { commandId: step.commandId, abort, done };

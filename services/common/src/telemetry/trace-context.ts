@@ -22,3 +22,12 @@ export function activeTraceIds(): { traceId: string; spanId: string } | undefine
   if (!sc || !isSpanContextValid(sc)) return undefined;
   return { traceId: sc.traceId, spanId: sc.spanId };
 }
+
+/**
+ * Runs `fn` outside any trace: timers and loops it starts do not inherit the caller's
+ * span (an agent restarted by a simulated reboot's step would otherwise send every later
+ * heartbeat in that step's trace).
+ */
+export function outsideTraces<T>(fn: () => T): T {
+  return context.with(ROOT_CONTEXT, fn);
+}

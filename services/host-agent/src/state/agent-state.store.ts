@@ -26,6 +26,8 @@ export interface InFlightStep {
   checkpoint?: unknown;
   /** Times this step was resumed after an interruption. */
   resumes: number;
+  /** The command's trace context (W3C `traceparent`): the step's span continues it, after a restart too. */
+  traceparent?: string;
 }
 
 export interface FinishedStep {

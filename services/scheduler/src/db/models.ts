@@ -150,6 +150,8 @@ export interface HostRunDoc {
   path?: StepName[];
   /** The earlier run of the host this one starts from (an operation after another), sent to the agent. */
   continuesRunId?: string;
+  /** The run's trace (W3C `traceparent` of its first span): every step dispatched continues it, across restarts. */
+  traceparent?: string;
   /** The host's facts digest when the run was created: what its precheck assesses. */
   factsDigest?: string;
   /** An assessment's excluded run whose host's facts had not changed: the plan whose assessment it keeps. */
@@ -251,6 +253,7 @@ const runStateFields = {
   exclusionReason: { type: String, default: '' },
   path: { type: [String], default: undefined },
   continuesRunId: { type: String, default: '' },
+  traceparent: { type: String, default: '' },
   factsDigest: { type: String, default: '' },
   reusesAssessmentOf: { type: String, default: '' },
   version: { type: Number, required: true },

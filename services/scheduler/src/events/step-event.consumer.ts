@@ -62,7 +62,7 @@ export class StepEventConsumer {
         msg.term();
         continue;
       }
-      const p = this.#apply(msg, apply, msg.subject).finally(() => inFlight.delete(p));
+      const p = this.#deps.bus.inMessageContext(msg, () => this.#apply(msg, apply, msg.subject)).finally(() => inFlight.delete(p));
       inFlight.add(p);
       if (inFlight.size >= limit) await Promise.race(inFlight);
     }

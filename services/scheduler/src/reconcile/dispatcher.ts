@@ -2,7 +2,7 @@
 // step sent (and sent again while no agent acknowledged it), a step cancelled, a backup's
 // status asked. What is sent is remembered per run in the live state, so a command is
 // not sent twice at once and an acknowledged one is not sent again.
-import { type BackupEvent, BackupState, type Bus, type Logger, stepEnum } from '@yixing/common';
+import { type BackupEvent, BackupState, type Bus, type Logger, startSpan, stepEnum } from '@yixing/common';
 import type { HostRunDoc } from '../db/models.ts';
 import { takenRun } from '../host-runs/run-changes.ts';
 import type { SchedulerMetrics } from '../metrics.ts';
@@ -20,6 +20,17 @@ export interface DispatcherDeps {
   onBackupStatus: (evt: Pick<BackupEvent, 'hostId' | 'runId' | 'backupId' | 'state' | 'reason'>) => Promise<void>;
 }
 
+/**
+ * The trace a taken run's spans join: the one it has, or a new one whose first span
+ * (`host-run`, ended at once: a span cannot outlive a restart) the steps hang under.
+ */
+function runTrace(run: HostRunDoc): string {
+  if (run.traceparent) return run.traceparent;
+  const span = startSpan('host-run', { parent: '', attributes: { 'yx.host': run.hostId, 'yx.plan': run.planId, 'yx.run': run.runId } });
+  span.end();
+  return span.traceparent;
+}
+
 export class Dispatcher {
   readonly #deps: DispatcherDeps;
 
@@ -30,7 +41,7 @@ export class Dispatcher {
   /** Takes a pending host: accounted at once (the rest of the tick sees it), stored under its lock, then sent. */
   take(rt: PlanRuntime, run: HostRunDoc, now: number): void {
     const { live, metrics, log, config } = this.#deps;
-    const taken = takenRun(run, rt.changeContext(now, config.deadlineGraceMs));
+    const taken = { ...takenRun(run, rt.changeContext(now, config.deadlineGraceMs)), traceparent: runTrace(run) };
     live.replace(rt, taken);
     metrics.hostsTaken.inc();
     void live
@@ -86,13 +97,23 @@ export class Dispatcher {
       },
     };
     metrics.commandsSent.inc({ step });
-    bus
-      .request('agentCommand', cmd, config.commandTimeoutMs)
+    // A child of the run's first span, found from the stored run: a restarted scheduler continues the trace.
+    const span = startSpan(`dispatch ${step}`, {
+      parent: run.traceparent ?? '',
+      kind: 'producer',
+      attributes: { 'yx.host': run.hostId, 'yx.plan': run.planId, 'yx.run': run.runId, 'yx.command': run.commandId },
+    });
+    span
+      .run(() => bus.request('agentCommand', cmd, config.commandTimeoutMs))
       .then((ack) => {
         if (ack.accepted) d.acked = true;
         else log.warn({ host: run.hostId, command: run.commandId, reason: ack.reason }, 'agent refused a command');
+        span.end(ack.accepted ? undefined : ack.reason);
       })
-      .catch((err: Error) => log.debug({ host: run.hostId, command: run.commandId, err: err.message }, 'command not delivered'))
+      .catch((err: Error) => {
+        span.end(err.message);
+        log.debug({ host: run.hostId, command: run.commandId, err: err.message }, 'command not delivered');
+      })
       .finally(() => {
         d.inFlight = false;
       });

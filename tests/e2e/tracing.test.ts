@@ -1,0 +1,259 @@
+// One trace per host-run: the scheduler, a simulated fleet (the real agent protocol code)
+// and the backup service export spans over OTLP/HTTP (JSON) to a receiver in this test.
+// For every host-run, the scheduler's dispatches, the agent's steps and the backup
+// service's handling share the run's trace id, each span's parent is in the trace, and
+// after the scheduler is SIGKILLed mid-run and started again, the steps it dispatches
+// next still land in the same trace.
+import assert from 'node:assert/strict';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { after, before, test } from 'node:test';
+import type { PlanView } from '@yixing/scheduler/internal';
+import { spawnBackupService } from '../fixtures/backup-service.ts';
+import { loadPlan } from '../fixtures/history.ts';
+import type { ServiceProcess } from '../fixtures/processes.ts';
+import { api, type Stack, startFleet, startScheduler, startStack, waitForHosts } from '../fixtures/stack.ts';
+import { waitUntil } from '../fixtures/wait.ts';
+
+interface CollectedSpan {
+  service: string;
+  traceId: string;
+  spanId: string;
+  parentSpanId: string;
+  name: string;
+  startNs: bigint;
+  attributes: Record<string, string>;
+}
+
+interface OtlpValue {
+  stringValue?: string;
+  boolValue?: boolean;
+  intValue?: string | number;
+}
+interface OtlpAttribute {
+  key: string;
+  value: OtlpValue;
+}
+interface OtlpBody {
+  resourceSpans: {
+    resource: { attributes: OtlpAttribute[] };
+    scopeSpans: {
+      spans: {
+        traceId: string;
+        spanId: string;
+        parentSpanId?: string;
+        name: string;
+        startTimeUnixNano: string;
+        attributes?: OtlpAttribute[];
+      }[];
+    }[];
+  }[];
+}
+
+const spans: CollectedSpan[] = [];
+const badBodies: string[] = [];
+let receiver: Server;
+let stack: Stack;
+let scheduler: { proc: ServiceProcess; api: string };
+const procs: ServiceProcess[] = [];
+let otelEnv: Record<string, string>;
+
+const attrs = (list: OtlpAttribute[] = []): Record<string, string> =>
+  Object.fromEntries(list.map((a) => [a.key, String(a.value.stringValue ?? a.value.boolValue ?? a.value.intValue ?? '')]));
+
+/** The OTLP/HTTP trace endpoint, JSON protocol: what the SDK's OTLPTraceExporter sends. */
+function collect(body: string): void {
+  const parsed = JSON.parse(body) as OtlpBody;
+  for (const rs of parsed.resourceSpans) {
+    const service = attrs(rs.resource.attributes)['service.name'] ?? '';
+    for (const ss of rs.scopeSpans) {
+      for (const s of ss.spans) {
+        spans.push({
+          service,
+          traceId: s.traceId,
+          spanId: s.spanId,
+          parentSpanId: s.parentSpanId ?? '',
+          name: s.name,
+          startNs: BigInt(s.startTimeUnixNano),
+          attributes: attrs(s.attributes),
+        });
+      }
+    }
+  }
+}
+
+before(async () => {
+  receiver = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      const body = Buffer.concat(chunks).toString('utf8');
+      if (req.method !== 'POST' || req.url !== '/v1/traces' || !String(req.headers['content-type']).startsWith('application/json')) {
+        badBodies.push(`${req.method} ${req.url} ${req.headers['content-type']}`);
+        res.writeHead(404).end();
+        return;
+      }
+      collect(body);
+      res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
+    });
+  });
+  await new Promise<void>((r) => receiver.listen(0, '127.0.0.1', r));
+  otelEnv = {
+    OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${(receiver.address() as AddressInfo).port}`,
+    // Exported every 100 ms: what the SIGKILLed scheduler had buffered is mostly out by then.
+    OTEL_BSP_SCHEDULE_DELAY: '100',
+  };
+  stack = await startStack('tracing');
+  procs.push((await spawnBackupService(stack, otelEnv)).proc);
+  scheduler = await startScheduler(stack, otelEnv, 'scheduler-0');
+  procs.push(
+    await startFleet(stack, {
+      size: 3,
+      // A cluster each: a cluster's hosts migrate one at a time (its quorum), these side by side.
+      clusters: 3,
+      pool: 'traced',
+      prefix: 'trc',
+      backups: 'service',
+      env: otelEnv,
+      // A long upgrade: the scheduler is killed while all three hosts are in it.
+      sim: { durations: { 'cluster-check': 20, precheck: 50, backup: 50, upgrade: 4000, reboot: 50, postcheck: 50 } },
+    }),
+  );
+  await waitForHosts(scheduler.api, 3);
+});
+
+after(async () => {
+  for (const p of procs.reverse()) await p.kill('SIGTERM');
+  await scheduler?.proc.kill('SIGTERM');
+  await stack?.stop();
+  await new Promise((r) => receiver?.close(r));
+});
+
+const traceIdOf = (traceparent: string | undefined): string => (traceparent ?? '').split('-')[1] ?? '';
+const spanIdOf = (traceparent: string | undefined): string => (traceparent ?? '').split('-')[2] ?? '';
+
+test('each host-run is one trace across scheduler, agent and backup service, across a scheduler restart', async () => {
+  const plan = await api<PlanView>(scheduler.api, 'POST', '/v1/plans', {
+    name: 'traced',
+    selector: { pool: 'traced' },
+    profile: 'debian-11-to-12',
+    // The canary is the whole plan: the three hosts run side by side.
+    canary: { count: 3 },
+    promotion: { mode: 'auto', soakSeconds: 0 },
+    waves: [],
+    limits: { maxInFlight: 3, perCluster: { count: 3 } },
+    errorBudget: { plan: { count: 3 } },
+    steps: { retries: { 'cluster-check': 0, precheck: 0, backup: 0, upgrade: 0, reboot: 0, postcheck: 0, rollback: 0 } },
+  });
+
+  // Kill when every host runs its upgrade and the receiver holds each upgrade's dispatch:
+  // nothing the agents or the backup service sent refers to a span the kill loses.
+  const inUpgrade = await waitUntil(
+    async () => {
+      const { runs } = await loadPlan(stack.db, plan.id);
+      const upgrading = runs.filter((r) => r.step === 'upgrade');
+      const dispatched = upgrading.filter((r) =>
+        spans.some((s) => s.name === 'dispatch upgrade' && s.traceId === traceIdOf(r.traceparent) && s.service === 'yx-scheduler'),
+      );
+      return {
+        done: runs.length === 3 && dispatched.length === 3,
+        value: runs,
+        state: `${upgrading.length} upgrading, ${dispatched.length} seen, ${[...new Set(spans.map((s) => `${s.service}:${s.name}`))].join(',')}: ${runs.map((r) => `${r.step}/${r.stepState}/${r.traceparent}`).join(' ')}`,
+      };
+    },
+    { what: 'all three hosts in their upgrade, its dispatch exported' },
+  );
+  const killedAtNs = BigInt(Date.now()) * 1_000_000n;
+  assert.equal(await scheduler.proc.kill('SIGKILL'), 'SIGKILL');
+  scheduler = await startScheduler(stack, otelEnv, 'scheduler-1');
+
+  const done = await waitUntil(
+    async () => {
+      const p = await api<PlanView>(scheduler.api, 'GET', `/v1/plans/${plan.id}`);
+      return { done: p.state === 'completed', value: p, state: `${p.state} ${p.percentDone}` };
+    },
+    { what: 'the plan to complete after the restart' },
+  );
+  assert.equal(done.counters.succeeded, 3);
+  const { runs } = await loadPlan(stack.db, plan.id);
+
+  // Every step the runs went through, from both schedulers, reaches the receiver.
+  const expected = (r: (typeof runs)[number]) => r.history.map((h) => `step ${h.step}`);
+  await waitUntil(
+    async () => {
+      const missing = runs.flatMap((r) =>
+        expected(r).filter((name) => !spans.some((s) => s.traceId === traceIdOf(r.traceparent) && s.name === name)),
+      );
+      return { done: missing.length === 0, value: missing, state: missing.join(', ') };
+    },
+    { what: "every agent step's span exported" },
+  );
+
+  assert.deepEqual(badBodies, [], 'every export is an OTLP/HTTP JSON POST to /v1/traces');
+  const traceIds = runs.map((r) => traceIdOf(r.traceparent));
+  assert.equal(new Set(traceIds).size, 3, `one trace per host-run: ${traceIds.join(', ')}`);
+  for (const run of runs) {
+    const traceId = traceIdOf(run.traceparent);
+    assert.match(traceId, /^[0-9a-f]{32}$/, `${run.hostId} stored its trace (${run.traceparent})`);
+    assert.equal(
+      inUpgrade.find((r) => r._id === run._id)?.traceparent,
+      run.traceparent,
+      `${run.hostId}: the restarted scheduler kept the run's trace`,
+    );
+    const trace = spans.filter((s) => s.traceId === traceId);
+    const byId = new Map(trace.map((s) => [s.spanId, s]));
+    const parentOf = (s: CollectedSpan) => byId.get(s.parentSpanId);
+    const where = (s: CollectedSpan) => `${run.hostId}: ${s.service} "${s.name}"`;
+
+    // The run's first span is the scheduler's `host-run`, the trace's only root.
+    const root = byId.get(spanIdOf(run.traceparent));
+    assert.equal(root?.name, 'host-run', `${run.hostId}: the stored traceparent names the host-run span`);
+    assert.equal(root?.service, 'yx-scheduler');
+    assert.deepEqual(
+      trace.filter((s) => !s.parentSpanId).map((s) => s.name),
+      ['host-run'],
+      `${run.hostId}: one root`,
+    );
+    // Every other span's parent is in the trace: no link is broken, across services or the restart.
+    for (const s of trace) if (s !== root) assert.ok(parentOf(s), `${where(s)} has its parent ${s.parentSpanId} in the trace`);
+
+    // Dispatches hang under the run; each agent step under the dispatch that asked for it.
+    const dispatches = trace.filter((s) => s.name.startsWith('dispatch '));
+    for (const d of dispatches) assert.equal(parentOf(d), root, `${where(d)} is a child of the run's span`);
+    const steps = trace.filter((s) => s.service === 'yx-agent' && s.name.startsWith('step '));
+    assert.deepEqual(
+      [...new Set(steps.map((s) => s.name))].sort(),
+      [...new Set(expected(run))].sort(),
+      `${run.hostId}: a span for each of its steps`,
+    );
+    for (const s of steps) {
+      const received = parentOf(s);
+      assert.equal(received?.name, 'agentCommand receive', `${where(s)} continues the command's context`);
+      assert.equal(received?.service, 'yx-agent');
+      assert.equal(
+        parentOf(received as CollectedSpan)?.name,
+        s.name.replace('step ', 'dispatch '),
+        `${where(s)}: asked for by its dispatch`,
+      );
+    }
+
+    // The backup service's handling of this host's backup is in the run's trace, under the agent's backup step.
+    const backup = trace.filter((s) => s.service === 'yx-backup');
+    assert.ok(backup.length > 0, `${run.hostId}: the backup service's spans are in the run's trace`);
+    const backupStep = steps.find((s) => s.name === 'step backup');
+    for (const b of backup) {
+      let up: CollectedSpan | undefined = parentOf(b);
+      while (up && up.service === 'yx-backup') up = parentOf(up);
+      assert.equal(up, backupStep, `${where(b)} descends from the agent's backup step`);
+    }
+
+    // After the restart: the new scheduler dispatched the later steps into the same trace.
+    const later = dispatches.filter((d) => d.startNs > killedAtNs).map((d) => d.name);
+    for (const step of ['reboot', 'postcheck']) {
+      assert.ok(
+        later.includes(`dispatch ${step}`),
+        `${run.hostId}: ${step} dispatched after the restart, in the run's trace (${later.join(', ')})`,
+      );
+    }
+  }
+});
