@@ -138,8 +138,12 @@ test('the failing host’s steps turn green as they run, then the upgrade red an
     { what: 'a green step before the upgrade fails' },
   );
   assert.match(midway, /^cluster-check=succeeded precheck=\w+ backup=\w+ upgrade=(pending|running) reboot=pending postcheck=pending$/);
-  // While the run is live the page follows its plan's event stream (each event about the host asks again at once).
-  assert.ok(requested.includes(`/api/scheduler/v1/plans/${plan.id}/events`), requested.join(' '));
+  // While the run is live the page follows its plan's event stream (each event about the
+  // host asks again at once); it opens it once it has seen the live run.
+  const stream = `/api/scheduler/v1/plans/${plan.id}/events`;
+  await waitUntil(async () => ({ done: requested.includes(stream), value: true, state: 'not followed' }), {
+    what: `the page to follow ${stream}`,
+  });
   await browser.screenshot(page, '01-host-running-en');
   const done = await waitUntil(
     async () => {
