@@ -4,7 +4,7 @@
 // by Enter/Space on it, and the page scrolls past it on a phone.
 import '@xyflow/react/dist/style.css';
 import { Handle, type Node, type NodeProps, Position, ReactFlow } from '@xyflow/react';
-import { useEffect, useMemo, useRef, useState } from 'react';
+import { useMemo } from 'react';
 import { useTranslation } from 'react-i18next';
 import {
   columnsFor,
@@ -16,6 +16,7 @@ import {
   type NodeState,
   type StepNode,
 } from '../hosts/step-graph.ts';
+import { useElementWidth } from '../layout/use-element-width.ts';
 
 /** Never colour alone: each state has its symbol as well as its word. */
 export const STATE_ICONS: Record<NodeState, string> = {
@@ -84,15 +85,7 @@ export function HostStepGraph({
 }) {
   const { t } = useTranslation();
   const nameOf = useNodeName();
-  const box = useRef<HTMLDivElement>(null);
-  const [width, setWidth] = useState(1000);
-  useEffect(() => {
-    const el = box.current;
-    if (!el) return;
-    const observer = new ResizeObserver(([entry]) => entry && setWidth(entry.contentRect.width));
-    observer.observe(el);
-    return () => observer.disconnect();
-  }, []);
+  const [box, width] = useElementWidth<HTMLDivElement>();
   const columns = columnsFor(width - 2 * PAD);
   const placements = layoutNodes(nodes, columns);
   const height = Math.max(...placements.map((p) => p.y), 0) + NODE_HEIGHT + 2 * PAD;

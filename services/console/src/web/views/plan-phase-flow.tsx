@@ -1,10 +1,5 @@
-// The canary and waves as a flow: one card per phase, left to right, wrapping onto rows to
-// the width there is (flowLayout), an arrow saying where each leads. Plain HTML rather than
-// React Flow: each card holds several buttons (the phase, each state's count), which a
-// graph node (itself one button) cannot hold accessibly. State is a word and a symbol as
-// well as a colour; the open phase is marked as the current step.
-import { useEffect, useRef, useState } from 'react';
 import { useTranslation } from 'react-i18next';
+import { useElementWidth } from '../layout/use-element-width.ts';
 import type { HostFilter } from '../plans/host-pages.ts';
 import { flowColumns, flowLayout, type PhaseNode, type PhaseState, RUN_STATES } from '../plans/phase-flow.ts';
 
@@ -25,15 +20,7 @@ export function PhaseFlow({
   selected: HostFilter | null;
   onSelect: (f: HostFilter) => void;
 }) {
-  const box = useRef<HTMLOListElement>(null);
-  const [width, setWidth] = useState(1000);
-  useEffect(() => {
-    const el = box.current;
-    if (!el) return;
-    const observer = new ResizeObserver(([entry]) => entry && setWidth(entry.contentRect.width));
-    observer.observe(el);
-    return () => observer.disconnect();
-  }, []);
+  const [box, width] = useElementWidth<HTMLOListElement>();
   const columns = Math.min(flowColumns(width), Math.max(1, nodes.length));
   const cells = flowLayout(nodes.length, columns);
   return (
