@@ -31,3 +31,13 @@ export function activeTraceIds(): { traceId: string; spanId: string } | undefine
 export function outsideTraces<T>(fn: () => T): T {
   return context.with(ROOT_CONTEXT, fn);
 }
+
+/**
+ * Runs `fn` with a stored `traceparent` as the active context, unless a span of that
+ * trace is active already (a deeper parent): messages sent inside join the trace.
+ */
+export function inTraceOf<T>(traceparent: string | undefined, fn: () => T): T {
+  const traceId = (traceparent ?? '').split('-')[1];
+  if (!traceparent || activeTraceIds()?.traceId === traceId) return fn();
+  return context.with(contextOfTraceparent(traceparent), fn);
+}

@@ -5,7 +5,8 @@ import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-ho
 import { W3CTraceContextPropagator } from '@opentelemetry/core';
 import { InMemorySpanExporter, SimpleSpanProcessor, TracerProvider } from '@opentelemetry/sdk-trace';
 import { contextOfHeaders, withTraceHeaders } from '../bus/trace-headers.ts';
-import { activeTraceIds, currentTraceparent } from './trace-context.ts';
+import { recordSpans } from './record-spans.ts';
+import { activeTraceIds, currentTraceparent, inTraceOf } from './trace-context.ts';
 import { batchOptionsOf, samplerOf, startSpan, tracingConfigured } from './tracing.ts';
 
 test('traces are on only with an OTLP endpoint, and off when the SDK is disabled', () => {
@@ -71,5 +72,46 @@ test('a stored traceparent and NATS headers carry one trace from span to span', 
     trace.disable();
     propagation.disable();
     context.disable();
+  }
+});
+
+test('a span links the stored traceparents it names, takes attributes while it runs, and inTraceOf joins a trace', async () => {
+  const rec = recordSpans();
+  try {
+    const a = startSpan('host-run', { parent: '' });
+    const b = startSpan('host-run', { parent: '' });
+    a.end();
+    b.end();
+    const note = startSpan('deliver', { parent: '', links: [a.traceparent, '', 'not-a-traceparent', b.traceparent] });
+    note.set({ 'yx.attempts': 2 });
+    note.end('receiver down');
+    const [delivered] = rec.named('deliver');
+    assert.deepEqual(
+      delivered?.links.map((l) => l.context.spanId),
+      [a, b].map((s) => s.traceparent.split('-')[2]),
+    );
+    assert.equal(delivered?.attributes['yx.attempts'], 2);
+    assert.equal(delivered?.status.message, 'receiver down');
+
+    // Outside any span: the stored trace becomes the parent; inside one of that trace, the active span stays.
+    const traceId = a.traceparent.split('-')[1];
+    assert.equal(
+      inTraceOf(a.traceparent, () => currentTraceparent()),
+      a.traceparent,
+    );
+    const step = startSpan('step', { parent: a.traceparent });
+    assert.equal(
+      step.run(() => inTraceOf(a.traceparent, () => currentTraceparent())),
+      step.traceparent,
+    );
+    step.end();
+    assert.equal(
+      inTraceOf('', () => activeTraceIds()),
+      undefined,
+    );
+    assert.equal(rec.childrenOf(rec.named('host-run')[0] as never).length, 1);
+    assert.equal(rec.named('step')[0]?.spanContext().traceId, traceId);
+  } finally {
+    await rec.stop();
   }
 });

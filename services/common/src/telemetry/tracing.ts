@@ -9,6 +9,7 @@ import {
   isSpanContextValid,
   propagation,
   type Span,
+  type SpanContext,
   SpanKind,
   type SpanOptions,
   SpanStatusCode,
@@ -154,6 +155,8 @@ export interface TraceSpan {
   readonly traceparent: string;
   /** Runs `fn` with this span active (messages sent inside carry it). */
   run<T>(fn: () => T): T;
+  /** Adds attributes learnt while it runs (counts, sizes, outcomes). */
+  set(attributes: Attributes): void;
   /** Ends the span, as failed when a reason is given. */
   end(failure?: string): void;
 }
@@ -166,6 +169,11 @@ export interface TraceSpanOptions {
    */
   parent?: string;
   kind?: 'internal' | 'producer' | 'consumer';
+  /**
+   * Spans this one relates to without being their child, as stored `traceparent`s (one
+   * notification for the alerts of several runs); '' and invalid ones are left out.
+   */
+  links?: readonly string[];
 }
 
 const KINDS = { internal: SpanKind.INTERNAL, producer: SpanKind.PRODUCER, consumer: SpanKind.CONSUMER };
@@ -173,9 +181,17 @@ const KINDS = { internal: SpanKind.INTERNAL, producer: SpanKind.PRODUCER, consum
 /** Starts a span (a no-op one with tracing off, whose traceparent is ''). */
 export function startSpan(name: string, opts: TraceSpanOptions = {}): TraceSpan {
   const parent = opts.parent === undefined ? context.active() : contextOfTraceparent(opts.parent);
+  const links = (opts.links ?? [])
+    .map((tp) => trace.getSpanContext(contextOfTraceparent(tp)))
+    .filter((sc): sc is SpanContext => sc !== undefined && isSpanContextValid(sc))
+    .map((sc) => ({ context: sc }));
   const span = tracer().startSpan(
     name,
-    { kind: KINDS[opts.kind ?? 'internal'], ...(opts.attributes ? { attributes: opts.attributes } : {}) },
+    {
+      kind: KINDS[opts.kind ?? 'internal'],
+      ...(opts.attributes ? { attributes: opts.attributes } : {}),
+      ...(links.length > 0 ? { links } : {}),
+    },
     parent,
   );
   const ctx = trace.setSpan(parent, span);
@@ -184,6 +200,9 @@ export function startSpan(name: string, opts: TraceSpanOptions = {}): TraceSpan 
   return {
     traceparent,
     run: (fn) => context.with(ctx, fn),
+    set: (attributes) => {
+      span.setAttributes(attributes);
+    },
     end: (failure) => {
       if (failure !== undefined) span.setStatus({ code: SpanStatusCode.ERROR, message: failure });
       span.end();
