@@ -8,13 +8,14 @@
 // This class coordinates; the decisions are pure functions beside it (admission.ts,
 // supervision.ts, plan-progress.ts, host-runs/outcomes.ts, host-runs/run-changes.ts) and
 // the effects live in LiveState, Dispatcher, PlanWriter and OperatorActions.
-import { type BackupEvent, type Bus, FailureKind, type Logger, type StepEvent, StepPhase } from '@yixing/common';
+import { type BackupEvent, type Bus, FailureKind, inTraceOf, type Logger, type StepEvent, StepPhase } from '@yixing/common';
 import type { AuditLog } from '../audit/audit-log.ts';
 import type { FailureKindName, HostRunDoc, Models, PlanDoc, PlanState } from '../db/models.ts';
 import type { RunStore } from '../db/run-store.ts';
 import { foreignSender, stepStartedAt } from '../host-runs/event-sender.ts';
 import { afterBackupEvent, afterOutcome, type StepResult } from '../host-runs/outcomes.ts';
 import { isInStep, type RunInStep } from '../host-runs/run-changes.ts';
+import { runEndSpan } from '../host-runs/run-end-span.ts';
 import { hostRunEventOf, reannouncements } from '../host-runs/run-events.ts';
 import type { Inventory } from '../inventory/inventory.ts';
 import type { SchedulerMetrics } from '../metrics.ts';
@@ -371,10 +372,18 @@ export class Engine {
     const op = operationChangeOf(rt.plan, before, stored, this.#deps.clock());
     if (op) this.#publishOperationEvent(op);
     const evt = hostRunEventOf(before, stored, rt.plan.phases[stored.phase]?.name ?? '', this.#deps.clock());
-    if (!evt) return;
-    this.#deps.bus
-      .publishDurable('hostRunEvent', evt, evt.eventId)
-      .catch((err: Error) => this.#deps.log.warn({ err: err.message, run: stored._id }, 'host-run event not published'));
+    // The event joins the run's trace (under its end span when it ends the run), so what
+    // alerting does with it is in the trace too.
+    const end = runEndSpan(before, stored);
+    const publish = (): void => {
+      if (!evt) return;
+      this.#deps.bus
+        .publishDurable('hostRunEvent', evt, evt.eventId)
+        .catch((err: Error) => this.#deps.log.warn({ err: err.message, run: stored._id }, 'host-run event not published'));
+    };
+    if (end) end.span.run(publish);
+    else inTraceOf(stored.traceparent, publish);
+    end?.span.end(end.failure);
   }
 
   // ---------------------------------------------------------------- operator actions (operator-actions.ts)
