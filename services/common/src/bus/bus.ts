@@ -13,7 +13,7 @@ import {
 import { context, isSpanContextValid, SpanKind, trace } from '@opentelemetry/api';
 import { isYxError, UnavailableError, YxError } from '../errors.ts';
 import type { Logger } from '../log.ts';
-import { Counter, type Registry } from '../metrics.ts';
+import { Counter, Histogram, type Registry } from '../metrics.ts';
 import {
   catalog,
   decode,
@@ -69,6 +69,20 @@ export class RequestTimeoutError extends UnavailableError {
   override readonly code = 'BUS_REQUEST_TIMEOUT';
 }
 
+/** A failed request as the error its caller handles (denied, no responder, timeout, or as thrown). */
+function requestError(err: unknown, subject: string, timeoutMs: number): unknown {
+  const denied = permissionError(err, subject);
+  if (denied) return denied;
+  const cause = (err as Error).cause ?? err;
+  if (err instanceof NoRespondersError || cause instanceof NoRespondersError) {
+    return new NoResponderError(`no responder on ${subject}`, { cause: err });
+  }
+  if (err instanceof TimeoutError || cause instanceof TimeoutError) {
+    return new RequestTimeoutError(`no reply on ${subject} within ${timeoutMs} ms`, { cause: err });
+  }
+  return err;
+}
+
 const routeMatchers = (Object.keys(catalog) as RouteName[]).map((name) => {
   const route: Route = catalog[name];
   const re = new RegExp(`^${route.subject.replace(/\./g, '\\.').replace(/\{[a-z0-9_]+\}/g, '[^.]+')}$`);
@@ -110,12 +124,34 @@ function withMessageSpan<T>(route: string, subject: string, headers: MsgHdrs | u
   });
 }
 
+/** How a publish or request ended, as a bounded label: ok, timeout, no_responder, denied or error. */
+export function busOutcome(err: unknown): 'ok' | 'timeout' | 'no_responder' | 'denied' | 'error' {
+  if (err === undefined) return 'ok';
+  switch (isYxError(err) ? err.code : undefined) {
+    case 'BUS_REQUEST_TIMEOUT':
+      return 'timeout';
+    case 'BUS_NO_RESPONDER':
+      return 'no_responder';
+    case 'BUS_PERMISSION_DENIED':
+      return 'denied';
+    case 'BUS_PUBLISH_UNAVAILABLE':
+      return 'timeout';
+    default:
+      return 'error';
+  }
+}
+
+// Sub-millisecond on loopback, seconds across a leader election: the buckets span both.
+const BUS_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+
 export class Bus {
   readonly nc: NatsConnection;
   readonly js: JetStreamClient;
   readonly #log: Logger;
   readonly #invalid: Counter<'route' | 'code'>;
   readonly #publishRetries: Counter<'route'>;
+  readonly #publishSeconds: Histogram<'route' | 'outcome'>;
+  readonly #requestSeconds: Histogram<'route' | 'outcome'>;
 
   constructor(deps: BusDeps) {
     this.nc = deps.nc;
@@ -134,6 +170,14 @@ export class Bus {
       'JetStream publishes sent again after a retryable failure (a leader election, a timeout)',
       ['route'],
     );
+    const histogram = (name: string, help: string): Histogram<'route' | 'outcome'> =>
+      (deps.registry.getSingleMetric(name) as Histogram<'route' | 'outcome'> | undefined) ??
+      new Histogram({ name, help, labelNames: ['route', 'outcome'], buckets: BUS_BUCKETS, registers: [deps.registry] });
+    this.#publishSeconds = histogram(
+      'yx_bus_publish_seconds',
+      'JetStream publishes by route and outcome: from the first send to the stream acknowledgement, retries included',
+    );
+    this.#requestSeconds = histogram('yx_bus_request_seconds', 'Bus requests by route and outcome: from the send to the reply');
   }
 
   /** Records a message that failed to decode, and logs it (rate limited by the logger). */
@@ -163,39 +207,39 @@ export class Bus {
     retry: Partial<PublishRetryOptions> = {},
   ): Promise<PubAck> {
     const { subject, data } = encode(name, init);
+    const end = this.#publishSeconds.startTimer({ route: name });
     try {
       const headers = withTraceHeaders();
-      return await publishWithRetry(this.js, subject, data, msgId, retry, {
+      const ack = await publishWithRetry(this.js, subject, data, msgId, retry, {
         ...(headers ? { headers } : {}),
         onRetry: (err, attempt) => {
           this.#publishRetries.inc({ route: name });
           if (attempt === 0) this.#log.warn({ subject, msgId, err: (err as Error).message }, 'publish not acknowledged yet, retrying');
         },
       });
+      end({ outcome: 'ok' });
+      return ack;
     } catch (err) {
-      throw permissionError(err, subject) ?? err;
+      const failure = permissionError(err, subject) ?? err;
+      end({ outcome: busOutcome(failure) });
+      throw failure;
     }
   }
 
   /** Request/reply; the reply is decoded and validated. */
   async request<N extends RouteName>(name: N, init: InitOf<N>, timeoutMs = 5_000): Promise<ReplyOf<N>> {
     const { subject, data } = encode(name, init);
+    const end = this.#requestSeconds.startTimer({ route: name });
     let reply: { data: Uint8Array };
     try {
       const headers = withTraceHeaders();
       reply = await this.nc.request(subject, data, headers ? { timeout: timeoutMs, headers } : { timeout: timeoutMs });
     } catch (err) {
-      const denied = permissionError(err, subject);
-      if (denied) throw denied;
-      const cause = (err as Error).cause ?? err;
-      if (err instanceof NoRespondersError || cause instanceof NoRespondersError) {
-        throw new NoResponderError(`no responder on ${subject}`, { cause: err });
-      }
-      if (err instanceof TimeoutError || cause instanceof TimeoutError) {
-        throw new RequestTimeoutError(`no reply on ${subject} within ${timeoutMs} ms`, { cause: err });
-      }
-      throw err;
+      const failure = requestError(err, subject, timeoutMs);
+      end({ outcome: busOutcome(failure) });
+      throw failure;
     }
+    end({ outcome: 'ok' });
     return decodeReply(name, reply.data);
   }
 
