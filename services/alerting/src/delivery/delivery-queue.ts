@@ -7,6 +7,7 @@ import { DeliveryError } from '../errors.ts';
 import type { Notification } from '../model/alert.ts';
 import type { Receiver } from '../receivers/receiver.ts';
 import { nextDelay, type RetryPolicy } from './backoff.ts';
+import { type DeliverySpan, deliverySpan } from './delivery-span.ts';
 import { type Bucket, fullBucket, type RateLimit, takeToken } from './token-bucket.ts';
 
 /** The clock and timers the queue runs on: the real ones, or a test's fake time. */
@@ -49,6 +50,7 @@ interface Item {
   enqueuedAt: number;
   attempts: number;
   notBefore: number;
+  span: DeliverySpan;
 }
 
 export class DeliveryQueue {
@@ -85,7 +87,7 @@ export class DeliveryQueue {
     }
     if (this.#items.some((i) => i.notification.id === n.id)) return;
     const now = this.#t.now();
-    this.#items.push({ notification: n, enqueuedAt: now, attempts: 0, notBefore: now });
+    this.#items.push({ notification: n, enqueuedAt: now, attempts: 0, notBefore: now, span: deliverySpan(n) });
     this.#pump();
   }
 
@@ -94,6 +96,8 @@ export class DeliveryQueue {
     this.#stopped = true;
     this.#sleep(undefined);
     await this.#inFlight;
+    // Left pending, for another replica to take over (see the dispatcher's leases).
+    for (const item of this.#items) item.span.end('left', item.attempts);
   }
 
   /**
@@ -109,6 +113,7 @@ export class DeliveryQueue {
       if (blocked.has(group)) continue;
       if (this.#o.callbacks.superseded?.(item.notification.id)) {
         this.#remove(item);
+        item.span.end('superseded', item.attempts);
         continue;
       }
       blocked.add(group);
@@ -170,6 +175,7 @@ export class DeliveryQueue {
     const { receiver, callbacks, attemptTimeoutMs } = this.#o;
     const n = item.notification;
     item.attempts++;
+    const attemptSpan = item.span.attempt(item.attempts);
     const abort = new AbortController();
     let timer: unknown;
     const timedOut = new Promise<never>((_, reject) => {
@@ -188,6 +194,8 @@ export class DeliveryQueue {
     try {
       await Promise.race([sending, timedOut]);
       this.#remove(item);
+      attemptSpan.end();
+      item.span.end('delivered', item.attempts);
       callbacks.delivered(n.id, item.attempts, this.#t.now() - item.enqueuedAt);
     } catch (err) {
       const decision = nextDelay(item.attempts, err, this.#o.retry, this.#o.random ?? Math.random);
@@ -197,8 +205,13 @@ export class DeliveryQueue {
       if (typeof retryAfterMs === 'number' && retryAfterMs > 0) {
         this.#pausedUntil = Math.max(this.#pausedUntil, now + Math.ceil(Math.min(retryAfterMs, this.#o.retry.maxRetryAfterMs)));
       }
+      const why = err instanceof Error ? err.message : String(err);
+      attemptSpan.end(why);
       if (decision.retry) item.notBefore = now + decision.delayMs;
-      else this.#remove(item);
+      else {
+        this.#remove(item);
+        item.span.end('abandoned', item.attempts, why);
+      }
       callbacks.failed(n.id, err, decision.retry);
     } finally {
       this.#t.clearTimeout(timer);

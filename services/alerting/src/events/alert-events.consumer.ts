@@ -6,7 +6,7 @@
 // YX_LOGS when the alert fires.
 import type { ConsumerMessages, JetStreamClient, JsMsg } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
-import { type Bus, catalog, durableNames, ensureDurable, type Logger, readRunLogTail } from '@yixing/common';
+import { type Bus, catalog, durableNames, ensureDurable, type Logger, readRunLogTail, startSpan } from '@yixing/common';
 import { fingerprint } from '../engine/fingerprint.ts';
 import type { AlertingMetrics } from '../metrics.ts';
 import { type AlertChange, alertsOfBackup, alertsOfHostRun, alertsOfPlan, type LogRef, type RulesConfig } from '../rules/alert-rules.ts';
@@ -60,7 +60,7 @@ export class AlertEventsConsumer {
       // applied at once: most of each is waiting on the database and the log stream.
       const inFlight = new Set<Promise<void>>();
       for await (const msg of messages) {
-        const applying: Promise<void> = this.#handle(msg).finally(() => inFlight.delete(applying));
+        const applying: Promise<void> = this.handle(msg).finally(() => inFlight.delete(applying));
         inFlight.add(applying);
         if (inFlight.size >= EVENTS_AT_ONCE) await Promise.race(inFlight);
       }
@@ -73,7 +73,12 @@ export class AlertEventsConsumer {
     await this.#loop;
   }
 
-  async #handle(msg: JsMsg): Promise<void> {
+  /** One event, in the span of its receipt (a host-run's event carries its run's trace); acked or nak'd. */
+  handle(msg: JsMsg): Promise<void> {
+    return this.#deps.bus.inMessageContext(msg, () => this.#evaluate(msg));
+  }
+
+  async #evaluate(msg: JsMsg): Promise<void> {
     const { bus, rules, metrics, log } = this.#deps;
     const decoded = bus.decodeStored(msg);
     if (!decoded) {
@@ -89,18 +94,21 @@ export class AlertEventsConsumer {
       msg.term();
       return;
     }
+    const span = startSpan('alert evaluate', { attributes: evaluationAttributes(source, decoded.message, changes) });
     try {
-      await this.apply(changes);
+      await span.run(() => this.apply(changes, span.traceparent));
       msg.ack();
       metrics.events.inc({ source, outcome: changes.length > 0 ? 'applied' : 'ignored' });
+      span.end();
     } catch (err) {
       log.warn({ err: (err as Error).message, subject: msg.subject }, 'alert event not applied, redelivering');
       msg.nak(1_000);
+      span.end((err as Error).message);
     }
   }
 
-  /** Stores the changes in order (a resolve before the fire of the same event). */
-  async apply(changes: readonly AlertChange[]): Promise<void> {
+  /** Stores the changes in order (a resolve before the fire of the same event); `traceparent`: the span firing them. */
+  async apply(changes: readonly AlertChange[], traceparent = ''): Promise<void> {
     const { alerts } = this.#deps;
     for (const c of changes) {
       if (c.op === 'resolve') {
@@ -109,7 +117,14 @@ export class AlertEventsConsumer {
       }
       const annotations = c.log ? { ...c.annotations, log_tail: await this.#logTail(c.log) } : c.annotations;
       const fp = fingerprint(c.labels);
-      await alerts.fire({ fingerprint: fp, labels: c.labels, annotations, path: c.path, at: c.at });
+      await alerts.fire({
+        fingerprint: fp,
+        labels: c.labels,
+        annotations,
+        path: c.path,
+        at: c.at,
+        ...(traceparent ? { traceparent } : {}),
+      });
       this.#deps.log.debug({ fingerprint: fp, alertname: c.labels.alertname, host: c.labels.host, at: c.at }, 'alert fired');
     }
   }
@@ -129,4 +144,22 @@ export class AlertEventsConsumer {
       return '';
     }
   }
+}
+
+/** What an evaluation span says (pure): the event, the run it is about, the alerts it fired and resolved. */
+export function evaluationAttributes(
+  source: Source,
+  event: { hostId?: string; runId?: string; planId?: string },
+  changes: readonly AlertChange[],
+): Record<string, string | number | string[]> {
+  const fired = changes.filter((c): c is Extract<AlertChange, { op: 'fire' }> => c.op === 'fire');
+  return {
+    'yx.event': source,
+    ...(event.hostId ? { 'yx.host': event.hostId } : {}),
+    ...(event.runId ? { 'yx.run': event.runId } : {}),
+    ...(event.planId ? { 'yx.plan': event.planId } : {}),
+    'yx.alerts.fired': fired.length,
+    'yx.alerts.resolves': changes.length - fired.length,
+    'yx.alertnames': [...new Set(fired.map((c) => c.labels.alertname ?? ''))],
+  };
 }

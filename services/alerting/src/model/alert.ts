@@ -22,6 +22,8 @@ export interface Alert {
   endsAt: number | null;
   /** The failed step (and its log) in the console: `${YX_CONSOLE_URL}/plans/<plan>/hosts/<host>/steps/<step>`. */
   link: string;
+  /** The span that last fired it (W3C `traceparent`, in its run's trace): its deliveries link to it. */
+  traceparent?: string;
 }
 
 export type AlertStatus = 'firing' | 'resolved';

@@ -34,6 +34,8 @@ export interface AlertDoc {
    * cannot compare two fields. `resolve` sorts after `fire`, as a tie is resolved (isFiring).
    */
   latest: string;
+  /** The span that last fired it (its event's evaluation, in the run's trace); '' or absent: none. */
+  traceparent?: string;
 }
 
 const NEVER = new Date(0);
@@ -52,6 +54,7 @@ const schema = new Schema<AlertDoc>(
     ackedBy: { type: String, default: '' },
     changedAt: Date,
     latest: { type: String, default: '' },
+    traceparent: { type: String, default: '' },
   },
   { collection: 'alerts', versionKey: false, minimize: false },
 );
@@ -93,6 +96,7 @@ export function alertOf(d: AlertDoc, consoleUrl: string): Alert {
     startsAt: d.startsAt.getTime(),
     endsAt: isFiring(d) ? null : d.resolvedAt.getTime(),
     link: `${consoleUrl}${d.path}`,
+    ...(d.traceparent ? { traceparent: d.traceparent } : {}),
   };
 }
 
@@ -102,6 +106,8 @@ export interface FireInput {
   annotations: LabelSet;
   path: string;
   at: number;
+  /** The span firing it (its event's evaluation): deliveries link to it. */
+  traceparent?: string;
 }
 
 export class AlertStore {
@@ -123,6 +129,7 @@ export class AlertStore {
    */
   async fire(input: FireInput): Promise<void> {
     const at = new Date(input.at);
+    const traced = input.traceparent ? { traceparent: input.traceparent } : {};
     const changedAt = new Date(this.#clock());
     const existing = await this.#model.findById(input.fingerprint).lean<AlertDoc>();
     if (!existing) {
@@ -140,6 +147,7 @@ export class AlertStore {
           ackedBy: '',
           changedAt,
           latest: latestKey(input.at, 'fire'),
+          ...traced,
         });
         return;
       } catch (err) {
@@ -151,7 +159,7 @@ export class AlertStore {
     await this.#model.updateOne(
       { _id: input.fingerprint },
       {
-        $set: { annotations: input.annotations, path: input.path, ...(newEpisode ? { startsAt: at, ackedBy: '' } : {}) },
+        $set: { annotations: input.annotations, path: input.path, ...traced, ...(newEpisode ? { startsAt: at, ackedBy: '' } : {}) },
         $max: { firedAt: at, changedAt, latest: latestKey(input.at, 'fire') },
       },
     );
