@@ -5,6 +5,7 @@
 import type { FastifyError, FastifyInstance, FastifyReply, HTTPMethods } from 'fastify';
 import { httpStatusOf, isYxError } from '../errors.ts';
 import { activeTraceIds } from '../telemetry/trace-context.ts';
+import { traceRequests } from './request-spans.ts';
 
 /** What a retryable answer tells the caller to wait, when the error does not say. */
 export const DEFAULT_RETRY_AFTER_SECONDS = 5;
@@ -72,7 +73,12 @@ export interface ApiErrorOptions {
   service: string;
 }
 
+/**
+ * The one error shape on `app`, and a span per request: the traceId an error body names
+ * is that request's, so the two are installed together.
+ */
 export function installApiErrors(app: FastifyInstance, opts: ApiErrorOptions): void {
+  traceRequests(app);
   app.setErrorHandler((err: FastifyError & { validation?: AjvError[]; validationContext?: string }, req, reply) => {
     if (err.validation && err.validation.length > 0) {
       const { field, reason } = describeValidation(err.validationContext ?? 'body', err.validation[0] as AjvError);

@@ -5,3 +5,4 @@ export * from './api-server.ts';
 export * from './auth/mod.ts';
 export * from './cursor.ts';
 export * from './openapi.ts';
+export * from './request-spans.ts';
