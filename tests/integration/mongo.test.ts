@@ -1,8 +1,11 @@
 // mongoose against the MongoDB-compatible store: a model round trip, a unique index that
-// rejects a duplicate, and a conditional (state + version) write that refuses a stale writer.
+// rejects a duplicate, a conditional (state + version) write that refuses a stale writer,
+// and each command's span inside traced work.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
+import { SpanKind, SpanStatusCode } from '@opentelemetry/api';
 import { BULK_CHUNK, bulkWriteChunked, conditionalUpdate, connectDb, ensureIndexes, StaleWriteError } from '@yixing/common';
+import { inSpan, recordSpans } from '@yixing/common/internal';
 import { type Connection, Schema } from 'mongoose';
 import { type MongoFixture, startMongo } from '../fixtures/mongo.ts';
 
@@ -89,4 +92,46 @@ test('a bulk write of 300 upserts completes in chunks (one FerretDB v1 command o
   await bulkWriteChunked(Host, ops);
   await bulkWriteChunked(Host, ops);
   assert.equal(await Host.countDocuments({ hostname: /^bulk-/ }), 300);
+});
+
+test('a command inside traced work is a client span of that work; outside any trace, none', async () => {
+  const spans = recordSpans();
+  try {
+    const Host = conn.model<HostDoc>('Host');
+    await Host.find({ state: 'nobody-has-this' }).lean().exec(); // outside any span
+    assert.equal(
+      spans.finished().length,
+      0,
+      spans
+        .finished()
+        .map((s) => s.name)
+        .join(),
+    );
+    await inSpan('traced work', {}, async () => {
+      await Host.find({ state: 'Ready' }).lean().exec();
+      await Host.updateOne({ _id: 'h-nope' }, { $set: { state: 'x' } }).exec();
+      await Host.create({ _id: 'h-traced', hostname: 'h-traced', state: 'Ready', labels: { cluster: 'c', zone: 'z' } });
+      await assert.rejects(Host.create({ _id: 'h-traced-2', hostname: 'h-traced', state: 'Ready' }), /duplicate key|E11000/);
+    });
+    const [work] = spans.named('traced work');
+    assert.ok(work);
+    const children = spans.childrenOf(work);
+    assert.deepEqual(
+      children.map((s) => s.name),
+      ['find hosts', 'update hosts', 'insert hosts', 'insert hosts'],
+    );
+    for (const s of children) {
+      assert.equal(s.kind, SpanKind.CLIENT);
+      assert.equal(s.attributes['db.system.name'], 'mongodb');
+      assert.equal(s.attributes['db.namespace'], 'foundation');
+      assert.equal(s.attributes['db.collection.name'], 'hosts');
+    }
+    // The refused insert comes back as a succeeded command carrying writeErrors (from
+    // FerretDB as from MongoDB): its span fails all the same.
+    assert.equal(children[2]?.status.code, SpanStatusCode.UNSET);
+    assert.equal(children[3]?.status.code, SpanStatusCode.ERROR);
+    assert.match(children[3]?.status.message ?? '', /write error 11000/);
+  } finally {
+    await spans.stop();
+  }
 });

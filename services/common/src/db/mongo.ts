@@ -1,5 +1,6 @@
 // MongoDB (or FerretDB) through mongoose. One connection object per service, created by
 // main.ts and injected: no use of mongoose's global default connection.
+import { context, type Span, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
 import mongoose, { type AnyBulkWriteOperation, type Connection, type Model, type UpdateQuery } from 'mongoose';
 import { StaleWriteError, UnavailableError } from '../errors.ts';
 import { Histogram, type Registry } from '../metrics.ts';
@@ -22,8 +23,9 @@ export interface DbOptions {
 
 export async function connectDb(opts: DbOptions): Promise<Connection> {
   const conn = mongoose.createConnection(opts.uri, {
-    // The driver's command events time every command for yx_db_command_seconds.
-    monitorCommands: opts.registry !== undefined,
+    // The driver's command events time every command for yx_db_command_seconds and
+    // make its span in a trace.
+    monitorCommands: true,
     appName: opts.appName,
     serverSelectionTimeoutMS: opts.serverSelectionTimeoutMs ?? 10_000,
     maxPoolSize: opts.maxPoolSize ?? 10,
@@ -38,6 +40,7 @@ export async function connectDb(opts: DbOptions): Promise<Connection> {
     throw new UnavailableError(`cannot reach the database at ${redact(opts.uri)}: ${(err as Error).message}`, { cause: err });
   }
   if (opts.registry) timeCommands(conn, opts.registry);
+  traceCommands(conn, opts.uri);
   return conn;
 }
 
@@ -69,6 +72,66 @@ function timeCommands(conn: Connection, registry: Registry): void {
   const client = conn.getClient();
   client.on('commandSucceeded', (e) => observe(e, 'ok'));
   client.on('commandFailed', (e) => observe(e, 'error'));
+}
+
+/** The collection a command names (`{find: "plans", …}`), if it names one. */
+export function commandCollection(commandName: string, command: Record<string, unknown>): string | undefined {
+  const target = command[commandName];
+  return typeof target === 'string' ? target : undefined;
+}
+
+/** The first write error a command's reply carries, as a span failure; undefined when none. */
+export function writeFailure(reply: unknown): string | undefined {
+  const errors = (reply as { writeErrors?: { code?: number; errmsg?: string }[] } | undefined)?.writeErrors;
+  const first = Array.isArray(errors) ? errors[0] : undefined;
+  return first ? `write error ${first.code ?? '?'}: ${first.errmsg ?? ''}`.trim() : undefined;
+}
+
+/**
+ * A client span per database command made inside traced work (an API request, a step
+ * event of a host-run), the child of that work's span. Commands outside any trace (a
+ * service's periodic loops) make none: a root trace per query would bury the rest.
+ * Written on the driver's command events rather than with
+ * @opentelemetry/instrumentation-mongodb, which patches the driver as it is first
+ * required: our services import mongoose before tracing starts, so the patch never lands.
+ */
+function traceCommands(conn: Connection, uri: string): void {
+  const open = new Map<number, Span>();
+  let host: { address: string; port?: number } | undefined;
+  try {
+    const first = new URL(uri.replace(/^mongodb(\+srv)?:/, 'http:')).host.split(',')[0] ?? '';
+    const [address, port] = first.split(':');
+    host = address ? { address, ...(port ? { port: Number(port) } : {}) } : undefined;
+  } catch {
+    host = undefined;
+  }
+  const client = conn.getClient();
+  client.on('commandStarted', (e) => {
+    const parent = trace.getSpan(context.active());
+    if (!parent?.isRecording()) return;
+    const collection = commandCollection(e.commandName, e.command as Record<string, unknown>);
+    const span = trace.getTracer('yixing').startSpan(collection ? `${e.commandName} ${collection}` : e.commandName, {
+      kind: SpanKind.CLIENT,
+      attributes: {
+        'db.system.name': 'mongodb',
+        'db.namespace': e.databaseName,
+        'db.operation.name': e.commandName,
+        ...(collection ? { 'db.collection.name': collection } : {}),
+        ...(host ? { 'server.address': host.address, ...(host.port ? { 'server.port': host.port } : {}) } : {}),
+      },
+    });
+    open.set(e.requestId, span);
+  });
+  const end = (e: { requestId: number }, failure?: string): void => {
+    const span = open.get(e.requestId);
+    if (!span) return;
+    open.delete(e.requestId);
+    if (failure !== undefined) span.setStatus({ code: SpanStatusCode.ERROR, message: failure });
+    span.end();
+  };
+  // A refused write (a duplicate key) is a succeeded command that carries writeErrors.
+  client.on('commandSucceeded', (e) => end(e, writeFailure(e.reply)));
+  client.on('commandFailed', (e) => end(e, e.failure.message));
 }
 
 /** Creates the declared indexes of every model of the connection. */
