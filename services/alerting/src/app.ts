@@ -22,6 +22,8 @@ import { type AlertingConfig, DEFAULT_RATE_LIMITS } from './config/alerting-conf
 import { DEFAULT_RETRY_POLICY, type RetryPolicy } from './delivery/backoff.ts';
 import { Dispatcher } from './dispatch/dispatcher.ts';
 import { AlertEventsConsumer } from './events/alert-events.consumer.ts';
+import { AlertIntake } from './ingest/alert-intake.service.ts';
+import { DEFAULT_PUSH_RESOLVE_TIMEOUT_MS } from './ingest/postable-alerts.ts';
 import { type AlertingMetrics, alertingMetrics } from './metrics.ts';
 import { pagerDutyDedupKey } from './receivers/pagerduty.receiver.ts';
 import { alertsOfControlPlane, CONTROL_PLANE_CLEAR, type ConsumerSample, type ControlPlaneMemory } from './rules/alert-rules.ts';
@@ -44,6 +46,8 @@ export interface AlertingAppConfig {
   streamReplicas: number;
   /** Resolved alerts kept (API, history) this long. */
   historyMs: number;
+  /** Who may push alerts (POST /api/v2/alerts, Prometheus); absent: nobody. */
+  ingestIdentities?: readonly string[];
 }
 
 export interface AlertingAppDeps {
@@ -120,6 +124,7 @@ export async function buildAlertingApp(deps: AlertingAppDeps): Promise<AlertingA
       .flatMap((r) => r.integrations.map((i, n) => (i.kind === 'pagerduty' ? `${r.name}/${n}` : '')))
       .filter(Boolean),
   );
+  const intake = new AlertIntake({ alerts, metrics, log, clock, resolveTimeoutMs: DEFAULT_PUSH_RESOLVE_TIMEOUT_MS });
   const api = await buildAlertingApi({
     alerts,
     silences,
@@ -127,6 +132,7 @@ export async function buildAlertingApp(deps: AlertingAppDeps): Promise<AlertingA
     access: deps.access,
     consoleUrl: config.consoleUrl,
     clock,
+    intake: { identities: config.ingestIdentities ?? [], take: (posted, by) => intake.take(posted, by) },
     ...(config.pagerDutySecrets.length > 0
       ? {
           pagerDuty: {
@@ -151,6 +157,8 @@ export async function buildAlertingApp(deps: AlertingAppDeps): Promise<AlertingA
   let sampler: NodeJS.Timeout | undefined;
   let sampling: Promise<void> | undefined;
   let housekeeping: NodeJS.Timeout | undefined;
+  let expiry: NodeJS.Timeout | undefined;
+  let expiring: Promise<void> | undefined;
   let jsm: JetStreamManager | undefined;
   const sample = async (): Promise<void> => {
     // One manager for every sample: making one asks the server for the account's info.
@@ -185,11 +193,21 @@ export async function buildAlertingApp(deps: AlertingAppDeps): Promise<AlertingA
           .catch((err: Error) => log.warn({ err: err.message }, 'alert history not trimmed'));
       }, 3_600_000);
       housekeeping.unref();
+      // Pushed alerts not sent again resolve at their endsAt: looked for every tick.
+      expiry = setInterval(() => {
+        expiring ??= intake
+          .expire()
+          .catch((err: Error) => log.warn({ err: err.message }, 'pushed alerts not expired'))
+          .finally(() => {
+            expiring = undefined;
+          });
+      }, config.tickMs);
     },
     async stop() {
       clearInterval(sampler);
       clearInterval(housekeeping);
-      await sampling;
+      clearInterval(expiry);
+      await Promise.all([sampling, expiring]);
       await events.stop();
       await dispatcher.stop();
       await nflog.stop();

@@ -65,6 +65,11 @@ async function main(): Promise<void> {
         default: DEFAULT_RETRY_POLICY.maxMs,
       },
       YX_ALERTING_HISTORY_DAYS: { doc: 'days resolved alerts are kept', parse: int({ min: 1, max: 3650 }), default: 30 },
+      YX_ALERTING_INGEST_IDENTITIES: {
+        doc: 'identities (API token names, OIDC subjects) that may push alerts to POST /api/v2/alerts, comma separated: Prometheus’s',
+        parse: list(),
+        default: ['prometheus'],
+      },
       YX_PAGERDUTY_WEBHOOK_SECRETS: {
         doc: 'PagerDuty webhook signing secrets, comma separated (two during a rotation)',
         parse: list(),
@@ -103,6 +108,7 @@ async function main(): Promise<void> {
       pagerDutySecrets: cfg.YX_PAGERDUTY_WEBHOOK_SECRETS,
       streamReplicas: cfg.YX_STREAM_REPLICAS,
       historyMs: cfg.YX_ALERTING_HISTORY_DAYS * 86_400_000,
+      ingestIdentities: cfg.YX_ALERTING_INGEST_IDENTITIES,
     },
   });
   await app.start();

@@ -8,7 +8,7 @@ import type { LabelSet } from './model/alert.ts';
 export type NotificationResult = 'delivered' | 'retried' | 'failed' | 'superseded';
 /** What a notification said: the group fires, is acknowledged, or resolved. */
 export type NotificationKind = 'firing' | 'acknowledged' | 'resolved';
-export type EventSource = 'hostrun' | 'plan' | 'backup' | 'control';
+export type EventSource = 'hostrun' | 'plan' | 'backup' | 'control' | 'pushed';
 export type EventOutcome = 'applied' | 'ignored' | 'invalid';
 
 export interface AlertingMetrics {
@@ -59,7 +59,7 @@ export function alertingMetrics(registry: Registry): AlertingMetrics {
     }),
     events: new Counter({
       name: 'yx_alert_events_total',
-      help: 'Bus events read by the rules, by source (hostrun, plan, backup, control) and outcome (applied, ignored, invalid)',
+      help: 'Bus events read by the rules and alerts pushed to POST /api/v2/alerts, by source (hostrun, plan, backup, control, pushed) and outcome (applied, ignored, invalid)',
       labelNames: ['source', 'outcome'],
       registers: [registry],
     }),

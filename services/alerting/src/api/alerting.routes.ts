@@ -1,6 +1,6 @@
 // The alerting API: alerts (list, show, acknowledge, resolve), silences (list, create,
-// expire), metrics, and the webhook PagerDuty calls back when an incident is acknowledged
-// or resolved there. Every route behind its least role (route-roles.ts); each refusal is a
+// expire), metrics, the webhook PagerDuty calls back when an incident is acknowledged
+// or resolved there, and Alertmanager's intake (POST /api/v2/alerts) for Prometheus. Every route behind its least role (route-roles.ts); each refusal is a
 // YxError with its own status, answered in the one error shape.
 import swagger from '@fastify/swagger';
 import { idPatterns, NotFoundError, patterns, type Registry } from '@yixing/common';
@@ -12,6 +12,7 @@ import {
   documentErrors,
   encodeCursor,
   errorResponses,
+  ForbiddenError,
   identityOf,
   installApiAuth,
   installApiErrors,
@@ -24,6 +25,8 @@ import {
 import Fastify, { type FastifyInstance } from 'fastify';
 import { FINGERPRINT_PATTERN } from '../engine/fingerprint.ts';
 import type { SilenceState } from '../engine/silences.ts';
+import type { IntakeResult } from '../ingest/alert-intake.service.ts';
+import { type PostableAlert, postableAlertsSchema } from '../ingest/postable-alerts.ts';
 import type { AlertStatus } from '../model/alert.ts';
 import { parsePagerDutyWebhook } from '../receivers/pagerduty-webhook.ts';
 import { type AlertDoc, type AlertStore, isFiring } from '../store/alert.store.ts';
@@ -40,6 +43,12 @@ export interface PagerDutyBackChannel {
   onAction(a: { action: 'acknowledge' | 'resolve' | 'unacknowledge'; dedupKey: string; actor: string }): Promise<void>;
 }
 
+export interface AlertIntakeApi {
+  /** The identities (token names, OIDC subjects) that may push alerts, e.g. `prometheus`. */
+  identities: readonly string[];
+  take(alerts: readonly PostableAlert[], by: string): Promise<IntakeResult>;
+}
+
 export interface AlertingApiDeps {
   alerts: AlertStore;
   silences: SilenceStore;
@@ -50,6 +59,8 @@ export interface AlertingApiDeps {
   clock: () => number;
   /** Absent: the webhook answers 401 to every call (no secret to check a signature with). */
   pagerDuty?: PagerDutyBackChannel;
+  /** Alertmanager's intake; absent: POST /api/v2/alerts refuses every caller (403). */
+  intake?: AlertIntakeApi;
   logger?: boolean;
 }
 
@@ -254,6 +265,34 @@ export async function buildAlertingApi(deps: AlertingApiDeps): Promise<FastifyIn
       const doc = await silences.expire(req.params.id, identityOf(req).name);
       if (!doc) throw new NotFoundError(`no silence has id ${req.params.id}`, { details: { id: req.params.id } });
       return silenceView(doc, clock());
+    },
+  );
+
+  // What Prometheus sends each alerting.alertmanagers target; refused before the body is read unless from an intake identity.
+  api.post<{ Body: PostableAlert[] }>(
+    '/api/v2/alerts',
+    {
+      schema: {
+        description:
+          "Alertmanager API v2's postAlerts: alerts that fire until their endsAt unless sent again, or resolve (endsAt past). Taken all or none: every problem is named (error.problems). Only the identities of YX_ALERTING_INGEST_IDENTITIES may send.",
+        body: postableAlertsSchema,
+        response: { ...okResponse('Taken: how many fire and how many resolved.'), ...errorResponses(400, 403) },
+      },
+      onRequest: async (req) => {
+        const who = identityOf(req).name;
+        const identities = deps.intake?.identities ?? [];
+        if (!identities.includes(who))
+          throw new ForbiddenError(
+            `${who} may not push alerts; YX_ALERTING_INGEST_IDENTITIES names who may (${identities.join(', ') || 'nobody'})`,
+            {
+              details: { needs: 'ingest' },
+            },
+          );
+      },
+    },
+    async (req) => {
+      if (!deps.intake) throw new ForbiddenError('no identity may push alerts');
+      return await deps.intake.take(req.body, identityOf(req).name);
     },
   );
 

@@ -11,20 +11,34 @@ export class AlertNotFiringError extends YxError {
 }
 
 /**
- * A silence that cannot be created: every problem at once, each naming its field
- * (`body.matchers`, `body.endsAt`); the first is `field` and `reason`, as for any 400.
+ * A request that cannot be taken: every problem at once, each naming its field
+ * (`body.matchers`, `body[2].labels.alertname`); the first is `field` and `reason`, as for any 400.
  */
-export class SilenceInvalidError extends YxError {
+abstract class ProblemsError extends YxError {
   readonly code = 'VALIDATION_FAILED';
   readonly retryable = false;
   override readonly httpStatus = 400;
   readonly problems: readonly Problem[];
 
-  constructor(problems: readonly Problem[]) {
-    const first = problems[0] ?? { path: 'body', reason: 'is not a silence' };
+  constructor(problems: readonly Problem[], whole: string) {
+    const first = problems[0] ?? { path: 'body', reason: whole };
     super(problems.map((p) => `${p.path}: ${p.reason}`).join('; '), {
       details: { field: first.path, reason: first.reason, problems: problems.map((p) => ({ field: p.path, reason: p.reason })) },
     });
     this.problems = problems;
+  }
+}
+
+/** A silence that cannot be created. */
+export class SilenceInvalidError extends ProblemsError {
+  constructor(problems: readonly Problem[]) {
+    super(problems, 'is not a silence');
+  }
+}
+
+/** Pushed alerts (POST /api/v2/alerts) of which one at least cannot be taken: none is. */
+export class PostedAlertsInvalidError extends ProblemsError {
+  constructor(problems: readonly Problem[]) {
+    super(problems, 'is not a list of alerts');
   }
 }

@@ -28,7 +28,7 @@ export interface NewSilence {
 }
 
 // RFC 3339 with a zone: a time that means the same on every machine.
-const ISO_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?(?:Z|[+-]\d{2}:\d{2})$/;
+export const ISO_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?(?:Z|[+-]\d{2}:\d{2})$/;
 
 function time(text: string | undefined, path: string, problems: Problem[]): number | undefined {
   if (text === undefined) return undefined;

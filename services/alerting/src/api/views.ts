@@ -22,7 +22,7 @@ export function alertView(d: AlertDoc, consoleUrl: string) {
     /** Who acknowledged this episode; null when nobody has. */
     ackedBy: acknowledged && d.ackedBy ? d.ackedBy : null,
     ackedAt: acknowledged ? d.ackedAt.toISOString() : null,
-    /** `rule` (its condition ended) or the operator who resolved it; null while it fires. */
+    /** `rule` (its condition ended), `prometheus`, `expired` or the operator who resolved it; null while it fires. */
     resolvedBy: isFiring(d) ? null : d.resolvedBy || null,
   };
 }

@@ -7,6 +7,7 @@
 import { isDuplicateKey } from '@yixing/common';
 import type { CursorKey } from '@yixing/common/http';
 import { type Connection, type Model, Schema } from 'mongoose';
+import { expiryOf } from '../engine/expiry.ts';
 import type { Alert, AlertStatus, LabelSet } from '../model/alert.ts';
 
 export interface AlertDoc {
@@ -21,7 +22,10 @@ export interface AlertDoc {
   /** The latest event that fired it, and the latest that resolved it (epoch 0: never). */
   firedAt: Date;
   resolvedAt: Date;
-  /** Who resolved it last: `rule` (its condition ended) or the operator's identity. */
+  /**
+   * Who resolved it last: `rule` (its condition ended), `prometheus` (sent resolved),
+   * `expired` (a pushed alert not sent again before its endsAt) or the operator's identity.
+   */
   resolvedBy: string;
   /** Acknowledged at (epoch 0: never); an acknowledgement counts for the episode it was made in. */
   ackedAt: Date;
@@ -34,6 +38,13 @@ export interface AlertDoc {
    * cannot compare two fields. `resolve` sorts after `fire`, as a tie is resolved (isFiring).
    */
   latest: string;
+  /**
+   * A pushed alert's endsAt (Alertmanager API v2): it resolves then unless sent again
+   * ($max: replicas receive each send). Epoch 0 (or absent, in older documents): never.
+   */
+  expiresAt?: Date;
+  /** A pushed alert's generatorURL (the Prometheus expression): its link instead of the console's. */
+  generatorUrl?: string;
   /** The span that last fired it (its event's evaluation, in the run's trace); '' or absent: none. */
   traceparent?: string;
 }
@@ -54,6 +65,8 @@ const schema = new Schema<AlertDoc>(
     ackedBy: { type: String, default: '' },
     changedAt: Date,
     latest: { type: String, default: '' },
+    expiresAt: { type: Date, default: NEVER },
+    generatorUrl: { type: String, default: '' },
     traceparent: { type: String, default: '' },
   },
   { collection: 'alerts', versionKey: false, minimize: false },
@@ -61,6 +74,7 @@ const schema = new Schema<AlertDoc>(
 schema.index({ changedAt: 1 });
 schema.index({ 'labels.plan': 1, 'labels.host': 1 });
 schema.index({ startsAt: -1, _id: -1 });
+schema.index({ expiresAt: 1 });
 
 /** The `latest` key of an event at `at`. */
 export const latestKey = (at: number, event: 'fire' | 'resolve'): string => `${String(at).padStart(15, '0')}:${event}`;
@@ -95,10 +109,14 @@ export function alertOf(d: AlertDoc, consoleUrl: string): Alert {
     annotations: d.annotations,
     startsAt: d.startsAt.getTime(),
     endsAt: isFiring(d) ? null : d.resolvedAt.getTime(),
-    link: `${consoleUrl}${d.path}`,
+    link: d.generatorUrl ? d.generatorUrl : `${consoleUrl}${d.path}`,
     ...(d.traceparent ? { traceparent: d.traceparent } : {}),
   };
 }
+
+/** The epoch ms a stored alert resolves at on its own, if that has come by `now` (engine/expiry.ts). */
+export const expiryOfDoc = (d: AlertDoc, now: number): number | null =>
+  expiryOf({ firedAt: d.firedAt.getTime(), resolvedAt: d.resolvedAt.getTime(), expiresAt: d.expiresAt?.getTime() ?? 0 }, now);
 
 export interface FireInput {
   fingerprint: string;
@@ -106,6 +124,11 @@ export interface FireInput {
   annotations: LabelSet;
   path: string;
   at: number;
+  /** When a new episode started, if not `at` (a pushed alert's startsAt). */
+  startsAt?: number;
+  /** A pushed alert: it resolves at this epoch ms unless fired again. */
+  expiresAt?: number;
+  generatorUrl?: string;
   /** The span firing it (its event's evaluation): deliveries link to it. */
   traceparent?: string;
 }
@@ -129,6 +152,9 @@ export class AlertStore {
    */
   async fire(input: FireInput): Promise<void> {
     const at = new Date(input.at);
+    const startsAt = new Date(input.startsAt ?? input.at);
+    const pushed = input.generatorUrl !== undefined ? { generatorUrl: input.generatorUrl } : {};
+    const expiry = input.expiresAt !== undefined ? { expiresAt: new Date(input.expiresAt) } : {};
     const traced = input.traceparent ? { traceparent: input.traceparent } : {};
     const changedAt = new Date(this.#clock());
     const existing = await this.#model.findById(input.fingerprint).lean<AlertDoc>();
@@ -139,7 +165,7 @@ export class AlertStore {
           labels: input.labels,
           annotations: input.annotations,
           path: input.path,
-          startsAt: at,
+          startsAt,
           firedAt: at,
           resolvedAt: NEVER,
           resolvedBy: '',
@@ -147,6 +173,8 @@ export class AlertStore {
           ackedBy: '',
           changedAt,
           latest: latestKey(input.at, 'fire'),
+          ...pushed,
+          ...expiry,
           ...traced,
         });
         return;
@@ -159,8 +187,8 @@ export class AlertStore {
     await this.#model.updateOne(
       { _id: input.fingerprint },
       {
-        $set: { annotations: input.annotations, path: input.path, ...traced, ...(newEpisode ? { startsAt: at, ackedBy: '' } : {}) },
-        $max: { firedAt: at, changedAt, latest: latestKey(input.at, 'fire') },
+        $set: { annotations: input.annotations, path: input.path, ...pushed, ...traced, ...(newEpisode ? { startsAt, ackedBy: '' } : {}) },
+        $max: { firedAt: at, changedAt, latest: latestKey(input.at, 'fire'), ...expiry },
       },
     );
   }
@@ -174,6 +202,41 @@ export class AlertStore {
       $max: { resolvedAt: new Date(at), changedAt: new Date(this.#clock()), latest: latestKey(at, 'resolve') },
     });
     return res.modifiedCount;
+  }
+
+  /** Resolves one alert as of `at` (a pushed alert sent with its endsAt past) unless it fired at or after `at`. */
+  async resolveAt(fingerprint: string, at: number, by: string): Promise<boolean> {
+    const res = await this.#model.updateOne(
+      { _id: fingerprint, firedAt: { $lt: new Date(at) } },
+      {
+        $set: { resolvedBy: by },
+        $max: { resolvedAt: new Date(at), changedAt: new Date(this.#clock()), latest: latestKey(at, 'resolve') },
+      },
+    );
+    return res.modifiedCount > 0;
+  }
+
+  /**
+   * Resolves, at their endsAt, the pushed alerts that fire and were not sent again before it
+   * (`expired` as resolvedBy). Each update holds only while the alert is as it was read: a
+   * send that lands in between moved its expiry, and the alert keeps firing.
+   */
+  async expireDue(now: number): Promise<string[]> {
+    const due = await this.#model.find({ expiresAt: { $gt: NEVER, $lte: new Date(now) }, latest: { $regex: ':fire$' } }).lean<AlertDoc[]>();
+    const expired: string[] = [];
+    for (const d of due) {
+      const at = expiryOfDoc(d, now);
+      if (at === null) continue;
+      const res = await this.#model.updateOne(
+        { _id: d._id, expiresAt: d.expiresAt, firedAt: d.firedAt },
+        {
+          $set: { resolvedBy: 'expired' },
+          $max: { resolvedAt: new Date(at), changedAt: new Date(this.#clock()), latest: latestKey(at, 'resolve') },
+        },
+      );
+      if (res.modifiedCount > 0) expired.push(d._id);
+    }
+    return expired;
   }
 
   /** An operator resolves one alert by hand; it fires again only on a later event. */
