@@ -30,6 +30,7 @@ import {
   TracerProvider,
 } from '@opentelemetry/sdk-trace';
 import { ConfigError } from '../errors.ts';
+import { traceHttpClients } from './http-client-spans.ts';
 import { contextOfTraceparent } from './trace-context.ts';
 
 export interface Tracing {
@@ -115,6 +116,8 @@ export function startTracing(serviceName: string, env: NodeJS.ProcessEnv = proce
   context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
   propagation.setGlobalPropagator(new W3CTraceContextPropagator());
   trace.setGlobalTracerProvider(provider);
+  // Fetches made before it loads (a few ms after start) go without a span.
+  traceHttpClients().catch(() => undefined);
   started = { shutdown: () => provider.shutdown().catch(() => undefined) };
   // Spans buffered when the process stops on a signal are flushed by the stop steps'
   // caller; a normal exit flushes here.
