@@ -64,6 +64,7 @@ test('every problem of every alert is named with its place, and nothing is taken
       { labels: { job: 'x', '1st': 'y' }, annotations: { 'bad-name': 'z' } },
       { labels, startsAt: 'yesterday', endsAt: '2026-12-06 22:00' },
       { labels, startsAt: iso(NOW), endsAt: iso(NOW - 60_000), generatorURL: 'javascript:alert(1)' },
+      { labels: { alertname: 'StepFailed', plan: 'p1', host: 'h1' }, endsAt: iso(NOW - 1) },
     ],
     NOW,
     DEFAULT_PUSH_RESOLVE_TIMEOUT_MS,
@@ -79,10 +80,12 @@ test('every problem of every alert is named with its place, and nothing is taken
       'body[2].endsAt',
       'body[3].endsAt',
       'body[3].generatorURL',
+      'body[4].labels.alertname',
     ],
   );
   assert.match(problems[3]?.reason ?? '', /"yesterday" is not an RFC 3339 time/);
   assert.match(problems[5]?.reason ?? '', /is before startsAt/);
+  assert.match(problems[7]?.reason ?? '', /StepFailed is an alert of the alerting service's own rules/);
 });
 
 test('an empty list changes nothing and is no problem', () => {

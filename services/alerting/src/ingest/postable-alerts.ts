@@ -9,6 +9,7 @@ import { ISO_TIME } from '../api/silence-request.ts';
 import { fingerprint } from '../engine/fingerprint.ts';
 import type { Problem } from '../engine/problem.ts';
 import type { LabelSet } from '../model/alert.ts';
+import { ALERT_NAMES } from '../rules/alert-rules.ts';
 
 export interface PostableAlert {
   labels: Record<string, string>;
@@ -118,6 +119,9 @@ export function changesOfPostedAlerts(
     names(a.labels, `${at}.labels`, problems);
     names(a.annotations, `${at}.annotations`, problems);
     if (!a.labels.alertname) problems.push({ path: `${at}.labels.alertname`, reason: 'is required (the alert rule’s name)' });
+    // The service's own alerts fire and resolve on the events only: a sender cannot resolve or take one over.
+    else if ((ALERT_NAMES as readonly string[]).includes(a.labels.alertname))
+      problems.push({ path: `${at}.labels.alertname`, reason: `${a.labels.alertname} is an alert of the alerting service's own rules` });
     const startsAt = time(a.startsAt, `${at}.startsAt`, problems);
     const endsAt = time(a.endsAt, `${at}.endsAt`, problems);
     if (startsAt !== null && endsAt !== null && endsAt < startsAt)
