@@ -27,6 +27,8 @@ export interface RehearsalOptions {
   heartbeatMs: number;
   /** More environment for every service of the rehearsal (the scheduler and the fleets). */
   env?: Record<string, string>;
+  /** More environment for the scheduler alone (NODE_OPTIONS=--cpu-prof to profile it). */
+  schedulerEnv?: Record<string, string>;
   /** Prefix of the progress line on stderr. */
   label?: string;
 }
@@ -117,6 +119,7 @@ export async function runRehearsal(o: RehearsalOptions): Promise<RehearsalFigure
         YX_TICK_MS: '100',
         YX_HEARTBEAT_GRACE_MS: String(o.heartbeatMs * 6),
         ...o.env,
+        ...o.schedulerEnv,
       },
       ready: /^yx-scheduler ready (\S+)/,
       logDir: dir,

@@ -6,9 +6,11 @@
 // with tracing on whose spans did not all arrive fails the bench (an exporter failing
 // silently would measure nothing).
 //
-//   npm run bench:tracing [-- --hosts 2000 --rounds 2]
+//   npm run bench:tracing [-- --hosts 2000 --rounds 2 --cpu-prof /tmp/profiles]
+import { execFileSync } from 'node:child_process';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { median } from './proc-sample.ts';
 import {
@@ -26,6 +28,8 @@ const { values } = parseArgs({
   options: {
     ...rehearsalArgs({ hosts: '2000', fleets: '2', clusters: '40', 'max-in-flight': '200', canary: '10' }),
     rounds: { type: 'string', default: '2' },
+    // A directory: the scheduler of each run writes a V8 CPU profile under it (where tracing's cost goes).
+    'cpu-prof': { type: 'string' },
   },
 });
 
@@ -98,6 +102,13 @@ function checkComplete(counts: SpanCounts, hosts: number): void {
   if (problems.length) throw new Error(`tracing on, but not every span arrived: ${problems.join('; ')}`);
 }
 
+/** The code measured: the commit, and the files under services/ that differ from it (the tree is shared). */
+function codeMeasured(): { head: string; changedServiceFiles: string[] } {
+  const git = (...args: string[]) => execFileSync('git', args, { encoding: 'utf8' }).trim();
+  const changed = git('status', '--porcelain', '--', 'services');
+  return { head: git('rev-parse', '--short', 'HEAD'), changedServiceFiles: changed ? changed.split('\n').map((l) => l.slice(3)) : [] };
+}
+
 async function main(): Promise<void> {
   // Off means off: nothing inherited from this shell turns the SDK on.
   for (const k of Object.keys(process.env)) if (k.startsWith('OTEL_')) delete process.env[k];
@@ -108,6 +119,7 @@ async function main(): Promise<void> {
   await new Promise<void>((r) => receiver.listen(0, '127.0.0.1', r));
   const endpoint = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}`;
   const runs: TracedRun[] = [];
+  const code = codeMeasured();
   try {
     for (let i = 0; i < rounds; i++) {
       // off, on, then on, off: a drift over the session weighs on both alike.
@@ -115,7 +127,13 @@ async function main(): Promise<void> {
         counts = new SpanCounts();
         const cpu0 = process.cpuUsage();
         const label = `round ${i + 1} tracing ${tracing ? 'on' : 'off'}: `;
-        const r = await runRehearsal({ ...o, label, ...(tracing ? { env: { OTEL_EXPORTER_OTLP_ENDPOINT: endpoint } } : {}) });
+        const profileDir = values['cpu-prof'] && path.resolve(values['cpu-prof'], `round-${i + 1}-${tracing ? 'on' : 'off'}`);
+        const r = await runRehearsal({
+          ...o,
+          label,
+          ...(tracing ? { env: { OTEL_EXPORTER_OTLP_ENDPOINT: endpoint } } : {}),
+          ...(profileDir ? { schedulerEnv: { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${profileDir}` } } : {}),
+        });
         const cpu = process.cpuUsage(cpu0);
         if (tracing) checkComplete(counts, o.hosts);
         else if (counts.exports > 0) throw new Error(`tracing off, yet ${counts.exports} exports arrived`);
@@ -151,6 +169,7 @@ async function main(): Promise<void> {
   }
   const result = {
     ...rehearsalShape(o),
+    code,
     rounds,
     order: runs.map((r) => (r.tracing ? 'on' : 'off')).join(','),
     makespanSeconds: compare((r) => r.makespanSeconds),
