@@ -44,6 +44,7 @@ import { FAILURE_REASONS, failureReason } from './failure-reasons.ts';
 import { Semaphore } from './semaphore.ts';
 import type { ArchiveStorage } from './storage/archive-storage.ts';
 import { type UploadedPieces, UploadPiecesError } from './storage/upload-pieces.ts';
+import { inVerifySpan, outcomeOfDoc, type VerifyPhases } from './verify-span.ts';
 
 export interface BackupConfig {
   /** Days a backup is kept after its host-run ended. */
@@ -330,21 +331,24 @@ export class BackupService {
     }, COMMIT_LEASE_MS / 3);
     try {
       doc = await this.get(id); // as it is now that the lease is ours
-      return doc.state === 'uploading' ? await this.#verifyUpload(doc) : doc;
+      const claimed = doc;
+      return claimed.state === 'uploading'
+        ? await inVerifySpan(claimed, 'commit', (phases) => this.#verifyUpload(claimed, phases), outcomeOfDoc)
+        : claimed;
     } finally {
       clearInterval(renew);
       await this.#d.leases.release(id);
     }
   }
 
-  async #verifyUpload(claimed: BackupDoc): Promise<BackupDoc> {
+  async #verifyUpload(claimed: BackupDoc, phases: VerifyPhases): Promise<BackupDoc> {
     let doc = claimed;
     const work = await mkdtemp(path.join(tmpdir(), 'yx-backup-'));
     try {
       const file = path.join(work, 'archive.tar');
       let actual: string;
       try {
-        actual = await downloadHashing(this.#d.uploads.read(doc.hostId, doc._id, doc.sizeBytes), file);
+        actual = await phases.phase('backup upload', () => downloadHashing(this.#d.uploads.read(doc.hostId, doc._id, doc.sizeBytes), file));
       } catch (err) {
         if (!isDamage(err)) throw unavailable(`upload ${doc._id}`, err);
         return this.#fail(doc, `upload unreadable: ${firstLine(err)}`);
@@ -357,14 +361,15 @@ export class BackupService {
       if (typeof described === 'string') return this.#fail(doc, `manifest: ${described}`);
       const key = this.#d.keys.sealing;
       // Written (sealed if a key is set) and read back: verify what was stored, not what was meant to be.
-      const storedBytes = (await this.#d.storage.put(doc.object, key ? seal(readFileChunks(file), key) : readFileChunks(file))).size;
-      let readBack: string;
-      try {
-        readBack = await this.#readPlain(doc.object, key !== undefined);
-      } catch (err) {
-        if (!isDamage(err)) throw unavailable(`stored copy of ${doc._id}`, err);
-        readBack = `unreadable (${firstLine(err)})`;
-      }
+      const { storedBytes, readBack } = await phases.phase('backup store', async () => {
+        const storedBytes = (await this.#d.storage.put(doc.object, key ? seal(readFileChunks(file), key) : readFileChunks(file))).size;
+        try {
+          return { storedBytes, readBack: await this.#readPlain(doc.object, key !== undefined) };
+        } catch (err) {
+          if (!isDamage(err)) throw unavailable(`stored copy of ${doc._id}`, err);
+          return { storedBytes, readBack: `unreadable (${firstLine(err)})` };
+        }
+      });
       if (readBack !== doc.sha256) return this.#fail(doc, `stored copy: reads back with SHA-256 ${readBack}`);
       const verified = await this.#setState(doc, 'verified', {
         verifiedAt: this.#now,
@@ -431,16 +436,19 @@ export class BackupService {
     if (doc.state !== 'verified') return { ok: false, reason: `backup is ${doc.state}`, doc };
     const noKey = this.#keyMissing(doc);
     if (noKey) return { ok: false, reason: noKey, doc };
-    try {
-      const sha = await this.#readPlain(doc.object, doc.keyId !== null);
-      if (sha === doc.sha256) return { ok: true, reason: '', doc };
-      const failed = await this.#fail(doc, `corrupt: stored backup reads as SHA-256 ${sha}, recorded ${doc.sha256}`);
-      return { ok: false, reason: failed.reason, doc: failed };
-    } catch (err) {
-      if (!isDamage(err)) return { ok: false, reason: unavailable(`backup ${id}`, err).message, doc };
-      const failed = await this.#fail(doc, `corrupt: ${firstLine(err)}`);
-      return { ok: false, reason: failed.reason, doc: failed };
-    }
+    const reread = async (): Promise<{ ok: boolean; reason: string; doc: BackupDoc }> => {
+      try {
+        const sha = await this.#readPlain(doc.object, doc.keyId !== null);
+        if (sha === doc.sha256) return { ok: true, reason: '', doc };
+        const failed = await this.#fail(doc, `corrupt: stored backup reads as SHA-256 ${sha}, recorded ${doc.sha256}`);
+        return { ok: false, reason: failed.reason, doc: failed };
+      } catch (err) {
+        if (!isDamage(err)) return { ok: false, reason: unavailable(`backup ${id}`, err).message, doc };
+        const failed = await this.#fail(doc, `corrupt: ${firstLine(err)}`);
+        return { ok: false, reason: failed.reason, doc: failed };
+      }
+    };
+    return inVerifySpan(doc, 'reread', reread, (r) => ({ ...(r.ok ? {} : { failure: r.reason }), ...outcomeOfDoc(r.doc) }));
   }
 
   /**
