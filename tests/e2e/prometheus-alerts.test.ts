@@ -125,6 +125,19 @@ interface AlertView {
 const storedAlerts = async (replica: AlertingProcess): Promise<AlertView[]> =>
   (await alertingApi<{ items: AlertView[] }>(replica.api, 'GET', `/v1/alerts?alertname=${ALERT}&state=all`, undefined, 'viewer')).items;
 
+interface ShippedConfig {
+  alerting: { alertmanagers: { api_version: string; authorization: unknown; dns_sd_configs: unknown }[] };
+  scrape_configs: { job_name: string; authorization?: unknown; dns_sd_configs?: unknown }[];
+}
+
+test('the shipped prometheus.yaml sends alerts to every alerting replica it scrapes, with the token it scrapes with', async () => {
+  const shipped = parse(await readFile(path.join(repoRoot, 'infra', 'prometheus', 'prometheus.yaml'), 'utf8')) as ShippedConfig;
+  const scraped = shipped.scrape_configs.find((j) => j.job_name === 'yixing-alerting');
+  assert.deepEqual(shipped.alerting.alertmanagers, [
+    { api_version: 'v2', authorization: scraped?.authorization, dns_sd_configs: scraped?.dns_sd_configs },
+  ]);
+});
+
 test('a real Prometheus alert reaches on-call once through two alerting replicas, and resolves, then expires', async (t) => {
   prometheus = await startPrometheus(
     {
