@@ -160,8 +160,8 @@ export interface TraceSpan {
   run<T>(fn: () => T): T;
   /** Adds attributes learnt while it runs (counts, sizes, outcomes). */
   set(attributes: Attributes): void;
-  /** Ends the span, as failed when a reason is given. */
-  end(failure?: string): void;
+  /** Ends the span, as failed when a reason is given; at `endTime` (epoch ms) when it ended earlier than now. */
+  end(failure?: string, endTime?: number): void;
 }
 
 export interface TraceSpanOptions {
@@ -177,6 +177,8 @@ export interface TraceSpanOptions {
    * notification for the alerts of several runs); '' and invalid ones are left out.
    */
   links?: readonly string[];
+  /** When it started (epoch ms), for a span made after the fact from observed times; default now. */
+  startTime?: number;
 }
 
 const KINDS = { internal: SpanKind.INTERNAL, producer: SpanKind.PRODUCER, consumer: SpanKind.CONSUMER };
@@ -194,6 +196,7 @@ export function startSpan(name: string, opts: TraceSpanOptions = {}): TraceSpan 
       kind: KINDS[opts.kind ?? 'internal'],
       ...(opts.attributes ? { attributes: opts.attributes } : {}),
       ...(links.length > 0 ? { links } : {}),
+      ...(opts.startTime !== undefined ? { startTime: opts.startTime } : {}),
     },
     parent,
   );
@@ -206,9 +209,9 @@ export function startSpan(name: string, opts: TraceSpanOptions = {}): TraceSpan 
     set: (attributes) => {
       span.setAttributes(attributes);
     },
-    end: (failure) => {
+    end: (failure, endTime) => {
       if (failure !== undefined) span.setStatus({ code: SpanStatusCode.ERROR, message: failure });
-      span.end();
+      span.end(endTime);
     },
   };
 }
