@@ -20,6 +20,7 @@ import type { StepContext } from '../drivers/driver.ts';
 import { CommandError } from '../os/command.ts';
 import { type AptRoot, type DpkgState, installedOf, NONINTERACTIVE, unsettled } from './apt-root.ts';
 import { type InstalledPackage, ManifestEntryError, packageKey } from './package-manager.ts';
+import { withPhaseSpans } from './pm-phases.ts';
 
 export { ManifestEntryError };
 
@@ -116,8 +117,15 @@ async function downloadArchives(a: AptRoot, ctx: StepContext, packages: readonly
   const dir = '/var/cache/apt/archives';
   const argv = ['/bin/sh', '-c', `cd ${dir} && exec apt-get -q download -- "$@"`, 'apt-get-download', ...packages.map(aptInstallSpec)];
   ctx.log(`$ (cd ${dir}) apt-get download ${packages.map(aptInstallSpec).join(' ')}`, 'agent');
-  const r = await a.root.exec(argv, { env: NONINTERACTIVE, signal: ctx.signal, onLine: (l, s) => ctx.log(l, s) });
-  if (r.code !== 0) throw new AptRestoreError(`apt-get download exited with ${r.code}: ${(r.stderr || r.stdout).trim().slice(-1000)}`);
+  await withPhaseSpans(
+    'apt',
+    ['apt-get', 'download'],
+    (l, s) => ctx.log(l, s),
+    async (onLine) => {
+      const r = await a.root.exec(argv, { env: NONINTERACTIVE, signal: ctx.signal, onLine });
+      if (r.code !== 0) throw new AptRestoreError(`apt-get download exited with ${r.code}: ${(r.stderr || r.stdout).trim().slice(-1000)}`);
+    },
+  );
   return downloaded(a, packages);
 }
 

@@ -11,6 +11,7 @@ import { CommandError, runCommand } from '../os/command.ts';
 import type { HostRoot } from '../os/host-root.ts';
 import type { AptRepository, Profile } from '../profiles/profile.ts';
 import { type ConfiguredRepo, type InstalledPackage, packageKey } from './package-manager.ts';
+import { withPhaseSpans } from './pm-phases.ts';
 
 export const NONINTERACTIVE = {
   DEBIAN_FRONTEND: 'noninteractive',
@@ -288,19 +289,28 @@ export class AptRoot {
     }
   }
 
+  /** apt-get changing the root; its download, dpkg's transaction and the maintainer scripts become spans (pm-phases.ts). */
   async aptGet(ctx: StepContext, args: string[]): Promise<void> {
-    const argv = ['apt-get', ...APT_CHANGE, ...args];
-    ctx.log(`$ ${argv.join(' ')}`, 'agent');
-    const r = await this.root.exec(argv, { env: NONINTERACTIVE, signal: ctx.signal, onLine: (l, s) => ctx.log(l, s), keep: 200_000 });
-    if (r.code !== 0) throw new CommandError(argv, r);
+    await this.#changing(ctx, 'apt', ['apt-get', ...APT_CHANGE, ...args]);
   }
 
   /** dpkg in the root, keeping local configuration files. */
   async dpkg(ctx: StepContext, args: string[]): Promise<void> {
-    const argv = ['dpkg', '--force-confdef', '--force-confold', ...args];
+    await this.#changing(ctx, 'dpkg', ['dpkg', '--force-confdef', '--force-confold', ...args]);
+  }
+
+  /** Runs a changing command in the root, its output logged and read for its phases; CommandError on a non-zero exit. */
+  async #changing(ctx: StepContext, tool: 'apt' | 'dpkg', argv: string[]): Promise<void> {
     ctx.log(`$ ${argv.join(' ')}`, 'agent');
-    const r = await this.root.exec(argv, { env: NONINTERACTIVE, signal: ctx.signal, onLine: (l, s) => ctx.log(l, s), keep: 200_000 });
-    if (r.code !== 0) throw new CommandError(argv, r);
+    await withPhaseSpans(
+      tool,
+      argv,
+      (l, s) => ctx.log(l, s),
+      async (onLine) => {
+        const r = await this.root.exec(argv, { env: NONINTERACTIVE, signal: ctx.signal, onLine, keep: 200_000 });
+        if (r.code !== 0) throw new CommandError(argv, r);
+      },
+    );
   }
 
   /** Exactly `names` held (apt-mark hold), every other package not. */

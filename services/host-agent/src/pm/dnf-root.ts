@@ -6,6 +6,7 @@ import type { HostRoot } from '../os/host-root.ts';
 import type { DnfRepository, Profile } from '../profiles/profile.ts';
 import { sourceRpmName } from './dnf-outputs.ts';
 import { type ConfiguredRepo, checkedPackage, type InstalledPackage, packageKey } from './package-manager.ts';
+import { withPhaseSpans } from './pm-phases.ts';
 
 export function repoFile(repos: DnfRepository[], trusted: boolean): string {
   return `${repos
@@ -81,10 +82,18 @@ export class DnfRoot {
     ];
   }
 
+  /** A dnf command that changes the root; its download, transaction and scriptlets become spans (pm-phases.ts). */
   async dnfRun(ctx: StepContext, argv: string[]): Promise<void> {
     ctx.log(`$ ${argv.join(' ')}`, 'agent');
-    const r = await runCommand(argv, { signal: ctx.signal, onLine: (l, s) => ctx.log(l, s), keep: 200_000 });
-    if (r.code !== 0) throw new CommandError(argv, r);
+    await withPhaseSpans(
+      'dnf',
+      argv,
+      (l, s) => ctx.log(l, s),
+      async (onLine) => {
+        const r = await runCommand(argv, { signal: ctx.signal, onLine, keep: 200_000 });
+        if (r.code !== 0) throw new CommandError(argv, r);
+      },
+    );
   }
 
   async installed(): Promise<InstalledPackage[]> {
