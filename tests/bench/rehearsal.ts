@@ -29,6 +29,11 @@ export interface RehearsalOptions {
   env?: Record<string, string>;
   /** More environment for the scheduler alone (NODE_OPTIONS=--cpu-prof to profile it). */
   schedulerEnv?: Record<string, string>;
+  /**
+   * Seconds to watch the scheduler with every host registered and no plan before the plan
+   * starts: its CPU then (heartbeats, ticks) is what it spends whatever the plan does.
+   */
+  idleSeconds?: number;
   /** Prefix of the progress line on stderr. */
   label?: string;
 }
@@ -41,6 +46,8 @@ export interface RehearsalFigures {
   schedulerPeakRssMiB: number;
   /** All fleet processes' CPU over the same window. */
   fleetCpuSeconds: number;
+  /** The scheduler's CPU seconds per second over the idle window (0 without one). */
+  schedulerIdleCpuPerSecond: number;
 }
 
 /** The rehearsal's options from the command line's strings (the names both benches take). */
@@ -161,6 +168,12 @@ export async function runRehearsal(o: RehearsalOptions): Promise<RehearsalFigure
       await sleep(500);
     }
     const registerSeconds = (performance.now() - t0) / 1000;
+    let idleCpuPerSecond = 0;
+    if (o.idleSeconds) {
+      const before = await cpuTicksOf([scheduler]);
+      await sleep(o.idleSeconds * 1000);
+      idleCpuPerSecond = ((await cpuTicksOf([scheduler])) - before) / ticks / o.idleSeconds;
+    }
     const [schedulerBefore, fleetsBefore] = [await cpuTicksOf([scheduler]), await cpuTicksOf(fleets)];
 
     const plan = await api<{ id: string }>(apiUrl, 'POST', '/v1/plans', {
@@ -193,6 +206,7 @@ export async function runRehearsal(o: RehearsalOptions): Promise<RehearsalFigure
       schedulerCpuSeconds: round((schedulerAfter - schedulerBefore) / ticks, 2),
       schedulerPeakRssMiB: Math.round(rss / 1024),
       fleetCpuSeconds: round((fleetsAfter - fleetsBefore) / ticks, 2),
+      schedulerIdleCpuPerSecond: round(idleCpuPerSecond, 3),
     };
   } finally {
     // SIGTERM: each service's stop path exports the spans it still holds.

@@ -28,6 +28,7 @@ const { values } = parseArgs({
   options: {
     ...rehearsalArgs({ hosts: '2000', fleets: '2', clusters: '40', 'max-in-flight': '200', canary: '10' }),
     rounds: { type: 'string', default: '2' },
+    'idle-seconds': { type: 'string', default: '15' },
     // A directory: the scheduler of each run writes a V8 CPU profile under it (where tracing's cost goes).
     'cpu-prof': { type: 'string' },
   },
@@ -130,6 +131,7 @@ async function main(): Promise<void> {
         const profileDir = values['cpu-prof'] && path.resolve(values['cpu-prof'], `round-${i + 1}-${tracing ? 'on' : 'off'}`);
         const r = await runRehearsal({
           ...o,
+          idleSeconds: Number(values['idle-seconds']),
           label,
           ...(tracing ? { env: { OTEL_EXPORTER_OTLP_ENDPOINT: endpoint } } : {}),
           ...(profileDir ? { schedulerEnv: { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${profileDir}` } } : {}),
@@ -174,6 +176,9 @@ async function main(): Promise<void> {
     order: runs.map((r) => (r.tracing ? 'on' : 'off')).join(','),
     makespanSeconds: compare((r) => r.makespanSeconds),
     schedulerCpuSeconds: compare((r) => r.schedulerCpuSeconds),
+    // Less what it would have spent idle for as long (heartbeats, ticks): the plan's own work.
+    schedulerPlanCpuSeconds: compare((r) => round(r.schedulerCpuSeconds - r.schedulerIdleCpuPerSecond * r.makespanSeconds, 2)),
+    schedulerIdleCpuPerSecond: compare((r) => r.schedulerIdleCpuPerSecond),
     fleetCpuSeconds: compare((r) => r.fleetCpuSeconds),
     schedulerPeakRssMiB: compare((r) => r.schedulerPeakRssMiB),
     spansPerHostRun: median(spansPerRun),
