@@ -156,6 +156,28 @@ test('an acknowledgement holds however often the alert is sent again; a resolved
   assert.deepEqual(await listed('YixingBackupFailures'), [], 'no longer firing');
 });
 
+test('an alert not sent again expires at its endsAt; sent again, it is a new episode that no old acknowledgement covers', async () => {
+  const lost = firing('YixingEventLagLost', {}, 1500);
+  await pushed([lost]);
+  await notified('YixingEventLagLost', 1);
+  const [alert] = await listed('YixingEventLagLost');
+  assert.ok(alert);
+  await alertingApi(alerting.api, 'POST', `/v1/alerts/${alert.fingerprint}/ack`);
+  await waitUntil(
+    async () => {
+      const statuses = notes('YixingEventLagLost').map((b) => b.status);
+      return { done: statuses.at(-1) === 'resolved', value: null, state: statuses.join(',') };
+    },
+    { what: 'the expiry told' },
+  );
+  const expired = await alertingApi<{ resolvedBy: string }>(alerting.api, 'GET', `/v1/alerts/${alert.fingerprint}`, undefined, 'viewer');
+  assert.equal(expired.resolvedBy, 'expired');
+  // Its Prometheus is back and sends it again, with the start it always had.
+  await pushed([{ ...lost, endsAt: new Date(Date.now() + 600_000).toISOString() }]);
+  const [again] = await listed('YixingEventLagLost');
+  assert.deepEqual([again?.status, again?.acknowledged], ['firing', false]);
+});
+
 test('only the intake identity may push: an operator is refused and nothing fires', async () => {
   const res = await push([firing('YixingFake')], 'operator');
   assert.equal(res.status, 403);

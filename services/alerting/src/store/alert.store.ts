@@ -184,10 +184,19 @@ export class AlertStore {
       }
     }
     const newEpisode = existing !== null && !isFiring(existing) && at.getTime() > existing.resolvedAt.getTime();
+    // A pushed alert's startsAt may be older than its own expiry (its Prometheus was away):
+    // the new episode starts after the last one ended, so that no earlier acknowledgement counts.
+    const episodeStart = newEpisode ? new Date(Math.max(startsAt.getTime(), existing.resolvedAt.getTime() + 1)) : startsAt;
     await this.#model.updateOne(
       { _id: input.fingerprint },
       {
-        $set: { annotations: input.annotations, path: input.path, ...pushed, ...traced, ...(newEpisode ? { startsAt, ackedBy: '' } : {}) },
+        $set: {
+          annotations: input.annotations,
+          path: input.path,
+          ...pushed,
+          ...traced,
+          ...(newEpisode ? { startsAt: episodeStart, ackedBy: '' } : {}),
+        },
         $max: { firedAt: at, changedAt, latest: latestKey(input.at, 'fire'), ...expiry },
       },
     );
