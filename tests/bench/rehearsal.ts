@@ -3,7 +3,7 @@
 // scheduler and the fleets as real processes. Measures the makespan and the scheduler's
 // CPU and peak RSS; the fleet bench reports them against the ideal, the tracing bench runs
 // it with and without OTLP export.
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -48,6 +48,21 @@ export interface RehearsalFigures {
   fleetCpuSeconds: number;
   /** The scheduler's CPU seconds per second over the idle window (0 without one). */
   schedulerIdleCpuPerSecond: number;
+  /**
+   * Cores the whole machine kept busy on average over the plan (every process: the
+   * rehearsal's and anyone else's), and cores the hypervisor took away (steal): how
+   * loaded the shared machine was while this run was measured.
+   */
+  machineBusyCores: number;
+  machineStealCores: number;
+}
+
+/** The machine's busy and stolen clock ticks so far, from the first line of /proc/stat. */
+async function machineTicks(): Promise<{ busy: number; steal: number; all: number }> {
+  const line = (await readFile('/proc/stat', 'utf8')).split('\n')[0] ?? '';
+  const [user, nice, system, idle, iowait, irq, softirq, steal] = line.trim().split(/\s+/).slice(1).map(Number) as number[];
+  const busy = (user ?? 0) + (nice ?? 0) + (system ?? 0) + (irq ?? 0) + (softirq ?? 0);
+  return { busy, steal: steal ?? 0, all: busy + (idle ?? 0) + (iowait ?? 0) + (steal ?? 0) };
 }
 
 /** The rehearsal's options from the command line's strings (the names both benches take). */
@@ -174,7 +189,7 @@ export async function runRehearsal(o: RehearsalOptions): Promise<RehearsalFigure
       await sleep(o.idleSeconds * 1000);
       idleCpuPerSecond = ((await cpuTicksOf([scheduler])) - before) / ticks / o.idleSeconds;
     }
-    const [schedulerBefore, fleetsBefore] = [await cpuTicksOf([scheduler]), await cpuTicksOf(fleets)];
+    const [schedulerBefore, fleetsBefore, machineBefore] = [await cpuTicksOf([scheduler]), await cpuTicksOf(fleets), await machineTicks()];
 
     const plan = await api<{ id: string }>(apiUrl, 'POST', '/v1/plans', {
       name: 'bench',
@@ -197,7 +212,7 @@ export async function runRehearsal(o: RehearsalOptions): Promise<RehearsalFigure
       await sleep(500);
     }
     const makespan = (performance.now() - started) / 1000;
-    const [schedulerAfter, fleetsAfter] = [await cpuTicksOf([scheduler]), await cpuTicksOf(fleets)];
+    const [schedulerAfter, fleetsAfter, machineAfter] = [await cpuTicksOf([scheduler]), await cpuTicksOf(fleets), await machineTicks()];
     const rss = (await sampleProcess(scheduler.child.pid as number))?.hwmKiB ?? 0;
     process.stderr.write('\n');
     return {
@@ -207,6 +222,9 @@ export async function runRehearsal(o: RehearsalOptions): Promise<RehearsalFigure
       schedulerPeakRssMiB: Math.round(rss / 1024),
       fleetCpuSeconds: round((fleetsAfter - fleetsBefore) / ticks, 2),
       schedulerIdleCpuPerSecond: round(idleCpuPerSecond, 3),
+      // /proc/stat sums every core's ticks: its seconds over the makespan are cores.
+      machineBusyCores: round((machineAfter.busy - machineBefore.busy) / ticks / makespan, 2),
+      machineStealCores: round((machineAfter.steal - machineBefore.steal) / ticks / makespan, 2),
     };
   } finally {
     // SIGTERM: each service's stop path exports the spans it still holds.

@@ -179,6 +179,8 @@ async function main(): Promise<void> {
     // Less what it would have spent idle for as long (heartbeats, ticks): the plan's own work.
     schedulerPlanCpuSeconds: compare((r) => round(r.schedulerCpuSeconds - r.schedulerIdleCpuPerSecond * r.makespanSeconds, 2)),
     schedulerIdleCpuPerSecond: compare((r) => r.schedulerIdleCpuPerSecond),
+    machineBusyCores: compare((r) => r.machineBusyCores),
+    machineStealCores: compare((r) => r.machineStealCores),
     fleetCpuSeconds: compare((r) => r.fleetCpuSeconds),
     schedulerPeakRssMiB: compare((r) => r.schedulerPeakRssMiB),
     spansPerHostRun: median(spansPerRun),
