@@ -1,14 +1,18 @@
-// One trace per host-run: the scheduler, a simulated fleet (the real agent protocol code)
-// and the backup service export spans over OTLP/HTTP (JSON) to a receiver in this test.
-// For every host-run, the scheduler's dispatches, the agent's steps and the backup
-// service's handling share the run's trace id, each span's parent is in the trace, and
-// after the scheduler is SIGKILLed mid-run and started again, the steps it dispatches
-// next still land in the same trace.
+// One trace per host-run: the scheduler, a simulated fleet (the real agent protocol code),
+// the backup service and the alerting service export spans over OTLP/HTTP (JSON) to a
+// receiver in this test. For every host-run, the scheduler's dispatches, the agent's
+// steps, the backup service's verification, alerting's evaluation of the run's events and
+// the run's end share the run's trace id, each span's parent is in the trace, and after
+// the scheduler is SIGKILLed mid-run and started again, the steps it dispatches next still
+// land in the same trace. One host's postcheck fails: its alert is evaluated in its run's
+// trace and the notification's delivery, a trace of its own, links to it.
 import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, test } from 'node:test';
+import { type CaptureServer, startCaptureServer } from '@yixing/alerting/internal';
 import type { PlanView } from '@yixing/scheduler/internal';
+import { startAlerting } from '../fixtures/alerting.ts';
 import { spawnBackupService } from '../fixtures/backup-service.ts';
 import { loadPlan } from '../fixtures/history.ts';
 import type { ServiceProcess } from '../fixtures/processes.ts';
@@ -23,6 +27,8 @@ interface CollectedSpan {
   name: string;
   startNs: bigint;
   attributes: Record<string, string>;
+  /** The trace ids of its span links. */
+  links: string[];
 }
 
 interface OtlpValue {
@@ -45,6 +51,7 @@ interface OtlpBody {
         name: string;
         startTimeUnixNano: string;
         attributes?: OtlpAttribute[];
+        links?: { traceId: string; spanId: string }[];
       }[];
     }[];
   }[];
@@ -57,6 +64,9 @@ let stack: Stack;
 let scheduler: { proc: ServiceProcess; api: string };
 const procs: ServiceProcess[] = [];
 let otelEnv: Record<string, string>;
+let webhook: CaptureServer;
+/** Its postcheck fails (not retried): the run rolls back and fails, and a StepFailed alert fires. */
+const FAILING = 'trc-1';
 
 const attrs = (list: OtlpAttribute[] = []): Record<string, string> =>
   Object.fromEntries(list.map((a) => [a.key, String(a.value.stringValue ?? a.value.boolValue ?? a.value.intValue ?? '')]));
@@ -76,6 +86,7 @@ function collect(body: string): void {
           name: s.name,
           startNs: BigInt(s.startTimeUnixNano),
           attributes: attrs(s.attributes),
+          links: (s.links ?? []).map((l) => l.traceId),
         });
       }
     }
@@ -105,6 +116,17 @@ before(async () => {
   };
   stack = await startStack('tracing');
   procs.push((await spawnBackupService(stack, otelEnv)).proc);
+  webhook = await startCaptureServer({ status: 200, body: '' });
+  const alerting = await startAlerting(
+    stack,
+    {
+      route: { receiver: 'oncall', group_by: ['plan', 'alertname'], group_wait: '1s', group_interval: '1s', repeat_interval: '1h' },
+      receivers: [{ name: 'oncall', webhook_configs: [{ url: `${webhook.base}/hook` }] }],
+    },
+    'alerting',
+    otelEnv,
+  );
+  procs.push(alerting.proc);
   scheduler = await startScheduler(stack, otelEnv, 'scheduler-0');
   procs.push(
     await startFleet(stack, {
@@ -116,7 +138,10 @@ before(async () => {
       backups: 'service',
       env: otelEnv,
       // A long upgrade: the scheduler is killed while all three hosts are in it.
-      sim: { durations: { 'cluster-check': 20, precheck: 50, backup: 50, upgrade: 4000, reboot: 50, postcheck: 50 } },
+      sim: {
+        durations: { 'cluster-check': 20, precheck: 50, backup: 50, upgrade: 4000, reboot: 50, postcheck: 50, rollback: 50 },
+        failures: [{ step: 'postcheck', hosts: [FAILING] }],
+      },
     }),
   );
   await waitForHosts(scheduler.api, 3);
@@ -126,13 +151,14 @@ after(async () => {
   for (const p of procs.reverse()) await p.kill('SIGTERM');
   await scheduler?.proc.kill('SIGTERM');
   await stack?.stop();
+  await webhook?.close();
   await new Promise((r) => receiver?.close(r));
 });
 
 const traceIdOf = (traceparent: string | undefined): string => (traceparent ?? '').split('-')[1] ?? '';
 const spanIdOf = (traceparent: string | undefined): string => (traceparent ?? '').split('-')[2] ?? '';
 
-test('each host-run is one trace across scheduler, agent and backup service, across a scheduler restart', async () => {
+test('each host-run is one trace across scheduler, agent, backup and alerting services, across a scheduler restart', async () => {
   const plan = await api<PlanView>(scheduler.api, 'POST', '/v1/plans', {
     name: 'traced',
     selector: { pool: 'traced' },
@@ -143,6 +169,7 @@ test('each host-run is one trace across scheduler, agent and backup service, acr
     waves: [],
     limits: { maxInFlight: 3, perCluster: { count: 3 } },
     errorBudget: { plan: { count: 3 } },
+    onFailure: 'rollback',
     steps: { retries: { 'cluster-check': 0, precheck: 0, backup: 0, upgrade: 0, reboot: 0, postcheck: 0, rollback: 0 } },
   });
 
@@ -174,19 +201,27 @@ test('each host-run is one trace across scheduler, agent and backup service, acr
     },
     { what: 'the plan to complete after the restart' },
   );
-  assert.equal(done.counters.succeeded, 3);
+  assert.equal(done.counters.succeeded, 2);
+  assert.equal(done.counters.failed, 1);
   const { runs } = await loadPlan(stack.db, plan.id);
 
-  // Every step the runs went through, from both schedulers, reaches the receiver.
+  // Every step the runs went through, from both schedulers, reaches the receiver; so do
+  // each run's end, alerting's evaluation of its events, and the failed one's notification.
   const expected = (r: (typeof runs)[number]) => r.history.map((h) => `step ${h.step}`);
+  const failingTrace = traceIdOf(runs.find((r) => r.hostId === FAILING)?.traceparent);
+  const delivered = (s: CollectedSpan) =>
+    s.name === 'alert deliver' && s.links.includes(failingTrace) && s.attributes['yx.outcome'] === 'delivered';
   await waitUntil(
     async () => {
       const missing = runs.flatMap((r) =>
-        expected(r).filter((name) => !spans.some((s) => s.traceId === traceIdOf(r.traceparent) && s.name === name)),
+        [...expected(r), 'host-run end', 'alert evaluate', 'backup verify']
+          .filter((name) => !spans.some((s) => s.traceId === traceIdOf(r.traceparent) && s.name === name))
+          .map((name) => `${r.hostId}: ${name}`),
       );
+      if (!spans.some(delivered)) missing.push(`the delivery of ${FAILING}'s alert`);
       return { done: missing.length === 0, value: missing, state: missing.join(', ') };
     },
-    { what: "every agent step's span exported" },
+    { what: "every agent step's span, each run's end, evaluation and verification, and the failed run's delivery exported" },
   );
 
   assert.deepEqual(badBodies, [], 'every export is an OTLP/HTTP JSON POST to /v1/traces');
@@ -237,15 +272,51 @@ test('each host-run is one trace across scheduler, agent and backup service, acr
       );
     }
 
-    // The backup service's handling of this host's backup is in the run's trace, under the agent's backup step.
+    // The backup service's handling of this host's backup is in the run's trace, under the
+    // agent's backup step (the restore a rollback asks for, under its rollback step).
     const backup = trace.filter((s) => s.service === 'yx-backup');
     assert.ok(backup.length > 0, `${run.hostId}: the backup service's spans are in the run's trace`);
-    const backupStep = steps.find((s) => s.name === 'step backup');
+    const stepOf = (name: string) => steps.find((s) => s.name === name);
     for (const b of backup) {
-      let up: CollectedSpan | undefined = parentOf(b);
-      while (up && up.service === 'yx-backup') up = parentOf(up);
-      assert.equal(up, backupStep, `${where(b)} descends from the agent's backup step`);
+      let top: CollectedSpan = b;
+      while (parentOf(top)?.service === 'yx-backup') top = parentOf(top) as CollectedSpan;
+      const asker = /^restore/.test(top.name) ? 'step rollback' : 'step backup';
+      assert.equal(parentOf(top), stepOf(asker), `${where(b)} descends from the agent's ${asker}`);
     }
+
+    // The backup service verified the upload under the commit's receipt: the pieces read, then stored.
+    const verify = backup.find((b) => b.name === 'backup verify') as CollectedSpan;
+    assert.equal(parentOf(verify)?.name, 'backupCommit receive', `${where(verify)} under the commit's receipt`);
+    assert.equal(verify.attributes['yx.backup.state'], 'verified');
+    // Its phases, in order (the verified event it publishes and its database calls hang there too).
+    const phases = trace
+      .filter((s) => parentOf(s) === verify && s.name.startsWith('backup '))
+      .sort((x, y) => Number(x.startNs - y.startNs));
+    assert.deepEqual(
+      phases.map((s) => s.name),
+      ['backup upload', 'backup store'],
+      `${run.hostId}: the verification's phases`,
+    );
+
+    // The run's end: one span under its first, saying how it ended.
+    const ends = trace.filter((s) => s.name === 'host-run end');
+    assert.equal(ends.length, 1, `${run.hostId}: one end`);
+    assert.equal(parentOf(ends[0] as CollectedSpan), root, `${run.hostId}: the end is a child of the run's span`);
+    assert.equal(ends[0]?.attributes['yx.outcome'], run.state);
+
+    // Alerting evaluated the run's events (the scheduler's, and the backup service's about
+    // its backup) in its trace, each under the event's receipt.
+    const evaluations = trace.filter((s) => s.name === 'alert evaluate');
+    for (const e of evaluations) {
+      assert.equal(e.service, 'yx-alerting');
+      assert.match(parentOf(e)?.name ?? '', /^(hostRunEvent|backupEvent) receive$/, `${where(e)} under the receipt of the run's event`);
+    }
+    assert.ok(
+      evaluations.some((e) => parentOf(e)?.name === 'hostRunEvent receive' && e.attributes['yx.event'] === 'hostrun'),
+      `${run.hostId}: the scheduler's events about the run evaluated in its trace`,
+    );
+    const fired = evaluations.filter((e) => e.attributes['yx.alerts.fired'] === '1').map((e) => e.attributes['yx.run']);
+    assert.deepEqual(fired, run.hostId === FAILING ? [run.runId] : [], `${run.hostId}: the alerts its events raised`);
 
     // After the restart: the new scheduler dispatched the later steps into the same trace.
     const later = dispatches.filter((d) => d.startNs > killedAtNs).map((d) => d.name);
@@ -256,4 +327,15 @@ test('each host-run is one trace across scheduler, agent and backup service, acr
       );
     }
   }
+
+  // The failed run's alert reached the webhook; its delivery is a trace of its own linked to the run's.
+  const delivery = spans.find(delivered) as CollectedSpan;
+  assert.equal(delivery.service, 'yx-alerting');
+  assert.equal(delivery.parentSpanId, '', 'the delivery starts its own trace');
+  assert.equal(delivery.attributes['yx.receiver'], 'oncall');
+  assert.ok(Number(delivery.attributes['yx.attempts']) >= 1);
+  assert.ok(
+    webhook.requests.some((r) => r.body.includes(FAILING)),
+    `the webhook was told about ${FAILING}`,
+  );
 });
