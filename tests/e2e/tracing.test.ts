@@ -7,59 +7,18 @@
 // land in the same trace. One host's postcheck fails: its alert is evaluated in its run's
 // trace and the notification's delivery, a trace of its own, links to it.
 import assert from 'node:assert/strict';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { after, before, test } from 'node:test';
 import { type CaptureServer, startCaptureServer } from '@yixing/alerting/internal';
 import type { PlanView } from '@yixing/scheduler/internal';
 import { startAlerting } from '../fixtures/alerting.ts';
 import { spawnBackupService } from '../fixtures/backup-service.ts';
 import { loadPlan } from '../fixtures/history.ts';
+import { type CollectedSpan, type OtlpReceiver, startOtlpReceiver } from '../fixtures/otlp-receiver.ts';
 import type { ServiceProcess } from '../fixtures/processes.ts';
 import { api, type Stack, startFleet, startScheduler, startStack, waitForHosts } from '../fixtures/stack.ts';
 import { waitUntil } from '../fixtures/wait.ts';
 
-interface CollectedSpan {
-  service: string;
-  traceId: string;
-  spanId: string;
-  parentSpanId: string;
-  name: string;
-  startNs: bigint;
-  attributes: Record<string, string>;
-  /** The trace ids of its span links. */
-  links: string[];
-}
-
-interface OtlpValue {
-  stringValue?: string;
-  boolValue?: boolean;
-  intValue?: string | number;
-}
-interface OtlpAttribute {
-  key: string;
-  value: OtlpValue;
-}
-interface OtlpBody {
-  resourceSpans: {
-    resource: { attributes: OtlpAttribute[] };
-    scopeSpans: {
-      spans: {
-        traceId: string;
-        spanId: string;
-        parentSpanId?: string;
-        name: string;
-        startTimeUnixNano: string;
-        attributes?: OtlpAttribute[];
-        links?: { traceId: string; spanId: string }[];
-      }[];
-    }[];
-  }[];
-}
-
-const spans: CollectedSpan[] = [];
-const badBodies: string[] = [];
-let receiver: Server;
+let receiver: OtlpReceiver;
 let stack: Stack;
 let scheduler: { proc: ServiceProcess; api: string };
 const procs: ServiceProcess[] = [];
@@ -68,52 +27,9 @@ let webhook: CaptureServer;
 /** Its postcheck fails (not retried): the run rolls back and fails, and a StepFailed alert fires. */
 const FAILING = 'trc-1';
 
-const attrs = (list: OtlpAttribute[] = []): Record<string, string> =>
-  Object.fromEntries(list.map((a) => [a.key, String(a.value.stringValue ?? a.value.boolValue ?? a.value.intValue ?? '')]));
-
-/** The OTLP/HTTP trace endpoint, JSON protocol: what the SDK's OTLPTraceExporter sends. */
-function collect(body: string): void {
-  const parsed = JSON.parse(body) as OtlpBody;
-  for (const rs of parsed.resourceSpans) {
-    const service = attrs(rs.resource.attributes)['service.name'] ?? '';
-    for (const ss of rs.scopeSpans) {
-      for (const s of ss.spans) {
-        spans.push({
-          service,
-          traceId: s.traceId,
-          spanId: s.spanId,
-          parentSpanId: s.parentSpanId ?? '',
-          name: s.name,
-          startNs: BigInt(s.startTimeUnixNano),
-          attributes: attrs(s.attributes),
-          links: (s.links ?? []).map((l) => l.traceId),
-        });
-      }
-    }
-  }
-}
-
 before(async () => {
-  receiver = createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
-      const body = Buffer.concat(chunks).toString('utf8');
-      if (req.method !== 'POST' || req.url !== '/v1/traces' || !String(req.headers['content-type']).startsWith('application/json')) {
-        badBodies.push(`${req.method} ${req.url} ${req.headers['content-type']}`);
-        res.writeHead(404).end();
-        return;
-      }
-      collect(body);
-      res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
-    });
-  });
-  await new Promise<void>((r) => receiver.listen(0, '127.0.0.1', r));
-  otelEnv = {
-    OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${(receiver.address() as AddressInfo).port}`,
-    // Exported every 100 ms: what the SIGKILLed scheduler had buffered is mostly out by then.
-    OTEL_BSP_SCHEDULE_DELAY: '100',
-  };
+  receiver = await startOtlpReceiver();
+  otelEnv = receiver.env;
   stack = await startStack('tracing');
   procs.push((await spawnBackupService(stack, otelEnv)).proc);
   webhook = await startCaptureServer({ status: 200, body: '' });
@@ -152,13 +68,14 @@ after(async () => {
   await scheduler?.proc.kill('SIGTERM');
   await stack?.stop();
   await webhook?.close();
-  await new Promise((r) => receiver?.close(r));
+  await receiver?.close();
 });
 
 const traceIdOf = (traceparent: string | undefined): string => (traceparent ?? '').split('-')[1] ?? '';
 const spanIdOf = (traceparent: string | undefined): string => (traceparent ?? '').split('-')[2] ?? '';
 
 test('each host-run is one trace across scheduler, agent, backup and alerting services, across a scheduler restart', async () => {
+  const { spans, badBodies } = receiver;
   const plan = await api<PlanView>(scheduler.api, 'POST', '/v1/plans', {
     name: 'traced',
     selector: { pool: 'traced' },

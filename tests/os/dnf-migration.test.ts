@@ -9,6 +9,7 @@ import { test } from 'node:test';
 import { runCommand, treeDigest } from '@yixing/host-agent/internal';
 import { repoRoot } from '../../infra/dev/paths.ts';
 import { osVersion, standaloneState, yxAgent } from '../fixtures/os-root.ts';
+import { startOtlpReceiver } from '../fixtures/otlp-receiver.ts';
 import { rpmQuery, rpmTestBed } from '../fixtures/rpm-repos.ts';
 
 const { root } = rpmTestBed();
@@ -26,8 +27,23 @@ test('CentOS 7 is migrated to openEuler 22.03 by release swap and distro-sync, t
     'libfoo-0:1.0-1.el7.noarch',
   ]);
 
-  const migrated = await yxAgent(['migrate', '--rollback', 'packages', ...r.args]);
+  // The agent exports its spans (OTEL_* inherited): real dnf's phases among them.
+  const otlp = await startOtlpReceiver();
+  Object.assign(process.env, otlp.env);
+  let migrated: Awaited<ReturnType<typeof yxAgent>>;
+  try {
+    migrated = await yxAgent(['migrate', '--rollback', 'packages', ...r.args]);
+  } finally {
+    for (const k of Object.keys(otlp.env)) delete process.env[k];
+    await otlp.close();
+  }
   assert.equal(migrated.code, 0, migrated.stdout + migrated.stderr);
+  const pm = (command: string, name: string) =>
+    otlp.spans.find((s) => s.name === name && s.attributes['yx.pm.command'] === command)?.attributes['yx.pm.packages'];
+  const seen = otlp.spans.map((s) => `${s.name} ${s.attributes['yx.pm.command']}`).join(', ');
+  assert.equal(pm('install', 'pm transaction'), '1', `the release package's transaction: ${seen}`);
+  assert.equal(pm('distro-sync', 'pm transaction'), '3', 'app-base and libfoo upgraded, newdep installed');
+  assert.equal(pm('distro-sync', 'pm download'), '0', 'file:// repositories: nothing fetched');
   assert.equal(await osVersion(r.root), '22.03');
   assert.deepEqual(await rpmSet(r.root), [
     'app-base-0:1.1-1.oe2203.noarch',
