@@ -29,6 +29,8 @@ export interface RehearsalOptions {
   env?: Record<string, string>;
   /** More environment for the scheduler alone (NODE_OPTIONS=--cpu-prof to profile it). */
   schedulerEnv?: Record<string, string>;
+  /** More environment for the fleet processes alone. */
+  fleetEnv?: Record<string, string>;
   /**
    * Seconds to watch the scheduler with every host registered and no plan before the plan
    * starts: its CPU then (heartbeats, ticks) is what it spends whatever the plan does.
@@ -170,6 +172,7 @@ export async function runRehearsal(o: RehearsalOptions): Promise<RehearsalFigure
             YX_HEARTBEAT_MS: String(o.heartbeatMs),
             YX_SIM_CONFIG: JSON.stringify({ seed: 'bench', durations, tickMs: 1000 }),
             ...o.env,
+            ...o.fleetEnv,
           },
           ready: /^yx-agent fleet ready/,
           logDir: dir,

@@ -29,7 +29,7 @@ const { values } = parseArgs({
     ...rehearsalArgs({ hosts: '2000', fleets: '2', clusters: '40', 'max-in-flight': '200', canary: '10' }),
     rounds: { type: 'string', default: '2' },
     'idle-seconds': { type: 'string', default: '15' },
-    // A directory: the scheduler of each run writes a V8 CPU profile under it (where tracing's cost goes).
+    // A directory: the scheduler and fleets of each run write V8 CPU profiles under it (where tracing's cost goes).
     'cpu-prof': { type: 'string' },
   },
 });
@@ -103,6 +103,9 @@ function checkComplete(counts: SpanCounts, hosts: number): void {
   if (problems.length) throw new Error(`tracing on, but not every span arrived: ${problems.join('; ')}`);
 }
 
+/** Node's options for a V8 CPU profile of each process, written when it exits. */
+const cpuProfileEnv = (dir: string, who: string) => ({ NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${path.join(dir, who)}` });
+
 /** The code measured: the commit, and the files under services/ that differ from it (the tree is shared). */
 function codeMeasured(): { head: string; changedServiceFiles: string[] } {
   const git = (...args: string[]) => execFileSync('git', args, { encoding: 'utf8' }).trim();
@@ -134,7 +137,7 @@ async function main(): Promise<void> {
           idleSeconds: Number(values['idle-seconds']),
           label,
           ...(tracing ? { env: { OTEL_EXPORTER_OTLP_ENDPOINT: endpoint } } : {}),
-          ...(profileDir ? { schedulerEnv: { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${profileDir}` } } : {}),
+          ...(profileDir ? { schedulerEnv: cpuProfileEnv(profileDir, 'scheduler'), fleetEnv: cpuProfileEnv(profileDir, 'fleets') } : {}),
         });
         const cpu = process.cpuUsage(cpu0);
         if (tracing) checkComplete(counts, o.hosts);
