@@ -10,6 +10,7 @@ import { after, before, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { runCommand, treeDigest } from '@yixing/host-agent/internal';
 import { dpkgSet, freshDebianRoot, osVersion, requiredEnv, standaloneState, type TestRoot, yxAgent } from '../fixtures/os-root.ts';
+import { startOtlpReceiver } from '../fixtures/otlp-receiver.ts';
 import { type StaticServer, serveDirectory } from '../fixtures/static-server.ts';
 import { yxAgentCommand } from '../fixtures/yx-agent.ts';
 
@@ -93,8 +94,22 @@ test('Debian 11 is migrated to Debian 12, then rolled back to exactly what it wa
   const packagesBefore = await dpkgSet(r.root);
   const etcBefore = await treeDigest(path.join(r.root, 'etc'));
 
-  const migrated = await yxAgent(['migrate', '--rollback', 'packages', ...common(r)]);
+  // The agent exports its spans (OTEL_* inherited): apt's and dpkg's phases among them.
+  const otlp = await startOtlpReceiver();
+  Object.assign(process.env, otlp.env);
+  let migrated: Awaited<ReturnType<typeof yxAgent>>;
+  try {
+    migrated = await yxAgent(['migrate', '--rollback', 'packages', ...common(r)]);
+  } finally {
+    for (const k of Object.keys(otlp.env)) delete process.env[k];
+    await otlp.close();
+  }
   assert.equal(migrated.code, 0, migrated.stdout + migrated.stderr);
+  const full = otlp.spans.find((s) => s.name === 'pm transaction' && s.attributes['yx.pm.command'] === 'full-upgrade');
+  const seen = otlp.spans.map((s) => `${s.name} ${s.attributes['yx.pm.command']} ${s.attributes['yx.pm.packages'] ?? ''}`).join(', ');
+  assert.ok(Number(full?.attributes['yx.pm.packages']) > 0, `the full upgrade's transaction unpacked packages: ${seen}`);
+  const scripts = otlp.spans.find((s) => s.name === 'pm scripts' && s.parentSpanId === full?.spanId);
+  assert.ok(Number(scripts?.attributes['yx.pm.scripts']) > 0, 'its maintainer scripts and triggers, under the transaction');
   assert.equal(await osVersion(r.root), '12');
   assert.notDeepEqual(await dpkgSet(r.root), packagesBefore);
   assert.match(await readFile(path.join(r.root, 'etc/apt/sources.list'), 'utf8'), / bookworm main/);
