@@ -343,10 +343,15 @@ export class Engine {
       (run) => waveOf.get(run) ?? '',
       REANNOUNCE_WINDOW_MS,
     );
+    // Each in its run's trace, as the first announcement was: alerting's evaluation of it
+    // lands there too.
+    const traceOf = new Map(byPlan.map(({ run }) => [run.runId, run.traceparent]));
     for (const evt of events)
-      this.#deps.bus
-        .publishDurable('hostRunEvent', evt, evt.eventId)
-        .catch((err: Error) => this.#deps.log.warn({ err: err.message, host: evt.hostId }, 'host-run event not announced again'));
+      inTraceOf(traceOf.get(evt.runId ?? ''), () =>
+        this.#deps.bus
+          .publishDurable('hostRunEvent', evt, evt.eventId)
+          .catch((err: Error) => this.#deps.log.warn({ err: err.message, host: evt.hostId }, 'host-run event not announced again')),
+      );
     if (events.length > 0) this.#deps.log.info({ events: events.length }, 'announced the latest step outcomes again');
     // An operation's state is announced again too (its callback may hang on it); the
     // stream drops it within its duplicate window, a callback receiver by its event id.
