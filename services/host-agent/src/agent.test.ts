@@ -3,7 +3,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { type AgentCommand, type Bus, createRegistry, Step, StepPhase, silentLogger } from '@yixing/common';
+import { type AgentCommand, type Bus, createRegistry, currentTraceparent, inSpan, Step, StepPhase, silentLogger } from '@yixing/common';
+import { recordSpans } from '@yixing/common/internal';
 import { type AgentDeps, type AgentIdentity, HostAgent, planRollbackRequirement, withFactsDigest } from './agent.ts';
 import type { Driver, StepContext } from './drivers/driver.ts';
 import { type Journal, type JournalEntry, journalFailureCounter } from './journal.ts';
@@ -19,7 +20,8 @@ interface Ack {
 /** The bus as the agent uses it: commands are delivered by `send`, events are recorded. */
 class FakeBus {
   readonly nc = { isClosed: () => false };
-  readonly events: { name: string; init: Record<string, unknown> }[] = [];
+  /** What was sent, and the trace it was sent in ('' outside any). */
+  readonly events: { name: string; init: Record<string, unknown>; traceparent: string }[] = [];
   #onCommand: ((cmd: AgentCommand, delivery: { respond(ack: Ack): void }) => unknown) | undefined;
 
   subscribe(_name: string, _tokens: unknown, handler: (cmd: AgentCommand, delivery: { respond(ack: Ack): void }) => unknown) {
@@ -27,11 +29,11 @@ class FakeBus {
     return { unsubscribe: () => undefined };
   }
   publish(name: string, init: Record<string, unknown>) {
-    this.events.push({ name, init });
+    this.events.push({ name, init, traceparent: currentTraceparent() });
     return init;
   }
   async publishDurable(name: string, init: Record<string, unknown>) {
-    this.events.push({ name, init });
+    this.events.push({ name, init, traceparent: currentTraceparent() });
     return {};
   }
   readonly registrations: Record<string, unknown>[] = [];
@@ -422,4 +424,33 @@ test("a report's own facts digest, or a report that is not an object, is left as
     report: { inhibitors: 1, factsDigest: 'd' },
   });
   assert.deepEqual(withFactsDigest({ ok: true, report: { a: 1 } }, undefined), { ok: true, report: { a: 1 } });
+});
+
+test("a step's events are in the command's trace; a heartbeat, even one sent as the step ends, is in none", async () => {
+  const spans = recordSpans();
+  const bus = new FakeBus();
+  const agent = testAgent(bus, { name: 'simulate', run: async () => ({ ok: true }) });
+  try {
+    await agent.start();
+    const traceId = await inSpan('dispatch upgrade', {}, async () => {
+      await bus.send(runStep('c1', 'r1'));
+      return currentTraceparent().split('-')[1];
+    });
+    await until('the outcome of c1', () => bus.outcomes('c1')[0]);
+    await until('the heartbeat sent as c1 ended', () =>
+      bus.events.find((e) => e.name === 'heartbeat' && (e.init.activity as { commandId?: string }).commandId === 'c1'),
+    );
+    const steps = bus.events.filter((e) => e.name === 'stepEvent');
+    assert.ok(steps.length >= 2);
+    for (const e of steps) assert.equal(e.traceparent.split('-')[1], traceId, `${String(e.init.phase)} in the command's trace`);
+    const beats = bus.events.filter((e) => e.name === 'heartbeat');
+    assert.ok(beats.length >= 2, 'one at start, one as the step ended');
+    assert.deepEqual(
+      beats.map((e) => e.traceparent),
+      beats.map(() => ''),
+    );
+  } finally {
+    await agent.stop();
+    await spans.stop();
+  }
 });

@@ -282,13 +282,17 @@ export class HostAgent {
           }
         : { phase: StepPhase.IDLE };
     try {
-      this.#deps.bus.publish('heartbeat', {
-        hostId: this.hostId,
-        seq: ++this.#seq,
-        atMs: this.#now(),
-        bootId: this.#deps.host.bootId(),
-        activity,
-      });
+      // Never in a trace, even when sent as a step ends: liveness, not the run's work (a
+      // span each in the scheduler was a seventh of its tracing cost, BENCHMARKS.md).
+      outsideTraces(() =>
+        this.#deps.bus.publish('heartbeat', {
+          hostId: this.hostId,
+          seq: ++this.#seq,
+          atMs: this.#now(),
+          bootId: this.#deps.host.bootId(),
+          activity,
+        }),
+      );
     } catch (err) {
       this.#deps.log.debug({ err: (err as Error).message }, 'heartbeat not sent');
     }
