@@ -22,11 +22,27 @@ export interface DispatcherDeps {
 
 /**
  * The trace a taken run's spans join: the one it has, or a new one whose first span
- * (`host-run`, ended at once: a span cannot outlive a restart) the steps hang under.
+ * (`host-run`, ended at once: a span cannot outlive a restart) the steps hang under. That
+ * span is the admission: which wave and failure domains, how many in flight, how long since the plan started.
  */
-function runTrace(run: HostRunDoc): string {
+function runTrace(rt: PlanRuntime, run: HostRunDoc, now: number): string {
   if (run.traceparent) return run.traceparent;
-  const span = startSpan('host-run', { parent: '', attributes: { 'yx.host': run.hostId, 'yx.plan': run.planId, 'yx.run': run.runId } });
+  const opened = rt.plan.startedAt?.getTime();
+  const span = startSpan('host-run', {
+    parent: '',
+    attributes: {
+      'yx.host': run.hostId,
+      'yx.plan': run.planId,
+      'yx.run': run.runId,
+      'yx.wave': rt.plan.phases[run.phase]?.name ?? '',
+      'yx.order': run.order,
+      'yx.cluster': run.cluster,
+      'yx.zone': run.zone,
+      'yx.rack': run.rack,
+      'yx.in_flight': rt.counters.active,
+      ...(opened !== undefined ? { 'yx.since_plan_start_ms': Math.max(0, now - opened) } : {}),
+    },
+  });
   span.end();
   return span.traceparent;
 }
@@ -41,7 +57,7 @@ export class Dispatcher {
   /** Takes a pending host: accounted at once (the rest of the tick sees it), stored under its lock, then sent. */
   take(rt: PlanRuntime, run: HostRunDoc, now: number): void {
     const { live, metrics, log, config } = this.#deps;
-    const taken = { ...takenRun(run, rt.changeContext(now, config.deadlineGraceMs)), traceparent: runTrace(run) };
+    const taken = { ...takenRun(run, rt.changeContext(now, config.deadlineGraceMs)), traceparent: runTrace(rt, run, now) };
     live.replace(rt, taken);
     metrics.hostsTaken.inc();
     void live
