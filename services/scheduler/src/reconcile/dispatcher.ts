@@ -23,11 +23,11 @@ export interface DispatcherDeps {
 /**
  * The trace a taken run's spans join: the one it has, or a new one whose first span
  * (`host-run`, ended at once: a span cannot outlive a restart) the steps hang under. That
- * span is the admission: which wave and failure domains, how many in flight, how long since the plan started.
+ * span is the admission: which wave and failure domains, how many in flight, how long since the plan was created.
  */
 function runTrace(rt: PlanRuntime, run: HostRunDoc, now: number): string {
   if (run.traceparent) return run.traceparent;
-  const opened = rt.plan.startedAt?.getTime();
+  const created = rt.plan.createdAt?.getTime();
   const span = startSpan('host-run', {
     parent: '',
     attributes: {
@@ -40,7 +40,7 @@ function runTrace(rt: PlanRuntime, run: HostRunDoc, now: number): string {
       'yx.zone': run.zone,
       'yx.rack': run.rack,
       'yx.in_flight': rt.counters.active,
-      ...(opened !== undefined ? { 'yx.since_plan_start_ms': Math.max(0, now - opened) } : {}),
+      ...(created !== undefined ? { 'yx.since_plan_created_ms': Math.max(0, now - created) } : {}),
     },
   });
   span.end();

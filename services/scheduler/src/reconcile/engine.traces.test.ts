@@ -48,7 +48,7 @@ test('a taken host starts its trace with an admission span: wave, failure domain
   const spans = recordSpans();
   try {
     const T0 = Date.parse('2030-01-07T10:00:00Z');
-    const plan = testPlan('p-admit', 2, { budget: 2, startedAt: new Date(T0 - 60_000) });
+    const plan = testPlan('p-admit', 2, { budget: 2, createdAt: new Date(T0 - 60_000) });
     const runs = [0, 1].map((i) => testRun(plan._id, `h${i}`, i, { cluster: `c${i}`, zone: 'z1', rack: `r${i}` }));
     const { engine, stored } = memoryEngine(plan, runs, T0);
     await engine.tick();
@@ -64,7 +64,7 @@ test('a taken host starts its trace with an admission span: wave, failure domain
     for (const s of admitted) {
       assert.equal(s.attributes['yx.wave'], plan.phases[0]?.name);
       assert.equal(s.attributes['yx.zone'], 'z1');
-      assert.equal(s.attributes['yx.since_plan_start_ms'], 60_000);
+      assert.equal(s.attributes['yx.since_plan_created_ms'], 60_000);
       assert.equal(s.parentSpanContext, undefined, 'the root of the run trace');
     }
     // The stored run names that span: the steps and a restarted scheduler continue it.
