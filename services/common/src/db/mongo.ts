@@ -40,7 +40,7 @@ export async function connectDb(opts: DbOptions): Promise<Connection> {
     throw new UnavailableError(`cannot reach the database at ${redact(opts.uri)}: ${(err as Error).message}`, { cause: err });
   }
   if (opts.registry) timeCommands(conn, opts.registry);
-  traceCommands(conn, opts.uri);
+  traceCommands(conn);
   return conn;
 }
 
@@ -80,6 +80,14 @@ export function commandCollection(commandName: string, command: Record<string, u
   return typeof target === 'string' ? target : undefined;
 }
 
+/** The server that ran a command (the event's `host:port`, a replica set's member) as span attributes. */
+export function serverOf(address: string): { 'server.address'?: string; 'server.port'?: number } {
+  const colon = address.lastIndexOf(':');
+  const port = Number(address.slice(colon + 1));
+  if (colon <= 0 || !Number.isInteger(port)) return address ? { 'server.address': address } : {};
+  return { 'server.address': address.slice(0, colon), 'server.port': port };
+}
+
 /** The first write error a command's reply carries, as a span failure; undefined when none. */
 export function writeFailure(reply: unknown): string | undefined {
   const errors = (reply as { writeErrors?: { code?: number; errmsg?: string }[] } | undefined)?.writeErrors;
@@ -95,16 +103,8 @@ export function writeFailure(reply: unknown): string | undefined {
  * @opentelemetry/instrumentation-mongodb, which patches the driver as it is first
  * required: our services import mongoose before tracing starts, so the patch never lands.
  */
-function traceCommands(conn: Connection, uri: string): void {
+function traceCommands(conn: Connection): void {
   const open = new Map<number, Span>();
-  let host: { address: string; port?: number } | undefined;
-  try {
-    const first = new URL(uri.replace(/^mongodb(\+srv)?:/, 'http:')).host.split(',')[0] ?? '';
-    const [address, port] = first.split(':');
-    host = address ? { address, ...(port ? { port: Number(port) } : {}) } : undefined;
-  } catch {
-    host = undefined;
-  }
   const client = conn.getClient();
   client.on('commandStarted', (e) => {
     const parent = trace.getSpan(context.active());
@@ -117,7 +117,7 @@ function traceCommands(conn: Connection, uri: string): void {
         'db.namespace': e.databaseName,
         'db.operation.name': e.commandName,
         ...(collection ? { 'db.collection.name': collection } : {}),
-        ...(host ? { 'server.address': host.address, ...(host.port ? { 'server.port': host.port } : {}) } : {}),
+        ...serverOf(e.address),
       },
     });
     open.set(e.requestId, span);

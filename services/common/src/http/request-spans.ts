@@ -8,7 +8,7 @@ import { type Context, context, propagation, ROOT_CONTEXT, type Span, SpanKind, 
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 
 /** Routes scraped or probed every few seconds: a trace each would bury the ones that matter. */
-const UNTRACED_ROUTES = new Set(['/metrics', '/healthz', '/readyz', '/livez']);
+const UNTRACED_ROUTES = new Set(['/metrics', '/healthz']);
 
 /** The span's name: the method and the route's pattern (never the concrete URL, whose ids are unbounded). */
 export function requestSpanName(method: string, route: string | undefined): string {
