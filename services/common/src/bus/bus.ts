@@ -14,6 +14,7 @@ import { context, isSpanContextValid, SpanKind, trace } from '@opentelemetry/api
 import { isYxError, UnavailableError, YxError } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import { Counter, Histogram, type Registry } from '../metrics.ts';
+import { tracer } from '../telemetry/trace-context.ts';
 import {
   catalog,
   decode,
@@ -103,13 +104,11 @@ function withMessageSpan<T>(route: string, subject: string, headers: MsgHdrs | u
   const parent = contextOfHeaders(headers);
   const sc = trace.getSpanContext(parent);
   if (!sc || !isSpanContextValid(sc)) return fn();
-  const span = trace
-    .getTracer('yixing')
-    .startSpan(
-      `${route} receive`,
-      { kind: SpanKind.CONSUMER, attributes: { 'messaging.system': 'nats', 'messaging.destination.name': subject } },
-      parent,
-    );
+  const span = tracer().startSpan(
+    `${route} receive`,
+    { kind: SpanKind.CONSUMER, attributes: { 'messaging.system': 'nats', 'messaging.destination.name': subject } },
+    parent,
+  );
   return context.with(trace.setSpan(parent, span), () => {
     let r: T;
     try {

@@ -4,6 +4,7 @@ import { context, type Span, SpanKind, SpanStatusCode, trace } from '@openteleme
 import mongoose, { type AnyBulkWriteOperation, type Connection, type Model, type UpdateQuery } from 'mongoose';
 import { StaleWriteError, UnavailableError } from '../errors.ts';
 import { Histogram, type Registry } from '../metrics.ts';
+import { tracer } from '../telemetry/trace-context.ts';
 
 export interface DbOptions {
   uri: string;
@@ -110,7 +111,7 @@ function traceCommands(conn: Connection): void {
     const parent = trace.getSpan(context.active());
     if (!parent?.isRecording()) return;
     const collection = commandCollection(e.commandName, e.command as Record<string, unknown>);
-    const span = trace.getTracer('yixing').startSpan(collection ? `${e.commandName} ${collection}` : e.commandName, {
+    const span = tracer().startSpan(collection ? `${e.commandName} ${collection}` : e.commandName, {
       kind: SpanKind.CLIENT,
       attributes: {
         'db.system.name': 'mongodb',

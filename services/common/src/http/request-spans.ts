@@ -6,6 +6,7 @@
 // the HTTP semantic-convention attributes, is all an operator follows.
 import { type Context, context, propagation, ROOT_CONTEXT, type Span, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { tracer } from '../telemetry/trace-context.ts';
 
 /** Routes scraped or probed every few seconds: a trace each would bury the ones that matter. */
 const UNTRACED_ROUTES = new Set(['/metrics', '/healthz']);
@@ -25,7 +26,7 @@ export function traceRequests(app: FastifyInstance): void {
     const route = req.routeOptions.url;
     if (!tracesRoute(route)) return done();
     const parent = propagation.extract(ROOT_CONTEXT, req.headers);
-    const span = trace.getTracer('yixing').startSpan(
+    const span = tracer().startSpan(
       requestSpanName(req.method, route),
       {
         kind: SpanKind.SERVER,

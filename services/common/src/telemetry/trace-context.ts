@@ -1,7 +1,10 @@
 // W3C trace context in stored records and log lines: a host-run keeps its trace in a
 // `traceparent` string so a restarted scheduler continues the same trace. No NATS here:
 // the HTTP error shape and the logger use this, and the console bundles them for browsers.
-import { type Context, context, isSpanContextValid, propagation, ROOT_CONTEXT, trace } from '@opentelemetry/api';
+import { type Context, context, isSpanContextValid, propagation, ROOT_CONTEXT, type Tracer, trace } from '@opentelemetry/api';
+
+/** The tracer every Yixing span comes from (the API's no-op one until tracing starts). */
+export const tracer = (): Tracer => trace.getTracer('yixing');
 
 /** The active span's context as a `traceparent` value, or '' when none is active. */
 export function currentTraceparent(): string {

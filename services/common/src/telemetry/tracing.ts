@@ -31,7 +31,7 @@ import {
 } from '@opentelemetry/sdk-trace';
 import { ConfigError } from '../errors.ts';
 import { traceHttpClients } from './http-client-spans.ts';
-import { contextOfTraceparent } from './trace-context.ts';
+import { contextOfTraceparent, tracer } from './trace-context.ts';
 
 export interface Tracing {
   /** Exports what is buffered and stops; resolves when done (or failed: tracing never stops a service). */
@@ -130,8 +130,6 @@ export async function stopTracing(): Promise<void> {
   await started?.shutdown();
 }
 
-const tracer = () => trace.getTracer('yixing');
-
 /**
  * Runs `fn` in a new span (a child of the active one), ending it when `fn` settles and
  * recording a failure. With tracing off the span is the API's no-op one.
@@ -149,8 +147,6 @@ export async function inSpan<T>(name: string, options: SpanOptions, fn: (span: S
     }
   });
 }
-
-export { tracer };
 
 /** A span a service holds without importing the OpenTelemetry API: its id to store, run-in, end. */
 export interface TraceSpan {
