@@ -22,6 +22,7 @@ export * from './gen/yixing/v1/common_pb.js';
 export * from './gen/yixing/v1/enrol_pb.js';
 export * from './gen/yixing/v1/events_pb.js';
 export * from './gen/yixing/v1/plan_pb.js';
+export * from './lease/leader-lease.ts';
 export * from './log.ts';
 export * from './logs/log-reader.ts';
 export * from './metrics.ts';

@@ -111,6 +111,9 @@ export function objectStoreSubjects(bucket: string): { stream: string; subjects:
 /** The alerting service's notification log (a KV bucket): what each receiver was last told. */
 export const ALERT_LOG_BUCKET = 'yx_alert_log';
 
+/** Leader leases (a KV bucket, one key per service): see lease/leader-lease.ts. */
+export const LEASE_BUCKET = 'yx_leases';
+
 /** A KV bucket's stream and subjects (`@nats-io/kv` naming). */
 export function kvSubjects(bucket: string): { stream: string; subjects: string } {
   return { stream: `KV_${bucket}`, subjects: `$KV.${bucket}.>` };
@@ -128,12 +131,17 @@ export interface ServicePermissionOptions {
 export function servicePermissions(service: ServiceIdentity, opts: ServicePermissionOptions): BusPermissions {
   const inbox = `${serviceInboxPrefix(service)}.>`;
   switch (service) {
-    case 'scheduler':
+    case 'scheduler': {
+      const leases = kvSubjects(LEASE_BUCKET);
       return {
         pub: {
           allow: [
             ...filters('agentCommand', 'backupStatusRequest', 'planEvent', 'runFinished', 'hostRunEvent', 'operationEvent'),
             '$JS.API.INFO',
+            // Its replicas' leader lease: created by the first, read and written (compare-and-swap) by each.
+            ...manageStream(leases.stream),
+            ...consumeStream(leases.stream),
+            leases.subjects,
             // It keeps every contract stream as configured, and reads all but the archive pieces.
             ...contractStreams.flatMap((s) => [`$JS.API.STREAM.INFO.${s}`, ...manageStream(s)]),
             ...contractStreams.filter((s) => s !== uploadsStream).flatMap(consumeStream),
@@ -142,6 +150,7 @@ export function servicePermissions(service: ServiceIdentity, opts: ServicePermis
         sub: { allow: [...filters('agentRegistration', 'heartbeat', 'stepEvent'), inbox] },
         resp: ONE_SLOW_REPLY,
       };
+    }
     case 'backup': {
       const obj = objectStoreSubjects(opts.backupBucket);
       return {
