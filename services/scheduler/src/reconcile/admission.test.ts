@@ -130,9 +130,13 @@ test('quorum: a dead host may be taken without costing a healthy peer', () => {
   assert.deepEqual(taken(runtime(hosts), fleet({ 'cluster:c': ['h0', 'h1', 'h2'] }, [], ['h0'])), ['h0']);
 });
 
-test('the pending cursor moves past runs that are no longer pending, and stops at the first pending one', () => {
-  const rt = runtime([{ state: 'succeeded' }, { state: 'failed', failure: failure() }, {}, { state: 'succeeded' }]);
-  assert.equal(pickHosts(rt, fleet(), NOW).pendingCursor, 2);
+test('a run pending again (a retry) is taken again, though runs after it were taken since', () => {
+  const rt = runtime([{}, {}, {}], {}, { limits: { maxInFlight: 2 } });
+  assert.deepEqual(taken(rt), ['h0', 'h1']);
+  for (const key of rt.order.slice(0, 2)) rt.replace(activeRun(rt.run(key)));
+  rt.replace(testRun('p', 'h0', 0, { cluster: '', zone: '', rack: '', state: 'failed', failure: failure() }));
+  rt.replace(testRun('p', 'h0', 0, { cluster: '', zone: '', rack: '' }));
+  assert.deepEqual(taken(rt), ['h0']);
 });
 
 function failure(): NonNullable<HostRunDoc['failure']> {
@@ -148,4 +152,83 @@ test('quorum by role: a cluster mixing roles keeps a quorum of each', () => {
   // At 50 %: of 4 datanodes 3 must stay (1 may go); of the 3 others 2 must stay (1 may go).
   assert.deepEqual(taken(runtime(hosts), f), ['h0', 'h4']);
   assert.deepEqual(taken(runtime(hosts), fleet(members)), ['h0', 'h1', 'h2'], 'without roles: one quorum of 7, 4 must stay');
+});
+
+// ---------------------------------------------------------------- longest first, and what a pick costs
+
+/** `rt` with each host's predicted seconds (hN → seconds[N]). */
+function predicted(rt: PlanRuntime, seconds: (number | undefined)[]): PlanRuntime {
+  rt.pendingQueues.predictWith((run) => seconds[Number(run.hostId.slice(1))], rt.runs.values());
+  return rt;
+}
+
+test('the longest predicted host first, within its wave: a later wave waits for the open one', () => {
+  const phases = [
+    { index: 0, name: 'canary', size: 3, budget: 3 },
+    { index: 1, name: 'wave 1', size: 2, budget: 2 },
+  ];
+  const hosts = [{ phase: 0 }, { phase: 0 }, { phase: 0 }, { phase: 1 }, { phase: 1 }];
+  const rt = predicted(runtime(hosts, { phases, openPhase: 1 }), [100, 900, 300, 5000, 50]);
+  assert.deepEqual(taken(rt), ['h1', 'h2', 'h0', 'h3', 'h4']);
+  assert.deepEqual(taken(predicted(runtime(hosts, { phases }), [100, 900, 300, 5000, 50])), ['h1', 'h2', 'h0'], 'wave 1 not open');
+  // Hosts nothing is known of start after the predicted ones, in the plan's order.
+  assert.deepEqual(taken(predicted(runtime([{}, {}, {}]), [undefined, 100, undefined])), ['h1', 'h0', 'h2']);
+});
+
+test('longest first within the domain limits: the longest of a full cluster waits, the next longest starts', () => {
+  const hosts = [{ cluster: 'a', state: 'active' as const }, { cluster: 'a' }, { cluster: 'b' }, { cluster: 'b' }];
+  const plan = { domainLimits: [{ domain: 'cluster' as const, name: 'a', members: 2, limit: 1 }] };
+  const rt = predicted(runtime(hosts, plan, { clusterCheck: { minHealthyPercent: 0 } }), [1, 9000, 10, 500]);
+  assert.deepEqual(taken(rt, fleet({ 'cluster:a': ['h0', 'h1'] }, ['h0'])), ['h3', 'h2']);
+});
+
+test('what finished corrects the prediction of its kind: hosts of a kind that ran slower move ahead', () => {
+  // Two kinds (size classes): h0-h3 predicted at 2 minutes, h4-h7 at 16.
+  const rt = predicted(runtime(Array.from({ length: 8 }, () => ({}))), [120, 120, 120, 120, 960, 960, 960, 960]);
+  assert.deepEqual(taken(rt).slice(0, 4), ['h4', 'h5', 'h6', 'h7']);
+  const finish = (key: string, seconds: number): void => {
+    const at = Date.parse('2030-01-07T09:00:00Z');
+    const slots = [{ takenSeq: 1, takenAt: new Date(at), releasedSeq: 2, releasedAt: new Date(at + seconds * 1000) }];
+    rt.replace({ ...rt.run(key), state: 'succeeded', slots });
+  };
+  // Three of each finished: the short kind took 20 times its prediction (40 minutes), the long one as predicted.
+  for (const key of ['p/h0', 'p/h1', 'p/h2']) finish(key, 2400);
+  for (const key of ['p/h4', 'p/h5', 'p/h6']) finish(key, 960);
+  assert.deepEqual(taken(rt), ['h3', 'h7']);
+});
+
+test('a pick looks at the runs it takes, not at the runs waiting behind full domains', () => {
+  /** Runs and fleet calls pickHosts makes with `blocked` pending hosts in 10 full clusters and 3 free hosts. */
+  const lookups = (blocked: number): { take: string[]; looked: number } => {
+    const clusters = Array.from({ length: 10 }, (_, i) => `c${i}`);
+    const hosts: Where[] = [
+      ...clusters.map((cluster) => ({ cluster, state: 'active' as const })),
+      ...Array.from({ length: blocked }, (_, i) => ({ cluster: clusters[i % 10] })),
+      { cluster: 'free' },
+      { cluster: 'free' },
+      { cluster: 'free' },
+    ];
+    const domainLimits = clusters.map((name) => ({ domain: 'cluster' as const, name, members: 1 + blocked / 10, limit: 1 }));
+    const rt = runtime(hosts, { domainLimits, budget: hosts.length }, { clusterCheck: { minHealthyPercent: 0 } });
+    let looked = 0;
+    const counted =
+      <A extends unknown[], R>(fn: (...a: A) => R) =>
+      (...a: A): R => {
+        looked++;
+        return fn(...a);
+      };
+    const view = { ...rt, runs: { get: counted((key: string) => rt.runs.get(key)) } } as unknown as PlanRuntime;
+    const f: FleetView = {
+      isOccupied: counted((h: string) => rt.runs.get(`p/${h}`)?.state === 'active'),
+      members: counted(() => new Set<string>()),
+      isAlive: counted(() => true),
+      inFlightIn: counted((d: Domain, name: string) => rt.inFlightByDomain.get(`${d}:${name}`) ?? 0),
+    };
+    return { take: pickHosts(view, f, NOW).take.map((r) => r.hostId), looked };
+  };
+  const small = lookups(100);
+  const large = lookups(10_000);
+  assert.deepEqual(small.take, ['h110', 'h111', 'h112']);
+  assert.deepEqual(large.take, ['h10010', 'h10011', 'h10012']);
+  assert.equal(large.looked, small.looked, `${small.looked} lookups with 100 blocked, ${large.looked} with 10,000`);
 });

@@ -175,9 +175,13 @@ export class Engine {
       members: (domain: 'cluster' | 'zone' | 'rack', name: string) => inventory.members(domain, name),
       isAlive: (hostId: string) => inventory.isAlive(hostId, config.heartbeatGraceMs),
       rolesOf: (hostId: string) => inventory.get(hostId)?.facts.roles ?? [],
+      inFlightIn: (domain: 'cluster' | 'zone' | 'rack', name: string) => {
+        let n = 0;
+        for (const other of this.plans.values()) n += other.inFlightByDomain.get(`${domain}:${name}`) ?? 0;
+        return n;
+      },
     };
-    const { take, pendingCursor } = pickHosts(rt, fleet, now);
-    rt.pendingCursor = pendingCursor;
+    const { take } = pickHosts(rt, fleet, now);
     for (const run of take) this.#dispatcher.take(rt, run, now);
   }
 

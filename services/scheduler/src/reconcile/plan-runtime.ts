@@ -4,6 +4,7 @@
 import type { HostRunDoc, PlanDoc, RunState } from '../db/models.ts';
 import type { ChangeContext } from '../host-runs/run-changes.ts';
 import { RunNotLiveError } from './errors.ts';
+import { PendingQueues } from './pending-queues.ts';
 
 export interface PhaseCounters {
   size: number;
@@ -67,8 +68,10 @@ export class PlanRuntime {
   phases: PhaseCounters[];
   /** Last sequence number used for a take, a release or a failure of this plan. */
   seq = 0;
-  /** Index in `order` before which no run is pending. */
-  pendingCursor = 0;
+  /** The pending runs as admission reads them (pending-queues.ts). */
+  readonly pendingQueues: PendingQueues;
+  /** This plan's runs in flight per failure domain, by `${domain}:${name}`. */
+  readonly inFlightByDomain = new Map<string, number>();
   /** What was last announced of the plan's hosts against its windows (plans/windows.ts windowNotice); null after a start. */
   windowWarned: boolean | null = null;
   /** In-memory step progress (0..100) of active runs, for the API and the console. */
@@ -89,6 +92,7 @@ export class PlanRuntime {
     const sorted = [...runs].sort((a, b) => a.phase - b.phase || a.order - b.order);
     this.order = sorted.map((r) => r._id);
     for (const r of sorted) this.runs.set(r._id, r);
+    this.pendingQueues = new PendingQueues(plan.spec.profile, sorted);
     for (const r of sorted) {
       this.account(r, 1);
       for (const s of r.slots) this.seq = Math.max(this.seq, s.takenSeq, s.releasedSeq ?? 0);
@@ -119,10 +123,7 @@ export class PlanRuntime {
     if (old) this.account(old, -1);
     this.runs.set(run._id, run);
     this.account(run, 1);
-    if (run.state === 'pending') {
-      const idx = this.order.indexOf(run._id);
-      if (idx >= 0 && idx < this.pendingCursor) this.pendingCursor = idx;
-    }
+    if (run.state === 'succeeded' && old?.state !== 'succeeded') this.pendingQueues.finished(run);
     if (!isOccupying(run)) this.progress.delete(run._id);
   }
 
@@ -130,10 +131,19 @@ export class PlanRuntime {
     const c = this.counters;
     const ph = this.phases[r.phase];
     c[r.state] += sign;
+    if (r.state === 'pending') {
+      if (sign > 0) this.pendingQueues.added(r);
+      else this.pendingQueues.removed(r);
+    }
     const occupying = isOccupying(r);
     const failed = countsAsFailure(r);
     if (occupying) {
       c.inFlight += sign;
+      for (const key of [`cluster:${r.cluster}`, `zone:${r.zone}`, `rack:${r.rack}`]) {
+        const n = (this.inFlightByDomain.get(key) ?? 0) + sign;
+        if (n === 0) this.inFlightByDomain.delete(key);
+        else this.inFlightByDomain.set(key, n);
+      }
       if (sign > 0) this.active.add(r._id);
       else this.active.delete(r._id);
       if (!failed) {

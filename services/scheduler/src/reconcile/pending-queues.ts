@@ -1,0 +1,171 @@
+// A plan's pending runs as queues that admission can read without a scan: one queue per
+// phase × failure domains (cluster, zone, rack) × kind (duration-prediction.ts), its runs
+// longest predicted first, then in the plan's order. A queue's runs share every limit but
+// the per-host ones, so a queue whose domain is full is passed over whole, whatever its
+// length; and all runs of a queue share a kind, so the learnt correction never reorders a
+// queue, only the queues against each other.
+//
+// Membership and positions are fixed when the queues are built (a run's phase, domains and
+// prediction do not change); what changes is which runs are pending, kept up to date by
+// the plan's run accounting (plan-runtime.ts): each queue's count of pending runs and the
+// position before which none is.
+import type { HostRunDoc } from '../db/models.ts';
+import { DurationLearning, kindOf } from './duration-prediction.ts';
+
+/** A run's predicted slot time in seconds (undefined: nothing known of its host). */
+export type Predictor = (run: HostRunDoc) => number | undefined;
+
+export interface PendingQueue {
+  readonly phase: number;
+  readonly cluster: string;
+  readonly zone: string;
+  readonly rack: string;
+  readonly kind: string;
+  /** Run keys, longest predicted first, then in the plan's order. */
+  readonly keys: readonly string[];
+  /** Index in `keys` before which no run is pending. */
+  head: number;
+  /** Pending runs in the queue. */
+  pending: number;
+}
+
+interface Place {
+  queue: PendingQueue;
+  pos: number;
+  predicted: number | undefined;
+  /** The plan's order of the run (ties between equal predictions). */
+  order: number;
+}
+
+/** The slot time a finished run took, from its last slot. */
+export function slotSeconds(run: HostRunDoc): number | undefined {
+  const slot = run.slots.at(-1);
+  if (!slot?.releasedAt) return undefined;
+  return (slot.releasedAt.getTime() - slot.takenAt.getTime()) / 1000;
+}
+
+export class PendingQueues {
+  readonly #profile: string;
+  readonly #places = new Map<string, Place>();
+  readonly #pending = new Set<string>();
+  readonly #nonEmpty = new Set<PendingQueue>();
+  #learning = new DurationLearning();
+  #predicted = false;
+
+  /** `runs` in the plan's order (by phase, then order). */
+  constructor(profile: string, runs: Iterable<HostRunDoc>) {
+    this.#profile = profile;
+    this.#build(runs, () => undefined);
+  }
+
+  /** Whether predictWith was called. */
+  get predicted(): boolean {
+    return this.#predicted;
+  }
+
+  get learning(): DurationLearning {
+    return this.#learning;
+  }
+
+  /**
+   * Builds the queues again with each run's prediction, and learns again from the runs
+   * that finished. Once per plan in the engine: predictions are taken when admission first
+   * reads the plan; what finishes afterwards corrects them.
+   */
+  predictWith(predict: Predictor, runs: Iterable<HostRunDoc>): void {
+    this.#build(runs, predict);
+    this.#predicted = true;
+  }
+
+  #build(runs: Iterable<HostRunDoc>, predict: Predictor): void {
+    this.#places.clear();
+    this.#pending.clear();
+    this.#nonEmpty.clear();
+    this.#learning = new DurationLearning();
+    const groups = new Map<string, { run: HostRunDoc; predicted: number | undefined }[]>();
+    const finished: HostRunDoc[] = [];
+    for (const run of runs) {
+      const predicted = predict(run);
+      const key = `${run.phase}\u0000${run.cluster}\u0000${run.zone}\u0000${run.rack}\u0000${kindOf(this.#profile, predicted)}`;
+      const group = groups.get(key) ?? [];
+      group.push({ run, predicted });
+      groups.set(key, group);
+      if (run.state === 'succeeded') finished.push(run);
+    }
+    for (const group of groups.values()) {
+      group.sort((a, b) => (b.predicted ?? 0) - (a.predicted ?? 0) || a.run.order - b.run.order);
+      const first = group[0]?.run as HostRunDoc;
+      const queue: PendingQueue = {
+        phase: first.phase,
+        cluster: first.cluster,
+        zone: first.zone,
+        rack: first.rack,
+        kind: kindOf(this.#profile, group[0]?.predicted),
+        keys: group.map((g) => g.run._id),
+        head: 0,
+        pending: 0,
+      };
+      group.forEach((g, pos) => {
+        this.#places.set(g.run._id, { queue, pos, predicted: g.predicted, order: g.run.order });
+        if (g.run.state === 'pending') this.added(g.run);
+      });
+    }
+    for (const run of finished) this.finished(run);
+  }
+
+  /** Queues with a pending run. */
+  nonEmpty(): Iterable<PendingQueue> {
+    return this.#nonEmpty;
+  }
+
+  isPending(key: string): boolean {
+    return this.#pending.has(key);
+  }
+
+  /** The run's predicted slot time, corrected by what this plan learnt (0: nothing known yet). */
+  priority(key: string): number {
+    const p = this.#places.get(key);
+    return p ? this.#learning.corrected(p.queue.kind, p.predicted) : 0;
+  }
+
+  /** The run's place in the plan's order. */
+  orderOf(key: string): number {
+    return this.#places.get(key)?.order ?? 0;
+  }
+
+  /**
+   * The position of the queue's first pending run at or after `from`, or -1. Moves the
+   * queue's head past runs no longer pending (bookkeeping: what it returns is the same).
+   */
+  nextPending(queue: PendingQueue, from: number): number {
+    let i = Math.max(from, queue.head);
+    while (i < queue.keys.length && !this.#pending.has(queue.keys[i] as string)) i++;
+    if (from <= queue.head) queue.head = i;
+    return i < queue.keys.length ? i : -1;
+  }
+
+  /** A run became pending (or was found pending when the plan was loaded). */
+  added(run: HostRunDoc): void {
+    const p = this.#places.get(run._id);
+    if (!p || this.#pending.has(run._id)) return;
+    this.#pending.add(run._id);
+    p.queue.pending++;
+    if (p.pos < p.queue.head) p.queue.head = p.pos;
+    this.#nonEmpty.add(p.queue);
+  }
+
+  /** A run left the pending state. */
+  removed(run: HostRunDoc): void {
+    const p = this.#places.get(run._id);
+    if (!p || !this.#pending.delete(run._id)) return;
+    p.queue.pending--;
+    if (p.queue.pending === 0) this.#nonEmpty.delete(p.queue);
+  }
+
+  /** A run succeeded: its slot time against its prediction corrects its kind's. */
+  finished(run: HostRunDoc): void {
+    const p = this.#places.get(run._id);
+    const actual = slotSeconds(run);
+    if (p && actual !== undefined) this.#learning.learn(p.queue.kind, p.predicted, actual);
+  }
+}
