@@ -111,3 +111,54 @@ test('compaction drops only the versions of runs whose final state is archived',
     'h3:succeeded:1',
   ]);
 });
+
+test('a leader that takes over fences the deposed one: its late writes are refused or do not count', async () => {
+  const fencedBy: string[] = [];
+  const old = new RunStore(models, { epoch: () => 7, onFenced: (err) => fencedBy.push(err.code) });
+  const next = new RunStore(models, { epoch: () => 8 });
+  const pending = { ...run('f1'), planId: 'pf', _id: 'pf/f1' };
+  await old.insertNew([pending, { ...run('f2'), planId: 'pf', _id: 'pf/f2' }]);
+  // Written and committed before the take-over: it counts.
+  const v1 = await old.commit(pending, { ...pending, state: 'active', step: 'precheck', commandId: 'c1', stepState: 'dispatching' });
+
+  await next.fencePlans(['pf']);
+  const loaded = await next.loadPlan('pf');
+  assert.equal(loaded.find((r) => r.hostId === 'f1')?.state, 'active');
+
+  // The deposed leader writes on, as a paused process would when it wakes.
+  await assert.rejects(old.commit(v1, { ...v1, state: 'failed', step: null, stepState: null }), { code: 'FENCED' });
+  assert.deepEqual(fencedBy, ['FENCED']);
+  // Fenced once, it writes nothing more.
+  const f2 = loaded.find((r) => r.hostId === 'f2') as HostRunDoc;
+  await assert.rejects(old.commit(f2, { ...f2, state: 'active' }), { code: 'FENCED' });
+
+  // Its version was stored but does not count; the next write follows it.
+  const after = await next.loadPlan('pf');
+  const f1 = after.find((r) => r.hostId === 'f1') as HostRunDoc;
+  assert.equal(f1.state, 'active');
+  assert.equal(f1.version, 2, 'the refused version 2 is stored: the next write is 3');
+  assert.equal(after.find((r) => r.hostId === 'f2')?.state, 'pending');
+  assert.equal((await next.loadRun('pf/f1'))?.state, 'active');
+  const page = await next.pagePlan('pf', { limit: 10 });
+  assert.deepEqual(
+    page.runs.map((r) => `${r.hostId}:${r.state}`),
+    ['f1:active', 'f2:pending'],
+  );
+
+  // The new leader writes on from there.
+  const v3 = await next.commit(f1, { ...f1, state: 'succeeded', step: null, stepState: null });
+  assert.equal(v3.version, 3);
+  assert.equal((await next.loadRun('pf/f1'))?.state, 'succeeded');
+});
+
+test('a version whose ticket never came (its writer died in between) does not count', async () => {
+  const store8 = new RunStore(models, { epoch: () => 8 });
+  const v0 = { ...run('g1'), planId: 'pg', _id: 'pg/g1' };
+  await store8.insertNew([v0]);
+  const { _id, history, ...rest } = { ...v0, state: 'failed' as const };
+  await models.RunState.create({ ...rest, _id: `${_id}#1`, key: _id, version: 1, epoch: 8, ticket: 42 });
+  const r = await store8.loadRun('pg/g1');
+  assert.equal(r?.state, 'pending');
+  assert.equal(r?.version, 1);
+  assert.equal(history.length, 0);
+});

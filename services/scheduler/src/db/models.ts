@@ -7,6 +7,7 @@ import type { StepName } from '@yixing/common';
 import { type Connection, type Model, Schema } from 'mongoose';
 import type { OperationRef } from '../operations/operation-ref.ts';
 import type { PlanSpec } from '../plans/plan-spec.ts';
+import type { TicketDoc } from './run-versions.ts';
 
 export interface HostDoc {
   _id: string;
@@ -219,7 +220,7 @@ const planSchema = new Schema<PlanDoc>(
 planSchema.index({ state: 1 });
 
 /** One version of a run's state: `_id` is `${key}#${version}`; history lives in run_steps. */
-export type RunStateDoc = Omit<HostRunDoc, '_id' | 'history'> & { _id: string; key: string };
+export type RunStateDoc = Omit<HostRunDoc, '_id' | 'history'> & { _id: string; key: string; epoch?: number; ticket?: number };
 
 /** A finished step of a run: `_id` is the command id, so a step is recorded once. */
 export type RunStepDoc = StepRecord & { _id: string; key: string; planId: string; hostId: string; runId: string };
@@ -257,6 +258,9 @@ const runStateFields = {
   factsDigest: { type: String, default: '' },
   reusesAssessmentOf: { type: String, default: '' },
   version: { type: Number, required: true },
+  // run-versions.ts: the writer's lease epoch and its plan ticket (none: committed when written).
+  epoch: { type: Number, default: undefined },
+  ticket: { type: Number, default: undefined },
 };
 
 // The field map is shared by two schemas; mongoose's inference cannot follow the spread.
@@ -309,6 +313,21 @@ runStepSchema.index({ key: 1 });
 runStepSchema.index({ planId: 1, step: 1 });
 runStepSchema.index({ hostId: 1, step: 1 });
 runStepSchema.index({ step: 1, hostId: 1 });
+
+/** A plan's commit tickets and fences (run-versions.ts): `_id` is `${planId}#${seq}`. */
+const runTicketSchema = new Schema<TicketDoc>(
+  {
+    _id: String,
+    planId: { type: String, required: true },
+    seq: { type: Number, required: true },
+    epoch: { type: Number, required: true },
+    fence: { type: Boolean, default: false },
+    at: Date,
+  },
+  { collection: 'run_tickets', versionKey: false },
+);
+runTicketSchema.index({ planId: 1, seq: -1 });
+runTicketSchema.index({ planId: 1, fence: 1 });
 
 /** Last heartbeat times, in a few chunk documents rewritten periodically (see Inventory). */
 export interface LivenessDoc {
@@ -376,6 +395,7 @@ export interface Models {
   RunState: Model<RunStateDoc>;
   RunArchive: Model<RunStateDoc>;
   RunStep: Model<RunStepDoc>;
+  RunTicket: Model<TicketDoc>;
   Liveness: Model<LivenessDoc>;
   Audit: Model<AuditDoc>;
   PlanRequest: Model<PlanRequestDoc>;
@@ -389,6 +409,7 @@ export function registerModels(conn: Connection): Models {
     RunState: conn.model<RunStateDoc>('RunState', runStateSchema),
     RunArchive: conn.model<RunStateDoc>('RunArchive', runArchiveSchema),
     RunStep: conn.model<RunStepDoc>('RunStep', runStepSchema),
+    RunTicket: conn.model<TicketDoc>('RunTicket', runTicketSchema),
     Liveness: conn.model<LivenessDoc>('Liveness', livenessSchema),
     Audit: conn.model<AuditDoc>('Audit', auditSchema),
     PlanRequest: conn.model<PlanRequestDoc>('PlanRequest', planRequestSchema),

@@ -5,8 +5,15 @@
 // every update scans its collection (60 ms at 2,000 runs, growing with the plan), while an
 // insert costs about 1 ms. MongoDB runs the same code. When a plan ends, its final states
 // are compacted into host_runs and the versions are dropped.
-import { isDuplicateKey, StaleWriteError, YxError } from '@yixing/common';
+//
+// Fencing (two scheduler replicas): a version counts only once its plan's ticket is
+// inserted after it, and a leader taking over fences every live plan's ticket sequence
+// first (run-versions.ts decides what counts). Versions written together share one ticket:
+// the ticket is inserted once the last of them is written, so a step costs one insert
+// more per batch, not per version.
+import { FencedError, isDuplicateKey, StaleWriteError, YxError } from '@yixing/common';
 import type { HostRunDoc, Models, RunState, RunStateDoc, RunStepDoc, StepRecord } from './models.ts';
+import { isCommitted, latestCommitted, type Resolved, type TicketDoc, ticketId, ticketRefs } from './run-versions.ts';
 
 /** Some final run states could not be archived; compacting again (at start) may finish it. */
 export class CompactionIncompleteError extends YxError {
@@ -26,10 +33,44 @@ function stateDoc(run: HostRunDoc, version: number): RunStateDoc {
   return { ...rest, _id: `${_id}#${version}`, key: _id, version };
 }
 
-function fromState(doc: RunStateDoc, history: StepRecord[]): HostRunDoc {
-  const { _id, key, ...rest } = doc as RunStateDoc & { __v?: number };
-  return { ...rest, _id: key, history };
+function fromState(doc: RunStateDoc, history: StepRecord[], top: number): HostRunDoc {
+  const { _id, key, epoch: _epoch, ticket: _ticket, ...rest } = doc as RunStateDoc & { __v?: number };
+  // The next write follows the highest version stored, counted or not.
+  return { ...rest, _id: key, history, version: Math.max(rest.version, top) };
 }
+
+/** Who writes, and what to do when a write finds itself fenced. */
+export interface RunStoreOptions {
+  /** The writer's lease epoch (a scheduler without a lease: 0). */
+  epoch?: () => number;
+  /** A ticket was refused: a later leader fenced this one. Called once. */
+  onFenced?: (err: FencedError) => void;
+}
+
+/** Versions of one plan written together, committed by one ticket. */
+interface TicketBatch {
+  planId: string;
+  seq: number;
+  epoch: number;
+  closed: boolean;
+  writing: number;
+  written: number;
+  done: Promise<void>;
+  settle: (err?: unknown) => void;
+}
+
+/** What paging reads of a version to find the latest that counts. */
+type LightVersion = {
+  _id: string;
+  key: string;
+  planId: string;
+  version: number;
+  order: number;
+  state: RunState;
+  epoch?: number;
+  ticket?: number;
+};
+type VersionLike = { planId: string; key: string; version: number; epoch?: number | null; ticket?: number | null };
 
 function stepDoc(run: HostRunDoc, rec: StepRecord): RunStepDoc {
   return { ...rec, _id: rec.commandId, key: run._id, planId: run.planId, hostId: run.hostId, runId: run.runId };
@@ -54,9 +95,17 @@ function toRecord(doc: RunStepDoc): StepRecord {
 
 export class RunStore {
   readonly #m: Models;
+  readonly #epoch: () => number;
+  readonly #onFenced: (err: FencedError) => void;
+  /** The last ticket number this writer used (or fenced) per plan. */
+  readonly #seqs = new Map<string, number>();
+  readonly #open = new Map<string, TicketBatch>();
+  #fenced: FencedError | undefined;
 
-  constructor(models: Models) {
+  constructor(models: Models, opts: RunStoreOptions = {}) {
     this.#m = models;
+    this.#epoch = opts.epoch ?? (() => 0);
+    this.#onFenced = opts.onFenced ?? (() => {});
   }
 
   async insertNew(runs: HostRunDoc[]): Promise<void> {
@@ -82,9 +131,13 @@ export class RunStore {
       }
     }
     const version = before.version + 1;
+    if (this.#fenced) throw this.#fenced;
+    await this.#knowSeq(after.planId);
+    const batch = this.#join(after.planId);
     try {
-      await this.#m.RunState.create(stateDoc(after, version));
+      await this.#m.RunState.create({ ...stateDoc(after, version), epoch: batch.epoch, ticket: batch.seq });
     } catch (err) {
+      this.#leave(batch, false);
       if (isDuplicateKey(err)) {
         throw new StaleWriteError(`run ${before._id}: version ${version} was written by someone else`, {
           details: { key: before._id, version },
@@ -92,27 +145,155 @@ export class RunStore {
       }
       throw err;
     }
+    this.#leave(batch, true);
+    await batch.done;
     return { ...after, version };
   }
 
-  async #reduce(states: RunStateDoc[], steps: RunStepDoc[]): Promise<HostRunDoc[]> {
-    const latest = new Map<string, RunStateDoc>();
-    for (const s of states) {
-      const cur = latest.get(s.key);
-      if (!cur || s.version > cur.version) latest.set(s.key, s);
+  /**
+   * A leader taking over: inserts a fence ticket at the next free number of each plan, so
+   * that a deposed leader's next ticket is refused and its later ones do not count. Call
+   * before reading the plans' runs.
+   */
+  async fencePlans(planIds: readonly string[]): Promise<void> {
+    const epoch = this.#epoch();
+    for (const planId of planIds) {
+      for (;;) {
+        const seq = (await this.#lastSeq(planId)) + 1;
+        try {
+          await this.#m.RunTicket.create({ _id: ticketId(planId, seq), planId, seq, epoch, fence: true, at: new Date() });
+          this.#seqs.set(planId, seq);
+          break;
+        } catch (err) {
+          if (!isDuplicateKey(err)) throw err;
+        }
+      }
     }
+  }
+
+  async #lastSeq(planId: string): Promise<number> {
+    const last = await this.#m.RunTicket.findOne({ planId }, { seq: 1 }).sort({ seq: -1 }).lean<{ seq: number }>();
+    return last?.seq ?? 0;
+  }
+
+  async #knowSeq(planId: string): Promise<void> {
+    if (!this.#seqs.has(planId)) {
+      const seq = await this.#lastSeq(planId);
+      if (!this.#seqs.has(planId)) this.#seqs.set(planId, seq);
+    }
+  }
+
+  /** The open batch of a plan's writes (closed at the end of this turn of the event loop). */
+  #join(planId: string): TicketBatch {
+    let batch = this.#open.get(planId);
+    if (!batch) {
+      const seq = (this.#seqs.get(planId) ?? 0) + 1;
+      this.#seqs.set(planId, seq);
+      let settle!: (err?: unknown) => void;
+      const done = new Promise<void>((resolve, reject) => {
+        settle = (err) => (err === undefined ? resolve() : reject(err));
+      });
+      const b: TicketBatch = { planId, seq, epoch: this.#epoch(), closed: false, writing: 0, written: 0, done, settle };
+      // Every waiter handles the outcome; this keeps an unawaited rejection from escaping.
+      done.catch(() => undefined);
+      this.#open.set(planId, b);
+      setImmediate(() => {
+        b.closed = true;
+        if (this.#open.get(planId) === b) this.#open.delete(planId);
+        this.#maybeCommit(b);
+      });
+      batch = b;
+    }
+    batch.writing++;
+    return batch;
+  }
+
+  #leave(batch: TicketBatch, written: boolean): void {
+    batch.writing--;
+    if (written) batch.written++;
+    this.#maybeCommit(batch);
+  }
+
+  #maybeCommit(b: TicketBatch): void {
+    if (!b.closed || b.writing > 0) return;
+    if (b.written === 0) {
+      b.settle();
+      return;
+    }
+    this.#m.RunTicket.create({
+      _id: ticketId(b.planId, b.seq),
+      planId: b.planId,
+      seq: b.seq,
+      epoch: b.epoch,
+      fence: false,
+      at: new Date(),
+    }).then(
+      () => b.settle(),
+      (err: unknown) => {
+        if (!isDuplicateKey(err)) {
+          b.settle(err);
+          return;
+        }
+        const fenced = new FencedError(`plan ${b.planId}: ticket ${b.seq} is taken: a later leader fenced epoch ${b.epoch}`, {
+          cause: err,
+          details: { planId: b.planId, seq: b.seq, epoch: b.epoch },
+        });
+        if (!this.#fenced) {
+          this.#fenced = fenced;
+          this.#onFenced(fenced);
+        }
+        b.settle(fenced);
+      },
+    );
+  }
+
+  /** The tickets and fences that decide which of these versions count. */
+  async #committedBy(versions: (RunStateDoc | LightVersion)[], allOfPlan?: string): Promise<(v: VersionLike) => boolean> {
+    const refs = ticketRefs(versions);
+    if (refs.length === 0) return () => true;
+    const planIds = [...new Set(versions.map((v) => v.planId))];
+    const tickets = new Map<string, TicketDoc>();
+    if (allOfPlan !== undefined) {
+      for (const t of await this.#m.RunTicket.find({ planId: allOfPlan }).lean<TicketDoc[]>()) tickets.set(t._id, t);
+    } else {
+      for (let i = 0; i < refs.length; i += 1000)
+        for (const t of await this.#m.RunTicket.find({ _id: { $in: refs.slice(i, i + 1000) } }).lean<TicketDoc[]>()) tickets.set(t._id, t);
+    }
+    const fences = new Map<string, TicketDoc[]>();
+    const fenceDocs =
+      allOfPlan !== undefined
+        ? [...tickets.values()].filter((t) => t.fence)
+        : await this.#m.RunTicket.find({ planId: { $in: planIds }, fence: true }).lean<TicketDoc[]>();
+    for (const f of fenceDocs) fences.set(f.planId, [...(fences.get(f.planId) ?? []), f]);
+    return (v) =>
+      isCommitted(
+        v,
+        v.ticket === undefined || v.ticket === null ? undefined : tickets.get(ticketId(v.planId, v.ticket)),
+        fences.get(v.planId) ?? [],
+      );
+  }
+
+  /** The latest counted version of each run among `states`. */
+  async #resolve<T extends RunStateDoc | LightVersion>(states: T[], allOfPlan?: string): Promise<Map<string, Resolved<T>>> {
+    const committed = await this.#committedBy(states, allOfPlan);
+    return latestCommitted(states, committed);
+  }
+
+  async #reduce(states: RunStateDoc[], steps: RunStepDoc[], allOfPlan?: string): Promise<HostRunDoc[]> {
+    const resolved = await this.#resolve(states, allOfPlan);
     const history = new Map<string, RunStepDoc[]>();
     for (const st of steps) {
       const list = history.get(st.key) ?? [];
       list.push(st);
       history.set(st.key, list);
     }
-    return [...latest.values()].map((s) => {
+    return [...resolved.values()].flatMap(({ doc: s, top }) => {
+      if (!s) return [];
       const recs = (history.get(s.key) ?? [])
         .filter((h) => h.runId === s.runId || s.previousRunIds.includes(h.runId))
         .sort((a, b) => new Date(a.dispatchedAt).getTime() - new Date(b.dispatchedAt).getTime() || a._id.localeCompare(b._id))
         .map(toRecord);
-      return fromState(s, recs);
+      return [fromState(s, recs, top)];
     });
   }
 
@@ -123,7 +304,7 @@ export class RunStore {
       this.#m.RunArchive.find({ planId }).lean<RunStateDoc[]>(),
       this.#m.RunStep.find({ planId }).lean<RunStepDoc[]>(),
     ]);
-    return this.#reduce([...archived.map((a) => ({ ...a, key: a._id })), ...states], steps);
+    return this.#reduce([...archived.map((a) => ({ ...a, key: a._id })), ...states], steps, planId);
   }
 
   /**
@@ -138,19 +319,18 @@ export class RunStore {
     const after = (idField: '_id' | 'key') =>
       q.after ? { $or: [{ order: { $gt: q.after.order } }, { order: q.after.order, [idField]: { $gt: q.after.key } }] } : {};
     const inPhase = q.phase === undefined ? {} : { phase: q.phase };
-    type Light = { _id: string; key: string; version: number; order: number; state: RunState };
     const [archived, versions] = await Promise.all([
       this.#m.RunArchive.find({ planId, ...inPhase, ...(q.state ? { state: q.state } : {}), ...after('_id') })
         .sort({ order: 1, _id: 1 })
         .limit(q.limit + 1)
         .lean<RunStateDoc[]>(),
-      this.#m.RunState.find({ planId, ...inPhase, ...after('key') }, { key: 1, version: 1, order: 1, state: 1 }).lean<Light[]>(),
+      this.#m.RunState.find(
+        { planId, ...inPhase, ...after('key') },
+        { key: 1, planId: 1, version: 1, order: 1, state: 1, epoch: 1, ticket: 1 },
+      ).lean<LightVersion[]>(),
     ]);
-    const latest = new Map<string, Light>();
-    for (const v of versions) {
-      const cur = latest.get(v.key);
-      if (!cur || v.version > cur.version) latest.set(v.key, v);
-    }
+    const latest = new Map<string, LightVersion>();
+    for (const [key, r] of await this.#resolve(versions)) if (r.doc) latest.set(key, r.doc);
     // A run archived whose versions were not dropped yet is the archived one.
     if (latest.size > 0) {
       const done = await this.#m.RunArchive.find({ _id: { $in: [...latest.keys()] } }, { _id: 1 }).lean<{ _id: string }[]>();
@@ -225,6 +405,8 @@ export class RunStore {
       failed += keys.length - archived.length;
       if (archived.length > 0) await this.#m.RunState.deleteMany({ planId, key: { $in: archived.map((a) => a._id) } });
     }
+    // Every run archived: its versions, and so the tickets they refer to, are gone.
+    if (failure === undefined && failed === 0) await this.#m.RunTicket.deleteMany({ planId });
     if (failure !== undefined || failed > 0) {
       throw new CompactionIncompleteError(
         `plan ${planId}: ${failed} of ${finals.length} final run states not archived; their versions are kept`,
@@ -241,6 +423,7 @@ export class RunStore {
       this.#m.RunState.deleteMany({ planId }),
       this.#m.RunArchive.deleteMany({ planId }),
       this.#m.RunStep.deleteMany({ planId }),
+      this.#m.RunTicket.deleteMany({ planId }),
     ]);
   }
 }
