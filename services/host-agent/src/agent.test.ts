@@ -454,3 +454,44 @@ test("a step's events are in the command's trace; a heartbeat, even one sent as 
     await spans.stop();
   }
 });
+
+test("a deposed scheduler leader's commands are refused once the agent has seen a later leader, even after a restart", async () => {
+  const bus = new FakeBus();
+  const signals = new Map<string, AbortSignal>();
+  const driver: Driver = {
+    name: 'simulate',
+    run: async (ctx: StepContext) => {
+      signals.set(ctx.runId, ctx.signal);
+      await new Promise((_, reject) => ctx.signal.addEventListener('abort', () => reject(ctx.signal.reason)));
+      return { ok: true };
+    },
+  };
+  const store = new MemoryStateStore();
+  const withEpoch = (cmd: Partial<AgentCommand>, leaderEpoch: number): Partial<AgentCommand> => ({ ...cmd, leaderEpoch });
+  const agent = testAgent(bus, driver, { store });
+  await agent.start();
+  try {
+    assert.equal((await bus.send(withEpoch(runStep('c1', 'r1'), 9))).accepted, true);
+    await until('run r1 to start', () => signals.get('r1'));
+    assert.equal(store.state.leaderEpoch, 9, 'stored before the command was acknowledged');
+    // The old leader, awake again, cancels what the new one runs: refused, nothing stops.
+    const refused = await bus.send(withEpoch(cancel('c1.cancel', 'r1'), 5));
+    assert.equal(refused.accepted, false);
+    assert.match(refused.reason, /deposed scheduler leader \(epoch 5; epoch 9 leads\)/);
+    assert.equal(signals.get('r1')?.aborted, false);
+    // The leader's own cancel works.
+    assert.equal((await bus.send(withEpoch(cancel('c1.cancel', 'r1'), 9))).accepted, true);
+    await until('the outcome of c1', () => bus.outcomes('c1')[0]);
+  } finally {
+    await agent.stop();
+  }
+  // A restarted agent remembers the epoch: the old leader's new step is refused.
+  const again = testAgent(bus, driver, { store });
+  await again.start();
+  try {
+    assert.equal((await bus.send(withEpoch(runStep('c2', 'r2'), 5))).accepted, false);
+    assert.equal(signals.has('r2'), false);
+  } finally {
+    await again.stop();
+  }
+});

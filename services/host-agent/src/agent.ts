@@ -23,6 +23,7 @@ import {
 } from '@yixing/common';
 import type { Driver, StepContext, StepFailure, StepOutcome } from './drivers/driver.ts';
 import type { Journal } from './journal.ts';
+import { admitEpoch } from './leader-epoch.ts';
 import { runProbe } from './probe.ts';
 import {
   type AgentState,
@@ -304,6 +305,17 @@ export class HostAgent {
   ): Promise<void> {
     const ack = (accepted: boolean, duplicate: boolean, reason = ''): void =>
       respond({ commandId: cmd.commandId, accepted, duplicate, reason });
+    // A deposed scheduler leader's command changes nothing (leader-epoch.ts); a new
+    // leader's epoch is stored before anything it asks for is done.
+    const epoch = admitEpoch(this.#state.leaderEpoch ?? 0, cmd.leaderEpoch ?? 0);
+    if (!epoch.accept) {
+      ack(false, false, epoch.reason);
+      return;
+    }
+    if (epoch.raised) {
+      this.#state.leaderEpoch = epoch.seen;
+      await this.#deps.store.save(this.#state);
+    }
     const current = this.#state.current;
 
     if (cmd.action.case === 'cancelStep') {

@@ -51,6 +51,8 @@ export interface AgentState {
   facts?: { osId: string; osVersion: string } | undefined;
   /** What steps of a run left for later steps (the backup id, ...), by run id. */
   runData?: RunDataByRun;
+  /** The highest scheduler leader epoch a command came with (leader-epoch.ts). */
+  leaderEpoch?: number;
 }
 
 /**

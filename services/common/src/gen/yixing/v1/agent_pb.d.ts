@@ -199,6 +199,15 @@ export declare type AgentCommand = Message<"yixing.v1.AgentCommand"> & {
    * @generated from field: double issued_at_ms = 6;
    */
   issuedAtMs: number;
+
+  /**
+   * The fencing epoch of the scheduler that sent it (its leader lease). An agent refuses a
+   * command whose epoch is below the highest it has seen: it comes from a deposed leader.
+   * 0: a scheduler without a lease.
+   *
+   * @generated from field: double leader_epoch = 7;
+   */
+  leaderEpoch: number;
 };
 
 /**
