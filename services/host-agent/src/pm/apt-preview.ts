@@ -12,6 +12,7 @@ import { createGunzip } from 'node:zlib';
 import type { StepContext } from '../drivers/driver.ts';
 import { type CommandResult, runCommand } from '../os/command.ts';
 import { offeredFromStanza, parseAptSimulation, StanzaReader } from './apt-indexes.ts';
+import { ASSESSED_LISTS, type AssessedLists, keepLists } from './apt-lists.ts';
 import { APT_CHANGE, type AptRoot, NONINTERACTIVE } from './apt-root.ts';
 import { classifyUpgrade, type OfferedPackage } from './classify-upgrade.ts';
 import { type InstalledPackage, packageKey, type UpgradePreview } from './package-manager.ts';
@@ -75,7 +76,7 @@ export async function aptPreview(a: AptRoot, ctx: StepContext): Promise<UpgradeP
     const error = await update(args, ctx);
     return error ? { error, packages: null } : { error: '', packages: await readIndexes(args, ctx) };
   });
-  return a.withScratch(a.apt.repositories, async (args) => {
+  return a.withScratch(a.apt.repositories, async (args, lists) => {
     const error = await update(args, ctx);
     if (error) {
       return {
@@ -117,6 +118,8 @@ export async function aptPreview(a: AptRoot, ctx: StepContext): Promise<UpgradeP
       plan,
       compare: compareDebianVersions,
     });
+    // The upgrade of this run starts from these lists instead of downloading them again (apt-lists.ts).
+    if (!ctx.dryRun) await ctx.runData.set(ASSESSED_LISTS, await keepLists(lists, ctx.runData.get<AssessedLists>(ASSESSED_LISTS)));
     return {
       reachable: true,
       error: summary.code === 0 || aborted ? '' : (text.split('\n').find((l) => /^E:/.test(l)) ?? `simulation exited with ${summary.code}`),

@@ -238,34 +238,37 @@ export class AptRoot {
     return installedOf(await this.states());
   }
 
-  /** apt with the root's package state and a throwaway lists/cache directory. */
-  async withScratch<T>(repos: AptRepository[], fn: (aptArgs: string[]) => Promise<T>): Promise<T> {
+  /** apt with the root's package state and a throwaway lists/cache directory (`lists`: where its lists go). */
+  async withScratch<T>(repos: AptRepository[], fn: (aptArgs: string[], lists: string) => Promise<T>): Promise<T> {
     const dir = await mkdtemp(path.join(tmpdir(), 'yx-apt-'));
     try {
       await writeFile(path.join(dir, 'sources.list'), sourcesList(repos, this.trusted));
       await mkdir(path.join(dir, 'parts'));
       await mkdir(path.join(dir, 'lists', 'partial'), { recursive: true });
       await mkdir(path.join(dir, 'cache', 'archives', 'partial'), { recursive: true });
-      return await fn([
-        '-o',
-        `Dir=${this.root.path}`,
-        '-o',
-        `Dir::Etc::sourcelist=${path.join(dir, 'sources.list')}`,
-        '-o',
-        `Dir::Etc::sourceparts=${path.join(dir, 'parts')}`,
-        '-o',
-        `Dir::State::lists=${path.join(dir, 'lists')}`,
-        '-o',
-        `Dir::Cache=${path.join(dir, 'cache')}`,
-        '-o',
-        'Dir::Cache::pkgcache=',
-        '-o',
-        'Dir::Cache::srcpkgcache=',
-        '-o',
-        'Debug::NoLocking=1',
-        '-o',
-        'APT::Sandbox::User=root',
-      ]);
+      return await fn(
+        [
+          '-o',
+          `Dir=${this.root.path}`,
+          '-o',
+          `Dir::Etc::sourcelist=${path.join(dir, 'sources.list')}`,
+          '-o',
+          `Dir::Etc::sourceparts=${path.join(dir, 'parts')}`,
+          '-o',
+          `Dir::State::lists=${path.join(dir, 'lists')}`,
+          '-o',
+          `Dir::Cache=${path.join(dir, 'cache')}`,
+          '-o',
+          'Dir::Cache::pkgcache=',
+          '-o',
+          'Dir::Cache::srcpkgcache=',
+          '-o',
+          'Debug::NoLocking=1',
+          '-o',
+          'APT::Sandbox::User=root',
+        ],
+        path.join(dir, 'lists'),
+      );
     } finally {
       await rm(dir, { recursive: true, force: true });
     }

@@ -5,6 +5,15 @@ import type { StepContext } from '../drivers/driver.ts';
 import { runCommand } from '../os/command.ts';
 import type { HostRoot } from '../os/host-root.ts';
 import type { Profile } from '../profiles/profile.ts';
+import {
+  ASSESSED_LISTS,
+  type AssessedLists,
+  type ListsReport,
+  ROOT_LISTS,
+  releaseDigests,
+  seedLists,
+  sinceAssessment,
+} from './apt-lists.ts';
 import { aptPreview } from './apt-preview.ts';
 import { aptRestore } from './apt-restore.ts';
 import { AptRoot, NONINTERACTIVE, readAptSources } from './apt-root.ts';
@@ -56,7 +65,7 @@ export class AptPackageManager implements PackageManager {
     return aptPreview(this.#a, ctx);
   }
 
-  async upgrade(ctx: StepContext, resume: boolean): Promise<{ transaction: string }> {
+  async upgrade(ctx: StepContext, resume: boolean): Promise<{ transaction: string; lists: ListsReport }> {
     return this.#a.root.withMounts(() =>
       this.#a.withPolicyRc(async () => {
         if (resume) {
@@ -65,7 +74,7 @@ export class AptPackageManager implements PackageManager {
         }
         await this.#a.switchSources(this.#a.apt.repositories);
         ctx.progress(10, 'sources switched to the target release');
-        await this.#a.aptGet(ctx, ['update']);
+        const lists = await this.#updateLists(ctx);
         ctx.progress(20, 'package lists updated');
         if (resume) await this.#a.aptGet(ctx, ['-f', 'install']);
         // The Debian release notes' order: a minimal upgrade first, then the full one.
@@ -79,9 +88,24 @@ export class AptPackageManager implements PackageManager {
             .trim()
             .split(/\n\s*\n/)
             .slice(-1)[0] ?? '';
-        return { transaction: last.slice(0, 8000) };
+        return { transaction: last.slice(0, 8000), lists };
       }),
     );
+  }
+
+  /**
+   * `apt-get update` on the root, starting from the lists the assessment fetched when it
+   * kept them (so only the Release files travel again), and whether the repositories
+   * published anew since the assessment (apt then fetched the new indexes).
+   */
+  async #updateLists(ctx: StepContext): Promise<ListsReport> {
+    const kept = ctx.runData.get<AssessedLists>(ASSESSED_LISTS);
+    const log = (line: string): void => ctx.log(line, 'agent');
+    const reused = kept ? await seedLists(this.#a.root, kept, log) : false;
+    await this.#a.aptGet(ctx, ['update']);
+    const since = sinceAssessment(kept?.releases, await releaseDigests(this.#a.root.at(ROOT_LISTS)));
+    if (since === 'changed') log('the target repositories published new lists since the assessment: the upgrade uses the new ones');
+    return { reused, sinceAssessment: since };
   }
 
   restore(manifest: InstalledPackage[], ctx: StepContext): Promise<void> {

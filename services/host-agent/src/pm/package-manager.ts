@@ -3,6 +3,7 @@
 // one root's packages.
 import { manifestPackageProblem, YxError } from '@yixing/common';
 import type { StepContext } from '../drivers/driver.ts';
+import type { ListsReport } from './apt-lists.ts';
 
 export interface InstalledPackage {
   name: string;
@@ -95,8 +96,11 @@ export interface PackageManager {
   lockState(): Promise<LockState>;
   /** Computes the upgrade against the target repositories without changing the root. */
   preview(ctx: StepContext): Promise<UpgradePreview>;
-  /** Switches to the target repositories and upgrades; `resume` finishes an interrupted one. */
-  upgrade(ctx: StepContext, resume: boolean): Promise<{ transaction: string }>;
+  /**
+   * Switches to the target repositories and upgrades; `resume` finishes an interrupted one.
+   * `lists`: whether it reused the lists the assessment fetched, and whether they changed since.
+   */
+  upgrade(ctx: StepContext, resume: boolean): Promise<{ transaction: string; lists?: ListsReport }>;
   /** Back to the source repositories and exactly `manifest`'s packages. */
   restore(manifest: InstalledPackage[], ctx: StepContext): Promise<void>;
 }

@@ -26,10 +26,10 @@ export async function upgradeStep(d: MigrationDriverDeps, ctx: StepContext, pm: 
   const resume = ctx.resumed || started;
   await ctx.runData.set('upgrade-started', true);
   ctx.log(resume ? 'upgrade interrupted earlier: resuming it' : `upgrading with backup ${backup.id} verified`, 'agent');
-  const { transaction } = await pm.upgrade(ctx, resume);
+  const { transaction, lists } = await pm.upgrade(ctx, resume);
   await ctx.runData.set('upgrade-done', true);
   const rollback = rollbackSummary(ctx.runData.get<RunRollback>(RUN_ROLLBACK));
-  return { ok: true, report: { backup: backup.id, resumed: resume, transaction, rollback } };
+  return { ok: true, report: { backup: backup.id, resumed: resume, transaction, rollback, ...(lists ? { lists } : {}) } };
 }
 
 /** Chooses the strategy on the root as it is now and takes the snapshot it needs. */
