@@ -40,10 +40,25 @@ export class AptPackageManager implements PackageManager {
   }
 
   async lockState(): Promise<LockState> {
-    // `apt-get check` takes the dpkg lock as an upgrade would; the caches are not written.
-    const check = await this.#a.root.exec(['apt-get', 'check', '-q', '-o', 'Dir::Cache::pkgcache=', '-o', 'Dir::Cache::srcpkgcache='], {
-      env: NONINTERACTIVE,
-    });
+    // `apt-get check` takes the dpkg lock as an upgrade would; the caches are not written,
+    // and no source is read (apt takes a path ending in /dev/null for none): the lock is the
+    // question, and parsing the root's lists (tens of MB for a whole release) cost most of a second.
+    const check = await this.#a.root.exec(
+      [
+        'apt-get',
+        'check',
+        '-q',
+        '-o',
+        'Dir::Cache::pkgcache=',
+        '-o',
+        'Dir::Cache::srcpkgcache=',
+        '-o',
+        'Dir::Etc::sourcelist=/dev/null',
+        '-o',
+        'Dir::Etc::sourceparts=/dev/null',
+      ],
+      { env: NONINTERACTIVE },
+    );
     const locked = /Could not get lock|Unable to acquire the dpkg frontend lock|held by process/i.test(check.stderr + check.stdout);
     const audit = await runCommand(['dpkg', `--admindir=${this.#a.root.at('var/lib/dpkg')}`, '--audit']);
     const interrupted = audit.stdout.trim() !== '' || /dpkg was interrupted/i.test(check.stderr);
