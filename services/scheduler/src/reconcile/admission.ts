@@ -8,7 +8,7 @@
 // whole: a queue whose wave budget or failure domain is full is passed over at once, and
 // of the others only the heads are ordered (a heap), so a tick costs the number of queues
 // plus the runs it looks at to take, not the number of runs waiting.
-import type { HostRunDoc } from '../db/models.ts';
+import type { HostRunDoc, PlanDoc } from '../db/models.ts';
 import { budgetRoom, requiredHealthy } from '../plans/plan-math.ts';
 import { mayStartAt } from '../plans/windows.ts';
 import { BinaryHeap } from './binary-heap.ts';
@@ -55,6 +55,19 @@ export interface Admission {
 
 const DOMAINS: readonly Domain[] = ['cluster', 'zone', 'rack'];
 
+/** The plan's per-domain limits by `${domain}:${name}`, built once per plan document's list. */
+const limitMaps = new WeakMap<PlanDoc['domainLimits'], Map<string, number>>();
+function limitsOf(domainLimits: PlanDoc['domainLimits']): Map<string, number> {
+  let m = limitMaps.get(domainLimits);
+  if (!m) {
+    m = new Map();
+    // The first of two limits on one domain holds, as the plan lists them.
+    for (const l of domainLimits) if (!m.has(`${l.domain}:${l.name}`)) m.set(`${l.domain}:${l.name}`, l.limit);
+    limitMaps.set(domainLimits, m);
+  }
+  return m;
+}
+
 /** A queue's next run to look at this tick, ordered against the other queues' by `before`. */
 interface Head {
   queue: PendingQueue;
@@ -63,7 +76,7 @@ interface Head {
   order: number;
 }
 
-/** Lower phases first, then the longest predicted, then the plan's order. */
+/** Lower phases first, then the longest predicted, then the plan's order (as pending-queues.ts orders queues). */
 const before = (a: Head, b: Head): boolean =>
   a.queue.phase !== b.queue.phase ? a.queue.phase < b.queue.phase : a.priority !== b.priority ? a.priority > b.priority : a.order < b.order;
 
@@ -78,11 +91,10 @@ export function pickHosts(rt: AdmissionPlan, fleet: FleetView, now: number): Adm
   // Hosts taken earlier in this tick are in flight too.
   const taken = new Set<string>();
   const occupied = (hostId: string): boolean => taken.has(hostId) || fleet.isOccupied(hostId);
-  const limits = new Map(plan.domainLimits.map((l) => [`${l.domain}:${l.name}`, l.limit]));
+  const limits = limitsOf(plan.domainLimits);
   // Counted once per tick, on first use, then kept up to date with this tick's takes.
   const inFlight = new Map<string, number>();
-  const inFlightOf = (d: Domain, name: string): number => {
-    const key = `${d}:${name}`;
+  const inFlightOf = (key: string, d: Domain, name: string): number => {
     let n = inFlight.get(key);
     if (n === undefined) {
       n = fleet.inFlightIn?.(d, name) ?? 0;
@@ -92,13 +104,15 @@ export function pickHosts(rt: AdmissionPlan, fleet: FleetView, now: number): Adm
     return n;
   };
   const domainsHaveRoom = (q: PendingQueue): boolean =>
-    DOMAINS.every((d) => inFlightOf(d, q[d]) < (limits.get(`${d}:${q[d]}`) ?? Number.POSITIVE_INFINITY));
+    inFlightOf(q.domainKeys[0], 'cluster', q.cluster) < (limits.get(q.domainKeys[0]) ?? Number.POSITIVE_INFINITY) &&
+    inFlightOf(q.domainKeys[1], 'zone', q.zone) < (limits.get(q.domainKeys[1]) ?? Number.POSITIVE_INFINITY) &&
+    inFlightOf(q.domainKeys[2], 'rack', q.rack) < (limits.get(q.domainKeys[2]) ?? Number.POSITIVE_INFINITY);
   // Each quorum group's size and healthy members, counted once per tick on first use.
   const groups = new Map<string, { size: number; healthy: number }>();
   const groupOf = (hostId: string, cluster: string): string => `${cluster}|${roleKey(fleet.rolesOf?.(hostId) ?? [])}`;
   /** Healthy peers that must remain in the host's cluster (of its roles) for it to be taken. */
   const quorumAllows = (hostId: string, cluster: string): boolean => {
-    if (cluster === '') return true;
+    if (cluster === '' || spec.clusterCheck.minHealthyPercent <= 0) return true;
     const key = groupOf(hostId, cluster);
     let g = groups.get(key);
     if (!g) {
@@ -119,24 +133,26 @@ export function pickHosts(rt: AdmissionPlan, fleet: FleetView, now: number): Adm
     const ph = rt.phases[phase];
     return !ph || budgetRoom(ph.budget, ph.failed, ph.inFlightNotFailed + (takenInPhase.get(phase) ?? 0)) > 0;
   };
-  const headFrom = (queue: PendingQueue, from: number): Head | undefined => {
-    const pos = queues.nextPending(queue, from);
-    if (pos < 0) return undefined;
-    const key = queue.keys[pos] as string;
-    return { queue, pos, priority: queues.priority(key), order: queues.orderOf(key) };
-  };
-  const heads = new BinaryHeap<Head>(before);
-  for (const queue of queues.nonEmpty()) {
-    if (queue.phase > plan.openPhase || !phaseHasRoom(queue.phase) || !domainsHaveRoom(queue)) continue;
-    const head = headFrom(queue, 0);
-    if (head) heads.push(head);
-  }
-  for (let head = heads.pop(); head && room > 0; head = heads.pop()) {
+  // Queues are read by their heads, lowest phase and longest first (pending-queues.ts);
+  // a queue taken from this tick comes back with its next run, in `more`.
+  const more = new BinaryHeap<Head>(before);
+  const byHead = queues.byHead()[Symbol.iterator]();
+  let unread = byHead.next();
+  while (room > 0) {
+    const q = unread.done || unread.value.phase > plan.openPhase ? undefined : unread.value;
+    const read = q && { queue: q, pos: q.head, priority: q.headPriority, order: q.headOrder };
+    const top = more.peek();
+    const head = read && (!top || before(read, top)) ? read : more.pop();
+    if (!head) break;
+    if (head === read) unread = byHead.next();
     const { queue } = head;
-    // This tick's takes may have filled the queue's wave or domains since it was pushed.
+    // The queue's wave or domains may be full (or filled by this tick's takes).
     if (!phaseHasRoom(queue.phase) || !domainsHaveRoom(queue)) continue;
-    const next = headFrom(queue, head.pos + 1);
-    if (next) heads.push(next);
+    const pos = queues.nextPending(queue, head.pos + 1);
+    if (pos >= 0) {
+      const key = queue.keys[pos] as string;
+      more.push({ queue, pos, priority: queues.priority(key), order: queues.orderOf(key) });
+    }
     const run = rt.runs.get(queue.keys[head.pos] as string);
     if (run?.state !== 'pending') continue;
     if (run.notBefore && run.notBefore.getTime() > now) continue;
@@ -146,7 +162,10 @@ export function pickHosts(rt: AdmissionPlan, fleet: FleetView, now: number): Adm
     taken.add(run.hostId);
     room--;
     takenInPhase.set(run.phase, (takenInPhase.get(run.phase) ?? 0) + 1);
-    for (const d of DOMAINS) inFlight.set(`${d}:${queue[d]}`, inFlightOf(d, queue[d]) + 1);
+    DOMAINS.forEach((d, i) => {
+      const key = queue.domainKeys[i] as string;
+      inFlight.set(key, inFlightOf(key, d, queue[d]) + 1);
+    });
     const g = groups.get(groupOf(run.hostId, run.cluster));
     if (g && fleet.isAlive(run.hostId)) g.healthy--;
   }

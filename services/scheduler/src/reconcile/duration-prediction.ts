@@ -74,11 +74,43 @@ export function kindOf(profile: string, seconds: number | undefined): string {
   return `${profile}/${seconds === undefined ? '?' : sizeClass(seconds)}`;
 }
 
-const median = (xs: readonly number[]): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  const mid = s.length >> 1;
-  return s.length % 2 ? (s[mid] as number) : ((s[mid - 1] as number) + (s[mid] as number)) / 2;
-};
+/** The last `size` samples, kept sorted too, so that their median costs O(size) to keep and O(1) to read. */
+class SampleWindow {
+  readonly #size: number;
+  readonly #arrival: number[] = [];
+  readonly #sorted: number[] = [];
+
+  constructor(size: number) {
+    this.#size = size;
+  }
+
+  get length(): number {
+    return this.#arrival.length;
+  }
+
+  add(x: number): void {
+    this.#arrival.push(x);
+    this.#sorted.splice(this.#lowerBound(x), 0, x);
+    if (this.#arrival.length > this.#size) this.#sorted.splice(this.#lowerBound(this.#arrival.shift() as number), 1);
+  }
+
+  median(): number {
+    const s = this.#sorted;
+    const mid = s.length >> 1;
+    return s.length % 2 ? (s[mid] as number) : ((s[mid - 1] as number) + (s[mid] as number)) / 2;
+  }
+
+  #lowerBound(x: number): number {
+    let lo = 0;
+    let hi = this.#sorted.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if ((this.#sorted[mid] as number) < x) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  }
+}
 
 /**
  * The ratios learnt from finished hosts, per kind. Hosts with no prediction learn their
@@ -89,30 +121,29 @@ const median = (xs: readonly number[]): number => {
 export class DurationLearning {
   readonly #window: number;
   readonly #minSamples: number;
-  readonly #ratios = new Map<string, number[]>();
-  readonly #all: number[] = [];
+  readonly #ratios = new Map<string, SampleWindow>();
+  readonly #all: SampleWindow;
   readonly #factor = new Map<string, number>();
   #overall = 1;
 
   constructor(opts: { window?: number; minSamples?: number } = {}) {
     this.#window = opts.window ?? 99;
     this.#minSamples = opts.minSamples ?? 3;
+    this.#all = new SampleWindow(this.#window);
   }
 
   /** A host of `kind` predicted at `predicted` seconds (undefined: none) held its slot `actual` seconds. */
   learn(kind: string, predicted: number | undefined, actual: number): void {
     if (!(actual > 0) || !Number.isFinite(actual)) return;
     const sample = predicted === undefined ? actual : actual / Math.max(predicted, 1e-9);
-    const list = this.#ratios.get(kind) ?? [];
-    list.push(sample);
-    if (list.length > this.#window) list.shift();
+    const list = this.#ratios.get(kind) ?? new SampleWindow(this.#window);
+    list.add(sample);
     this.#ratios.set(kind, list);
     if (predicted !== undefined) {
-      this.#all.push(sample);
-      if (this.#all.length > this.#window) this.#all.shift();
-      this.#overall = median(this.#all);
+      this.#all.add(sample);
+      this.#overall = this.#all.median();
     }
-    if (list.length >= this.#minSamples) this.#factor.set(kind, median(list));
+    if (list.length >= this.#minSamples) this.#factor.set(kind, list.median());
   }
 
   /** Samples learnt for `kind`. */

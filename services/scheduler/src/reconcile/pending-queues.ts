@@ -7,9 +7,13 @@
 //
 // Membership and positions are fixed when the queues are built (a run's phase, domains and
 // prediction do not change); what changes is which runs are pending, kept up to date by
-// the plan's run accounting (plan-runtime.ts): each queue's count of pending runs and the
-// position before which none is.
+// the plan's run accounting (plan-runtime.ts): each queue's count of pending runs, its
+// first pending run (its head), and the queues with a pending run in a heap by their
+// heads: by phase, then the longest predicted, then the plan's order. Admission reads that
+// heap in order and stops when it has taken what it may, so a tick pays for the queues it
+// looks at, not for all of them.
 import type { HostRunDoc } from '../db/models.ts';
+import { IndexedHeap } from './binary-heap.ts';
 import { DurationLearning, kindOf } from './duration-prediction.ts';
 
 /** A run's predicted slot time in seconds (undefined: nothing known of its host). */
@@ -21,13 +25,25 @@ export interface PendingQueue {
   readonly zone: string;
   readonly rack: string;
   readonly kind: string;
+  /** `${domain}:${name}` of its cluster, zone and rack, as limits and in-flight counts are kept. */
+  readonly domainKeys: readonly [string, string, string];
   /** Run keys, longest predicted first, then in the plan's order. */
   readonly keys: readonly string[];
-  /** Index in `keys` before which no run is pending. */
+  /** Index in `keys` of its first pending run (`keys.length` when none is). */
   head: number;
   /** Pending runs in the queue. */
   pending: number;
+  /** Its head's corrected prediction and place in the plan's order: where the queue stands among the others. */
+  headPriority: number;
+  headOrder: number;
 }
+
+/** Lower phases first, then the longest predicted, then the plan's order. */
+export const queueBefore = (a: PendingQueue, b: PendingQueue): boolean =>
+  a.phase !== b.phase ? a.phase < b.phase : a.headPriority !== b.headPriority ? a.headPriority > b.headPriority : a.headOrder < b.headOrder;
+
+/** A learnt correction that moved by more than this share orders the queues again. */
+const REORDER_SHARE = 0.05;
 
 interface Place {
   queue: PendingQueue;
@@ -48,7 +64,12 @@ export class PendingQueues {
   readonly #profile: string;
   readonly #places = new Map<string, Place>();
   readonly #pending = new Set<string>();
-  readonly #nonEmpty = new Set<PendingQueue>();
+  /** Queues with a pending run. */
+  readonly #heads = new IndexedHeap<PendingQueue>(queueBefore);
+  readonly #queues: PendingQueue[] = [];
+  /** Each kind's correction when the queues were last ordered, and whether one has moved since. */
+  readonly #orderedWith = new Map<string, number>();
+  #reorder = false;
   #learning = new DurationLearning();
   #predicted = false;
 
@@ -80,7 +101,9 @@ export class PendingQueues {
   #build(runs: Iterable<HostRunDoc>, predict: Predictor): void {
     this.#places.clear();
     this.#pending.clear();
-    this.#nonEmpty.clear();
+    for (const q of this.#queues) this.#heads.remove(q);
+    this.#queues.length = 0;
+    this.#orderedWith.clear();
     this.#learning = new DurationLearning();
     const groups = new Map<string, { run: HostRunDoc; predicted: number | undefined }[]>();
     const finished: HostRunDoc[] = [];
@@ -101,21 +124,27 @@ export class PendingQueues {
         zone: first.zone,
         rack: first.rack,
         kind: kindOf(this.#profile, group[0]?.predicted),
+        domainKeys: [`cluster:${first.cluster}`, `zone:${first.zone}`, `rack:${first.rack}`],
         keys: group.map((g) => g.run._id),
-        head: 0,
+        head: group.length,
         pending: 0,
+        headPriority: 0,
+        headOrder: 0,
       };
+      this.#queues.push(queue);
       group.forEach((g, pos) => {
         this.#places.set(g.run._id, { queue, pos, predicted: g.predicted, order: g.run.order });
         if (g.run.state === 'pending') this.added(g.run);
       });
     }
     for (const run of finished) this.finished(run);
+    this.#reorderAll();
   }
 
-  /** Queues with a pending run. */
-  nonEmpty(): Iterable<PendingQueue> {
-    return this.#nonEmpty;
+  /** Queues with a pending run, by their heads (see `queueBefore`), read lazily. */
+  byHead(): Iterable<PendingQueue> {
+    if (this.#reorder) this.#reorderAll();
+    return this.#heads.ordered();
   }
 
   isPending(key: string): boolean {
@@ -133,15 +162,35 @@ export class PendingQueues {
     return this.#places.get(key)?.order ?? 0;
   }
 
-  /**
-   * The position of the queue's first pending run at or after `from`, or -1. Moves the
-   * queue's head past runs no longer pending (bookkeeping: what it returns is the same).
-   */
+  /** The position of the queue's first pending run at or after `from`, or -1. */
   nextPending(queue: PendingQueue, from: number): number {
     let i = Math.max(from, queue.head);
     while (i < queue.keys.length && !this.#pending.has(queue.keys[i] as string)) i++;
-    if (from <= queue.head) queue.head = i;
     return i < queue.keys.length ? i : -1;
+  }
+
+  /** The queue's head moved (or its kind's correction did): its place among the others. */
+  #placeQueue(queue: PendingQueue): void {
+    if (queue.pending === 0) {
+      this.#heads.remove(queue);
+      return;
+    }
+    const key = queue.keys[queue.head] as string;
+    queue.headPriority = this.priority(key);
+    queue.headOrder = this.orderOf(key);
+    this.#heads.update(queue);
+  }
+
+  #reorderAll(): void {
+    this.#reorder = false;
+    for (const q of this.#queues) {
+      this.#orderedWith.set(q.kind, this.#learning.corrected(q.kind, 1));
+      if (q.pending === 0) continue;
+      const key = q.keys[q.head] as string;
+      q.headPriority = this.priority(key);
+      q.headOrder = this.orderOf(key);
+    }
+    this.#heads.reorder();
   }
 
   /** A run became pending (or was found pending when the plan was loaded). */
@@ -150,22 +199,35 @@ export class PendingQueues {
     if (!p || this.#pending.has(run._id)) return;
     this.#pending.add(run._id);
     p.queue.pending++;
-    if (p.pos < p.queue.head) p.queue.head = p.pos;
-    this.#nonEmpty.add(p.queue);
+    if (p.pos < p.queue.head || p.queue.pending === 1) {
+      p.queue.head = Math.min(p.pos, p.queue.head);
+      this.#placeQueue(p.queue);
+    }
   }
 
   /** A run left the pending state. */
   removed(run: HostRunDoc): void {
     const p = this.#places.get(run._id);
     if (!p || !this.#pending.delete(run._id)) return;
-    p.queue.pending--;
-    if (p.queue.pending === 0) this.#nonEmpty.delete(p.queue);
+    const q = p.queue;
+    q.pending--;
+    if (p.pos !== q.head) return;
+    const next = this.nextPending(q, p.pos + 1);
+    q.head = next < 0 ? q.keys.length : next;
+    this.#placeQueue(q);
   }
 
   /** A run succeeded: its slot time against its prediction corrects its kind's. */
   finished(run: HostRunDoc): void {
     const p = this.#places.get(run._id);
     const actual = slotSeconds(run);
-    if (p && actual !== undefined) this.#learning.learn(p.queue.kind, p.predicted, actual);
+    if (!p || actual === undefined) return;
+    const kind = p.queue.kind;
+    this.#learning.learn(kind, p.predicted, actual);
+    // A kind's correction, or the plan's overall one (what kinds without their own take), moved.
+    for (const [k, was] of this.#orderedWith) {
+      const now = this.#learning.corrected(k, 1);
+      if (Math.abs(now - was) > REORDER_SHARE * Math.max(was, 1e-9)) this.#reorder = true;
+    }
   }
 }
