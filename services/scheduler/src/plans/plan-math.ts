@@ -40,6 +40,19 @@ export function planPhases(total: number, canary: Amount, waves: Amount[]): Phas
   return phases;
 }
 
+/** The per-domain limits a plan's `limits` give, as [domain, amount] pairs. */
+export function domainAmounts(limits: {
+  perCluster?: Amount;
+  perZone?: Amount;
+  perRack?: Amount;
+}): ['cluster' | 'zone' | 'rack', Amount][] {
+  const out: ['cluster' | 'zone' | 'rack', Amount][] = [];
+  if (limits.perCluster) out.push(['cluster', limits.perCluster]);
+  if (limits.perZone) out.push(['zone', limits.perZone]);
+  if (limits.perRack) out.push(['rack', limits.perRack]);
+  return out;
+}
+
 /**
  * Healthy peers a cluster of `members` hosts must keep while one of its hosts is taken:
  * more than `minHealthyPercent` of its members (a majority at 50). A cluster of one host

@@ -14,7 +14,7 @@ import type { OperationRef } from '../operations/operation-ref.ts';
 import { quorumGroup, roleKey } from '../reconcile/admission.ts';
 import type { Engine } from '../reconcile/engine.ts';
 import { minAgentVersionProblem, splitByAgentVersion } from './agent-version.ts';
-import { orderHosts, planPhases, requiredHealthy, resolveAmount } from './plan-math.ts';
+import { domainAmounts, orderHosts, planPhases, requiredHealthy, resolveAmount } from './plan-math.ts';
 import { type LabelSelector, type PlanInput, type PlanSpec, withDefaults } from './plan-spec.ts';
 import { lastAssessments, unchangedSince } from './reassessment.ts';
 import { timeLeftInWindow } from './windows.ts';
@@ -346,12 +346,7 @@ export class PlanService {
     });
 
     const domainLimits: DomainLimitDoc[] = [];
-    for (const [domain, amount] of [
-      ['cluster', spec.limits.perCluster],
-      ['zone', spec.limits.perZone],
-      ['rack', spec.limits.perRack],
-    ] as const) {
-      if (!amount) continue;
+    for (const [domain, amount] of domainAmounts(spec.limits)) {
       const names = new Set(hosts.map((h) => h.labels[domain]));
       for (const name of [...names].sort()) {
         const members = Math.max(inventory.members(domain, name).size, hosts.filter((h) => h.labels[domain] === name).length);
