@@ -10,4 +10,14 @@ export * from './mod.ts';
 export { PlanService } from './plans/plan.service.ts';
 export { withDefaults } from './plans/plan-spec.ts';
 export { lastAssessments } from './plans/reassessment.ts';
+export { lognormalWorkload } from './plans/replay-workload.ts';
+export {
+  batchBarrierSeconds,
+  exponentialRampSeconds,
+  gatedLowerBoundSeconds,
+  lowerBoundSeconds,
+  type ReplayHost,
+  replayPlan,
+  replaySchedule,
+} from './plans/schedule-replay.ts';
 export type { Engine } from './reconcile/engine.ts';
