@@ -54,10 +54,18 @@ test('a root without package files or repositories has a digest, each input name
   });
 });
 
-test("a host's facts reader gives the detected roles, sorted, and the digest over them", async () => {
+test("a host's facts reader gives the detected roles, sorted, the digest over them and the host's size", async () => {
   await withTempDir(async (root) => {
     await put(root, 'etc/os-release', 'ID=debian\nVERSION_ID="11"\n');
+    await put(root, 'var/lib/dpkg/status', 'Package: bash\nStatus: install ok installed\nInstalled-Size: 7000\n');
     const read = hostFactsReader(root, async () => ['libvirt', 'containers', 'libvirt']);
-    assert.deepEqual(await read(), { roles: ['containers', 'libvirt'], factsDigest: await factsDigest(root, ['containers', 'libvirt']) });
+    const { diskUsedBytes, ...facts } = await read();
+    assert.deepEqual(facts, {
+      roles: ['containers', 'libvirt'],
+      factsDigest: await factsDigest(root, ['containers', 'libvirt']),
+      packageCount: 1,
+      installedBytes: 7000 * 1024,
+    });
+    assert.ok(diskUsedBytes > 0);
   });
 });

@@ -7,6 +7,7 @@ import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
+import { type HostSize, hostSize } from './host-size.ts';
 
 /** Hashed by content: os-release, the dpkg status (holds included), repository and lock files. */
 const CONTENT_FILES = [
@@ -71,15 +72,16 @@ export async function factsDigest(rootPath: string, roles: readonly string[]): P
 }
 
 /**
- * AgentDeps.facts of a real host: the roles detected now (sorted, once each) and the
- * digest over them. Host mode: `facts: hostFactsReader(root.path, () => detectRoles(root, realCommands))`.
+ * AgentDeps.facts of a real host: the roles detected now (sorted, once each), the digest
+ * over them, and the host's size (os/host-size.ts). Host mode:
+ * `facts: hostFactsReader(root.path, () => detectRoles(root, realCommands))`.
  */
 export function hostFactsReader(
   rootPath: string,
   detectRoles: () => Promise<readonly string[]>,
-): () => Promise<{ roles: string[]; factsDigest: string }> {
+): () => Promise<{ roles: string[]; factsDigest: string } & HostSize> {
   return async () => {
     const roles = [...new Set(await detectRoles())].sort();
-    return { roles, factsDigest: await factsDigest(rootPath, roles) };
+    return { roles, factsDigest: await factsDigest(rootPath, roles), ...(await hostSize(rootPath)) };
   };
 }

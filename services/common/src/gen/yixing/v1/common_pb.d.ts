@@ -107,6 +107,25 @@ export declare type HostFacts = Message<"yixing.v1.HostFacts"> & {
    * @generated from field: string facts_digest = 8;
    */
   factsDigest: string;
+
+  /**
+   * The host's size, what the scheduler predicts its migration's duration from (longest
+   * first): installed packages, the bytes they occupy, and the bytes in use on its root
+   * filesystem. 0: not known (an older agent, a package manager it cannot read).
+   *
+   * @generated from field: uint32 package_count = 9;
+   */
+  packageCount: number;
+
+  /**
+   * @generated from field: double installed_bytes = 10;
+   */
+  installedBytes: number;
+
+  /**
+   * @generated from field: double disk_used_bytes = 11;
+   */
+  diskUsedBytes: number;
 };
 
 /**
