@@ -16,13 +16,17 @@ export const SHUTDOWN_GRACE_MS = 20_000;
  * Runs the steps in order on SIGTERM or SIGINT (a step that fails does not stop the rest),
  * then exits 0; exits 1 when they take longer than `graceMs` or on a second signal.
  */
-export function stopOnSignals(...steps: (() => Promise<unknown>)[]): void {
-  stopOnSignalsWithin(SHUTDOWN_GRACE_MS, ...steps);
+export function stopOnSignals(...steps: (() => Promise<unknown>)[]): (why: string, exitCode?: number) => Promise<void> {
+  return stopOnSignalsWithin(SHUTDOWN_GRACE_MS, ...steps);
 }
 
-export function stopOnSignalsWithin(graceMs: number, ...steps: (() => Promise<unknown>)[]): void {
+/** Returns the same stop, for a process that decides to stop itself (with its exit code). */
+export function stopOnSignalsWithin(
+  graceMs: number,
+  ...steps: (() => Promise<unknown>)[]
+): (why: string, exitCode?: number) => Promise<void> {
   let stopping = false;
-  const shutdown = async (signal: string): Promise<void> => {
+  const shutdown = async (signal: string, exitCode = 0): Promise<void> => {
     if (stopping) {
       process.stderr.write(`${signal} again: exiting without finishing the stop\n`);
       process.exit(1);
@@ -34,10 +38,11 @@ export function stopOnSignalsWithin(graceMs: number, ...steps: (() => Promise<un
     }, graceMs).unref();
     for (const step of steps) await step().catch(() => undefined);
     await stopTracing();
-    process.exit(0);
+    process.exit(exitCode);
   };
   process.on('SIGTERM', () => void shutdown('SIGTERM'));
   process.on('SIGINT', () => void shutdown('SIGINT'));
+  return shutdown;
 }
 
 let unhandled = 0;

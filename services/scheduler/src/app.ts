@@ -1,7 +1,16 @@
 // Builds the scheduler from injected parts: connections, logger, registry, clock and
 // configuration. main.ts wires real ones; tests wire their own.
 import type { NatsConnection } from '@nats-io/transport-node';
-import { Bus, defaultStreamLimits, ensureIndexes, ensureStreams, type Logger, type Registry } from '@yixing/common';
+import {
+  Bus,
+  defaultStreamLimits,
+  ensureIndexes,
+  ensureStreams,
+  type FencedError,
+  type LeaderLease,
+  type Logger,
+  type Registry,
+} from '@yixing/common';
 import type { ApiAccess } from '@yixing/common/http';
 import type { FastifyInstance } from 'fastify';
 import type { Connection } from 'mongoose';
@@ -16,6 +25,7 @@ import { OperationService } from './operations/operation.service.ts';
 import { type CallbackConfig, OperationCallbacks } from './operations/operation-callbacks.ts';
 import { PlanService } from './plans/plan.service.ts';
 import { Engine, type EngineConfig } from './reconcile/engine.ts';
+import { type Leader, soleLeader } from './reconcile/leader.ts';
 
 export interface SchedulerConfig {
   engine: EngineConfig;
@@ -47,6 +57,13 @@ export interface SchedulerDeps {
   config: SchedulerConfig;
   /** Who may call the API: authentication, rate limits and, when set, TLS. */
   access: ApiAccess;
+  /**
+   * The leader lease this replica campaigns for (absent: it runs alone and leads). Only
+   * the leader runs plans, consumes step events and takes writes; a follower serves reads.
+   */
+  lease?: Pick<LeaderLease, 'isLeader' | 'epoch' | 'leaderHint' | 'on' | 'start' | 'stop' | 'firstLook'>;
+  /** This replica stopped leading (deposed or fenced): it must stop; main exits so that it restarts as a follower. */
+  onDeposed?: (reason: string) => void;
 }
 
 export interface Scheduler {
@@ -94,14 +111,15 @@ export async function buildScheduler(deps: SchedulerDeps): Promise<Scheduler> {
   });
   await inventory.load();
   const audit = new AuditLog(models, clock);
-  const runs = new RunStore(models);
-  const engine = new Engine({ models, runs, bus, inventory, audit, metrics, log, clock, config: config.engine });
+  const leader: Leader = deps.lease ?? soleLeader;
+  let deposed: ((reason: string) => void) | undefined;
+  const runs = new RunStore(models, {
+    epoch: () => leader.epoch(),
+    onFenced: (err: FencedError) => deposed?.(`fenced: ${err.message}`),
+  });
+  const engine = new Engine({ models, runs, bus, inventory, audit, metrics, log, clock, config: config.engine, leader });
   engineRef = engine;
   const plans = new PlanService({ models, runs, engine, inventory, audit, log, clock, probeTargets: config.probeTargets ?? [] });
-  const orphans = await plans.deleteOrphanRuns();
-  if (orphans > 0) log.warn({ orphans }, 'deleted the runs of plans that were never created');
-  // Load live plans before consuming events: an event must find its run.
-  await engine.load();
   const consumer = new StepEventConsumer({ bus, engine, log, metrics });
   const operations = new OperationService({
     models,
@@ -135,11 +153,43 @@ export async function buildScheduler(deps: SchedulerDeps): Promise<Scheduler> {
     registry,
     heartbeatGraceMs: config.engine.heartbeatGraceMs,
     access: deps.access,
+    leader,
     operations,
     callbacks: callbackConfig,
     ...(config.bodyLimit ? { bodyLimit: config.bodyLimit } : {}),
     ...(config.maxEventStreams ? { maxEventStreams: config.maxEventStreams } : {}),
   });
+  let acting = false;
+  /** The leader's part: fence and load the live plans, then consume events and run them. */
+  async function takeOver(): Promise<void> {
+    const orphans = await plans.deleteOrphanRuns();
+    if (orphans > 0) log.warn({ orphans }, 'deleted the runs of plans that were never created');
+    // Load live plans before consuming events: an event must find its run.
+    await engine.load();
+    acting = true;
+    await consumer.start();
+    await callbacks.start();
+    engine.start();
+  }
+  async function stopActing(): Promise<void> {
+    if (!acting) return;
+    acting = false;
+    await engine.stop();
+    await consumer.stop();
+    await callbacks.stop();
+  }
+  let deposing = false;
+  /** No longer the leader: stop acting at once; the process is then stopped (onDeposed). */
+  function depose(reason: string): void {
+    if (deposing) return;
+    deposing = true;
+    log.error({ reason }, 'no longer the leader: stopping');
+    stopActing()
+      .catch((err: Error) => log.error({ err: err.message }, 'stopping after deposition failed'))
+      .finally(() => deps.onDeposed?.(reason));
+  }
+  deposed = depose;
+
   return {
     api,
     runs,
@@ -149,16 +199,25 @@ export async function buildScheduler(deps: SchedulerDeps): Promise<Scheduler> {
     operations,
     models,
     bus,
+    /** Resolves once this replica knows its role; a leader, once it has taken over. */
     async start() {
       inventory.start();
-      await consumer.start();
-      await callbacks.start();
-      engine.start();
+      if (!deps.lease) return takeOver();
+      const lease = deps.lease;
+      let tookOver: Promise<void> | undefined;
+      lease.on('elected', (epoch) => {
+        log.info({ epoch }, 'leading: taking over the plans');
+        tookOver = takeOver();
+        tookOver.catch((err: Error) => depose(`take-over failed: ${err.message}`));
+      });
+      lease.on('deposed', (reason) => depose(reason));
+      lease.start();
+      if ((await lease.firstLook()) === 'leader') await tookOver;
     },
     async stop() {
-      await engine.stop();
-      await consumer.stop();
-      await callbacks.stop();
+      // Nothing more is written before the lease is let go (a follower takes over at once).
+      await stopActing();
+      await deps.lease?.stop();
       await inventory.stop();
       await api.close();
     },

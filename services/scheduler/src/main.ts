@@ -1,6 +1,9 @@
 #!/usr/bin/env node
 // yx-scheduler: reads and validates configuration, connects to NATS and MongoDB, builds
 // the scheduler and serves its API. Fails fast with a clear message.
+import { randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
+import { jetstream } from '@nats-io/jetstream';
 import {
   apiEnv,
   busSecurityFromEnv,
@@ -9,7 +12,9 @@ import {
   connectDb,
   createLogger,
   createRegistry,
+  DEFAULT_LEASE_TIMINGS,
   int,
+  LeaderLease,
   list,
   logEnv,
   mongoEnv,
@@ -20,6 +25,7 @@ import {
   stopOnSignals,
   str,
   streamEnv,
+  timingProblems,
 } from '@yixing/common';
 import { apiAuthChecks, apiAuthEnv, loadApiAccess } from '@yixing/common/http';
 import { DEFAULT_MAX_EVENT_STREAMS } from './api/event-stream.ts';
@@ -85,6 +91,27 @@ async function main(): Promise<void> {
         parse: int({ min: 100 }),
         default: d.announceRetryMs,
       },
+      YX_SCHEDULER_REPLICA: {
+        doc: "this replica's stable name among the scheduler's replicas (a restarted replica takes its own lease back at once)",
+        parse: str({ pattern: /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/ }),
+        default: hostname().slice(0, 64),
+      },
+      YX_API_URL: {
+        doc: 'the URL other replicas and clients reach this API at (told to writers that reach a follower); empty: the listen address',
+        parse: str({ pattern: /^(|https?:\/\/\S+)$/ }),
+        default: '',
+      },
+      YX_LEASE_TTL_MS: {
+        doc: "how long followers wait, after the leader's last renewal they saw, before one takes over",
+        parse: int({ min: 100 }),
+        default: DEFAULT_LEASE_TIMINGS.ttlMs,
+      },
+      YX_LEASE_RENEW_MS: { doc: 'how often the leader renews its lease', parse: int({ min: 10 }), default: DEFAULT_LEASE_TIMINGS.renewMs },
+      YX_LEASE_DEADLINE_MS: {
+        doc: 'a leader that could not renew for this long stops acting (below YX_LEASE_TTL_MS)',
+        parse: int({ min: 20 }),
+        default: DEFAULT_LEASE_TIMINGS.renewDeadlineMs,
+      },
       YX_COMMAND_TIMEOUT_MS: {
         doc: 'how long to wait for an agent to acknowledge a command',
         parse: int({ min: 50 }),
@@ -94,6 +121,10 @@ async function main(): Promise<void> {
     process.env,
     apiAuthChecks,
   );
+  const leaseTimings = { ttlMs: cfg.YX_LEASE_TTL_MS, renewMs: cfg.YX_LEASE_RENEW_MS, renewDeadlineMs: cfg.YX_LEASE_DEADLINE_MS };
+  const leaseProblems = timingProblems(leaseTimings);
+  if (leaseProblems.length > 0)
+    throw new ConfigError(`YX_LEASE_TTL_MS, YX_LEASE_RENEW_MS, YX_LEASE_DEADLINE_MS: ${leaseProblems.join('; ')}`);
   if (cfg.YX_OPERATION_CALLBACK_URLS.length > 0 && cfg.YX_OPERATION_CALLBACK_SECRET === '')
     throw new ConfigError('YX_OPERATION_CALLBACK_SECRET: required when YX_OPERATION_CALLBACK_URLS is set (callbacks are always signed)');
   const log = createLogger('scheduler', cfg.YX_LOG_LEVEL);
@@ -106,6 +137,17 @@ async function main(): Promise<void> {
     inboxPrefix: serviceInboxPrefix('scheduler'),
   });
   const conn = await connectDb({ uri: cfg.YX_MONGO_URI, appName: 'yx-scheduler', maxPoolSize: cfg.YX_MONGO_POOL, registry });
+  // One replica leads (runs plans, takes writes); the others serve reads and take over.
+  const lease = await LeaderLease.open({
+    js: jetstream(nc),
+    key: 'scheduler',
+    holder: `${cfg.YX_SCHEDULER_REPLICA}/${randomUUID()}`,
+    replica: cfg.YX_SCHEDULER_REPLICA,
+    replicas: cfg.YX_STREAM_REPLICAS,
+    log,
+    timings: leaseTimings,
+  });
+  let stop: ((why: string, exitCode?: number) => Promise<void>) | undefined;
   const scheduler = await buildScheduler({
     conn,
     nc,
@@ -113,6 +155,9 @@ async function main(): Promise<void> {
     registry,
     clock: Date.now,
     access,
+    lease,
+    // Deposed or fenced: exit (75, "try again") so that the supervisor starts it again as a follower.
+    onDeposed: (reason) => void stop?.(`deposed: ${reason}`, 75),
     config: {
       streamReplicas: cfg.YX_STREAM_REPLICAS,
       probeTargets: cfg.YX_CLUSTER_PROBE_TARGETS,
@@ -131,12 +176,14 @@ async function main(): Promise<void> {
       },
     },
   });
-  await scheduler.start();
   const address = await scheduler.api.listen({ host: cfg.YX_API_HOST, port: cfg.YX_API_PORT });
-  log.info({ address }, 'scheduler ready');
-  process.stdout.write(`yx-scheduler ready ${address}\n`);
+  lease.advertise(cfg.YX_API_URL || address);
+  await scheduler.start();
+  const role = lease.isLeader() ? 'leader' : 'follower';
+  log.info({ address, role }, 'scheduler ready');
+  process.stdout.write(`yx-scheduler ready ${address} ${role}\n`);
 
-  stopOnSignals(
+  stop = stopOnSignals(
     () => scheduler.stop(),
     () => nc.drain(),
     () => conn.close(),

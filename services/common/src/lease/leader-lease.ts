@@ -48,10 +48,12 @@ export interface LeaderLeaseOptions {
   js: JetStreamClient;
   /** The key: the service's name. */
   key: string;
-  /** This replica: unique per process. */
+  /** This process: unique per process. */
   holder: string;
-  /** Where this replica serves its API. */
-  url: string;
+  /** The replica's stable name (empty: none; then a restart waits out the time-to-live). */
+  replica?: string;
+  /** Where this replica serves its API (may be set later, before start: advertise). */
+  url?: string;
   replicas: number;
   log: Logger;
   timings?: LeaseTimings;
@@ -75,6 +77,10 @@ export class LeaderLease extends EventEmitter<LeaseEvents> {
   #timer: NodeJS.Timeout | undefined;
   #running = false;
   #loop: Promise<void> = Promise.resolve();
+  #looked!: (role: 'leader' | 'follower') => void;
+  readonly #firstLook = new Promise<'leader' | 'follower'>((resolve) => {
+    this.#looked = resolve;
+  });
 
   private constructor(kv: KV, o: Required<Omit<LeaderLeaseOptions, 'js'>>) {
     super();
@@ -95,9 +101,16 @@ export class LeaderLease extends EventEmitter<LeaseEvents> {
     return new LeaderLease(kv, {
       monotonic: () => performance.now(),
       wall: Date.now,
+      replica: '',
+      url: '',
       ...rest,
       timings,
     });
+  }
+
+  /** Where this replica serves its API, once it listens: in the value it writes, for followers. */
+  advertise(url: string): void {
+    this.#o.url = url;
   }
 
   /** Starts campaigning (and, once leader, renewing). */
@@ -113,10 +126,13 @@ export class LeaderLease extends EventEmitter<LeaseEvents> {
     await this.#loop;
     const held = this.#held;
     this.#held = null;
-    if (held) {
-      await this.#kv.delete(this.#o.key, { previousSeq: held.revision }).catch(() => undefined);
-      this.emit('deposed', 'stopped');
-    }
+    // Let go for the next leader; the caller knows it stopped (no `deposed`).
+    if (held) await this.#kv.delete(this.#o.key, { previousSeq: held.revision }).catch(() => undefined);
+  }
+
+  /** Resolves once this replica first knows its role: it took the lease, or another holds it. */
+  firstLook(): Promise<'leader' | 'follower'> {
+    return this.#firstLook;
   }
 
   /** True while this replica may act as the leader (renewed within the deadline). */
@@ -140,21 +156,23 @@ export class LeaderLease extends EventEmitter<LeaseEvents> {
   #schedule(ms: number): void {
     if (!this.#running) return;
     this.#timer = setTimeout(() => {
-      this.#loop = this.#step().catch((err: Error) => {
-        this.#o.log.warn({ err: err.message, key: this.#o.key }, 'lease: store not reachable');
-        this.#schedule(Math.min(500, this.#o.timings.renewMs));
-      });
+      this.#loop = this.#step()
+        .then(() => this.#looked(this.#held ? 'leader' : 'follower'))
+        .catch((err: Error) => {
+          this.#o.log.warn({ err: err.message, key: this.#o.key }, 'lease: store not reachable');
+          this.#schedule(Math.min(500, this.#o.timings.renewMs));
+        });
     }, ms);
   }
 
   async #step(): Promise<void> {
-    const { key, timings, monotonic, wall, holder, url, log } = this.#o;
+    const { key, timings, monotonic, wall, holder, url, log, replica } = this.#o;
     if (!this.#held) {
       const e = await this.#kv.get(key);
       const live = e !== null && e.operation === 'PUT';
       this.#seen = observe(this.#seen, live ? e.revision : 0, live ? e.json<LeaseRecord>() : null, monotonic());
     }
-    const step = nextLeaseStep({ held: this.#held, seen: this.#seen }, monotonic(), wall(), timings);
+    const step = nextLeaseStep({ held: this.#held, seen: this.#seen }, monotonic(), wall(), timings, replica);
     switch (step.kind) {
       case 'wait':
         return this.#schedule(Math.max(step.ms, 10));
@@ -165,7 +183,8 @@ export class LeaderLease extends EventEmitter<LeaseEvents> {
         const held = this.#held as HeldLease;
         const started = monotonic();
         try {
-          const revision = await this.#kv.update(key, JSON.stringify({ holder, epoch: held.epoch, url }), step.expected);
+          const record: LeaseRecord = { holder, replica, epoch: held.epoch, url };
+          const revision = await this.#kv.update(key, JSON.stringify(record), step.expected);
           if (this.#held === held) this.#held = { ...held, revision, renewedAt: started };
         } catch (err) {
           if (!isConflict(err)) throw err;
@@ -175,7 +194,7 @@ export class LeaderLease extends EventEmitter<LeaseEvents> {
       }
       case 'acquire': {
         const started = monotonic();
-        const record: LeaseRecord = { holder, epoch: step.epoch, url };
+        const record: LeaseRecord = { holder, replica, epoch: step.epoch, url };
         try {
           const revision =
             step.expected === 0

@@ -57,3 +57,10 @@ test('timings where a leader could still act while a follower takes over are ref
   assert.equal(timingProblems({ ttlMs: 8_000, renewMs: 2_000, renewDeadlineMs: 8_000 }).length, 1);
   assert.equal(timingProblems({ ttlMs: 10_000, renewMs: 8_000, renewDeadlineMs: 8_000 }).length, 1);
 });
+
+test('a replica restarted after a crash takes its own lease back at once, with a new epoch', () => {
+  const seen = observe(null, 7, { ...rec, replica: 'sched-a' }, 1_000);
+  assert.deepEqual(nextLeaseStep({ held: null, seen }, 1_000, 0, t, 'sched-a'), { kind: 'acquire', expected: 7, epoch: 6 });
+  assert.equal(nextLeaseStep({ held: null, seen }, 1_000, 0, t, 'sched-b').kind, 'wait');
+  assert.equal(nextLeaseStep({ held: null, seen: observe(null, 7, rec, 1_000) }, 1_000, 0, t, '').kind, 'wait');
+});

@@ -25,8 +25,14 @@ export const DEFAULT_LEASE_TIMINGS: LeaseTimings = { ttlMs: 10_000, renewMs: 2_0
 
 /** The lease's value in the store. */
 export interface LeaseRecord {
-  /** The replica holding it (a unique id per process). */
+  /** The process holding it (unique per process). */
   holder: string;
+  /**
+   * The replica it runs as (stable across restarts): a replica restarted after a crash
+   * takes its own lease back at once instead of waiting out the time-to-live. Safe even
+   * if the old process still lives: its writes are fenced by the new epoch.
+   */
+  replica?: string;
   /** The fencing token: grows with every change of holder, never with a renewal. */
   epoch: number;
   /** Where the holder serves its API: followers send writers there. */
@@ -72,6 +78,7 @@ export function nextLeaseStep(
   now: number,
   wallMs: number,
   t: LeaseTimings,
+  replica = '',
 ): LeaseStep {
   const { held, seen } = state;
   if (held) {
@@ -81,6 +88,8 @@ export function nextLeaseStep(
   }
   if (!seen) return { kind: 'wait', ms: 0 };
   if (seen.revision === 0) return { kind: 'acquire', expected: 0, epoch: nextEpoch(undefined, wallMs) };
+  if (replica !== '' && seen.record?.replica === replica)
+    return { kind: 'acquire', expected: seen.revision, epoch: nextEpoch(seen.record.epoch, wallMs) };
   const left = seen.since + t.ttlMs - now;
   if (left > 0) return { kind: 'wait', ms: Math.min(left, t.renewMs) };
   return { kind: 'acquire', expected: seen.revision, epoch: nextEpoch(seen.record?.epoch, wallMs) };

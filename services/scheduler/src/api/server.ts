@@ -1,7 +1,7 @@
 // The HTTP API, built from injected parts (tests drive it through inject()). JSON Schema
 // validation rejects unknown fields (removeAdditional is off) and errors name the field.
 import swagger from '@fastify/swagger';
-import type { Bus, Registry } from '@yixing/common';
+import { type Bus, NotLeaderError, type Registry } from '@yixing/common';
 import {
   type ApiAccess,
   apiSecuritySchemes,
@@ -21,6 +21,7 @@ import type { Inventory } from '../inventory/inventory.ts';
 import type { PlanService } from '../plans/plan.service.ts';
 import { planSpecSchema } from '../plans/plan-spec.ts';
 import type { Engine } from '../reconcile/engine.ts';
+import { type Leader, soleLeader } from '../reconcile/leader.ts';
 import { assessmentRoutes } from './assessment.routes.ts';
 import type { StreamOptions } from './event-stream.ts';
 import { hostRoutes } from './host.routes.ts';
@@ -28,6 +29,8 @@ import { inventoryRoutes } from './inventory.routes.ts';
 import { type OperationRoutesDeps, operationRoutes } from './operation.routes.ts';
 import { planRoutes } from './plan.routes.ts';
 import { schedulerRouteRoles } from './route-roles.ts';
+
+const READ_METHODS: ReadonlySet<string> = new Set(['GET', 'HEAD', 'OPTIONS']);
 
 export interface ApiDeps extends OperationRoutesDeps {
   models: Models;
@@ -41,6 +44,8 @@ export interface ApiDeps extends OperationRoutesDeps {
   heartbeatGraceMs: number;
   /** Who may call: authentication, rate limits and, when set, TLS. */
   access: ApiAccess;
+  /** Whether this replica leads (a follower serves reads and refuses writes); absent: it runs alone. */
+  leader?: Leader;
   /** Largest accepted request body. */
   bodyLimit?: number;
   /** Event streams (GET /v1/plans/<id>/events) open at once; the next is refused with 429. */
@@ -60,6 +65,15 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
   installApiErrors(app, { service: 'scheduler' });
   documentErrors(app);
   await installApiAuth(app, { ...deps.access, routeRoles: schedulerRouteRoles });
+  const leader = deps.leader ?? soleLeader;
+  // A follower serves reads from the database; whatever changes something is the leader's.
+  app.addHook('preHandler', async (req) => {
+    if (READ_METHODS.has(req.method) || leader.isLeader()) return;
+    const hint = leader.leaderHint();
+    throw new NotLeaderError(`this scheduler replica does not lead: send changes to the leader${hint.url ? ` (${hint.url})` : ''}`, {
+      details: hint,
+    });
+  });
   // 3.1: its schemas are JSON Schema 2020-12, the dialect the routes validate with.
   await app.register(swagger, {
     openapi: {
@@ -71,7 +85,7 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
   });
   app.addSchema(planSpecSchema);
   app.get('/docs/json', { schema: { hide: true } }, async () => app.swagger());
-  app.get('/healthz', { schema: { hide: true } }, async () => ({ ok: true }));
+  app.get('/healthz', { schema: { hide: true } }, async () => ({ ok: true, role: leader.isLeader() ? 'leader' : 'follower' }));
   app.get('/metrics', { schema: { hide: true } }, async (_req, reply) => {
     reply.header('content-type', deps.registry.contentType);
     return deps.registry.metrics();

@@ -80,6 +80,8 @@ export interface PlanDoc {
   createdBy: string;
   /** The operation this plan carries (a plan of one host asked for through the operations API). */
   operation?: OperationRef;
+  /** The epoch of the scheduler leader that last wrote it (a deposed one's later writes are refused). */
+  leaderEpoch?: number;
   version: number;
 }
 
@@ -213,6 +215,7 @@ const planSchema = new Schema<PlanDoc>(
     finishedAt: { type: Date, default: null },
     createdBy: String,
     operation: { type: Object, default: undefined },
+    leaderEpoch: { type: Number, default: 0 },
     version: { type: Number, default: 0 },
   },
   { collection: 'plans', versionKey: false, minimize: false },

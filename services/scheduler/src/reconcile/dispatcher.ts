@@ -6,11 +6,13 @@ import { type BackupEvent, BackupState, type Bus, type Logger, startSpan, stepEn
 import type { HostRunDoc } from '../db/models.ts';
 import { takenRun } from '../host-runs/run-changes.ts';
 import type { SchedulerMetrics } from '../metrics.ts';
+import type { Leader } from './leader.ts';
 import type { LiveState, SentRecord } from './live-state.ts';
 import type { PlanRuntime } from './plan-runtime.ts';
 
 export interface DispatcherDeps {
   live: LiveState;
+  leader: Leader;
   bus: Bus;
   metrics: SchedulerMetrics;
   log: Logger;
@@ -49,20 +51,34 @@ function runTrace(rt: PlanRuntime, run: HostRunDoc, now: number): string {
 
 export class Dispatcher {
   readonly #deps: DispatcherDeps;
+  /** Runs taken whose take is not stored yet (by run key). */
+  readonly #unstored = new Set<string>();
 
   constructor(deps: DispatcherDeps) {
     this.#deps = deps;
   }
 
-  /** Takes a pending host: accounted at once (the rest of the tick sees it), stored under its lock, then sent. */
+  /**
+   * Takes a pending host: accounted at once (the rest of the tick sees it), stored under
+   * its lock, then sent. Nothing sends it before it is stored: a command for a take that a
+   * crash (or a fence) leaves unstored would run a step the next leader takes again under
+   * another command id.
+   */
   take(rt: PlanRuntime, run: HostRunDoc, now: number): void {
     const { live, metrics, log, config } = this.#deps;
     const taken = { ...takenRun(run, rt.changeContext(now, config.deadlineGraceMs)), traceparent: runTrace(rt, run, now) };
+    this.#unstored.add(run._id);
     live.replace(rt, taken);
     metrics.hostsTaken.inc();
     void live
       .withLock(run._id, async () => {
-        if (await live.commit(rt, run, taken)) this.send(rt, rt.run(run._id));
+        let stored = false;
+        try {
+          stored = await live.commit(rt, run, taken);
+        } finally {
+          this.#unstored.delete(run._id);
+        }
+        if (stored) this.send(rt, rt.run(run._id));
       })
       .catch((err: Error) => log.error({ err: err.message, run: run._id }, 'take not persisted'));
   }
@@ -81,10 +97,13 @@ export class Dispatcher {
 
   /** Sends the run's step unless it is sent already (acknowledged, or a send in flight). */
   send(rt: PlanRuntime, run: HostRunDoc): void {
-    if (run.stepState !== 'dispatching' || !run.step) return;
+    if (run.stepState !== 'dispatching' || !run.step || this.#unstored.has(run._id)) return;
     const { live, bus, metrics, log, clock, config } = this.#deps;
     const existing = live.sent.get(run._id);
     if (existing?.commandId === run.commandId && (existing.acked || existing.inFlight)) return;
+    // Only the leader sends, and every command carries its epoch (the agent's fence).
+    if (!this.#deps.leader.isLeader()) return;
+    const leaderEpoch = this.#deps.leader.epoch();
     const d: SentRecord = { commandId: run.commandId, lastSentAt: clock(), acked: false, inFlight: true };
     live.sent.set(run._id, d);
     const spec = rt.plan.spec;
@@ -95,6 +114,7 @@ export class Dispatcher {
       hostId: run.hostId,
       runId: run.runId,
       issuedAtMs: clock(),
+      leaderEpoch,
       action: {
         case: 'runStep' as const,
         value: {
@@ -143,8 +163,8 @@ export class Dispatcher {
 
   /** Tells the agent to stop the run's step (best effort: its deadline covers a lost cancel). */
   cancel(run: HostRunDoc, reason: string): void {
-    if (!run.step) return;
-    const { bus, clock, config, log } = this.#deps;
+    if (!run.step || !this.#deps.leader.isLeader()) return;
+    const { bus, clock, config, log, leader } = this.#deps;
     bus
       .request(
         'agentCommand',
@@ -153,6 +173,7 @@ export class Dispatcher {
           hostId: run.hostId,
           runId: run.runId,
           issuedAtMs: clock(),
+          leaderEpoch: leader.epoch(),
           action: { case: 'cancelStep', value: { step: stepEnum(run.step), reason } },
         },
         config.commandTimeoutMs,

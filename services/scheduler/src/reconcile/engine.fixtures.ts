@@ -1,7 +1,7 @@
 // Test helpers for the engine's unit tests: a plan document and engine ports faked in
 // memory (only what a test overrides does anything).
 import { createRegistry, type Step, silentLogger, stepName } from '@yixing/common';
-import type { HostRunDoc, PlanDoc } from '../db/models.ts';
+import type { HostRunDoc, Models, PlanDoc } from '../db/models.ts';
 import { pendingRun } from '../host-runs/new-run.ts';
 import { createSchedulerMetrics } from '../metrics.ts';
 import { withDefaults } from '../plans/plan-spec.ts';
@@ -133,4 +133,19 @@ export function memoryEngine(
   const engine = new Engine(fakeEngineDeps({ models, runs: store, bus, clock: () => clock.now }));
   engine.addPlan(plan, runs);
   return { engine, clock, sent, stored };
+}
+
+/** The plan collection as Engine.load reads and fences it: `plans` found, each fence a new version. */
+export function loadablePlans(plans: PlanDoc[]): Pick<Models['Plan'], 'find' | 'findOneAndUpdate'> {
+  return {
+    find: () => ({ lean: async () => plans }),
+    findOneAndUpdate: (filter: { _id: string }, update: { $set: Partial<PlanDoc> }) => ({
+      lean: () => ({
+        exec: async () => {
+          const plan = plans.find((p) => p._id === filter._id) as PlanDoc;
+          return { ...plan, ...update.$set, version: plan.version + 1 };
+        },
+      }),
+    }),
+  } as unknown as Pick<Models['Plan'], 'find' | 'findOneAndUpdate'>;
 }

@@ -43,7 +43,11 @@ test("a completed plan's announcements are deleted by the next sweep after its c
     },
     PlanRequest: { deleteMany: async () => ({}) },
   } as unknown as Models;
-  const store = { loadPlan: async () => runs, compact: async (planId: string) => compacted.push(planId) } as unknown as RunStore;
+  const store = {
+    loadPlan: async () => runs,
+    fencePlans: async () => undefined,
+    compact: async (planId: string) => compacted.push(planId),
+  } as unknown as RunStore;
   let now = Date.now();
   const engine = new Engine(fakeEngineDeps({ models, runs: store, clock: () => now }));
   await engine.load();

@@ -4,14 +4,14 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { Models } from '../db/models.ts';
 import type { RunStore } from '../db/run-store.ts';
-import { fakeEngineDeps, finishedRun, testPlan } from './engine.fixtures.ts';
+import { fakeEngineDeps, finishedRun, loadablePlans, testPlan } from './engine.fixtures.ts';
 import { Engine } from './engine.ts';
 
 test('after an outage the engine announces at most 64 RunFinished at once', async () => {
   const plan = testPlan('p-outage', 300);
   const runs = Array.from({ length: 300 }, (_, i) => finishedRun(plan._id, `h${i}`, i));
   const models = {
-    Plan: { find: () => ({ lean: async () => [plan] }) },
+    Plan: loadablePlans([plan]),
     RunState: { distinct: async () => [] },
     RunAnnounced: { find: () => ({ lean: async () => [] }), create: async () => ({}) },
   } as unknown as Models;
@@ -30,7 +30,9 @@ test('after an outage the engine announces at most 64 RunFinished at once', asyn
       );
     },
   };
-  const engine = new Engine(fakeEngineDeps({ models, bus, runs: { loadPlan: async () => runs } as unknown as RunStore }));
+  const engine = new Engine(
+    fakeEngineDeps({ models, bus, runs: { loadPlan: async () => runs, fencePlans: async () => undefined } as unknown as RunStore }),
+  );
   await engine.load();
   await engine.tick();
   assert.equal(most, 64, 'publishes in flight after one tick');

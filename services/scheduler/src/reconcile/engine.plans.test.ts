@@ -56,3 +56,38 @@ test('hosts held for an unsettled plan are busy until released or the plan is ad
   engine.removePlan(plan._id);
   assert.equal(engine.livePlanOf('h1'), null, 'adding the plan took over its hold; removing it left nothing');
 });
+
+test('a taken host is sent its first step only once its take is stored, however many ticks pass meanwhile', async () => {
+  let release!: () => void;
+  const stored = new Promise<void>((resolve) => {
+    release = resolve;
+  });
+  const sent: string[] = [];
+  const runs = {
+    commit: async (before: HostRunDoc, after: HostRunDoc) => {
+      await stored;
+      return { ...after, version: before.version + 1 };
+    },
+  } as unknown as RunStore;
+  const bus = {
+    publishDurable: async () => ({}),
+    request: async (_route: string, cmd: { commandId: string }) => {
+      sent.push(cmd.commandId);
+      return { accepted: true };
+    },
+  };
+  let now = Date.now();
+  const engine = new Engine(fakeEngineDeps({ runs, bus, clock: () => now }));
+  const plan = testPlan('p-slow', 1);
+  engine.addPlan(plan, [testRun(plan._id, 'h1', 0)]);
+  await engine.tick();
+  // Ticks past the re-dispatch interval (5 s), short of giving the host up (60 s), while the store is slow.
+  for (let i = 0; i < 5; i++) {
+    now += 6_000;
+    await engine.tick();
+  }
+  assert.deepEqual(sent, [], 'nothing sent before the take is stored');
+  release();
+  await new Promise((r) => setTimeout(r, 10));
+  assert.equal(sent.length, 1);
+});

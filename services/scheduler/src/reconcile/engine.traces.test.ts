@@ -5,7 +5,7 @@ import { test } from 'node:test';
 import { currentTraceparent, recordSpans } from '@yixing/common/internal';
 import type { Models } from '../db/models.ts';
 import type { RunStore } from '../db/run-store.ts';
-import { fakeEngineDeps, finishedRun, memoryEngine, testPlan, testRun } from './engine.fixtures.ts';
+import { fakeEngineDeps, finishedRun, loadablePlans, memoryEngine, testPlan, testRun } from './engine.fixtures.ts';
 import { Engine } from './engine.ts';
 
 test("outcomes announced again at start each carry their run's trace", async () => {
@@ -21,7 +21,7 @@ test("outcomes announced again at start each carry their run's trace", async () 
       history: [{ ...outcome, step: 'postcheck', commandId: `r${i}.0.postcheck.1`, outcome: 'succeeded' as const }],
     }));
     const models = {
-      Plan: { find: () => ({ lean: async () => [plan] }) },
+      Plan: loadablePlans([plan]),
       RunState: { distinct: async () => [] },
       RunAnnounced: { find: () => ({ lean: async () => [] }), create: async () => ({}) },
     } as unknown as Models;
@@ -32,7 +32,9 @@ test("outcomes announced again at start each carry their run's trace", async () 
         return {};
       },
     };
-    const engine = new Engine(fakeEngineDeps({ models, bus, runs: { loadPlan: async () => runs } as unknown as RunStore }));
+    const engine = new Engine(
+      fakeEngineDeps({ models, bus, runs: { loadPlan: async () => runs, fencePlans: async () => undefined } as unknown as RunStore }),
+    );
     await engine.load();
     assert.deepEqual(
       published.sort((a, b) => a.host.localeCompare(b.host)),

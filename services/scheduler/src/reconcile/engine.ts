@@ -25,6 +25,7 @@ import { pickHosts } from './admission.ts';
 import { Dispatcher } from './dispatcher.ts';
 import type { EngineConfig } from './engine-config.ts';
 import { Housekeeping } from './housekeeping.ts';
+import { type Leader, soleLeader } from './leader.ts';
 import { LiveState } from './live-state.ts';
 import { OperatorActions } from './operator-actions.ts';
 import { nextPlanStep } from './plan-progress.ts';
@@ -48,6 +49,8 @@ export interface EngineDeps {
   log: Logger;
   clock: () => number;
   config: EngineConfig;
+  /** Whether this replica may act, and its fencing epoch (absent: a scheduler alone). */
+  leader?: Leader;
 }
 
 const FINAL_PLAN: ReadonlySet<PlanState> = new Set(['completed', 'aborted']);
@@ -68,19 +71,21 @@ export class Engine {
   readonly #outbox: RunFinishedOutbox;
   readonly #housekeeping: Housekeeping;
   readonly #startedAt: number;
+  readonly #leader: Leader;
   #timer: NodeJS.Timeout | undefined;
   #ticking = false;
 
   constructor(deps: EngineDeps) {
     const { config } = deps;
     this.#deps = deps;
+    this.#leader = deps.leader ?? soleLeader;
     this.#startedAt = deps.clock();
     const live = new LiveState(deps.runs, (rt, before, stored) => this.#announceChange(rt, before, stored));
     this.#live = live;
     this.#outbox = new RunFinishedOutbox({ ...deps, retryMs: config.announceRetryMs });
     this.#housekeeping = new Housekeeping({ ...deps, outbox: this.#outbox, planRequestTtlMs: config.planRequestTtlMs });
-    this.#dispatcher = new Dispatcher({ ...deps, live, onBackupStatus: (evt) => this.applyBackupEvent(evt) });
-    this.#planWriter = new PlanWriter({ ...deps, live });
+    this.#dispatcher = new Dispatcher({ ...deps, leader: this.#leader, live, onBackupStatus: (evt) => this.applyBackupEvent(evt) });
+    this.#planWriter = new PlanWriter({ ...deps, leader: this.#leader, live });
     this.#actions = new OperatorActions({ ...deps, live, dispatcher: this.#dispatcher, plans: this.#planWriter });
   }
 
@@ -94,10 +99,17 @@ export class Engine {
 
   // ---------------------------------------------------------------- lifecycle
 
-  /** Rebuilds the mirror of every live plan from the database. */
+  /**
+   * Rebuilds the mirror of every live plan from the database. A leader that takes over
+   * fences each plan first (its run tickets and its document), then reads: what the
+   * deposed leader writes after that is refused or does not count (db/run-versions.ts).
+   */
   async load(): Promise<void> {
     const { models, runs } = this.#deps;
-    const plans = await models.Plan.find({ state: { $nin: [...FINAL_PLAN] } }).lean<PlanDoc[]>();
+    const found = await models.Plan.find({ state: { $nin: [...FINAL_PLAN] } }).lean<PlanDoc[]>();
+    await runs.fencePlans(found.map((p) => p._id));
+    const plans: PlanDoc[] = [];
+    for (const plan of found) plans.push(await this.#planWriter.fence(plan));
     for (const plan of plans) this.addPlan(plan, await runs.loadPlan(plan._id));
     await this.#outbox.load([...this.plans.values()].flatMap((rt) => [...rt.runs.values()]));
     this.#reannounce();
@@ -147,7 +159,8 @@ export class Engine {
   // ---------------------------------------------------------------- the loop
 
   async tick(): Promise<void> {
-    if (this.#ticking) return;
+    // A leader that could not renew its lease in time stops acting at once.
+    if (this.#ticking || !this.#leader.isLeader()) return;
     this.#ticking = true;
     const started = performance.now();
     try {

@@ -1,14 +1,16 @@
 // Stores a live plan's document (one conditional write, under the plan's lock), publishes
 // its plan events, and takes an ended plan out of the engine: removed from the live
 // state, then its runs compacted.
-import { type Bus, clip, conditionalUpdate, type Logger, StaleWriteError } from '@yixing/common';
+import { type Bus, clip, conditionalUpdate, FencedError, type Logger, StaleWriteError } from '@yixing/common';
 import type { HostRunDoc, Models, PlanDoc, PlanState } from '../db/models.ts';
 import type { RunStore } from '../db/run-store.ts';
+import type { Leader } from './leader.ts';
 import type { LiveState } from './live-state.ts';
 import type { PlanRuntime } from './plan-runtime.ts';
 
 export interface PlanWriterDeps {
   live: LiveState;
+  leader: Leader;
   models: Pick<Models, 'Plan'>;
   runs: Pick<RunStore, 'compact'>;
   bus: Bus;
@@ -23,26 +25,61 @@ export class PlanWriter {
     this.#deps = deps;
   }
 
-  /** Stores changes to the plan document; false if someone moved first (the mirror then holds the stored plan). */
+  /**
+   * Stores changes to the plan document, stamped with this leader's epoch; false if
+   * someone moved first (the mirror then holds the stored plan). A plan a later leader
+   * wrote is not this one's to change: FencedError.
+   */
   save(rt: PlanRuntime, changes: Partial<PlanDoc>): Promise<boolean> {
-    const { live, models, clock } = this.#deps;
+    const { live, models, clock, leader } = this.#deps;
     return live.withLock(`plan:${rt.plan._id}`, async () => {
       const before = rt.plan;
+      const leaderEpoch = leader.epoch();
       try {
         rt.plan = await conditionalUpdate(
           models.Plan,
           { _id: before._id, version: before.version },
-          { $set: { ...changes, updatedAt: new Date(clock()) } },
+          { $set: { ...changes, leaderEpoch, updatedAt: new Date(clock()) } },
         );
         live.events.emit('plan', rt.plan._id);
         return true;
       } catch (err) {
         if (!(err instanceof StaleWriteError)) throw err;
         const fresh = await models.Plan.findById(before._id).lean<PlanDoc>();
+        if (fresh && (fresh.leaderEpoch ?? 0) > leaderEpoch) {
+          throw new FencedError(`plan ${before._id}: written by leader epoch ${fresh.leaderEpoch}, above this one's ${leaderEpoch}`, {
+            details: { planId: before._id, epoch: leaderEpoch, found: fresh.leaderEpoch },
+          });
+        }
         if (fresh) rt.plan = fresh;
         return false;
       }
     });
+  }
+
+  /**
+   * A leader taking over stamps each live plan with its epoch (a new version): a deposed
+   * leader's later write, conditional on the version it read, finds another, and sees the
+   * later epoch. Returns the stored plan.
+   */
+  async fence(plan: PlanDoc): Promise<PlanDoc> {
+    const { models, leader } = this.#deps;
+    const leaderEpoch = leader.epoch();
+    let current = plan;
+    for (;;) {
+      if ((current.leaderEpoch ?? 0) > leaderEpoch)
+        throw new FencedError(`plan ${plan._id}: a later leader (epoch ${current.leaderEpoch}) took it over`, {
+          details: { planId: plan._id, epoch: leaderEpoch, found: current.leaderEpoch },
+        });
+      try {
+        return await conditionalUpdate(models.Plan, { _id: current._id, version: current.version }, { $set: { leaderEpoch } });
+      } catch (err) {
+        if (!(err instanceof StaleWriteError)) throw err;
+        const fresh = await models.Plan.findById(plan._id).lean<PlanDoc>();
+        if (!fresh) return current;
+        current = fresh;
+      }
+    }
   }
 
   /** Moves the plan to `state` and announces it; an ended plan leaves the engine and is compacted. */
