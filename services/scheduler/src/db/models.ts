@@ -22,6 +22,10 @@ export interface HostDoc {
     roles?: string[];
     /** A digest of what the assessment reads; equal to its last assessment's: nothing to assess again. */
     factsDigest?: string;
+    /** The host's size, what its migration's duration is predicted from (0 or absent: not known). */
+    packageCount?: number;
+    installedBytes?: number;
+    diskUsedBytes?: number;
   };
   labels: { pool: string; cluster: string; zone: string; rack: string; role: string; extra: Record<string, string> };
   driver: string;
@@ -183,6 +187,9 @@ const hostSchema = new Schema<HostDoc>(
       bootId: String,
       roles: { type: [String], default: [] },
       factsDigest: { type: String, default: '' },
+      packageCount: { type: Number, default: 0 },
+      installedBytes: { type: Number, default: 0 },
+      diskUsedBytes: { type: Number, default: 0 },
     },
     labels: { pool: String, cluster: String, zone: String, rack: String, role: String, extra: { type: Object, default: {} } },
     driver: String,

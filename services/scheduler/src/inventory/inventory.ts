@@ -45,6 +45,9 @@ function fingerprint(h: Pick<InventoryHost, 'facts' | 'labels' | 'driver' | 'age
     f.kernel,
     f.roles ?? [],
     f.factsDigest ?? '',
+    // The disk in use is left out: it moves all the time, and is a hint only.
+    f.packageCount ?? 0,
+    f.installedBytes ?? 0,
     l.pool,
     l.cluster,
     l.zone,
@@ -68,6 +71,9 @@ function fromRegistration(m: AgentRegistration, registeredAt: Date): InventoryHo
       bootId: m.facts?.bootId ?? '',
       roles: [...(m.facts?.roles ?? [])].sort(),
       factsDigest: m.facts?.factsDigest ?? '',
+      packageCount: m.facts?.packageCount ?? 0,
+      installedBytes: Math.max(0, m.facts?.installedBytes ?? 0),
+      diskUsedBytes: Math.max(0, m.facts?.diskUsedBytes ?? 0),
     },
     labels: {
       pool: m.labels?.pool ?? '',

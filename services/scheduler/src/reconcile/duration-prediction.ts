@@ -64,6 +64,14 @@ export function predictSeconds(inputs: PredictionInputs, model: PredictionModel 
   );
 }
 
+/** A host's size from its registered facts (HostDoc.facts); null when it reported none. */
+export function sizeOfFacts(
+  facts: { packageCount?: number; installedBytes?: number; diskUsedBytes?: number } | undefined,
+): HostSize | null {
+  if (!facts) return null;
+  return { packages: facts.packageCount ?? 0, installedBytes: facts.installedBytes ?? 0, diskUsedBytes: facts.diskUsedBytes ?? 0 };
+}
+
 /** Hosts whose predictions are within a factor of two share a size class. */
 export function sizeClass(seconds: number): number {
   return Math.max(0, Math.round(Math.log2(Math.max(1, seconds) / 60)));

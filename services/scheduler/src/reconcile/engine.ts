@@ -23,6 +23,7 @@ import { operationChangeOf, operationEventOf } from '../operations/operation-eve
 import { windowNotice } from '../plans/windows.ts';
 import { pickHosts } from './admission.ts';
 import { Dispatcher } from './dispatcher.ts';
+import { predictSeconds, sizeOfFacts } from './duration-prediction.ts';
 import type { EngineConfig } from './engine-config.ts';
 import { Housekeeping } from './housekeeping.ts';
 import { type Leader, soleLeader } from './leader.ts';
@@ -194,6 +195,9 @@ export class Engine {
         return n;
       },
     };
+    // Longest first: each host's duration predicted from its size, once, when the plan is first read.
+    if (!rt.pendingQueues.predicted)
+      rt.pendingQueues.predictWith((run) => predictSeconds({ size: sizeOfFacts(inventory.get(run.hostId)?.facts) }), rt.runs.values());
     const { take } = pickHosts(rt, fleet, now);
     for (const run of take) this.#dispatcher.take(rt, run, now);
   }
