@@ -405,8 +405,8 @@ export class RunStore {
       failed += keys.length - archived.length;
       if (archived.length > 0) await this.#m.RunState.deleteMany({ planId, key: { $in: archived.map((a) => a._id) } });
     }
-    // Every run archived: its versions, and so the tickets they refer to, are gone.
-    if (failure === undefined && failed === 0) await this.#m.RunTicket.deleteMany({ planId });
+    // The plan's tickets stay: a read that began before the versions were dropped still
+    // needs them. Housekeeping drops them once the plan is long over.
     if (failure !== undefined || failed > 0) {
       throw new CompactionIncompleteError(
         `plan ${planId}: ${failed} of ${finals.length} final run states not archived; their versions are kept`,

@@ -3,10 +3,12 @@
 // run_announcements of plans no longer live (compacted: never announced again).
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { silentLogger } from '@yixing/common';
 import type { Models, PlanDoc } from '../db/models.ts';
 import type { RunStore } from '../db/run-store.ts';
 import { fakeEngineDeps, finishedRun, testPlan } from './engine.fixtures.ts';
 import { Engine } from './engine.ts';
+import { Housekeeping } from './housekeeping.ts';
 
 test('Idempotency-Keys older than a day are deleted, once an hour', async () => {
   const deletes: unknown[] = [];
@@ -58,4 +60,30 @@ test("a completed plan's announcements are deleted by the next sweep after its c
   await engine.tick();
   assert.deepEqual(deletes.at(-1), { planId: { $nin: [] } }, 'once compacted, they were deleted');
   await engine.stop();
+});
+
+test('run tickets are dropped for plans over for ten minutes and holding no versions; never for live ones', async () => {
+  const now = Date.parse('2030-01-02T00:00:00Z');
+  const dropped: unknown[] = [];
+  const models = {
+    PlanRequest: { deleteMany: async () => ({}) },
+    RunTicket: {
+      distinct: async () => ['p-old', 'p-recent', 'p-live', 'p-versions', 'p-gone', 'p-unfinished'],
+      deleteMany: async (filter: unknown) => dropped.push(filter),
+    },
+    RunState: { distinct: async () => ['p-versions'] },
+    Plan: {
+      find: () => ({
+        lean: async () => [
+          { _id: 'p-old', finishedAt: new Date(now - 3_600_000) },
+          { _id: 'p-recent', finishedAt: new Date(now - 60_000) },
+          { _id: 'p-unfinished', finishedAt: null },
+        ],
+      }),
+    },
+  } as unknown as Models;
+  const housekeeping = new Housekeeping({ models, outbox: { forgetAllBut: async () => undefined }, log: silentLogger() });
+  housekeeping.tick(now, () => ['p-live']);
+  await new Promise((r) => setTimeout(r, 10));
+  assert.deepEqual(dropped, [{ planId: { $in: ['p-old', 'p-gone'] } }]);
 });
