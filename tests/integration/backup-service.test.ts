@@ -302,19 +302,21 @@ test('a plan over its backup quota is refused an upload slot', async () => {
   }
 });
 
-/** Reads of the store that fail like a NATS timeout, `n` times, then work. */
+/** Writes and reads of the store that fail like a NATS timeout, `n` times, then work. */
 function flaky(store: ArchiveStorage, failures: { left: number; seen: number }): ArchiveStorage {
+  const timeout = (): boolean => {
+    if (failures.left <= 0) return false;
+    failures.left--;
+    failures.seen++;
+    return true;
+  };
   return {
-    put: (name, data) => store.put(name, data),
+    put: (name, data) => (timeout() ? Promise.reject(Object.assign(new Error('TIMEOUT'), { code: 'TIMEOUT' })) : store.put(name, data)),
     delete: (name) => store.delete(name),
     list: (prefix) => store.list(prefix),
-    readPiece: (name, cursor, maxBytes) => store.readPiece(name, cursor, maxBytes),
+    stat: (name) => store.stat(name),
     async *get(name) {
-      if (failures.left > 0) {
-        failures.left--;
-        failures.seen++;
-        throw Object.assign(new Error('TIMEOUT'), { code: 'TIMEOUT' });
-      }
+      if (timeout()) throw Object.assign(new Error('TIMEOUT'), { code: 'TIMEOUT' });
       yield* store.get(name);
     },
   };
@@ -327,7 +329,7 @@ test('a store that does not answer is not a damaged backup: nothing is failed, t
   try {
     const file = await makeArchive(dir, 'flaky', payload20);
     const store = await agent('host-flaky');
-    failures.left = 2; // the commit's read-back of what it stored, twice
+    failures.left = 2; // the commit's write of what it stores, twice
     const rec = await store.put({ hostId: 'host-flaky', runId: 'run-f', profile: 'p', paths: ['/etc'], manifestSha256: '' }, file);
     assert.equal(failures.seen, 2);
     const attempts = (await app.api.inject({ headers: bearer(), method: 'GET', url: '/v1/backups?hostId=host-flaky' })).json().items as {

@@ -150,18 +150,16 @@ test("the service reads an agent no piece of another host's backup, and no objec
   assert.match(swapped.reason, /is not a restore copy of backup/);
   assert.equal(swapped.data.length, 0);
 
-  // A's own object with a cursor into B's object's chunks (its nuid): refused.
+  // A cursor is a byte offset into the named backup's own plaintext: nothing else (an
+  // object's chunk position, as cursors were) and nothing past its end.
   const first = await b.request('restoreChunkRequest', { hostId: 'host-b3', backupId: bRecord.id, objectName: bObject, cursor: '' });
   assert.equal(first.reason, '');
-  const bNuid = first.nextCursor.split(':')[0] as string;
-  const forged = await a.request('restoreChunkRequest', {
-    hostId: 'host-a3',
-    backupId: aRecord.id,
-    objectName: aObject,
-    cursor: `${bNuid}:0:0`,
-  });
-  assert.match(forged.reason, /is not a place in object/);
-  assert.equal(forged.data.length, 0);
+  assert.equal(first.nextCursor, String(first.data.length));
+  for (const cursor of ['AbCdEf:0:0', String(aRecord.sizeBytes), '-1']) {
+    const forged = await a.request('restoreChunkRequest', { hostId: 'host-a3', backupId: aRecord.id, objectName: aObject, cursor });
+    assert.match(forged.reason, new RegExp(`cursor .* is not a piece of backup ${aRecord.id}'s ${aRecord.sizeBytes} bytes`), cursor);
+    assert.equal(forged.data.length, 0);
+  }
 });
 
 test('an upload with a missing piece is never verified; its pieces are dropped', async () => {

@@ -66,6 +66,9 @@ schema.index({ hostId: 1 });
 schema.index({ runId: 1 });
 schema.index({ planId: 1 });
 schema.index({ state: 1 });
+// The sweep's queries: what is due, by state and time, read in that order.
+schema.index({ state: 1, expiresAt: 1 });
+schema.index({ state: 1, createdAt: 1 });
 
 export function backupModel(conn: Connection): Model<BackupDoc> {
   return conn.model<BackupDoc>('Backup', schema);

@@ -46,21 +46,48 @@ function aad(n: number, last: boolean): Buffer {
   return b;
 }
 
+/** Bytes taken in as they come and handed out in exact lengths, each copied once. */
+class ByteQueue {
+  #chunks: Uint8Array[] = [];
+  length = 0;
+
+  push(chunk: Uint8Array): void {
+    if (chunk.length === 0) return;
+    this.#chunks.push(chunk);
+    this.length += chunk.length;
+  }
+
+  /** The first `n` bytes (n <= length), removed. */
+  take(n: number): Buffer {
+    const out = Buffer.allocUnsafe(n);
+    let at = 0;
+    while (at < n) {
+      const c = this.#chunks[0] as Uint8Array;
+      const part = Math.min(c.length, n - at);
+      out.set(part === c.length ? c : c.subarray(0, part), at);
+      at += part;
+      if (part === c.length) this.#chunks.shift();
+      else this.#chunks[0] = c.subarray(part);
+    }
+    this.length -= n;
+    return out;
+  }
+}
+
 /** Re-chunks a byte stream into frames of exactly FRAME bytes (the last one shorter). */
 async function* frames(source: AsyncIterable<Uint8Array>): AsyncIterable<{ data: Buffer; last: boolean }> {
-  let buf = Buffer.alloc(0);
+  const q = new ByteQueue();
   let pending: Buffer | undefined;
   for await (const chunk of source) {
-    buf = Buffer.concat([buf, chunk]);
-    while (buf.length >= FRAME) {
+    q.push(chunk);
+    while (q.length >= FRAME) {
       if (pending) yield { data: pending, last: false };
-      pending = buf.subarray(0, FRAME);
-      buf = buf.subarray(FRAME);
+      pending = q.take(FRAME);
     }
   }
-  if (buf.length > 0) {
+  if (q.length > 0) {
     if (pending) yield { data: pending, last: false };
-    yield { data: buf, last: true };
+    yield { data: q.take(q.length), last: true };
   } else if (pending) yield { data: pending, last: true };
   else yield { data: Buffer.alloc(0), last: true };
 }
@@ -73,10 +100,14 @@ export async function* seal(source: AsyncIterable<Uint8Array>, k: SealingKey): A
   for await (const f of frames(source)) {
     const c = createCipheriv('aes-256-gcm', k.key, nonce(prefix, n));
     c.setAAD(aad(n, f.last));
-    const ct = Buffer.concat([c.update(f.data), c.final()]);
+    const ct = c.update(f.data);
+    c.final(); // nothing more for GCM: the tag is ready
     const len = Buffer.alloc(4);
     len.writeUInt32BE(ct.length);
-    yield Buffer.concat([len, ct, c.getAuthTag()]);
+    // Three pieces, not one copied together: the store re-chunks anyway.
+    yield len;
+    yield ct;
+    yield c.getAuthTag();
     n++;
   }
 }
@@ -88,43 +119,45 @@ export function sealedKeyId(head: Buffer): string | undefined {
 }
 
 export async function* unseal(source: AsyncIterable<Uint8Array>, keys: (id: string) => SealingKey | undefined): AsyncIterable<Uint8Array> {
-  let buf = Buffer.alloc(0);
+  const q = new ByteQueue();
   const it = source[Symbol.asyncIterator]();
   const need = async (n: number): Promise<boolean> => {
-    while (buf.length < n) {
+    while (q.length < n) {
       const { value, done } = await it.next();
       if (done) return false;
-      buf = Buffer.concat([buf, value]);
+      q.push(value);
     }
     return true;
   };
-  if (!(await need(5)) || !buf.subarray(0, 4).equals(MAGIC)) throw new SealedStreamError('not a sealed Yixing backup');
-  const idLen = buf[4] as number;
-  if (!(await need(5 + idLen + 8))) throw new SealedStreamError('sealed header truncated');
-  const id = buf.subarray(5, 5 + idLen).toString();
+  if (!(await need(5))) throw new SealedStreamError('not a sealed Yixing backup');
+  const magic = q.take(5);
+  if (!magic.subarray(0, 4).equals(MAGIC)) throw new SealedStreamError('not a sealed Yixing backup');
+  const idLen = magic[4] as number;
+  if (!(await need(idLen + 8))) throw new SealedStreamError('sealed header truncated');
+  const id = q.take(idLen).toString();
   const k = keys(id);
   if (!k) throw new SealedStreamError(`backup sealed with key ${id}, which this service does not have`);
-  const prefix = Buffer.from(buf.subarray(5 + idLen, 13 + idLen));
-  buf = buf.subarray(13 + idLen);
+  const prefix = q.take(8);
   let n = 0;
   let sawLast = false;
   while (await need(4)) {
     if (sawLast) throw new SealedStreamError('data after the last frame');
-    const len = buf.readUInt32BE(0);
-    if (len > FRAME || !(await need(4 + len + 16))) throw new SealedStreamError(`frame ${n} truncated`);
-    const ct = buf.subarray(4, 4 + len);
-    const tag = buf.subarray(4 + len, 20 + len);
-    buf = buf.subarray(20 + len);
+    const len = q.take(4).readUInt32BE(0);
+    if (len > FRAME || !(await need(len + 16))) throw new SealedStreamError(`frame ${n} truncated`);
+    const ct = q.take(len);
+    const tag = q.take(16);
     // Whether this is the last frame is only known once the stream ends after it.
     const last = !(await need(1));
     const d = createDecipheriv('aes-256-gcm', k.key, nonce(prefix, n));
     d.setAAD(aad(n, last));
     d.setAuthTag(tag);
+    const plain = d.update(ct);
     try {
-      yield Buffer.concat([d.update(ct), d.final()]);
+      d.final(); // GCM adds nothing here; it checks the tag
     } catch {
       throw new SealedStreamError(`frame ${n} fails authentication: the backup was altered or truncated`);
     }
+    yield plain;
     sawLast = last;
     n++;
   }

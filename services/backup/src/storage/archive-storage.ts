@@ -11,12 +11,10 @@ export interface ArchiveStorage {
   /** Reads the object; ObjectMissingError, or CorruptObjectError from the iterator when it is not intact. */
   get(name: string): AsyncIterable<Uint8Array>;
   /**
-   * A piece of the object from `cursor` ('' for the first), at most `maxBytes` unless one
-   * chunk is larger, and where the next starts ('' after the last): how an agent reads
-   * its restore copy through the service. ObjectMissingError when the object is gone,
-   * CorruptObjectError when it ends early.
+   * What the store records for the object: its size and the SHA-256 of its bytes, which
+   * every later read is checked against. ObjectMissingError when it is not there.
    */
-  readPiece(name: string, cursor: string, maxBytes: number): Promise<{ data: Uint8Array; next: string }>;
+  stat(name: string): Promise<StoredObject & { sha256: string }>;
   delete(name: string): Promise<void>;
   list(prefix: string): Promise<StoredObject[]>;
 }

@@ -14,6 +14,7 @@ import {
   BackupState,
   type Bus,
   type InitOf,
+  limits,
   type ReplyOf,
   type RouteName,
   readTarMember,
@@ -39,6 +40,11 @@ async function manifestSha(file: string): Promise<string> {
   const bytes = await readTarMember(file, BACKUP_MANIFEST_MEMBER);
   return bytes?.length ? createHash('sha256').update(bytes).digest('hex') : '';
 }
+
+/** A restore piece: what one reply carries (the service hands out pieces at multiples of it). */
+const RESTORE_PIECE_BYTES = limits.restoreChunk.data;
+/** Restore pieces asked for at once. */
+const RESTORE_PIECES_IN_FLIGHT = 8;
 
 /** Pieces awaiting the stream's acknowledgement at once: every write is fsynced, so one at a time would wait on each. */
 const PIECES_IN_FLIGHT = 16;
@@ -167,9 +173,8 @@ export class BusBackupStore implements BackupStore {
     const dir = await mkdtemp(path.join(tmpdir(), 'yx-restore-'));
     const file = path.join(dir, `${id}.tar`);
     try {
-      await this.#readPieces(id, grant.objectName, grant.sizeBytes, file);
       // Checked here too, before anything on the host is written from it.
-      const sha = await sha256File(file);
+      const sha = await this.#readPieces(id, grant.objectName, grant.sizeBytes, file);
       if (sha !== grant.sha256)
         throw new BackupVerificationError(`restore copy of ${id} has SHA-256 ${sha}, the service granted ${grant.sha256}`);
       return {
@@ -193,24 +198,48 @@ export class BusBackupStore implements BackupStore {
     }
   }
 
-  /** The granted copy, piece by piece from the service, into `file`; at most `sizeBytes` bytes. */
-  async #readPieces(id: string, objectName: string, sizeBytes: number, file: string): Promise<void> {
-    const ask = (cursor: string) =>
-      this.#ask('restoreChunkRequest', { hostId: this.#o.hostId, backupId: id, objectName, cursor }, 60_000, (p) =>
-        p.reason && p.retryable ? `piece of ${id} not read yet (${p.reason})` : undefined,
+  /**
+   * The granted backup, piece by piece from the service, into `file`, hashed as it is
+   * written; returns its SHA-256. Pieces are at fixed offsets, so several are asked for at
+   * once (a round trip per piece would bound a restore by latency, not bandwidth).
+   */
+  async #readPieces(id: string, objectName: string, sizeBytes: number, file: string): Promise<string> {
+    const ask = (offset: number) =>
+      this.#ask(
+        'restoreChunkRequest',
+        { hostId: this.#o.hostId, backupId: id, objectName, cursor: offset ? String(offset) : '' },
+        60_000,
+        (p) => (p.reason && p.retryable ? `piece of ${id} at byte ${offset} not read yet (${p.reason})` : undefined),
       );
+    const sha = createHash('sha256');
     async function* pieces(): AsyncIterable<Uint8Array> {
-      let cursor = '';
-      let bytes = 0;
-      do {
-        const piece = await ask(cursor);
-        if (piece.reason) throw new BackupVerificationError(`restore copy of ${id}: ${piece.reason}`);
-        bytes += piece.data.length;
-        if (bytes > sizeBytes) throw new BackupVerificationError(`restore copy of ${id} is longer than the ${sizeBytes} bytes granted`);
-        yield piece.data;
-        cursor = piece.nextCursor;
-      } while (cursor);
+      const asked: { offset: number; reply: Promise<ReplyOf<'restoreChunkRequest'>> }[] = [];
+      let next = 0;
+      try {
+        for (let offset = 0; offset < sizeBytes; ) {
+          while (asked.length < RESTORE_PIECES_IN_FLIGHT && next < sizeBytes) {
+            const reply = ask(next);
+            reply.catch(() => undefined); // awaited in order below; a failure must not go unhandled meanwhile
+            asked.push({ offset: next, reply });
+            next += RESTORE_PIECE_BYTES;
+          }
+          const piece = await (asked.shift() as (typeof asked)[number]).reply;
+          // The service's refusal (a corrupt backup among them) is the restore's.
+          if (piece.reason) throw new BackupVerificationError(`restore of ${id} refused: ${piece.reason}`);
+          const expected = Math.min(RESTORE_PIECE_BYTES, sizeBytes - offset);
+          if (piece.data.length !== expected)
+            throw new BackupVerificationError(
+              `restore copy of ${id}: the piece at byte ${offset} has ${piece.data.length} bytes, not ${expected}`,
+            );
+          sha.update(piece.data);
+          yield piece.data;
+          offset += expected;
+        }
+      } finally {
+        await Promise.allSettled(asked.map((a) => a.reply));
+      }
     }
     await pipeline(pieces, createWriteStream(file));
+    return sha.digest('hex');
   }
 }
