@@ -232,3 +232,28 @@ test('a pick looks at the runs it takes, not at the runs waiting behind full dom
   assert.deepEqual(large.take, ['h10010', 'h10011', 'h10012']);
   assert.equal(large.looked, small.looked, `${small.looked} lookups with 100 blocked, ${large.looked} with 10,000`);
 });
+
+test('hosts deferred by their cluster check cost a pick nothing until they are due', () => {
+  /** Runs and fleet calls pickHosts makes with `deferred` hosts of cluster c deferred past NOW, and one free host. */
+  const lookups = (deferred: number, now = NOW): { take: string[]; looked: number } => {
+    const hosts: Where[] = [
+      ...Array.from({ length: deferred }, () => ({ cluster: 'c', notBefore: new Date(NOW + 60_000) })),
+      { cluster: 'free' },
+    ];
+    const rt = runtime(hosts, { budget: hosts.length }, { clusterCheck: { minHealthyPercent: 0 }, limits: { maxInFlight: 5 } });
+    let looked = 0;
+    const view = {
+      ...rt,
+      runs: {
+        get: (key: string) => {
+          looked++;
+          return rt.runs.get(key);
+        },
+      },
+    } as unknown as PlanRuntime;
+    return { take: pickHosts(view, fleet(), now).take.map((r) => r.hostId), looked };
+  };
+  assert.deepEqual(lookups(10).take, ['h10']);
+  assert.equal(lookups(1000).looked, lookups(10).looked, 'as many lookups with 1,000 deferred hosts as with 10');
+  assert.deepEqual(lookups(10, NOW + 60_000).take, ['h0', 'h1', 'h2', 'h3', 'h4'], 'once due, they are taken');
+});

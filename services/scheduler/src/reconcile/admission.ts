@@ -136,7 +136,7 @@ export function pickHosts(rt: AdmissionPlan, fleet: FleetView, now: number): Adm
   // Queues are read by their heads, lowest phase and longest first (pending-queues.ts);
   // a queue taken from this tick comes back with its next run, in `more`.
   const more = new BinaryHeap<Head>(before);
-  const byHead = queues.byHead()[Symbol.iterator]();
+  const byHead = queues.byHead(now)[Symbol.iterator]();
   let unread = byHead.next();
   while (room > 0) {
     const q = unread.done || unread.value.phase > plan.openPhase ? undefined : unread.value;

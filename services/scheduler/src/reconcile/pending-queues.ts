@@ -13,7 +13,7 @@
 // heap in order and stops when it has taken what it may, so a tick pays for the queues it
 // looks at, not for all of them.
 import type { HostRunDoc } from '../db/models.ts';
-import { IndexedHeap } from './binary-heap.ts';
+import { BinaryHeap, IndexedHeap } from './binary-heap.ts';
 import { DurationLearning, kindOf } from './duration-prediction.ts';
 
 /** A run's predicted slot time in seconds (undefined: nothing known of its host). */
@@ -64,6 +64,13 @@ export class PendingQueues {
   readonly #profile: string;
   readonly #places = new Map<string, Place>();
   readonly #pending = new Set<string>();
+  /**
+   * Pending runs deferred (notBefore), by key: when they may start. They join their queue
+   * only then, so that a cluster whose check deferred its hosts costs admission nothing
+   * until they are due.
+   */
+  readonly #deferredUntil = new Map<string, number>();
+  #deferred = new BinaryHeap<{ at: number; key: string }>((a, b) => a.at < b.at);
   /** Queues with a pending run. */
   readonly #heads = new IndexedHeap<PendingQueue>(queueBefore);
   readonly #queues: PendingQueue[] = [];
@@ -101,6 +108,8 @@ export class PendingQueues {
   #build(runs: Iterable<HostRunDoc>, predict: Predictor): void {
     this.#places.clear();
     this.#pending.clear();
+    this.#deferredUntil.clear();
+    this.#deferred = new BinaryHeap((a, b) => a.at < b.at);
     for (const q of this.#queues) this.#heads.remove(q);
     this.#queues.length = 0;
     this.#orderedWith.clear();
@@ -141,14 +150,18 @@ export class PendingQueues {
     this.#reorderAll();
   }
 
-  /** Queues with a pending run, by their heads (see `queueBefore`), read lazily. */
-  byHead(): Iterable<PendingQueue> {
+  /** Queues with a pending run at `now`, by their heads (see `queueBefore`), read lazily. */
+  byHead(now: number): Iterable<PendingQueue> {
+    // Deferred runs now due join their queues (bookkeeping: they were pending all along).
+    for (let d = this.#deferred.peek(); d && d.at <= now; d = this.#deferred.peek()) {
+      this.#deferred.pop();
+      // Else it left the pending state, or was deferred again, since.
+      if (this.#deferredUntil.get(d.key) !== d.at) continue;
+      this.#deferredUntil.delete(d.key);
+      this.#enqueue(d.key);
+    }
     if (this.#reorder) this.#reorderAll();
     return this.#heads.ordered();
-  }
-
-  isPending(key: string): boolean {
-    return this.#pending.has(key);
   }
 
   /** The run's predicted slot time, corrected by what this plan learnt (0: nothing known yet). */
@@ -195,9 +208,20 @@ export class PendingQueues {
 
   /** A run became pending (or was found pending when the plan was loaded). */
   added(run: HostRunDoc): void {
-    const p = this.#places.get(run._id);
-    if (!p || this.#pending.has(run._id)) return;
-    this.#pending.add(run._id);
+    if (!this.#places.has(run._id) || this.#pending.has(run._id) || this.#deferredUntil.has(run._id)) return;
+    if (run.notBefore) {
+      const at = run.notBefore.getTime();
+      this.#deferredUntil.set(run._id, at);
+      this.#deferred.push({ at, key: run._id });
+      return;
+    }
+    this.#enqueue(run._id);
+  }
+
+  #enqueue(key: string): void {
+    const p = this.#places.get(key);
+    if (!p) return;
+    this.#pending.add(key);
     p.queue.pending++;
     if (p.pos < p.queue.head || p.queue.pending === 1) {
       p.queue.head = Math.min(p.pos, p.queue.head);
@@ -207,6 +231,7 @@ export class PendingQueues {
 
   /** A run left the pending state. */
   removed(run: HostRunDoc): void {
+    if (this.#deferredUntil.delete(run._id)) return;
     const p = this.#places.get(run._id);
     if (!p || !this.#pending.delete(run._id)) return;
     const q = p.queue;
