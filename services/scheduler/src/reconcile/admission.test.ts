@@ -257,3 +257,41 @@ test('hosts deferred by their cluster check cost a pick nothing until they are d
   assert.equal(lookups(1000).looked, lookups(10).looked, 'as many lookups with 1,000 deferred hosts as with 10');
   assert.deepEqual(lookups(10, NOW + 60_000).take, ['h0', 'h1', 'h2', 'h3', 'h4'], 'once due, they are taken');
 });
+
+test('a cluster at its quorum is closed for the tick: what a pick looks at beyond its takes does not grow with its waiting hosts', () => {
+  /** Runs pickHosts looks at with `waiting` pending hosts of cluster c (2 of 4 members in flight at 50 %) and one free host. */
+  const lookups = (waiting: number, dead: string[] = []): { take: string[]; looked: number } => {
+    const hosts: Where[] = [
+      { cluster: 'c', state: 'active' },
+      { cluster: 'c', state: 'active' },
+      ...Array.from({ length: waiting }, () => ({ cluster: 'c' })),
+      { cluster: 'free' },
+    ];
+    const n = hosts.length;
+    const rt = runtime(hosts, { budget: n, phases: [{ index: 0, name: 'all', size: n, budget: n }] }, { limits: { maxInFlight: n } });
+    const members = { 'cluster:c': hosts.slice(0, -1).map((_, i) => `h${i}`) };
+    let looked = 0;
+    const view = {
+      ...rt,
+      runs: {
+        get: (key: string) => {
+          looked++;
+          return rt.runs.get(key);
+        },
+      },
+    } as unknown as PlanRuntime;
+    const occupied = ['h0', 'h1'];
+    return { take: pickHosts(view, fleet(members, occupied, dead), NOW).take.map((r) => r.hostId), looked };
+  };
+  // 2 + 4 members: 4 must stay healthy; 4 are, so none may go.
+  assert.deepEqual(lookups(4).take, ['h6']);
+  // 2 + 400 members: 202 must stay, 400 are: 198 go, then the cluster is closed for the tick.
+  assert.equal(lookups(400).take.length, 199);
+  const few = lookups(20);
+  const many = lookups(2000);
+  assert.equal(many.take.length - few.take.length, (2000 - 20) / 2, 'half of each cluster goes');
+  assert.equal(many.looked - many.take.length, few.looked - few.take.length, 'the same looks beyond what is taken');
+  // A dead host is still taken while the cluster sits at its quorum exactly: of 8 members
+  // 5 must stay healthy, and 5 are (h2-h6; h7 is dead).
+  assert.deepEqual(lookups(6, ['h7']).take, ['h7', 'h8']);
+});

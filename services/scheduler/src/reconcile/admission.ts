@@ -107,25 +107,37 @@ export function pickHosts(rt: AdmissionPlan, fleet: FleetView, now: number): Adm
     inFlightOf(q.domainKeys[0], 'cluster', q.cluster) < (limits.get(q.domainKeys[0]) ?? Number.POSITIVE_INFINITY) &&
     inFlightOf(q.domainKeys[1], 'zone', q.zone) < (limits.get(q.domainKeys[1]) ?? Number.POSITIVE_INFINITY) &&
     inFlightOf(q.domainKeys[2], 'rack', q.rack) < (limits.get(q.domainKeys[2]) ?? Number.POSITIVE_INFINITY);
-  // Each quorum group's size and healthy members, counted once per tick on first use.
-  const groups = new Map<string, { size: number; healthy: number }>();
+  // Each quorum group's size, healthy members and dead ones not in flight, counted once per
+  // tick on first use; `whole`: the group is its whole cluster (every member of the same roles).
+  const groups = new Map<string, { size: number; healthy: number; dead: number; whole: boolean }>();
   const groupOf = (hostId: string, cluster: string): string => `${cluster}|${roleKey(fleet.rolesOf?.(hostId) ?? [])}`;
+  /** Clusters of which nothing more may be taken this tick (their queues are passed over whole). */
+  const closed = new Set<string>();
   /** Healthy peers that must remain in the host's cluster (of its roles) for it to be taken. */
   const quorumAllows = (hostId: string, cluster: string): boolean => {
     if (cluster === '' || spec.clusterCheck.minHealthyPercent <= 0) return true;
     const key = groupOf(hostId, cluster);
     let g = groups.get(key);
     if (!g) {
-      const members = quorumGroup(fleet.members('cluster', cluster), hostId, fleet.rolesOf?.bind(fleet));
-      let count = 0;
-      for (const m of members) if (!occupied(m) && fleet.isAlive(m)) count++;
-      g = { size: members.size, healthy: count };
+      const all = fleet.members('cluster', cluster);
+      const members = quorumGroup(all, hostId, fleet.rolesOf?.bind(fleet));
+      let healthy = 0;
+      let dead = 0;
+      for (const m of members)
+        if (occupied(m)) continue;
+        else if (fleet.isAlive(m)) healthy++;
+        else dead++;
+      g = { size: members.size, healthy, dead, whole: members.size === all.size };
       groups.set(key, g);
     }
     const required = requiredHealthy(g.size, spec.clusterCheck.minHealthyPercent);
     if (required === 0) return true;
-    const self = !occupied(hostId) && fleet.isAlive(hostId) ? 1 : 0;
-    return g.healthy - self >= required;
+    const alive = !occupied(hostId) && fleet.isAlive(hostId);
+    if (g.healthy - (alive ? 1 : 0) >= required) return true;
+    // A live host refused: no other live one of the group may go this tick, and a dead one
+    // only while the group is at its quorum exactly; with none dead, the cluster is done.
+    if (alive && g.whole && (g.healthy < required || g.dead === 0)) closed.add(cluster);
+    return false;
   };
   // Takes of this tick in each phase, against the phase's budget.
   const takenInPhase = new Map<number, number>();
@@ -146,8 +158,8 @@ export function pickHosts(rt: AdmissionPlan, fleet: FleetView, now: number): Adm
     if (!head) break;
     if (head === read) unread = byHead.next();
     const { queue } = head;
-    // The queue's wave or domains may be full (or filled by this tick's takes).
-    if (!phaseHasRoom(queue.phase) || !domainsHaveRoom(queue)) continue;
+    // The queue's wave, domains or cluster quorum may be full (or filled by this tick's takes).
+    if (!phaseHasRoom(queue.phase) || !domainsHaveRoom(queue) || closed.has(queue.cluster)) continue;
     const pos = queues.nextPending(queue, head.pos + 1);
     if (pos >= 0) {
       const key = queue.keys[pos] as string;
@@ -168,6 +180,7 @@ export function pickHosts(rt: AdmissionPlan, fleet: FleetView, now: number): Adm
     });
     const g = groups.get(groupOf(run.hostId, run.cluster));
     if (g && fleet.isAlive(run.hostId)) g.healthy--;
+    else if (g) g.dead--;
   }
   return out;
 }
