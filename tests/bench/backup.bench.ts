@@ -10,7 +10,7 @@
 import { randomBytes } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -140,17 +140,23 @@ async function main(): Promise<void> {
         process.stderr.write(`${sealed ? 'sealed' : 'plain'} round ${round + 1}/${ROUNDS}\n`);
       }
       const mib = HOSTS * MIB;
+      const rate = (xs: number[]) => Number((mib / median(xs)).toFixed(0));
       rows.push({
         mode: sealed ? 'sealed' : 'plain',
         hosts: HOSTS,
         mibEach: MIB,
         bareUploadSeconds: Number(median(up).toFixed(2)),
+        bareUploadMiBps: rate(up),
         backupVerifiedSeconds: Number(median(backup).toFixed(2)),
+        backupMiBps: rate(backup),
         backupOverBareUpload: Number((median(backup) / median(up)).toFixed(2)),
-        backupMiBps: Number((mib / median(backup)).toFixed(0)),
         bareDownloadSeconds: Number(median(down).toFixed(2)),
+        bareDownloadMiBps: rate(down),
         restoreSeconds: Number(median(restore).toFixed(2)),
+        restoreMiBps: rate(restore),
         restoreOverBareDownload: Number((median(restore) / median(down)).toFixed(2)),
+        // The machine is shared: how busy it was (1-minute load average, 2 cores) when this mode ended.
+        loadAverage: Number(loadavg()[0]?.toFixed(2)),
       });
     }
     process.stdout.write(`${JSON.stringify(rows, null, 2)}\n`);

@@ -108,7 +108,7 @@ export class BackupService {
   /** Uploads this service verifies as their pieces arrive. */
   readonly #following = new Map<string, Following>();
   /** Restores being read, checked against the catalog (host, backup and object): the entry, until when. */
-  readonly #reads = new Map<string, { doc: BackupDoc; until: number }>();
+  readonly #reads = new Map<string, { doc: Promise<BackupDoc>; until: number }>();
 
   constructor(deps: BackupServiceDeps) {
     this.#d = deps;
@@ -352,19 +352,16 @@ export class BackupService {
     const key = `${hostId}\n${id}\n${object}`;
     const now = this.#d.clock();
     // Checked against the catalog once per read, not once per piece (another replica of
-    // this service may have granted it: then the first piece here checks).
-    const read = this.#reads.get(key);
-    let doc = read && read.until > now ? read.doc : undefined;
-    if (!doc) {
-      doc = await this.getFor(hostId, id);
-      if (doc.state !== 'verified') throw new BackupRefusedError(`backup ${id} is ${doc.state}`);
-      if (object !== doc.object) throw new BackupRefusedError(`${object} is not a restore copy of backup ${id}`);
-      const noKey = this.#keyMissing(doc);
-      if (noKey) throw new BackupRefusedError(noKey);
+    // this service may have granted it: then the first piece here checks). Pieces asked
+    // for at once share the check, so they reach the restore's pass in the order they came.
+    let read = this.#reads.get(key);
+    if (!read || read.until <= now) {
       for (const [k, r] of this.#reads) if (r.until <= now) this.#reads.delete(k);
-      this.#reads.set(key, { doc, until: now + READ_CHECK_MS });
+      read = { doc: this.#grantedRead(hostId, id, object), until: now + READ_CHECK_MS };
+      this.#reads.set(key, read);
+      read.doc.catch(() => this.#reads.delete(key));
     }
-    const checked = doc;
+    const checked = await read.doc;
     const offset = parseOffset(cursor);
     if (offset === undefined || offset >= checked.sizeBytes)
       throw new BackupRefusedError(`cursor ${JSON.stringify(cursor)} is not a piece of backup ${id}'s ${checked.sizeBytes} bytes`);
@@ -382,6 +379,16 @@ export class BackupService {
       this.#reads.delete(key);
       throw new BackupRefusedError(`backup ${id} is corrupt and cannot be restored: ${why}`);
     }
+  }
+
+  /** The host's verified backup, if `object` is what its grant named and this service can unseal it. */
+  async #grantedRead(hostId: string, id: string, object: string): Promise<BackupDoc> {
+    const doc = await this.getFor(hostId, id);
+    if (doc.state !== 'verified') throw new BackupRefusedError(`backup ${id} is ${doc.state}`);
+    if (object !== doc.object) throw new BackupRefusedError(`${object} is not a restore copy of backup ${id}`);
+    const noKey = this.#keyMissing(doc);
+    if (noKey) throw new BackupRefusedError(noKey);
+    return doc;
   }
 
   runFinished(evt: { hostId: string; runId: string; atMs: number }): Promise<{ applied: number; refused: number }> {

@@ -38,7 +38,8 @@ async function main(): Promise<void> {
       YX_BACKUP_RETENTION_DAYS: { doc: 'days kept after the host-run ended', parse: int({ min: 0, max: 3650 }), default: 30 },
       YX_BACKUP_PLAN_QUOTA_BYTES: { doc: 'bytes a plan may hold; 0 for no quota', parse: int({ min: 0 }), default: 0 },
       YX_BACKUP_UPLOAD_TIMEOUT_MS: { doc: 'an upload not committed by then fails', parse: int({ min: 1000 }), default: 3_600_000 },
-      YX_BACKUP_VERIFY_CONCURRENCY: { doc: 'backups verified at once', parse: int({ min: 1, max: 64 }), default: 4 },
+      // Verifications follow their uploads, holding a few MiB each: as many as uploads arrive at once.
+      YX_BACKUP_VERIFY_CONCURRENCY: { doc: 'backups verified at once', parse: int({ min: 1, max: 64 }), default: 16 },
       YX_BACKUP_SWEEP_MS: { doc: 'interval of the retention sweep', parse: int({ min: 100 }), default: 60_000 },
       YX_BACKUP_KEY_FILE: { doc: 'AES-256 key file (32 bytes, hex or base64) to seal backups with', parse: str(), default: '' },
       YX_BACKUP_KEY: { doc: 'AES-256 key (hex or base64), instead of a file', parse: str(), default: '' },

@@ -149,9 +149,13 @@ export class RestoreReads {
     return new RestoreMismatchError(`reads longer than the ${src.sizeBytes} bytes recorded`);
   }
 
+  /**
+   * Lets the pass go. Not awaited: a pass still waiting for a reader of the store lets
+   * go once it has one, and the pieces queued behind it must not wait for that.
+   */
   async #close(key: string, s: Session): Promise<void> {
     if (this.#sessions.get(key) === s) this.#sessions.delete(key);
-    await s.it.return?.()?.catch?.(() => undefined);
+    s.it.return?.()?.catch?.(() => undefined);
   }
 
   /** Sessions nobody asked anything of for a while let go of their readers. */

@@ -6,8 +6,8 @@ export interface StoredObject {
 }
 
 export interface ArchiveStorage {
-  /** Writes the whole object (replacing one of the same name). */
-  put(name: string, data: AsyncIterable<Uint8Array>): Promise<StoredObject>;
+  /** Writes the whole object (replacing one of the same name); `sha256` of the bytes as they were sent. */
+  put(name: string, data: AsyncIterable<Uint8Array>): Promise<StoredObject & { sha256: string }>;
   /** Reads the object; ObjectMissingError, or CorruptObjectError from the iterator when it is not intact. */
   get(name: string): AsyncIterable<Uint8Array>;
   /**

@@ -6,6 +6,9 @@ import { ObjectMissingError, readObject } from '@yixing/common';
 import { Semaphore } from '../semaphore.ts';
 import type { ArchiveStorage, StoredObject } from './archive-storage.ts';
 
+/** An Object Store digest (`SHA-256=<base64url>`) as hex. */
+const digestHex = (digest: string): string => Buffer.from(digest.replace(/^SHA-256=/i, ''), 'base64').toString('hex');
+
 /** Objects read at once. */
 const MAX_READERS = 8;
 
@@ -24,11 +27,10 @@ export class ObjectStoreStorage implements ArchiveStorage {
   async stat(name: string): Promise<StoredObject & { sha256: string }> {
     const info = await this.#os.info(name);
     if (!info || info.deleted) throw new ObjectMissingError(`object ${name} is not in bucket ${this.bucket}`);
-    const sha256 = Buffer.from(info.digest.replace(/^SHA-256=/i, ''), 'base64').toString('hex');
-    return { name, size: info.size, sha256 };
+    return { name, size: info.size, sha256: digestHex(info.digest) };
   }
 
-  async put(name: string, data: AsyncIterable<Uint8Array>): Promise<StoredObject> {
+  async put(name: string, data: AsyncIterable<Uint8Array>): Promise<StoredObject & { sha256: string }> {
     const iterator = data[Symbol.asyncIterator]();
     const stream = new ReadableStream<Uint8Array>({
       async pull(controller) {
@@ -42,7 +44,7 @@ export class ObjectStoreStorage implements ArchiveStorage {
     });
     try {
       const info = await this.#os.put({ name, options: { max_chunk_size: 256 * 1024 } }, stream);
-      return { name, size: info.size };
+      return { name, size: info.size, sha256: digestHex(info.digest) };
     } catch (err) {
       // The client does not cancel its source when a publish fails: close it here, so a
       // reader it holds (and that reader's slot) is let go.

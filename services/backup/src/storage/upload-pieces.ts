@@ -24,8 +24,8 @@ export interface UploadedPieces {
 
 /** Pieces taken ahead of one missing (published again out of order); more is a missing piece. */
 const REORDER_PIECES = 64;
-/** Pieces the server sends ahead of what was consumed (the agent keeps 16 awaiting their ack). */
-const AHEAD_PIECES = 32;
+/** Pieces the server sends ahead of what was consumed: 4 MiB a verification, as many run at once. */
+const AHEAD_PIECES = 16;
 /** No piece for this long while the agent may still publish: the read is given up. */
 const STALL_MS = 60_000;
 

@@ -40,7 +40,6 @@ export async function storeVerifying(
   phases: VerifyPhases = { phase: (_name, fn) => fn() },
 ): Promise<UploadFinding> {
   const plain = { sha: createHash('sha256'), bytes: 0 };
-  const stored = { sha: createHash('sha256'), bytes: 0 };
   const tar = new TarScan();
   let findings: TarFindings | undefined;
   async function* scanned(): AsyncIterable<Uint8Array> {
@@ -51,20 +50,21 @@ export async function storeVerifying(
     findings = await tar.end();
   }
   const written = key ? seal(scanned(), key) : scanned();
-  const put = await phases.phase('backup upload', () => storage.put(doc.object, hashed(written, stored)));
+  const put = await phases.phase('backup upload', () => storage.put(doc.object, written));
   const actual = plain.sha.digest('hex');
   if (actual !== doc.sha256) return fail(`checksum: uploaded archive has SHA-256 ${actual}, the agent declared ${doc.sha256}`);
   if (plain.bytes !== doc.sizeBytes) return fail(`size: uploaded archive has ${plain.bytes} bytes, the agent declared ${doc.sizeBytes}`);
   const described = checkManifest(doc, findings ?? (await tar.end()));
   if (typeof described === 'string') return fail(`manifest: ${described}`);
-  // The store's own record of the object: every read of it is checked against this digest.
+  // The store's own record of the object, which every later read is checked against, must
+  // be the digest of what was written; unsealed, that is the archive's own SHA-256.
   const record = await phases.phase('backup store', () => storage.stat(doc.object));
-  const storedSha = stored.sha.digest('hex');
-  if (record.size !== stored.bytes || record.sha256 !== storedSha || put.size !== stored.bytes)
+  const sent = key ? put.sha256 : actual;
+  if (record.size !== put.size || record.sha256 !== sent)
     return fail(
-      `stored copy: the store records ${record.size} bytes with SHA-256 ${record.sha256}; ${stored.bytes} bytes with SHA-256 ${storedSha} were written`,
+      `stored copy: the store records ${record.size} bytes with SHA-256 ${record.sha256}; ${put.size} bytes with SHA-256 ${sent} were written`,
     );
-  return { ok: true, manifest: described, storedBytes: stored.bytes };
+  return { ok: true, manifest: described, storedBytes: put.size };
 }
 
 const fail = (reason: string): UploadFinding => ({ ok: false, reason });
