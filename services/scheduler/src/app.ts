@@ -98,11 +98,13 @@ export async function buildScheduler(deps: SchedulerDeps): Promise<Scheduler> {
       waves: rt.phases.map((ph, i) => ({ name: rt.plan.phases[i]?.name ?? String(i), size: ph.size, started: ph.started })),
     })),
   );
+  const leader: Leader = deps.lease ?? soleLeader;
   const inventory = new Inventory({
     models,
     bus,
     log,
     clock,
+    leads: () => leader.isLeader(),
     ...(config.lastSeenFlushMs ? { lastSeenFlushMs: config.lastSeenFlushMs } : {}),
     onHeartbeat: (missed) => {
       metrics.heartbeatsReceived.inc();
@@ -111,7 +113,6 @@ export async function buildScheduler(deps: SchedulerDeps): Promise<Scheduler> {
   });
   await inventory.load();
   const audit = new AuditLog(models, clock);
-  const leader: Leader = deps.lease ?? soleLeader;
   let deposed: ((reason: string) => void) | undefined;
   const runs = new RunStore(models, {
     epoch: () => leader.epoch(),

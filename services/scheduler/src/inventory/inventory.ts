@@ -28,6 +28,12 @@ export interface InventoryDeps {
   lastSeenFlushMs?: number;
   /** Told of every heartbeat and how many of the host's before it never arrived (yx_scheduler_heartbeats_*). */
   onHeartbeat?: (missed: number) => void;
+  /**
+   * Whether this replica stores and answers registrations (the leader). Every replica
+   * hears every registration and heartbeat, so that a follower's reads and a new
+   * leader's admission know every host; only the leader writes. Absent: always.
+   */
+  leads?: () => boolean;
 }
 
 type Pending = { msg: AgentRegistration; respond: (accepted: boolean, reason: string) => void };
@@ -139,7 +145,7 @@ export class Inventory {
             this.#flushRegistrations().catch((err: Error) => this.#deps.log.error({ err: err.message }, 'registration batch failed'));
           }, this.#deps.registrationBatchMs ?? 50);
         },
-        { queue: 'yx-scheduler' },
+        // No queue group: every replica keeps the whole inventory (see `leads`).
       ),
       bus.subscribe('heartbeat', {}, (hb) => {
         this.#deps.onHeartbeat?.(missedBetween(this.#lastSeq.get(hb.hostId), hb.seq));
@@ -189,6 +195,14 @@ export class Inventory {
       const known = this.#hosts.get(m.hostId);
       return fromRegistration(m, known?.registeredAt ?? now);
     });
+    if (!(this.#deps.leads?.() ?? true)) {
+      // A follower remembers; the leader stores and answers.
+      for (const h of incoming) {
+        this.#put(h);
+        this.#lastSeen.set(h._id, this.#deps.clock());
+      }
+      return;
+    }
     const fresh = incoming.filter((h) => !this.#hosts.has(h._id));
     const changed = incoming.filter((h) => {
       const known = this.#hosts.get(h._id);
@@ -232,7 +246,8 @@ export class Inventory {
    * with news: 300k hosts heartbeating must not cost 300k writes.
    */
   async flushLastSeen(): Promise<void> {
-    if (this.#dirtySeen.size === 0) return;
+    // Only the leader writes; a follower keeps its news for when it leads.
+    if (this.#dirtySeen.size === 0 || !(this.#deps.leads?.() ?? true)) return;
     const chunks = new Set([...this.#dirtySeen].map(chunkOf));
     this.#dirtySeen.clear();
     const byChunk = new Map<string, Record<string, number>>();
