@@ -4,6 +4,8 @@
 // starts (summed by the database, one document per plan comes back), then moved by
 // every state change this service makes, by the difference between what the backup
 // counted for before and after. A restart loads it afresh, so nothing carries over.
+// One writer is assumed (the deployment runs one backup service): a second replica's
+// changes reach this tally only when it next starts.
 import type { Model } from 'mongoose';
 import type { BackupDoc } from './backup.model.ts';
 
