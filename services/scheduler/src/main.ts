@@ -177,7 +177,8 @@ async function main(): Promise<void> {
     },
   });
   const address = await scheduler.api.listen({ host: cfg.YX_API_HOST, port: cfg.YX_API_PORT });
-  lease.advertise(cfg.YX_API_URL || address);
+  // Listening on every address says nothing to a client: name this host instead.
+  lease.advertise(cfg.YX_API_URL || address.replace(/\/\/(0\.0\.0\.0|\[::\])(?=:)/, `//${hostname()}`));
   await scheduler.start();
   const role = lease.isLeader() ? 'leader' : 'follower';
   log.info({ address, role }, 'scheduler ready');
