@@ -201,9 +201,10 @@ test('each host-run is one trace across scheduler, agent, backup and alerting se
       assert.equal(parentOf(top), stepOf(asker), `${where(b)} descends from the agent's ${asker}`);
     }
 
-    // The backup service verified the upload under the commit's receipt: the pieces read, then stored.
+    // The backup service verified the upload as it arrived, under the slot's receipt: the
+    // pieces read and stored in one pass, then what the store recorded.
     const verify = backup.find((b) => b.name === 'backup verify') as CollectedSpan;
-    assert.equal(parentOf(verify)?.name, 'backupCommit receive', `${where(verify)} under the commit's receipt`);
+    assert.equal(parentOf(verify)?.name, 'backupSlotRequest receive', `${where(verify)} under the slot's receipt`);
     assert.equal(verify.attributes['yx.backup.state'], 'verified');
     // Its phases, in order (the verified event it publishes and its database calls hang there too).
     const phases = trace

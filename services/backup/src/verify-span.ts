@@ -1,7 +1,8 @@
 // A backup's verification as spans: `backup verify` around the whole check (a child of
-// the commit's receipt, so in the host-run's trace), with `backup upload` (the agent's
-// pieces read back and hashed) and `backup store` (written, sealed if a key is set, and
-// read back) under it. A backup the check fails ends the span as an error with the
+// the slot's receipt, where it starts, or of the commit's when that runs it: in the
+// host-run's trace either way), with `backup upload` (the agent's pieces read as they
+// arrive, hashed, scanned and written, sealed if a key is set) and `backup store` (what
+// the store recorded, checked) under it. A backup the check fails ends the span as an error with the
 // catalog's reason; an error that is not the backup's fault (the store unavailable) too.
 import { startSpan } from '@yixing/common';
 import type { BackupDoc } from './catalog/backup.model.ts';
