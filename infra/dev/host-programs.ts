@@ -41,6 +41,7 @@ export const HOST_PROGRAMS: Record<ProgramGroup, Record<string, HostProgram>> = 
     mountpoint: { package: 'util-linux', for: 'checking mounts inside a root' },
     systemctl: { package: 'systemd', for: 'running services and reboots on a real host' },
     openssl: { package: 'openssl', for: 'test certificates of the APIs over HTTPS' },
+    ip: { package: 'iproute2', for: 'network namespaces and veth links of the partition chaos test' },
   },
   containers: {
     podman: { package: 'podman', for: 'the container engine behind testcontainers' },
