@@ -9,13 +9,11 @@ import { createHash, randomBytes } from 'node:crypto';
 import {
   type Bus,
   BackupState as BusBackupState,
-  CorruptObjectError,
   type Counter,
   type Histogram,
   type Logger,
   limits,
   type ManifestPackage,
-  ObjectMissingError,
   type Registry,
 } from '@yixing/common';
 import type { Model } from 'mongoose';
@@ -25,13 +23,13 @@ import { BackupStates } from './catalog/backup-states.ts';
 import { BackupTally } from './catalog/backup-tally.ts';
 import type { CommitLeases } from './catalog/commit-lease.model.ts';
 import type { Keys } from './crypto/key-ring.ts';
-import { SealedStreamError, unseal } from './crypto/sealed-stream.ts';
+import { firstLine, isDamage, unavailable } from './damage.ts';
 import { BackupNotFoundError, BackupOfAnotherHostError, BackupRefusedError, BackupStoreUnavailableError } from './errors.ts';
-import { parseOffset, RestoreMismatchError, RestoreReads } from './restore/restore-reads.ts';
+import { keyMissing, plainStream, RestoreService } from './restore/restore.service.ts';
 import { RetentionService } from './retention.service.ts';
 import { Semaphore } from './semaphore.ts';
 import type { ArchiveStorage } from './storage/archive-storage.ts';
-import { type UploadedPieces, UploadPiecesError } from './storage/upload-pieces.ts';
+import type { UploadedPieces } from './storage/upload-pieces.ts';
 import { storeVerifying } from './verification/upload-verification.ts';
 import { inVerifySpan, outcomeOfDoc, type VerifyPhases } from './verify-span.ts';
 
@@ -65,28 +63,8 @@ export interface BackupServiceDeps {
 
 export { BackupNotFoundError, BackupOfAnotherHostError, BackupRefusedError, BackupStoreUnavailableError };
 
-/** What the stored bytes themselves are to blame for; anything else is not the backup's fault. */
-const isDamage = (err: unknown): boolean =>
-  err instanceof CorruptObjectError ||
-  err instanceof ObjectMissingError ||
-  err instanceof SealedStreamError ||
-  err instanceof UploadPiecesError ||
-  err instanceof RestoreMismatchError;
-
 /** A commit's lease on its backup, renewed while it works; one that died lets the next in after it. */
 const COMMIT_LEASE_MS = 30_000;
-
-/** How long a restore read checked against the catalog is read without checking again. */
-const READ_CHECK_MS = 60_000;
-
-/** A restore nobody asked a piece of for this long lets go of its reader (at most). */
-const RESTORE_IDLE_MS = 30_000;
-
-const firstLine = (err: unknown): string => (err as Error).message.split('\n')[0] as string;
-
-/** A store error that is not damage, as the retryable error callers see. */
-const unavailable = (what: string, err: unknown): BackupStoreUnavailableError =>
-  new BackupStoreUnavailableError(`${what} could not be read just now (${firstLine(err)}); try again`);
 
 /** A catalogued package: `name version arch`, with ` held` when it is held. */
 const packageLine = (p: ManifestPackage): string => `${p.name} ${p.version} ${p.arch}${p.held ? ' held' : ''}`;
@@ -99,17 +77,14 @@ interface Following {
 
 export class BackupService {
   readonly #d: BackupServiceDeps;
-  readonly #m: { verified: Counter; uploadSeconds: Histogram; restoreSeconds: Histogram };
+  readonly #m: { verified: Counter; uploadSeconds: Histogram };
   readonly #tally = new BackupTally();
   readonly #states: BackupStates;
   readonly #retention: RetentionService;
   readonly #verifySlots: Semaphore;
-  readonly #restores: RestoreReads;
+  readonly #restoreService: RestoreService;
   /** Uploads this service verifies as their pieces arrive. */
   readonly #following = new Map<string, Following>();
-  /** Restores being read, checked against the catalog (host, backup and object): the entry, until when. */
-  readonly #reads = new Map<string, { doc: Promise<BackupDoc>; until: number }>();
-
   constructor(deps: BackupServiceDeps) {
     this.#d = deps;
     this.#verifySlots = new Semaphore(deps.config.maxConcurrentVerifications);
@@ -118,10 +93,13 @@ export class BackupService {
     const tally = this.#tally;
     this.#states = new BackupStates({ ...deps, tally, failed });
     this.#retention = new RetentionService({ ...deps, states: this.#states, refused });
-    this.#restores = new RestoreReads({
+    this.#restoreService = new RestoreService({
+      ...deps,
+      states: this.#states,
+      restoreSeconds: m.restoreSeconds,
+      getFor: (hostId, id) => this.getFor(hostId, id),
       pieceBytes: limits.restoreChunk.data,
-      idleMs: Math.min(RESTORE_IDLE_MS, deps.config.restoreCopyTtlMs),
-      clock: deps.clock,
+      idleMs: deps.config.restoreCopyTtlMs,
     });
   }
 
@@ -132,7 +110,7 @@ export class BackupService {
   }
 
   async stop(): Promise<void> {
-    await this.#restores.closeAll();
+    await this.#restoreService.closeAll();
   }
 
   get #now(): Date {
@@ -295,28 +273,16 @@ export class BackupService {
     return verified;
   }
 
-  /** A sealed backup whose key this service lacks cannot be read; that is not corruption. */
-  #keyMissing(doc: BackupDoc): string | undefined {
-    if (!doc.keyId || this.#d.keys.byId.has(doc.keyId)) return undefined;
-    return `backup ${doc._id} is sealed with key ${doc.keyId}, which this service does not have (YX_BACKUP_RETIRED_KEY_FILES)`;
-  }
-
-  /** A stored object's plaintext: unsealed when the catalog says it was sealed. */
-  #plainStream(doc: BackupDoc): AsyncIterable<Uint8Array> {
-    const raw = this.#d.storage.get(doc.object);
-    return doc.keyId ? unseal(raw, (id) => this.#d.keys.byId.get(id)) : raw;
-  }
-
   /** Re-reads a verified backup end to end; a corrupt one is marked failed. */
   async verify(id: string): Promise<{ ok: boolean; reason: string; doc: BackupDoc }> {
     const doc = await this.get(id);
     if (doc.state !== 'verified') return { ok: false, reason: `backup is ${doc.state}`, doc };
-    const noKey = this.#keyMissing(doc);
+    const noKey = keyMissing(doc, this.#d.keys);
     if (noKey) return { ok: false, reason: noKey, doc };
     const reread = async (): Promise<{ ok: boolean; reason: string; doc: BackupDoc }> => {
       try {
         const h = createHash('sha256');
-        for await (const c of this.#plainStream(doc)) h.update(c);
+        for await (const c of plainStream(doc, this.#d.storage, this.#d.keys)) h.update(c);
         const sha = h.digest('hex');
         if (sha === doc.sha256) return { ok: true, reason: '', doc };
         const failed = await this.#states.fail(doc, `corrupt: stored backup reads as SHA-256 ${sha}, recorded ${doc.sha256}`);
@@ -330,65 +296,12 @@ export class BackupService {
     return inVerifySpan(doc, 'reread', reread, (r) => ({ ...(r.ok ? {} : { failure: r.reason }), ...outcomeOfDoc(r.doc) }));
   }
 
-  /**
-   * A restore is granted from the catalogue (the host's own verified backup, a key to
-   * unseal it): the backup itself is then read through `readPiece`, unsealed and checked
-   * as it is read, and the agent checks it again before it writes anything.
-   */
-  async restore(hostId: string, id: string): Promise<{ object: string; sha256: string; sizeBytes: number }> {
-    const doc = await this.getFor(hostId, id);
-    if (doc.state !== 'verified') throw new BackupRefusedError(`backup ${id} is ${doc.state}${doc.reason ? ` (${doc.reason})` : ''}`);
-    const noKey = this.#keyMissing(doc);
-    if (noKey) throw new BackupRefusedError(noKey);
-    return { object: doc.object, sha256: doc.sha256, sizeBytes: doc.sizeBytes };
+  restore(hostId: string, id: string): Promise<{ object: string; sha256: string; sizeBytes: number }> {
+    return this.#restoreService.restore(hostId, id);
   }
 
-  /**
-   * A piece of a restore `restore` granted, for the host whose backup it is: the
-   * plaintext at the byte offset `cursor` ('' for 0), at most a restore chunk of it. A
-   * backup found corrupt on the way is marked failed and the piece refused.
-   */
-  async readPiece(hostId: string, id: string, object: string, cursor: string): Promise<{ data: Uint8Array; next: string }> {
-    const key = `${hostId}\n${id}\n${object}`;
-    const now = this.#d.clock();
-    // Checked against the catalog once per read, not once per piece (another replica of
-    // this service may have granted it: then the first piece here checks). Pieces asked
-    // for at once share the check, so they reach the restore's pass in the order they came.
-    let read = this.#reads.get(key);
-    if (!read || read.until <= now) {
-      for (const [k, r] of this.#reads) if (r.until <= now) this.#reads.delete(k);
-      read = { doc: this.#grantedRead(hostId, id, object), until: now + READ_CHECK_MS };
-      this.#reads.set(key, read);
-      read.doc.catch(() => this.#reads.delete(key));
-    }
-    const checked = await read.doc;
-    const offset = parseOffset(cursor);
-    if (offset === undefined || offset >= checked.sizeBytes)
-      throw new BackupRefusedError(`cursor ${JSON.stringify(cursor)} is not a piece of backup ${id}'s ${checked.sizeBytes} bytes`);
-    try {
-      const piece = await this.#restores.piece(
-        { key, sha256: checked.sha256, sizeBytes: checked.sizeBytes, open: () => this.#plainStream(checked) },
-        offset,
-      );
-      if (piece.last) this.#m.restoreSeconds.observe((this.#d.clock() - now) / 1000);
-      return piece;
-    } catch (err) {
-      if (!isDamage(err)) throw unavailable(`backup ${id}`, err);
-      const why = firstLine(err);
-      await this.#states.fail(checked, `corrupt: ${why}`);
-      this.#reads.delete(key);
-      throw new BackupRefusedError(`backup ${id} is corrupt and cannot be restored: ${why}`);
-    }
-  }
-
-  /** The host's verified backup, if `object` is what its grant named and this service can unseal it. */
-  async #grantedRead(hostId: string, id: string, object: string): Promise<BackupDoc> {
-    const doc = await this.getFor(hostId, id);
-    if (doc.state !== 'verified') throw new BackupRefusedError(`backup ${id} is ${doc.state}`);
-    if (object !== doc.object) throw new BackupRefusedError(`${object} is not a restore copy of backup ${id}`);
-    const noKey = this.#keyMissing(doc);
-    if (noKey) throw new BackupRefusedError(noKey);
-    return doc;
+  readPiece(hostId: string, id: string, object: string, cursor: string): Promise<{ data: Uint8Array; next: string }> {
+    return this.#restoreService.readPiece(hostId, id, object, cursor);
   }
 
   runFinished(evt: { hostId: string; runId: string; atMs: number }): Promise<{ applied: number; refused: number }> {

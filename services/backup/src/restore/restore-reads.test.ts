@@ -97,3 +97,19 @@ test('cursors: empty or a decimal offset, nothing else', () => {
   assert.equal(parseOffset('786432'), 786432);
   for (const bad of ['-1', '01', '1e3', 'abc:1:2', ' 1', '99999999999999999']) assert.equal(parseOffset(bad), undefined, bad);
 });
+
+test("a plain backup's pass trusts the store's own check: its end's refusal refuses the last piece", async () => {
+  const r = reads();
+  const src: RestoreSource = {
+    key: 'h\nb\nplain',
+    sha256: sha,
+    digestChecked: true,
+    sizeBytes: data.length,
+    open: async function* () {
+      yield data;
+      throw new Error('object backups/b is corrupt: SHA-256 x, stored digest y'); // as readObject ends
+    },
+  };
+  for (const o of [0, 1000, 2000, 3000]) await r.piece(src, o);
+  await assert.rejects(r.piece(src, 4000), /is corrupt: SHA-256 x, stored digest y/);
+});
