@@ -5,7 +5,8 @@ import { test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { type AgentCommand, type Bus, createRegistry, currentTraceparent, inSpan, Step, StepPhase, silentLogger } from '@yixing/common';
 import { recordSpans } from '@yixing/common/internal';
-import { type AgentDeps, type AgentIdentity, HostAgent, planRollbackRequirement, withFactsDigest } from './agent.ts';
+import { HostAgent } from './agent.ts';
+import { type AgentDeps, type AgentIdentity, planRollbackRequirement, type RefreshedFacts, withFactsDigest } from './agent-deps.ts';
 import type { Driver, StepContext } from './drivers/driver.ts';
 import { type Journal, type JournalEntry, journalFailureCounter } from './journal.ts';
 import type { AgentState, AgentStateStore } from './state/agent-state.store.ts';
@@ -354,7 +355,7 @@ test('a run that continues a run whose data is gone starts empty and says so in 
 
 test('the agent registers with its roles and facts digest, and again only when the digest changed', async () => {
   const bus = new FakeBus();
-  let facts = { roles: ['containers', 'Not A Role'], factsDigest: 'd1' };
+  let facts: RefreshedFacts = { roles: ['containers', 'Not A Role'], factsDigest: 'd1' };
   let reads = 0;
   const agent = testAgent(
     bus,
@@ -380,9 +381,11 @@ test('the agent registers with its roles and facts digest, and again only when t
     const readsThen = reads;
     await until('three more reads', () => (reads >= readsThen + 3 ? true : undefined));
     assert.equal(bus.registrations.length, 2);
-    facts = { roles: ['containers', 'libvirt'], factsDigest: 'd2' };
+    // The host's size travels with them (what the scheduler predicts durations from).
+    const size = { packageCount: 300, installedBytes: 1e9, diskUsedBytes: 5e9 };
+    facts = { roles: ['containers', 'libvirt'], factsDigest: 'd2', ...size };
     await until('the registration with digest d2', () => (registered().length === 3 ? true : undefined));
-    assert.deepEqual(registered()[2], { ...identity.facts, bootId: 'boot', roles: ['containers', 'libvirt'], factsDigest: 'd2' });
+    assert.deepEqual(registered()[2], { ...identity.facts, bootId: 'boot', roles: ['containers', 'libvirt'], factsDigest: 'd2', ...size });
   } finally {
     await agent.stop();
   }

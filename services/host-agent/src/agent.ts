@@ -5,111 +5,26 @@
 import type { Subscription } from '@nats-io/transport-node';
 import {
   type AgentCommand,
-  type Bus,
-  clip,
   currentTraceparent,
   FailureKind,
   type HostFacts,
   type HostLabels,
-  type Logger,
   LogStream,
   outsideTraces,
-  patterns,
   StepPhase,
   startSpan,
   stepEnum,
   stepName,
-  YxError,
 } from '@yixing/common';
-import type { Driver, StepContext, StepFailure, StepOutcome } from './drivers/driver.ts';
-import type { Journal } from './journal.ts';
+import { type AgentDeps, DEFAULT_FACTS_REFRESH_MS, planRollbackRequirement, type StepInFlight, withFactsDigest } from './agent-deps.ts';
+import type { StepContext, StepFailure, StepOutcome } from './drivers/driver.ts';
+import { HostRegistration } from './host-registration.ts';
 import { admitEpoch } from './leader-epoch.ts';
 import { runProbe } from './probe.ts';
-import {
-  type AgentState,
-  type AgentStateStore,
-  continuedRunData,
-  type FinishedStep,
-  type InFlightStep,
-  withRunValue,
-} from './state/agent-state.store.ts';
+import { type AgentState, continuedRunData, type FinishedStep, type InFlightStep, withRunValue } from './state/agent-state.store.ts';
+import { CancelReason, TimeoutReason, thrownOutcome } from './step-abort.ts';
 import { decideCancel } from './step-cancel.ts';
-
-/** The machine the agent runs on: its boot identity and how to reboot it. */
-export interface HostEnv {
-  bootId(): string;
-  /** False for a chroot or container root: there is no machine to reboot. */
-  rebootable: boolean;
-  /** Reboots the host. The agent's process is expected to end; it resumes on start. */
-  reboot(): Promise<void>;
-}
-
-export interface AgentIdentity {
-  hostId: string;
-  agentVersion: string;
-  facts: { hostname: string; osId: string; osVersion: string; arch: string; kernel: string; roles?: string[] };
-  labels: { pool: string; cluster: string; zone: string; rack: string; role: string; extra?: Record<string, string> };
-}
-
-export interface AgentDeps {
-  bus: Bus;
-  identity: AgentIdentity;
-  driver: Driver;
-  store: AgentStateStore;
-  host: HostEnv;
-  journal: Journal;
-  /** Counts failed journal appends (the agent goes on without the record). */
-  journalFailures?: { inc(): void };
-  log: Logger;
-  clock?: () => number;
-  heartbeatIntervalMs: number;
-  /** Backoff between registration attempts while the scheduler does not answer. */
-  registerRetryMs?: number;
-  /**
-   * The host's roles and the digest of what the assessment reads, sent at registration
-   * (HostFacts.roles, facts_digest). Absent: the identity's roles, no digest.
-   */
-  facts?: () => Promise<RefreshedFacts>;
-  /** How often facts() is read again; a changed digest registers the host again. 0: never. Default 5 min. */
-  factsRefreshMs?: number;
-}
-
-/** What an agent reads again while it runs: the roles found and the digest of the assessed facts. */
-export interface RefreshedFacts {
-  roles: string[];
-  factsDigest: string;
-}
-
-export const DEFAULT_FACTS_REFRESH_MS = 300_000;
-
-type RollbackRequirement = NonNullable<StepContext['rollbackRequired']>;
-
-/**
- * The step in flight with the rollback strategy its plan requires. Persisted with the
- * step (the state store writes it whole), so a step resumed after a crash keeps it.
- */
-type StepInFlight = InFlightStep & { rollbackRequired?: RollbackRequirement };
-
-/**
- * The plan's rollback requirement as a driver reads it. "any" and empty (a scheduler that
- * predates the field) require nothing of their own: the profile's requirement applies.
- * The bus has checked the value against the field's rule.
- */
-export function planRollbackRequirement(wire: string): RollbackRequirement | undefined {
-  return wire === 'snapshot' || wire === 'packages' ? wire : undefined;
-}
-
-/**
- * A precheck's report with the digest of the facts it assessed (unless the driver wrote
- * one): the scheduler does not assess a host again while its registered digest equals it. Pure.
- */
-export function withFactsDigest(outcome: StepOutcome, digest: string | undefined): StepOutcome {
-  const report = outcome.report;
-  if (!digest || typeof report !== 'object' || report === null || Array.isArray(report) || 'factsDigest' in report) return outcome;
-  return { ...outcome, report: { ...report, factsDigest: digest } };
-}
-
-const FAILURE_TOKEN = { [StepPhase.SUCCEEDED]: 'succeeded', [StepPhase.FAILED]: 'failed' } as const;
+import { StepEvents } from './step-events.ts';
 
 export class HostAgent {
   readonly hostId: string;
@@ -118,27 +33,44 @@ export class HostAgent {
   #state: AgentState = { hostId: '', recent: [] };
   #sub: Subscription | undefined;
   #heartbeat: NodeJS.Timeout | undefined;
+  readonly #events: StepEvents;
+  readonly #registration: HostRegistration;
   #seq = 0;
-  #logSeq = 0;
   #running: { commandId: string; abort: AbortController; done: Promise<void> } | undefined;
   #lock: Promise<unknown> = Promise.resolve();
   #stopped = false;
-  #registered = false;
-  #facts: RefreshedFacts | undefined;
-  /** The digest the scheduler accepted last. */
-  #registeredDigest: string | undefined;
-  #registering: Promise<void> | undefined;
   #factsTimer: NodeJS.Timeout | undefined;
-  #refreshing = false;
 
   constructor(deps: AgentDeps) {
     this.#deps = deps;
     this.hostId = deps.identity.hostId;
     this.#now = deps.clock ?? Date.now;
+    const stopped = (): boolean => this.#stopped;
+    this.#events = new StepEvents({
+      bus: deps.bus,
+      hostId: this.hostId,
+      log: deps.log,
+      now: this.#now,
+      journal: deps.journal,
+      journalFailures: deps.journalFailures,
+      stopped,
+    });
+    this.#registration = new HostRegistration({
+      bus: deps.bus,
+      identity: deps.identity,
+      driver: deps.driver.name,
+      bootId: () => deps.host.bootId(),
+      log: deps.log,
+      now: this.#now,
+      facts: deps.facts,
+      registerRetryMs: deps.registerRetryMs,
+      stopped,
+      migratedFacts: () => this.#migratedFacts(),
+    });
   }
 
   get registered(): boolean {
-    return this.#registered;
+    return this.#registration.registered;
   }
 
   start(): Promise<void> {
@@ -150,15 +82,15 @@ export class HostAgent {
     this.#stopped = false;
     this.#state = await this.#deps.store.load();
     this.#sub = this.#deps.bus.subscribe('agentCommand', { hostId: this.hostId }, (cmd, delivery) =>
-      this.#serialize(() => this.#onCommand(cmd, (ack) => delivery.respond(ack))),
+      this.#serialize(() => this.#acceptCommand(cmd, (ack) => delivery.respond(ack))),
     );
     this.#heartbeat = setInterval(() => this.#sendHeartbeat(), this.#deps.heartbeatIntervalMs);
     this.#heartbeat.unref();
     this.#sendHeartbeat();
-    this.#register(true);
+    this.#registration.register(true);
     const refreshMs = this.#deps.factsRefreshMs ?? DEFAULT_FACTS_REFRESH_MS;
     if (this.#deps.facts && refreshMs > 0) {
-      this.#factsTimer = setInterval(() => this.#refreshFactsAndRegister(), refreshMs);
+      this.#factsTimer = setInterval(() => this.#registration.refreshAndRegister(), refreshMs);
       this.#factsTimer.unref();
     }
     await this.#serialize(() => this.#recover());
@@ -181,87 +113,6 @@ export class HostAgent {
     const next = this.#lock.then(fn, fn);
     this.#lock = next.catch(() => undefined);
     return next;
-  }
-
-  /** Registers in the background (reading the facts first when `readFacts`), unless a registration is under way. */
-  #register(readFacts: boolean): void {
-    if (this.#registering) return;
-    this.#registering = (async () => {
-      if (readFacts) await this.#readFacts();
-      await this.#registerUntilAccepted();
-    })()
-      .catch((err: Error) => this.#deps.log.error({ hostId: this.hostId, err: err.message }, 'registration stopped; heartbeats go on'))
-      .finally(() => {
-        this.#registering = undefined;
-      });
-  }
-
-  /** Reads the facts again (at most one read at a time); a changed digest registers the host again. */
-  #refreshFactsAndRegister(): void {
-    if (this.#refreshing || this.#stopped) return;
-    this.#refreshing = true;
-    this.#refreshFacts().finally(() => {
-      this.#refreshing = false;
-    });
-  }
-
-  /** Never rejects. A digest other than the one registered registers the host again (idempotent there). */
-  async #refreshFacts(): Promise<void> {
-    await this.#readFacts();
-    if (this.#registered && this.#facts && this.#facts.factsDigest !== this.#registeredDigest) {
-      this.#deps.log.info({ hostId: this.hostId, factsDigest: this.#facts.factsDigest }, 'facts changed; registering again');
-      this.#register(false);
-    }
-  }
-
-  /** Never rejects: facts that cannot be read leave the last ones (or none) in place. */
-  async #readFacts(): Promise<void> {
-    if (!this.#deps.facts) return;
-    try {
-      const facts = await this.#deps.facts();
-      // A role the bus would refuse must not keep the host from registering at all.
-      const rolePattern = new RegExp(patterns.hostFacts.roles, 'u');
-      const refused = facts.roles.filter((r) => !rolePattern.test(r));
-      if (refused.length > 0) this.#deps.log.warn({ hostId: this.hostId, refused }, 'roles not valid on the bus are left out');
-      this.#facts = { ...facts, roles: facts.roles.filter((r) => rolePattern.test(r)) };
-    } catch (err) {
-      this.#deps.log.warn({ hostId: this.hostId, err: (err as Error).message }, 'host facts not read; the last ones stand');
-    }
-  }
-
-  async #registerUntilAccepted(): Promise<void> {
-    const retry = this.#deps.registerRetryMs ?? 2_000;
-    while (!this.#stopped) {
-      const refreshed = this.#facts;
-      try {
-        const ack = await this.#deps.bus.request(
-          'agentRegistration',
-          {
-            hostId: this.hostId,
-            agentVersion: this.#deps.identity.agentVersion,
-            facts: {
-              ...this.#deps.identity.facts,
-              bootId: this.#deps.host.bootId(),
-              ...this.#migratedFacts(),
-              ...(refreshed ? { roles: refreshed.roles, factsDigest: refreshed.factsDigest } : {}),
-            },
-            labels: this.#deps.identity.labels,
-            driver: this.#deps.driver.name,
-            atMs: this.#now(),
-          },
-          10_000,
-        );
-        if (ack.accepted) {
-          this.#registered = true;
-          this.#registeredDigest = refreshed?.factsDigest;
-          return;
-        }
-        this.#deps.log.warn({ hostId: this.hostId, reason: ack.reason }, 'registration refused');
-      } catch (err) {
-        this.#deps.log.debug({ hostId: this.hostId, err: (err as Error).message }, 'registration not answered, retrying');
-      }
-      await new Promise((r) => setTimeout(r, retry * (0.5 + Math.random())).unref());
-    }
   }
 
   #migratedFacts(): Pick<Partial<HostFacts>, 'osId' | 'osVersion'> {
@@ -299,7 +150,12 @@ export class HostAgent {
     }
   }
 
-  async #onCommand(
+  /**
+   * The one place a command is accepted or refused: the leader's epoch, a cancel of the
+   * step it names, dedupe by command id, one step at a time; a step accepted is persisted
+   * before the acknowledgement and then launched.
+   */
+  async #acceptCommand(
     cmd: AgentCommand,
     respond: (ack: { commandId: string; accepted: boolean; duplicate: boolean; reason: string }) => void,
   ): Promise<void> {
@@ -338,7 +194,7 @@ export class HostAgent {
     // Dedupe by command id: the scheduler may resend a command it is unsure about.
     if (current?.commandId === cmd.commandId) {
       ack(true, true, 'already running');
-      await this.#journal(current, 'duplicate');
+      await this.#events.journal(current, 'duplicate');
       return;
     }
     const finished = this.#state.recent.find((f) => f.commandId === cmd.commandId);
@@ -381,8 +237,8 @@ export class HostAgent {
     await this.#deps.store.save(this.#state);
     ack(true, false);
     this.#logContinuation(inFlight, continued);
-    await this.#journal(inFlight, 'run');
-    await this.#publishPhase(inFlight, 'started');
+    await this.#events.journal(inFlight, 'run');
+    await this.#events.phase(inFlight, 'started');
     this.#launch(inFlight, false);
   }
 
@@ -394,7 +250,7 @@ export class HostAgent {
     if (current.step === 'reboot') {
       // The reboot step succeeded if and only if the host booted again.
       const rebooted = current.bootId !== this.#deps.host.bootId();
-      await this.#journal(current, 'resume');
+      await this.#events.journal(current, 'resume');
       await this.#finish(
         current,
         rebooted
@@ -413,8 +269,8 @@ export class HostAgent {
     // Copied when the command was taken; again only if that write predates the copy.
     this.#logContinuation(current, this.#continueRun(current));
     await this.#deps.store.save(this.#state);
-    await this.#journal(current, 'resume');
-    this.#emitLog(current, `agent restarted: resuming ${current.step} (resume ${current.resumes})`, LogStream.AGENT);
+    await this.#events.journal(current, 'resume');
+    this.#events.log(current, `agent restarted: resuming ${current.step} (resume ${current.resumes})`, LogStream.AGENT);
     this.#launch(current, true);
   }
 
@@ -437,9 +293,13 @@ export class HostAgent {
 
   #logContinuation(step: InFlightStep, continued: 'copied' | 'missing' | undefined): void {
     if (continued === 'copied')
-      this.#emitLog(step, `run ${step.runId} continues run ${step.continuesRunId}: its data carried over`, LogStream.AGENT);
+      this.#events.log(step, `run ${step.runId} continues run ${step.continuesRunId}: its data carried over`, LogStream.AGENT);
     if (continued === 'missing') {
-      this.#emitLog(step, `run ${step.runId} continues run ${step.continuesRunId}, whose data this host no longer keeps`, LogStream.STDERR);
+      this.#events.log(
+        step,
+        `run ${step.runId} continues run ${step.continuesRunId}, whose data this host no longer keeps`,
+        LogStream.STDERR,
+      );
     }
   }
 
@@ -479,39 +339,24 @@ export class HostAgent {
       if (step.step === 'reboot') {
         if (step.dryRun) return { ok: true, report: { dryRun: true } };
         if (!this.#deps.host.rebootable) return { ok: true, report: { note: 'a root without its own machine is not rebooted' } };
-        this.#emitLog(step, 'rebooting the host', LogStream.AGENT);
+        this.#events.log(step, 'rebooting the host', LogStream.AGENT);
         await this.#deps.host.reboot();
         return undefined; // the outcome is decided when the agent starts again
       }
       if (step.step === 'cluster-check' && step.probe) {
         const probe = await runProbe(step.probe, abort.signal);
-        this.#emitLog(step, `cluster probe: ${probe.detail}`, LogStream.AGENT);
+        this.#events.log(step, `cluster probe: ${probe.detail}`, LogStream.AGENT);
         if (!probe.ok) {
           return { ok: false, code: 'CLUSTER_PROBE_FAILED', message: probe.detail, retryable: true, kind: FailureKind.EXECUTION };
         }
       }
       if (step.step !== 'precheck') return await this.#deps.driver.run(this.#context(step, resumed, abort.signal));
       // The assessment is of the facts as they are now: read them, and say which it assessed.
-      await this.#refreshFacts();
-      const digest = this.#facts?.factsDigest;
+      await this.#registration.refresh();
+      const digest = this.#registration.factsDigest;
       return withFactsDigest(await this.#deps.driver.run(this.#context(step, resumed, abort.signal)), digest);
     } catch (err) {
-      const reason = abort.signal.reason as unknown;
-      if (this.#stopped && !(reason instanceof TimeoutReason) && !(reason instanceof CancelReason)) return undefined;
-      if (reason instanceof TimeoutReason) {
-        return { ok: false, code: 'STEP_TIMEOUT', message: reason.message, retryable: true, kind: FailureKind.TIMEOUT };
-      }
-      if (reason instanceof CancelReason) {
-        return { ok: false, code: 'STEP_CANCELLED', message: reason.message, retryable: false, kind: FailureKind.EXECUTION };
-      }
-      const e = err as Error & { code?: string; retryable?: boolean };
-      return {
-        ok: false,
-        code: typeof e.code === 'string' ? e.code : 'STEP_ERROR',
-        message: e.message,
-        retryable: e.retryable ?? false,
-        kind: FailureKind.EXECUTION,
-      };
+      return thrownOutcome(err, abort.signal.reason, this.#stopped);
     } finally {
       clearTimeout(timer);
     }
@@ -534,8 +379,8 @@ export class HostAgent {
       resumed,
       lastCheckpoint: step.checkpoint,
       log: (line, source = 'stdout') =>
-        this.#emitLog(step, line, source === 'stderr' ? LogStream.STDERR : source === 'agent' ? LogStream.AGENT : LogStream.STDOUT),
-      progress: (percent, message) => this.#publishProgress(step, percent, message ?? ''),
+        this.#events.log(step, line, source === 'stderr' ? LogStream.STDERR : source === 'agent' ? LogStream.AGENT : LogStream.STDOUT),
+      progress: (percent, message) => this.#events.progress(step, percent, message ?? ''),
       checkpoint: (data) =>
         this.#serialize(async () => {
           if (this.#state.current?.commandId !== step.commandId) return;
@@ -573,165 +418,31 @@ export class HostAgent {
     this.#state.current = undefined;
     this.#state.recent.push(finished);
     await this.#deps.store.save(this.#state);
-    await this.#journal(step, 'finish', outcome.ok);
-    this.#emitLog(step, outcome.ok ? `${step.step} succeeded` : `${step.step} failed: ${outcome.message}`, LogStream.AGENT);
+    await this.#events.journal(step, 'finish', outcome.ok);
+    this.#events.log(step, outcome.ok ? `${step.step} succeeded` : `${step.step} failed: ${outcome.message}`, LogStream.AGENT);
     this.#sendHeartbeat();
     this.#publishInBackground(finished);
   }
 
   /** Publishes an outcome without waiting; it stays unpublished in the state (re-sent at start) if this fails. */
   #publishInBackground(f: FinishedStep): void {
-    this.#publishOutcome(f).catch((err: Error) =>
-      this.#deps.log.error(
-        { hostId: this.hostId, commandId: f.commandId, err: err.message },
-        'outcome not published; re-sent at the next start',
-      ),
-    );
-  }
-
-  async #publishOutcome(f: FinishedStep): Promise<void> {
-    const phase = f.ok ? StepPhase.SUCCEEDED : StepPhase.FAILED;
-    for (let attempt = 0; !this.#stopped; attempt++) {
-      try {
-        await this.#deps.bus.publishDurable(
-          'stepEvent',
-          {
-            eventId: `${f.commandId}.${FAILURE_TOKEN[phase]}`,
-            hostId: this.hostId,
-            runId: f.runId,
-            commandId: f.commandId,
-            step: stepEnum(f.step),
-            attempt: f.attempt,
-            phase,
-            kindToken: FAILURE_TOKEN[phase],
-            percent: 100,
-            message: f.ok ? '' : clip('stepEvent', 'message', f.failure?.message ?? ''),
-            error: f.failure
-              ? {
-                  code: f.failure.code,
-                  message: clip('errorInfo', 'message', f.failure.message),
-                  retryable: f.failure.retryable,
-                  kind: f.failure.kind,
-                }
-              : undefined,
-            atMs: f.finishedAt,
-            reportJson: f.reportJson,
-          },
-          `${f.commandId}.${FAILURE_TOKEN[phase]}`,
-        );
-        await this.#serialize(async () => {
-          f.published = true;
-          await this.#deps.store.save(this.#state);
-        });
-        return;
-      } catch (err) {
-        this.#deps.log.warn({ hostId: this.hostId, err: (err as Error).message, attempt }, 'outcome not published yet, retrying');
-        await new Promise((r) => setTimeout(r, Math.min(5_000, 200 * 2 ** attempt)).unref());
-      }
-    }
-  }
-
-  async #publishPhase(step: InFlightStep, token: 'started'): Promise<void> {
-    const eventId = `${step.commandId}.${token}`;
-    try {
-      await this.#deps.bus.publishDurable(
-        'stepEvent',
-        {
-          eventId,
-          hostId: this.hostId,
-          runId: step.runId,
-          commandId: step.commandId,
-          step: stepEnum(step.step),
-          attempt: step.attempt,
-          phase: StepPhase.RUNNING,
-          kindToken: token,
-          atMs: step.startedAt,
-        },
-        eventId,
-        // Informational, and the step waits for it: a stream without a leader must not hold
-        // the step back for the full publish deadline.
-        { deadlineMs: 5_000 },
-      );
-    } catch (err) {
-      // Informational: the outcome event is what the scheduler must not miss.
-      this.#deps.log.warn({ hostId: this.hostId, err: (err as Error).message }, 'started event not published');
-    }
-  }
-
-  #publishProgress(step: InFlightStep, percent: number, message: string): void {
-    try {
-      this.#deps.bus.publish('stepEvent', {
-        eventId: `${step.commandId}.progress.${percent}`,
-        hostId: this.hostId,
-        runId: step.runId,
-        commandId: step.commandId,
-        step: stepEnum(step.step),
-        attempt: step.attempt,
-        phase: StepPhase.RUNNING,
-        kindToken: 'progress',
-        percent: Math.max(0, Math.min(100, Math.round(percent))),
-        message: clip('stepEvent', 'message', message),
-        atMs: this.#now(),
+    const markPublished = (): Promise<void> =>
+      this.#serialize(async () => {
+        f.published = true;
+        await this.#deps.store.save(this.#state);
       });
-    } catch (err) {
-      this.#deps.log.debug({ err: (err as Error).message }, 'progress not sent');
-    }
-  }
-
-  #emitLog(step: InFlightStep, text: string, source: LogStream): void {
-    try {
-      this.#deps.bus.publish('logLine', {
-        hostId: this.hostId,
-        runId: step.runId,
-        step: stepEnum(step.step),
-        seq: ++this.#logSeq,
-        atMs: this.#now(),
-        source,
-        text: clip('logLine', 'text', text),
-      });
-    } catch (err) {
-      this.#deps.log.debug({ err: (err as Error).message }, 'log line not sent');
-    }
-  }
-
-  /** Never rejects: the journal is a record for people, and a full disk must not stop a step (or its rollback). */
-  async #journal(step: InFlightStep, event: 'run' | 'resume' | 'finish' | 'duplicate', ok?: boolean): Promise<void> {
-    const entry = {
-      at: this.#now(),
-      hostId: this.hostId,
-      runId: step.runId,
-      commandId: step.commandId,
-      step: step.step,
-      attempt: step.attempt,
-      event,
-      ...(ok === undefined ? {} : { ok }),
-    };
-    try {
-      await this.#deps.journal.append(entry);
-    } catch (err) {
-      this.#deps.journalFailures?.inc();
-      this.#deps.log.error(
-        { hostId: this.hostId, commandId: step.commandId, event, err: (err as Error).message },
-        'journal append failed; the step goes on without its record',
+    this.#events
+      .outcome(f, markPublished)
+      .catch((err: Error) =>
+        this.#deps.log.error(
+          { hostId: this.hostId, commandId: f.commandId, err: err.message },
+          'outcome not published; re-sent at the next start',
+        ),
       );
-    }
   }
 }
 
-/** Why a step's abort signal fired: its timeout. */
-class TimeoutReason extends YxError {
-  readonly code = 'STEP_TIMEOUT';
-  readonly retryable = true;
-
-  constructor(seconds: number) {
-    super(`step timed out after ${seconds} s`);
-  }
-}
-
-/** Why a step's abort signal fired: the scheduler cancelled it. */
-class CancelReason extends YxError {
-  readonly code = 'STEP_CANCELLED';
-  readonly retryable = false;
-}
-
+// What the agent is given moved to agent-deps.ts; importers of these names from here still work.
+export type { AgentDeps, AgentIdentity, HostEnv, RefreshedFacts } from './agent-deps.ts';
+export { DEFAULT_FACTS_REFRESH_MS, planRollbackRequirement, withFactsDigest } from './agent-deps.ts';
 export type { HostFacts, HostLabels };
