@@ -92,7 +92,10 @@ export class Dispatcher {
   /** An agent started the run's current command: it is not sent again. */
   acknowledged(run: HostRunDoc): void {
     const d = this.sentOf(run);
-    if (d) d.acked = true;
+    if (d) {
+      d.acked = true;
+      d.ackedAt ??= this.#deps.clock();
+    }
   }
 
   /** Sends the run's step unless it is sent already (acknowledged, or a send in flight). */
@@ -142,8 +145,10 @@ export class Dispatcher {
     span
       .run(() => bus.request('agentCommand', cmd, config.commandTimeoutMs))
       .then((ack) => {
-        if (ack.accepted) d.acked = true;
-        else log.warn({ host: run.hostId, command: run.commandId, reason: ack.reason }, 'agent refused a command');
+        if (ack.accepted) {
+          d.acked = true;
+          d.ackedAt ??= clock();
+        } else log.warn({ host: run.hostId, command: run.commandId, reason: ack.reason }, 'agent refused a command');
         span.end(ack.accepted ? undefined : ack.reason);
       })
       .catch((err: Error) => {

@@ -87,3 +87,12 @@ test('runs not in a step are left alone', () => {
   assert.deepEqual(supervise(testRun('p', 'h1', 0), undefined, ctx(T0)), { kind: 'fine' });
   assert.deepEqual(supervise(run({ state: 'held', deadlineAt: new Date(T0) }), undefined, ctx(T0 + 1)), { kind: 'fine' });
 });
+
+test('an acknowledgement is a sign of life: a step acknowledged within the grace is not failed for want of a heartbeat', () => {
+  // An agent back from a partition acknowledges the command sent again before its first heartbeat arrives.
+  const r = run();
+  const dead = { isAlive: () => false };
+  assert.deepEqual(supervise(r, sent({ acked: true, ackedAt: T0 + 900 }), ctx(T0 + 1_000, dead)), { kind: 'fine' });
+  assert.deepEqual(supervise(r, sent({ acked: true, ackedAt: T0 + 900 }), ctx(T0 + 30_900, dead)), { kind: 'fine' }, 'at the grace');
+  assert.equal(supervise(r, sent({ acked: true, ackedAt: T0 + 900 }), ctx(T0 + 30_901, dead)).kind, 'fail', 'silent since');
+});

@@ -8,6 +8,8 @@ import type { FailureKindName, HostRunDoc } from '../db/models.ts';
 export interface SentCommand {
   lastSentAt: number;
   acked: boolean;
+  /** When the agent acknowledged it: a sign of life as good as a heartbeat. */
+  ackedAt?: number;
   inFlight: boolean;
 }
 
@@ -63,7 +65,10 @@ export function supervise(run: HostRunDoc, sent: SentCommand | undefined, ctx: S
     if (!sent.inFlight && now - sent.lastSentAt >= limits.redispatchMs) return { kind: 'send', again: true };
     return { kind: 'fine' };
   }
-  if (run.step !== 'reboot' && !ctx.isAlive(run.hostId))
+  // An agent back from a partition may acknowledge a command before its first heartbeat
+  // arrives: it was heard from, its step must not fail for want of a heartbeat.
+  const heard = sent?.ackedAt !== undefined && now - sent.ackedAt <= limits.heartbeatGraceMs;
+  if (run.step !== 'reboot' && !heard && !ctx.isAlive(run.hostId))
     return {
       kind: 'fail',
       failure: 'unreachable',
