@@ -6,6 +6,7 @@ import type { HostRunDoc } from '../db/models.ts';
 import { activeRun, testRun } from '../reconcile/engine.fixtures.ts';
 import {
   abortedRun,
+  awaitsOutcome,
   type ChangeContext,
   isInStep,
   type RunInStep,
@@ -125,4 +126,14 @@ test('a held host: retry runs the failed step’s next attempt; rollback starts 
   const rolled = resolvedHeld({ ...run, failure }, 'rollback', context());
   assert.deepEqual([rolled.state, rolled.step, rolled.attempt, rolled.rollback], ['active', 'rollback', 1, 'running']);
   assert.deepEqual(rolled.failure, failure, 'still counted as failed');
+});
+
+test('a run awaits the outcome of its current command only, while in its step', () => {
+  const run = activeRun(testRun('p1', 'h1', 0), { step: 'reboot' });
+  assert.equal(awaitsOutcome(run, run.commandId), true);
+  assert.equal(awaitsOutcome({ ...run, stepState: 'dispatching' }, run.commandId), true);
+  // An older command (a replay), a run that moved on or ended: nothing to apply.
+  assert.equal(awaitsOutcome(run, `${run.runId}.0.upgrade.1`), false);
+  assert.equal(awaitsOutcome({ ...run, stepState: null }, run.commandId), false);
+  assert.equal(awaitsOutcome({ ...run, state: 'succeeded' }, run.commandId), false);
 });

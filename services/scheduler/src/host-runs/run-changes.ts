@@ -23,6 +23,11 @@ export function isInStep(run: HostRunDoc): run is RunInStep {
   return run.step !== null;
 }
 
+/** Whether the run waits for the outcome of `commandId`: an event of any other command (a replay, a duplicate) changes nothing. */
+export function awaitsOutcome(run: HostRunDoc, commandId: string): run is RunInStep {
+  return run.commandId === commandId && run.state === 'active' && !!run.stepState && isInStep(run);
+}
+
 /** A step's timeout when the plan names none. */
 export const DEFAULT_STEP_TIMEOUT_SECONDS = 3600;
 

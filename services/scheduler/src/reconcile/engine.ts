@@ -14,7 +14,7 @@ import type { FailureKindName, HostRunDoc, Models, PlanDoc, PlanState } from '..
 import type { RunStore } from '../db/run-store.ts';
 import { foreignSender, stepStartedAt } from '../host-runs/event-sender.ts';
 import { afterBackupEvent, afterOutcome, type StepResult } from '../host-runs/outcomes.ts';
-import { isInStep, type RunInStep } from '../host-runs/run-changes.ts';
+import { awaitsOutcome, isInStep, type RunInStep } from '../host-runs/run-changes.ts';
 import { runEndSpan } from '../host-runs/run-end-span.ts';
 import { hostRunEventOf, reannouncements } from '../host-runs/run-events.ts';
 import type { Inventory } from '../inventory/inventory.ts';
@@ -25,6 +25,7 @@ import { pickHosts } from './admission.ts';
 import { Dispatcher } from './dispatcher.ts';
 import { predictSeconds, sizeOfFacts } from './duration-prediction.ts';
 import type { EngineConfig } from './engine-config.ts';
+import { OutcomeNotStoredError } from './errors.ts';
 import { Housekeeping } from './housekeeping.ts';
 import { type Leader, soleLeader } from './leader.ts';
 import { LiveState } from './live-state.ts';
@@ -275,7 +276,7 @@ export class Engine {
       const run = rt.run(docId);
       if (this.#foreign('stepEvent', run, evt.hostId)) return;
       // An event of an older command (a replay, a duplicate) changes nothing.
-      if (run.commandId !== evt.commandId || run.state !== 'active' || !run.stepState || !isInStep(run)) return;
+      if (!awaitsOutcome(run, evt.commandId)) return;
       if (evt.phase === StepPhase.RUNNING) {
         if (evt.kindToken === 'started' && run.stepState === 'dispatching') {
           this.#dispatcher.acknowledged(run);
@@ -295,7 +296,7 @@ export class Engine {
           { profile: rt.plan.spec.profile, step: run.step, outcome },
           (now - run.stepStartedAt.getTime()) / 1000,
         );
-      await this.#applyOutcome(rt, run, {
+      const stored = await this.#applyOutcome(rt, run, {
         ok,
         kind: ok ? null : (KIND_NAME[evt.error?.kind ?? FailureKind.EXECUTION] ?? 'execution'),
         code: evt.error?.code ?? '',
@@ -304,6 +305,11 @@ export class Engine {
         report: evt.reportJson,
         startedAt: run.stepStartedAt?.getTime() ?? null,
       });
+      // Refused as stale, yet the run (reloaded) still awaits this outcome: the version it
+      // met never counted (this outcome's own earlier try, cut off with the store). Acked
+      // now, the event would be lost and the run wait for it forever: let it come again.
+      if (!stored && awaitsOutcome(rt.run(docId), evt.commandId))
+        throw new OutcomeNotStoredError(`run ${docId}: the outcome of ${evt.commandId} met an uncounted version; applied again`);
     });
   }
 
@@ -333,8 +339,11 @@ export class Engine {
     where.rt.progress.set(run._id, evt.percent);
   }
 
-  /** Stores a step's result on its run (host-runs/outcomes.ts), then sends its next step and announces its end. */
-  async #applyOutcome(rt: PlanRuntime, run: RunInStep, result: StepResult): Promise<void> {
+  /**
+   * Stores a step's result on its run (host-runs/outcomes.ts), then sends its next step and
+   * announces its end; false when the write was refused as stale (nothing done).
+   */
+  async #applyOutcome(rt: PlanRuntime, run: RunInStep, result: StepResult): Promise<boolean> {
     const { config, metrics, log } = this.#deps;
     const spec = rt.plan.spec;
     const ctx = {
@@ -343,7 +352,7 @@ export class Engine {
       clusterCheckDeferMs: config.clusterCheckDeferMs,
     };
     const { next, after } = afterOutcome(run, result, ctx);
-    if (!(await this.#live.commit(rt, run, after))) return;
+    if (!(await this.#live.commit(rt, run, after))) return false;
     const stored = rt.run(run._id);
     if (stored.stepState === 'dispatching') this.#dispatcher.send(rt, stored);
     if (next.kind === 'failed' && next.rollback === 'failed') {
@@ -353,6 +362,7 @@ export class Engine {
     if (isFinal(stored)) metrics.runsFinished.inc({ state: stored.state, rollback: stored.rollback });
     // Tells the backup service (and anyone else) that the run ended; retention starts.
     this.#outbox.add(stored);
+    return true;
   }
 
   /** The last moments' outcomes again after a start (run-events.ts reannouncements): a crash may have lost their events. */

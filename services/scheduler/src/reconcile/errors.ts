@@ -13,3 +13,13 @@ export class RunNotLiveError extends YxError {
   readonly code = 'RUN_NOT_LIVE';
   readonly retryable = false;
 }
+
+/**
+ * A step's outcome was not stored although its run still awaits it: the write met a
+ * version of the run that never counted (an earlier try of this very outcome, cut off
+ * with the store before its ticket). Retryable: the event is applied again.
+ */
+export class OutcomeNotStoredError extends YxError {
+  readonly code = 'OUTCOME_NOT_STORED';
+  readonly retryable = true;
+}
