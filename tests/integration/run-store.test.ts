@@ -162,3 +162,30 @@ test('a version whose ticket never came (its writer died in between) does not co
   assert.equal(r?.version, 1);
   assert.equal(history.length, 0);
 });
+
+test('a step record whose state version never counted is not history: the run still waits for it', async () => {
+  const store9 = new RunStore(models, { epoch: () => 9 });
+  const commandId = 'r-k1.0.reboot.1';
+  const v0: HostRunDoc = { ...run('k1'), planId: 'pk', _id: 'pk/k1', state: 'active', step: 'reboot', stepState: 'running', commandId };
+  await store9.insertNew([v0]);
+  const at = new Date();
+  const rec = { step: 'reboot' as const, attempt: 1, commandId, dispatchedAt: at, startedAt: at, finishedAt: at };
+  const done = { ...rec, outcome: 'succeeded' as const, kind: null, code: '', message: '', report: '' };
+  // The outcome's try: its step record and its version written, the ticket never.
+  await models.RunStep.create({ ...done, _id: commandId, key: v0._id, planId: 'pk', hostId: 'k1', runId: v0.runId });
+  const { _id, history: _h, ...rest } = { ...v0, step: 'postcheck' as const, commandId: 'r-k1.0.postcheck.1' };
+  await models.RunState.create({ ...rest, _id: `${_id}#1`, key: _id, version: 1, epoch: 9, ticket: 77 });
+  const r = await store9.loadRun('pk/k1');
+  assert.equal(r?.step, 'reboot');
+  assert.equal(r?.version, 1, 'the next write follows the uncounted version');
+  assert.deepEqual(r?.history, [], 'the orphan record is not history');
+  // Written again, the outcome counts and its record is history once.
+  const stored = await store9.commit(r as HostRunDoc, { ...rest, _id, history: [done] } as HostRunDoc);
+  assert.equal(stored.version, 2);
+  const back = await store9.loadRun('pk/k1');
+  assert.equal(back?.step, 'postcheck');
+  assert.deepEqual(
+    back?.history.map((h) => h.commandId),
+    [commandId],
+  );
+});

@@ -289,8 +289,11 @@ export class RunStore {
     }
     return [...resolved.values()].flatMap(({ doc: s, top }) => {
       if (!s) return [];
+      // A record of the command the state still waits on is an orphan: written by a try
+      // whose state version never counted (cut off before its ticket); it comes again.
+      const waiting = s.state === 'active' && s.stepState ? s.commandId : undefined;
       const recs = (history.get(s.key) ?? [])
-        .filter((h) => h.runId === s.runId || s.previousRunIds.includes(h.runId))
+        .filter((h) => (h.runId === s.runId || s.previousRunIds.includes(h.runId)) && h._id !== waiting)
         .sort((a, b) => new Date(a.dispatchedAt).getTime() - new Date(b.dispatchedAt).getTime() || a._id.localeCompare(b._id))
         .map(toRecord);
       return [fromState(s, recs, top)];
