@@ -1,15 +1,17 @@
-// Agents cut off by a network partition in the middle of a step. Two network namespaces of
-// the test's making (netns.ts) hold two simulated hosts each, behind a veth link; 60 more
-// run on this machine. While a namespaced host is in the middle of a long upgrade its
-// link is cut and kept down past the scheduler's heartbeat grace. In one namespace the
-// connections through the link survive the cut (TCP waits); in the other they are lost
-// with it (the relay forgets them), and the agents reconnect. What must happen, both ways:
+// Agents cut off by a network partition in the middle of a step. Three network namespaces
+// of the test's making (netns.ts) hold two simulated hosts each, behind a veth link; 60
+// more run on this machine. While a namespaced host is in the middle of a long upgrade its
+// link is cut and kept down past the scheduler's heartbeat grace. In pnk the connections
+// through the link survive the cut (TCP waits); in pnd and pnu they are lost with it (the
+// relay forgets them) and the agents reconnect; pnu's cut also outlasts the unreachable
+// limit of the rollback sent meanwhile. What must happen:
 // - the scheduler fails the upgrade as unreachable (HEARTBEAT_LOST) and follows the
 //   plan's rules (no retries; a failed upgrade is rolled back): it sends the rollback,
-//   which nothing acknowledges while the link is down;
+//   which nothing acknowledges while the link is down (in pnu it fails as
+//   AGENT_UNREACHABLE: the run ends failed, its rollback failed, left to a human);
 // - the cut-off agent finishes its upgrade meanwhile and keeps the outcome; once the link
-//   is back it publishes it (the scheduler has moved on: its verdict stands), then
-//   acknowledges the rollback and runs it: the host ends failed, rolled back;
+//   is back it publishes it (the scheduler has moved on: its verdict stands) and runs the
+//   rollback if it is still wanted, once: the host ends failed, rolled back;
 // - no step ran twice on any host, and every other recorded step is exactly what its
 //   agent executed (assertRunsExact, unreachable verdicts standing for what the cut-off
 //   agents finished unheard).
@@ -17,6 +19,7 @@ import assert from 'node:assert/strict';
 import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { JournalEntry } from '@yixing/host-agent';
 import type { PlanView, RunView } from '@yixing/scheduler/internal';
 import { createNetns, type Netns } from '../fixtures/netns.ts';
@@ -29,7 +32,16 @@ let stack: Stack;
 let scheduler: { proc: ServiceProcess; api: string };
 let fleet: ServiceProcess;
 let fleetJournal: string;
-const cutOff: { netns: Netns; proc?: ServiceProcess; prefix: string; journal: string; dropConnections: boolean }[] = [];
+/** `outlast`: the cut outlasts the heartbeat grace only, or the unreachable limit of the rollback sent meanwhile too. */
+interface CutOff {
+  netns: Netns;
+  proc?: ServiceProcess;
+  prefix: string;
+  journal: string;
+  dropConnections: boolean;
+  outlast: 'grace' | 'unreachable';
+}
+const cutOff: CutOff[] = [];
 
 const HOSTS = 60;
 const CUT_OFF_HOSTS = 2;
@@ -37,8 +49,8 @@ const CUT_OFF_HOSTS = 2;
 before(async () => {
   stack = await startStack('agent-partition');
   fleetJournal = path.join(stack.dir, 'fleet.journal.jsonl');
-  // A short grace: the partition outlasts it; no command waits out the unreachable limit.
-  scheduler = await startScheduler(stack, { YX_HEARTBEAT_GRACE_MS: '3000', YX_UNREACHABLE_AFTER_MS: '60000' });
+  // Every cut outlasts the heartbeat grace; pnu's the unreachable limit of a command too.
+  scheduler = await startScheduler(stack, { YX_HEARTBEAT_GRACE_MS: '3000', YX_UNREACHABLE_AFTER_MS: '15000' });
   fleet = await startFleet(stack, {
     size: HOSTS,
     clusters: 4,
@@ -47,15 +59,17 @@ before(async () => {
     journal: fleetJournal,
     sim: chaosSim('agent-partition'),
   });
-  for (const [prefix, dropConnections] of [
-    ['pnk', false],
-    ['pnd', true],
+  for (const [prefix, dropConnections, outlast] of [
+    ['pnk', false, 'grace'],
+    ['pnd', true, 'grace'],
+    ['pnu', true, 'unreachable'],
   ] as const) {
-    const part: (typeof cutOff)[number] = {
+    const part: CutOff = {
       netns: await createNetns(prefix),
       prefix,
       journal: path.join(stack.dir, `${prefix}.journal.jsonl`),
       dropConnections,
+      outlast,
     };
     cutOff.push(part);
     part.proc = await startFleet(stack, {
@@ -101,7 +115,7 @@ const runOf = async (planId: string, hostId: string): Promise<RunView> => {
 /** Cuts the namespace's link while one of its hosts upgrades, until the scheduler gave up on it and its agent finished unheard. */
 async function partition(
   planId: string,
-  part: (typeof cutOff)[number],
+  part: CutOff,
 ): Promise<{ victim: RunView; upgradeCommand: string; unheard: JournalEntry; relayedAtHeal: number }> {
   const victim = await waitUntil(
     async () => {
@@ -139,8 +153,20 @@ async function partition(
     },
     { what: `${victim.hostId}'s agent to finish its upgrade behind the cut link` },
   );
-  const stillCut = await runOf(planId, victim.hostId);
-  assert.equal(`${stillCut.step}:${stillCut.stepState}`, 'rollback:dispatching', 'nothing reached the scheduler while the link was down');
+  if (part.outlast === 'unreachable') {
+    // No agent acknowledged the rollback within the limit: it fails too, the run ends.
+    const ended = await waitUntil(
+      async () => {
+        const run = await runOf(planId, victim.hostId);
+        return { done: run.state === 'failed', value: run, state: `${run.state}:${run.step}:${run.stepState}` };
+      },
+      { what: `the scheduler to give up on ${victim.hostId}'s rollback` },
+    );
+    assert.equal(ended.history.at(-1)?.code, 'AGENT_UNREACHABLE');
+  } else {
+    const stillCut = await runOf(planId, victim.hostId);
+    assert.equal(`${stillCut.step}:${stillCut.stepState}`, 'rollback:dispatching', 'nothing reached the scheduler while the link was down');
+  }
   const relayedAtHeal = part.netns.relayed();
   await part.netns.heal();
   return { victim, upgradeCommand: verdict.upgrade?.commandId as string, unheard, relayedAtHeal };
@@ -148,39 +174,51 @@ async function partition(
 
 test('agents cut off mid-upgrade: failed as unreachable, rolled back once the link is back, nothing twice or lost', async () => {
   const plan = await api<PlanView>(scheduler.api, 'POST', '/v1/plans', chaosPlan('partition', 'partition'));
+  // A failure (injected, or a partition's) in the canary waits for an operator, while
+  // the partitions still wait for their hosts to be admitted: approved as it comes.
+  let completed = false;
+  const approver = (async () => {
+    while (!completed) {
+      const p = await api<PlanView>(scheduler.api, 'GET', `/v1/plans/${plan.id}`);
+      if (p.state === 'waiting-approval') await api(scheduler.api, 'POST', `/v1/plans/${plan.id}/approve`);
+      await sleep(250);
+    }
+  })();
   const cuts = await Promise.all(cutOff.map((part) => partition(plan.id, part)));
 
   const done = await waitUntil(
     async () => {
       const p = await api<PlanView>(scheduler.api, 'GET', `/v1/plans/${plan.id}`);
-      // A failure (injected, or the partition's) in the canary waits for an operator.
-      if (p.state === 'waiting-approval') await api(scheduler.api, 'POST', `/v1/plans/${plan.id}/approve`);
       return { done: p.state === 'completed', value: p, state: `${p.state} ${p.percentDone}` };
     },
     { what: 'the plan to complete after the partitions' },
   );
+  completed = true;
+  await approver;
   assert.equal(done.counters.succeeded + done.counters.failed, HOSTS + cutOff.length * CUT_OFF_HOSTS);
 
   for (const [i, part] of cutOff.entries()) {
     const { victim, upgradeCommand, unheard, relayedAtHeal } = cuts[i] as Awaited<ReturnType<typeof partition>>;
     const run = await runOf(plan.id, victim.hostId);
+    // Past the unreachable limit the rollback failed unsent: the host is left to a human.
+    const rolledBack = part.outlast === 'grace';
     assert.equal(run.state, 'failed');
-    assert.equal(run.rollback, 'succeeded');
+    assert.equal(run.rollback, rolledBack ? 'succeeded' : 'failed');
     assert.deepEqual(
-      run.history.map((h) => `${h.step}:${h.attempt}:${h.outcome}:${h.kind ?? ''}`),
+      run.history.map((h) => `${h.step}:${h.attempt}:${h.outcome}:${h.code}`),
       [
         'cluster-check:1:succeeded:',
         'precheck:1:succeeded:',
         'backup:1:succeeded:',
-        'upgrade:1:failed:unreachable',
-        'rollback:1:succeeded:',
+        'upgrade:1:failed:HEARTBEAT_LOST',
+        rolledBack ? 'rollback:1:succeeded:' : 'rollback:1:failed:AGENT_UNREACHABLE',
       ],
     );
     const mine = (await journalOf(part.journal)).filter((e) => e.hostId === victim.hostId);
     const ranOrFinished = mine.filter((e) => (e.step === 'upgrade' || e.step === 'rollback') && e.event !== 'duplicate');
     assert.deepEqual(
       ranOrFinished.map((e) => `${e.step}:${e.event}:${e.ok ?? ''}`),
-      ['upgrade:run:', `upgrade:finish:${unheard.ok}`, 'rollback:run:', 'rollback:finish:true'],
+      ['upgrade:run:', `upgrade:finish:${unheard.ok}`, ...(rolledBack ? ['rollback:run:', 'rollback:finish:true'] : [])],
     );
     // Sends of the rollback held up behind the cut link may arrive together: run once, the rest refused as duplicates.
     const duplicates = mine.filter((e) => e.event === 'duplicate');
