@@ -27,6 +27,14 @@ export const durableNames = {
   schedulerOperationCallbacks: 'yx-scheduler-op-callbacks',
 } as const;
 
+/**
+ * How long each pull of a durable consumer's `consume()` lasts. Its idle heartbeat is half
+ * of it, and a pull parked on a consumer leader that died (a cluster node lost while this
+ * connection stays up) is re-issued only after two missed heartbeats: with nats.js's 30 s
+ * the service stops hearing events for 30 s at every such failover; with 5 s, 5 s.
+ */
+export const DURABLE_PULL_EXPIRES_MS = 5_000;
+
 export interface DurableSpec extends Partial<Omit<ConsumerConfig, 'durable_name' | 'filter_subject' | 'filter_subjects'>> {
   /** Durable name; one consumer however many replicas of the service pull from it. */
   name: string;

@@ -4,7 +4,7 @@
 // redelivered event finds its command already moved on and changes nothing.
 import type { ConsumerMessages, JsMsg } from '@nats-io/jetstream';
 import type { Subscription } from '@nats-io/transport-node';
-import { type Bus, catalog, durableNames, ensureDurable, type Logger, subjectPattern } from '@yixing/common';
+import { type Bus, catalog, DURABLE_PULL_EXPIRES_MS, durableNames, ensureDurable, type Logger, subjectPattern } from '@yixing/common';
 import type { SchedulerMetrics } from '../metrics.ts';
 import type { Engine } from '../reconcile/engine.ts';
 
@@ -41,7 +41,7 @@ export class StepEventConsumer {
         catalog.backupEvent.filter,
       ],
     });
-    this.#messages = await consumer.consume({ max_messages: 1000 });
+    this.#messages = await consumer.consume({ max_messages: 1000, expires: DURABLE_PULL_EXPIRES_MS });
     this.#loop = this.#run(this.#messages);
     this.#progress = bus.subscribe('stepEvent', { kindToken: 'progress' }, (evt) => this.#deps.engine.onProgress(evt));
   }

@@ -8,6 +8,7 @@ import type { ConsumerMessages, JsMsg } from '@nats-io/jetstream';
 import {
   type Bus,
   catalog,
+  DURABLE_PULL_EXPIRES_MS,
   durableNames,
   ensureDurable,
   FailureKind,
@@ -132,7 +133,7 @@ export class OperationCallbacks {
       ack_wait: (this.#d.config.timeoutMs + 10_000) * 1_000_000,
       max_ack_pending: 256,
     });
-    this.#messages = await consumer.consume({ max_messages: 64 });
+    this.#messages = await consumer.consume({ max_messages: 64, expires: DURABLE_PULL_EXPIRES_MS });
     this.#loop = this.#run(this.#messages);
   }
 
