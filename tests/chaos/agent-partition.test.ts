@@ -62,6 +62,8 @@ before(async () => {
   for (const [prefix, dropConnections, outlast] of [
     ['pnk', false, 'grace'],
     ['pnd', true, 'grace'],
+    // Lost, not kept: kept, the rollback's held-up sends reach the agent once back, and it
+    // runs a rollback of a run the scheduler has closed (seen; an open question).
     ['pnu', true, 'unreachable'],
   ] as const) {
     const part: CutOff = {
@@ -214,6 +216,18 @@ test('agents cut off mid-upgrade: failed as unreachable, rolled back once the li
         rolledBack ? 'rollback:1:succeeded:' : 'rollback:1:failed:AGENT_UNREACHABLE',
       ],
     );
+    // The agent, back, reports the outcome it kept: the bus takes it. Not before the plan
+    // ends, necessarily: after a long cut TCP's next retransmission, whether of data or of
+    // the lost connection's reset, may come seconds after the link is back.
+    const stateFile = path.join(stack.dir, 'agents', part.prefix, `${victim.hostId}.json`);
+    await waitUntil(
+      async () => {
+        const state = JSON.parse(await readFile(stateFile, 'utf8')) as { recent: { commandId: string; published: boolean }[] };
+        const published = state.recent.find((f) => f.commandId === upgradeCommand)?.published === true;
+        return { done: published, value: published, state: String(published) };
+      },
+      { what: `${victim.hostId}'s kept upgrade outcome to be published` },
+    );
     const mine = (await journalOf(part.journal)).filter((e) => e.hostId === victim.hostId);
     const ranOrFinished = mine.filter((e) => (e.step === 'upgrade' || e.step === 'rollback') && e.event !== 'duplicate');
     assert.deepEqual(
@@ -226,11 +240,6 @@ test('agents cut off mid-upgrade: failed as unreachable, rolled back once the li
       duplicates.every((e) => e.step === 'rollback' && e.commandId === run.history.at(-1)?.commandId),
       'only the rollback was sent again',
     );
-    // The agent, back, reported the outcome it kept: the bus took it.
-    const state = JSON.parse(await readFile(path.join(stack.dir, 'agents', part.prefix, `${victim.hostId}.json`), 'utf8')) as {
-      recent: { commandId: string; published: boolean }[];
-    };
-    assert.equal(state.recent.find((f) => f.commandId === upgradeCommand)?.published, true, 'the kept upgrade outcome was published');
     // Lost connections were made again through the relay; kept ones carried on.
     if (part.dropConnections) assert.ok(part.netns.relayed() > relayedAtHeal, `${part.prefix}: the agents reconnected`);
     else assert.equal(part.netns.relayed(), relayedAtHeal, `${part.prefix}: the agents' connections survived the cut`);
