@@ -119,8 +119,12 @@ async function leaders(): Promise<Record<string, string>> {
   });
 }
 
+/** The plan as the leader has it; an injected failure in the canary waits for an operator, who approves. */
 async function progress(planId: string): Promise<PlanView> {
-  return api<PlanView>((await leaderReplica()).api, 'GET', `/v1/plans/${planId}`);
+  const leader = await leaderReplica();
+  const p = await api<PlanView>(leader.api, 'GET', `/v1/plans/${planId}`);
+  if (p.state === 'waiting-approval') await api(leader.api, 'POST', `/v1/plans/${planId}/approve`);
+  return p;
 }
 
 const doneOf = (p: PlanView): number => p.counters.succeeded + p.counters.failed;
@@ -213,10 +217,7 @@ test('the NATS node leading the scheduler streams killed and restarted mid-plan:
 
   const done = await waitUntil(
     async () => {
-      const leader = await leaderReplica();
-      const p = await api<PlanView>(leader.api, 'GET', `/v1/plans/${plan.id}`);
-      // An injected failure may land in the canary, which then waits for an operator.
-      if (p.state === 'waiting-approval') await api(leader.api, 'POST', `/v1/plans/${plan.id}/approve`);
+      const p = await progress(plan.id);
       return { done: p.state === 'completed', value: p, state: `${p.state} ${p.percentDone}` };
     },
     { what: 'the plan to complete after the node came back' },
