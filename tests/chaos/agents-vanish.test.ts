@@ -56,23 +56,30 @@ after(async () => {
 test('10 % of the agents vanish mid-step and come back: every host final, no step twice, no event lost', async () => {
   const plan = await api<PlanView>(scheduler.api, 'POST', '/v1/plans', chaosPlan('agents-vanish', 'vanish'));
 
-  // The victim: the fleet process with the most hosts past their cluster check, running a
-  // step other than a reboot (which a vanished agent is allowed: only its deadline applies).
+  // The victim: a fleet process with two hosts or more past their cluster check, running a
+  // step other than a reboot (a vanished agent is allowed that: only its deadline applies),
+  // one of them early in its upgrade (time left to lose it there): its loss means a rollback.
   const { victim, running } = await waitUntil(
     async () => {
       const { hosts } = await api<{ hosts: RunView[] }>(scheduler.api, 'GET', `/v1/plans/${plan.id}/hosts?limit=1000`);
       const busy = hosts.filter(
         (h) => h.state === 'active' && h.stepState === 'running' && h.step !== 'reboot' && h.step !== 'cluster-check',
       );
-      const counts = fleets.map((_f, i) => busy.filter((h) => fleetIndexOf(h.hostId) === i).length);
-      const most = counts.indexOf(Math.max(...counts));
+      const on = (i: number) => busy.filter((h) => fleetIndexOf(h.hostId) === i);
+      const fit = fleets.findIndex((_f, i) => on(i).length >= 2 && on(i).some((h) => h.step === 'upgrade' && (h.percent ?? 0) < 40));
       return {
-        done: (counts[most] ?? 0) >= 2,
-        value: { victim: most, running: busy.filter((h) => fleetIndexOf(h.hostId) === most).map((h) => h.hostId) },
-        state: counts.join(','),
+        done: fit >= 0,
+        value: { victim: fit, running: on(fit).map((h) => h.hostId) },
+        state: fleets
+          .map((_f, i) =>
+            on(i)
+              .map((h) => h.step)
+              .join('+'),
+          )
+          .join(','),
       };
     },
-    { what: 'a fleet process with two hosts mid-step', intervalMs: 50 },
+    { what: 'a fleet process with two hosts mid-step, one early in its upgrade', intervalMs: 50 },
   );
   const lost = fleets[victim] as { opts: FleetOptions; proc: ServiceProcess };
   assert.equal(await lost.proc.kill('SIGKILL'), 'SIGKILL');
@@ -113,7 +120,13 @@ test('10 % of the agents vanish mid-step and come back: every host final, no ste
     const lostIn = run.history.filter((h) => h.code === 'HEARTBEAT_LOST').map((h) => h.step);
     if (lostIn.every((step) => step === 'cluster-check')) continue;
     assert.equal(run.state, 'failed', `${run.hostId}, lost in ${lostIn.join(', ')}, ended ${run.state}`);
+    // A lost step that changed the host is followed by a rollback, which the agent, back, ran.
+    if (lostIn.some((step) => step === 'upgrade' || step === 'postcheck')) assert.equal(run.history.at(-1)?.step, 'rollback');
   }
+  assert.ok(
+    lostMidStep.some((r) => r.history.some((h) => h.code === 'HEARTBEAT_LOST' && (h.step === 'upgrade' || h.step === 'postcheck'))),
+    'a host was lost while its step changed it',
+  );
   // The victim's other hosts were not harmed: what failed there failed by an injected failure.
   const bystanders = runs.filter((r) => fleetIndexOf(r.hostId) === victim && !lostMidStep.includes(r));
   for (const run of bystanders)
