@@ -71,8 +71,23 @@ export class ObjectStoreStorage implements ArchiveStorage {
     });
   }
 
+  /**
+   * Names from the stream's metadata subjects, then each match's info. Not
+   * ObjectStore.list(): its watcher (an ordered push consumer with idle heartbeats)
+   * outlived the listing, and once the connection closed it kept the process alive,
+   * resubscribing on a closed connection every heartbeat.
+   */
   async list(prefix: string): Promise<StoredObject[]> {
-    const all = await this.#os.list();
-    return all.filter((o) => !o.deleted && o.name.startsWith(prefix)).map((o) => ({ name: o.name, size: o.size }));
+    const meta = `$O.${this.bucket}.M.`;
+    const jsm = await this.#js.jetstreamManager();
+    const info = await jsm.streams.info(`OBJ_${this.bucket}`, { subjects_filter: `${meta}>` });
+    const out: StoredObject[] = [];
+    for (const subject of Object.keys(info.state.subjects ?? {})) {
+      const name = Buffer.from(subject.slice(meta.length), 'base64url').toString('utf8');
+      if (!name.startsWith(prefix)) continue;
+      const found = await this.#os.info(name);
+      if (found && !found.deleted) out.push({ name, size: found.size });
+    }
+    return out;
   }
 }
