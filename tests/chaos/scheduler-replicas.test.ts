@@ -16,13 +16,15 @@ import { api, type Stack, startFleet, startScheduler, startStack, waitForHosts }
 import { waitUntil } from '../fixtures/wait.ts';
 
 /** Short lease timings, so that a take-over happens within the test's seconds. */
-const LEASE = { YX_LEASE_TTL_MS: '3000', YX_LEASE_RENEW_MS: '500', YX_LEASE_DEADLINE_MS: '2000' };
+const LEASE = { YX_LEASE_TTL_MS: '4000', YX_LEASE_RENEW_MS: '500', YX_LEASE_DEADLINE_MS: '3000' };
 const HOSTS = 120;
 
 interface Replica {
   name: string;
   proc: ServiceProcess;
   api: string;
+  /** Stopped by the test (which starts it again itself). */
+  intended?: boolean;
 }
 
 let stack: Stack;
@@ -31,9 +33,33 @@ let journal: string;
 const replicas: Replica[] = [];
 let starts = 0;
 
+/** Replicas that stopped themselves (a leader that could not renew in time on a loaded machine exits 75). */
+const selfStops: string[] = [];
+let restarts: Promise<void> = Promise.resolve();
+let stopping = false;
+
 async function startReplica(name: string): Promise<Replica> {
   const { proc, api: url } = await startScheduler(stack, { ...LEASE, YX_SCHEDULER_REPLICA: name }, `${name}-${starts++}`);
-  return { name, proc, api: url };
+  const replica: Replica = { name, proc, api: url };
+  // A supervisor's part: a replica that stops itself is started again.
+  void proc.exited.then((how) => {
+    if (stopping || replica.intended) return;
+    selfStops.push(`${name}: ${how}`);
+    restarts = restarts.then(() => restartReplica(replica));
+  });
+  return replica;
+}
+
+/** Starts a replica that stopped itself again, until it comes up. */
+async function restartReplica(old: Replica): Promise<void> {
+  while (!stopping) {
+    try {
+      replicas.splice(replicas.indexOf(old), 1, await startReplica(old.name));
+      return;
+    } catch {
+      await sleep(1000);
+    }
+  }
 }
 
 async function roleOf(r: Replica): Promise<string> {
@@ -80,6 +106,7 @@ before(async () => {
 });
 
 after(async () => {
+  stopping = true;
   await fleet?.kill();
   for (const r of replicas) await r.proc.kill();
   await stack?.stop();
@@ -112,6 +139,7 @@ test('the leader SIGKILLed 4 times and paused once mid-plan: the follower takes 
     doneAtFault.push(seen.counters.succeeded + seen.counters.failed);
     const faultAt = performance.now();
     const old = leader;
+    old.intended = true;
     if (i === 3) {
       // Paused past the lease's deadline: it wakes up deposed, and exits (75) without acting.
       old.proc.child.kill('SIGSTOP');
@@ -133,7 +161,9 @@ test('the leader SIGKILLed 4 times and paused once mid-plan: the follower takes 
     doneAtFault.some((k) => k < HOSTS),
     `the faults happened while hosts were still migrating (${doneAtFault.join(', ')} done at each)`,
   );
-  process.stdout.write(`take-overs after a fault (ms): ${takeOvers.join(', ')}\n`);
+  process.stdout.write(
+    `take-overs after a fault (ms): ${takeOvers.join(', ')}; replicas that stopped themselves: ${selfStops.join(', ') || 'none'}\n`,
+  );
 
   const done = await waitUntil(
     async () => {
