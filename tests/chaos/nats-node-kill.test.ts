@@ -8,87 +8,33 @@
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { type JetStreamManager, jetstreamManager } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
-import { catalog, connectBus, durableNames, LEASE_BUCKET } from '@yixing/common';
+import { catalog, connectBus, durableNames, kvSubjects, LEASE_BUCKET } from '@yixing/common';
 import type { PlanView } from '@yixing/scheduler/internal';
 import type { NatsClusterFixture } from '../fixtures/nats-cluster.ts';
 import type { ServiceProcess } from '../fixtures/processes.ts';
 import { assertRunsExact, chaosPlan, chaosSim } from '../fixtures/run-checks.ts';
-import { api, type Stack, startFleet, startScheduler, startStack, waitForHosts } from '../fixtures/stack.ts';
+import { type Replica, SchedulerReplicas } from '../fixtures/scheduler-replicas.ts';
+import { api, type Stack, startFleet, startStack, waitForHosts } from '../fixtures/stack.ts';
 import { waitUntil } from '../fixtures/wait.ts';
 
 /** Short lease timings, so that a take-over happens within the test's seconds. */
 const LEASE = { YX_LEASE_TTL_MS: '3000', YX_LEASE_RENEW_MS: '500', YX_LEASE_DEADLINE_MS: '2000' };
 const HOSTS = 90;
 const EVENTS_STREAM = catalog.stepEvent.stream;
-const LEASE_STREAM = `KV_${LEASE_BUCKET}`;
-
-interface Replica {
-  name: string;
-  proc: ServiceProcess;
-  api: string;
-}
+const LEASE_STREAM = kvSubjects(LEASE_BUCKET).stream;
 
 let stack: Stack;
 let cluster: NatsClusterFixture;
 let fleet: ServiceProcess;
 let journal: string;
 let nc: NatsConnection;
-const replicas: Replica[] = [];
-/** Replicas that stopped themselves (deposed), brought back by the test. */
-const selfStops: string[] = [];
-/** Starts of a replica that failed (it exited before it was ready), each retried. */
-const failedStarts: string[] = [];
-let restarts: Promise<void> = Promise.resolve();
-let starts = 0;
-let stopping = false;
-
-async function startReplica(name: string): Promise<Replica> {
-  const { proc, api: url } = await startScheduler(stack, { ...LEASE, YX_SCHEDULER_REPLICA: name }, `${name}-${starts++}`);
-  const replica = { name, proc, api: url };
-  // A supervisor's part: a replica that stops itself is started again.
-  void proc.exited.then((how) => {
-    if (stopping) return;
-    selfStops.push(`${name}: ${how}`);
-    restarts = restarts.then(() => restartReplica(replica));
-  });
-  return replica;
-}
-
-/** Starts a stopped replica again until it comes up (a start may fail while the cluster elects). */
-async function restartReplica(old: Replica): Promise<void> {
-  while (!stopping) {
-    try {
-      replicas.splice(replicas.indexOf(old), 1, await startReplica(old.name));
-      return;
-    } catch (err) {
-      failedStarts.push(`${old.name}: ${(err as Error).message}`);
-      await sleep(1000);
-    }
-  }
-}
-
-async function roleOf(r: Replica): Promise<string> {
-  try {
-    const res = await fetch(new URL('/healthz', r.api), { signal: AbortSignal.timeout(1000) });
-    return ((await res.json()) as { role: string }).role;
-  } catch {
-    return 'down';
-  }
-}
+let replicas: SchedulerReplicas;
 
 /** The replica that says it leads, once exactly one does. */
 async function leaderReplica(): Promise<Replica> {
-  return waitUntil(
-    async () => {
-      const roles = await Promise.all(replicas.map(roleOf));
-      const leaders = replicas.filter((_r, i) => roles[i] === 'leader');
-      return { done: leaders.length === 1, value: leaders[0] as Replica, state: roles.join(',') };
-    },
-    { what: 'one leader among the replicas', intervalMs: 100 },
-  );
+  return (await replicas.leaderAndFollower()).leader;
 }
 
 /** Asks JetStream until it answers: during an election even an info request times out. */
@@ -135,7 +81,9 @@ before(async () => {
   const creds = await stack.nats.auth?.creds('admin');
   nc = await connectBus({ servers: cluster.urls, name: 'nats-node-kill-test', ...(creds ? { creds } : {}) });
   journal = path.join(stack.dir, 'journal.jsonl');
-  replicas.push(await startReplica('sched-a'), await startReplica('sched-b'));
+  replicas = new SchedulerReplicas(stack, LEASE);
+  await replicas.add('sched-a');
+  await replicas.add('sched-b');
   fleet = await startFleet(stack, {
     size: HOSTS,
     clusters: 6,
@@ -144,14 +92,12 @@ before(async () => {
     journal,
     sim: chaosSim('nats-node-kill'),
   });
-  await waitForHosts((replicas[0] as Replica).api, HOSTS);
+  await waitForHosts((replicas.list[0] as Replica).api, HOSTS);
 });
 
 after(async () => {
-  stopping = true;
-  await restarts;
   await fleet?.kill();
-  for (const r of replicas) await r.proc.kill();
+  await replicas?.stop();
   await nc?.close().catch(() => undefined);
   await stack?.stop();
 });
@@ -229,6 +175,6 @@ test('the NATS node leading the scheduler streams killed and restarted mid-plan:
     `killed ${victim} (leading ${JSON.stringify(led)}) at ${doneAtKill}/${HOSTS} done, ${beforeKillMs} ms into the plan ` +
       `(${started} when first seen under way); first host done after the kill at ${firstAfterKillMs} ms; ` +
       `${doneWhileDown} done ${downForMs} ms after it; restarted at ${doneAtRestart}; ` +
-      `replicas that stopped themselves: ${selfStops.join(', ') || 'none'}; failed starts: ${failedStarts.join(', ') || 'none'}\n`,
+      `replicas that stopped themselves: ${replicas.selfStops.join(', ') || 'none'}; failed starts: ${replicas.failedStarts.join(', ') || 'none'}\n`,
   );
 });

@@ -12,88 +12,26 @@ import type { PlanView } from '@yixing/scheduler/internal';
 import { bearer } from '../fixtures/api-access.ts';
 import type { ServiceProcess } from '../fixtures/processes.ts';
 import { assertRunsExact, chaosPlan, chaosSim } from '../fixtures/run-checks.ts';
-import { api, type Stack, startFleet, startScheduler, startStack, waitForHosts } from '../fixtures/stack.ts';
+import { type Replica, SchedulerReplicas } from '../fixtures/scheduler-replicas.ts';
+import { api, type Stack, startFleet, startStack, waitForHosts } from '../fixtures/stack.ts';
 import { waitUntil } from '../fixtures/wait.ts';
 
 /** Short lease timings, so that a take-over happens within the test's seconds. */
 const LEASE = { YX_LEASE_TTL_MS: '4000', YX_LEASE_RENEW_MS: '500', YX_LEASE_DEADLINE_MS: '3000' };
 const HOSTS = 120;
 
-interface Replica {
-  name: string;
-  proc: ServiceProcess;
-  api: string;
-  /** Stopped by the test (which starts it again itself). */
-  intended?: boolean;
-}
-
 let stack: Stack;
 let fleet: ServiceProcess;
 let journal: string;
-const replicas: Replica[] = [];
-let starts = 0;
-
-/** Replicas that stopped themselves (a leader that could not renew in time on a loaded machine exits 75). */
-const selfStops: string[] = [];
-let restarts: Promise<void> = Promise.resolve();
-let stopping = false;
-
-async function startReplica(name: string): Promise<Replica> {
-  const { proc, api: url } = await startScheduler(stack, { ...LEASE, YX_SCHEDULER_REPLICA: name }, `${name}-${starts++}`);
-  const replica: Replica = { name, proc, api: url };
-  // A supervisor's part: a replica that stops itself is started again.
-  void proc.exited.then((how) => {
-    if (stopping || replica.intended) return;
-    selfStops.push(`${name}: ${how}`);
-    restarts = restarts.then(() => restartReplica(replica));
-  });
-  return replica;
-}
-
-/** Starts a replica that stopped itself again, until it comes up. */
-async function restartReplica(old: Replica): Promise<void> {
-  while (!stopping) {
-    try {
-      replicas.splice(replicas.indexOf(old), 1, await startReplica(old.name));
-      return;
-    } catch {
-      await sleep(1000);
-    }
-  }
-}
-
-async function roleOf(r: Replica): Promise<string> {
-  try {
-    // A paused replica does not answer: it counts as down, not as a wait.
-    const res = await fetch(new URL('/healthz', r.api), { signal: AbortSignal.timeout(500) });
-    return ((await res.json()) as { role: string }).role;
-  } catch {
-    return 'down';
-  }
-}
-
-/** Waits until exactly one replica says it leads; returns it and the other. */
-async function leaderAndFollower(): Promise<{ leader: Replica; follower: Replica }> {
-  return waitUntil(
-    async () => {
-      const roles = await Promise.all(replicas.map(roleOf));
-      const leaders = replicas.filter((_r, i) => roles[i] === 'leader');
-      const leader = leaders[0];
-      const follower = replicas.find((r) => r !== leader);
-      return {
-        done: leaders.length === 1 && follower !== undefined,
-        value: { leader, follower } as { leader: Replica; follower: Replica },
-        state: roles.join(','),
-      };
-    },
-    { what: 'one leader among the replicas', intervalMs: 50 },
-  );
-}
+let replicas: SchedulerReplicas;
+const leaderAndFollower = () => replicas.leaderAndFollower();
 
 before(async () => {
   stack = await startStack('scheduler-replicas');
   journal = path.join(stack.dir, 'journal.jsonl');
-  replicas.push(await startReplica('sched-a'), await startReplica('sched-b'));
+  replicas = new SchedulerReplicas(stack, LEASE);
+  await replicas.add('sched-a');
+  await replicas.add('sched-b');
   fleet = await startFleet(stack, {
     size: HOSTS,
     clusters: 6,
@@ -102,13 +40,12 @@ before(async () => {
     journal,
     sim: chaosSim('scheduler-replicas'),
   });
-  await waitForHosts((replicas[0] as Replica).api, HOSTS);
+  await waitForHosts((replicas.list[0] as Replica).api, HOSTS);
 });
 
 after(async () => {
-  stopping = true;
   await fleet?.kill();
-  for (const r of replicas) await r.proc.kill();
+  await replicas?.stop();
   await stack?.stop();
 });
 
@@ -155,7 +92,7 @@ test('the leader SIGKILLed 4 times and paused once mid-plan: the follower takes 
     }
     assert.notEqual(leader.name, old.name);
     // The killed replica comes back, as the follower.
-    replicas.splice(replicas.indexOf(old), 1, await startReplica(old.name));
+    await replicas.replace(old);
     ({ leader, follower } = await leaderAndFollower());
   }
   assert.ok(
@@ -163,7 +100,7 @@ test('the leader SIGKILLed 4 times and paused once mid-plan: the follower takes 
     `the faults happened while hosts were still migrating (${doneAtFault.join(', ')} done at each)`,
   );
   process.stdout.write(
-    `take-overs after a fault (ms): ${takeOvers.join(', ')}; replicas that stopped themselves: ${selfStops.join(', ') || 'none'}\n`,
+    `take-overs after a fault (ms): ${takeOvers.join(', ')}; replicas that stopped themselves: ${replicas.selfStops.join(', ') || 'none'}\n`,
   );
 
   const done = await waitUntil(
