@@ -86,6 +86,20 @@ const testAgent = (bus: FakeBus, driver: Driver, deps: Partial<AgentDeps> = {}):
     ...deps,
   });
 
+/** A driver whose steps run until they are cancelled; each run's abort signal, by run id. */
+function runsUntilCancelled(): { signals: Map<string, AbortSignal>; driver: Driver } {
+  const signals = new Map<string, AbortSignal>();
+  const driver: Driver = {
+    name: 'simulate',
+    run: async (ctx: StepContext) => {
+      signals.set(ctx.runId, ctx.signal);
+      await new Promise((_, reject) => ctx.signal.addEventListener('abort', () => reject(ctx.signal.reason)));
+      return { ok: true };
+    },
+  };
+  return { signals, driver };
+}
+
 const runStep = (commandId: string, runId: string): Partial<AgentCommand> =>
   ({
     commandId,
@@ -185,15 +199,7 @@ test('a journal append that fails (ENOSPC) is reported, and the agent goes on: s
 
 test('a cancel for another run or another step is refused and the running step goes on; its own cancel stops it', async () => {
   const bus = new FakeBus();
-  const signals = new Map<string, AbortSignal>();
-  const driver: Driver = {
-    name: 'simulate',
-    run: async (ctx: StepContext) => {
-      signals.set(ctx.runId, ctx.signal);
-      await new Promise((_, reject) => ctx.signal.addEventListener('abort', () => reject(ctx.signal.reason)));
-      return { ok: true };
-    },
-  };
+  const { signals, driver } = runsUntilCancelled();
   const agent = testAgent(bus, driver);
   await agent.start();
   try {
@@ -460,15 +466,7 @@ test("a step's events are in the command's trace; a heartbeat, even one sent as 
 
 test("a deposed scheduler leader's commands are refused once the agent has seen a later leader, even after a restart", async () => {
   const bus = new FakeBus();
-  const signals = new Map<string, AbortSignal>();
-  const driver: Driver = {
-    name: 'simulate',
-    run: async (ctx: StepContext) => {
-      signals.set(ctx.runId, ctx.signal);
-      await new Promise((_, reject) => ctx.signal.addEventListener('abort', () => reject(ctx.signal.reason)));
-      return { ok: true };
-    },
-  };
+  const { signals, driver } = runsUntilCancelled();
   const store = new MemoryStateStore();
   const withEpoch = (cmd: Partial<AgentCommand>, leaderEpoch: number): Partial<AgentCommand> => ({ ...cmd, leaderEpoch });
   const agent = testAgent(bus, driver, { store });
