@@ -8,14 +8,25 @@ import { ensureFerretDb, ensureNatsServer } from '../../infra/dev/toolchain.ts';
 
 export interface EmbeddedServers {
   natsUrl: string;
+  /** nats-server's monitoring endpoint (/varz: messages and bytes in and out). */
+  natsMonitorUrl: string;
   mongoUri(db: string): string;
+  /** The servers' process ids, for their CPU (proc-sample.ts). */
+  pids: { nats: number; store: number };
   stop(): Promise<void>;
 }
 
 export async function startEmbeddedServers(dir: string): Promise<EmbeddedServers> {
-  const [natsBin, ferretBin, natsPort, mongoPort] = await Promise.all([ensureNatsServer(), ensureFerretDb(), freePort(), freePort()]);
+  const [natsBin, ferretBin, natsPort, monitorPort, mongoPort] = await Promise.all([
+    ensureNatsServer(),
+    ensureFerretDb(),
+    freePort(),
+    freePort(),
+    freePort(),
+  ]);
+  const natsArgs = ['-a', '127.0.0.1', '-p', String(natsPort), '-m', String(monitorPort), '-js', '-sd', path.join(dir, 'nats')];
   const servers: ChildProcess[] = [
-    spawn(natsBin, ['-a', '127.0.0.1', '-p', String(natsPort), '-js', '-sd', path.join(dir, 'nats')], { stdio: 'ignore' }),
+    spawn(natsBin, natsArgs, { stdio: 'ignore' }),
     spawn(ferretBin, [`--listen-addr=127.0.0.1:${mongoPort}`, `--data-dir=${path.join(dir, 'ferretdb')}`], { stdio: 'ignore' }),
   ];
   const stop = async (): Promise<void> => {
@@ -29,5 +40,11 @@ export async function startEmbeddedServers(dir: string): Promise<EmbeddedServers
     await stop();
     throw err;
   }
-  return { natsUrl: `nats://127.0.0.1:${natsPort}`, mongoUri: (db) => `mongodb://127.0.0.1:${mongoPort}/${db}`, stop };
+  return {
+    natsUrl: `nats://127.0.0.1:${natsPort}`,
+    natsMonitorUrl: `http://127.0.0.1:${monitorPort}`,
+    mongoUri: (db) => `mongodb://127.0.0.1:${mongoPort}/${db}`,
+    pids: { nats: servers[0]?.pid as number, store: servers[1]?.pid as number },
+    stop,
+  };
 }
