@@ -1,6 +1,7 @@
 // The backup of a root before it changes: its configuration paths as they are (owners,
 // modes, links), the package manifest and the running services, in one tar archive.
 // Restoring puts the paths back exactly: what the archive lacks is removed.
+import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { lstat, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -12,7 +13,7 @@ import {
   parseBackupManifest,
   readTarMember,
   YxError,
-} from '@yixing/common';
+} from '@yixing/common/base';
 import { mustRun } from '../os/command.ts';
 import { type DurableFs, fsyncDir, fsyncTree, nodeFs } from '../os/durable-file.ts';
 import type { HostRoot } from '../os/host-root.ts';
@@ -24,22 +25,26 @@ export type BackupContents = BackupManifest;
 
 const rel = (p: string): string => p.replace(/^\/+/, '');
 
-/** Writes the archive to `file`; returns what it describes. */
+/**
+ * Writes the archive to `file`; returns what it describes and the SHA-256 of its manifest
+ * member as written (so the store need not read the archive again to learn it).
+ */
 export async function createBackupArchive(
   root: HostRoot,
   paths: string[],
   contents: Omit<BackupContents, 'digests'>,
   file: string,
-): Promise<BackupContents> {
+): Promise<BackupContents & { manifestSha256: string }> {
   const meta = await mkdtemp(path.join(tmpdir(), 'yx-backup-'));
   try {
     const digests: Record<string, string> = {};
     for (const p of paths) digests[p] = await treeDigest(root.at(p));
     const full: BackupContents = { ...contents, digests };
     await mkdir(path.join(meta, 'yixing'));
-    await writeFile(path.join(meta, 'yixing', 'backup.json'), JSON.stringify(full, null, 2));
+    const manifest = Buffer.from(JSON.stringify(full, null, 2));
+    await writeFile(path.join(meta, BACKUP_MANIFEST_MEMBER), manifest);
     await mustRun(['tar', '--numeric-owner', '--xattrs', '--acls', '-cpf', file, '-C', root.path, ...paths.map(rel), '-C', meta, 'yixing']);
-    return full;
+    return { ...full, manifestSha256: createHash('sha256').update(manifest).digest('hex') };
   } finally {
     await rm(meta, { recursive: true, force: true });
   }

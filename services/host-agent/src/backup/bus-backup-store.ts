@@ -115,7 +115,8 @@ export class BusBackupStore implements BackupStore {
   }
 
   async put(meta: Omit<BackupRecord, 'id' | 'sizeBytes' | 'sha256' | 'createdAt'>, file: string): Promise<BackupRecord> {
-    const [sha256, manifestSha256, { size }] = await Promise.all([sha256File(file), manifestSha(file), stat(file)]);
+    // The manifest's digest as the archive's maker computed it saves reading the archive again.
+    const [sha256, manifestSha256, { size }] = await Promise.all([sha256File(file), meta.manifestSha256 || manifestSha(file), stat(file)]);
     let lastReason = '';
     for (let attempt = 1; attempt <= this.#o.uploadAttempts; attempt++) {
       const slot = await this.#ask(

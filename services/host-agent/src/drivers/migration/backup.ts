@@ -37,7 +37,7 @@ export async function backupStep(d: MigrationDriverDeps, ctx: StepContext, profi
     );
     ctx.progress(60, 'archive written; storing and verifying');
     const record = await d.store.put(
-      { hostId: d.hostId, runId: ctx.runId, planId: ctx.planId, profile: profile.name, paths, manifestSha256: '' },
+      { hostId: d.hostId, runId: ctx.runId, planId: ctx.planId, profile: profile.name, paths, manifestSha256: contents.manifestSha256 },
       file,
     );
     // Only a backup the store vouches for counts.
