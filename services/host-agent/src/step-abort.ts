@@ -1,5 +1,5 @@
 // Why a step's abort signal fired, and the outcome of a step whose run threw. Pure.
-import { FailureKind, YxError } from '@yixing/common';
+import { FailureKind, YxError } from '@yixing/common/base';
 import type { StepOutcome } from './drivers/driver.ts';
 
 /** Why a step's abort signal fired: its timeout. */

@@ -4,7 +4,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
-import { idPatterns, YxError } from '@yixing/common';
+import { idPatterns, YxError } from '@yixing/common/base';
 import { type DurableFs, fsyncFile, mkdirDurable, nodeFs, renameDurable, writeFileAtomic } from '../os/durable-file.ts';
 
 export interface BackupRecord {

@@ -6,7 +6,7 @@
 // own directory, where a file with a shipped rule's id replaces it.
 import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { YxError } from '@yixing/common';
+import { YxError } from '@yixing/common/base';
 import { Ajv, type ErrorObject } from 'ajv';
 import { parse as parseYaml } from 'yaml';
 import type { Severity } from '../assessment/finding.ts';

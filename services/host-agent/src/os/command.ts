@@ -2,7 +2,7 @@
 // package manager's progress reaches the step log as it happens.
 import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
-import { YxError } from '@yixing/common';
+import { YxError } from '@yixing/common/base';
 
 export interface CommandResult {
   code: number;

@@ -4,7 +4,7 @@
 import { constants, existsSync } from 'node:fs';
 import { lstat, readlink, realpath, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { YxError } from '@yixing/common';
+import { YxError } from '@yixing/common/base';
 import { type CommandOptions, type CommandPort, type CommandResult, mustRun, mustRunOn, realCommands, runCommand } from './command.ts';
 import { type OsRelease, readOsRelease } from './os-release.ts';
 

@@ -15,7 +15,7 @@
 // dpkg and apt, and `dpkg --audit` must be clean. Each phase is planned from the root as
 // it is now, after `dpkg --configure -a`: a rollback killed anywhere plans only what is
 // left when started again.
-import { YxError } from '@yixing/common';
+import { YxError } from '@yixing/common/base';
 import type { StepContext } from '../drivers/driver.ts';
 import { CommandError } from '../os/command.ts';
 import { type AptRoot, type DpkgState, installedOf, NONINTERACTIVE, unsettled } from './apt-root.ts';

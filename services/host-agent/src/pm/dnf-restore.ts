@@ -12,7 +12,7 @@
 import { lstat, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { YxError } from '@yixing/common';
+import { YxError } from '@yixing/common/base';
 import type { StepContext } from '../drivers/driver.ts';
 import { CommandError, runCommand } from '../os/command.ts';
 import { type DnfRoot, nevra } from './dnf-root.ts';

@@ -1,7 +1,7 @@
 // What the migration needs from a package manager, whichever it is (apt, dnf). The
 // migration driver does the step logic; a PackageManager knows how to read and change
 // one root's packages.
-import { manifestPackageProblem, YxError } from '@yixing/common';
+import { manifestPackageProblem, YxError } from '@yixing/common/base';
 import type { StepContext } from '../drivers/driver.ts';
 import type { ListsReport } from './apt-lists.ts';
 

@@ -8,7 +8,7 @@
 // scripts span covers the first to the last script and says how much of that time the
 // scripts themselves took (each script line until the next progress line). Sizes are as
 // the tool prints them (rounded). No line of a phase: no span for it.
-import { startSpan } from '@yixing/common';
+import { startSpan } from '@yixing/common/base';
 
 export type PmTool = 'apt' | 'dpkg' | 'dnf';
 type Phase = 'download' | 'transaction' | 'scripts';

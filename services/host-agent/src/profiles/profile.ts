@@ -4,7 +4,7 @@
 // its own disk says; bus messages only name a profile.
 import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { manifestPathProblem, patterns, YxError } from '@yixing/common';
+import { manifestPathProblem, patterns, YxError } from '@yixing/common/base';
 import { Ajv, type ErrorObject } from 'ajv';
 import { parse as parseYaml } from 'yaml';
 import { shippedDir } from '../build-info.ts';

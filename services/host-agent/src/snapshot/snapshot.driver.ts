@@ -1,7 +1,7 @@
 // A snapshot of a root taken right before the upgrade and reverted on rollback, whatever
 // keeps it: a btrfs subvolume snapshot, an LVM thin snapshot, or a copy of a directory
 // root. One interface, so the rollback step does not care which.
-import { YxError } from '@yixing/common';
+import { YxError } from '@yixing/common/base';
 import type { CommandPort } from '../os/command.ts';
 import type { HostRoot } from '../os/host-root.ts';
 

@@ -3,8 +3,8 @@
 // which parameters. Every program is an argv array from the agent's own disk; nothing
 // from the bus becomes a command.
 import { readFile } from 'node:fs/promises';
-import { YxError } from '@yixing/common';
-import { Ajv, type ErrorObject } from 'ajv';
+import { YxError } from '@yixing/common/base';
+import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import { parse as parseYaml } from 'yaml';
 
 /** The roles the agent detects and has drain/undrain drivers for. */
@@ -147,8 +147,12 @@ export class WorkloadConfigError extends YxError {
   readonly retryable = false;
 }
 
-const ajv = new Ajv({ allErrors: false, useDefaults: true, strict: true });
-const validate = ajv.compile(workloadHooksSchema);
+// Compiled when first needed: most runs have no hooks, and compiling costs start-up time.
+let validate: ValidateFunction | undefined;
+const validator = (): ValidateFunction => {
+  validate ??= new Ajv({ allErrors: false, useDefaults: true, strict: true }).compile(workloadHooksSchema);
+  return validate;
+};
 
 function describe(where: string, e: ErrorObject): string {
   const at = e.instancePath || '(top)';
@@ -160,7 +164,8 @@ function describe(where: string, e: ErrorObject): string {
 /** Validates hook data (a site file's, a profile's section); the error names `where` and the field. */
 export function checkWorkloadHooks(raw: unknown, where: string): WorkloadHooks {
   const data = structuredClone(raw ?? {});
-  if (!validate(data)) throw new WorkloadConfigError(describe(where, (validate.errors ?? [])[0] as ErrorObject));
+  const valid = validator();
+  if (!valid(data)) throw new WorkloadConfigError(describe(where, (valid.errors ?? [])[0] as ErrorObject));
   const hooks = data as WorkloadHooks;
   const v = hooks.libvirt;
   if (v?.mode === 'migrate' && (!v.peer || !v.returnUri))

@@ -2,7 +2,7 @@
 // undrain puts back), and the failures. Records live in the run's data (the agent's state
 // directory), never only in the root: a snapshot rollback reverts the root, and undrain
 // must still know what to bring back.
-import { YxError } from '@yixing/common';
+import { YxError } from '@yixing/common/base';
 import type { StepContext } from '../drivers/driver.ts';
 import { CommandError, type CommandPort, type CommandResult } from '../os/command.ts';
 import type { Role } from './workload-config.ts';

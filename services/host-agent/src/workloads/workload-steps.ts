@@ -3,7 +3,7 @@
 // run's data (the agent's state, which a rollback of the root does not revert).
 import { hostname } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { FailureKind } from '@yixing/common';
+import { FailureKind } from '@yixing/common/base';
 import type { StepContext, StepOutcome } from '../drivers/driver.ts';
 import { type CommandPort, realCommands } from '../os/command.ts';
 import type { HostRoot } from '../os/host-root.ts';

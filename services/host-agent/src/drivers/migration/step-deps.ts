@@ -1,6 +1,6 @@
 // What every step of the real migration driver shares: its dependencies, the failure
 // shape and the backup the run relies on.
-import { FailureKind } from '@yixing/common';
+import { FailureKind } from '@yixing/common/base';
 import type { BackupStore } from '../../backup/backup-store.ts';
 import type { KnowledgeRule } from '../../knowledge/rule.ts';
 import type { DurableFs } from '../../os/durable-file.ts';
