@@ -8,7 +8,7 @@ import path from 'node:path';
 import { test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { type AgentCommand, type Bus, Step, silentLogger, UnavailableError } from '@yixing/common';
-import { defaultSimulateOptions } from './drivers/simulate/simulate.driver.ts';
+import { defaultSimulateOptions, type SimulateOptions, simulatedHostSize } from './drivers/simulate/simulate.driver.ts';
 import { parseSimulateConfig } from './drivers/simulate/simulate-config.ts';
 import { type FleetSpec, fleetIdentities, SimulatedFleet, simulatedHostFacts } from './fleet.ts';
 
@@ -91,6 +91,22 @@ test('a simulated host whose start after a reboot fails is started again, the fa
   }
 });
 
+/** A fleet of these hosts on a RegistrationBus, its state in a new directory. */
+async function registrationFleet(opts: SimulateOptions, ids: ReturnType<typeof fleetIdentities>) {
+  const stateDir = await mkdtemp(path.join(tmpdir(), 'yx-fleet-'));
+  const bus = new RegistrationBus();
+  const fleet = new SimulatedFleet({
+    bus: bus as unknown as Bus,
+    log: silentLogger(),
+    journal: { append: async () => undefined },
+    stateDir,
+    simulate: opts,
+    heartbeatIntervalMs: 60_000,
+    identities: ids,
+  });
+  return { stateDir, bus, fleet };
+}
+
 /** A bus that records registrations and takes nothing else. */
 class RegistrationBus {
   readonly nc = { isClosed: () => false };
@@ -126,17 +142,7 @@ test('simulated hosts register with the roles the rehearsal plants and a digest 
   assert.notEqual(simulatedHostFacts(upgraded as (typeof ids)[0], opts).factsDigest, facts[0]?.factsDigest);
   assert.notEqual(simulatedHostFacts(ids[1] as (typeof ids)[0], defaultSimulateOptions).factsDigest, facts[1]?.factsDigest);
 
-  const stateDir = await mkdtemp(path.join(tmpdir(), 'yx-fleet-'));
-  const bus = new RegistrationBus();
-  const fleet = new SimulatedFleet({
-    bus: bus as unknown as Bus,
-    log: silentLogger(),
-    journal: { append: async () => undefined },
-    stateDir,
-    simulate: opts,
-    heartbeatIntervalMs: 60_000,
-    identities: ids,
-  });
+  const { stateDir, bus, fleet } = await registrationFleet(opts, ids);
   try {
     await fleet.start();
     while (bus.registrations.length < 4) await sleep(5);
@@ -152,4 +158,55 @@ test('simulated hosts register with the roles the rehearsal plants and a digest 
     await fleet.stop();
     await rm(stateDir, { recursive: true, force: true });
   }
+});
+
+test('sized hosts register their size', async () => {
+  const opts = parseSimulateConfig(
+    JSON.stringify({ size: { sigma: 0.5, noiseSigma: 0.3, packages: 800, installedBytes: 2e9, diskUsedBytes: 1e10 }, state: 'memory' }),
+  );
+  const ids = fleetIdentities(spec(6, '11'), 'test');
+  const { stateDir, bus, fleet } = await registrationFleet(opts, ids);
+  try {
+    await fleet.start();
+    while (bus.registrations.length < 6) await sleep(5);
+    for (const r of bus.registrations) {
+      const size = simulatedHostSize(opts, r.hostId);
+      assert.ok(size && size.packageCount > 0);
+      assert.deepEqual(pick(r.facts as unknown as Record<string, unknown>), size, r.hostId);
+    }
+    assert.equal(new Set(bus.registrations.map((r) => (r.facts as unknown as { packageCount: number }).packageCount)).size, 6);
+  } finally {
+    await fleet.stop();
+    await rm(stateDir, { recursive: true, force: true });
+  }
+});
+
+const pick = (facts: Record<string, unknown>) => ({
+  packageCount: facts.packageCount,
+  installedBytes: facts.installedBytes,
+  diskUsedBytes: facts.diskUsedBytes,
+});
+
+test('uneven clusters: cluster c holds about 2(c+1) ÷ k(k+1) of the hosts, whichever process carries them', () => {
+  const clusters = 10;
+  const whole = fleetIdentities({ ...spec(20_000, '11'), clusters }, 'test', 'uneven');
+  const split = [0, 1].flatMap((p) => fleetIdentities({ ...spec(10_000, '11'), clusters, offset: p * 10_000 }, 'test', 'uneven'));
+  assert.deepEqual(
+    split.map((i) => i.labels.cluster),
+    whole.map((i) => i.labels.cluster),
+    'the same cluster for the same host index',
+  );
+  const counts = new Map<string, number>();
+  for (const id of whole) counts.set(id.labels.cluster as string, (counts.get(id.labels.cluster as string) ?? 0) + 1);
+  for (let c = 0; c < clusters; c++) {
+    const expected = (20_000 * 2 * (c + 1)) / (clusters * (clusters + 1));
+    const got = counts.get(`c${String(c).padStart(2, '0')}`) ?? 0;
+    assert.ok(Math.abs(got - expected) < 0.15 * expected + 30, `cluster ${c}: ${got} hosts, about ${expected.toFixed(0)} expected`);
+  }
+  assert.ok(
+    fleetIdentities({ ...spec(100, '11'), clusters }, 'test').every(
+      (id, i) => id.labels.cluster === `c${String(i % clusters).padStart(2, '0')}`,
+    ),
+    'even by default',
+  );
 });

@@ -8,11 +8,12 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Bus, Logger } from '@yixing/common';
 import { HostAgent } from './agent.ts';
 import type { AgentIdentity, HostEnv } from './agent-deps.ts';
-import { SimulateDriver, type SimulateOptions, stepDurationMs } from './drivers/simulate/simulate.driver.ts';
+import { SimulateDriver, type SimulateOptions, simulatedHostSize, stepDurationMs, unitHash } from './drivers/simulate/simulate.driver.ts';
 import { plantedFindings, plantedPreview, plantedRoles, type SimulatedHostFacts } from './drivers/simulate/simulated-assessment.ts';
 import type { SimulatedBackups } from './drivers/simulate/simulated-backups.ts';
 import type { Journal } from './journal.ts';
-import { FileAgentStateStore } from './state/agent-state.store.ts';
+import { type AgentStateStore, FileAgentStateStore } from './state/agent-state.store.ts';
+import { MemoryAgentStateStore } from './state/memory-agent-state.store.ts';
 
 export interface FleetSpec {
   size: number;
@@ -27,11 +28,23 @@ export interface FleetSpec {
   offset: number;
 }
 
-export function fleetIdentities(spec: FleetSpec, agentVersion: string): AgentIdentity[] {
+/**
+ * Host i's cluster when clusters are of uneven sizes: cluster c of k holds about
+ * 2(c+1) ÷ k(k+1) of the hosts (the largest a hundred times the smallest at k = 100), drawn
+ * per host from its index alone, so that fleet processes splitting one fleet agree.
+ */
+export function unevenCluster(i: number, clusters: number): number {
+  const u = unitHash('cluster', i) * clusters * (clusters + 1);
+  // The first c whose cumulative weight (c+1)(c+2) reaches u.
+  const c = Math.ceil((-3 + Math.sqrt(1 + 4 * u)) / 2);
+  return Math.min(clusters - 1, Math.max(0, c));
+}
+
+export function fleetIdentities(spec: FleetSpec, agentVersion: string, clusterSizes: 'even' | 'uneven' = 'even'): AgentIdentity[] {
   const width = String(Math.max(spec.size + spec.offset, 1)).length;
   return Array.from({ length: spec.size }, (_, k) => {
     const i = spec.offset + k;
-    const cluster = i % spec.clusters;
+    const cluster = clusterSizes === 'uneven' ? unevenCluster(i, spec.clusters) : i % spec.clusters;
     const zone = cluster % spec.zones;
     const rack = Math.floor(i / spec.clusters) % spec.racksPerZone;
     const hostId = `${spec.prefix}-${String(i).padStart(width, '0')}`;
@@ -96,6 +109,8 @@ export class SimulatedFleet {
   readonly #bootIds = new Map<string, string>();
   readonly #driver: SimulateDriver;
   readonly #facts: Map<string, SimulatedHostFacts>;
+  /** In-memory states, kept across a simulated power cycle as a disk would keep them. */
+  readonly #memoryStores = new Map<string, MemoryAgentStateStore>();
   #stopped = false;
 
   constructor(deps: FleetDeps) {
@@ -152,12 +167,23 @@ export class SimulatedFleet {
     }
   }
 
+  #storeOf(hostId: string): AgentStateStore {
+    if (this.#deps.simulate.state !== 'memory') return new FileAgentStateStore(this.#deps.stateDir, hostId, { durable: false });
+    let store = this.#memoryStores.get(hostId);
+    if (!store) {
+      store = new MemoryAgentStateStore(hostId);
+      this.#memoryStores.set(hostId, store);
+    }
+    return store;
+  }
+
   async #startAgent(identity: AgentIdentity): Promise<void> {
+    const size = simulatedHostSize(this.#deps.simulate, identity.hostId);
     const agent = new HostAgent({
       bus: busOfHost(this.#deps.bus, identity.hostId),
       identity,
       driver: this.#driver,
-      store: new FileAgentStateStore(this.#deps.stateDir, identity.hostId, { durable: false }),
+      store: this.#storeOf(identity.hostId),
       host: this.#hostEnv(identity),
       journal: this.#deps.journal,
       journalFailures: this.#deps.journalFailures,
@@ -166,7 +192,7 @@ export class SimulatedFleet {
       // Fixed for the process's life: a restart with another release or config changes them.
       facts: async () => {
         const { roles, factsDigest } = this.#factsOf(identity.hostId);
-        return { roles, factsDigest };
+        return { roles, factsDigest, ...size };
       },
       factsRefreshMs: 0,
     });

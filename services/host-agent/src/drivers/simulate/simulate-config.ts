@@ -4,10 +4,18 @@
 // "findings": [{"rate": 0.1, "finding": {"id": "held-packages", "severity": "high",
 // "inhibitor": true, "title": "...", "remediation": "..."}}],
 // "previews": [{"hosts": ["sim-07"], "downloadBytes": [1e9, 2e9]}],
-// "roles": [{"role": "containers", "rate": 0.3}], "target": {"id": "rocky", "version": "9"}}.
+// "roles": [{"role": "containers", "rate": 0.3}], "target": {"id": "rocky", "version": "9"},
+// "size": {"sigma": 0.5, "noiseSigma": 0.3, "packages": 800, "installedBytes": 2e9, "diskUsedBytes": 1e10},
+// "state": "memory", "clusterSizes": "uneven"}.
 import { isStepName, patterns, type StepName, YxError } from '@yixing/common';
 import type { Finding, Severity } from '../../assessment/finding.ts';
-import { type DurationRange, defaultSimulateOptions, type FailureRule, type SimulateOptions } from './simulate.driver.ts';
+import {
+  type DurationRange,
+  defaultSimulateOptions,
+  type FailureRule,
+  type HostSizeSpec,
+  type SimulateOptions,
+} from './simulate.driver.ts';
 import {
   type HostMatch,
   type PlantedFinding,
@@ -136,6 +144,24 @@ function roleRuleOf(v: unknown, field: string): RoleRule {
   return { ...hostMatchOf(v, field), role: v.role as string };
 }
 
+const SIZE_FIELDS = ['sigma', 'noiseSigma', 'packages', 'installedBytes', 'diskUsedBytes'] as const;
+
+/** {sigma, noiseSigma, packages, installedBytes, diskUsedBytes}: σ from 0 to 3, medians whole numbers. */
+function sizeOf(v: unknown, field: string): HostSizeSpec {
+  if (!isObject(v)) return fail(field, `must be an object {${SIZE_FIELDS.join(', ')}}`);
+  onlyKeys(v, field, [...SIZE_FIELDS]);
+  for (const k of SIZE_FIELDS) if (v[k] === undefined) fail(`${field}.${k}`, 'is required');
+  for (const k of ['sigma', 'noiseSigma'] as const) {
+    const x = v[k];
+    if (typeof x !== 'number' || !(x >= 0 && x <= 3)) fail(`${field}.${k}`, 'must be a number from 0 to 3');
+  }
+  for (const k of ['packages', 'installedBytes', 'diskUsedBytes'] as const) {
+    const x = v[k];
+    if (!Number.isSafeInteger(x) || (x as number) < 0) fail(`${field}.${k}`, 'must be a whole number, not negative');
+  }
+  return v as unknown as HostSizeSpec;
+}
+
 function listOf<T>(v: unknown, field: string, item: (v: unknown, field: string) => T): T[] {
   if (!Array.isArray(v)) return fail(field, 'must be a list');
   return v.map((x, i) => item(x, `${field}[${i}]`));
@@ -150,7 +176,19 @@ export function parseSimulateConfig(text: string | undefined): SimulateOptions {
     return fail('', `not JSON (${(err as Error).message})`);
   }
   if (!isObject(raw)) return fail('', 'must be a JSON object');
-  onlyKeys(raw, '', ['seed', 'durations', 'failures', 'tickMs', 'findings', 'previews', 'roles', 'target']);
+  onlyKeys(raw, '', [
+    'seed',
+    'durations',
+    'failures',
+    'tickMs',
+    'findings',
+    'previews',
+    'roles',
+    'target',
+    'size',
+    'state',
+    'clusterSizes',
+  ]);
   const opts: SimulateOptions = { ...defaultSimulateOptions, durations: { ...defaultSimulateOptions.durations }, failures: [] };
   if (raw.seed !== undefined) {
     if (typeof raw.seed !== 'string') fail('.seed', 'must be a string');
@@ -174,6 +212,15 @@ export function parseSimulateConfig(text: string | undefined): SimulateOptions {
       id: textOf(raw.target.id, '.target.id', { required: true, max: 64 }),
       version: textOf(raw.target.version, '.target.version', { required: true, max: 64 }),
     };
+  }
+  if (raw.size !== undefined) opts.size = sizeOf(raw.size, '.size');
+  if (raw.state !== undefined) {
+    if (raw.state !== 'files' && raw.state !== 'memory') fail('.state', 'must be "files" or "memory"');
+    opts.state = raw.state as 'files' | 'memory';
+  }
+  if (raw.clusterSizes !== undefined) {
+    if (raw.clusterSizes !== 'even' && raw.clusterSizes !== 'uneven') fail('.clusterSizes', 'must be "even" or "uneven"');
+    opts.clusterSizes = raw.clusterSizes as 'even' | 'uneven';
   }
   if (raw.tickMs !== undefined) {
     if (!Number.isInteger(raw.tickMs) || (raw.tickMs as number) < 1) fail('.tickMs', 'must be a positive whole number');

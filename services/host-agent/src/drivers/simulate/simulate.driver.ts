@@ -49,6 +49,37 @@ export interface SimulateOptions {
   roles: RoleRule[];
   /** The release the precheck says the hosts would be migrated to. */
   target: { id: string; version: string };
+  /** Hosts of uneven sizes (absent: every host the same size, durations from the ranges alone). */
+  size?: HostSizeSpec | undefined;
+  /**
+   * Where each simulated agent keeps its state: `files` (one per host, as a real agent;
+   * survives a fleet process crash) or `memory` (a benchmark's fleet, whose disk writes
+   * would otherwise be most of its cost).
+   */
+  state?: 'files' | 'memory' | undefined;
+  /** How the fleet's hosts spread over its clusters (fleet.ts): evenly (default) or unevenly. */
+  clusterSizes?: 'even' | 'uneven' | undefined;
+}
+
+/**
+ * Host sizes drawn per host from a lognormal: a host's size factor f = exp(σ·z) scales its
+ * registered facts (a median host reports the medians) and every step's duration; its
+ * durations also carry a noise exp(noiseSigma·z′) the facts do not show, so a scheduler
+ * predicting from the facts is as wrong as it would be on real hosts.
+ */
+export interface HostSizeSpec {
+  sigma: number;
+  noiseSigma: number;
+  packages: number;
+  installedBytes: number;
+  diskUsedBytes: number;
+}
+
+/** What a sized host registers of itself (HostFacts' size fields). */
+export interface SimulatedHostSize {
+  packageCount: number;
+  installedBytes: number;
+  diskUsedBytes: number;
 }
 
 export const defaultSimulateOptions: SimulateOptions = {
@@ -76,9 +107,38 @@ export function unitHash(...parts: (string | number)[]): number {
   return h.readUInt32BE(0) / 2 ** 32;
 }
 
+/** A standard normal draw (Box–Muller) from two hashes of the parts. */
+export function normalHash(...parts: (string | number)[]): number {
+  const u = unitHash(...parts, 'u');
+  const v = unitHash(...parts, 'v');
+  return Math.sqrt(-2 * Math.log(1 - u)) * Math.cos(2 * Math.PI * v);
+}
+
+/** The host's size factor (1 without sizes): what its facts and its durations scale by. */
+export function hostSizeFactor(opts: SimulateOptions, hostId: string): number {
+  return opts.size ? Math.exp(opts.size.sigma * normalHash(opts.seed, 'size', hostId)) : 1;
+}
+
+/** What the host's durations take beyond what its size says (1 without sizes). */
+function durationNoise(opts: SimulateOptions, hostId: string): number {
+  return opts.size ? Math.exp(opts.size.noiseSigma * normalHash(opts.seed, 'noise', hostId)) : 1;
+}
+
+/** The size a sized host registers; undefined without sizes. */
+export function simulatedHostSize(opts: SimulateOptions, hostId: string): SimulatedHostSize | undefined {
+  if (!opts.size) return undefined;
+  const f = hostSizeFactor(opts, hostId);
+  return {
+    packageCount: Math.max(1, Math.round(opts.size.packages * f)),
+    installedBytes: Math.round(opts.size.installedBytes * f),
+    diskUsedBytes: Math.round(opts.size.diskUsedBytes * f),
+  };
+}
+
 export function stepDurationMs(opts: SimulateOptions, hostId: string, step: StepName, attempt: number): number {
   const d = opts.durations[step] ?? { minMs: 0, maxMs: 0 };
-  return Math.round(d.minMs + (d.maxMs - d.minMs) * unitHash(opts.seed, 'duration', hostId, step, attempt));
+  const drawn = d.minMs + (d.maxMs - d.minMs) * unitHash(opts.seed, 'duration', hostId, step, attempt);
+  return Math.round(opts.size ? drawn * hostSizeFactor(opts, hostId) * durationNoise(opts, hostId) : drawn);
 }
 
 export function injectedFailure(opts: SimulateOptions, hostId: string, step: StepName, attempt: number): FailureRule | undefined {
