@@ -17,9 +17,10 @@ export interface HostProgram {
  * builds and checks the compiled agent, what packages it (npm run package:agent), and the
  * Alertmanager the alerting receivers' tests forward to (infra/dev/prometheus-programs.ts),
  * the Prometheus that checks the rules and scrapes a running rehearsal, and the
- * browser the console's tests drive (never a browser download: Debian's chromium).
+ * browser the console's tests drive (never a browser download: Debian's chromium), and
+ * the PostgreSQL server behind FerretDB's pg backend (tests/fixtures/postgresql.ts).
  */
-export type ProgramGroup = 'base' | 'containers' | 'os-roots' | 'agent' | 'packages' | 'alerting' | 'metrics' | 'browser';
+export type ProgramGroup = 'base' | 'containers' | 'os-roots' | 'agent' | 'packages' | 'alerting' | 'metrics' | 'browser' | 'postgresql';
 
 export const HOST_PROGRAMS: Record<ProgramGroup, Record<string, HostProgram>> = {
   base: {
@@ -115,6 +116,14 @@ export const HOST_PROGRAMS: Record<ProgramGroup, Record<string, HostProgram>> = 
     '/usr/share/fonts/truetype/wqy/wqy-microhei.ttc': {
       package: 'fonts-wqy-microhei',
       for: 'Chinese text in the console screenshots (without a CJK font chromium draws boxes)',
+    },
+  },
+  postgresql: {
+    // Debian keeps initdb and postgres off PATH, in /usr/lib/postgresql/VERSION/bin; its
+    // wrapper pg_ctlcluster (postgresql-common, which `postgresql` depends on) stands for them.
+    pg_ctlcluster: {
+      package: 'postgresql',
+      for: "FerretDB's pg backend in the store benchmark and its test (a throwaway cluster: initdb, postgres, createdb)",
     },
   },
 };
