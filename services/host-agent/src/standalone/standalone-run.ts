@@ -3,13 +3,14 @@
 // undrain again) when a step after the backup fails, with progress on the terminal. Its state is a file, so a run
 // killed at any point and started again resumes where it stopped (or rolls back).
 import { randomBytes } from 'node:crypto';
-import { appendFile, readFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { StepName } from '@yixing/common';
 import type { Driver, StepContext, StepOutcome } from '../drivers/driver.ts';
 import { type DurableFs, mkdirDurable, writeFileAtomic } from '../os/durable-file.ts';
 import type { Profile } from '../profiles/profile.ts';
 import type { RollbackRequirement } from '../snapshot/strategy-choice.ts';
+import { RunLog } from './run-log.ts';
 
 /**
  * How a run ended; `restored` is an operator's rollback that succeeded, `rolled-back` a
@@ -83,9 +84,16 @@ export class StandaloneRun {
   #state!: StandaloneState;
   #lastDraw = 0;
   #logFailed = false;
+  readonly #log: RunLog;
 
   constructor(opts: StandaloneOptions) {
     this.#o = opts;
+    // The log is for people: a full disk must not end the run (or its rollback).
+    this.#log = new RunLog(opts.logFile, (err) => {
+      if (this.#logFailed) return;
+      this.#logFailed = true;
+      this.#print(`warning: the log ${opts.logFile} cannot be written (${err.message}); going on without it\n`);
+    });
   }
 
   get state(): StandaloneState {
@@ -173,12 +181,7 @@ export class StandaloneRun {
       resumed,
       lastCheckpoint: this.#state.checkpoint,
       log: (line, source = 'stdout') => {
-        // The log is for people: a full disk must not end the run (or its rollback).
-        appendFile(this.#o.logFile, `${new Date().toISOString()} ${step} ${source} ${line}\n`).catch((err: Error) => {
-          if (this.#logFailed) return;
-          this.#logFailed = true;
-          this.#print(`warning: the log ${this.#o.logFile} cannot be written (${err.message}); going on without it\n`);
-        });
+        this.#log.write(`${new Date().toISOString()} ${step} ${source} ${line}\n`);
         if (this.#o.verbose) this.#print(`${this.#o.out.isTTY ? '\r\x1b[2K' : ''}  ${line}\n`);
       },
       progress: (percent, message) => this.#bar(step, index, total, Math.round(percent), message ?? ''),
@@ -220,6 +223,7 @@ export class StandaloneRun {
   async #end(end: StandaloneEnd, text: string): Promise<StandaloneEnd> {
     this.#state.end = end;
     await this.#save();
+    await this.#log.flushed();
     this.#print(`${text}\n  state ${this.#o.stateFile}\n  log   ${this.#o.logFile}\n`);
     return end;
   }
