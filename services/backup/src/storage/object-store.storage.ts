@@ -1,16 +1,25 @@
 // Archives in a NATS JetStream Object Store bucket: chunked, with a SHA-256 digest checked
 // on every read, so a corrupted chunk fails the read.
+import { createHash, randomBytes } from 'node:crypto';
 import type { JetStreamClient } from '@nats-io/jetstream';
 import type { ObjectStore } from '@nats-io/obj';
+import { headers } from '@nats-io/transport-node';
 import { ObjectMissingError, readObject } from '@yixing/common';
 import { Semaphore } from '../semaphore.ts';
 import type { ArchiveStorage, StoredObject } from './archive-storage.ts';
+import { exactChunks } from './exact-chunks.ts';
 
 /** An Object Store digest (`SHA-256=<base64url>`) as hex. */
 const digestHex = (digest: string): string => Buffer.from(digest.replace(/^SHA-256=/i, ''), 'base64').toString('hex');
 
 /** Objects read at once. */
 const MAX_READERS = 8;
+/** An object's chunks, as `ObjectStore.put` would cut them with the same option. */
+const CHUNK_BYTES = 256 * 1024;
+/** Chunks of one object awaiting the stream's acknowledgement at once. */
+const CHUNKS_IN_FLIGHT = 8;
+/** One chunk's publish may wait this long for its acknowledgement (many objects are written at once). */
+const PUBLISH_TIMEOUT_MS = 60_000;
 
 export class ObjectStoreStorage implements ArchiveStorage {
   readonly #os: ObjectStore;
@@ -30,27 +39,69 @@ export class ObjectStoreStorage implements ArchiveStorage {
     return { name, size: info.size, sha256: digestHex(info.digest) };
   }
 
+  /**
+   * Written as `ObjectStore.put` writes an object (its chunks on a new chunk subject, then
+   * its info with the digest on the name's metadata subject, which rolls up the one it
+   * replaces; the replaced chunks purged), so the library and `readObject` read it alike.
+   * Not `ObjectStore.put` itself: that copies every byte into its own buffer to cut chunks
+   * and waits for each chunk's acknowledgement before it sends the next, so one write is
+   * bounded by round trips to the server, not by bandwidth. Here a source already cut in
+   * chunks of the chunk size passes through uncopied, and several chunks are awaiting
+   * their acknowledgement at once. One connection publishes in order and a publish is not
+   * retried, so the stream holds the chunks in the order they were hashed.
+   */
   async put(name: string, data: AsyncIterable<Uint8Array>): Promise<StoredObject & { sha256: string }> {
-    const iterator = data[Symbol.asyncIterator]();
-    const stream = new ReadableStream<Uint8Array>({
-      async pull(controller) {
-        const { value, done } = await iterator.next();
-        if (done) controller.close();
-        else controller.enqueue(value);
-      },
-      async cancel() {
-        await iterator.return?.();
-      },
-    });
+    const replaced = await this.#os.info(name);
+    const chunkSubject = `$O.${this.bucket}.C.${randomBytes(16).toString('hex')}`;
+    const sha = createHash('sha256');
+    let size = 0;
+    let chunks = 0;
+    const inFlight: Promise<unknown>[] = [];
     try {
-      const info = await this.#os.put({ name, options: { max_chunk_size: 256 * 1024 } }, stream);
-      return { name, size: info.size, sha256: digestHex(info.digest) };
+      for await (const chunk of exactChunks(data, CHUNK_BYTES)) {
+        sha.update(chunk);
+        size += chunk.length;
+        chunks++;
+        const acked = this.#js.publish(chunkSubject, chunk, { timeout: PUBLISH_TIMEOUT_MS });
+        acked.catch(() => undefined); // awaited below; a failure must not go unhandled meanwhile
+        inFlight.push(acked);
+        if (inFlight.length >= CHUNKS_IN_FLIGHT) await inFlight.shift();
+      }
+      await Promise.all(inFlight);
+      const digest = sha.digest();
+      const info = {
+        name,
+        description: '',
+        options: { max_chunk_size: CHUNK_BYTES },
+        bucket: this.bucket,
+        nuid: chunkSubject.slice(chunkSubject.lastIndexOf('.') + 1),
+        size,
+        chunks,
+        mtime: new Date().toISOString(),
+        // The library's digest: SHA-256 in padded URL-safe base64.
+        digest: `SHA-256=${digest.toString('base64').replace(/\+/g, '-').replace(/\//g, '_')}`,
+        deleted: false,
+      };
+      const rollup = headers();
+      rollup.set('Nats-Rollup', 'sub');
+      await this.#js.publish(this.#metaSubject(name), JSON.stringify(info), { headers: rollup, timeout: PUBLISH_TIMEOUT_MS });
+      if (replaced) await this.#purge(`$O.${this.bucket}.C.${replaced.nuid}`).catch(() => undefined); // the new one is in place
+      return { name, size, sha256: digest.toString('hex') };
     } catch (err) {
-      // The client does not cancel its source when a publish fails: close it here, so a
-      // reader it holds (and that reader's slot) is let go.
-      await iterator.return?.();
+      await Promise.allSettled(inFlight);
+      // No object names these chunks: none is left behind (the sweep would not see them).
+      await this.#purge(chunkSubject).catch(() => undefined);
       throw err;
     }
+  }
+
+  #metaSubject(name: string): string {
+    return `$O.${this.bucket}.M.${Buffer.from(name).toString('base64').replace(/\+/g, '-').replace(/\//g, '_')}`;
+  }
+
+  async #purge(subject: string): Promise<void> {
+    const jsm = await this.#js.jetstreamManager();
+    await jsm.streams.purge(`OBJ_${this.bucket}`, { filter: subject });
   }
 
   /** Read with `readObject` (see there why not ObjectStore.get), a limited number at once. */

@@ -15,11 +15,14 @@ import { type TarFindings, TarScan } from './tar-scan.ts';
 /** What the pass found: the catalogue's facts, or why the backup fails. */
 export type UploadFinding = { ok: true; manifest: BackupManifest; storedBytes: number } | { ok: false; reason: string };
 
-/** Passes the bytes on unchanged, hashing and counting them. */
-function hashed(source: AsyncIterable<Uint8Array>, seen: { sha: ReturnType<typeof createHash>; bytes: number }): AsyncIterable<Uint8Array> {
+/** Passes the bytes on unchanged, counting them and hashing them if asked to. */
+function hashed(
+  source: AsyncIterable<Uint8Array>,
+  seen: { sha?: ReturnType<typeof createHash>; bytes: number },
+): AsyncIterable<Uint8Array> {
   return (async function* () {
     for await (const c of source) {
-      seen.sha.update(c);
+      seen.sha?.update(c);
       seen.bytes += c.length;
       yield c;
     }
@@ -39,7 +42,9 @@ export async function storeVerifying(
   key: SealingKey | undefined,
   phases: VerifyPhases = { phase: (_name, fn) => fn() },
 ): Promise<UploadFinding> {
-  const plain = { sha: createHash('sha256'), bytes: 0 };
+  // Unsealed, the store hashes exactly the archive's bytes as it writes them: that digest
+  // is the archive's, and hashing them here as well would only do it twice.
+  const plain = { sha: key ? createHash('sha256') : undefined, bytes: 0 };
   const tar = new TarScan();
   let findings: TarFindings | undefined;
   async function* scanned(): AsyncIterable<Uint8Array> {
@@ -51,18 +56,17 @@ export async function storeVerifying(
   }
   const written = key ? seal(scanned(), key) : scanned();
   const put = await phases.phase('backup upload', () => storage.put(doc.object, written));
-  const actual = plain.sha.digest('hex');
+  const actual = plain.sha ? plain.sha.digest('hex') : put.sha256;
   if (actual !== doc.sha256) return fail(`checksum: uploaded archive has SHA-256 ${actual}, the agent declared ${doc.sha256}`);
   if (plain.bytes !== doc.sizeBytes) return fail(`size: uploaded archive has ${plain.bytes} bytes, the agent declared ${doc.sizeBytes}`);
   const described = checkManifest(doc, findings ?? (await tar.end()));
   if (typeof described === 'string') return fail(`manifest: ${described}`);
   // The store's own record of the object, which every later read is checked against, must
-  // be the digest of what was written; unsealed, that is the archive's own SHA-256.
+  // be the digest of what was written (unsealed, the archive's own SHA-256).
   const record = await phases.phase('backup store', () => storage.stat(doc.object));
-  const sent = key ? put.sha256 : actual;
-  if (record.size !== put.size || record.sha256 !== sent)
+  if (record.size !== put.size || record.sha256 !== put.sha256)
     return fail(
-      `stored copy: the store records ${record.size} bytes with SHA-256 ${record.sha256}; ${put.size} bytes with SHA-256 ${sent} were written`,
+      `stored copy: the store records ${record.size} bytes with SHA-256 ${record.sha256}; ${put.size} bytes with SHA-256 ${put.sha256} were written`,
     );
   return { ok: true, manifest: described, storedBytes: put.size };
 }
