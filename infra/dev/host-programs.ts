@@ -18,7 +18,7 @@ export interface HostProgram {
  * Alertmanager the alerting receivers' tests forward to (infra/dev/prometheus-programs.ts),
  * the Prometheus that checks the rules and scrapes a running rehearsal, and the
  * browser the console's tests drive (never a browser download: Debian's chromium), and
- * the PostgreSQL server behind FerretDB's pg backend (tests/fixtures/postgresql.ts).
+ * the PostgreSQL server behind FerretDB's pg backend (infra/dev/postgresql.ts).
  */
 export type ProgramGroup = 'base' | 'containers' | 'os-roots' | 'agent' | 'packages' | 'alerting' | 'metrics' | 'browser' | 'postgresql';
 

@@ -1,14 +1,14 @@
 // The embedded default for benchmarks: nats-server (JetStream) and FerretDB as local
 // processes on loopback ports, their data in a scratch directory. FerretDB stores in
 // SQLite files (the default) or, with `store: 'postgres'`, in a throwaway PostgreSQL
-// cluster of its own (tests/fixtures/postgresql.ts).
+// cluster of its own (infra/dev/postgresql.ts).
 import { type ChildProcess, spawn } from 'node:child_process';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ConfigError } from '@yixing/common';
 import { freePort, waitForPort } from '../../infra/dev/net.ts';
+import { type PostgresCluster, startPostgres } from '../../infra/dev/postgresql.ts';
 import { ensureFerretDb, ensureNatsServer } from '../../infra/dev/toolchain.ts';
-import { type PostgresCluster, startPostgres } from '../fixtures/postgresql.ts';
 
 /** FerretDB's backend: SQLite files, or PostgreSQL (Debian's). */
 export type StoreBackend = 'sqlite' | 'postgres';
@@ -22,10 +22,12 @@ export function parseStoreBackend(value: string): StoreBackend {
 
 export interface EmbeddedServers {
   natsUrl: string;
+  /** nats-server's monitoring endpoint (/varz: messages and bytes in and out). */
+  natsMonitorUrl: string;
   mongoUri(db: string): string;
   store: StoreBackend;
   /** The processes that do the store's work, to sample their CPU: FerretDB, and the postmaster. */
-  pids: { ferretdb: number; postgres?: number };
+  pids: { nats: number; ferretdb: number; postgres?: number };
   stop(): Promise<void>;
 }
 
@@ -38,10 +40,17 @@ export function ferretBackendArgs(store: StoreBackend, dataDir: string, pg: Post
 
 export async function startEmbeddedServers(dir: string, opts: { store?: StoreBackend } = {}): Promise<EmbeddedServers> {
   const store = opts.store ?? 'sqlite';
-  const [natsBin, ferretBin, natsPort, mongoPort] = await Promise.all([ensureNatsServer(), ensureFerretDb(), freePort(), freePort()]);
+  const [natsBin, ferretBin, natsPort, monitorPort, mongoPort] = await Promise.all([
+    ensureNatsServer(),
+    ensureFerretDb(),
+    freePort(),
+    freePort(),
+    freePort(),
+  ]);
+  const natsArgs = ['-a', '127.0.0.1', '-p', String(natsPort), '-m', String(monitorPort), '-js', '-sd', path.join(dir, 'nats')];
   const pg = store === 'postgres' ? await startPostgres() : undefined;
   const servers: ChildProcess[] = [
-    spawn(natsBin, ['-a', '127.0.0.1', '-p', String(natsPort), '-js', '-sd', path.join(dir, 'nats')], { stdio: 'ignore' }),
+    spawn(natsBin, natsArgs, { stdio: 'ignore' }),
     spawn(ferretBin, [`--listen-addr=127.0.0.1:${mongoPort}`, ...ferretBackendArgs(store, path.join(dir, 'ferretdb'), pg)], {
       stdio: 'ignore',
     }),
@@ -64,9 +73,10 @@ export async function startEmbeddedServers(dir: string, opts: { store?: StoreBac
   }
   return {
     natsUrl: `nats://127.0.0.1:${natsPort}`,
+    natsMonitorUrl: `http://127.0.0.1:${monitorPort}`,
     mongoUri: (db) => `mongodb://127.0.0.1:${mongoPort}/${db}`,
     store,
-    pids: { ferretdb: servers[1]?.pid as number, ...(pg ? { postgres: pg.pid } : {}) },
+    pids: { nats: servers[0]?.pid as number, ferretdb: servers[1]?.pid as number, ...(pg ? { postgres: pg.pid } : {}) },
     stop,
   };
 }

@@ -14,9 +14,9 @@ import { promisify } from 'node:util';
 import { connectDb, ensureIndexes } from '@yixing/common';
 import { type HostRunDoc, pendingRun, RunStore, registerModels } from '@yixing/scheduler/internal';
 import { freePort } from '../../infra/dev/net.ts';
+import { newestServerBin, type PostgresCluster, passwdIds, startPostgres } from '../../infra/dev/postgresql.ts';
 import { ensureFerretDb } from '../../infra/dev/toolchain.ts';
 import { ferretBackendArgs, parseStoreBackend } from '../bench/embedded-servers.ts';
-import { newestServerBin, type PostgresCluster, passwdIds, startPostgres } from '../fixtures/postgresql.ts';
 import { type ServiceProcess, spawnService } from '../fixtures/processes.ts';
 
 const exec = promisify(execFile);
