@@ -49,7 +49,7 @@ export function buildFleetApp(deps: FleetAppDeps): SimulatedFleet {
     simulate: deps.simulate,
     ...(deps.backups === 'service' ? { backups: serviceBackups(deps) } : {}),
     heartbeatIntervalMs: deps.heartbeatIntervalMs,
-    identities: fleetIdentities(deps.spec, AGENT_VERSION, deps.simulate.clusterSizes),
+    identities: fleetIdentities(deps.spec, AGENT_VERSION, deps.simulate),
   });
   new Gauge({
     name: 'yx_agent_hosts',

@@ -189,8 +189,8 @@ const pick = (facts: Record<string, unknown>) => ({
 
 test('uneven clusters: cluster c holds about 2(c+1) ÷ k(k+1) of the hosts, whichever process carries them', () => {
   const clusters = 10;
-  const whole = fleetIdentities({ ...spec(20_000, '11'), clusters }, 'test', 'uneven');
-  const split = [0, 1].flatMap((p) => fleetIdentities({ ...spec(10_000, '11'), clusters, offset: p * 10_000 }, 'test', 'uneven'));
+  const whole = fleetIdentities({ ...spec(20_000, '11'), clusters }, 'test', { clusterSizes: 'uneven' });
+  const split = [0, 1].flatMap((p) => fleetIdentities({ ...spec(10_000, '11'), clusters, offset: p * 10_000 }, 'test', { clusterSizes: 'uneven' }));
   assert.deepEqual(
     split.map((i) => i.labels.cluster),
     whole.map((i) => i.labels.cluster),
@@ -209,4 +209,5 @@ test('uneven clusters: cluster c holds about 2(c+1) ÷ k(k+1) of the hosts, whic
     ),
     'even by default',
   );
+  assert.equal(fleetIdentities({ ...spec(1, '11'), clusters }, 'test', { clusterPrefix: 'idle' })[0]?.labels.cluster, 'idle00');
 });

@@ -40,11 +40,17 @@ export function unevenCluster(i: number, clusters: number): number {
   return Math.min(clusters - 1, Math.max(0, c));
 }
 
-export function fleetIdentities(spec: FleetSpec, agentVersion: string, clusterSizes: 'even' | 'uneven' = 'even'): AgentIdentity[] {
+/** How a fleet's hosts spread over clusters, and what the clusters are called (`<prefix>00`, …). */
+export interface ClusterLayout {
+  clusterSizes?: 'even' | 'uneven' | undefined;
+  clusterPrefix?: string | undefined;
+}
+
+export function fleetIdentities(spec: FleetSpec, agentVersion: string, layout: ClusterLayout = {}): AgentIdentity[] {
   const width = String(Math.max(spec.size + spec.offset, 1)).length;
   return Array.from({ length: spec.size }, (_, k) => {
     const i = spec.offset + k;
-    const cluster = clusterSizes === 'uneven' ? unevenCluster(i, spec.clusters) : i % spec.clusters;
+    const cluster = layout.clusterSizes === 'uneven' ? unevenCluster(i, spec.clusters) : i % spec.clusters;
     const zone = cluster % spec.zones;
     const rack = Math.floor(i / spec.clusters) % spec.racksPerZone;
     const hostId = `${spec.prefix}-${String(i).padStart(width, '0')}`;
@@ -54,7 +60,7 @@ export function fleetIdentities(spec: FleetSpec, agentVersion: string, clusterSi
       facts: { hostname: hostId, osId: spec.osId, osVersion: spec.osVersion, arch: 'x86_64', kernel: 'simulated' },
       labels: {
         pool: spec.pool,
-        cluster: `c${String(cluster).padStart(2, '0')}`,
+        cluster: `${layout.clusterPrefix ?? 'c'}${String(cluster).padStart(2, '0')}`,
         zone: `z${zone}`,
         rack: `z${zone}-r${rack}`,
         role: i % 3 === 0 ? 'db' : 'app',

@@ -75,4 +75,5 @@ test('bad sizes, state and cluster layouts are refused with the field named', ()
   assert.throws(() => parseSimulateConfig(JSON.stringify({ size: { ...size, color: 1 } })), /\.size\.color: unknown field/);
   assert.throws(() => parseSimulateConfig('{"state":"disk"}'), /\.state: must be "files" or "memory"/);
   assert.throws(() => parseSimulateConfig('{"clusterSizes":"random"}'), /\.clusterSizes: must be "even" or "uneven"/);
+  assert.throws(() => parseSimulateConfig('{"clusterPrefix":"C 1"}'), /\.clusterPrefix: must be 1 to 16 lowercase/);
 });

@@ -6,7 +6,7 @@
 // "previews": [{"hosts": ["sim-07"], "downloadBytes": [1e9, 2e9]}],
 // "roles": [{"role": "containers", "rate": 0.3}], "target": {"id": "rocky", "version": "9"},
 // "size": {"sigma": 0.5, "noiseSigma": 0.3, "packages": 800, "installedBytes": 2e9, "diskUsedBytes": 1e10},
-// "state": "memory", "clusterSizes": "uneven"}.
+// "state": "memory", "clusterSizes": "uneven", "clusterPrefix": "c"}.
 import { isStepName, patterns, type StepName, YxError } from '@yixing/common';
 import type { Finding, Severity } from '../../assessment/finding.ts';
 import {
@@ -188,6 +188,7 @@ export function parseSimulateConfig(text: string | undefined): SimulateOptions {
     'size',
     'state',
     'clusterSizes',
+    'clusterPrefix',
   ]);
   const opts: SimulateOptions = { ...defaultSimulateOptions, durations: { ...defaultSimulateOptions.durations }, failures: [] };
   if (raw.seed !== undefined) {
@@ -221,6 +222,11 @@ export function parseSimulateConfig(text: string | undefined): SimulateOptions {
   if (raw.clusterSizes !== undefined) {
     if (raw.clusterSizes !== 'even' && raw.clusterSizes !== 'uneven') fail('.clusterSizes', 'must be "even" or "uneven"');
     opts.clusterSizes = raw.clusterSizes as 'even' | 'uneven';
+  }
+  if (raw.clusterPrefix !== undefined) {
+    if (typeof raw.clusterPrefix !== 'string' || !/^[a-z][a-z0-9-]{0,15}$/.test(raw.clusterPrefix))
+      fail('.clusterPrefix', 'must be 1 to 16 lowercase letters, digits or dashes, starting with a letter');
+    opts.clusterPrefix = raw.clusterPrefix as string;
   }
   if (raw.tickMs !== undefined) {
     if (!Number.isInteger(raw.tickMs) || (raw.tickMs as number) < 1) fail('.tickMs', 'must be a positive whole number');

@@ -59,6 +59,11 @@ export interface SimulateOptions {
   state?: 'files' | 'memory' | undefined;
   /** How the fleet's hosts spread over its clusters (fleet.ts): evenly (default) or unevenly. */
   clusterSizes?: 'even' | 'uneven' | undefined;
+  /**
+   * What its clusters are called: `<prefix>00`, `<prefix>01`, … (default `c`). Fleets of
+   * different pools with different prefixes share no cluster, as pools on real sites.
+   */
+  clusterPrefix?: string | undefined;
 }
 
 /**
