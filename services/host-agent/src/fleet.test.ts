@@ -190,7 +190,9 @@ const pick = (facts: Record<string, unknown>) => ({
 test('uneven clusters: cluster c holds about 2(c+1) ÷ k(k+1) of the hosts, whichever process carries them', () => {
   const clusters = 10;
   const whole = fleetIdentities({ ...spec(20_000, '11'), clusters }, 'test', { clusterSizes: 'uneven' });
-  const split = [0, 1].flatMap((p) => fleetIdentities({ ...spec(10_000, '11'), clusters, offset: p * 10_000 }, 'test', { clusterSizes: 'uneven' }));
+  const split = [0, 1].flatMap((p) =>
+    fleetIdentities({ ...spec(10_000, '11'), clusters, offset: p * 10_000 }, 'test', { clusterSizes: 'uneven' }),
+  );
   assert.deepEqual(
     split.map((i) => i.labels.cluster),
     whole.map((i) => i.labels.cluster),
