@@ -1,24 +1,16 @@
 // The embedded default for benchmarks: nats-server (JetStream) and FerretDB as local
 // processes on loopback ports, their data in a scratch directory. FerretDB stores in
-// SQLite files (the default) or, with `store: 'postgres'`, in a throwaway PostgreSQL
-// cluster of its own (infra/dev/postgresql.ts).
+// SQLite files or in a throwaway PostgreSQL cluster of its own (infra/dev/postgresql.ts);
+// DEFAULT_STORE there says which unless `store` is given.
 import { type ChildProcess, spawn } from 'node:child_process';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { ConfigError } from '@yixing/common';
 import { freePort, waitForPort } from '../../infra/dev/net.ts';
-import { type PostgresCluster, startPostgres } from '../../infra/dev/postgresql.ts';
+import { DEFAULT_STORE, ferretBackendArgs, type StoreBackend, startPostgres } from '../../infra/dev/postgresql.ts';
+
 import { ensureFerretDb, ensureNatsServer } from '../../infra/dev/toolchain.ts';
 
-/** FerretDB's backend: SQLite files, or PostgreSQL (Debian's). */
-export type StoreBackend = 'sqlite' | 'postgres';
-export const STORE_BACKENDS: readonly StoreBackend[] = ['sqlite', 'postgres'];
-
-/** A `--store` value as given on a command line. */
-export function parseStoreBackend(value: string): StoreBackend {
-  if ((STORE_BACKENDS as readonly string[]).includes(value)) return value as StoreBackend;
-  throw new ConfigError(`--store ${JSON.stringify(value)}: use ${STORE_BACKENDS.join(' or ')}`);
-}
+export { parseStoreBackend, STORE_BACKENDS, type StoreBackend } from '../../infra/dev/postgresql.ts';
 
 export interface EmbeddedServers {
   natsUrl: string;
@@ -31,15 +23,8 @@ export interface EmbeddedServers {
   stop(): Promise<void>;
 }
 
-/** yx-ferretdb's backend flags for one store. */
-export function ferretBackendArgs(store: StoreBackend, dataDir: string, pg: PostgresCluster | undefined): string[] {
-  if (store === 'sqlite') return ['--handler=sqlite', `--data-dir=${dataDir}`];
-  if (!pg) throw new ConfigError('the postgres store needs its cluster started first');
-  return ['--handler=pg', `--postgresql-url=${pg.url()}`];
-}
-
 export async function startEmbeddedServers(dir: string, opts: { store?: StoreBackend } = {}): Promise<EmbeddedServers> {
-  const store = opts.store ?? 'sqlite';
+  const store = opts.store ?? DEFAULT_STORE;
   const [natsBin, ferretBin, natsPort, monitorPort, mongoPort] = await Promise.all([
     ensureNatsServer(),
     ensureFerretDb(),

@@ -5,6 +5,8 @@ export { type BackupStore, FileBackupStore, sha256File } from './backup/backup-s
 export { BusBackupStore, publishArchivePieces } from './backup/bus-backup-store.ts';
 export type { StepContext } from './drivers/driver.ts';
 export { MigrationDriver } from './drivers/migration.driver.ts';
+export { hostSizeFactor, simulatedHostSize, stepDurationMs } from './drivers/simulate/simulate.driver.ts';
+export { parseSimulateConfig } from './drivers/simulate/simulate-config.ts';
 export { stepContext } from './drivers/step-context.testing.ts';
 export { mergeAgentEnv, parseAgentEnv } from './enrol/agent-config.ts';
 export { CredentialRenewer } from './enrol/credential-renewal.ts';
@@ -19,5 +21,6 @@ export { APT_CHANGE, NONINTERACTIVE } from './pm/apt.ts';
 export { AptRoot } from './pm/apt-root.ts';
 export type { InstalledPackage, PackageManager } from './pm/package-manager.ts';
 export { BUILTIN_PROFILES_DIR, loadProfiles } from './profiles/profile.ts';
+export { snapshotDriver } from './snapshot/snapshot-drivers.ts';
 export { parseWorkloadHooks } from './workloads/workload-config.ts';
 export { drainStep, undrainStep, workloadProblems } from './workloads/workload-steps.ts';

@@ -20,4 +20,5 @@ export {
   replayPlan,
   replaySchedule,
 } from './plans/schedule-replay.ts';
+export { predictSeconds, sizeOfFacts } from './reconcile/duration-prediction.ts';
 export type { Engine } from './reconcile/engine.ts';
