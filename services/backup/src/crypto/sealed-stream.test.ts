@@ -41,3 +41,23 @@ test('an altered byte, a dropped frame, a truncation or a wrong key is refused',
   await assert.rejects(collect(unseal(chunks(sealed, 4096), () => undefined)), /which this service does not have/);
   assert.throws(() => parseKey('short'), /32 bytes/);
 });
+
+test('frames are sealed and opened off the event loop: its other work goes on meanwhile', async () => {
+  // Turns of the event loop while 8 frames are sealed, then opened, from bytes already in memory.
+  let turns = 0;
+  let counting = true;
+  const turn = (): void => {
+    if (!counting) return;
+    turns++;
+    setImmediate(turn);
+  };
+  setImmediate(turn);
+  const plain = randomBytes(8 * FRAME);
+  const sealed = await collect(seal(chunks(plain, FRAME), key));
+  const whileSealing = turns;
+  const opened = await collect(unseal(chunks(sealed, FRAME), keys));
+  counting = false;
+  assert.ok(opened.equals(plain));
+  assert.ok(whileSealing > 0, 'the event loop turned while frames were sealed');
+  assert.ok(turns > whileSealing, 'the event loop turned while frames were opened');
+});

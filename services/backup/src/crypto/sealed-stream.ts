@@ -1,14 +1,18 @@
 // Encryption at rest: AES-256-GCM over 1 MiB frames, each with its own nonce (a random
 // prefix and the frame number) and the frame number and a last-frame flag as associated
-// data, so reordered, dropped, truncated or altered frames all fail authentication.
+// data, so reordered, dropped, truncated or altered frames all fail authentication. The
+// AES work runs in worker threads (frame-cipher.ts), a few frames of a stream at once.
 //
 // Layout: "YXB1" | keyIdLength (1) | keyId | noncePrefix (8) | frames...
 // frame: length of ciphertext (4, big endian) | ciphertext | tag (16)
-import { createCipheriv, createDecipheriv, createHash, randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { YxError } from '@yixing/common';
+import { cipherFrame, type FrameReply } from './frame-cipher.ts';
 
 const MAGIC = Buffer.from('YXB1');
 export const FRAME = 1024 * 1024;
+/** Frames of one stream in the workers at once. */
+const FRAMES_IN_FLIGHT = 4;
 
 export interface SealingKey {
   id: string;
@@ -95,20 +99,29 @@ async function* frames(source: AsyncIterable<Uint8Array>): AsyncIterable<{ data:
 export async function* seal(source: AsyncIterable<Uint8Array>, k: SealingKey): AsyncIterable<Uint8Array> {
   const prefix = randomBytes(8);
   const id = Buffer.from(k.id);
+  const key = new Uint8Array(k.key); // its own 32 bytes: sent with every frame, not the pool it may share
   yield Buffer.concat([MAGIC, Buffer.from([id.length]), id, prefix]);
-  let n = 0;
-  for await (const f of frames(source)) {
-    const c = createCipheriv('aes-256-gcm', k.key, nonce(prefix, n));
-    c.setAAD(aad(n, f.last));
-    const ct = c.update(f.data);
-    c.final(); // nothing more for GCM: the tag is ready
+  const inFlight: Promise<FrameReply>[] = [];
+  const sealed = async (reply: Promise<FrameReply>): Promise<Uint8Array[]> => {
+    const r = await reply;
+    if (!r.ok) throw new SealedStreamError('a frame could not be sealed');
     const len = Buffer.alloc(4);
-    len.writeUInt32BE(ct.length);
+    len.writeUInt32BE(r.data.length);
     // Three pieces, not one copied together: the store re-chunks anyway.
-    yield len;
-    yield ct;
-    yield c.getAuthTag();
-    n++;
+    return [len, r.data, r.tag];
+  };
+  let n = 0;
+  try {
+    for await (const f of frames(source)) {
+      const reply = cipherFrame({ op: 'seal', key, iv: nonce(prefix, n), aad: aad(n, f.last), data: f.data });
+      reply.catch(() => undefined); // taken in order below; a failure must not go unhandled meanwhile
+      inFlight.push(reply);
+      n++;
+      if (inFlight.length >= FRAMES_IN_FLIGHT) yield* await sealed(inFlight.shift() as Promise<FrameReply>);
+    }
+    while (inFlight.length > 0) yield* await sealed(inFlight.shift() as Promise<FrameReply>);
+  } finally {
+    await Promise.allSettled(inFlight);
   }
 }
 
@@ -138,28 +151,35 @@ export async function* unseal(source: AsyncIterable<Uint8Array>, keys: (id: stri
   const k = keys(id);
   if (!k) throw new SealedStreamError(`backup sealed with key ${id}, which this service does not have`);
   const prefix = q.take(8);
+  const key = new Uint8Array(k.key);
+  const inFlight: { n: number; reply: Promise<FrameReply> }[] = [];
+  // Plaintext goes out only once its frame has authenticated.
+  const opened = async ({ n, reply }: (typeof inFlight)[number]): Promise<Uint8Array> => {
+    const r = await reply;
+    if (!r.ok) throw new SealedStreamError(`frame ${n} fails authentication: the backup was altered or truncated`);
+    return r.data;
+  };
   let n = 0;
   let sawLast = false;
-  while (await need(4)) {
-    if (sawLast) throw new SealedStreamError('data after the last frame');
-    const len = q.take(4).readUInt32BE(0);
-    if (len > FRAME || !(await need(len + 16))) throw new SealedStreamError(`frame ${n} truncated`);
-    const ct = q.take(len);
-    const tag = q.take(16);
-    // Whether this is the last frame is only known once the stream ends after it.
-    const last = !(await need(1));
-    const d = createDecipheriv('aes-256-gcm', k.key, nonce(prefix, n));
-    d.setAAD(aad(n, last));
-    d.setAuthTag(tag);
-    const plain = d.update(ct);
-    try {
-      d.final(); // GCM adds nothing here; it checks the tag
-    } catch {
-      throw new SealedStreamError(`frame ${n} fails authentication: the backup was altered or truncated`);
+  try {
+    while (await need(4)) {
+      if (sawLast) throw new SealedStreamError('data after the last frame');
+      const len = q.take(4).readUInt32BE(0);
+      if (len > FRAME || !(await need(len + 16))) throw new SealedStreamError(`frame ${n} truncated`);
+      const ct = q.take(len);
+      const tag = new Uint8Array(q.take(16)); // its own 16 bytes, not the pool they were cut from
+      // Whether this is the last frame is only known once the stream ends after it.
+      const last = !(await need(1));
+      const reply = cipherFrame({ op: 'open', key, iv: nonce(prefix, n), aad: aad(n, last), data: ct, tag });
+      reply.catch(() => undefined); // taken in order below; a failure must not go unhandled meanwhile
+      inFlight.push({ n, reply });
+      if (inFlight.length >= FRAMES_IN_FLIGHT) yield await opened(inFlight.shift() as (typeof inFlight)[number]);
+      sawLast = last;
+      n++;
     }
-    yield plain;
-    sawLast = last;
-    n++;
+    while (inFlight.length > 0) yield await opened(inFlight.shift() as (typeof inFlight)[number]);
+  } finally {
+    await Promise.allSettled(inFlight.map((f) => f.reply));
   }
   if (!sawLast) throw new SealedStreamError('the backup ends without its last frame');
 }
