@@ -5,6 +5,7 @@ import type { StepContext } from '../drivers/driver.ts';
 import { CommandError, runCommand } from '../os/command.ts';
 import type { DnfRepository } from '../profiles/profile.ts';
 import { classifyUpgrade } from './classify-upgrade.ts';
+import { ASSESSED_DNF_CACHE, type AssessedDnfCache, keepDnfCache } from './dnf-cache.ts';
 import { parseDnfTransaction, REPOQUERY_FORMAT, RepoqueryReader, sourceRpmName } from './dnf-outputs.ts';
 import { type DnfRoot, repoFile } from './dnf-root.ts';
 import { type InstalledPackage, packageKey, type UpgradePreview } from './package-manager.ts';
@@ -87,6 +88,12 @@ export async function dnfPreview(d: DnfRoot, ctx: StepContext): Promise<UpgradeP
     const sim = await runCommand([...target.argv, '--assumeno', ...(d.dnf.allowErasing ? ['--allowerasing'] : []), 'distro-sync'], {
       signal: ctx.signal,
     });
+    // The target's metadata, kept for the upgrade (dnf-cache.ts) before the scratch goes.
+    if (!ctx.dryRun) {
+      const previous = ctx.runData.get<AssessedDnfCache>(ASSESSED_DNF_CACHE);
+      const caches = [`${scratch}/cache-target`, await d.root.safePath(`${scratch}/cache-target`)];
+      await ctx.runData.set(ASSESSED_DNF_CACHE, await keepDnfCache(caches, previous));
+    }
     const text = sim.stdout + sim.stderr;
     const unresolved = /^(Error|Problem)/m.test(text) && !/Operation aborted/.test(text);
     const plan = parseDnfTransaction(sim.stdout);

@@ -4,6 +4,7 @@ import type { StepContext } from '../drivers/driver.ts';
 import { CommandError, runCommand } from '../os/command.ts';
 import type { HostRoot } from '../os/host-root.ts';
 import type { DnfRepository, Profile } from '../profiles/profile.ts';
+import { ROOT_DNF_CACHE } from './dnf-cache.ts';
 import { sourceRpmName } from './dnf-outputs.ts';
 import { type ConfiguredRepo, checkedPackage, type InstalledPackage, packageKey } from './package-manager.ts';
 import { withPhaseSpans } from './pm-phases.ts';
@@ -69,7 +70,12 @@ export class DnfRoot {
     return this.profile.dnf as NonNullable<Profile['dnf']>;
   }
 
-  base(reposdir: string, releasever: string, cachedir = this.root.at('var/cache/dnf')): string[] {
+  /**
+   * dnf's options for this root. libdnf keeps each repository's metadata in `cachedir` as
+   * given (dnf 4.14 puts only its own files, expired_repos.json, under the installroot),
+   * so the root's cache is named by its path on this machine.
+   */
+  base(reposdir: string, releasever: string, cachedir = this.root.at(ROOT_DNF_CACHE)): string[] {
     return [
       'dnf',
       `--installroot=${this.root.path}`,

@@ -8,6 +8,8 @@ import type { StepContext } from '../drivers/driver.ts';
 import { CommandError, runCommand } from '../os/command.ts';
 import type { HostRoot } from '../os/host-root.ts';
 import type { Profile } from '../profiles/profile.ts';
+import { type ListsReport, sinceAssessment } from './apt-lists.ts';
+import { ASSESSED_DNF_CACHE, type AssessedDnfCache, ROOT_DNF_CACHE, repomdDigests, seedDnfCache } from './dnf-cache.ts';
 import { dnfPreview, sizeOf } from './dnf-preview.ts';
 import { dnfRestore } from './dnf-restore.ts';
 import { DnfRoot, readDnfRepos } from './dnf-root.ts';
@@ -57,10 +59,15 @@ export class DnfPackageManager implements PackageManager {
     return dnfPreview(this.#d, ctx);
   }
 
-  async upgrade(ctx: StepContext, resume: boolean): Promise<{ transaction: string }> {
+  async upgrade(ctx: StepContext, resume: boolean): Promise<{ transaction: string; lists: ListsReport }> {
     const reposdir = await this.#d.switchRepos(this.#d.dnf.repositories, 'target');
     const base = this.#d.base(reposdir, this.#d.profile.target.version);
     ctx.progress(10, 'repositories switched to the target release');
+    const kept = ctx.runData.get<AssessedDnfCache>(ASSESSED_DNF_CACHE);
+    const reused = kept ? await seedDnfCache(this.#d.root, kept, (line) => ctx.log(line, 'agent')) : false;
+    // The first command checks each repomd.xml: unchanged, the kept metadata serves; else dnf fetches the new.
+    const refresh = ['--refresh'];
+    const first = (): string[] => refresh.splice(0);
     if (resume) ctx.log('resuming: the swap and distro-sync run again from where the package set is now', 'agent');
     // Release swap: the old release packages out (they conflict on /etc/os-release), the new in.
     const names = new Set((await this.#d.installed()).map((p) => p.name));
@@ -72,13 +79,16 @@ export class DnfPackageManager implements PackageManager {
       if (r.code !== 0) throw new CommandError(argv, r);
     }
     const install = this.#d.dnf.releaseSwap.install.filter((n) => !names.has(n));
-    if (install.length > 0) await this.#d.dnfRun(ctx, [...base, '-y', 'install', '--', ...install]);
+    if (install.length > 0) await this.#d.dnfRun(ctx, [...base, ...first(), '-y', 'install', '--', ...install]);
     ctx.progress(30, 'release package swapped');
-    await this.#d.dnfRun(ctx, [...base, '-y', ...(this.#d.dnf.allowErasing ? ['--allowerasing'] : []), 'distro-sync']);
+    await this.#d.dnfRun(ctx, [...base, ...first(), '-y', ...(this.#d.dnf.allowErasing ? ['--allowerasing'] : []), 'distro-sync']);
     ctx.progress(85, 'distro-sync done');
+    const since = sinceAssessment(kept?.repomds, await repomdDigests(this.#d.root.at(ROOT_DNF_CACHE), Object.keys(kept?.repomds ?? {})));
+    if (since === 'changed')
+      ctx.log('the target repositories published new metadata since the assessment: the upgrade used the new', 'agent');
     await this.#afterUpgrade(ctx);
     const history = await runCommand([...base, 'history', 'info', 'last']);
-    return { transaction: history.stdout.slice(0, 8000) };
+    return { transaction: history.stdout.slice(0, 8000), lists: { reused, sinceAssessment: since } };
   }
 
   async #afterUpgrade(ctx: StepContext): Promise<void> {
