@@ -4,6 +4,11 @@
 // terminal), enrol or version. Each is loaded only when asked for: a standalone migration
 // needs neither the bus, the database client nor metrics, and loading all of
 // @yixing/common cost about a second of every run (BENCHMARKS.md).
+import nodeModule from 'node:module';
+
+// Run from source by Node (not the Bun-built executable): the compiled modules and their
+// stripped TypeScript are cached between runs, about 0.4 s of CPU less at each start.
+nodeModule.enableCompileCache?.();
 
 const command = process.argv[2];
 
