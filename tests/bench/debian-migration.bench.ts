@@ -8,7 +8,7 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { APT_CHANGE, HostRoot, mustRun, NONINTERACTIVE, runCommand } from '@yixing/host-agent/internal';
+import { APT_CHANGE, HostRoot, mustRun, NONINTERACTIVE, runCommand, snapshotDriver } from '@yixing/host-agent/internal';
 import { ensureDebianMirror, ensureDebianRoot } from '../../infra/dev/os-roots.ts';
 import { repoRoot } from '../../infra/dev/paths.ts';
 import { serveDirectory } from '../fixtures/static-server.ts';
@@ -60,6 +60,19 @@ async function bare(root: string, mirror: string): Promise<{ secs: number; cpu: 
     await r.mustExec(['apt-get', ...APT, 'full-upgrade'], { env: ENV });
   });
   return { secs: (performance.now() - t) / 1000, cpu: (await childCpu()) - cpu };
+}
+
+/**
+ * CPU seconds of a copy snapshot alone (the agent's copy driver, on a root identical to
+ * the agent's): work the bare commands do not do, measured on its own so both ratios,
+ * with it and without it, can be given.
+ */
+async function copyAlone(root: string): Promise<number> {
+  const cpu = await childCpu();
+  const ref = await snapshotDriver('copy', new HostRoot(root)).take('bench');
+  const used = (await childCpu()) - cpu;
+  await rm(ref.id, { recursive: true, force: true });
+  return used;
 }
 
 interface AgentRun {
@@ -114,7 +127,7 @@ async function agent(root: string, dir: string, mirror: string): Promise<AgentRu
 async function main(): Promise<void> {
   const [tar, mirrorDir] = [await ensureDebianRoot(), await ensureDebianMirror()];
   const mirror = await serveDirectory(mirrorDir);
-  const rows: ({ bare: number; bareCpu: number } & AgentRun)[] = [];
+  const rows: ({ bare: number; bareCpu: number; copyCpu: number } & AgentRun)[] = [];
   try {
     for (let i = 0; i < ROUNDS; i++) {
       const a = await extract(tar);
@@ -123,18 +136,22 @@ async function main(): Promise<void> {
         // Alternate which goes first, so a warm page cache favours neither.
         let bareRun: { secs: number; cpu: number };
         let run: AgentRun;
+        let copyCpu: number;
+        // The copy on the bare side's root right before its commands, as the agent's comes right before its upgrade.
         if (i % 2 === 0) {
+          copyCpu = await copyAlone(a.root);
           bareRun = await bare(a.root, mirror.url);
           run = await agent(b.root, b.dir, mirror.url);
         } else {
           run = await agent(b.root, b.dir, mirror.url);
+          copyCpu = await copyAlone(a.root);
           bareRun = await bare(a.root, mirror.url);
         }
         const bareSecs = bareRun.secs;
-        rows.push({ bare: bareSecs, bareCpu: bareRun.cpu, ...run });
+        rows.push({ bare: bareSecs, bareCpu: bareRun.cpu, copyCpu, ...run });
         process.stderr.write(
           `round ${i + 1}: bare ${bareSecs.toFixed(1)} s (CPU ${bareRun.cpu.toFixed(1)} s), agent ${run.total.toFixed(1)} s (CPU ${run.cpu.toFixed(1)} s; precheck ${run.precheck.toFixed(2)} s, ` +
-            `upgrade ${run.upgrade.toFixed(1)} s of which snapshot ${run.snapshot.toFixed(1)} s, backup ${run.backup.toFixed(2)} s)\n`,
+            `upgrade ${run.upgrade.toFixed(1)} s of which snapshot ${run.snapshot.toFixed(1)} s, backup ${run.backup.toFixed(2)} s); a copy alone CPU ${copyCpu.toFixed(2)} s\n`,
         );
       } finally {
         await rm(a.dir, { recursive: true, force: true });
@@ -155,6 +172,10 @@ async function main(): Promise<void> {
     ratio: median(rows.map((r) => r.total / r.bare)),
     ratioLessSnapshot: median(rows.map((r) => (r.total - r.snapshot) / r.bare)),
     cpuRatio: median(rows.map((r) => r.cpu / r.bareCpu)),
+    copyCpu: median(rows.map((r) => r.copyCpu)),
+    // Whether the agent took a copy is read from its log (snapshot > 0): only then is one taken off.
+    cpuRatioLessCopy: median(rows.map((r) => (r.cpu - (r.snapshot > 0 ? r.copyCpu : 0)) / r.bareCpu)),
+    cpuRatioBarePlusCopy: median(rows.map((r) => r.cpu / (r.bareCpu + (r.snapshot > 0 ? r.copyCpu : 0)))),
   };
   const figures = {
     rounds: ROUNDS,
@@ -166,6 +187,11 @@ async function main(): Promise<void> {
     agentLessSnapshotOverBareByRound: Number(m.ratioLessSnapshot.toFixed(2)),
     // CPU seconds of each side's processes: what the agent adds, whatever else loads the machine.
     agentCpuOverBareCpu: Number(m.cpuRatio.toFixed(2)),
+    // The copy snapshot is work the bare commands do not do: the ratio without it, and
+    // against bare commands that take the same copy (equal to the above without a copy).
+    copySnapshotCpuSeconds: Number(m.copyCpu.toFixed(2)),
+    agentLessCopyCpuOverBareCpu: Number(m.cpuRatioLessCopy.toFixed(2)),
+    agentCpuOverBarePlusCopyCpu: Number(m.cpuRatioBarePlusCopy.toFixed(2)),
     rollback: ROLLBACK ?? 'default',
     precheckSeconds: Number(m.precheck.toFixed(2)),
     snapshotSeconds: Number(m.snapshot.toFixed(2)),
