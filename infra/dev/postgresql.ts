@@ -34,6 +34,25 @@ export interface PostgresOptions {
   logFile?: string;
 }
 
+/** FerretDB's backend: SQLite files, or PostgreSQL (Debian's). */
+export type StoreBackend = 'sqlite' | 'postgres';
+export const STORE_BACKENDS: readonly StoreBackend[] = ['sqlite', 'postgres'];
+/** The embedded default of `./dev start` and the benchmarks (BENCHMARKS.md, issue 18, says why). */
+export const DEFAULT_STORE: StoreBackend = 'sqlite';
+
+/** A store backend as given (`what` names where: `--store`, `YX_STORE`). */
+export function parseStoreBackend(value: string, what = '--store'): StoreBackend {
+  if ((STORE_BACKENDS as readonly string[]).includes(value)) return value as StoreBackend;
+  throw new ConfigError(`${what} ${JSON.stringify(value)}: use ${STORE_BACKENDS.join(' or ')}`);
+}
+
+/** yx-ferretdb's backend flags for one store. */
+export function ferretBackendArgs(store: StoreBackend, dataDir: string, pg: Pick<PostgresCluster, 'url'> | undefined): string[] {
+  if (store === 'sqlite') return ['--handler=sqlite', `--data-dir=${dataDir}`];
+  if (!pg) throw new ConfigError('the postgres store needs its cluster started first');
+  return ['--handler=pg', `--postgresql-url=${pg.url()}`];
+}
+
 const SUPERUSER = 'postgres';
 export const FERRETDB_DATABASE = 'ferretdb';
 

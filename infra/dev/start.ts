@@ -1,5 +1,6 @@
 // `npm start`: the whole system on the embedded default, in the foreground: nats-server
-// with JetStream and FerretDB (SQLite) on loopback with data under .data/, then every
+// with JetStream and FerretDB on loopback with data under .data/ (FerretDB's backend:
+// YX_STORE=postgres|sqlite, DEFAULT_STORE of infra/dev/postgresql.ts otherwise), then every
 // service that exists, then a demo fleet. Ctrl-C stops everything.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createWriteStream, existsSync } from 'node:fs';
@@ -12,6 +13,7 @@ import { type DevBusAuth, devBusAuth } from './bus-auth.ts';
 import { capture } from './exec.ts';
 import { waitForPort } from './net.ts';
 import { dataDir, repoRoot } from './paths.ts';
+import { DEFAULT_STORE, ferretBackendArgs, type PostgresCluster, parseStoreBackend, startPostgres } from './postgresql.ts';
 import { ensureFerretDb, ensureNatsServer } from './toolchain.ts';
 
 const env = (name: string, fallback: number): number => {
@@ -158,6 +160,18 @@ function services(bus: DevBusAuth, apiEnv: Record<string, string>): { name: stri
   return list.filter((s) => existsSync(path.join(repoRoot, s.main)));
 }
 
+const store = parseStoreBackend(process.env.YX_STORE ?? DEFAULT_STORE, 'YX_STORE');
+
+/** FerretDB's PostgreSQL, kept under .data/postgresql; stopped last, after FerretDB. */
+async function startDevPostgres(): Promise<PostgresCluster> {
+  const logDir = path.join(dataDir, 'logs');
+  await mkdir(logDir, { recursive: true });
+  const log = path.join(logDir, 'postgresql.log');
+  const pg = await startPostgres({ dir: path.join(dataDir, 'postgresql'), logFile: log });
+  running.push({ name: 'postgresql', child: pg.process, log });
+  return pg;
+}
+
 async function main(): Promise<void> {
   await assertFree(ports.nats, 'NATS');
   await assertFree(ports.natsMonitor, 'NATS monitoring');
@@ -181,9 +195,10 @@ async function main(): Promise<void> {
     '-n',
     'yixing-dev',
   ]);
+  const pg = store === 'postgres' ? await startDevPostgres() : undefined;
   const mongo = await launch('ferretdb', ferretBin, [
     `--listen-addr=127.0.0.1:${ports.mongo}`,
-    `--data-dir=${path.join(dataDir, 'ferretdb')}`,
+    ...ferretBackendArgs(store, path.join(dataDir, 'ferretdb'), pg),
   ]);
   await waitForServer(ports.nats, nats);
   await waitForServer(ports.mongo, mongo);
@@ -204,7 +219,7 @@ async function main(): Promise<void> {
     `  NATS         ${natsUrl}   monitoring http://127.0.0.1:${ports.natsMonitor}/`,
     `               JWT authentication${bus.created ? ' (operator, accounts and keys made now)' : ''}: ${bus.files.dir}/`,
     `               every service its own credential; full access: --creds ${bus.files.creds('admin')}`,
-    `  FerretDB     mongodb://127.0.0.1:${ports.mongo}/yixing`,
+    `  FerretDB     mongodb://127.0.0.1:${ports.mongo}/yixing   on ${store === 'postgres' ? `PostgreSQL (${path.join(dataDir, 'postgresql')}/)` : `SQLite (${path.join(dataDir, 'ferretdb')}/)`}; YX_STORE=${store === 'postgres' ? 'sqlite' : 'postgres'} for the other`,
     ...(started.includes('scheduler')
       ? [
           `  API          http://127.0.0.1:${ports.api}/v1   OpenAPI http://127.0.0.1:${ports.api}/docs/json`,

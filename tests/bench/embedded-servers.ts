@@ -7,7 +7,6 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { freePort, waitForPort } from '../../infra/dev/net.ts';
 import { DEFAULT_STORE, ferretBackendArgs, type StoreBackend, startPostgres } from '../../infra/dev/postgresql.ts';
-
 import { ensureFerretDb, ensureNatsServer } from '../../infra/dev/toolchain.ts';
 
 export { parseStoreBackend, STORE_BACKENDS, type StoreBackend } from '../../infra/dev/postgresql.ts';

@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { chmod, mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
@@ -14,9 +14,15 @@ import { promisify } from 'node:util';
 import { connectDb, ensureIndexes } from '@yixing/common';
 import { type HostRunDoc, pendingRun, RunStore, registerModels } from '@yixing/scheduler/internal';
 import { freePort } from '../../infra/dev/net.ts';
-import { newestServerBin, type PostgresCluster, passwdIds, startPostgres } from '../../infra/dev/postgresql.ts';
+import {
+  ferretBackendArgs,
+  newestServerBin,
+  type PostgresCluster,
+  parseStoreBackend,
+  passwdIds,
+  startPostgres,
+} from '../../infra/dev/postgresql.ts';
 import { ensureFerretDb } from '../../infra/dev/toolchain.ts';
-import { ferretBackendArgs, parseStoreBackend } from '../bench/embedded-servers.ts';
 import { type ServiceProcess, spawnService } from '../fixtures/processes.ts';
 
 const exec = promisify(execFile);
@@ -35,16 +41,16 @@ after(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-async function startFerret(name: string): Promise<{ proc: ServiceProcess; uri: string }> {
+async function startFerret(name: string, cluster = pg, db = 'run_store_pg'): Promise<{ proc: ServiceProcess; uri: string }> {
   const port = await freePort();
   const proc = await spawnService({
     name,
-    command: [ferretBin, `--listen-addr=127.0.0.1:${port}`, ...ferretBackendArgs('postgres', '', pg)],
+    command: [ferretBin, `--listen-addr=127.0.0.1:${port}`, ...ferretBackendArgs('postgres', '', cluster)],
     env: {},
     ready: /yx-ferretdb ready/,
     logDir: path.join(dir, 'logs'),
   });
-  return { proc, uri: `mongodb://127.0.0.1:${port}/run_store_pg` };
+  return { proc, uri: `mongodb://127.0.0.1:${port}/${db}` };
 }
 
 const run = (hostId: string, order: number): HostRunDoc => ({
@@ -118,6 +124,40 @@ test('the run store round-trips a plan through FerretDB on PostgreSQL, and the d
   } finally {
     await again.close();
     await second.proc.kill();
+  }
+});
+
+test("a kept cluster (./dev start's, under .data/) keeps FerretDB's data across a restart of both", async () => {
+  // As a checkout is: its directories traversable by the postgres user (mkdtemp's are not).
+  await chmod(dir, 0o711);
+  const keptDir = path.join(dir, 'kept-postgresql');
+  const write = async (): Promise<void> => {
+    const kept = await startPostgres({ dir: keptDir });
+    const ferret = await startFerret('ferretdb-kept', kept, 'kept');
+    const conn = await connectDb({ uri: ferret.uri, appName: 'test' });
+    try {
+      const col = conn.collection<{ _id: string; n: number }>('marks');
+      const n = await col.countDocuments();
+      await col.insertOne({ _id: `start-${n + 1}`, n: n + 1 });
+    } finally {
+      await conn.close();
+      await ferret.proc.kill();
+      await kept.stop();
+    }
+  };
+  await write();
+  await write();
+  assert.equal(existsSync(path.join(keptDir, 'data', 'PG_VERSION')), true, 'a kept cluster is not removed at stop');
+  const kept = await startPostgres({ dir: keptDir });
+  const ferret = await startFerret('ferretdb-kept-read', kept, 'kept');
+  const conn = await connectDb({ uri: ferret.uri, appName: 'test' });
+  try {
+    const ids = (await conn.collection<{ _id: string }>('marks').find().toArray()).map((d) => d._id).sort();
+    assert.deepEqual(ids, ['start-1', 'start-2']);
+  } finally {
+    await conn.close();
+    await ferret.proc.kill();
+    await kept.stop();
   }
 });
 
