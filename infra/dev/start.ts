@@ -3,8 +3,9 @@
 // YX_STORE=postgres|sqlite, DEFAULT_STORE of infra/dev/postgresql.ts otherwise), then every
 // service that exists, then a demo fleet. Ctrl-C stops everything.
 import { type ChildProcess, spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { createWriteStream, existsSync } from 'node:fs';
-import { mkdir } from 'node:fs/promises';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import path from 'node:path';
 import { buildConsole } from '../console/build.ts';
@@ -162,12 +163,29 @@ function services(bus: DevBusAuth, apiEnv: Record<string, string>): { name: stri
 
 const store = parseStoreBackend(process.env.YX_STORE ?? DEFAULT_STORE, 'YX_STORE');
 
-/** FerretDB's PostgreSQL, kept under .data/postgresql; stopped last, after FerretDB. */
+/**
+ * Where FerretDB's PostgreSQL is kept: .data/postgresql; as root in the postgres user's
+ * home instead (.data is 0700, it holds credentials, and postgres refuses to run as root),
+ * tied to this .data by a note in it, so that deleting .data starts that one afresh too.
+ */
+async function devPostgresDir(): Promise<string> {
+  if (process.getuid?.() !== 0) return path.join(dataDir, 'postgresql');
+  const dir = path.join('/var/lib/postgresql', `yixing-${createHash('sha256').update(dataDir).digest('hex').slice(0, 12)}`);
+  const note = path.join(dataDir, 'postgresql-dir');
+  if (!existsSync(note)) {
+    await rm(dir, { recursive: true, force: true });
+    await mkdir(dataDir, { recursive: true, mode: 0o700 });
+    await writeFile(note, `${dir}\n`);
+  }
+  return dir;
+}
+
+/** FerretDB's PostgreSQL (devPostgresDir); stopped last, after FerretDB. */
 async function startDevPostgres(): Promise<PostgresCluster> {
   const logDir = path.join(dataDir, 'logs');
   await mkdir(logDir, { recursive: true });
   const log = path.join(logDir, 'postgresql.log');
-  const pg = await startPostgres({ dir: path.join(dataDir, 'postgresql'), logFile: log });
+  const pg = await startPostgres({ dir: await devPostgresDir(), logFile: log });
   running.push({ name: 'postgresql', child: pg.process, log });
   return pg;
 }
@@ -219,7 +237,7 @@ async function main(): Promise<void> {
     `  NATS         ${natsUrl}   monitoring http://127.0.0.1:${ports.natsMonitor}/`,
     `               JWT authentication${bus.created ? ' (operator, accounts and keys made now)' : ''}: ${bus.files.dir}/`,
     `               every service its own credential; full access: --creds ${bus.files.creds('admin')}`,
-    `  FerretDB     mongodb://127.0.0.1:${ports.mongo}/yixing   on ${store === 'postgres' ? `PostgreSQL (${path.join(dataDir, 'postgresql')}/)` : `SQLite (${path.join(dataDir, 'ferretdb')}/)`}; YX_STORE=${store === 'postgres' ? 'sqlite' : 'postgres'} for the other`,
+    `  FerretDB     mongodb://127.0.0.1:${ports.mongo}/yixing   on ${store === 'postgres' ? `PostgreSQL (${await devPostgresDir()}/)` : `SQLite (${path.join(dataDir, 'ferretdb')}/)`}; YX_STORE=${store === 'postgres' ? 'sqlite' : 'postgres'} for the other`,
     ...(started.includes('scheduler')
       ? [
           `  API          http://127.0.0.1:${ports.api}/v1   OpenAPI http://127.0.0.1:${ports.api}/docs/json`,

@@ -124,6 +124,7 @@ async function phase(these: OpSamples[], fn: () => Promise<void>): Promise<void>
   const t = performance.now();
   await fn();
   for (const s of these) s.wallMs += performance.now() - t;
+  process.stderr.write(`  ${these.length} kind(s) done in ${((performance.now() - t) / 1000).toFixed(1)} s\n`);
 }
 
 const hostDoc = (i: number, now: Date) => ({
@@ -276,6 +277,7 @@ async function storeTicks(servers: EmbeddedServers): Promise<{ ferretdb: number;
 async function measure(store: StoreBackend, round: number, hz: number): Promise<RunFigures> {
   const dir = await mkdtemp(path.join(tmpdir(), `yx-bench-store-${store}-`));
   const servers = await startEmbeddedServers(dir, { store });
+  process.stderr.write(`round ${round}: ${store}\n`);
   try {
     const conn = await connectDb({ uri: servers.mongoUri('bench'), appName: 'bench-store' });
     try {
