@@ -8,24 +8,17 @@
 //
 // Fencing (two scheduler replicas): a version counts only once its plan's ticket is
 // inserted after it, and a leader taking over fences every live plan's ticket sequence
-// first (run-versions.ts decides what counts). Versions written together share one ticket:
-// the ticket is inserted once the last of them is written, so a step costs one insert
-// more per batch, not per version.
-import { FencedError, isDuplicateKey, StaleWriteError, YxError } from '@yixing/common';
+// first (run-versions.ts decides what counts). Writes go in groups that share one ticket
+// (run-committer.ts); this file reads.
+import { YxError } from '@yixing/common';
 import type { HostRunDoc, Models, RunState, RunStateDoc, RunStepDoc, StepRecord } from './models.ts';
+import { onlyDuplicates, RunCommitter, type RunCommitterOptions } from './run-committer.ts';
 import { isCommitted, latestCommitted, type Resolved, type TicketDoc, ticketId, ticketRefs } from './run-versions.ts';
 
 /** Some final run states could not be archived; compacting again (at start) may finish it. */
 export class CompactionIncompleteError extends YxError {
   readonly code = 'RUN_ARCHIVE_INCOMPLETE';
   readonly retryable = true;
-}
-
-/** A bulk insert whose only refusals are duplicate keys (documents already there). */
-function onlyDuplicateKeys(err: unknown): boolean {
-  if (isDuplicateKey(err) && !(err as { writeErrors?: unknown }).writeErrors) return true;
-  const writeErrors = (err as { writeErrors?: { code?: number }[] }).writeErrors;
-  return Array.isArray(writeErrors) && writeErrors.length > 0 && writeErrors.every((e) => e.code === 11000);
 }
 
 function stateDoc(run: HostRunDoc, version: number): RunStateDoc {
@@ -40,24 +33,7 @@ function fromState(doc: RunStateDoc, history: StepRecord[], top: number): HostRu
 }
 
 /** Who writes, and what to do when a write finds itself fenced. */
-export interface RunStoreOptions {
-  /** The writer's lease epoch (a scheduler without a lease: 0). */
-  epoch?: () => number;
-  /** A ticket was refused: a later leader fenced this one. Called once. */
-  onFenced?: (err: FencedError) => void;
-}
-
-/** Versions of one plan written together, committed by one ticket. */
-interface TicketBatch {
-  planId: string;
-  seq: number;
-  epoch: number;
-  closed: boolean;
-  writing: number;
-  written: number;
-  done: Promise<void>;
-  settle: (err?: unknown) => void;
-}
+export type RunStoreOptions = RunCommitterOptions;
 
 /** What paging reads of a version to find the latest that counts. */
 type LightVersion = {
@@ -95,17 +71,11 @@ function toRecord(doc: RunStepDoc): StepRecord {
 
 export class RunStore {
   readonly #m: Models;
-  readonly #epoch: () => number;
-  readonly #onFenced: (err: FencedError) => void;
-  /** The last ticket number this writer used (or fenced) per plan. */
-  readonly #seqs = new Map<string, number>();
-  readonly #open = new Map<string, TicketBatch>();
-  #fenced: FencedError | undefined;
+  readonly #committer: RunCommitter;
 
   constructor(models: Models, opts: RunStoreOptions = {}) {
     this.#m = models;
-    this.#epoch = opts.epoch ?? (() => 0);
-    this.#onFenced = opts.onFenced ?? (() => {});
+    this.#committer = new RunCommitter(models, opts);
   }
 
   async insertNew(runs: HostRunDoc[]): Promise<void> {
@@ -122,129 +92,18 @@ export class RunStore {
    * first (a repeat is harmless); the state insert is the commit point.
    */
   async commit(before: HostRunDoc, after: HostRunDoc): Promise<HostRunDoc> {
-    const added = after.history.slice(before.history.length);
-    for (const rec of added) {
-      try {
-        await this.#m.RunStep.create(stepDoc(after, rec));
-      } catch (err) {
-        if (!isDuplicateKey(err)) throw err;
-      }
-    }
     const version = before.version + 1;
-    if (this.#fenced) throw this.#fenced;
-    await this.#knowSeq(after.planId);
-    const batch = this.#join(after.planId);
-    try {
-      await this.#m.RunState.create({ ...stateDoc(after, version), epoch: batch.epoch, ticket: batch.seq });
-    } catch (err) {
-      this.#leave(batch, false);
-      if (isDuplicateKey(err)) {
-        throw new StaleWriteError(`run ${before._id}: version ${version} was written by someone else`, {
-          details: { key: before._id, version },
-        });
-      }
-      throw err;
-    }
-    this.#leave(batch, true);
-    await batch.done;
+    const steps = after.history.slice(before.history.length).map((rec) => stepDoc(after, rec));
+    await this.#committer.commit(after.planId, steps, stateDoc(after, version));
     return { ...after, version };
   }
 
   /**
-   * A leader taking over: inserts a fence ticket at the next free number of each plan, so
-   * that a deposed leader's next ticket is refused and its later ones do not count. Call
+   * A leader taking over: fences every live plan's ticket sequence (run-committer.ts). Call
    * before reading the plans' runs.
    */
-  async fencePlans(planIds: readonly string[]): Promise<void> {
-    const epoch = this.#epoch();
-    for (const planId of planIds) {
-      for (;;) {
-        const seq = (await this.#lastSeq(planId)) + 1;
-        try {
-          await this.#m.RunTicket.create({ _id: ticketId(planId, seq), planId, seq, epoch, fence: true, at: new Date() });
-          this.#seqs.set(planId, seq);
-          break;
-        } catch (err) {
-          if (!isDuplicateKey(err)) throw err;
-        }
-      }
-    }
-  }
-
-  async #lastSeq(planId: string): Promise<number> {
-    const last = await this.#m.RunTicket.findOne({ planId }, { seq: 1 }).sort({ seq: -1 }).lean<{ seq: number }>();
-    return last?.seq ?? 0;
-  }
-
-  async #knowSeq(planId: string): Promise<void> {
-    if (!this.#seqs.has(planId)) {
-      const seq = await this.#lastSeq(planId);
-      if (!this.#seqs.has(planId)) this.#seqs.set(planId, seq);
-    }
-  }
-
-  /** The open batch of a plan's writes (closed at the end of this turn of the event loop). */
-  #join(planId: string): TicketBatch {
-    let batch = this.#open.get(planId);
-    if (!batch) {
-      const seq = (this.#seqs.get(planId) ?? 0) + 1;
-      this.#seqs.set(planId, seq);
-      let settle!: (err?: unknown) => void;
-      const done = new Promise<void>((resolve, reject) => {
-        settle = (err) => (err === undefined ? resolve() : reject(err));
-      });
-      const b: TicketBatch = { planId, seq, epoch: this.#epoch(), closed: false, writing: 0, written: 0, done, settle };
-      // Every waiter handles the outcome; this keeps an unawaited rejection from escaping.
-      done.catch(() => undefined);
-      this.#open.set(planId, b);
-      setImmediate(() => {
-        b.closed = true;
-        if (this.#open.get(planId) === b) this.#open.delete(planId);
-        this.#maybeCommit(b);
-      });
-      batch = b;
-    }
-    batch.writing++;
-    return batch;
-  }
-
-  #leave(batch: TicketBatch, written: boolean): void {
-    batch.writing--;
-    if (written) batch.written++;
-    this.#maybeCommit(batch);
-  }
-
-  #maybeCommit(b: TicketBatch): void {
-    if (!b.closed || b.writing > 0) return;
-    if (b.written === 0) {
-      b.settle();
-      return;
-    }
-    this.#m.RunTicket.create({
-      _id: ticketId(b.planId, b.seq),
-      planId: b.planId,
-      seq: b.seq,
-      epoch: b.epoch,
-      fence: false,
-      at: new Date(),
-    }).then(
-      () => b.settle(),
-      (err: unknown) => {
-        if (!isDuplicateKey(err)) {
-          b.settle(err);
-          return;
-        }
-        const fenced = new FencedError(`plan ${b.planId}: ticket ${b.seq} is taken: a later leader fenced epoch ${b.epoch}`, {
-          cause: err,
-          details: { planId: b.planId, seq: b.seq, epoch: b.epoch },
-        });
-        if (!this.#fenced) {
-          this.#fenced = fenced;
-          this.#onFenced(fenced);
-        }
-        b.settle(fenced);
-      },
-    );
+  fencePlans(planIds: readonly string[]): Promise<void> {
+    return this.#committer.fencePlans(planIds);
   }
 
   /** The tickets and fences that decide which of these versions count. */
@@ -401,7 +260,7 @@ export class RunStore {
         await this.#m.RunArchive.insertMany(docs, { ordered: false, throwOnValidationError: true });
       } catch (err) {
         // A compaction interrupted earlier already archived some: those inserts repeat.
-        if (!onlyDuplicateKeys(err)) failure ??= err;
+        if (!onlyDuplicates(err)) failure ??= err;
       }
       const keys = docs.map((d) => d._id);
       const archived = await this.#m.RunArchive.find({ _id: { $in: keys } }, { _id: 1 }).lean<{ _id: string }[]>();
