@@ -1,19 +1,17 @@
 // Backup service benchmark (not a test): what the service's guarantees cost. C hosts back
-// up an M MiB archive at once through the backup service (slot, upload, verification:
-// read back, SHA-256, manifest, store, read the stored copy back), against the same
-// archives put straight into an Object Store bucket (what any upload costs); and C
-// restores (the service reads, unseals and checks, the agent fetches and checks again)
-// against plain downloads of the same archives on one connection (readObject). Plain and
-// sealed (AES-256-GCM), on the embedded default.
+// up an M MiB archive at once through the backup service (slot, the archive's pieces on
+// each host's subject, verified as they arrive: SHA-256, tar members and manifest, sealed
+// when the service has a key, written to the store), against the same archives put
+// straight into an Object Store bucket by the same connections (what any upload costs);
+// and C restores (the service reads, unseals and checks, the agent fetches and checks
+// again) against plain downloads of the same archives on one connection (readObject).
+// Plain and sealed (AES-256-GCM), on the embedded default. Where the bytes go and the CPU
+// each process spends: tests/bench/backup-hops.ts.
 //
 //   npm run bench:backup [-- --hosts 8 --mib 64 --rounds 3]
-import { randomBytes } from 'node:crypto';
-import { createReadStream, createWriteStream } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
-import { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
 import { parseArgs } from 'node:util';
 import { jetstream } from '@nats-io/jetstream';
 import { Objm, setSha256Backend } from '@nats-io/obj';
@@ -21,9 +19,17 @@ import type { NatsConnection } from '@nats-io/transport-node';
 import { ObjectStoreStorage } from '@yixing/backup/internal';
 import { Bus, connectBus, createRegistry, silentLogger } from '@yixing/common';
 import { BusBackupStore } from '@yixing/host-agent/internal';
-import { writeTestTokensFile } from '../fixtures/api-access.ts';
 import { makeArchive, randomFile } from '../fixtures/archives.ts';
-import { type ServiceProcess, spawnService } from '../fixtures/processes.ts';
+import type { ServiceProcess } from '../fixtures/processes.ts';
+import {
+  type BenchHosts,
+  backups,
+  bareDownloads,
+  bareUploads,
+  manifestDigest,
+  restores,
+  spawnBackupService,
+} from './backup-bench-parts.ts';
 import { startEmbeddedServers } from './embedded-servers.ts';
 import { writeBenchResult } from './results.ts';
 
@@ -56,6 +62,8 @@ async function main(): Promise<void> {
   try {
     const payload = await randomFile(dir, MIB * 1024 * 1024);
     const archives = await Promise.all(Array.from({ length: HOSTS }, (_, i) => makeArchive(dir, `host-${i}`, payload)));
+    // As the migration driver does: the digest of the manifest it wrote goes with the archive.
+    const manifests = await Promise.all(archives.map(manifestDigest));
     // One connection per host, as on separate machines.
     for (let i = 0; i < HOSTS; i++) conns.push(await connectBus({ servers: servers.natsUrl, name: `bench-host-${i}` }));
     const js = jetstream(conns[0] as NatsConnection, { timeout: 60_000 });
@@ -70,73 +78,27 @@ async function main(): Promise<void> {
           log: (l) => process.stderr.write(`h-${i}: ${l}\n`),
         }),
     );
+    const hosts: BenchHosts = { conns, stores, files: archives, manifests };
     const rows: Record<string, number | string>[] = [];
     for (const sealed of [false, true]) {
       await service?.kill();
-      service = await spawnService({
-        name: `backup-${sealed ? 'sealed' : 'plain'}`,
-        main: 'services/backup/src/main.ts',
-        env: {
-          YX_NATS_URL: servers.natsUrl,
-          YX_MONGO_URI: servers.mongoUri('bench'),
-          YX_API_PORT: '0',
-          YX_API_TOKENS_FILE: await writeTestTokensFile(dir),
-          YX_BACKUP_BUCKET: sealed ? 'sealed' : 'plain',
-          ...(sealed ? { YX_BACKUP_KEY: randomBytes(32).toString('hex') } : {}),
-        },
-        ready: /^yx-backup ready/,
-        logDir: dir,
-      });
+      service = await spawnBackupService({ dir, natsUrl: servers.natsUrl, mongoUri: servers.mongoUri('bench'), sealed });
       const up: number[] = [];
       const down: number[] = [];
       const backup: number[] = [];
       const restore: number[] = [];
       for (let round = 0; round < ROUNDS; round++) {
         const names = archives.map((_, i) => `r${round}-h${i}-${sealed}`);
-        up.push(
-          await seconds(() =>
-            Promise.all(
-              archives.map(async (file, i) => {
-                const os = await new Objm(jetstream(conns[i] as NatsConnection, { timeout: 60_000 })).open('bare');
-                await os.put(
-                  { name: names[i] as string, options: { max_chunk_size: 256 * 1024 } },
-                  Readable.toWeb(createReadStream(file)) as ReadableStream<Uint8Array>,
-                );
-              }),
-            ),
-          ),
-        );
+        up.push(await seconds(() => bareUploads(hosts, names)));
         // The same downloads on one connection, as the service makes them.
-        down.push(
-          await seconds(() =>
-            Promise.all(names.map((name, i) => pipeline(bareStorage.get(name), createWriteStream(path.join(dir, `down-${i}`))))),
-          ),
-        );
+        down.push(await seconds(() => bareDownloads(bareStorage, names, dir)));
         let ids: string[] = [];
         backup.push(
           await seconds(async () => {
-            ids = (
-              await Promise.all(
-                archives.map((file, i) =>
-                  (stores[i] as BusBackupStore).put(
-                    { hostId: `h-${i}`, runId: `run-${round}-${i}`, profile: 'bench', paths: ['/etc'], manifestSha256: '' },
-                    file,
-                  ),
-                ),
-              )
-            ).map((r) => r.id);
+            ids = await backups(hosts, (i) => `run-${round}-${i}`);
           }),
         );
-        restore.push(
-          await seconds(() =>
-            Promise.all(
-              ids.map(async (id, i) => {
-                const { file } = await (stores[i] as BusBackupStore).get(id);
-                await rm(path.dirname(file), { recursive: true, force: true });
-              }),
-            ),
-          ),
-        );
+        restore.push(await seconds(() => restores(hosts, ids)));
         process.stderr.write(`${sealed ? 'sealed' : 'plain'} round ${round + 1}/${ROUNDS}\n`);
       }
       const mib = HOSTS * MIB;
