@@ -194,3 +194,17 @@ export function redact(uri: string): string {
 
 /** A write refused by a unique index (`_id` included): the compare-and-swap lost. */
 export const isDuplicateKey = (err: unknown): boolean => (err as { code?: number }).code === 11000;
+
+/** The documents an unordered bulk insert refused, by index, when all were duplicate keys; undefined otherwise. */
+export function duplicateIndexes(err: unknown): Set<number> | undefined {
+  const writeErrors = (err as { writeErrors?: { code?: number; index?: number }[] }).writeErrors;
+  if (!Array.isArray(writeErrors) || writeErrors.length === 0) return undefined;
+  if (!writeErrors.every((e) => e.code === 11000 && typeof e.index === 'number')) return undefined;
+  return new Set(writeErrors.map((e) => e.index as number));
+}
+
+/** A bulk insert whose only refusals are duplicate keys (documents already there). */
+export function onlyDuplicates(err: unknown): boolean {
+  if (isDuplicateKey(err) && !(err as { writeErrors?: unknown }).writeErrors) return true;
+  return duplicateIndexes(err) !== undefined;
+}

@@ -2,9 +2,9 @@
 // told what when a version, a group or a ticket is refused.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { FencedError, StaleWriteError } from '@yixing/common';
+import { duplicateIndexes, FencedError, StaleWriteError } from '@yixing/common';
 import type { Models, RunStateDoc, RunStepDoc } from './models.ts';
-import { duplicateIndexes, RunCommitter } from './run-committer.ts';
+import { RunCommitter } from './run-committer.ts';
 
 class BulkError extends Error {
   readonly writeErrors: { code: number; index: number }[];

@@ -9,7 +9,7 @@
 //
 // Each version insert is still a compare-and-swap on its unique `_id` (`key#version`): a
 // duplicate refuses that commit alone (StaleWriteError), the others of its group stand.
-import { FencedError, isDuplicateKey, StaleWriteError } from '@yixing/common';
+import { duplicateIndexes, FencedError, isDuplicateKey, onlyDuplicates, StaleWriteError } from '@yixing/common';
 import type { Models, RunStateDoc, RunStepDoc } from './models.ts';
 import { ticketId } from './run-versions.ts';
 
@@ -31,16 +31,6 @@ interface PlanQueue {
 
 /** Commits written in one group at most: each insert stays a few hundred kilobytes. */
 export const MAX_GROUP = 500;
-
-/** The documents an unordered bulk insert refused, by index, when all were duplicate keys; undefined otherwise. */
-export function duplicateIndexes(err: unknown): Set<number> | undefined {
-  const writeErrors = (err as { writeErrors?: { code?: number; index?: number }[] }).writeErrors;
-  if (Array.isArray(writeErrors) && writeErrors.length > 0) {
-    if (!writeErrors.every((e) => e.code === 11000 && typeof e.index === 'number')) return undefined;
-    return new Set(writeErrors.map((e) => e.index as number));
-  }
-  return undefined;
-}
 
 /** Who writes, and what to do when a write finds itself fenced. */
 export interface RunCommitterOptions {
@@ -204,10 +194,4 @@ export class RunCommitter {
       if (!this.#seqs.has(planId)) this.#seqs.set(planId, seq);
     }
   }
-}
-
-/** A bulk insert whose only refusals are duplicate keys (documents already there). */
-export function onlyDuplicates(err: unknown): boolean {
-  if (isDuplicateKey(err) && !(err as { writeErrors?: unknown }).writeErrors) return true;
-  return duplicateIndexes(err) !== undefined;
 }

@@ -10,9 +10,9 @@
 // inserted after it, and a leader taking over fences every live plan's ticket sequence
 // first (run-versions.ts decides what counts). Writes go in groups that share one ticket
 // (run-committer.ts); this file reads.
-import { YxError } from '@yixing/common';
+import { onlyDuplicates, YxError } from '@yixing/common';
 import type { HostRunDoc, Models, RunState, RunStateDoc, RunStepDoc, StepRecord } from './models.ts';
-import { onlyDuplicates, RunCommitter, type RunCommitterOptions } from './run-committer.ts';
+import { RunCommitter, type RunCommitterOptions } from './run-committer.ts';
 import { isCommitted, latestCommitted, type Resolved, type TicketDoc, ticketId, ticketRefs } from './run-versions.ts';
 
 /** Some final run states could not be archived; compacting again (at start) may finish it. */

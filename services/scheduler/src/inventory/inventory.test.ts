@@ -1,0 +1,107 @@
+// Registrations through a fake bus and fake models: one batch stored at a time, what
+// arrives meanwhile goes in the next, and a host stored before is updated alone.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { type AgentRegistration, type Bus, silentLogger } from '@yixing/common';
+import type { Models } from '../db/models.ts';
+import { Inventory } from './inventory.ts';
+
+type Handler = (msg: AgentRegistration, delivery: { respond(ack: { accepted: boolean }): void }) => void;
+
+class BulkError extends Error {
+  readonly writeErrors: { code: number; index: number }[];
+  constructor(writeErrors: { code: number; index: number }[]) {
+    super('bulk write error');
+    this.writeErrors = writeErrors;
+  }
+}
+
+function fakes(stored: Set<string>) {
+  const handlers = new Map<string, Handler>();
+  const inserts: string[][] = [];
+  const updates: string[][] = [];
+  let writing = 0;
+  let overlapped = false;
+  let release: () => void = () => {};
+  let gate: Promise<void> | undefined = new Promise((r) => {
+    release = r;
+  });
+  const bus = {
+    subscribe: (name: string, _tokens: unknown, handler: Handler) => {
+      handlers.set(name, handler);
+      return { unsubscribe: () => undefined };
+    },
+  };
+  const models = {
+    Host: {
+      insertMany: async (docs: { _id: string }[]) => {
+        writing++;
+        if (writing > 1) overlapped = true;
+        inserts.push(docs.map((d) => d._id));
+        // The first batch is slow: later registrations arrive while it is written.
+        if (gate) await gate;
+        writing--;
+        const dups = docs.flatMap((d, index) => (stored.has(d._id) ? [{ code: 11000, index }] : []));
+        for (const d of docs) stored.add(d._id);
+        if (dups.length > 0) throw new BulkError(dups);
+      },
+      bulkWrite: async (ops: { updateOne: { filter: { _id: string } } }[]) => {
+        updates.push(ops.map((o) => o.updateOne.filter._id));
+      },
+    },
+  };
+  return {
+    bus: bus as unknown as Bus,
+    models: models as unknown as Models,
+    handlers,
+    inserts,
+    updates,
+    overlapped: () => overlapped,
+    open: () => {
+      gate = undefined;
+      release();
+    },
+  };
+}
+
+const registration = (hostId: string): AgentRegistration =>
+  ({
+    hostId,
+    agentVersion: 'v',
+    driver: 'simulate',
+    atMs: 0,
+    facts: { hostname: hostId },
+    labels: { pool: 'p', cluster: 'c' },
+  }) as AgentRegistration;
+
+test('one registration batch is stored at a time; what arrives meanwhile goes in the next, every request answered', async () => {
+  const f = fakes(new Set(['h-old']));
+  const inv = new Inventory({ models: f.models, bus: f.bus, log: silentLogger(), clock: Date.now, registrationBatchMs: 5 });
+  inv.start();
+  const register = f.handlers.get('agentRegistration') as Handler;
+  const answers: boolean[] = [];
+  const send = (id: string): void => register(registration(id), { respond: (ack) => answers.push(ack.accepted) });
+  send('h1');
+  send('h2');
+  await sleep(20); // the first batch is being written
+  send('h1'); // an agent that gave up waiting and asked again
+  send('h3');
+  send('h-old'); // stored by an earlier scheduler
+  await sleep(20);
+  assert.equal(f.inserts.length, 1, 'the second batch waits for the first');
+  f.open();
+  while (answers.length < 5) await sleep(5);
+  await inv.stop();
+  assert.equal(f.overlapped(), false, 'never two batches written at once');
+  assert.deepEqual(
+    f.inserts,
+    [
+      ['h1', 'h2'],
+      ['h3', 'h-old'],
+    ],
+    'a host known from the first batch is not inserted again',
+  );
+  assert.deepEqual(f.updates, [['h-old']], 'only the host stored before is updated');
+  assert.deepEqual(answers, [true, true, true, true, true]);
+});
