@@ -91,7 +91,7 @@ export class HostRegistration {
 
   async #registerUntilAccepted(): Promise<void> {
     const retry = this.#d.registerRetryMs ?? 2_000;
-    while (!this.#d.stopped()) {
+    for (let attempt = 0; !this.#d.stopped(); attempt++) {
       const refreshed = this.#facts;
       try {
         const ack = await this.#d.bus.request(
@@ -120,7 +120,21 @@ export class HostRegistration {
       } catch (err) {
         this.#d.log.debug({ hostId: this.#d.identity.hostId, err: (err as Error).message }, 'registration not answered, retrying');
       }
-      await new Promise((r) => setTimeout(r, retry * (0.5 + Math.random())).unref());
+      await new Promise((r) => setTimeout(r, registrationRetryMs(attempt, retry, Math.random())).unref());
     }
   }
+}
+
+/** The longest wait between two registrations of one host. */
+export const REGISTRATION_RETRY_CAP_MS = 60_000;
+
+/**
+ * How long to wait before registering again after the attempt-th (from 0) went unanswered
+ * or was refused: doubling from `baseMs` up to a minute, the second half random ("equal
+ * jitter"). A scheduler slowed by a whole pool registering at once (a restart of 300,000
+ * agents) then sees the retries thin out instead of arrive every 2 s from every host.
+ */
+export function registrationRetryMs(attempt: number, baseMs: number, random: number): number {
+  const ceiling = Math.min(REGISTRATION_RETRY_CAP_MS, baseMs * 2 ** Math.min(attempt, 20));
+  return ceiling / 2 + (ceiling / 2) * random;
 }
