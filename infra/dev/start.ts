@@ -5,7 +5,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { createWriteStream, existsSync } from 'node:fs';
-import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import path from 'node:path';
 import { buildConsole } from '../console/build.ts';
@@ -167,25 +167,39 @@ const store = parseStoreBackend(process.env.YX_STORE ?? DEFAULT_STORE, 'YX_STORE
  * Where FerretDB's PostgreSQL is kept: .data/postgresql; as root in the postgres user's
  * home instead (.data is 0700, it holds credentials, and postgres refuses to run as root),
  * tied to this .data by a note in it, so that deleting .data starts that one afresh too.
+ * Clusters whose .data is gone (a README test's, deleted after it) are removed here.
  */
 async function devPostgresDir(): Promise<string> {
   if (process.getuid?.() !== 0) return path.join(dataDir, 'postgresql');
-  const dir = path.join('/var/lib/postgresql', `yixing-${createHash('sha256').update(dataDir).digest('hex').slice(0, 12)}`);
+  const home = '/var/lib/postgresql';
   const note = path.join(dataDir, 'postgresql-dir');
+  for (const owner of existsSync(home) ? (await readdir(home)).filter((f) => /^yixing-[0-9a-f]+\.owner$/.test(f)) : []) {
+    const of = (await readFile(path.join(home, owner), 'utf8')).trim();
+    if (!existsSync(path.join(of, 'postgresql-dir'))) {
+      await rm(path.join(home, owner.replace(/\.owner$/, '')), { recursive: true, force: true });
+      await rm(path.join(home, owner), { force: true });
+    }
+  }
+  const dir = path.join(home, `yixing-${createHash('sha256').update(dataDir).digest('hex').slice(0, 12)}`);
   if (!existsSync(note)) {
     await rm(dir, { recursive: true, force: true });
     await mkdir(dataDir, { recursive: true, mode: 0o700 });
+    await mkdir(home, { recursive: true });
+    await writeFile(`${dir}.owner`, `${dataDir}\n`);
     await writeFile(note, `${dir}\n`);
   }
   return dir;
 }
+
+let pgDir = '';
 
 /** FerretDB's PostgreSQL (devPostgresDir); stopped last, after FerretDB. */
 async function startDevPostgres(): Promise<PostgresCluster> {
   const logDir = path.join(dataDir, 'logs');
   await mkdir(logDir, { recursive: true });
   const log = path.join(logDir, 'postgresql.log');
-  const pg = await startPostgres({ dir: await devPostgresDir(), logFile: log });
+  pgDir = await devPostgresDir();
+  const pg = await startPostgres({ dir: pgDir, logFile: log });
   running.push({ name: 'postgresql', child: pg.process, log });
   return pg;
 }
@@ -237,7 +251,7 @@ async function main(): Promise<void> {
     `  NATS         ${natsUrl}   monitoring http://127.0.0.1:${ports.natsMonitor}/`,
     `               JWT authentication${bus.created ? ' (operator, accounts and keys made now)' : ''}: ${bus.files.dir}/`,
     `               every service its own credential; full access: --creds ${bus.files.creds('admin')}`,
-    `  FerretDB     mongodb://127.0.0.1:${ports.mongo}/yixing   on ${store === 'postgres' ? `PostgreSQL (${await devPostgresDir()}/)` : `SQLite (${path.join(dataDir, 'ferretdb')}/)`}; YX_STORE=${store === 'postgres' ? 'sqlite' : 'postgres'} for the other`,
+    `  FerretDB     mongodb://127.0.0.1:${ports.mongo}/yixing   on ${store === 'postgres' ? `PostgreSQL (${pgDir}/)` : `SQLite (${path.join(dataDir, 'ferretdb')}/)`}; YX_STORE=${store === 'postgres' ? 'sqlite' : 'postgres'} for the other`,
     ...(started.includes('scheduler')
       ? [
           `  API          http://127.0.0.1:${ports.api}/v1   OpenAPI http://127.0.0.1:${ports.api}/docs/json`,

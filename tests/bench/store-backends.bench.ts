@@ -74,7 +74,7 @@ export function opFigures(s: OpSamples): OpFigures {
   return {
     count: s.ms.length,
     docs: s.docs,
-    docsPerSecond: Math.round(s.docs / (s.wallMs / 1000)),
+    docsPerSecond: Number((s.docs / (s.wallMs / 1000)).toPrecision(3)),
     p50Ms: Number(percentile(s.ms, 50).toFixed(2)),
     p99Ms: Number(percentile(s.ms, 99).toFixed(2)),
     wallS: Number((s.wallMs / 1000).toFixed(2)),
