@@ -244,6 +244,7 @@ export class StandaloneRun {
           this.#state.steps.push({ step, status: 'running', startedAt: new Date().toISOString(), resumes: 0 });
           await this.#save();
           this.#print(`[${i + 1}/${total}] reboot: rebooting; run yx-agent migrate again after boot to finish\n`);
+          await this.#log.flushed();
           await (this.#o.reboot as () => Promise<void>)();
           return 'migrated';
         }
@@ -289,6 +290,7 @@ export class StandaloneRun {
     if (!outcome.ok && outcome.code === 'ROLLBACK_REBOOT_PENDING' && this.#o.reboot) {
       // A live root's snapshot is reverted by booting it; the run is not over until verified.
       this.#print('rebooting into the reverted root; run yx-agent rollback again after boot to verify it\n');
+      await this.#log.flushed();
       await this.#o.reboot();
       return 'rebooting';
     }
