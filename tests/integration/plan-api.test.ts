@@ -363,9 +363,9 @@ test('the plan list is summaries from stored counts, paged with a cursor, never 
   ]);
   const loadPlan = scheduler.runs.loadPlan;
   let loads = 0;
-  scheduler.runs.loadPlan = (id: string) => {
+  scheduler.runs.loadPlan = (id: string, opts?: { history?: boolean }) => {
     loads++;
-    return loadPlan.call(scheduler.runs, id);
+    return loadPlan.call(scheduler.runs, id, opts);
   };
   try {
     type Summary = { id: string; counters: { total: number; succeeded: number; failed: number; excluded: number; failures: number } };
@@ -404,6 +404,24 @@ test('the plan list is summaries from stored counts, paged with a cursor, never 
     assert.equal(await yx(['plans', 'list', '--state', 'completed', '--limit', '2'], page), 0);
     assert.equal(textOf(page.stdout).trim().split('\n').length, 3, 'a header and 2 plans');
     assert.match(textOf(page.stderr), /^\(more: --cursor [A-Za-z0-9_-]+\)\n$/);
+
+    // A finished plan's view counts its runs: their step records (six a host) are not read.
+    const { RunStep } = scheduler.models;
+    const find = RunStep.find;
+    let stepReads = 0;
+    RunStep.find = ((...args: Parameters<typeof find>) => {
+      stepReads++;
+      return find.apply(RunStep, args);
+    }) as typeof find;
+    try {
+      const view = await stack.inject({ method: 'GET', url: `/v1/plans/${ids[1]}` });
+      assert.equal(view.statusCode, 200, view.body);
+      const counters = view.json().counters;
+      assert.deepEqual(counters, { ...counters, total: 3, succeeded: 2, failed: 1, excluded: 0 });
+      assert.equal(stepReads, 0, 'the view read step records');
+    } finally {
+      RunStep.find = find;
+    }
   } finally {
     scheduler.runs.loadPlan = loadPlan;
     await Promise.all([
@@ -573,9 +591,9 @@ test("a finished plan's hosts page with a cursor, reading only each page's runs 
   );
   const loadPlan = scheduler.runs.loadPlan;
   let loads = 0;
-  scheduler.runs.loadPlan = (id: string) => {
+  scheduler.runs.loadPlan = (id: string, opts?: { history?: boolean }) => {
     loads++;
-    return loadPlan.call(scheduler.runs, id);
+    return loadPlan.call(scheduler.runs, id, opts);
   };
   const stepReads: unknown[] = [];
   const findSteps = RunStep.find;

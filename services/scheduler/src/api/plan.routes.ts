@@ -37,7 +37,8 @@ export async function loadPlanView(deps: ApiDeps, planId: string): Promise<PlanV
   if (rt) return planView(rt);
   const plan = await deps.models.Plan.findById(planId).lean<PlanDoc>();
   if (!plan) throw new NotFoundError(`no plan ${planId}`);
-  return storedPlanView(plan, await deps.runs.loadPlan(planId));
+  // The view counts runs by state and phase: their step records are not read.
+  return storedPlanView(plan, await deps.runs.loadPlan(planId, { history: false }));
 }
 
 export function planRoutes(app: FastifyInstance, deps: ApiDeps): void {

@@ -159,12 +159,16 @@ export class RunStore {
     });
   }
 
-  /** Every run of a plan, at its latest version, with its history. */
-  async loadPlan(planId: string): Promise<HostRunDoc[]> {
+  /**
+   * Every run of a plan, at its latest version, with its history; `history: false` leaves
+   * the step records out (a view that counts runs: six records a host are most of a
+   * finished plan's documents).
+   */
+  async loadPlan(planId: string, opts: { history?: boolean } = {}): Promise<HostRunDoc[]> {
     const [states, archived, steps] = await Promise.all([
       this.#m.RunState.find({ planId }).lean<RunStateDoc[]>(),
       this.#m.RunArchive.find({ planId }).lean<RunStateDoc[]>(),
-      this.#m.RunStep.find({ planId }).lean<RunStepDoc[]>(),
+      opts.history === false ? [] : this.#m.RunStep.find({ planId }).lean<RunStepDoc[]>(),
     ]);
     return this.#reduce([...archived.map((a) => ({ ...a, key: a._id })), ...states], steps, planId);
   }
