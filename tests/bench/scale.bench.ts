@@ -96,6 +96,14 @@ async function metrics(apiUrl: string): Promise<Sample[]> {
   return parseSamples(await res.text());
 }
 
+/** A GET that gives up after `ms` (undici's own limit is five minutes). */
+async function apiWithin<T>(apiUrl: string, pathname: string, ms: number): Promise<T> {
+  const res = await fetch(new URL(pathname, apiUrl), { headers: bearer('admin'), signal: AbortSignal.timeout(ms) });
+  const json = (await res.json()) as T & { error?: { message: string } };
+  if (!res.ok) throw new Error(`GET ${pathname}: ${res.status} ${json.error?.message}`);
+  return json;
+}
+
 async function varz(monitorUrl: string): Promise<{ msgs: number; bytes: number }> {
   const v = (await (await fetch(new URL('/varz', monitorUrl))).json()) as Record<string, number>;
   return { msgs: (v.in_msgs ?? 0) + (v.out_msgs ?? 0), bytes: (v.in_bytes ?? 0) + (v.out_bytes ?? 0) };
@@ -213,23 +221,31 @@ async function main(): Promise<void> {
     const started = performance.now();
     let last = '';
     let lastAt = 0;
+    // Hosts done every 10 s of the plan: a stall or a burst shows in it.
+    const timeline: [number, number][] = [];
     for (;;) {
-      const p = await api<{ state: string; percentDone: number; counters: { inFlight: number; succeeded: number; failed: number } }>(
-        apiUrl,
-        'GET',
-        `/v1/plans/${created.id}`,
-      );
+      type Progress = { state: string; counters: { inFlight: number; succeeded: number; failed: number; excluded: number } };
+      let p: Progress;
+      try {
+        p = await apiWithin<Progress>(apiUrl, `/v1/plans/${created.id}`, 30_000);
+      } catch (err) {
+        say(`\nplan read failed, reading again: ${(err as Error).message}`);
+        await sleep(1_000);
+        continue;
+      }
       const t = (performance.now() - started) / 1000;
-      const line = `${o.label}${p.state} ${p.counters.succeeded} done, ${p.counters.failed} failed, ${p.counters.inFlight} in flight`;
+      const c = p.counters;
+      const final = c.succeeded + c.failed + c.excluded;
+      if (t >= timeline.length * 10) timeline.push([Math.round(t), final]);
+      const line = `${o.label}${p.state} ${c.succeeded} done, ${c.failed} failed, ${c.inFlight} in flight`;
       if (line !== last || t - lastAt > 30) {
         process.stderr.write(`\r${t.toFixed(0)} s ${line}   `);
         last = line;
         lastAt = t;
       }
-      if (p.state === 'completed' || p.state === 'failed' || p.state === 'aborted') {
-        if (p.state !== 'completed') throw new Error(`the plan ended ${p.state}: ${line}`);
-        break;
-      }
+      if (p.state === 'failed' || p.state === 'aborted') throw new Error(`the plan ended ${p.state}: ${line}`);
+      // The last outcome applied is the end: the plan's compaction after it is not the migration's.
+      if (final >= o.hosts) break;
       await sleep(1_000);
     }
     const makespan = (performance.now() - started) / 1000;
@@ -271,6 +287,7 @@ async function main(): Promise<void> {
       dispatchShareWithin100Ms: round(shareAtMost(dispatch, 0.1)),
       eventToApiP50Ms: round((quantile(eventLag, 0.5) ?? Number.NaN) * 1000, 1),
       eventToApiP99Ms: round((quantile(eventLag, 0.99) ?? Number.NaN) * 1000, 1),
+      timeline,
     };
     process.stdout.write(`${JSON.stringify(figures, null, 2)}\n`);
     say(`written to ${await writeBenchResult('scale', figures)}`);
