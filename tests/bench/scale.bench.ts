@@ -27,6 +27,7 @@ import {
   replayPlan,
   replaySchedule,
 } from '@yixing/scheduler/internal';
+import { clusterPids, DEFAULT_STORE } from '../../infra/dev/postgresql.ts';
 import { bearer, writeTestTokensFile } from '../fixtures/api-access.ts';
 import { type ServiceProcess, spawnService } from '../fixtures/processes.ts';
 import { api } from '../fixtures/stack.ts';
@@ -54,7 +55,7 @@ function options(): ScaleOptions & { label: string; store: StoreBackend; schedul
       'progress-ms': { type: 'string', default: String(d.progressMs) },
       seed: { type: 'string', default: d.seed },
       label: { type: 'string', default: '' },
-      store: { type: 'string', default: 'sqlite' },
+      store: { type: 'string', default: DEFAULT_STORE },
       // NODE_OPTIONS for the scheduler alone, e.g. --cpu-prof to profile it.
       'scheduler-node-options': { type: 'string', default: '' },
     },
@@ -113,6 +114,13 @@ async function cpuSeconds(pids: number[]): Promise<number> {
   const ticks = clockTicksPerSecond();
   const samples = await Promise.all(pids.map((pid) => sampleProcess(pid)));
   return samples.reduce((sum, s) => sum + (s?.cpuTicks ?? 0), 0) / ticks;
+}
+
+/** FerretDB's CPU, and PostgreSQL's: the postmaster, its backends now and those it reaped. */
+async function storeCpuSeconds(pids: { ferretdb: number; postgres?: number }): Promise<number> {
+  if (pids.postgres === undefined) return cpuSeconds([pids.ferretdb]);
+  const reaped = ((await sampleProcess(pids.postgres))?.childCpuTicks ?? 0) / clockTicksPerSecond();
+  return (await cpuSeconds([pids.ferretdb, ...(await clusterPids(pids.postgres))])) + reaped;
 }
 
 /** The machine's busy and stolen CPU seconds so far (/proc/stat's first line). */
@@ -213,7 +221,7 @@ async function main(): Promise<void> {
       planFleets: await cpuSeconds(pidsOf(planFleets)),
       idleFleets: await cpuSeconds(pidsOf(idleFleets)),
       nats: await cpuSeconds([servers.pids.nats]),
-      store: await cpuSeconds([servers.pids.ferretdb, ...(servers.pids.postgres ? [servers.pids.postgres] : [])]),
+      store: await storeCpuSeconds(servers.pids),
       machine: await machineSeconds(),
     });
     const [m0, v0, c0] = [await metrics(apiUrl), await varz(servers.natsMonitorUrl), await cpuNow()];
