@@ -49,6 +49,18 @@ before(async () => {
   await waitForHosts(scheduler.api, 1);
 });
 
+/**
+ * The host's last log line, part of what a wait watches: it moves while apt and dpkg
+ * work, so an upgrade slower than the stall limit on a loaded machine is not a stall.
+ * '' before the host has a run (the API answers 404).
+ */
+async function lastLogLine(hostId: string): Promise<string> {
+  const res = await fetch(new URL(`/v1/hosts/${hostId}/logs?tail=1`, scheduler.api), { headers: bearer('viewer') });
+  if (res.status === 404) return '';
+  const { lines } = (await res.json()) as { lines?: { text: string }[] };
+  return lines?.at(-1)?.text ?? '';
+}
+
 /** A host-mode agent for a Debian root, its packages from the loopback mirror. */
 async function hostAgent(hostId: string, r: TestRoot, labels: string, env: Record<string, string> = {}): Promise<ServiceProcess> {
   return spawnService({
@@ -99,7 +111,7 @@ test('a plan migrates a real Debian 11 root to Debian 12 through the bus', async
   const done = await waitUntil(
     async () => {
       const p = await api<PlanView>(scheduler.api, 'GET', `/v1/plans/${plan.id}`);
-      return { done: p.state === 'completed', value: p, state: `${p.state} ${p.counters.active}` };
+      return { done: p.state === 'completed', value: p, state: `${p.state} ${p.counters.active} ${await lastLogLine('deb11-01')}` };
     },
     { what: 'the plan to complete' },
   );
@@ -171,7 +183,11 @@ test('a failed post-check rolls the host back from the backup service to exactly
       async () => {
         const { hosts } = await api<{ hosts: RunView[] }>(scheduler.api, 'GET', `/v1/plans/${plan.id}/hosts`);
         const h = hosts[0] as RunView;
-        return { done: h.state === 'failed' && h.rollback !== 'running', value: h, state: `${h.state} ${h.step} ${h.rollback}` };
+        return {
+          done: h.state === 'failed' && h.rollback !== 'running',
+          value: h,
+          state: `${h.state} ${h.step} ${h.rollback} ${await lastLogLine('deb11-02')}`,
+        };
       },
       { what: 'the host to fail its post-check and be rolled back' },
     );
