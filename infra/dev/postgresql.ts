@@ -38,7 +38,7 @@ export interface PostgresOptions {
 export type StoreBackend = 'sqlite' | 'postgres';
 export const STORE_BACKENDS: readonly StoreBackend[] = ['sqlite', 'postgres'];
 /** The embedded default of `./dev start` and the benchmarks (BENCHMARKS.md, issue 18, says why). */
-export const DEFAULT_STORE: StoreBackend = 'postgres';
+export const DEFAULT_STORE: StoreBackend = 'sqlite';
 
 /** A store backend as given (`what` names where: `--store`, `YX_STORE`). */
 export function parseStoreBackend(value: string, what = '--store'): StoreBackend {
