@@ -33,7 +33,7 @@ const hostParams = {
 const RUN_STATES = ['pending', 'active', 'held', 'succeeded', 'failed', 'excluded'] as const;
 
 export async function loadPlanView(deps: ApiDeps, planId: string): Promise<PlanView> {
-  const rt = deps.engine.runtime(planId);
+  const rt = deps.engine.runtime(planId) ?? deps.engine.endingRuntime(planId);
   if (rt) return planView(rt);
   const plan = await deps.models.Plan.findById(planId).lean<PlanDoc>();
   if (!plan) throw new NotFoundError(`no plan ${planId}`);

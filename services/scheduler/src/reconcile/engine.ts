@@ -428,6 +428,11 @@ export class Engine {
     return this.#live.plans.get(planId);
   }
 
+  /** A plan that just ended, while its runs are compacted: its final state, for views only. */
+  endingRuntime(planId: string): PlanRuntime | undefined {
+    return this.#live.ending.get(planId);
+  }
+
   liveRunsOf(hostId: string): { run: HostRunDoc; percent: number | undefined }[] {
     return this.#live.liveRunsOf(hostId);
   }

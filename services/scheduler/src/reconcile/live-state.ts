@@ -29,6 +29,12 @@ export interface BackupPoll {
 export class LiveState {
   readonly events = new EventEmitter<EngineEvents>();
   readonly plans = new Map<string, PlanRuntime>();
+  /**
+   * Plans that ended and are being compacted: out of the engine, their final runtime kept
+   * for views until their runs are archived (reading a 10,000-run plan back from the store
+   * while its compaction runs took over 30 s on FerretDB's SQLite backend).
+   */
+  readonly ending = new Map<string, PlanRuntime>();
   /** By run key. */
   readonly sent = new Map<string, SentRecord>();
   /** By run key. */

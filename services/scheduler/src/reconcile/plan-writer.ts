@@ -94,9 +94,15 @@ export class PlanWriter {
     if (!ok) return;
     this.publish(rt, state, reason);
     if (final) {
-      this.#deps.live.removePlan(rt.plan._id);
-      await this.#deps.live.settle();
-      await this.compact(rt.plan._id, [...rt.runs.values()]);
+      const planId = rt.plan._id;
+      this.#deps.live.removePlan(planId);
+      this.#deps.live.ending.set(planId, rt);
+      try {
+        await this.#deps.live.settle();
+        await this.compact(planId, [...rt.runs.values()]);
+      } finally {
+        this.#deps.live.ending.delete(planId);
+      }
     }
   }
 
