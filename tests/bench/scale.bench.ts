@@ -230,7 +230,7 @@ async function main(): Promise<void> {
     let last = '';
     let lastAt = 0;
     // Hosts done every 10 s of the plan: a stall or a burst shows in it.
-    const timeline: [number, number][] = [];
+    const timeline: { atSeconds: number; done: number }[] = [];
     for (;;) {
       type Progress = { state: string; counters: { inFlight: number; succeeded: number; failed: number; excluded: number } };
       let p: Progress;
@@ -244,7 +244,7 @@ async function main(): Promise<void> {
       const t = (performance.now() - started) / 1000;
       const c = p.counters;
       const final = c.succeeded + c.failed + c.excluded;
-      if (t >= timeline.length * 10) timeline.push([Math.round(t), final]);
+      if (t >= timeline.length * 10) timeline.push({ atSeconds: Math.round(t), done: final });
       const line = `${o.label}${p.state} ${c.succeeded} done, ${c.failed} failed, ${c.inFlight} in flight`;
       if (line !== last || t - lastAt > 30) {
         process.stderr.write(`\r${t.toFixed(0)} s ${line}   `);
