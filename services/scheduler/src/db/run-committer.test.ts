@@ -6,13 +6,8 @@ import { duplicateIndexes, FencedError, StaleWriteError } from '@yixing/common';
 import type { Models, RunStateDoc, RunStepDoc } from './models.ts';
 import { RunCommitter } from './run-committer.ts';
 
-class BulkError extends Error {
-  readonly writeErrors: { code: number; index: number }[];
-  constructor(writeErrors: { code: number; index: number }[]) {
-    super('bulk write error');
-    this.writeErrors = writeErrors;
-  }
-}
+/** What the driver throws for an unordered insert some of whose documents were refused. */
+const BulkError = (writeErrors: { code: number; index: number }[]) => Object.assign(new Error('bulk write error'), { writeErrors });
 
 function fakeModels(opts: { stateIds?: Set<string>; ticketIds?: Set<string>; failStates?: Error } = {}) {
   const stateIds = opts.stateIds ?? new Set<string>();
@@ -32,7 +27,7 @@ function fakeModels(opts: { stateIds?: Set<string>; ticketIds?: Set<string>; fai
         const dups = docs.flatMap((d, index) => (stateIds.has(d._id) ? [{ code: 11000, index }] : []));
         for (const d of docs) if (!stateIds.has(d._id)) states.push(d);
         for (const d of docs) stateIds.add(d._id);
-        if (dups.length > 0) throw new BulkError(dups);
+        if (dups.length > 0) throw BulkError(dups);
       },
     },
     RunTicket: {
@@ -111,10 +106,10 @@ test('a taken ticket fences the writer: its group and every later commit fail, t
 });
 
 test('an unordered insert refused only for duplicate keys names them; any other refusal is not', () => {
-  assert.deepEqual(duplicateIndexes(new BulkError([{ code: 11000, index: 2 }])), new Set([2]));
+  assert.deepEqual(duplicateIndexes(BulkError([{ code: 11000, index: 2 }])), new Set([2]));
   assert.equal(
     duplicateIndexes(
-      new BulkError([
+      BulkError([
         { code: 11000, index: 2 },
         { code: 121, index: 3 },
       ]),

@@ -9,13 +9,8 @@ import { Inventory } from './inventory.ts';
 
 type Handler = (msg: AgentRegistration, delivery: { respond(ack: { accepted: boolean }): void }) => void;
 
-class BulkError extends Error {
-  readonly writeErrors: { code: number; index: number }[];
-  constructor(writeErrors: { code: number; index: number }[]) {
-    super('bulk write error');
-    this.writeErrors = writeErrors;
-  }
-}
+/** What the driver throws for an unordered insert some of whose documents were refused. */
+const BulkError = (writeErrors: { code: number; index: number }[]) => Object.assign(new Error('bulk write error'), { writeErrors });
 
 function fakes(stored: Set<string>) {
   const handlers = new Map<string, Handler>();
@@ -44,7 +39,7 @@ function fakes(stored: Set<string>) {
         writing--;
         const dups = docs.flatMap((d, index) => (stored.has(d._id) ? [{ code: 11000, index }] : []));
         for (const d of docs) stored.add(d._id);
-        if (dups.length > 0) throw new BulkError(dups);
+        if (dups.length > 0) throw BulkError(dups);
       },
       bulkWrite: async (ops: { updateOne: { filter: { _id: string } } }[]) => {
         updates.push(ops.map((o) => o.updateOne.filter._id));
