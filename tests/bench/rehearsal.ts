@@ -60,7 +60,7 @@ export interface RehearsalFigures {
 }
 
 /** The machine's busy and stolen clock ticks so far, from the first line of /proc/stat. */
-async function machineTicks(): Promise<{ busy: number; steal: number; all: number }> {
+export async function machineTicks(): Promise<{ busy: number; steal: number; all: number }> {
   const line = (await readFile('/proc/stat', 'utf8')).split('\n')[0] ?? '';
   const [user, nice, system, idle, iowait, irq, softirq, steal] = line.trim().split(/\s+/).slice(1).map(Number) as number[];
   const busy = (user ?? 0) + (nice ?? 0) + (system ?? 0) + (irq ?? 0) + (softirq ?? 0);

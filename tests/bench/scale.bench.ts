@@ -14,7 +14,7 @@
 //
 //   npm run bench:scale -- --hosts 100000 --registered 300000
 //   npm run bench:scale -- --hosts 10000 --registered 30000 --max-in-flight 500 --median-seconds 30
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -34,6 +34,7 @@ import { api } from '../fixtures/stack.ts';
 import { parseStoreBackend, type StoreBackend, startEmbeddedServers } from './embedded-servers.ts';
 import { clockTicksPerSecond, sampleProcess } from './proc-sample.ts';
 import { buckets, bucketsBetween, parseSamples, quantile, type Sample, shareAtMost, total } from './prom-text.ts';
+import { machineTicks } from './rehearsal.ts';
 import { writeBenchResult } from './results.ts';
 import { defaultScaleOptions, FLEET_LAYOUT, fleetSplits, replayHosts, type ScaleOptions, scalePlan, simConfig } from './scale-workload.ts';
 
@@ -121,14 +122,6 @@ async function storeCpuSeconds(pids: { ferretdb: number; postgres?: number }): P
   if (pids.postgres === undefined) return cpuSeconds([pids.ferretdb]);
   const reaped = ((await sampleProcess(pids.postgres))?.childCpuTicks ?? 0) / clockTicksPerSecond();
   return (await cpuSeconds([pids.ferretdb, ...(await clusterPids(pids.postgres))])) + reaped;
-}
-
-/** The machine's busy and stolen CPU seconds so far (/proc/stat's first line). */
-async function machineSeconds(): Promise<{ busy: number; steal: number }> {
-  const line = (await readFile('/proc/stat', 'utf8')).split('\n')[0] ?? '';
-  const [user, nice, system, , , irq, softirq, steal] = line.trim().split(/\s+/).slice(1).map(Number) as number[];
-  const ticks = clockTicksPerSecond();
-  return { busy: ((user ?? 0) + (nice ?? 0) + (system ?? 0) + (irq ?? 0) + (softirq ?? 0)) / ticks, steal: (steal ?? 0) / ticks };
 }
 
 async function main(): Promise<void> {
@@ -222,7 +215,7 @@ async function main(): Promise<void> {
       idleFleets: await cpuSeconds(pidsOf(idleFleets)),
       nats: await cpuSeconds([servers.pids.nats]),
       store: await storeCpuSeconds(servers.pids),
-      machine: await machineSeconds(),
+      machine: await machineTicks(),
     });
     const [m0, v0, c0] = [await metrics(apiUrl), await varz(servers.natsMonitorUrl), await cpuNow()];
     const created = await api<{ id: string }>(apiUrl, 'POST', '/v1/plans', plan);
@@ -284,8 +277,8 @@ async function main(): Promise<void> {
       idleFleetCpuSecondsPer10kHostsPerMinute: per10k(((c1.idleFleets - c0.idleFleets) * 60) / makespan, idleHosts),
       natsCpuSeconds: round(c1.nats - c0.nats, 1),
       storeCpuSeconds: round(c1.store - c0.store, 1),
-      machineBusyCores: round((c1.machine.busy - c0.machine.busy) / makespan, 2),
-      machineStealCores: round((c1.machine.steal - c0.machine.steal) / makespan, 2),
+      machineBusyCores: round((c1.machine.busy - c0.machine.busy) / clockTicksPerSecond() / makespan, 2),
+      machineStealCores: round((c1.machine.steal - c0.machine.steal) / clockTicksPerSecond() / makespan, 2),
       dbCommandsPerSecond: round(dbCommands / makespan, 0),
       dbCommandsPerHost: round(dbCommands / o.hosts, 1),
       natsMessagesPerSecond: round((v1.msgs - v0.msgs) / makespan, 0),

@@ -4,9 +4,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { Models, PlanDoc } from '../db/models.ts';
 import type { RunStore } from '../db/run-store.ts';
-import { fakeEngineDeps, finishedRun, testPlan } from './engine.fixtures.ts';
+import { endedPlanModels, fakeEngineDeps, finishedRun, testPlan } from './engine.fixtures.ts';
 import { Engine } from './engine.ts';
 
 test("an ended plan's final runtime is readable while its runs are compacted, and only then", async () => {
@@ -17,17 +16,7 @@ test("an ended plan's final runtime is readable while its runs are compacted, an
     release = r;
   });
   let compactionStarted = false;
-  const models = {
-    Plan: {
-      find: () => ({ lean: async () => [plan] }),
-      findOneAndUpdate: (_filter: unknown, update: { $set: Partial<PlanDoc> }) => ({
-        lean: () => ({ exec: async () => ({ ...plan, ...update.$set, version: plan.version + 1 }) }),
-      }),
-    },
-    RunState: { distinct: async () => [] },
-    RunAnnounced: { find: () => ({ lean: async () => runs.map((r) => ({ _id: r.runId })) }), deleteMany: async () => ({}) },
-    PlanRequest: { deleteMany: async () => ({}) },
-  } as unknown as Models;
+  const models = endedPlanModels(plan, runs);
   const store = {
     loadPlan: async () => runs,
     fencePlans: async () => undefined,

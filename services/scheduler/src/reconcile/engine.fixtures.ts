@@ -149,3 +149,28 @@ export function loadablePlans(plans: PlanDoc[]): Pick<Models['Plan'], 'find' | '
     }),
   } as unknown as Pick<Models['Plan'], 'find' | 'findOneAndUpdate'>;
 }
+
+/**
+ * Models for one plan whose runs are all final: the engine loads it, ends it on its first
+ * tick and compacts it. `onDeleteAnnouncements` sees the sweeps of run_announcements.
+ */
+export function endedPlanModels(
+  plan: PlanDoc,
+  runs: HostRunDoc[],
+  onDeleteAnnouncements: (filter: unknown) => unknown = () => ({}),
+): Models {
+  return {
+    Plan: {
+      find: () => ({ lean: async () => [plan] }),
+      findOneAndUpdate: (_filter: unknown, update: { $set: Partial<PlanDoc> }) => ({
+        lean: () => ({ exec: async () => ({ ...plan, ...update.$set, version: plan.version + 1 }) }),
+      }),
+    },
+    RunState: { distinct: async () => [] },
+    RunAnnounced: {
+      find: () => ({ lean: async () => runs.map((r) => ({ _id: r.runId })) }),
+      deleteMany: async (filter: unknown) => onDeleteAnnouncements(filter),
+    },
+    PlanRequest: { deleteMany: async () => ({}) },
+  } as unknown as Models;
+}

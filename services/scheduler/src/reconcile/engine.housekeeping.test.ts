@@ -4,9 +4,9 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { silentLogger } from '@yixing/common';
-import type { Models, PlanDoc } from '../db/models.ts';
+import type { Models } from '../db/models.ts';
 import type { RunStore } from '../db/run-store.ts';
-import { fakeEngineDeps, finishedRun, testPlan } from './engine.fixtures.ts';
+import { endedPlanModels, fakeEngineDeps, finishedRun, testPlan } from './engine.fixtures.ts';
 import { Engine } from './engine.ts';
 import { Housekeeping } from './housekeeping.ts';
 
@@ -31,20 +31,7 @@ test("a completed plan's announcements are deleted by the next sweep after its c
   const runs = Array.from({ length: 3 }, (_, i) => finishedRun(plan._id, `h${i}`, i));
   const deletes: unknown[] = [];
   const compacted: string[] = [];
-  const models = {
-    Plan: {
-      find: () => ({ lean: async () => [plan] }),
-      findOneAndUpdate: (_filter: unknown, update: { $set: Partial<PlanDoc> }) => ({
-        lean: () => ({ exec: async () => ({ ...plan, ...update.$set, version: plan.version + 1 }) }),
-      }),
-    },
-    RunState: { distinct: async () => [] },
-    RunAnnounced: {
-      find: () => ({ lean: async () => runs.map((r) => ({ _id: r.runId })) }),
-      deleteMany: async (filter: unknown) => deletes.push(filter),
-    },
-    PlanRequest: { deleteMany: async () => ({}) },
-  } as unknown as Models;
+  const models = endedPlanModels(plan, runs, (filter) => deletes.push(filter));
   const store = {
     loadPlan: async () => runs,
     fencePlans: async () => undefined,
