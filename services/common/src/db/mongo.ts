@@ -195,10 +195,14 @@ export function redact(uri: string): string {
 /** A write refused by a unique index (`_id` included): the compare-and-swap lost. */
 export const isDuplicateKey = (err: unknown): boolean => (err as { code?: number }).code === 11000;
 
-/** The documents an unordered bulk insert refused, by index, when all were duplicate keys; undefined otherwise. */
-export function duplicateIndexes(err: unknown): Set<number> | undefined {
+/**
+ * The documents an unordered bulk insert of `count` refused, by index, when all were
+ * duplicate keys; undefined otherwise. A single document's refusal may come without
+ * write errors.
+ */
+export function duplicateIndexes(err: unknown, count?: number): Set<number> | undefined {
   const writeErrors = (err as { writeErrors?: { code?: number; index?: number }[] }).writeErrors;
-  if (!Array.isArray(writeErrors) || writeErrors.length === 0) return undefined;
+  if (!Array.isArray(writeErrors) || writeErrors.length === 0) return count === 1 && isDuplicateKey(err) ? new Set([0]) : undefined;
   if (!writeErrors.every((e) => e.code === 11000 && typeof e.index === 'number')) return undefined;
   return new Set(writeErrors.map((e) => e.index as number));
 }

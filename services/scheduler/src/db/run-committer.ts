@@ -118,7 +118,7 @@ export class RunCommitter {
           { ordered: false, lean: true },
         );
       } catch (err) {
-        const duplicates = duplicateIndexes(err) ?? (isDuplicateKey(err) && group.length === 1 ? new Set([0]) : undefined);
+        const duplicates = duplicateIndexes(err, group.length);
         // Anything else: which versions went in is unknown, and without a ticket none counts.
         if (!duplicates) throw err;
         refused = duplicates;

@@ -4,7 +4,7 @@
 // chunk documents. Reads (the API, plan limits, cluster health) never touch the database:
 // on FerretDB v1 every query but a lookup by _id scans its collection.
 import type { Subscription } from '@nats-io/transport-node';
-import { type AgentRegistration, type Bus, bulkWriteChunked, duplicateIndexes, isDuplicateKey, type Logger } from '@yixing/common';
+import { type AgentRegistration, type Bus, bulkWriteChunked, duplicateIndexes, type Logger } from '@yixing/common';
 import type { AnyBulkWriteOperation } from 'mongoose';
 import type { HostDoc, LivenessDoc, Models } from '../db/models.ts';
 import { missedBetween } from '../metrics.ts';
@@ -240,7 +240,7 @@ export class Inventory {
           );
         } catch (err) {
           // Stored before (a batch whose answer was lost, another replica's): update those alone.
-          const duplicates = duplicateIndexes(err) ?? (isDuplicateKey(err) && slice.length === 1 ? new Set([0]) : undefined);
+          const duplicates = duplicateIndexes(err, slice.length);
           if (!duplicates) throw err;
           changed.push(...slice.filter((_, i) => duplicates.has(i)));
         }
