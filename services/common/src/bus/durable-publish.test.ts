@@ -8,13 +8,14 @@ import { isRetryablePublishError, PublishUnavailableError, publishWithRetry, ret
 
 const apiError = (code: number, err_code: number) => new JetStreamApiError({ code, err_code, description: 'whatever the server says' });
 
-test('election failures are retryable; refusals and a closed connection are not', () => {
+test('election failures and a full ingest queue are retryable; refusals and a closed connection are not', () => {
   for (const err of [
     new jserrors.JetStreamNotEnabled('jetstream is not enabled', { cause: new RequestError('', { cause: new NoRespondersError('x') }) }),
     new TimeoutError(),
     new RequestError('', { cause: new NoRespondersError(subjectPattern('planEvent', { planId: 'p' })) }),
     apiError(503, 10008),
     apiError(503, 99999),
+    apiError(429, 10167),
   ]) {
     assert.equal(isRetryablePublishError(err), true, `${err.name} is retryable`);
   }

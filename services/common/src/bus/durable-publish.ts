@@ -19,19 +19,34 @@ export class PublishUnavailableError extends UnavailableError {
 /** The server's "JetStream system temporarily unavailable" (JSClusterNotAvailErr). */
 const CLUSTER_NOT_AVAILABLE = 10008;
 const SERVICE_UNAVAILABLE = 503;
+/**
+ * The stream's ingest queue is full (JSStreamTooManyRequests, since nats-server 2.11: 128
+ * MiB or 10,000 messages waiting to be stored). Many publishers each keeping a window of
+ * pieces in flight reach it (50 agents uploading backups at a wave's start did, in CI):
+ * the message was dropped, and the same publish after a pause is stored.
+ */
+const TOO_MANY_REQUESTS = 429;
+const STREAM_TOO_MANY_REQUESTS = 10167;
 
 /**
  * Whether a failed JetStream publish may succeed if sent again: no responders and
  * "JetStream not enabled" (what a client sees while the stream or the meta leader is
- * being elected), timeouts, and 503 answers. A bad subject, a closed connection, a
- * stream that refuses the message (limits, wrong sequence) are not.
+ * being elected), timeouts, 503 answers, and 429 (the stream's ingest queue is full). A
+ * bad subject, a closed connection, a stream that refuses the message (limits, wrong
+ * sequence) are not.
  */
 export function isRetryablePublishError(err: unknown): boolean {
   if (err instanceof jserrors.JetStreamNotEnabled) return true;
   if (err instanceof TimeoutError || err instanceof NoRespondersError) return true;
   if (err instanceof RequestError) return err.isNoResponders() || err.cause instanceof TimeoutError;
   if (err instanceof JetStreamStatusError) return err.code === SERVICE_UNAVAILABLE;
-  if (err instanceof JetStreamApiError) return err.status === SERVICE_UNAVAILABLE || err.code === CLUSTER_NOT_AVAILABLE;
+  if (err instanceof JetStreamApiError)
+    return (
+      err.status === SERVICE_UNAVAILABLE ||
+      err.code === CLUSTER_NOT_AVAILABLE ||
+      err.status === TOO_MANY_REQUESTS ||
+      err.code === STREAM_TOO_MANY_REQUESTS
+    );
   return false;
 }
 
