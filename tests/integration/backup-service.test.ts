@@ -4,7 +4,8 @@
 // (encrypted) backups that restore byte for byte.
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { readFile, rm, stat } from 'node:fs/promises';
+import { readFile, rm, stat, writeFile } from 'node:fs/promises';
+import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { Objm } from '@nats-io/obj';
 import type { NatsConnection } from '@nats-io/transport-node';
@@ -388,6 +389,47 @@ test('two commits of one backup at once: one verifies, the other is told to ask 
     assert.equal((await app.service.commit('host-twice', slot._id)).state, 'verified', 'a later commit answers verified');
     const metrics = (await app.api.inject({ headers: bearer(), method: 'GET', url: '/metrics' })).body;
     assert.doesNotMatch(metrics, /^yx_backup_failed_total\{[^}]*\} [1-9]/m, 'no failure counted');
+  } finally {
+    await app.stop();
+  }
+});
+
+test('an upload its agent gave up fails once the agent asks for a slot for the same run again', async () => {
+  const app = await backupService({ bucket: 'superseded' });
+  await app.start();
+  try {
+    const file = await makeArchive(dir, 'superseded', payload20);
+    const size = (await stat(file)).size;
+    const req = {
+      hostId: 'host-sup',
+      runId: 'run-s',
+      planId: '',
+      paths: ['/etc'],
+      sizeBytes: size,
+      sha256: await sha256File(file),
+      manifestSha256: '',
+    };
+    const bus = new Bus({ nc, log, registry: createRegistry('agent', { processMetrics: false }) });
+    const first = await app.service.slot(req);
+    app.service.follow(first);
+    // Half of it published, then the agent gives up on it (a piece never acknowledged).
+    const half = path.join(dir, 'superseded-half');
+    await writeFile(half, (await readFile(file)).subarray(0, Math.floor(size / 2)));
+    await publishArchivePieces(bus, 'host-sup', first._id, half);
+    const second = await app.service.slot(req);
+    app.service.follow(second);
+    await publishArchivePieces(bus, 'host-sup', second._id, file);
+    assert.equal((await app.service.commit('host-sup', second._id)).state, 'verified');
+    // Failed for being superseded, not after its read stalled (a minute without a piece).
+    const gaveUp = await waitUntil(
+      async () => {
+        const d = await app.service.get(first._id);
+        return { done: d.state !== 'uploading', value: d, state: d.state };
+      },
+      { what: 'the first upload to end' },
+    );
+    assert.equal(gaveUp.state, 'failed');
+    assert.match(gaveUp.reason, new RegExp(`^superseded by upload ${second._id} of the same run: `));
   } finally {
     await app.stop();
   }

@@ -70,6 +70,8 @@ const COMMIT_LEASE_MS = 30_000;
 const packageLine = (p: ManifestPackage): string => `${p.name} ${p.version} ${p.arch}${p.held ? ' held' : ''}`;
 
 interface Following {
+  hostId: string;
+  runId: string;
   /** The agent committed: every piece is published. */
   published: () => void;
   done: Promise<BackupDoc>;
@@ -85,6 +87,8 @@ export class BackupService {
   readonly #restoreService: RestoreService;
   /** Uploads this service verifies as their pieces arrive. */
   readonly #following = new Map<string, Following>();
+  /** Followed uploads a newer upload of the same run superseded: the newer one's id. */
+  readonly #superseded = new Map<string, string>();
   constructor(deps: BackupServiceDeps) {
     this.#d = deps;
     this.#verifySlots = new Semaphore(deps.config.maxConcurrentVerifications);
@@ -170,18 +174,34 @@ export class BackupService {
    * again; if this one fails to finish, the next commit verifies from the start.
    */
   follow(doc: BackupDoc): void {
+    // An upload its agent gave up (it asked for a new slot for the same run: its publish
+    // failed, or it restarted) is read as it stands and fails at once, instead of holding
+    // a verification slot until its read stalls a minute later: at a wave's start the
+    // queue behind such uploads once outlasted the other agents' commit timeout.
+    for (const [id, f] of this.#following) {
+      if (f.hostId !== doc.hostId || f.runId !== doc.runId) continue;
+      this.#superseded.set(id, doc._id);
+      f.published();
+    }
     let published: () => void = () => undefined;
     const signal = new Promise<void>((resolve) => {
       published = resolve;
     });
     const done = this.#verifyLeased(doc._id, signal);
-    const entry: Following = { published, done };
+    const entry: Following = { hostId: doc.hostId, runId: doc.runId, published, done };
     this.#following.set(doc._id, entry);
     done
       .catch((err: Error) => this.#d.log.debug({ err: err.message, backup: doc._id }, 'upload not verified as it arrived'))
       .finally(() => {
         if (this.#following.get(doc._id) === entry) this.#following.delete(doc._id);
+        this.#superseded.delete(doc._id);
       });
+  }
+
+  /** Why an upload failed, saying so when a newer upload of its run superseded it. */
+  #failure(doc: BackupDoc, reason: string): string {
+    const by = this.#superseded.get(doc._id);
+    return by ? `superseded by upload ${by} of the same run: ${reason}` : reason;
   }
 
   async get(id: string): Promise<BackupDoc> {
@@ -254,9 +274,9 @@ export class BackupService {
       found = await storeVerifying(doc, pieces, this.#d.storage, key, phases);
     } catch (err) {
       if (!isDamage(err)) throw unavailable(`upload ${doc._id}`, err);
-      return this.#states.fail(doc, `upload unreadable: ${firstLine(err)}`);
+      return this.#states.fail(doc, this.#failure(doc, `upload unreadable: ${firstLine(err)}`));
     }
-    if (!found.ok) return this.#states.fail(doc, found.reason);
+    if (!found.ok) return this.#states.fail(doc, this.#failure(doc, found.reason));
     const verified = await this.#states.set(doc, 'verified', {
       verifiedAt: this.#now,
       storedBytes: found.storedBytes,
