@@ -38,7 +38,7 @@ import { machineTicks } from './rehearsal.ts';
 import { writeBenchResult } from './results.ts';
 import { defaultScaleOptions, FLEET_LAYOUT, fleetSplits, replayHosts, type ScaleOptions, scalePlan, simConfig } from './scale-workload.ts';
 
-function options(): ScaleOptions & { label: string; store: StoreBackend; schedulerNodeOptions: string } {
+function options(): ScaleOptions & { label: string; result: string; store: StoreBackend; schedulerNodeOptions: string } {
   const d = defaultScaleOptions;
   const { values: v } = parseArgs({
     options: {
@@ -56,6 +56,8 @@ function options(): ScaleOptions & { label: string; store: StoreBackend; schedul
       'progress-ms': { type: 'string', default: String(d.progressMs) },
       seed: { type: 'string', default: d.seed },
       label: { type: 'string', default: '' },
+      // The figures' file: bench/results/RESULT.json (one per shape that BENCHMARKS.md quotes).
+      result: { type: 'string', default: 'scale' },
       store: { type: 'string', default: DEFAULT_STORE },
       // NODE_OPTIONS for the scheduler alone, e.g. --cpu-prof to profile it.
       'scheduler-node-options': { type: 'string', default: '' },
@@ -81,10 +83,13 @@ function options(): ScaleOptions & { label: string; store: StoreBackend; schedul
     progressMs: num('progress-ms', 1),
     seed: String(v.seed),
     label: String(v.label),
+    result: String(v.result),
     store: parseStoreBackend(String(v.store)),
     schedulerNodeOptions: String(v['scheduler-node-options']),
   };
   if (o.registered < o.hosts) throw new Error(`--registered ${o.registered} is below --hosts ${o.hosts}`);
+  if (!/^[a-z0-9][a-z0-9-]{0,63}$/.test(o.result))
+    throw new Error(`--result: ${JSON.stringify(o.result)} is not a file name of a-z, 0-9 and -`);
   if (o.perFleet > 100_000) throw new Error('--per-fleet: a fleet process carries at most 100000 hosts');
   return o;
 }
@@ -291,7 +296,7 @@ async function main(): Promise<void> {
       timeline,
     };
     process.stdout.write(`${JSON.stringify(figures, null, 2)}\n`);
-    say(`written to ${await writeBenchResult('scale', figures)}`);
+    say(`written to ${await writeBenchResult(o.result, figures)}`);
   } finally {
     for (const p of procs.reverse()) await p.kill();
     await servers.stop();
