@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { parseSimulateConfig } from '@yixing/host-agent/internal';
-import { defaultScaleOptions, fleetSplits, IDLE_POOL, PLAN_POOL, replayHosts, simConfig } from './scale-workload.ts';
+import { defaultScaleOptions, fleetSplits, IDLE_POOL, PLAN_POOL, replayHosts, simConfig, slotHoldSeconds } from './scale-workload.ts';
 
 const small = { ...defaultScaleOptions, hosts: 6_000, registered: 13_000, perFleet: 2_500, clusters: 20, medianSeconds: 60 };
 
@@ -45,4 +45,21 @@ test('the replay sees the hosts the fleet processes name, with the durations the
   const d2 = a.reduce((sum, x, i) => sum + (x - (b[i] as number)) ** 2, 0);
   const spearman = 1 - (6 * d2) / (n * (n * n - 1));
   assert.ok(spearman > 0.75 && spearman < 0.98, `rank correlation ${spearman.toFixed(3)}: good, not exact`);
+});
+
+test('slot holds add up taken to released; a slot still held is counted apart, one never taken ignored', () => {
+  const at = (s: number): string => new Date(Date.UTC(2026, 11, 7, 9, 0, s)).toISOString();
+  const held = slotHoldSeconds([
+    { slots: [{ takenAt: at(0), releasedAt: at(21) }] },
+    {
+      slots: [
+        { takenAt: at(5), releasedAt: at(9) },
+        { takenAt: at(30), releasedAt: at(31) },
+      ],
+    },
+    { slots: [{ takenAt: at(40), releasedAt: null }] },
+    { slots: [{ takenAt: null, releasedAt: null }] },
+    { slots: [] },
+  ]);
+  assert.deepEqual(held, { seconds: 26, open: 1 });
 });

@@ -36,7 +36,17 @@ import { clockTicksPerSecond, sampleProcess } from './proc-sample.ts';
 import { buckets, bucketsBetween, parseSamples, quantile, type Sample, shareAtMost, total } from './prom-text.ts';
 import { machineTicks } from './rehearsal.ts';
 import { writeBenchResult } from './results.ts';
-import { defaultScaleOptions, FLEET_LAYOUT, fleetSplits, replayHosts, type ScaleOptions, scalePlan, simConfig } from './scale-workload.ts';
+import {
+  defaultScaleOptions,
+  FLEET_LAYOUT,
+  fleetSplits,
+  replayHosts,
+  type ScaleOptions,
+  type SlotSpan,
+  scalePlan,
+  simConfig,
+  slotHoldSeconds,
+} from './scale-workload.ts';
 
 function options(): ScaleOptions & { label: string; result: string; store: StoreBackend; schedulerNodeOptions: string } {
   const d = defaultScaleOptions;
@@ -101,6 +111,22 @@ async function metrics(apiUrl: string): Promise<Sample[]> {
   const res = await fetch(new URL('/metrics', apiUrl), { headers: bearer('admin') });
   if (!res.ok) throw new Error(`GET /metrics: ${res.status}`);
   return parseSamples(await res.text());
+}
+
+/** Every run of the plan with its slots, a page (the API's largest) at a time. */
+async function planRunSlots(apiUrl: string, planId: string): Promise<{ slots: SlotSpan[] }[]> {
+  const runs: { slots: SlotSpan[] }[] = [];
+  let cursor: string | null = null;
+  do {
+    const page: { hosts: { slots: SlotSpan[] }[]; nextCursor: string | null } = await apiWithin(
+      apiUrl,
+      `/v1/plans/${planId}/hosts?limit=1000${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`,
+      30_000,
+    );
+    runs.push(...page.hosts);
+    cursor = page.nextCursor;
+  } while (cursor);
+  return runs;
 }
 
 /** A GET that gives up after `ms` (undici's own limit is five minutes). */
@@ -258,6 +284,9 @@ async function main(): Promise<void> {
     say('');
     const [m1, v1, c1] = [await metrics(apiUrl), await varz(servers.natsMonitorUrl), await cpuNow()];
     const hwm = (await sampleProcess(scheduler.child.pid as number))?.hwmKiB ?? 0;
+    // Read after the CPU and metrics: the paging is not the run's.
+    const held = slotHoldSeconds(await planRunSlots(apiUrl, created.id));
+    const slept = yardsticks.totalHostSeconds as number;
 
     const dispatch = bucketsBetween(buckets(m0, 'yx_scheduler_dispatch_seconds'), buckets(m1, 'yx_scheduler_dispatch_seconds'));
     const eventLag = bucketsBetween(buckets(m0, 'yx_scheduler_event_lag_seconds'), buckets(m1, 'yx_scheduler_event_lag_seconds'));
@@ -270,6 +299,10 @@ async function main(): Promise<void> {
       makespanSeconds: round(makespan, 1),
       ...yardsticks,
       overhead: round(makespan / replay.makespanSeconds),
+      // Σ slot held ÷ Σ slept: what the control plane adds to a host, whatever the order.
+      slotHoldOverSlept: round(held.seconds / slept),
+      slotOverheadSecondsPerHost: round((held.seconds - slept) / o.hosts, 2),
+      slotsNeverReleased: held.open,
       overLowerBound: round(makespan / (yardsticks.lowerBoundSeconds as number)),
       overGatedLowerBound: round(makespan / (yardsticks.gatedLowerBoundSeconds as number)),
       replayOverLowerBound: round(replay.makespanSeconds / (yardsticks.lowerBoundSeconds as number)),
