@@ -286,8 +286,8 @@ async function main(): Promise<void> {
     say('');
     const [m1, v1, c1] = [await metrics(apiUrl), await varz(servers.natsMonitorUrl), await cpuNow()];
     const hwm = (await sampleProcess(scheduler.child.pid as number))?.hwmKiB ?? 0;
-    // Read after the CPU and metrics: the paging is not the run's.
-    // A read that fails costs its own figures, not the run's.
+    // Read after the CPU and metrics (the paging is not the run's); a read that fails
+    // costs its own figures, not the run's.
     const held = await planRunSlots(apiUrl, created.id).then(slotHoldSeconds, (err: Error) => {
       say(`the runs' slots could not be read: ${err.message}`);
       return { seconds: Number.NaN, open: Number.NaN };

@@ -72,6 +72,8 @@ const packageLine = (p: ManifestPackage): string => `${p.name} ${p.version} ${p.
 interface Following {
   hostId: string;
   runId: string;
+  /** The newer upload of the same run that ended this one, if one did. */
+  supersededBy?: string;
   /** The agent committed: every piece is published. */
   published: () => void;
   done: Promise<BackupDoc>;
@@ -87,8 +89,6 @@ export class BackupService {
   readonly #restoreService: RestoreService;
   /** Uploads this service verifies as their pieces arrive. */
   readonly #following = new Map<string, Following>();
-  /** Followed uploads a newer upload of the same run superseded: the newer one's id. */
-  readonly #superseded = new Map<string, string>();
   constructor(deps: BackupServiceDeps) {
     this.#d = deps;
     this.#verifySlots = new Semaphore(deps.config.maxConcurrentVerifications);
@@ -178,9 +178,9 @@ export class BackupService {
     // failed, or it restarted) is read as it stands and fails at once, instead of holding
     // a verification slot until its read stalls a minute later: at a wave's start the
     // queue behind such uploads once outlasted the other agents' commit timeout.
-    for (const [id, f] of this.#following) {
+    for (const f of this.#following.values()) {
       if (f.hostId !== doc.hostId || f.runId !== doc.runId) continue;
-      this.#superseded.set(id, doc._id);
+      f.supersededBy = doc._id;
       f.published();
     }
     let published: () => void = () => undefined;
@@ -194,13 +194,12 @@ export class BackupService {
       .catch((err: Error) => this.#d.log.debug({ err: err.message, backup: doc._id }, 'upload not verified as it arrived'))
       .finally(() => {
         if (this.#following.get(doc._id) === entry) this.#following.delete(doc._id);
-        this.#superseded.delete(doc._id);
       });
   }
 
   /** Why an upload failed, saying so when a newer upload of its run superseded it. */
   #failure(doc: BackupDoc, reason: string): string {
-    const by = this.#superseded.get(doc._id);
+    const by = this.#following.get(doc._id)?.supersededBy;
     return by ? `superseded by upload ${by} of the same run: ${reason}` : reason;
   }
 
