@@ -2,10 +2,20 @@
 import { randomBytes } from 'node:crypto';
 import type { HostRunDoc } from '../db/models.ts';
 
+const RUN_ID_ALPHABET = 'abcdefghijklmnopqrstuvwxyz0123456789';
+/** Random bytes drawn 4 KiB at a time: a plan of 100,000 hosts makes 100,000 ids at once. */
+const pool = { bytes: Buffer.alloc(0), at: 0 };
+
 /** A run id: it names the run on the bus (log subjects, command ids); new on every retry. */
 export function newRunId(): string {
-  const alphabet = 'abcdefghijklmnopqrstuvwxyz0123456789';
-  return `r${Array.from(randomBytes(16), (b) => alphabet[b % alphabet.length]).join('')}`;
+  if (pool.at + 16 > pool.bytes.length) {
+    pool.bytes = randomBytes(4096);
+    pool.at = 0;
+  }
+  let id = 'r';
+  for (let i = 0; i < 16; i++) id += RUN_ID_ALPHABET[(pool.bytes[pool.at + i] as number) % RUN_ID_ALPHABET.length];
+  pool.at += 16;
+  return id;
 }
 
 export function pendingRun(where: Pick<HostRunDoc, 'planId' | 'hostId' | 'order' | 'phase' | 'cluster' | 'zone' | 'rack'>): HostRunDoc {

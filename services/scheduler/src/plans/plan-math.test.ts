@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { budgetRoom, orderHosts, planPhases, requiredHealthy, resolveAmount } from './plan-math.ts';
+import { budgetRoom, countBy, orderHosts, planPhases, requiredHealthy, resolveAmount } from './plan-math.ts';
 
 test('amounts: counts cap at the total, percentages round down', () => {
   assert.equal(resolveAmount({ count: 5 }, 3), 3);
@@ -79,4 +79,17 @@ test('host order interleaves clusters and is stable per plan', () => {
     orderHosts('p2', hosts).map((h) => h.hostId),
     order.map((h) => h.hostId),
   );
+});
+
+test('countBy counts the items under each key, keys in first-seen order', () => {
+  const counts = countBy(['c1', 'c2', 'c1', '', 'c1'], (c) => c);
+  assert.deepEqual(
+    [...counts],
+    [
+      ['c1', 3],
+      ['c2', 1],
+      ['', 1],
+    ],
+  );
+  assert.equal(countBy([], String).size, 0);
 });
