@@ -6,7 +6,8 @@ import { after, before, test } from 'node:test';
 import { type Consumer, type ConsumerInfo, type JetStreamClient, jetstream } from '@nats-io/jetstream';
 import { run as yx } from '@yixing/cli';
 import { encode, readRunLog, readRunLogTail } from '@yixing/common';
-import type { Scheduler } from '@yixing/scheduler';
+import type { HostRunDoc, Scheduler } from '@yixing/scheduler';
+import { pendingRun } from '@yixing/scheduler/internal';
 import { testIdentity } from '../fixtures/api-access.ts';
 import { cliIo, runYx, textOf } from '../fixtures/cli-io.ts';
 import { assertDashboardsServed } from '../fixtures/dashboards.ts';
@@ -532,6 +533,25 @@ async function allPages(url: string, limit: number): Promise<{ pages: HostsPage[
   return { pages, hostIds: pages.flatMap((p) => p.hosts.map((h) => h.hostId)) };
 }
 
+/** A completed plan of 7 hosts: a canary of 2 and a wave of 5. */
+const completedPlan = (planId: string, at: Date) => ({
+  _id: planId,
+  name: planId,
+  spec: { profile: 'debian-11-to-12', selector: { pool: 'none' } },
+  state: 'completed' as const,
+  phases: [
+    { index: 0, name: 'canary', size: 2, budget: 1 },
+    { index: 1, name: 'all', size: 5, budget: 1 },
+  ],
+  openPhase: 1,
+  budget: 1,
+  hostCount: 7,
+  createdAt: at,
+  updatedAt: at,
+  finishedAt: at,
+  createdBy: 'test',
+});
+
 test("a finished plan's hosts page with a cursor, reading only each page's runs and steps", async () => {
   const { Plan, RunArchive, RunState, RunStep } = scheduler.models;
   const planId = 'p-paged-hosts';
@@ -547,23 +567,7 @@ test("a finished plan's hosts page with a cursor, reading only each page's runs 
     state,
     version,
   });
-  await Plan.create({
-    _id: planId,
-    name: planId,
-    spec: { profile: 'debian-11-to-12', selector: { pool: 'none' } },
-    state: 'completed',
-    phases: [
-      { index: 0, name: 'canary', size: 2, budget: 1 },
-      { index: 1, name: 'all', size: 5, budget: 1 },
-    ],
-    openPhase: 1,
-    budget: 1,
-    hostCount: 7,
-    createdAt: at,
-    updatedAt: at,
-    finishedAt: at,
-    createdBy: 'test',
-  });
+  await Plan.create(completedPlan(planId, at));
   // h-0..h-4 archived (inserted out of order); the compaction of h-5 and h-6 failed, so
   // they are in run_states only; h-1's versions were not dropped yet.
   await RunArchive.insertMany([4, 2, 0, 3, 1].map((n) => ({ _id: `${planId}/h-${n}`, ...run(n, n === 3 ? 'failed' : 'succeeded', 5) })));
@@ -668,6 +672,81 @@ test("a finished plan's hosts page with a cursor, reading only each page's runs 
       RunStep.deleteMany({ planId }),
     ]);
   }
+});
+
+test("a compacted plan's hosts page through its run pages, each read by its _id", async () => {
+  const { Plan, RunArchive, RunState, RunStep, RunPage, RunPageIndex } = scheduler.models;
+  const planId = 'p-run-pages';
+  const at = new Date(Date.UTC(2026, 0, 3));
+  await Plan.create(completedPlan(planId, at));
+  const finals: HostRunDoc[] = [4, 2, 0, 3, 1, 6, 5].map((n) => ({
+    ...pendingRun({ planId, hostId: `h-${n}`, order: n, phase: n < 2 ? 0 : 1, cluster: `c${n % 2}`, zone: 'z1', rack: 'r1' }),
+    runId: `r-${n}`,
+    state: n === 3 ? 'failed' : 'succeeded',
+    version: 1,
+    history: [
+      {
+        step: 'precheck',
+        attempt: 1,
+        commandId: `c-pages-${n}`,
+        dispatchedAt: at,
+        startedAt: at,
+        finishedAt: at,
+        outcome: 'succeeded',
+        kind: null,
+        code: '',
+        message: '',
+        report: '',
+      },
+    ],
+  }));
+  // As the engine leaves a plan: versions 0 and 1 of each run, compacted when it ends.
+  await scheduler.runs.insertNew(finals.map((r) => ({ ...r, state: 'pending', version: 0, history: [] })));
+  for (const r of finals) await scheduler.runs.commit({ ...r, state: 'pending', version: 0, history: [] }, r);
+  await scheduler.runs.compact(planId, finals);
+  assert.equal(await RunState.countDocuments({ planId }), 0, 'versions dropped');
+  assert.equal(await RunPageIndex.countDocuments({ planId }), 1);
+
+  // Every read the pages make, by model: only run pages and their index, each by _id.
+  const reads: string[] = [];
+  const restore: (() => void)[] = [];
+  for (const [name, model] of Object.entries({ RunArchive, RunState, RunStep, RunPage, RunPageIndex })) {
+    for (const method of ['find', 'findOne'] as const) {
+      const original = model[method];
+      (model as unknown as Record<string, unknown>)[method] = (filter: unknown, ...rest: unknown[]) => {
+        reads.push(`${name}.${method} ${JSON.stringify(filter)}`);
+        return (original as (...a: unknown[]) => unknown).call(model, filter, ...rest);
+      };
+      restore.push(() => {
+        (model as unknown as Record<string, unknown>)[method] = original;
+      });
+    }
+  }
+  try {
+    const { pages, hostIds } = await allPages(`/v1/plans/${planId}/hosts`, 3);
+    assert.deepEqual(
+      hostIds,
+      Array.from({ length: 7 }, (_, n) => `h-${n}`),
+      'take order, each host once',
+    );
+    assert.equal(pages.length, 3);
+    for (const h of pages.flatMap((p) => p.hosts))
+      assert.deepEqual(
+        h.history.map((s) => s.commandId),
+        [`c-pages-${h.hostId.slice(2)}`],
+      );
+    assert.deepEqual((await allPages(`/v1/plans/${planId}/hosts?state=failed`, 2)).hostIds, ['h-3']);
+    assert.deepEqual((await allPages(`/v1/plans/${planId}/hosts?phase=0&state=succeeded`, 1)).hostIds, ['h-0', 'h-1']);
+    assert.deepEqual((await allPages(`/v1/plans/${planId}/hosts?phase=1`, 10)).hostIds, ['h-2', 'h-3', 'h-4', 'h-5', 'h-6']);
+    assert.ok(reads.length > 0);
+    for (const r of reads) assert.match(r, /^RunPage(Index)?\.findOne \{"_id":"p-run-pages#[^"]+"\}$/);
+  } finally {
+    for (const undo of restore) undo();
+  }
+  await scheduler.runs.deletePlan(planId);
+  assert.equal(await RunPage.countDocuments({ planId }), 0);
+  assert.equal(await RunPageIndex.countDocuments({ planId }), 0);
+  await Plan.deleteMany({ _id: planId });
 });
 
 test("a live plan's hosts page with a cursor in take order", async () => {

@@ -7,6 +7,7 @@ import type { StepName } from '@yixing/common';
 import { type Connection, type Model, Schema } from 'mongoose';
 import type { OperationRef } from '../operations/operation-ref.ts';
 import type { PlanSpec } from '../plans/plan-spec.ts';
+import type { RunPageDoc, RunPageIndexDoc } from './run-pages.ts';
 import type { TicketDoc } from './run-versions.ts';
 
 export interface HostDoc {
@@ -324,6 +325,33 @@ runStepSchema.index({ planId: 1, step: 1 });
 runStepSchema.index({ hostId: 1, step: 1 });
 runStepSchema.index({ step: 1, hostId: 1 });
 
+/** A finished plan's runs a page at a time, in take order (run-pages.ts): `_id` is `${planId}#${gen}#${seq}`. */
+const runPageSchema = new Schema<RunPageDoc>(
+  {
+    _id: String,
+    planId: { type: String, required: true },
+    gen: { type: String, required: true },
+    seq: { type: Number, required: true },
+    runs: { type: Schema.Types.Mixed, default: [] },
+  },
+  { collection: 'run_pages', versionKey: false, minimize: false },
+);
+// Read by `_id` only; deleting a plan removes its pages by plan.
+runPageSchema.index({ planId: 1 });
+
+/** The index of a finished plan's run pages (`_id` is `${planId}#pages`), inserted after them. */
+const runPageIndexSchema = new Schema<RunPageIndexDoc>(
+  {
+    _id: String,
+    planId: { type: String, required: true },
+    gen: { type: String, required: true },
+    runs: { type: Number, required: true },
+    pages: { type: Schema.Types.Mixed, default: [] },
+    at: Date,
+  },
+  { collection: 'run_page_indexes', versionKey: false, minimize: false },
+);
+
 /** A plan's commit tickets and fences (run-versions.ts): `_id` is `${planId}#${seq}`. */
 const runTicketSchema = new Schema<TicketDoc>(
   {
@@ -406,6 +434,8 @@ export interface Models {
   RunArchive: Model<RunStateDoc>;
   RunStep: Model<RunStepDoc>;
   RunTicket: Model<TicketDoc>;
+  RunPage: Model<RunPageDoc>;
+  RunPageIndex: Model<RunPageIndexDoc>;
   Liveness: Model<LivenessDoc>;
   Audit: Model<AuditDoc>;
   PlanRequest: Model<PlanRequestDoc>;
@@ -420,6 +450,8 @@ export function registerModels(conn: Connection): Models {
     RunArchive: conn.model<RunStateDoc>('RunArchive', runArchiveSchema),
     RunStep: conn.model<RunStepDoc>('RunStep', runStepSchema),
     RunTicket: conn.model<TicketDoc>('RunTicket', runTicketSchema),
+    RunPage: conn.model<RunPageDoc>('RunPage', runPageSchema),
+    RunPageIndex: conn.model<RunPageIndexDoc>('RunPageIndex', runPageIndexSchema),
     Liveness: conn.model<LivenessDoc>('Liveness', livenessSchema),
     Audit: conn.model<AuditDoc>('Audit', auditSchema),
     PlanRequest: conn.model<PlanRequestDoc>('PlanRequest', planRequestSchema),

@@ -10,9 +10,11 @@
 // inserted after it, and a leader taking over fences every live plan's ticket sequence
 // first (run-versions.ts decides what counts). Writes go in groups that share one ticket
 // (run-committer.ts); this file reads.
-import { onlyDuplicates, YxError } from '@yixing/common';
+import { randomUUID } from 'node:crypto';
+import { bulkWriteChunked, onlyDuplicates, YxError } from '@yixing/common';
 import type { HostRunDoc, Models, RunState, RunStateDoc, RunStepDoc, StepRecord } from './models.ts';
 import { RunCommitter, type RunCommitterOptions } from './run-committer.ts';
+import { paginateRuns, type RunPageDoc, type RunPageIndexDoc, type RunPageQuery, readRunPages, runPageIndexId } from './run-pages.ts';
 import { isCommitted, latestCommitted, type Resolved, type TicketDoc, ticketId, ticketRefs } from './run-versions.ts';
 
 /** Some final run states could not be archived; compacting again (at start) may finish it. */
@@ -178,10 +180,14 @@ export class RunStore {
    * reads the page's archived runs, the state fields of runs not archived (a plan whose
    * compaction failed) and the step records of the page's runs only.
    */
-  async pagePlan(
-    planId: string,
-    q: { after?: { order: number; key: string }; state?: RunState; phase?: number; limit: number },
-  ): Promise<{ runs: HostRunDoc[]; more: boolean }> {
+  async pagePlan(planId: string, q: RunPageQuery): Promise<{ runs: HostRunDoc[]; more: boolean }> {
+    const index = await this.#m.RunPageIndex.findById(runPageIndexId(planId)).lean<RunPageIndexDoc>();
+    const paged = index && (await readRunPages(index, q, (id) => this.#m.RunPage.findById(id).lean<RunPageDoc>()));
+    // A page the index names is missing (deleted by hand): the runs themselves answer.
+    return paged ?? this.#pageFromRuns(planId, q);
+  }
+
+  async #pageFromRuns(planId: string, q: RunPageQuery): Promise<{ runs: HostRunDoc[]; more: boolean }> {
     const after = (idField: '_id' | 'key') =>
       q.after ? { $or: [{ order: { $gt: q.after.order } }, { order: q.after.order, [idField]: { $gt: q.after.key } }] } : {};
     const inPhase = q.phase === undefined ? {} : { phase: q.phase };
@@ -252,24 +258,37 @@ export class RunStore {
 
   /**
    * After a plan ended: keep one final state per run and drop the versions. A run's
-   * versions are dropped only once its final state is read back from the archive; a run
-   * whose archive insert failed keeps them (and the plan is compacted again at start).
+   * versions are dropped only once its final state is archived (inserted, or there
+   * already); a run whose archive insert failed keeps them (and the plan is compacted
+   * again at start). Versions are dropped one by one by `_id` (`${key}#0` to the final
+   * version): on FerretDB v1 (SQLite) a filter on anything else reads every version of
+   * every plan, once per batch.
    */
   async compact(planId: string, finals: HostRunDoc[]): Promise<void> {
+    await this.#writePages(planId, finals);
     let failure: unknown;
     let failed = 0;
     for (let i = 0; i < finals.length; i += 1000) {
-      const docs = finals.slice(i, i + 1000).map((r) => ({ ...stateDoc(r, r.version), _id: r._id }));
+      const batch = finals.slice(i, i + 1000);
+      const docs = batch.map((r) => ({ ...stateDoc(r, r.version), _id: r._id }));
+      let archived: Set<string>;
       try {
         await this.#m.RunArchive.insertMany(docs, { ordered: false, throwOnValidationError: true });
+        archived = new Set(docs.map((d) => d._id));
       } catch (err) {
         // A compaction interrupted earlier already archived some: those inserts repeat.
-        if (!onlyDuplicates(err)) failure ??= err;
+        if (onlyDuplicates(err)) archived = new Set(docs.map((d) => d._id));
+        else {
+          failure ??= err;
+          const found = await this.#m.RunArchive.find({ _id: { $in: docs.map((d) => d._id) } }, { _id: 1 }).lean<{ _id: string }[]>();
+          archived = new Set(found.map((a) => a._id));
+        }
       }
-      const keys = docs.map((d) => d._id);
-      const archived = await this.#m.RunArchive.find({ _id: { $in: keys } }, { _id: 1 }).lean<{ _id: string }[]>();
-      failed += keys.length - archived.length;
-      if (archived.length > 0) await this.#m.RunState.deleteMany({ planId, key: { $in: archived.map((a) => a._id) } });
+      failed += docs.length - archived.size;
+      const versions = batch
+        .filter((r) => archived.has(r._id))
+        .flatMap((r) => Array.from({ length: r.version + 1 }, (_, v) => ({ deleteOne: { filter: { _id: `${r._id}#${v}` } } })));
+      await bulkWriteChunked(this.#m.RunState, versions);
     }
     // The plan's tickets stay: a read that began before the versions were dropped still
     // needs them. Housekeeping drops them once the plan is long over.
@@ -284,8 +303,29 @@ export class RunStore {
     }
   }
 
+  /**
+   * The plan's run pages and their index (run-pages.ts), unless an earlier compaction wrote
+   * them: its index is the commit point, so the pages of one interrupted before it are
+   * never read (deletePlan removes them with the plan).
+   */
+  async #writePages(planId: string, finals: HostRunDoc[]): Promise<void> {
+    if (await this.#m.RunPageIndex.exists({ _id: runPageIndexId(planId) })) return;
+    const { pages, index } = paginateRuns(planId, randomUUID().slice(0, 8), finals);
+    // A few pages to an insert: each is up to 4 MiB.
+    for (let i = 0; i < pages.length; i += 4) await this.#m.RunPage.insertMany(pages.slice(i, i + 4), { lean: true });
+    try {
+      await this.#m.RunPageIndex.create(index);
+    } catch (err) {
+      // Another compaction of the plan committed its pages first: these are never read.
+      if (!onlyDuplicates(err)) throw err;
+      for (const p of pages) await this.#m.RunPage.deleteOne({ _id: p._id });
+    }
+  }
+
   async deletePlan(planId: string): Promise<void> {
     await Promise.all([
+      this.#m.RunPage.deleteMany({ planId }),
+      this.#m.RunPageIndex.deleteOne({ _id: runPageIndexId(planId) }),
       this.#m.RunState.deleteMany({ planId }),
       this.#m.RunArchive.deleteMany({ planId }),
       this.#m.RunStep.deleteMany({ planId }),
