@@ -3,6 +3,7 @@ import { idPatterns } from '@yixing/common';
 import { errorResponses, identityOf, okResponse } from '@yixing/common/http';
 import type { FastifyInstance } from 'fastify';
 import type { HostRunDoc, PlanDoc, RunState } from '../db/models.ts';
+import { type RunPageQuery, type RunPos, selectsRun } from '../db/run-pages.ts';
 import { idempotencyKeyHeaders } from '../plans/plan.service.ts';
 import { type PlanInput, planSpecSchema } from '../plans/plan-spec.ts';
 import type { PlanRuntime } from '../reconcile/plan-runtime.ts';
@@ -134,7 +135,8 @@ export function planRoutes(app: FastifyInstance, deps: ApiDeps): void {
         ...(req.query.phase !== undefined ? { phase: Number(req.query.phase) } : {}),
         ...(req.query.cursor ? { after: afterRun(req.query.cursor) } : {}),
       };
-      const rt = engine.runtime(req.params.planId);
+      // A plan that just ended is read from memory until its runs are compacted.
+      const rt = engine.runtime(req.params.planId) ?? engine.endingRuntime(req.params.planId);
       if (rt) return livePlanHosts(rt, q);
       if (!(await models.Plan.exists({ _id: req.params.planId }))) throw new NotFoundError(`no plan ${req.params.planId}`);
       const { runs, more } = await deps.runs.pagePlan(req.params.planId, q);
@@ -224,15 +226,8 @@ export function planRoutes(app: FastifyInstance, deps: ApiDeps): void {
 
 export { planSpecSchema };
 
-interface RunPageQuery {
-  limit: number;
-  state?: RunState;
-  phase?: number;
-  after?: { order: number; key: string };
-}
-
 /** A plan-hosts cursor: the order and key of the page's last run. */
-const afterRun = (cursor: string): { order: number; key: string } => {
+const afterRun = (cursor: string): RunPos => {
   const { position, id } = readAscendingCursor(cursor);
   return { order: position, key: id };
 };
@@ -245,12 +240,9 @@ function hostsPage(hosts: RunView[], more: boolean): { hosts: RunView[]; nextCur
 /** A page of a live plan from memory, in the engine's take order (phase, then order). */
 function livePlanHosts(rt: PlanRuntime, q: RunPageQuery): { hosts: RunView[]; nextCursor: string | null } {
   const page: RunView[] = [];
-  const after = q.after;
   for (const key of rt.order) {
     const run = rt.runs.get(key) as HostRunDoc;
-    if (after && (run.order < after.order || (run.order === after.order && key <= after.key))) continue;
-    if (q.state && run.state !== q.state) continue;
-    if (q.phase !== undefined && run.phase !== q.phase) continue;
+    if (!selectsRun(q, run)) continue;
     if (page.length === q.limit) return hostsPage(page, true);
     page.push(runView(run, rt.progress.get(key)));
   }
