@@ -184,6 +184,7 @@ async function main(): Promise<void> {
   const dir = await mkdtemp(path.join(tmpdir(), 'yx-scale-'));
   const servers = await startEmbeddedServers(dir, { store: o.store });
   const procs: ServiceProcess[] = [];
+  let completed = false;
   try {
     let apiUrl = '';
     const scheduler = await spawnService({
@@ -336,10 +337,13 @@ async function main(): Promise<void> {
     };
     process.stdout.write(`${JSON.stringify(figures, null, 2)}\n`);
     say(`written to ${await writeBenchResult(o.result, figures)}`);
+    completed = true;
   } finally {
     for (const p of procs.reverse()) await p.kill();
     await servers.stop();
-    await rm(dir, { recursive: true, force: true });
+    // A failed run keeps its processes' logs: at this size a failure rarely repeats cheaply.
+    if (completed) await rm(dir, { recursive: true, force: true });
+    else say(`logs kept in ${dir}`);
   }
 }
 
