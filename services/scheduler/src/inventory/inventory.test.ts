@@ -5,7 +5,7 @@ import { test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { type AgentRegistration, type Bus, silentLogger } from '@yixing/common';
 import type { Models } from '../db/models.ts';
-import { Inventory } from './inventory.ts';
+import { Inventory, MAX_PENDING_REGISTRATIONS } from './inventory.ts';
 
 type Handler = (msg: AgentRegistration, delivery: { respond(ack: { accepted: boolean }): void }) => void;
 
@@ -99,4 +99,29 @@ test('one registration batch is stored at a time; what arrives meanwhile goes in
   );
   assert.deepEqual(f.updates, [['h-old']], 'only the host stored before is updated');
   assert.deepEqual(answers, [true, true, true, true, true]);
+});
+
+test('waiting registrations are bounded: one per host, and past the bound refused at once', async () => {
+  const f = fakes(new Set());
+  const inv = new Inventory({ models: f.models, bus: f.bus, log: silentLogger(), clock: Date.now, registrationBatchMs: 5 });
+  inv.start();
+  const register = f.handlers.get('agentRegistration') as Handler;
+  const answers = new Map<string, boolean[]>();
+  const send = (id: string): void =>
+    register(registration(id), { respond: (ack) => answers.set(id, [...(answers.get(id) ?? []), ack.accepted]) });
+  send('first');
+  while (f.inserts.length === 0) await sleep(5); // its batch is being written (held)
+  for (let i = 0; i < MAX_PENDING_REGISTRATIONS; i++) send(`h${i}`);
+  send('h0'); // the agent gave up waiting and asked again: the older request is answered
+  assert.deepEqual(answers.get('h0'), [false], 'the superseded request is answered at once');
+  send('one-too-many');
+  assert.deepEqual(answers.get('one-too-many'), [false], 'refused while the queue is full');
+  f.open();
+  await inv.stop();
+  const stored = f.inserts.flat();
+  assert.equal(stored.length, MAX_PENDING_REGISTRATIONS + 1, 'each waiting host stored once');
+  assert.equal(new Set(stored).size, stored.length);
+  assert.ok(!stored.includes('one-too-many'));
+  assert.deepEqual(answers.get('h0'), [false, true], 'the newer registration is stored and accepted');
+  assert.deepEqual(answers.get('h1'), [true]);
 });

@@ -15,6 +15,13 @@ const SUMMARY_TTL_MS = 2_000;
 const DOMAINS = ['cluster', 'zone', 'rack'] as const;
 /** Registrations stored in one batch at most: an insert of 500 hosts takes about 0.25 s on FerretDB. */
 const MAX_REGISTRATION_BATCH = 5_000;
+/**
+ * Registrations waiting at most, one per host: more are refused at once (the agent retries
+ * with its backoff). Unbounded, 300,000 agents registering at once (each retrying after
+ * 10 s unanswered) queued 3.2 GB in the scheduler, whose garbage collection then held the
+ * event loop past the lease's renewal deadline.
+ */
+export const MAX_PENDING_REGISTRATIONS = 20_000;
 
 export type HostLabelsView = Pick<HostDoc['labels'], 'pool' | 'cluster' | 'zone' | 'rack' | 'role'>;
 /** A host as the inventory keeps it; the plan that owns it is the engine's to say. */
@@ -113,7 +120,8 @@ export class Inventory {
   readonly #dirtySeen = new Set<string>();
   readonly #deps: InventoryDeps;
   readonly #startedAt: number;
-  #pending: Pending[] = [];
+  /** By host, in arrival order; a host's newer registration replaces its older one. */
+  readonly #pending = new Map<string, Pending>();
   #flushTimer: NodeJS.Timeout | undefined;
   #flushing: Promise<void> | undefined;
   #seenTimer: NodeJS.Timeout | undefined;
@@ -143,7 +151,15 @@ export class Inventory {
         'agentRegistration',
         {},
         (msg, delivery) => {
-          this.#pending.push({ msg, respond: (accepted, reason) => delivery.respond({ hostId: msg.hostId, accepted, reason }) });
+          const respond = (accepted: boolean, reason: string): void => delivery.respond({ hostId: msg.hostId, accepted, reason });
+          const older = this.#pending.get(msg.hostId);
+          if (!older && this.#pending.size >= MAX_PENDING_REGISTRATIONS) {
+            respond(false, `inventory busy: ${this.#pending.size} registrations waiting; retry later`);
+            return;
+          }
+          // The agent gave up on the older one and asked again: it is answered, never stored.
+          older?.respond(false, 'superseded by a newer registration of the host');
+          this.#pending.set(msg.hostId, { msg, respond });
           this.#scheduleFlush();
         },
         // No queue group: every replica keeps the whole inventory (see `leads`).
@@ -167,7 +183,7 @@ export class Inventory {
     this.#flushTimer = undefined;
     clearInterval(this.#seenTimer);
     await this.#flushing;
-    while (this.#pending.length > 0) await this.#flushRegistrations();
+    while (this.#pending.size > 0) await this.#flushRegistrations();
     await this.flushLastSeen();
   }
 
@@ -197,7 +213,7 @@ export class Inventory {
         .finally(() => {
           this.#flushing = undefined;
           // What arrived during the write goes in the next batch.
-          if (this.#pending.length > 0) this.#scheduleFlush();
+          if (this.#pending.size > 0) this.#scheduleFlush();
         });
     }, this.#deps.registrationBatchMs ?? 50);
   }
@@ -210,10 +226,15 @@ export class Inventory {
    * 4,800 hosts with 860 MiB of waiting requests in the scheduler.
    */
   async #flushRegistrations(): Promise<void> {
-    const batch = this.#pending.splice(0, MAX_REGISTRATION_BATCH);
+    const batch: Pending[] = [];
+    for (const [hostId, p] of this.#pending) {
+      if (batch.length === MAX_REGISTRATION_BATCH) break;
+      batch.push(p);
+      this.#pending.delete(hostId);
+    }
     if (batch.length === 0) return;
     const now = new Date(this.#deps.clock());
-    const incoming = [...new Map(batch.map((p) => [p.msg.hostId, p.msg])).values()].map((m) => {
+    const incoming = batch.map(({ msg: m }) => {
       const known = this.#hosts.get(m.hostId);
       return fromRegistration(m, known?.registeredAt ?? now);
     });
