@@ -136,10 +136,18 @@ async function main(): Promise<void> {
     ...busSecurityFromEnv(cfg),
     inboxPrefix: serviceInboxPrefix('scheduler'),
   });
+  // The lease has a connection of its own: on the bus's, its renewals queued behind
+  // 300,000 agents' registrations, timed out, and the only replica was deposed.
+  const leaseNc = await connectBus({
+    servers: cfg.YX_NATS_URL,
+    name: 'yx-scheduler-lease',
+    ...busSecurityFromEnv(cfg),
+    inboxPrefix: serviceInboxPrefix('scheduler'),
+  });
   const conn = await connectDb({ uri: cfg.YX_MONGO_URI, appName: 'yx-scheduler', maxPoolSize: cfg.YX_MONGO_POOL, registry });
   // One replica leads (runs plans, takes writes); the others serve reads and take over.
   const lease = await LeaderLease.open({
-    js: jetstream(nc),
+    js: jetstream(leaseNc),
     key: 'scheduler',
     holder: `${cfg.YX_SCHEDULER_REPLICA}/${randomUUID()}`,
     replica: cfg.YX_SCHEDULER_REPLICA,
@@ -187,6 +195,7 @@ async function main(): Promise<void> {
   stop = stopOnSignals(
     () => scheduler.stop(),
     () => nc.drain(),
+    () => leaseNc.drain(),
     () => conn.close(),
   );
 }
