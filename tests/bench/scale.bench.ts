@@ -185,6 +185,16 @@ async function main(): Promise<void> {
   const servers = await startEmbeddedServers(dir, { store: o.store });
   const procs: ServiceProcess[] = [];
   let completed = false;
+  // Stopped by a signal, the run stops what it started: an hour-long run is often cut short.
+  const stopOnSignal = (signal: NodeJS.Signals): void => {
+    say(`${signal}: stopping the run; logs kept in ${dir}`);
+    void (async () => {
+      for (const p of [...procs].reverse()) await p.kill();
+      await servers.stop();
+    })().finally(() => process.exit(130));
+  };
+  process.once('SIGINT', stopOnSignal);
+  process.once('SIGTERM', stopOnSignal);
   try {
     let apiUrl = '';
     const scheduler = await spawnService({
