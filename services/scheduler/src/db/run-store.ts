@@ -11,7 +11,7 @@
 // first (run-versions.ts decides what counts). Writes go in groups that share one ticket
 // (run-committer.ts); this file reads.
 import { randomUUID } from 'node:crypto';
-import { bulkWriteChunked, onlyDuplicates, YxError } from '@yixing/common';
+import { onlyDuplicates, YxError } from '@yixing/common';
 import type { HostRunDoc, Models, RunState, RunStateDoc, RunStepDoc, StepRecord } from './models.ts';
 import { RunCommitter, type RunCommitterOptions } from './run-committer.ts';
 import { paginateRuns, type RunPageDoc, type RunPageIndexDoc, type RunPageQuery, readRunPages, runPageIndexId } from './run-pages.ts';
@@ -260,9 +260,8 @@ export class RunStore {
    * After a plan ended: keep one final state per run and drop the versions. A run's
    * versions are dropped only once its final state is archived (inserted, or there
    * already); a run whose archive insert failed keeps them (and the plan is compacted
-   * again at start). Versions are dropped one by one by `_id` (`${key}#0` to the final
-   * version): on FerretDB v1 (SQLite) a filter on anything else reads every version of
-   * every plan, once per batch.
+   * again at start). The archive is read back only when an insert failed otherwise than
+   * as a duplicate: on FerretDB v1 (SQLite) that read decodes the whole collection.
    */
   async compact(planId: string, finals: HostRunDoc[]): Promise<void> {
     await this.#writePages(planId, finals);
@@ -285,10 +284,7 @@ export class RunStore {
         }
       }
       failed += docs.length - archived.size;
-      const versions = batch
-        .filter((r) => archived.has(r._id))
-        .flatMap((r) => Array.from({ length: r.version + 1 }, (_, v) => ({ deleteOne: { filter: { _id: `${r._id}#${v}` } } })));
-      await bulkWriteChunked(this.#m.RunState, versions);
+      if (archived.size > 0) await this.#m.RunState.deleteMany({ planId, key: { $in: [...archived] } });
     }
     // The plan's tickets stay: a read that began before the versions were dropped still
     // needs them. Housekeeping drops them once the plan is long over.
