@@ -129,10 +129,11 @@ export class LiveState {
     return ref && rt ? { rt, docId: ref.docId } : undefined;
   }
 
-  /** The host's runs in live plans, with their live progress. */
+  /** The host's runs in live plans and in plans being compacted, with their live progress. */
   liveRunsOf(hostId: string): { run: HostRunDoc; percent: number | undefined }[] {
     const out: { run: HostRunDoc; percent: number | undefined }[] = [];
-    for (const rt of this.plans.values()) {
+    // Ending plans too: until their runs are archived, the store has them only as versions.
+    for (const rt of [...this.plans.values(), ...this.ending.values()]) {
       const run = rt.runs.get(`${rt.plan._id}/${hostId}`);
       if (run) out.push({ run, percent: rt.progress.get(run._id) });
     }
