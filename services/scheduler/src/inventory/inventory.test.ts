@@ -125,3 +125,25 @@ test('waiting registrations are bounded: one per host, and past the bound refuse
   assert.deepEqual(answers.get('h0'), [false, true], 'the newer registration is stored and accepted');
   assert.deepEqual(answers.get('h1'), [true]);
 });
+
+test('a follower answers no agent: neither a superseded registration nor one past the bound', async () => {
+  const f = fakes(new Set());
+  f.open();
+  const inv = new Inventory({
+    models: f.models,
+    bus: f.bus,
+    log: silentLogger(),
+    clock: Date.now,
+    registrationBatchMs: 5,
+    leads: () => false,
+  });
+  inv.start();
+  const register = f.handlers.get('agentRegistration') as Handler;
+  let answers = 0;
+  for (let i = 0; i < MAX_PENDING_REGISTRATIONS + 5; i++) register(registration(`h${i}`), { respond: () => answers++ });
+  register(registration('h0'), { respond: () => answers++ });
+  await inv.stop();
+  assert.equal(answers, 0, 'the leader answers agents, never a follower');
+  assert.equal(inv.size, MAX_PENDING_REGISTRATIONS + 5, 'the follower knows every host');
+  assert.deepEqual(f.inserts, [], 'and stores none');
+});

@@ -152,13 +152,15 @@ export class Inventory {
         {},
         (msg, delivery) => {
           const respond = (accepted: boolean, reason: string): void => delivery.respond({ hostId: msg.hostId, accepted, reason });
+          // Only the leader answers agents; a follower remembers every registration.
+          const leads = this.#deps.leads?.() ?? true;
           const older = this.#pending.get(msg.hostId);
-          if (!older && this.#pending.size >= MAX_PENDING_REGISTRATIONS) {
+          if (leads && !older && this.#pending.size >= MAX_PENDING_REGISTRATIONS) {
             respond(false, `inventory busy: ${this.#pending.size} registrations waiting; retry later`);
             return;
           }
           // The agent gave up on the older one and asked again: it is answered, never stored.
-          older?.respond(false, 'superseded by a newer registration of the host');
+          if (leads) older?.respond(false, 'superseded by a newer registration of the host');
           this.#pending.set(msg.hostId, { msg, respond });
           this.#scheduleFlush();
         },
