@@ -130,20 +130,11 @@ async function main(): Promise<void> {
   const log = createLogger('scheduler', cfg.YX_LOG_LEVEL);
   const access = await loadApiAccess(cfg, log);
   const registry = createRegistry('scheduler');
-  const nc = await connectBus({
-    servers: cfg.YX_NATS_URL,
-    name: 'yx-scheduler',
-    ...busSecurityFromEnv(cfg),
-    inboxPrefix: serviceInboxPrefix('scheduler'),
-  });
+  const busOptions = { servers: cfg.YX_NATS_URL, ...busSecurityFromEnv(cfg), inboxPrefix: serviceInboxPrefix('scheduler') };
+  const nc = await connectBus({ ...busOptions, name: 'yx-scheduler' });
   // The lease has a connection of its own: on the bus's, its renewals queued behind
   // 300,000 agents' registrations, timed out, and the only replica was deposed.
-  const leaseNc = await connectBus({
-    servers: cfg.YX_NATS_URL,
-    name: 'yx-scheduler-lease',
-    ...busSecurityFromEnv(cfg),
-    inboxPrefix: serviceInboxPrefix('scheduler'),
-  });
+  const leaseNc = await connectBus({ ...busOptions, name: 'yx-scheduler-lease' });
   const conn = await connectDb({ uri: cfg.YX_MONGO_URI, appName: 'yx-scheduler', maxPoolSize: cfg.YX_MONGO_POOL, registry });
   // One replica leads (runs plans, takes writes); the others serve reads and take over.
   const lease = await LeaderLease.open({

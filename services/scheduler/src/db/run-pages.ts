@@ -129,7 +129,9 @@ export function pagesToRead(index: Pick<RunPageIndexDoc, 'pages'>, q: RunPageQue
 
 /** Whether a run is on a query's list: after its cursor, in its phase and state. */
 export function selectsRun(q: RunPageQuery, r: HostRunDoc): boolean {
-  if (q.after && compareRunPos(posOf(r), q.after) <= 0) return false;
+  // Compared in place: the live list asks this of every run before its cursor.
+  const after = q.after;
+  if (after && (r.order < after.order || (r.order === after.order && r._id <= after.key))) return false;
   if (q.phase !== undefined && r.phase !== q.phase) return false;
   return !q.state || r.state === q.state;
 }

@@ -270,20 +270,19 @@ export class RunStore {
     for (let i = 0; i < finals.length; i += 1000) {
       const batch = finals.slice(i, i + 1000);
       const docs = batch.map((r) => ({ ...stateDoc(r, r.version), _id: r._id }));
-      let archived: Set<string>;
+      const keys = docs.map((d) => d._id);
+      let archived = new Set(keys);
       try {
         await this.#m.RunArchive.insertMany(docs, { ordered: false, throwOnValidationError: true });
-        archived = new Set(docs.map((d) => d._id));
       } catch (err) {
         // A compaction interrupted earlier already archived some: those inserts repeat.
-        if (onlyDuplicates(err)) archived = new Set(docs.map((d) => d._id));
-        else {
+        if (!onlyDuplicates(err)) {
           failure ??= err;
-          const found = await this.#m.RunArchive.find({ _id: { $in: docs.map((d) => d._id) } }, { _id: 1 }).lean<{ _id: string }[]>();
+          const found = await this.#m.RunArchive.find({ _id: { $in: keys } }, { _id: 1 }).lean<{ _id: string }[]>();
           archived = new Set(found.map((a) => a._id));
         }
       }
-      failed += docs.length - archived.size;
+      failed += keys.length - archived.size;
       if (archived.size > 0) await this.#m.RunState.deleteMany({ planId, key: { $in: [...archived] } });
     }
     // The plan's tickets stay: a read that began before the versions were dropped still
