@@ -10,6 +10,7 @@ import { buildAgent } from '../agent/build.ts';
 import { buildConsole } from '../console/build.ts';
 import { breakingArgs, protoBaseline } from '../proto/breaking.ts';
 import { capture, run } from './exec.ts';
+import { reapOrphanedFixtures } from './fixture-reaper.ts';
 import { ensureDebianMirror, ensureDebianRoot, ensureDebianServicesRoot } from './os-roots.ts';
 import { repoRoot } from './paths.ts';
 import { ensureAlertmanager, ensurePrometheus } from './prometheus-programs.ts';
@@ -40,6 +41,12 @@ async function main(): Promise<void> {
 
   step('test infrastructure (container engine, images)');
   const engine = await ensureContainerEngine();
+  const reaped = await reapOrphanedFixtures(engine);
+  if (reaped.containers.length + reaped.forwards.length > 0) {
+    process.stderr.write(
+      `removed what dead test runs left: ${reaped.containers.length} containers, ${reaped.forwards.length} port forwards\n`,
+    );
+  }
   const images = await ensureTestImages(engine);
   await proveContainerEngine(engine, images.nats);
   step('SMTP server for the email receiver tests (Mailpit, cached)');
