@@ -16,6 +16,7 @@ import type { HostRunDoc, Models, RunState, RunStateDoc, RunStepDoc, StepRecord 
 import { RunCommitter, type RunCommitterOptions } from './run-committer.ts';
 import { paginateRuns, type RunPageDoc, type RunPageIndexDoc, type RunPageQuery, readRunPages, runPageIndexId } from './run-pages.ts';
 import { isCommitted, latestCommitted, type Resolved, type TicketDoc, ticketId, ticketRefs } from './run-versions.ts';
+import { versionDeleteGroups } from './version-deletes.ts';
 
 /** Some final run states could not be archived; compacting again (at start) may finish it. */
 export class CompactionIncompleteError extends YxError {
@@ -262,31 +263,40 @@ export class RunStore {
    * already); a run whose archive insert failed keeps them (and the plan is compacted
    * again at start). The archive is read back only when an insert failed otherwise than
    * as a duplicate: on FerretDB v1 (SQLite) that read decodes the whole collection.
+   * `signal` stops it between batches (CompactionIncompleteError; compacted again at start).
    */
-  async compact(planId: string, finals: HostRunDoc[]): Promise<void> {
+  async compact(planId: string, finals: HostRunDoc[], signal?: AbortSignal): Promise<void> {
+    const stopped = (): CompactionIncompleteError =>
+      new CompactionIncompleteError(`plan ${planId}: compaction stopped; its versions are kept`, { details: { planId, failed: 0 } });
     await this.#writePages(planId, finals);
     let failure: unknown;
-    let failed = 0;
+    const archived: HostRunDoc[] = [];
     for (let i = 0; i < finals.length; i += 1000) {
+      if (signal?.aborted) throw stopped();
       const batch = finals.slice(i, i + 1000);
       const docs = batch.map((r) => ({ ...stateDoc(r, r.version), _id: r._id }));
-      const keys = docs.map((d) => d._id);
-      let archived = new Set(keys);
       try {
         await this.#m.RunArchive.insertMany(docs, { ordered: false, throwOnValidationError: true });
+        archived.push(...batch);
       } catch (err) {
         // A compaction interrupted earlier already archived some: those inserts repeat.
-        if (!onlyDuplicates(err)) {
+        if (onlyDuplicates(err)) archived.push(...batch);
+        else {
           failure ??= err;
-          const found = await this.#m.RunArchive.find({ _id: { $in: keys } }, { _id: 1 }).lean<{ _id: string }[]>();
-          archived = new Set(found.map((a) => a._id));
+          const found = await this.#m.RunArchive.find({ _id: { $in: docs.map((d) => d._id) } }, { _id: 1 }).lean<{ _id: string }[]>();
+          const done = new Set(found.map((a) => a._id));
+          archived.push(...batch.filter((r) => done.has(r._id)));
         }
       }
-      failed += keys.length - archived.size;
-      if (archived.size > 0) await this.#m.RunState.deleteMany({ planId, key: { $in: [...archived] } });
+    }
+    // Versions go once their runs are archived, in as few deletes as FerretDB allows.
+    for (const keys of versionDeleteGroups(archived)) {
+      if (signal?.aborted) throw stopped();
+      await this.#m.RunState.deleteMany({ planId, key: { $in: keys } });
     }
     // The plan's tickets stay: a read that began before the versions were dropped still
     // needs them. Housekeeping drops them once the plan is long over.
+    const failed = finals.length - archived.length;
     if (failure !== undefined || failed > 0) {
       throw new CompactionIncompleteError(
         `plan ${planId}: ${failed} of ${finals.length} final run states not archived; their versions are kept`,

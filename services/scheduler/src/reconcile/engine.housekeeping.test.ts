@@ -41,6 +41,7 @@ test("a completed plan's announcements are deleted by the next sweep after its c
   const engine = new Engine(fakeEngineDeps({ models, runs: store, clock: () => now }));
   await engine.load();
   await engine.tick();
+  await engine.compacted();
   assert.deepEqual(compacted, [plan._id], 'the plan ended and was compacted');
   assert.deepEqual(deletes, [{ planId: { $nin: [plan._id] } }], 'while live, its announcements were kept');
   now += 3_600_000;

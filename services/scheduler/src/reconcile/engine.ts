@@ -22,6 +22,7 @@ import type { SchedulerMetrics } from '../metrics.ts';
 import { operationChangeOf, operationEventOf } from '../operations/operation-events.ts';
 import { windowNotice } from '../plans/windows.ts';
 import { pickHosts } from './admission.ts';
+import { Compactor } from './compactor.ts';
 import { Dispatcher } from './dispatcher.ts';
 import { predictSeconds, sizeOfFacts } from './duration-prediction.ts';
 import type { EngineConfig } from './engine-config.ts';
@@ -72,6 +73,7 @@ export class Engine {
   readonly #actions: OperatorActions;
   readonly #outbox: RunFinishedOutbox;
   readonly #housekeeping: Housekeeping;
+  readonly #compactor: Compactor;
   readonly #startedAt: number;
   readonly #leader: Leader;
   #timer: NodeJS.Timeout | undefined;
@@ -87,7 +89,8 @@ export class Engine {
     this.#outbox = new RunFinishedOutbox({ ...deps, retryMs: config.announceRetryMs });
     this.#housekeeping = new Housekeeping({ ...deps, outbox: this.#outbox, planRequestTtlMs: config.planRequestTtlMs });
     this.#dispatcher = new Dispatcher({ ...deps, leader: this.#leader, live, onBackupStatus: (evt) => this.applyBackupEvent(evt) });
-    this.#planWriter = new PlanWriter({ ...deps, leader: this.#leader, live });
+    this.#compactor = new Compactor({ runs: deps.runs, settle: () => live.settle(), log: deps.log });
+    this.#planWriter = new PlanWriter({ ...deps, leader: this.#leader, live, compactor: this.#compactor });
     this.#actions = new OperatorActions({ ...deps, live, dispatcher: this.#dispatcher, plans: this.#planWriter });
   }
 
@@ -124,9 +127,9 @@ export class Engine {
       const run = (await runs.loadPlan(plan._id))[0];
       if (plan.operation && run) this.#publishOperationEvent(operationEventOf(plan, plan.operation, run, this.#deps.clock(), true));
     }
-    // A plan that ended just before a crash may still hold versions: compact it now.
+    // A plan that ended just before a crash may still hold versions: compact it again.
     const ended = await models.RunState.distinct('planId', { planId: { $nin: plans.map((p) => p._id) } });
-    for (const planId of ended as string[]) await this.#planWriter.compact(planId, await runs.loadPlan(planId));
+    for (const planId of ended as string[]) this.#compactor.enqueue(planId, () => runs.loadPlan(planId));
   }
 
   addPlan(plan: PlanDoc, runs: HostRunDoc[]): void {
@@ -155,7 +158,13 @@ export class Engine {
 
   async stop(): Promise<void> {
     clearInterval(this.#timer);
+    await this.#compactor.stop();
     await this.#live.settle();
+  }
+
+  /** Resolves once every ended plan queued for compaction is compacted (or given up until the next start). */
+  compacted(): Promise<void> {
+    return this.#compactor.idle();
   }
 
   // ---------------------------------------------------------------- the loop
@@ -168,7 +177,8 @@ export class Engine {
     try {
       const now = this.#deps.clock();
       this.#outbox.tick(now);
-      this.#housekeeping.tick(now, () => [...this.plans.keys()]);
+      // Plans being compacted count as live: their last announcements may still be pending.
+      this.#housekeeping.tick(now, () => [...this.plans.keys(), ...this.#live.ending.keys()]);
       for (const rt of this.plans.values()) {
         if (FINAL_PLAN.has(rt.plan.state)) continue;
         this.#supervise(rt, now);

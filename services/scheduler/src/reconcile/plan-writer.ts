@@ -1,9 +1,10 @@
 // Stores a live plan's document (one conditional write, under the plan's lock), publishes
 // its plan events, and takes an ended plan out of the engine: removed from the live
-// state, then its runs compacted.
+// state, its runs queued for compaction (compactor.ts), its final runtime kept for views
+// until they are compacted.
 import { type Bus, clip, conditionalUpdate, FencedError, type Logger, StaleWriteError } from '@yixing/common';
-import type { HostRunDoc, Models, PlanDoc, PlanState } from '../db/models.ts';
-import type { RunStore } from '../db/run-store.ts';
+import type { Models, PlanDoc, PlanState } from '../db/models.ts';
+import type { Compactor } from './compactor.ts';
 import type { Leader } from './leader.ts';
 import type { LiveState } from './live-state.ts';
 import type { PlanRuntime } from './plan-runtime.ts';
@@ -12,7 +13,7 @@ export interface PlanWriterDeps {
   live: LiveState;
   leader: Leader;
   models: Pick<Models, 'Plan'>;
-  runs: Pick<RunStore, 'compact'>;
+  compactor: Pick<Compactor, 'enqueue'>;
   bus: Bus;
   log: Logger;
   clock: () => number;
@@ -82,7 +83,7 @@ export class PlanWriter {
     }
   }
 
-  /** Moves the plan to `state` and announces it; an ended plan leaves the engine and is compacted. */
+  /** Moves the plan to `state` and announces it; an ended plan leaves the engine and is queued for compaction. */
   async setState(rt: PlanRuntime, state: PlanState, reason: string, extra: Partial<PlanDoc> = {}): Promise<void> {
     const final = state === 'completed' || state === 'aborted';
     const ok = await this.save(rt, {
@@ -94,24 +95,16 @@ export class PlanWriter {
     if (!ok) return;
     this.publish(rt, state, reason);
     if (final) {
+      const { live, compactor } = this.#deps;
       const planId = rt.plan._id;
-      this.#deps.live.removePlan(planId);
-      this.#deps.live.ending.set(planId, rt);
-      try {
-        await this.#deps.live.settle();
-        await this.compact(planId, [...rt.runs.values()]);
-      } finally {
-        this.#deps.live.ending.delete(planId);
-      }
-    }
-  }
-
-  /** Compacts an ended plan's runs; what could not be archived keeps its versions and is tried again at start. */
-  async compact(planId: string, finals: HostRunDoc[]): Promise<void> {
-    try {
-      await this.#deps.runs.compact(planId, finals);
-    } catch (err) {
-      this.#deps.log.error({ plan: planId, err: (err as Error).message }, 'compaction incomplete; retried at the next start');
+      live.removePlan(planId);
+      live.ending.set(planId, rt);
+      // The runs are read once the changes in flight are stored (the compactor settles first).
+      compactor.enqueue(
+        planId,
+        async () => [...rt.runs.values()],
+        () => live.ending.delete(planId),
+      );
     }
   }
 
