@@ -107,7 +107,9 @@ export class Dispatcher {
     // Only the leader sends, and every command carries its epoch (the agent's fence).
     if (!this.#deps.leader.isLeader()) return;
     const leaderEpoch = this.#deps.leader.epoch();
-    const d: SentRecord = { commandId: run.commandId, lastSentAt: clock(), acked: false, inFlight: true };
+    const now = clock();
+    const firstSentAt = existing?.commandId === run.commandId ? existing.firstSentAt : now;
+    const d: SentRecord = { commandId: run.commandId, firstSentAt, lastSentAt: now, acked: false, inFlight: true };
     live.sent.set(run._id, d);
     const spec = rt.plan.spec;
     const step = run.step;
@@ -160,9 +162,8 @@ export class Dispatcher {
       });
   }
 
-  /** Sends the run's step again: no agent acknowledged the last send. */
+  /** Sends the run's step again: no agent acknowledged the last send (its first send's time is kept). */
   resend(rt: PlanRuntime, run: HostRunDoc): void {
-    this.#deps.live.sent.delete(run._id);
     this.send(rt, run);
   }
 

@@ -5,7 +5,7 @@ export interface EngineConfig {
   tickMs: number;
   /** A host not heard from for this long is unreachable (not during a reboot). */
   heartbeatGraceMs: number;
-  /** A command no agent acknowledged for this long fails the step as unreachable. */
+  /** A command no agent acknowledged for this long after this process first sent it fails the step as unreachable. */
   unreachableAfterMs: number;
   /** How often an unacknowledged command is sent again. */
   redispatchMs: number;

@@ -17,7 +17,13 @@ const ctx = (now: number, over: Partial<SupervisionContext> = {}): SupervisionCo
 });
 const run = (over: Partial<HostRunDoc> = {}): HostRunDoc => activeRun(testRun('p', 'h1', 0), over, T0);
 const dispatching = (over: Partial<HostRunDoc> = {}): HostRunDoc => run({ stepState: 'dispatching', stepStartedAt: null, ...over });
-const sent = (over: Partial<SentCommand> = {}): SentCommand => ({ lastSentAt: T0, acked: false, inFlight: false, ...over });
+const sent = (over: Partial<SentCommand> = {}): SentCommand => ({
+  firstSentAt: T0,
+  lastSentAt: T0,
+  acked: false,
+  inFlight: false,
+  ...over,
+});
 
 test('a step past its deadline fails as a timeout (retried by the step policy)', () => {
   const r = run({ deadlineAt: new Date(T0 + 1_000) });
@@ -44,6 +50,16 @@ test('a command no agent acknowledged within unreachableAfterMs fails the step a
     code: 'AGENT_UNREACHABLE',
     message: 'no agent acknowledged upgrade within 60000 ms',
   });
+});
+
+test('unacknowledged time counts from the first send, however late the decision was stored and sent', () => {
+  // Decided at T0; the store was down, so the command went out 30 s later, and again at 35 s.
+  const r = dispatching({ dispatchedAt: new Date(T0) });
+  assert.deepEqual(supervise(r, undefined, ctx(T0 + 90_000)), { kind: 'send', again: false }, 'never sent: sent, not failed');
+  const late = sent({ firstSentAt: T0 + 30_000, lastSentAt: T0 + 35_000 });
+  assert.deepEqual(supervise(r, late, ctx(T0 + 61_000)), { kind: 'send', again: true }, 'within the limit of its first send');
+  assert.deepEqual(supervise(r, late, ctx(T0 + 90_000)), { kind: 'send', again: true });
+  assert.equal(supervise(r, late, ctx(T0 + 90_001)).kind, 'fail', 'a minute after the first send');
 });
 
 test('unacknowledged time counts from this scheduler’s start, not from a dispatch before it', () => {

@@ -6,6 +6,8 @@ import type { FailureKindName, HostRunDoc } from '../db/models.ts';
 
 /** What the engine knows of the last send of the run's current command. */
 export interface SentCommand {
+  /** When this process first sent the command (a re-send keeps it). */
+  firstSentAt: number;
   lastSentAt: number;
   acked: boolean;
   /** When the agent acknowledged it: a sign of life as good as a heartbeat. */
@@ -16,7 +18,7 @@ export interface SentCommand {
 export interface SupervisionLimits {
   /** A host not heard from for this long is unreachable (not during a reboot). */
   heartbeatGraceMs: number;
-  /** A command no agent acknowledged for this long fails the step as unreachable. */
+  /** A command no agent acknowledged for this long after its first send fails the step as unreachable. */
   unreachableAfterMs: number;
   /** How often an unacknowledged command is sent again. */
   redispatchMs: number;
@@ -52,8 +54,14 @@ export function supervise(run: HostRunDoc, sent: SentCommand | undefined, ctx: S
     };
   if (run.stepState === 'awaiting-backup') return { kind: 'ask-backup' };
   if (run.stepState === 'dispatching' && !sent?.acked) {
-    // A reboot takes the agent away: only its deadline applies.
-    const since = Math.max(run.dispatchedAt?.getTime() ?? now, ctx.startedAt);
+    // Not sent by this process yet (its take or the outcome before it still being stored,
+    // a store outage, a restart): no agent has had the chance to answer.
+    if (!sent) return { kind: 'send', again: false };
+    // Counted from the first send, not the decision: during a 30 s store outage the
+    // decision was stored (and so sent) late, and the step was failed 0.3 s after its
+    // agent had started it (tests/chaos/store-restart.test.ts). A reboot takes the agent
+    // away: only its deadline applies.
+    const since = Math.max(run.dispatchedAt?.getTime() ?? now, ctx.startedAt, sent.firstSentAt);
     if (run.step !== 'reboot' && now - since > limits.unreachableAfterMs)
       return {
         kind: 'fail',
@@ -61,7 +69,6 @@ export function supervise(run: HostRunDoc, sent: SentCommand | undefined, ctx: S
         code: 'AGENT_UNREACHABLE',
         message: `no agent acknowledged ${run.step} within ${limits.unreachableAfterMs} ms`,
       };
-    if (!sent) return { kind: 'send', again: false };
     if (!sent.inFlight && now - sent.lastSentAt >= limits.redispatchMs) return { kind: 'send', again: true };
     return { kind: 'fine' };
   }
