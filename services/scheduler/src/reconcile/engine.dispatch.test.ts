@@ -3,8 +3,8 @@
 // restart test saw a backup failed as unreachable 0.3 s after its agent had started it.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import type { HostRunDoc, PlanDoc } from '../db/models.ts';
-import { fakeEngineDeps, testPlan, testRun } from './engine.fixtures.ts';
+import type { HostRunDoc } from '../db/models.ts';
+import { fakeEngineDeps, memoryPlanModel, testPlan, testRun } from './engine.fixtures.ts';
 import { defaultEngineConfig, Engine } from './engine.ts';
 
 const T0 = Date.parse('2030-01-07T10:00:00Z');
@@ -37,17 +37,7 @@ test('a take stored late is sent then, and failed as unreachable only a full wai
       return new Promise(() => {});
     },
   };
-  let planDoc = plan;
-  const Plan = {
-    findOneAndUpdate: (_f: unknown, update: { $set: Partial<PlanDoc> }) => ({
-      lean: () => ({
-        exec: async () => {
-          planDoc = { ...planDoc, ...update.$set, version: planDoc.version + 1 };
-          return planDoc;
-        },
-      }),
-    }),
-  };
+  const Plan = memoryPlanModel(plan);
   const { unreachableAfterMs } = defaultEngineConfig;
   const engine = new Engine(
     fakeEngineDeps({ models: { Plan, RunAnnounced: { create: async () => ({}) } }, runs, bus, clock: () => clock.now }),

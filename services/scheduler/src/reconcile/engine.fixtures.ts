@@ -84,6 +84,21 @@ export interface SentToAgent {
   what: string;
 }
 
+/** The plan collection holding one plan in memory: every conditional write succeeds, a new version. */
+export function memoryPlanModel(plan: PlanDoc): { findOneAndUpdate: (filter: unknown, update: { $set: Partial<PlanDoc> }) => unknown } {
+  let planDoc = plan;
+  return {
+    findOneAndUpdate: (_filter: unknown, update: { $set: Partial<PlanDoc> }) => ({
+      lean: () => ({
+        exec: async () => {
+          planDoc = { ...planDoc, ...update.$set, version: planDoc.version + 1 };
+          return planDoc;
+        },
+      }),
+    }),
+  };
+}
+
 /**
  * An engine over in-memory ports and a fake clock: every run and plan write succeeds (a
  * new version), commands to agents are recorded and acknowledged, nothing is compacted.
@@ -96,7 +111,6 @@ export function memoryEngine(
   const clock = { now: at };
   const sent: SentToAgent[] = [];
   const stored = new Map<string, HostRunDoc>();
-  let planDoc = plan;
   const store = {
     commit: async (before: HostRunDoc, after: HostRunDoc) => {
       const next = { ...after, version: before.version + 1 };
@@ -106,16 +120,7 @@ export function memoryEngine(
     loadRun: async (key: string) => stored.get(key),
     compact: async () => undefined,
   };
-  const Plan = {
-    findOneAndUpdate: (_filter: unknown, update: { $set: Partial<PlanDoc> }) => ({
-      lean: () => ({
-        exec: async () => {
-          planDoc = { ...planDoc, ...update.$set, version: planDoc.version + 1 };
-          return planDoc;
-        },
-      }),
-    }),
-  };
+  const Plan = memoryPlanModel(plan);
   const bus = {
     publishDurable: async () => ({}),
     request: async (
