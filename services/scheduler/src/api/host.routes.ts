@@ -65,14 +65,11 @@ export function hostRoutes(app: FastifyInstance, deps: ApiDeps): void {
     },
     async (req) => {
       const { limit, cursor, ...labels } = req.query;
-      const hosts = inventory.select(labels);
       const after = cursor ? readAscendingCursor(cursor).id : undefined;
-      // Sorted by id: the page starts after the cursor's host, wherever hosts came or went.
-      const from = after === undefined ? 0 : hosts.findIndex((h) => h._id > after);
-      const page = from < 0 ? [] : hosts.slice(from, from + limitOf(limit, PAGE_SIZES.hosts));
-      const last = page.at(-1);
-      const more = from >= 0 && from + page.length < hosts.length;
-      return { total: hosts.length, hosts: page.map(hostView), nextCursor: more && last ? ascendingCursor(0, last._id) : null };
+      // By id: the page starts after the cursor's host, wherever hosts came or went.
+      const { hosts, more, total } = inventory.page(labels, after, limitOf(limit, PAGE_SIZES.hosts));
+      const last = hosts.at(-1);
+      return { total, hosts: hosts.map(hostView), nextCursor: more && last ? ascendingCursor(0, last._id) : null };
     },
   );
 

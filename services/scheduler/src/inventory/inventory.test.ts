@@ -147,3 +147,36 @@ test('a follower answers no agent: neither a superseded registration nor one pas
   assert.equal(inv.size, MAX_PENDING_REGISTRATIONS + 5, 'the follower knows every host');
   assert.deepEqual(f.inserts, [], 'and stores none');
 });
+
+test('the host list pages in id order, by labels, with the total, whatever order hosts registered in', async () => {
+  const f = fakes(new Set());
+  f.open();
+  const inv = new Inventory({ models: f.models, bus: f.bus, log: silentLogger(), clock: Date.now, registrationBatchMs: 1 });
+  inv.start();
+  const register = f.handlers.get('agentRegistration') as Handler;
+  let answered = 0;
+  const send = (id: string, cluster: string): void =>
+    register({ ...registration(id), labels: { pool: 'p', cluster } } as AgentRegistration, { respond: () => void answered++ });
+  for (const [id, c] of [
+    ['h-05', 'a'],
+    ['h-01', 'b'],
+    ['h-04', 'a'],
+    ['h-02', 'a'],
+  ] as const)
+    send(id, c);
+  while (answered < 4) await sleep(2);
+  send('h-03', 'a'); // registered after the first page was read
+  const ids = (p: { hosts: { _id: string }[] }) => p.hosts.map((h) => h._id);
+  const first = inv.page({ cluster: 'a' }, undefined, 2);
+  assert.deepEqual([ids(first), first.more, first.total], [['h-02', 'h-04'], true, 3]);
+  while (answered < 5) await sleep(2);
+  const second = inv.page({ cluster: 'a' }, 'h-04', 2);
+  assert.deepEqual([ids(second), second.more, second.total], [['h-05'], false, 4], 'h-03 came before the cursor');
+  assert.deepEqual(ids(inv.page({}, 'h-01', 10)), ['h-02', 'h-03', 'h-04', 'h-05']);
+  assert.deepEqual(ids(inv.page({}, 'h-9', 10)), []);
+  assert.deepEqual(
+    inv.select({ cluster: 'a' }).map((h) => h._id),
+    ['h-02', 'h-03', 'h-04', 'h-05'],
+  );
+  await inv.stop();
+});
