@@ -9,6 +9,7 @@
 // whose run is gone and the forwards no container publishes.
 import { readFileSync } from 'node:fs';
 import { capture } from './exec.ts';
+import type { ContainerEngine } from './toolchain.ts';
 
 /** The label naming the process a fixture belongs to: `bootId/pid/startTicks`. */
 export const OWNER_LABEL = 'yixing.test-owner';
@@ -126,7 +127,7 @@ export interface Reaped {
  * The rules are read before the containers: a rule read then belongs to a container the
  * later listing shows, so a fixture being started meanwhile keeps its forward.
  */
-export async function reapOrphanedFixtures(engine: { cli: 'podman' | 'docker'; dockerHost: string }): Promise<Reaped> {
+export async function reapOrphanedFixtures(engine: ContainerEngine): Promise<Reaped> {
   const env = { ...process.env, DOCKER_HOST: engine.dockerHost };
   const list = async (): Promise<ListedContainer[]> => {
     const r = await capture(engine.cli, ['ps', '-a', '--format', 'json'], { env });

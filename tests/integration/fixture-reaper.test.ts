@@ -10,14 +10,9 @@ import { after, test } from 'node:test';
 import { runCommand } from '@yixing/host-agent/internal';
 import { OWNER_LABEL, processOwner, reapOrphanedFixtures } from '../../infra/dev/fixture-reaper.ts';
 import { fixtureImage } from '../fixtures/images.ts';
+import { podman } from '../fixtures/workload-containers.ts';
 
 const engine = { cli: 'podman' as const, dockerHost: process.env.DOCKER_HOST ?? 'unix:///run/podman/podman.sock' };
-
-async function podman(args: string[]): Promise<string> {
-  const r = await runCommand(['podman', ...args]);
-  if (r.code !== 0) throw new Error(`podman ${args.join(' ')} exited with ${r.code}: ${r.stderr.trim()}`);
-  return r.stdout.trim();
-}
 
 async function natRules(): Promise<string> {
   const r = await runCommand(['iptables', '-w', '-t', 'nat', '-S']);
@@ -45,24 +40,26 @@ test("a dead run's fixture and its forward are removed, a live run's kept, a for
   const deadOwner = processOwner(child.pid as number);
   await once(child, 'close');
 
-  const run = (owner: string): Promise<string> =>
-    podman([
-      'run',
-      '-d',
-      '-p',
-      '127.0.0.1::4222',
-      '--label',
-      'yixing.fixture=true',
-      '--label',
-      `${OWNER_LABEL}=${owner}`,
-      fixtureImage('nats'),
-    ]);
+  const run = async (owner: string): Promise<string> =>
+    (
+      await podman([
+        'run',
+        '-d',
+        '-p',
+        '127.0.0.1::4222',
+        '--label',
+        'yixing.fixture=true',
+        '--label',
+        `${OWNER_LABEL}=${owner}`,
+        fixtureImage('nats'),
+      ])
+    ).trim();
   const dead = await run(deadOwner);
   started.push(dead);
   const live = await run(processOwner());
   started.push(live);
-  const deadPort = Number((await podman(['port', dead, '4222/tcp'])).split(':').at(-1));
-  const livePort = Number((await podman(['port', live, '4222/tcp'])).split(':').at(-1));
+  const deadPort = Number((await podman(['port', dead, '4222/tcp'])).trim().split(':').at(-1));
+  const livePort = Number((await podman(['port', live, '4222/tcp'])).trim().split(':').at(-1));
 
   // A forward as netavark leaves one: in its network's DN chain, for a port of no container.
   const chain = /^-N (NETAVARK-DN-[0-9A-F]+)$/m.exec(await natRules())?.[1];

@@ -98,7 +98,10 @@ export class Dispatcher {
     }
   }
 
-  /** Sends the run's step unless it is sent already (acknowledged, or a send in flight). */
+  /**
+   * Sends the run's step unless it is sent already (acknowledged, or a send in flight); a
+   * send of the same command again keeps the time of its first.
+   */
   send(rt: PlanRuntime, run: HostRunDoc): void {
     if (run.stepState !== 'dispatching' || !run.step || this.#unstored.has(run._id)) return;
     const { live, bus, metrics, log, clock, config } = this.#deps;
@@ -160,11 +163,6 @@ export class Dispatcher {
       .finally(() => {
         d.inFlight = false;
       });
-  }
-
-  /** Sends the run's step again: no agent acknowledged the last send (its first send's time is kept). */
-  resend(rt: PlanRuntime, run: HostRunDoc): void {
-    this.send(rt, run);
   }
 
   /** Tells the agent to stop the run's step (best effort: its deadline covers a lost cancel). */

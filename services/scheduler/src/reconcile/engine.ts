@@ -226,7 +226,7 @@ export class Engine {
       const verdict = supervise(run, this.#dispatcher.sentOf(run), ctx);
       if (verdict.kind === 'fail') this.#failFromScheduler(rt, run, verdict.failure, verdict.code, verdict.message);
       else if (verdict.kind === 'ask-backup') this.#dispatcher.askBackupStatus(run, now);
-      else if (verdict.kind === 'send' && verdict.again) this.#dispatcher.resend(rt, run);
+      // A re-send is a send: the dispatcher keeps the command's first send time.
       else if (verdict.kind === 'send') this.#dispatcher.send(rt, run);
     }
   }
